@@ -1,0 +1,20 @@
+# `make test` is README's test command and what .ci/run calls: it installs
+# everything the tests need (Python packages and Debian's Chromium for the
+# browser tests) and runs the whole suite.
+PYTHON ?= python3
+
+.PHONY: test install-test app lint
+
+test: install-test
+	$(PYTHON) -m pytest
+
+install-test:
+	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
+	$(PYTHON) -m pip install -q -r requirements-dev.txt
+
+app:
+	$(PYTHON) -m pip install -q -r requirements.txt
+	$(PYTHON) -m streamlit run app.py
+
+lint:
+	$(PYTHON) -m ruff check .

@@ -1,0 +1,6 @@
+"""Shared test set-up: quiet TensorFlow, a deterministic CPU run."""
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
