@@ -1,0 +1,233 @@
+"""Plotly figure builders for the Train, Explain and Runs pages.
+
+Pure functions from DataFrames and arrays to `plotly.graph_objects.Figure`:
+no Streamlit here, so every figure can be unit-tested on known values.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+# Columns of metrics.jsonl that are bookkeeping, not curves.
+NOT_CURVES = {"epoch", "time_s", "time", "lr", "learning_rate"}
+TRAIN_COLOR = "#1f77b4"
+VAL_COLOR = "#ff7f0e"
+PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")
+
+
+def _layout(fig: go.Figure, height: int = 320, **kw) -> go.Figure:
+    fig.update_layout(height=height, margin=dict(l=10, r=10, t=40, b=10), template="plotly_white", **kw)
+    return fig
+
+
+def metric_names(df: pd.DataFrame) -> list[str]:
+    """Base metric names in a metrics table: `loss` first, then the rest, without `val_`."""
+    names = []
+    for col in df.columns:
+        base = col[4:] if col.startswith("val_") else col
+        if base in NOT_CURVES or base in names:
+            continue
+        if not pd.api.types.is_numeric_dtype(df[col]):
+            continue
+        names.append(base)
+    return sorted(names, key=lambda n: (n != "loss", names.index(n)))
+
+
+def _epochs(df: pd.DataFrame) -> list:
+    return df["epoch"].tolist() if "epoch" in df.columns else list(range(1, len(df) + 1))
+
+
+def training_curves(df: pd.DataFrame, title: str = "") -> go.Figure:
+    """One panel per metric (loss first), train and validation as two lines."""
+    names = metric_names(df) or ["loss"]
+    fig = make_subplots(rows=1, cols=len(names), subplot_titles=names, horizontal_spacing=0.08)
+    x = _epochs(df)
+    for i, name in enumerate(names, start=1):
+        for col, label, color in ((name, "train", TRAIN_COLOR), (f"val_{name}", "validation", VAL_COLOR)):
+            if col not in df.columns:
+                continue
+            fig.add_trace(
+                go.Scatter(x=x, y=df[col].tolist(), mode="lines+markers", name=label, legendgroup=label,
+                           showlegend=i == 1, line=dict(color=color), meta=col),
+                row=1, col=i,
+            )
+        fig.update_xaxes(title_text="epoch", row=1, col=i)
+    return _layout(fig, title=title or None, legend=dict(orientation="h", y=-0.25))
+
+
+def overlay_curves(tables: dict[str, pd.DataFrame], metric: str) -> go.Figure:
+    """The same metric of several runs on one chart (solid train, dotted validation)."""
+    fig = go.Figure()
+    for i, (label, df) in enumerate(tables.items()):
+        color = PALETTE[i % len(PALETTE)]
+        x = _epochs(df)
+        for col, dash, suffix in ((metric, "solid", ""), (f"val_{metric}", "dot", " (val)")):
+            if col in df.columns:
+                fig.add_trace(go.Scatter(x=x, y=df[col].tolist(), mode="lines+markers", name=f"{label}{suffix}",
+                                         line=dict(color=color, dash=dash), meta=col))
+    fig.update_xaxes(title_text="epoch")
+    fig.update_yaxes(title_text=metric)
+    return _layout(fig, height=380, title=metric)
+
+
+def confusion_heatmap(matrix, class_names: list[str] | None = None) -> go.Figure:
+    """Confusion matrix as an annotated heatmap: rows are true classes, columns predicted."""
+    z = np.asarray(matrix)
+    n = z.shape[0]
+    names = [str(c) for c in (class_names or range(n))]
+    fig = go.Figure(go.Heatmap(z=z.tolist(), x=names, y=names, colorscale="Blues", texttemplate="%{z}",
+                               hovertemplate="true %{y}<br>predicted %{x}<br>%{z} items<extra></extra>"))
+    fig.update_xaxes(title_text="predicted", type="category", side="bottom")
+    fig.update_yaxes(title_text="true", type="category", autorange="reversed")
+    size = min(700, 160 + 40 * n)
+    return _layout(fig, height=size, title="Confusion matrix")
+
+
+def roc_figure(curves: dict[str, dict]) -> go.Figure:
+    """ROC curves: `{label: {"fpr": [...], "tpr": [...], "auc": float}}` plus the chance diagonal."""
+    fig = go.Figure()
+    for i, (label, c) in enumerate(curves.items()):
+        auc = c.get("auc")
+        name = f"{label} (AUC {auc:.3f})" if isinstance(auc, (int, float)) else str(label)
+        fig.add_trace(go.Scatter(x=list(c["fpr"]), y=list(c["tpr"]), mode="lines", name=name,
+                                 line=dict(color=PALETTE[i % len(PALETTE)])))
+    fig.add_trace(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", name="chance", line=dict(color="#aaa", dash="dash")))
+    fig.update_xaxes(title_text="false positive rate", range=[0, 1])
+    fig.update_yaxes(title_text="true positive rate", range=[0, 1.02])
+    return _layout(fig, height=420, title="ROC curves")
+
+
+def regression_scatter(y_true, y_pred) -> go.Figure:
+    """Predicted against true values, with the y = x line a perfect model would sit on."""
+    t = np.asarray(y_true, dtype=float).ravel()
+    p = np.asarray(y_pred, dtype=float).ravel()
+    lo, hi = (float(min(t.min(), p.min())), float(max(t.max(), p.max()))) if t.size else (0.0, 1.0)
+    fig = go.Figure(go.Scatter(x=t.tolist(), y=p.tolist(), mode="markers", name="test items", opacity=0.7))
+    fig.add_trace(go.Scatter(x=[lo, hi], y=[lo, hi], mode="lines", name="perfect", line=dict(color="#aaa", dash="dash")))
+    fig.update_xaxes(title_text="true")
+    fig.update_yaxes(title_text="predicted")
+    return _layout(fig, height=420, title="Predicted vs true")
+
+
+def boundary_figure(xx, yy, probs, points=None, labels=None, class_names: list[str] | None = None) -> go.Figure:
+    """Decision boundary: the predicted class over a grid as a filled contour, the points on top.
+
+    `xx`, `yy` are 2-D grid coordinates (or 1-D axes); `probs` is (gh, gw, classes)
+    or (gh, gw) for one sigmoid output.
+    """
+    xx, yy, probs = np.asarray(xx), np.asarray(yy), np.asarray(probs, dtype=float)
+    x_axis = xx[0] if xx.ndim == 2 else xx
+    y_axis = yy[:, 0] if yy.ndim == 2 else yy
+    if probs.ndim == 2 or probs.shape[-1] == 1:  # one sigmoid unit: P(class 1)
+        z = probs.reshape(probs.shape[0], probs.shape[1])
+        contour = go.Contour(x=x_axis, y=y_axis, z=z, colorscale="RdBu_r", zmin=0, zmax=1, opacity=0.55,
+                             contours=dict(start=0, end=1, size=0.1), colorbar=dict(title="P(class 1)"),
+                             name="P(class 1)", hoverinfo="skip")
+    else:
+        z = probs.argmax(axis=-1)
+        contour = go.Contour(x=x_axis, y=y_axis, z=z, colorscale=_class_scale(probs.shape[-1]), opacity=0.45,
+                             showscale=False, contours=dict(coloring="fill", start=-0.5, end=probs.shape[-1] - 0.5, size=1),
+                             line=dict(width=0), name="predicted class", hoverinfo="skip")
+    fig = go.Figure(contour)
+    if points is not None:
+        pts = np.asarray(points, dtype=float)
+        lab = np.zeros(len(pts), dtype=int) if labels is None else np.asarray(labels).astype(int).ravel()
+        for k in np.unique(lab):
+            sel = lab == k
+            name = class_names[k] if class_names and k < len(class_names) else f"class {k}"
+            fig.add_trace(go.Scatter(x=pts[sel, 0].tolist(), y=pts[sel, 1].tolist(), mode="markers", name=str(name),
+                                     marker=dict(color=PALETTE[k % len(PALETTE)], size=6, line=dict(color="white", width=0.5))))
+    fig.update_yaxes(scaleanchor="x", scaleratio=1)
+    return _layout(fig, height=420, title="Decision boundary")
+
+
+def _class_scale(n: int) -> list:
+    """A discrete colorscale: class k gets PALETTE[k] over its integer band."""
+    if n <= 1:
+        return [[0, PALETTE[0]], [1, PALETTE[0]]]
+    scale = []
+    for k in range(n):
+        color = PALETTE[k % len(PALETTE)]
+        scale += [[k / n, color], [(k + 1) / n, color]]
+    return scale
+
+
+def to_rgb(image) -> np.ndarray:
+    """Any image array (h, w), (h, w, 1), (h, w, 3) of floats or ints -> uint8 RGB for display."""
+    a = np.asarray(image)
+    if a.ndim == 3 and a.shape[-1] == 1:
+        a = a[..., 0]
+    if a.ndim == 3 and a.shape[-1] == 4:
+        a = a[..., :3]
+    if a.dtype != np.uint8:
+        a = a.astype(float)
+        lo, hi = float(np.nanmin(a)), float(np.nanmax(a))
+        a = (a - lo) / (hi - lo) if hi > lo else np.zeros_like(a)
+        a = np.clip(np.nan_to_num(a) * 255, 0, 255).astype(np.uint8)
+    if a.ndim == 2:
+        a = np.stack([a] * 3, axis=-1)
+    return a
+
+
+def image_grid(images, titles: list[str] | None = None, cols: int = 6, height_per_row: int = 150) -> go.Figure:
+    """A grid of images (any shape `to_rgb` takes) with a title over each."""
+    images = list(images)
+    n = max(1, len(images))
+    cols = max(1, min(cols, n))
+    rows = (n + cols - 1) // cols
+    titles = [str(t) for t in (titles or [""] * len(images))]
+    fig = make_subplots(rows=rows, cols=cols, subplot_titles=titles + [""] * (rows * cols - len(titles)),
+                        horizontal_spacing=0.02, vertical_spacing=0.12 / rows)
+    for i, img in enumerate(images):
+        fig.add_trace(go.Image(z=to_rgb(img), hoverinfo="skip"), row=i // cols + 1, col=i % cols + 1)
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False)
+    fig.update_annotations(font_size=11)
+    return _layout(fig, height=rows * height_per_row + 40)
+
+
+def feature_maps(acts, max_maps: int = 32, cols: int = 8) -> go.Figure:
+    """Feature maps of one input, (h, w, channels) -> a grid of heatmaps, one per channel."""
+    a = np.asarray(acts, dtype=float)
+    if a.ndim == 4:  # a batch of one
+        a = a[0]
+    if a.ndim == 1:  # a dense layer: one bar per unit
+        fig = go.Figure(go.Bar(x=list(range(a.size)), y=a.tolist()))
+        fig.update_xaxes(title_text="unit")
+        return _layout(fig, title="Activations")
+    if a.ndim == 2:  # (steps, channels) sequence or a single map: show as one heatmap
+        fig = go.Figure(go.Heatmap(z=a.T.tolist(), colorscale="Viridis"))
+        fig.update_xaxes(title_text="position")
+        fig.update_yaxes(title_text="channel")
+        return _layout(fig, title="Activations")
+    n = min(a.shape[-1], max_maps)
+    cols = min(cols, n)
+    rows = (n + cols - 1) // cols
+    fig = make_subplots(rows=rows, cols=cols, subplot_titles=[f"#{k}" for k in range(n)],
+                        horizontal_spacing=0.01, vertical_spacing=0.08 / rows)
+    for k in range(n):
+        fig.add_trace(go.Heatmap(z=a[..., k].tolist(), colorscale="Viridis", showscale=False),
+                      row=k // cols + 1, col=k % cols + 1)
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False, autorange="reversed")
+    fig.update_annotations(font_size=10)
+    return _layout(fig, height=rows * 110 + 40)
+
+
+def attribution_bars(values, names: list[str] | None = None, axis_title: str = "feature") -> go.Figure:
+    """Per-feature (tabular) or per-time-step (sequence) attributions as bars, positive red, negative blue."""
+    v = np.asarray(values, dtype=float).ravel()
+    x = [str(n) for n in names] if names is not None else list(range(len(v)))
+    colors = ["#d62728" if val >= 0 else "#1f77b4" for val in v]
+    fig = go.Figure(go.Bar(x=x, y=v.tolist(), marker_color=colors))
+    fig.update_xaxes(title_text=axis_title)
+    fig.update_yaxes(title_text="attribution")
+    return _layout(fig, height=340)
+
+
+def class_balance(counts: dict) -> go.Figure:
+    """Bar chart of per-class counts (used for the test-set summary)."""
+    fig = go.Figure(go.Bar(x=[str(k) for k in counts], y=list(counts.values())))
+    return _layout(fig, height=260)
