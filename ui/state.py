@@ -1,0 +1,249 @@
+"""The one place that owns the app's `st.session_state` keys.
+
+Session state holds only plain JSON-able data and ids, never models or arrays:
+
+- "spec": the model spec dict (layerlab/model@1) — the single source of truth
+- "history" / "future": undo / redo stacks of spec dicts
+- "selected": the selected node id, or None
+- "data": the experiment "data" dict ({"dataset", "options", "validation_split", "test_split"})
+- "upload_id": key of an uploaded dataset held in a server-side cache (see ui/datacache.py)
+- "augmentation": list of {"type", "params"}
+- "training": the experiment "training" dict (edited on the Train page)
+- "run_id": the current run
+
+Pages read and write these only through the functions below.
+"""
+from __future__ import annotations
+
+import copy
+import json
+
+import streamlit as st
+
+DEFAULT_DATASET = "digits"
+HISTORY_LIMIT = 100
+FIRST_TEMPLATES = ("seed-mlp", "small-mlp-digits")  # tried after a template made for the default dataset
+
+# Used only while builder.templates is unavailable: a small MLP for 8x8x1 digits.
+_FALLBACK_SPEC = {
+    "format": "layerlab/model@1",
+    "name": "digits-mlp",
+    "nodes": [
+        {"id": "image", "type": "Input", "params": {"shape": [8, 8, 1]}},
+        {"id": "flatten", "type": "Flatten", "inputs": ["image"]},
+        {"id": "hidden", "type": "Dense", "params": {"units": 64, "activation": "relu"}, "inputs": ["flatten"]},
+        {"id": "probs", "type": "Dense", "params": {"units": 10, "activation": "softmax"}, "inputs": ["hidden"]},
+    ],
+}
+
+KEYS = ("spec", "history", "future", "selected", "data", "upload_id", "augmentation", "training", "run_id")
+
+
+def default_data(dataset: str = DEFAULT_DATASET) -> dict:
+    return {"dataset": dataset, "options": {}, "validation_split": 0.2, "test_split": 0.2}
+
+
+def starter_spec(dataset: str = DEFAULT_DATASET) -> dict:
+    """The model a first-time user sees: the template made for `dataset`, else the seed MLP."""
+    try:
+        from builder import templates
+    except Exception:  # templates not there yet: keep the app usable
+        return copy.deepcopy(_FALLBACK_SPEC)
+    chosen = None
+    for tid, tpl in templates.TEMPLATES.items():
+        if getattr(tpl, "dataset", None) == dataset:
+            chosen = tid
+            break
+    for tid in ((chosen,) if chosen else ()) + FIRST_TEMPLATES:
+        if tid in templates.TEMPLATES:
+            try:
+                return templates.get(tid).to_dict()
+            except Exception:
+                continue
+    return copy.deepcopy(_FALLBACK_SPEC)
+
+
+def init() -> None:
+    """Fill any missing key with its first-visit value (idempotent, cheap)."""
+    ss = st.session_state
+    if "data" not in ss:
+        ss["data"] = default_data()
+    if "spec" not in ss:
+        ss["spec"] = starter_spec(ss["data"].get("dataset", DEFAULT_DATASET))
+    ss.setdefault("history", [])
+    ss.setdefault("future", [])
+    ss.setdefault("selected", None)
+    ss.setdefault("upload_id", None)
+    ss.setdefault("augmentation", [])
+    ss.setdefault("training", {})
+    ss.setdefault("run_id", None)
+    ss.setdefault("spec_version", 0)
+
+
+# -- model spec with undo / redo ----------------------------------------------
+def get_spec() -> dict:
+    """The current spec dict (a deep copy: edit it, then pass it to set_spec)."""
+    init()
+    return copy.deepcopy(st.session_state["spec"])
+
+
+def set_spec(new: dict, record: bool = True) -> bool:
+    """Make `new` the current spec; `record` pushes the old one on the undo stack.
+
+    Returns False (and changes nothing) when `new` equals the current spec.
+    """
+    init()
+    ss = st.session_state
+    old = ss["spec"]
+    if _same(old, new):
+        return False
+    if record:
+        ss["history"] = (ss["history"] + [copy.deepcopy(old)])[-HISTORY_LIMIT:]
+        ss["future"] = []
+    ss["spec"] = copy.deepcopy(new)
+    ss["spec_version"] = ss.get("spec_version", 0) + 1
+    _fix_selection()
+    return True
+
+
+def can_undo() -> bool:
+    init()
+    return bool(st.session_state["history"])
+
+
+def can_redo() -> bool:
+    init()
+    return bool(st.session_state["future"])
+
+
+def undo() -> bool:
+    init()
+    ss = st.session_state
+    if not ss["history"]:
+        return False
+    ss["future"] = ss["future"] + [ss["spec"]]
+    ss["spec"] = ss["history"][-1]
+    ss["history"] = ss["history"][:-1]
+    ss["spec_version"] = ss.get("spec_version", 0) + 1
+    _fix_selection()
+    return True
+
+
+def redo() -> bool:
+    init()
+    ss = st.session_state
+    if not ss["future"]:
+        return False
+    ss["history"] = ss["history"] + [ss["spec"]]
+    ss["spec"] = ss["future"][-1]
+    ss["future"] = ss["future"][:-1]
+    ss["spec_version"] = ss.get("spec_version", 0) + 1
+    _fix_selection()
+    return True
+
+
+def spec_version() -> int:
+    """A counter that changes whenever the spec is replaced (used to refresh the canvas)."""
+    init()
+    return st.session_state["spec_version"]
+
+
+def _same(a: dict, b: dict) -> bool:
+    return json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
+
+
+def _fix_selection() -> None:
+    ss = st.session_state
+    ids = {n.get("id") for n in ss["spec"].get("nodes", []) if isinstance(n, dict)}
+    if ss.get("selected") not in ids:
+        ss["selected"] = None
+
+
+# -- selection ------------------------------------------------------------------
+def get_selected() -> str | None:
+    init()
+    return st.session_state["selected"]
+
+
+def set_selected(node_id: str | None) -> None:
+    init()
+    st.session_state["selected"] = node_id
+
+
+# -- data, augmentation, training, run --------------------------------------------
+def get_data() -> dict:
+    init()
+    return copy.deepcopy(st.session_state["data"])
+
+
+def set_data(data: dict) -> None:
+    init()
+    st.session_state["data"] = copy.deepcopy(data)
+
+
+def get_upload_id() -> str | None:
+    init()
+    return st.session_state["upload_id"]
+
+
+def set_upload_id(upload_id: str | None) -> None:
+    init()
+    st.session_state["upload_id"] = upload_id
+
+
+def get_augmentation() -> list:
+    init()
+    return copy.deepcopy(st.session_state["augmentation"])
+
+
+def set_augmentation(entries: list) -> None:
+    init()
+    st.session_state["augmentation"] = copy.deepcopy(entries)
+
+
+def get_training() -> dict:
+    init()
+    return copy.deepcopy(st.session_state["training"])
+
+
+def set_training(training: dict) -> None:
+    init()
+    st.session_state["training"] = copy.deepcopy(training)
+
+
+def get_run_id() -> str | None:
+    init()
+    return st.session_state["run_id"]
+
+
+def set_run_id(run_id: str | None) -> None:
+    init()
+    st.session_state["run_id"] = run_id
+
+
+# -- the whole experiment -------------------------------------------------------------
+def experiment_dict() -> dict:
+    """layerlab/experiment@1 assembled from spec + data + augmentation + training."""
+    init()
+    ss = st.session_state
+    return {
+        "format": "layerlab/experiment@1",
+        "model": copy.deepcopy(ss["spec"]),
+        "data": copy.deepcopy(ss["data"]),
+        "augmentation": copy.deepcopy(ss["augmentation"]),
+        "training": copy.deepcopy(ss["training"]),
+    }
+
+
+def load_experiment_dict(exp: dict) -> None:
+    """Replace spec (undoable), data, augmentation and training from an experiment dict.
+
+    The caller validates `exp` first (builder.experiment); this only stores it.
+    """
+    init()
+    set_spec(exp["model"])
+    data = default_data()
+    data.update(exp.get("data") or {})
+    set_data(data)
+    set_augmentation(list(exp.get("augmentation") or []))
+    set_training(dict(exp.get("training") or {}))
