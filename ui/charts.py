@@ -171,6 +171,13 @@ def to_rgb(image) -> np.ndarray:
     return a
 
 
+def enlarge(rgb, size: int = 96) -> np.ndarray:
+    """Nearest-neighbour upscale so tiny images (8×8 digits) show crisp instead of blurred."""
+    a = np.asarray(rgb)
+    factor = max(1, int(size) // max(1, max(a.shape[:2])))
+    return np.repeat(np.repeat(a, factor, axis=0), factor, axis=1) if factor > 1 else a
+
+
 def image_grid(images, titles: list[str] | None = None, cols: int = 6, height_per_row: int = 150) -> go.Figure:
     """A grid of images (any shape `to_rgb` takes) with a title over each."""
     images = list(images)

@@ -1,0 +1,100 @@
+"""The one job manager and run store every browser session shares.
+
+A workshop of thirty sessions on one server must not start thirty trainings:
+the JobManager (one per server process, through `st.cache_resource`) queues
+runs and bounds how many train at once (env `LAYERLAB_MAX_RUNS`, default 1).
+Calls into it go through one lock so two sessions clicking Train at the same
+moment cannot race.
+"""
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+import streamlit as st
+
+APP_DIR = Path(__file__).resolve().parent.parent
+_LOCK = threading.Lock()
+
+
+def runs_root() -> Path:
+    """The runs folder: env LAYERLAB_RUNS_DIR, else `runs/` beside app.py."""
+    root = Path(os.environ.get("LAYERLAB_RUNS_DIR") or APP_DIR / "runs")
+    root.mkdir(parents=True, exist_ok=True)
+    return root
+
+
+def max_runs() -> int:
+    try:
+        return max(1, int(os.environ.get("LAYERLAB_MAX_RUNS", "1")))
+    except ValueError:
+        return 1
+
+
+@st.cache_resource(show_spinner="Starting the training worker…")
+def _job_manager(root: str, max_concurrent: int):
+    from builder.train.jobs import JobManager
+
+    return JobManager(root, max_concurrent=max_concurrent)
+
+
+def get_job_manager():
+    """The server-wide JobManager for the current runs folder."""
+    return _job_manager(str(runs_root()), max_runs())
+
+
+@st.cache_resource(show_spinner=False)
+def _run_store(root: str):
+    from builder.train.runstore import RunStore
+
+    return RunStore(root)
+
+
+def get_run_store():
+    """The RunStore over the current runs folder (cheap; shared like the job manager)."""
+    return _run_store(str(runs_root()))
+
+
+def submit(experiment: dict) -> str:
+    """Queue a run; returns its id. Raises ValueError with a plain message when refused."""
+    with _LOCK:
+        return get_job_manager().submit(experiment)
+
+
+def stop(run_id: str) -> None:
+    with _LOCK:
+        get_job_manager().stop(run_id)
+
+
+def queue_position(run_id: str) -> int | None:
+    """1-based place of a queued run in the job queue, when the manager can tell."""
+    manager = get_job_manager()
+    for name in ("queue_position", "position"):
+        fn = getattr(manager, name, None)
+        if callable(fn):
+            try:
+                return fn(run_id)
+            except Exception:  # noqa: BLE001 - a missing position only loses a hint
+                return None
+    return None
+
+
+@st.cache_resource(show_spinner="Looking for a GPU…")
+def device_line() -> str:
+    """One line saying where training runs ("no GPU found — training on CPU")."""
+    try:
+        from builder.train import devices
+
+        return devices.describe().line
+    except Exception as e:  # noqa: BLE001 - the line is informative only
+        return f"could not detect the training device ({e})"
+
+
+def error_text(e: Exception) -> str:
+    """A plain message from an engine error (SpecError lists its problems one per line)."""
+    problems = getattr(e, "problems", None)
+    if problems:
+        return "; ".join(str(p) for p in problems)
+    text = str(e).strip()
+    return text or e.__class__.__name__
