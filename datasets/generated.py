@@ -79,7 +79,9 @@ def shapes(n_samples=600, size=28, noise=0.1, seed=0):
     rng.shuffle(y)
     for i in range(n_samples):
         r = rng.uniform(0.18, 0.3) * size  # half the shape's extent
-        cx, cy = rng.uniform(r + 1, size - r - 1, 2)
+        left, right, top, bottom = _extent(SHAPES[y[i]], r)
+        cx = rng.uniform(left + 1, size - right - 1)
+        cy = rng.uniform(top + 1, size - bottom - 1)
         mask = _draw(SHAPES[y[i]], xx - cx, yy - cy, r)
         background = rng.uniform(0.0, 0.3)
         foreground = rng.uniform(0.7, 1.0)
@@ -89,6 +91,21 @@ def shapes(n_samples=600, size=28, noise=0.1, seed=0):
     return {"x": x, "y": y.astype(np.int32), "masks": masks}
 
 
+TRIANGLE_SIDE = 2.7  # × r: about the circle's area
+
+
+def _extent(kind, r):
+    """How far the shape reaches left, right, up and down from its centre."""
+    if kind == "circle":
+        return r, r, r, r
+    if kind == "square":
+        half = r * np.sqrt(np.pi) / 2
+        return half, half, half, half
+    side = r * TRIANGLE_SIDE
+    h = side * np.sqrt(3) / 2
+    return side / 2, side / 2, 2 * h / 3, h / 3
+
+
 def _draw(kind, dx, dy, r):
     if kind == "circle":
         return dx**2 + dy**2 <= r**2
@@ -96,7 +113,7 @@ def _draw(kind, dx, dy, r):
         half = r * np.sqrt(np.pi) / 2
         return (np.abs(dx) <= half) & (np.abs(dy) <= half)
     # triangle pointing up, centred on its centroid; side chosen for a similar area
-    side = r * 2.7
+    side = r * TRIANGLE_SIDE
     h = side * np.sqrt(3) / 2
     top, bottom = -2 * h / 3, h / 3
     inside_height = (dy >= top) & (dy <= bottom)

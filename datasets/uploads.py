@@ -1,0 +1,408 @@
+"""A user's own data: CSV/TSV tables, ZIPs of image folders, NPZ arrays.
+
+Every loader takes a path or a file-like object with `.read()` (the app
+passes Streamlit's UploadedFile) and returns a `Dataset`. Anything wrong with
+the upload raises `UploadError` with a message that names the file and says
+what to do. Archives are decoded in memory and never extracted, and they are
+checked against `Limits` before a single entry is decoded.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import os
+import stat
+import zipfile
+from dataclasses import dataclass
+
+import numpy as np
+
+from datasets.base import Dataset, DatasetError
+
+MISSING_POLICIES = ("drop_rows", "fill_mean", "error")
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff")
+
+
+class UploadError(DatasetError):
+    """An upload that cannot be used; the message says why and what to do."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Safety limits for uploads; the defaults suit a workshop server."""
+
+    max_upload_bytes: int = 200 * 1024 * 1024  # the file as uploaded
+    max_files: int = 20_000  # entries in an archive
+    max_uncompressed_bytes: int = 1024 * 1024 * 1024  # all archive entries together, unpacked
+    max_image_pixels: int = 4096 * 4096  # one image, before resizing
+    max_categories: int = 50  # distinct values of a text column before it is dropped
+
+
+# -- reading the upload -------------------------------------------------------
+
+
+def _name(file) -> str:
+    if isinstance(file, (str, os.PathLike)):
+        return os.path.basename(os.fspath(file))
+    return os.path.basename(str(getattr(file, "name", "") or "upload"))
+
+
+def read_bytes(file, limits: Limits = Limits()) -> bytes:
+    """The upload's bytes, refusing anything bigger than `limits.max_upload_bytes`."""
+    name = _name(file)
+    cap = limits.max_upload_bytes
+    too_big = UploadError(f"'{name}' is larger than the upload limit of {cap / 1e6:.0f} MB; use a smaller file")
+    if isinstance(file, (str, os.PathLike)):
+        try:
+            if os.path.getsize(file) > cap:
+                raise too_big
+            with open(file, "rb") as f:
+                return f.read()
+        except OSError as exc:
+            raise UploadError(f"cannot read '{name}': {exc.strerror or exc}") from exc
+    if hasattr(file, "seek"):
+        try:
+            file.seek(0)
+        except (OSError, ValueError):
+            pass
+    data = file.read(cap + 1)
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    if len(data) > cap:
+        raise too_big
+    return data
+
+
+# -- CSV / TSV ----------------------------------------------------------------
+
+
+def read_table(file, limits: Limits = Limits(), delimiter: str | None = None):
+    """Parse a CSV/TSV upload into a pandas DataFrame (all columns, nothing chosen yet).
+
+    Refuses non-UTF-8 text and rows whose number of fields differs from the header.
+    """
+    import pandas as pd
+
+    name = _name(file)
+    raw = read_bytes(file, limits)
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise UploadError(
+            f"'{name}' is not UTF-8 text (a byte at position {exc.start} cannot be read); "
+            "save it again as 'CSV UTF-8' and upload that") from None
+    if not text.strip():
+        raise UploadError(f"'{name}' is empty")
+    sep = delimiter or _sniff(text, name)
+    rows = csv.reader(io.StringIO(text), delimiter=sep)
+    header = next(rows)
+    for line_no, row in enumerate(rows, start=2):
+        if row and len(row) != len(header):
+            raise UploadError(
+                f"'{name}' line {line_no} has {len(row)} fields but the header has {len(header)}; "
+                "fix that row (a missing or extra separator?) and upload again")
+    try:
+        df = pd.read_csv(io.StringIO(text), sep=sep, skip_blank_lines=True)
+    except (pd.errors.ParserError, ValueError) as exc:
+        raise UploadError(f"'{name}' could not be read as a table: {exc}") from None
+    if df.shape[1] < 2:
+        raise UploadError(f"'{name}' needs at least two columns: one or more inputs and a target")
+    return df
+
+
+def _sniff(text: str, name: str) -> str:
+    if name.lower().endswith((".tsv", ".tab")):
+        return "\t"
+    try:
+        return csv.Sniffer().sniff(text[:65536], delimiters=",;\t|").delimiter
+    except csv.Error:
+        return ","
+
+
+def missing_report(df):
+    """Missing values per column, as a DataFrame the app can show (columns: column, missing, percent)."""
+    import pandas as pd
+
+    counts = df.isna().sum()
+    return pd.DataFrame({"column": counts.index.astype(str), "missing": counts.values.astype(int),
+                         "percent": (100.0 * counts.values / max(len(df), 1)).round(1)})
+
+
+def load_csv(file, target: str | None = None, *, missing: str = "drop_rows", task: str | None = None,
+             delimiter: str | None = None, limits: Limits = Limits()) -> Dataset:
+    """A table upload as a Dataset: `target` (default: the last column) is what to predict.
+
+    Numeric columns are used as they are; text columns become one-hot columns
+    (too many distinct values: dropped, with a note). `missing` says what to do
+    with empty cells: "drop_rows", "fill_mean" (numeric: column mean, text: most
+    common value) or "error". `task` is guessed when not given: text targets or
+    few whole-number values mean classification.
+    """
+    import pandas as pd
+
+    name = _name(file)
+    if missing not in MISSING_POLICIES:
+        raise UploadError(f"missing-value policy must be one of {', '.join(MISSING_POLICIES)}; got {missing!r}")
+    df = read_table(file, limits, delimiter)
+    df.columns = [str(c).strip() for c in df.columns]
+    target = df.columns[-1] if target is None else target
+    if target not in df.columns:
+        raise UploadError(f"'{name}' has no column '{target}'; choose one of: {', '.join(df.columns)}")
+    notes = []
+    gaps = missing_report(df)
+    gaps = gaps[gaps["missing"] > 0]
+    if len(gaps):
+        listing = ", ".join(f"'{c}' ({m})" for c, m in zip(gaps["column"], gaps["missing"], strict=True))
+        if missing == "error":
+            raise UploadError(f"'{name}' has empty cells in {listing}; fill them in or choose another missing-value policy")
+        notes.append(f"empty cells found in {listing}")
+    blank_target = df[target].isna()
+    if blank_target.any():
+        notes.append(f"dropped {int(blank_target.sum())} rows with no '{target}' value")
+        df = df[~blank_target]
+    features = df.drop(columns=[target])
+    if missing == "drop_rows":
+        keep = ~features.isna().any(axis=1)
+        if (~keep).any():
+            notes.append(f"dropped {int((~keep).sum())} rows with empty cells")
+        features, df = features[keep], df[keep]
+    elif missing == "fill_mean":
+        for col in features.columns:
+            if features[col].isna().any():
+                column = features[col]
+                fill = column.mean() if pd.api.types.is_numeric_dtype(column) else column.mode().iloc[0]
+                features[col] = column.fillna(fill)
+        if len(gaps):
+            notes.append("filled empty cells with the column mean (text columns: the most common value)")
+    if len(df) < 2:
+        raise UploadError(f"'{name}' has fewer than two usable rows")
+    x, feature_names, dropped = _encode_features(features, limits.max_categories)
+    for col, n in dropped:
+        notes.append(f"ignored text column '{col}': {n} different values is too many to one-hot encode")
+    if x.shape[1] == 0:
+        raise UploadError(f"'{name}' has no usable input columns besides '{target}'")
+    task = task or _guess_task(df[target])
+    y, class_names = _encode_target(df[target], task, name, target)
+    from datasets.registry import DatasetInfo
+
+    info = DatasetInfo(f"upload:{name}", name, task, (x.shape[1],), class_names, len(x),
+                       f"Your table '{name}': predict '{target}' from {x.shape[1]} inputs.", kind="table",
+                       extra={"target": target})
+    return Dataset(x, y, info, class_names, feature_names=feature_names, notes=notes)
+
+
+def _encode_features(features, max_categories):
+    import pandas as pd
+
+    numeric, categorical, dropped = [], [], []
+    for col in features.columns:
+        column = features[col]
+        if pd.api.types.is_bool_dtype(column) or pd.api.types.is_numeric_dtype(column):
+            numeric.append(col)
+        elif column.nunique(dropna=True) <= max_categories:
+            categorical.append(col)
+        else:
+            dropped.append((col, int(column.nunique(dropna=True))))
+    parts = [features[numeric].astype(np.float32)]
+    if categorical:
+        parts.append(pd.get_dummies(features[categorical].astype(str), prefix_sep="=", dtype=np.float32))
+    table = pd.concat(parts, axis=1)
+    return table.to_numpy(np.float32), [str(c) for c in table.columns], dropped
+
+
+def _guess_task(column) -> str:
+    import pandas as pd
+
+    if not pd.api.types.is_numeric_dtype(column) or pd.api.types.is_bool_dtype(column):
+        return "classification"
+    values = column.dropna().to_numpy()
+    whole = np.all(np.equal(np.mod(values, 1), 0))
+    return "classification" if whole and len(np.unique(values)) <= 20 else "regression"
+
+
+def _encode_target(column, task, name, target):
+    if task == "regression":
+        try:
+            return column.to_numpy(np.float32), None
+        except (TypeError, ValueError):
+            raise UploadError(f"'{name}': column '{target}' holds text, so it cannot be a regression target; "
+                              "choose classification or another column") from None
+    from datasets.splits import encode_labels
+
+    return encode_labels(column.to_numpy())
+
+
+# -- archives -----------------------------------------------------------------
+
+
+def check_archive(zf: zipfile.ZipFile, name: str, limits: Limits) -> list[zipfile.ZipInfo]:
+    """Refuse the whole archive if any entry is unsafe; return its file entries.
+
+    Unsafe: absolute paths or drive letters, `..` components (zip slip),
+    symlinks, too many entries, too many bytes once unpacked (zip bombs).
+    Checked on the central directory only, before anything is decoded.
+    """
+    entries = zf.infolist()
+    if len(entries) > limits.max_files:
+        raise UploadError(f"'{name}' holds {len(entries)} files; the limit is {limits.max_files}")
+    total = 0
+    for e in entries:
+        path = e.filename.replace("\\", "/")
+        parts = path.split("/")
+        if path.startswith("/") or (len(parts[0]) >= 2 and parts[0][1] == ":"):
+            raise UploadError(f"'{name}' was refused: entry '{e.filename}' has an absolute path")
+        if ".." in parts:
+            raise UploadError(f"'{name}' was refused: entry '{e.filename}' points outside the archive ('..')")
+        if stat.S_ISLNK(e.external_attr >> 16):
+            raise UploadError(f"'{name}' was refused: entry '{e.filename}' is a symbolic link")
+        total += e.file_size
+        if total > limits.max_uncompressed_bytes:
+            raise UploadError(f"'{name}' unpacks to more than {limits.max_uncompressed_bytes / 1e6:.0f} MB; "
+                              "the limit protects the server — upload fewer or smaller files")
+    return [e for e in entries if not e.is_dir()]
+
+
+def _open_zip(raw: bytes, name: str) -> zipfile.ZipFile:
+    try:
+        return zipfile.ZipFile(io.BytesIO(raw))
+    except zipfile.BadZipFile:
+        raise UploadError(f"'{name}' is not a ZIP archive") from None
+
+
+def _read_entry(zf, entry, limits) -> bytes:
+    # zipfile stops at the declared size and checks the CRC, so a lying header cannot inflate past it
+    with zf.open(entry) as f:
+        data = f.read(limits.max_uncompressed_bytes + 1)
+    if len(data) > limits.max_uncompressed_bytes:
+        raise UploadError(f"'{entry.filename}' unpacks to more than the limit")
+    return data
+
+
+def load_image_zip(file, size: int | tuple[int, int] = 28, color: str = "grayscale",
+                   limits: Limits = Limits()) -> Dataset:
+    """A ZIP with one folder per class (e.g. cats/1.png, dogs/7.jpg) as an image Dataset.
+
+    Images are decoded in memory (nothing is extracted), converted to
+    grayscale or RGB, resized to `size` and scaled 0..1. Files that are not
+    images or cannot be decoded are skipped and counted in `notes`.
+    """
+    from PIL import Image
+
+    name = _name(file)
+    if color not in ("grayscale", "rgb"):
+        raise UploadError(f"color must be 'grayscale' or 'rgb'; got {color!r}")
+    height, width = (size, size) if isinstance(size, int) else tuple(size)
+    zf = _open_zip(read_bytes(file, limits), name)
+    entries = check_archive(zf, name, limits)
+    items = []  # (class name, entry)
+    skipped_other = 0
+    for e in entries:
+        parts = e.filename.replace("\\", "/").split("/")
+        if any(p.startswith(".") or p == "__MACOSX" for p in parts):
+            continue  # macOS resource forks and hidden files
+        if len(parts) < 2 or not parts[-1].lower().endswith(IMAGE_EXTENSIONS):
+            skipped_other += 1
+            continue
+        items.append((parts[-2], e))
+    classes = sorted({c for c, _ in items})
+    if len(classes) < 2:
+        raise UploadError(f"'{name}' needs images in at least two folders, one folder per class "
+                          f"(found {len(classes)}); e.g. cats/1.png and dogs/1.png")
+    mode, channels = ("L", 1) if color == "grayscale" else ("RGB", 3)
+    x = np.empty((len(items), height, width, channels), np.float32)
+    y = np.empty(len(items), np.int32)
+    n, corrupt, too_large = 0, 0, 0
+    index = {c: i for i, c in enumerate(classes)}
+    for cls, e in items:
+        try:
+            with Image.open(io.BytesIO(_read_entry(zf, e, limits))) as img:
+                if img.width * img.height > limits.max_image_pixels:
+                    too_large += 1
+                    continue
+                img = img.convert(mode).resize((width, height), Image.Resampling.BILINEAR)
+                pixels = np.asarray(img, np.float32) / 255.0
+        except UploadError:
+            raise
+        except Exception:  # Pillow raises many kinds for broken files; all mean "skip it"
+            corrupt += 1
+            continue
+        x[n] = pixels.reshape(height, width, channels)
+        y[n] = index[cls]
+        n += 1
+    if n == 0:
+        raise UploadError(f"'{name}' holds no images that could be read")
+    x, y = x[:n], y[:n]
+    notes = [f"{n} images in {len(classes)} classes"]
+    if corrupt:
+        notes.append(f"skipped {corrupt} corrupt images")
+    if too_large:
+        notes.append(f"skipped {too_large} images larger than {limits.max_image_pixels} pixels")
+    if skipped_other:
+        notes.append(f"skipped {skipped_other} files that are not images in a class folder")
+    from datasets.registry import DatasetInfo
+
+    info = DatasetInfo(f"upload:{name}", name, "classification", x.shape[1:], classes, n,
+                       f"Your pictures '{name}': {len(classes)} classes.", kind="image",
+                       extra={"corrupt": corrupt, "too_large": too_large, "skipped": skipped_other})
+    return Dataset(x, y, info, classes, notes=notes)
+
+
+# -- NPZ ----------------------------------------------------------------------
+
+
+def load_npz(file, task: str | None = None, limits: Limits = Limits()) -> Dataset:
+    """An .npz with arrays `x` and `y` (optionally `class_names`) as a Dataset.
+
+    Object arrays are refused (they would need pickle, which can run code).
+    uint8 inputs are treated as images and scaled 0..1; (n, h, w) uint8 images
+    get a channel axis. Integer `y` means classification unless `task` says otherwise.
+    """
+    name = _name(file)
+    raw = read_bytes(file, limits)
+    check_archive(_open_zip(raw, name), name, limits)
+    try:
+        with np.load(io.BytesIO(raw), allow_pickle=False) as npz:
+            missing_keys = [k for k in ("x", "y") if k not in npz.files]
+            if missing_keys:
+                raise UploadError(f"'{name}' needs arrays named 'x' and 'y'; it has: {', '.join(npz.files) or 'none'}")
+            x, y = npz["x"], npz["y"]
+            names = npz["class_names"] if "class_names" in npz.files else None
+    except UploadError:
+        raise
+    except ValueError as exc:
+        if "pickle" in str(exc):
+            raise UploadError(f"'{name}' holds Python objects, which are not allowed (they could run code); "
+                              "save plain number arrays with numpy.savez") from None
+        raise UploadError(f"'{name}' could not be read: {exc}") from None
+    except Exception as exc:
+        raise UploadError(f"'{name}' could not be read as .npz: {exc}") from None
+    for label, arr in (("x", x), ("y", y)):
+        if not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
+            raise UploadError(f"'{name}': '{label}' must hold numbers, not {arr.dtype}")
+    if x.ndim < 2 or len(x) != len(y):
+        raise UploadError(f"'{name}': 'x' must have one row per example and as many rows as 'y' "
+                          f"(x {x.shape}, y {y.shape})")
+    kind = "table" if x.ndim == 2 else "image" if x.ndim == 4 or x.dtype == np.uint8 else "sequence"
+    if x.dtype == np.uint8:
+        x = x.astype(np.float32) / 255.0
+        if x.ndim == 3:
+            x = x[..., None]
+    else:
+        x = x.astype(np.float32)
+    y = np.ravel(y) if y.ndim == 2 and y.shape[1] == 1 else y
+    task = task or ("classification" if np.issubdtype(y.dtype, np.integer) or y.dtype == bool else "regression")
+    if task == "classification":
+        from datasets.splits import encode_labels
+
+        raw_labels = np.unique(y)
+        y, class_names = encode_labels(y)
+        if names is not None and np.issubdtype(raw_labels.dtype, np.integer) and raw_labels.min() >= 0 \
+                and raw_labels.max() < len(names):
+            class_names = [str(names[v]) for v in raw_labels]  # the file names its labels 0..k-1
+    else:
+        y, class_names = y.astype(np.float32), None
+    from datasets.registry import DatasetInfo
+
+    info = DatasetInfo(f"upload:{name}", name, task, x.shape[1:], class_names, len(x),
+                       f"Your arrays '{name}'.", kind=kind)
+    return Dataset(x, y, info, class_names)
