@@ -1,0 +1,122 @@
+"""Small edits of a spec dict made by the Build page's buttons (pure functions).
+
+They only rearrange the document; what it means is checked by builder.validate.
+Each returns a new dict and leaves its argument alone.
+"""
+from __future__ import annotations
+
+import copy
+import re
+
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
+
+
+def base_name(type_name: str) -> str:
+    """Dense → dense, Conv2D → conv2d, MultiHeadAttention → multi_head_attention."""
+    return _CAMEL.sub("_", type_name).lower()
+
+
+def new_id(spec: dict, type_name: str) -> str:
+    taken = {n.get("id") for n in spec.get("nodes", [])}
+    base = base_name(type_name)
+    i = 1
+    while f"{base}_{i}" in taken:
+        i += 1
+    return f"{base}_{i}"
+
+
+def add_node(spec: dict, type_name: str, params: dict, connect_to: str | None = None, ui: dict | None = None) -> tuple[dict, str]:
+    new = copy.deepcopy(spec)
+    nid = new_id(new, type_name)
+    node = {"id": nid, "type": type_name}
+    if params:
+        node["params"] = dict(params)
+    if connect_to and connect_to in {n["id"] for n in new["nodes"]}:
+        node["inputs"] = [connect_to]
+    if ui:
+        node["ui"] = dict(ui)
+    new["nodes"].append(node)
+    return new, nid
+
+
+def delete_node(spec: dict, node_id: str) -> dict:
+    new = copy.deepcopy(spec)
+    new["nodes"] = [n for n in new["nodes"] if n.get("id") != node_id]
+    for n in new["nodes"]:
+        if node_id in n.get("inputs", []):
+            n["inputs"] = [i for i in n["inputs"] if i != node_id]
+            if not n["inputs"]:
+                n.pop("inputs")
+    if new.get("outputs"):
+        new["outputs"] = [o for o in new["outputs"] if o != node_id]
+        if not new["outputs"]:
+            new.pop("outputs")
+    return new
+
+
+def rename_node(spec: dict, old: str, new_name: str) -> dict:
+    new = copy.deepcopy(spec)
+    for n in new["nodes"]:
+        if n.get("id") == old:
+            n["id"] = new_name
+        if old in n.get("inputs", []):
+            n["inputs"] = [new_name if i == old else i for i in n["inputs"]]
+    if new.get("outputs"):
+        new["outputs"] = [new_name if o == old else o for o in new["outputs"]]
+    return new
+
+
+def set_params(spec: dict, node_id: str, params: dict) -> dict:
+    new = copy.deepcopy(spec)
+    node = _node(new, node_id)
+    if params:
+        node["params"] = dict(params)
+    else:
+        node.pop("params", None)
+    return new
+
+
+def move_input(spec: dict, node_id: str, index: int, delta: int) -> dict:
+    """Swap input `index` of `node_id` with its neighbour `index + delta`."""
+    new = copy.deepcopy(spec)
+    ins = _node(new, node_id).get("inputs", [])
+    j = index + delta
+    if 0 <= index < len(ins) and 0 <= j < len(ins):
+        ins[index], ins[j] = ins[j], ins[index]
+    return new
+
+
+def remove_input(spec: dict, node_id: str, index: int) -> dict:
+    new = copy.deepcopy(spec)
+    node = _node(new, node_id)
+    ins = node.get("inputs", [])
+    if 0 <= index < len(ins):
+        del ins[index]
+    if not ins:
+        node.pop("inputs", None)
+    return new
+
+
+def add_input(spec: dict, node_id: str, source: str) -> dict:
+    new = copy.deepcopy(spec)
+    node = _node(new, node_id)
+    node.setdefault("inputs", []).append(source)
+    return new
+
+
+def move_node(spec: dict, node_id: str, delta: int) -> dict:
+    """Move a node up/down in the node list (the fallback editor's order)."""
+    new = copy.deepcopy(spec)
+    ids = [n["id"] for n in new["nodes"]]
+    i = ids.index(node_id)
+    j = i + delta
+    if 0 <= j < len(ids):
+        new["nodes"][i], new["nodes"][j] = new["nodes"][j], new["nodes"][i]
+    return new
+
+
+def _node(spec: dict, node_id: str) -> dict:
+    for n in spec["nodes"]:
+        if n.get("id") == node_id:
+            return n
+    raise KeyError(node_id)

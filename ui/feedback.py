@@ -1,0 +1,98 @@
+"""Live feedback on a spec for the pages: shapes, parameter counts and problems.
+
+All the checking is done by the engine (`builder.spec`, `builder.validate`);
+this module only calls it safely and reshapes the answer for drawing, so a
+page never sees an exception or a traceback.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+import streamlit as st
+
+
+@dataclass
+class Feedback:
+    ok: bool
+    problems: list[tuple[str | None, str]] = field(default_factory=list)  # (node id or None, message)
+    shapes: dict[str, tuple] = field(default_factory=dict)
+    params: dict[str, int] = field(default_factory=dict)
+    total_params: int | None = None
+
+    def node_problems(self, node_id: str) -> list[str]:
+        return [m for n, m in self.problems if n == node_id]
+
+    def general_problems(self) -> list[str]:
+        return [m for n, m in self.problems if n is None]
+
+
+def analyze(spec: dict) -> Feedback:
+    """Validate a spec dict with the engine; never raises."""
+    return _analyze_cached(json.dumps(spec, sort_keys=True))
+
+
+@st.cache_data(max_entries=512, show_spinner=False)
+def _analyze_cached(spec_json: str) -> Feedback:
+    from builder.spec import ModelSpec, SpecError
+
+    data = json.loads(spec_json)
+    try:
+        spec = ModelSpec.from_dict(data)
+    except SpecError as e:
+        return Feedback(ok=False, problems=[_split_node(p, data) for p in e.problems])
+    try:
+        from builder import validate
+    except ImportError:
+        return Feedback(ok=True)  # validation not available yet: structure is fine
+    try:
+        report = validate.check(spec)
+    except Exception as e:  # an engine bug must not take the page down
+        return Feedback(ok=False, problems=[(None, f"could not check the model: {e}")])
+    problems = [(getattr(p, "node", None), getattr(p, "message", str(p))) for p in report.problems]
+    return Feedback(
+        ok=bool(report.ok),
+        problems=problems,
+        shapes={k: tuple(v) if v is not None else None for k, v in (report.shapes or {}).items()},
+        params=dict(report.params or {}),
+        total_params=report.total_params,
+    )
+
+
+def _split_node(problem: str, data) -> tuple[str | None, str]:
+    """Structure problems are phrased "node 'x': …" or "x: …"; attach them to the node."""
+    ids = set()
+    if isinstance(data, dict) and isinstance(data.get("nodes"), list):
+        ids = {n.get("id") for n in data["nodes"] if isinstance(n, dict) and isinstance(n.get("id"), str)}
+    for nid in ids:
+        for prefix in (f"node '{nid}': ", f"{nid}: "):
+            if problem.startswith(prefix):
+                return nid, problem[len(prefix):]
+    return None, problem
+
+
+def format_shape(shape) -> str:
+    if shape is None:
+        return "?"
+    if isinstance(shape, list) and shape and isinstance(shape[0], (list, tuple)):
+        return ", ".join(format_shape(s) for s in shape)
+    return "(" + ", ".join("None" if d is None else str(d) for d in shape) + ")"
+
+
+def format_count(n: int | None) -> str:
+    return "—" if n is None else f"{n:,}"
+
+
+def summary_rows(spec: dict, fb: Feedback) -> list[dict]:
+    """The Keras-summary table: layer, type, output shape, params, connected to."""
+    rows = []
+    for node in spec.get("nodes", []):
+        nid = node.get("id")
+        rows.append({
+            "layer": nid,
+            "type": node.get("type"),
+            "output shape": format_shape(fb.shapes.get(nid)) if nid in fb.shapes else "—",
+            "params": fb.params.get(nid, 0 if node.get("type") == "Input" else None),
+            "connected to": ", ".join(node.get("inputs", [])),
+        })
+    return rows
