@@ -5,6 +5,8 @@ import keras
 
 from builder.spec import ModelSpec, Node, topological_order
 
+MERGE_TYPES = {"Add", "Subtract", "Multiply", "Average", "Concatenate", "Maximum", "Minimum", "Dot"}
+
 
 def to_keras_params(params: dict) -> dict:
     """Spec params (plain JSON) → Keras constructor kwargs."""
@@ -36,11 +38,15 @@ def call_layer(layer, node: Node, inputs: list):
     return layer(inputs)
 
 
-MERGE_TYPES = {"Add", "Subtract", "Multiply", "Average", "Concatenate", "Maximum", "Minimum", "Dot"}
+def build_model(spec) -> keras.Model:
+    """Build the functional model (a ModelSpec or its JSON dict).
 
+    Validates first, so a bad spec raises SpecError with one plain line per
+    problem instead of a Keras traceback.
+    """
+    from builder.validate import ensure_valid  # validate imports this module
 
-def build_model(spec: ModelSpec) -> keras.Model:
-    """Build the functional model. Call `builder.validate` first for friendly errors."""
+    spec = ensure_valid(spec)
     tensors = {}
     by_id = {n.id: n for n in spec.nodes}
     for nid in topological_order(spec):
@@ -55,10 +61,14 @@ def build_model(spec: ModelSpec) -> keras.Model:
     return keras.Model(
         inputs=inputs[0] if len(inputs) == 1 else inputs,
         outputs=outputs[0] if len(outputs) == 1 else outputs,
-        name=_model_name(spec.name),
+        name=model_name(spec.name),
     )
 
 
-def _model_name(name: str) -> str:
+def model_name(name: str) -> str:
+    """The spec name as a safe Keras model name (letters, digits, '_' and '-')."""
     cleaned = "".join(c if c.isalnum() or c in "_-" else "_" for c in name)
     return cleaned or "model"
+
+
+_model_name = model_name  # older name, kept for callers

@@ -60,7 +60,9 @@ class Param:
             return None if isinstance(value, str) else f"'{self.name}' must be text"
         if k in ("shape", "ints", "floats"):
             return self._check_tuple(value)
-        return None  # "regularizer" and "layer" are checked by their owners
+        if k == "regularizer":
+            return _check_regularizer(self.name, value)
+        return None  # "layer" (a wrapped layer) is checked by builder.validate with the catalog
 
     def _range(self, value) -> str | None:
         if self.min is not None and value < self.min:
@@ -88,6 +90,18 @@ class Param:
             if problem:
                 return problem
         return None
+
+
+def _check_regularizer(name: str, value) -> str | None:
+    example = '{"l1": 0, "l2": 0.001}'
+    if not isinstance(value, dict):
+        return f"'{name}' must be an object like {example}, got {value!r}"
+    for key, amount in value.items():
+        if key not in ("l1", "l2"):
+            return f"'{name}' knows only 'l1' and 'l2', not {key!r}; write it like {example}"
+        if isinstance(amount, bool) or not isinstance(amount, (int, float)) or not math.isfinite(amount) or amount < 0:
+            return f"'{name}': {key} must be a number of 0 or more, got {amount!r}"
+    return None
 
 
 def check_params(declared: dict[str, Param], given: dict, owner: str) -> list[str]:
