@@ -1,0 +1,90 @@
+"""Live explanations while a model trains: one saliency stack or boundary grid per epoch.
+
+The trainer attaches `LiveExplainCallback`; the app polls `run_dir/live/`.
+Files are written atomically (temp file + rename) so a reader never sees a
+half-written array, and any failure is logged, never raised: an explanation
+must not be able to stop a training run.
+"""
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+import keras
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+KINDS = ("saliency", "boundary")
+
+
+def saliency_path(run_dir, epoch: int) -> Path:
+    return Path(run_dir) / "live" / f"saliency_e{epoch:03d}.npy"
+
+
+def boundary_path(run_dir, epoch: int) -> Path:
+    return Path(run_dir) / "live" / f"boundary_e{epoch:03d}.npz"
+
+
+def live_saliency(model, x, target=None) -> np.ndarray:
+    """float32 (n, h, w) vanilla-gradient saliency, each map scaled to [0, 1]."""
+    from builder.explain.methods import explain, normalize, to_map
+
+    return normalize(to_map(explain(model, x, "saliency", target=target))).astype("float32")
+
+
+class LiveExplainCallback(keras.callbacks.Callback):
+    """After each epoch, write `live/saliency_eNNN.npy` or `live/boundary_eNNN.npz`.
+
+    `epoch` in the file name is 1-based (the epoch just finished), like the
+    `epoch` field of metrics.jsonl. `y_probe` (true labels) chooses the class
+    explained; None explains the predicted class. For kind="boundary",
+    `x_probe` are the 2-D training points that frame the grid.
+    """
+
+    def __init__(self, run_dir, x_probe, y_probe=None, kind: str = "saliency", steps: int = 60, every: int = 1):
+        super().__init__()
+        if kind not in KINDS:
+            raise ValueError(f"unknown live explanation kind {kind!r}; use one of {', '.join(KINDS)}")
+        self.run_dir = Path(run_dir)
+        self.x_probe = np.asarray(x_probe, dtype="float32")
+        self.y_probe = None if y_probe is None else np.asarray(y_probe).astype("int64").reshape(-1)
+        self.kind = kind
+        self.steps = steps
+        self.every = max(1, int(every))
+        self.failures = 0
+
+    def on_epoch_end(self, epoch, logs=None):
+        number = int(epoch) + 1
+        if number % self.every:
+            return
+        try:
+            self.write(number)
+        except Exception as err:  # never into training: log and carry on
+            self.failures += 1
+            log.warning("live %s for epoch %d skipped: %s", self.kind, number, err)
+
+    def write(self, number: int) -> Path:
+        if self.kind == "saliency":
+            target = self.y_probe if self.y_probe is not None and self.y_probe.size == len(self.x_probe) else None
+            maps = live_saliency(self.model, self.x_probe, target)
+            return _atomic_save(saliency_path(self.run_dir, number), lambda f: np.save(f, maps))
+        from builder.explain.boundary import decision_boundary
+
+        xx, yy, probs = decision_boundary(self.model, self.x_probe, steps=self.steps)
+        arrays = {"xx": xx.astype("float32"), "yy": yy.astype("float32"), "probs": probs.astype("float32")}
+        return _atomic_save(boundary_path(self.run_dir, number), lambda f: np.savez(f, **arrays))
+
+
+def _atomic_save(path: Path, write) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "wb") as f:  # a file object: np.save/np.savez add no extension
+            write(f)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return path

@@ -1,0 +1,164 @@
+"""The model's class scores before the softmax, without touching the model.
+
+Explanations are computed on pre-softmax scores ("logits"): the softmax
+saturates, so gradients of probabilities vanish exactly where the model is
+most confident, and a probability depends on every other class too.
+
+`Scores(model)` wraps a single-input, single-output Keras model:
+
+* output layer with a softmax/sigmoid *activation* (e.g. `Dense(10,
+  activation="softmax")`): a sibling layer built from the same config with a
+  linear activation, holding a copy of the weights, is applied to that
+  layer's input; the user's model is never changed;
+* output layer that *is* a softmax/sigmoid (`Softmax`, `Activation`): its input;
+* anything else: the model's own output.
+
+A single sigmoid unit becomes the two class scores (-z, z), so class 0 and
+class 1 are explained like any other classifier.
+"""
+from __future__ import annotations
+
+import keras
+import numpy as np
+
+from builder.explain.gradients import CHUNK
+
+
+class ExplainError(ValueError):
+    """A plain-words problem with an explanation request."""
+
+
+SQUASHES = ("softmax", "sigmoid")
+
+
+class Scores:
+    def __init__(self, model):
+        if not isinstance(model, keras.Model):
+            raise ExplainError("explanations need a Keras model (load model.keras first)")
+        if len(model.inputs) != 1 or len(model.outputs) != 1:
+            raise ExplainError(
+                f"model {model.name!r} has {len(model.inputs)} inputs and {len(model.outputs)} outputs; "
+                "explanations support models with one input and one output"
+            )
+        self.model = model
+        self.input_shape = tuple(model.inputs[0].shape)
+        self.pre, self.twin, self.binary = _pre_squash(model)
+        self.fn = self.head_from(model.inputs[0])
+
+    def head_from(self, tensor):
+        """Callable from the values of `tensor` (a tensor of the model's graph) to pre-softmax scores."""
+        if tensor is self.model.inputs[0] and self.pre is self.model.outputs[0]:
+            sub = self.model
+        else:
+            try:
+                sub = keras.Model(tensor, self.pre)
+            except Exception as err:  # Keras raises ValueError or KeyError for a disconnected graph
+                raise ExplainError(
+                    f"cannot split the model at {tensor.name!r}: later layers also read earlier values ({err})"
+                ) from None
+        if self.twin is None:
+            return sub
+        twin = self.twin
+        return lambda a, training=False: twin(sub(a, training=training))
+
+    # -- forward ---------------------------------------------------------
+    def logits(self, x):
+        """Backend tensor (n, classes) for a backend tensor / array x."""
+        z = self.fn(x, training=False)
+        if len(z.shape) != 2:
+            raise ExplainError(
+                f"the model's output has shape {tuple(z.shape)}; explanations need one score per class, shape (batch, classes)"
+            )
+        if self.binary:
+            z = keras.ops.concatenate([-z, z], axis=-1)
+        return z
+
+    def predict(self, x: np.ndarray, chunk: int = CHUNK) -> np.ndarray:
+        """NumPy logits for a NumPy batch, in chunks."""
+        parts = [keras.ops.convert_to_numpy(self.logits(x[i : i + chunk])) for i in range(0, len(x), chunk)]
+        return np.concatenate(parts) if parts else np.zeros((0, 0), "float32")
+
+    def score_fn(self, onehot: np.ndarray):
+        """fn(x) -> (n,) the chosen class's score; `onehot` (n, classes) picks the class per item."""
+        pick = keras.ops.convert_to_tensor(onehot.astype("float32"))
+
+        def fn(x):
+            return keras.ops.sum(self.logits(x) * pick, axis=-1)
+
+        return fn
+
+    # -- inputs and targets ---------------------------------------------
+    def check_input(self, x) -> tuple[np.ndarray, bool]:
+        """x as float32 with a batch axis; True when a single item was given."""
+        x = np.asarray(x, dtype="float32")
+        want = self.input_shape[1:]
+        single = x.ndim == len(want)
+        if single:
+            x = x[None]
+        if x.ndim != len(want) + 1 or any(w is not None and w != s for w, s in zip(want, x.shape[1:], strict=True)):
+            raise ExplainError(
+                f"input of shape {x.shape[1:]} does not fit the model, which expects {tuple(want)} per item"
+            )
+        return x, single
+
+    def targets(self, x: np.ndarray, target=None, logits: np.ndarray | None = None) -> np.ndarray:
+        """Class index per item: `target` (int or one per item) or, by default, the predicted class."""
+        n = len(x)
+        if target is None:
+            z = self.predict(x) if logits is None else logits
+            return np.argmax(z, axis=-1).astype("int64")
+        t = np.asarray(target).astype("int64").reshape(-1)
+        if t.size == 1:
+            t = np.full(n, int(t[0]), dtype="int64")
+        if t.size != n:
+            raise ExplainError(f"target has {t.size} entries but {n} inputs were given; give one class or one per input")
+        classes = self.n_classes()
+        if (t < 0).any() or (t >= classes).any():
+            raise ExplainError(f"target class must be between 0 and {classes - 1}")
+        return t
+
+    def n_classes(self) -> int:
+        return 2 if self.binary else int(self.model.outputs[0].shape[-1])
+
+    def onehot(self, t: np.ndarray) -> np.ndarray:
+        return np.eye(self.n_classes(), dtype="float32")[t]
+
+
+def output_layer(model):
+    tensor = model.outputs[0]
+    history = getattr(tensor, "_keras_history", None)
+    return history[0] if history else model.layers[-1]
+
+
+def _squash_name(fn) -> str | None:
+    name = getattr(fn, "__name__", "") or ""
+    return name if name in SQUASHES else None
+
+
+def _pre_squash(model):
+    """(tensor holding pre-softmax values in the model's graph, linear twin of the output layer or None, binary)."""
+    layer = output_layer(model)
+    units = model.outputs[0].shape[-1]
+    # A whole layer that only squashes: Softmax(), Activation("softmax"/"sigmoid").
+    squash = None
+    if isinstance(layer, keras.layers.Softmax):
+        squash = "softmax"
+    elif isinstance(layer, keras.layers.Activation):
+        squash = _squash_name(layer.activation)
+    if squash:
+        return _single(layer.input), None, squash == "sigmoid" and units == 1
+    squash = _squash_name(getattr(layer, "activation", None))
+    if not squash:
+        return model.outputs[0], None, False
+    pre = _single(layer.input)
+    config = dict(layer.get_config(), activation="linear", name=f"{layer.name}_logits")
+    twin = type(layer).from_config(config)
+    twin.build(tuple(pre.shape))
+    twin.set_weights(layer.get_weights())
+    return pre, twin, squash == "sigmoid" and units == 1
+
+
+def _single(tensor):
+    if isinstance(tensor, (list, tuple)):
+        raise ExplainError("the output layer takes several inputs; explanations need a single-input output layer")
+    return tensor
