@@ -1,0 +1,435 @@
+"""The experiment (`layerlab/experiment@1`): model + data + augmentation + training.
+
+An experiment is everything a run needs, as plain JSON (contract 2). Every
+training setting is one `Param` declaration in `HYPERPARAMS`; the app's forms,
+the validation below and the tooltips all come from it.
+
+`validate(exp)` finds every problem a student can make *before* a process
+starts: unknown optimizer, a negative learning rate, a loss that does not fit
+the task, data whose shape the model cannot take, an invalid model.
+"""
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from builder.params import Param
+from builder.spec import ModelSpec, SpecError, atomic_write_text, parse_json, read_text
+
+FORMAT = "layerlab/experiment@1"
+_KEYS = {"format", "name", "model", "data", "augmentation", "training"}
+
+TASKS = ("classification", "regression", "reconstruction")
+OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop")
+MOMENTUM_OPTIMIZERS = ("sgd", "rmsprop")
+SCHEDULES = ("constant", "step", "cosine", "reduce_on_plateau")
+
+# Which losses make sense for which task (the first one is the default).
+LOSSES_BY_TASK = {
+    "classification": ("sparse_categorical_crossentropy", "binary_crossentropy"),
+    "regression": ("mean_squared_error", "mean_absolute_error", "huber"),
+    "reconstruction": ("mean_squared_error", "mean_absolute_error", "binary_crossentropy"),
+}
+LOSS_ALIASES = {"mse": "mean_squared_error", "mae": "mean_absolute_error"}
+ALL_LOSSES = tuple(dict.fromkeys(loss for losses in LOSSES_BY_TASK.values() for loss in losses))
+
+METRICS_BY_TASK = {
+    "classification": ("accuracy",),
+    "regression": ("mae", "mse"),
+    "reconstruction": ("mae", "mse"),
+}
+ALL_METRICS = ("accuracy", "mae", "mse")
+MONITORS = ("val_loss", "loss", "val_accuracy", "accuracy", "val_mae", "mae")
+
+HYPERPARAMS: dict[str, Param] = {p.name: p for p in (
+    Param("task", "choice", "classification", choices=TASKS,
+          help="What the model learns: classification picks a class for each example; regression predicts "
+          "numbers; reconstruction (autoencoder) learns to reproduce its own input."),
+    Param("optimizer", "choice", "adam", choices=OPTIMIZERS,
+          help="How the weights are updated after each batch. Adam is a safe first choice; SGD is the classic "
+          "plain gradient step; AdamW is Adam with weight decay; RMSprop adapts the step per weight."),
+    Param("learning_rate", "float", 0.001, min=1e-7, max=10.0, step=0.0001,
+          help="How big each weight update is. Too high and the loss jumps around or becomes NaN; too low and "
+          "learning is slow. 0.001 suits Adam, 0.01–0.1 suits SGD."),
+    Param("momentum", "float", 0.0, min=0.0, max=0.999, step=0.05,
+          help="For SGD and RMSprop: keeps moving in the recent direction, which smooths and speeds up learning "
+          "(0.9 is common). Ignored by Adam and AdamW.", extra={"optimizers": MOMENTUM_OPTIMIZERS}),
+    Param("lr_schedule", "choice", "constant", choices=SCHEDULES,
+          help="How the learning rate changes while training: constant keeps it; step multiplies it by a factor "
+          "every few epochs; cosine lowers it smoothly to almost zero; reduce_on_plateau lowers it when the "
+          "validation loss stops improving."),
+    Param("lr_step_epochs", "int", 5, min=1, max=10000, advanced=True,
+          help="For the step schedule: lower the learning rate every this many epochs."),
+    Param("lr_factor", "float", 0.5, min=0.01, max=0.99, step=0.05, advanced=True,
+          help="For the step and reduce_on_plateau schedules: multiply the learning rate by this factor."),
+    Param("lr_patience", "int", 2, min=1, max=1000, advanced=True,
+          help="For reduce_on_plateau: how many epochs without improvement before lowering the learning rate."),
+    Param("batch_size", "int", 32, min=1, max=65536,
+          help="How many examples the model sees before each weight update. Bigger batches run faster per "
+          "example but need more memory; 32 is a good start."),
+    Param("epochs", "int", 5, min=1, max=10000,
+          help="How many times the model goes through the whole training set."),
+    Param("loss", "choice", None, choices=ALL_LOSSES, optional=True,
+          help="What the model tries to make small. Leave empty for the usual loss of the task: sparse "
+          "categorical cross-entropy for classification, mean squared error for regression and reconstruction."),
+    Param("metrics", "choice", None, choices=ALL_METRICS, optional=True, extra={"multiple": True},
+          help="Extra numbers reported each epoch, such as accuracy. Leave empty for the usual ones of the task."),
+    Param("l1", "float", 0.0, min=0.0, max=1.0, step=0.0001, advanced=True,
+          help="L1 weight penalty added to every layer's weights: pushes small weights to exactly zero."),
+    Param("l2", "float", 0.0, min=0.0, max=1.0, step=0.0001, advanced=True,
+          help="L2 weight penalty (weight decay) added to every layer's weights: keeps weights small and "
+          "helps against overfitting. 0.0001–0.001 is typical."),
+    Param("early_stopping", "str", None, optional=True,
+          extra={"object": {"monitor": "val_loss", "patience": 3}},
+          help='Stop when a number stops improving, e.g. {"monitor": "val_loss", "patience": 3}: stop after 3 '
+          "epochs without a better validation loss and keep the best weights. Empty: train all epochs."),
+    Param("seed", "int", 0, min=0, max=2**31 - 1,
+          help="Starting point of all randomness (weights, shuffling, data split). Same seed, same machine ⇒ "
+          "the same curves, so runs can be repeated and compared."),
+    Param("mixed_precision", "bool", False, advanced=True,
+          help="On a GPU, compute in 16-bit floats where safe: faster and uses less memory. Ignored on a CPU."),
+    Param("max_batch_progress_rate", "float", 4.0, min=0.1, max=50.0, advanced=True,
+          help="At most this many progress updates per second inside an epoch (for the live view)."),
+    Param("steps_per_execution", "int", 0, min=0, max=1000, advanced=True,
+          help="Batches run per call into the backend; 0 picks automatically. Never changes the results' "
+          "meaning (batch size and epochs stay as chosen), only speed."),
+)}
+
+EARLY_STOPPING: dict[str, Param] = {p.name: p for p in (
+    Param("monitor", "choice", "val_loss", choices=MONITORS,
+          help="The number to watch; losses should go down, accuracy up."),
+    Param("patience", "int", 3, min=0, max=1000,
+          help="Epochs without improvement before training stops."),
+)}
+
+DATA: dict[str, Param] = {p.name: p for p in (
+    Param("dataset", "str", None, required=True, help="Id of a dataset from the registry, e.g. \"digits\"."),
+    Param("validation_split", "float", 0.2, min=0.0, max=0.9, step=0.05,
+          help="Fraction of the data held out to watch for overfitting while training."),
+    Param("test_split", "float", 0.2, min=0.0, max=0.9, step=0.05,
+          help="Fraction of the data kept aside for the final evaluation; the model never trains on it."),
+    Param("options", "str", None, optional=True, extra={"object": {}},
+          help="Options passed to the dataset loader (for example the number of samples)."),
+)}
+
+
+@dataclass
+class Experiment:
+    model: ModelSpec
+    data: dict = field(default_factory=lambda: {"dataset": "digits"})
+    augmentation: list = field(default_factory=list)
+    training: dict = field(default_factory=dict)
+    name: str = ""
+
+    # -- resolved settings ---------------------------------------------------
+    @property
+    def hp(self) -> dict:
+        """The training settings with every default filled in."""
+        out = {name: p.default for name, p in HYPERPARAMS.items()}
+        out.update(self.training)
+        task = out["task"]
+        if not out.get("loss"):
+            out["loss"] = LOSSES_BY_TASK.get(task, ALL_LOSSES)[0]
+        out["loss"] = LOSS_ALIASES.get(out["loss"], out["loss"])
+        if out.get("metrics") is None:
+            out["metrics"] = list(METRICS_BY_TASK.get(task, ()))
+        if isinstance(out.get("early_stopping"), dict):
+            es = {n: p.default for n, p in EARLY_STOPPING.items()}
+            es.update(out["early_stopping"])
+            out["early_stopping"] = es
+        return out
+
+    @property
+    def dataset(self) -> str:
+        return self.data.get("dataset", "")
+
+    @property
+    def data_settings(self) -> dict:
+        out = {name: p.default for name, p in DATA.items()}
+        out.update(self.data)
+        out["options"] = dict(out.get("options") or {})
+        return out
+
+    @property
+    def title(self) -> str:
+        return self.name or f"{self.model.name} on {self.dataset}"
+
+    # -- (de)serialisation ---------------------------------------------------
+    def to_dict(self) -> dict:
+        out = {"format": FORMAT}
+        if self.name:
+            out["name"] = self.name
+        out.update(model=self.model.to_dict(), data=dict(self.data),
+                   augmentation=[dict(a) for a in self.augmentation], training=dict(self.training))
+        return out
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2)
+
+    @classmethod
+    def from_dict(cls, data) -> "Experiment":
+        """Structure checks only (keys, types); `validate` checks the meaning."""
+        problems = _structure_problems(data)
+        if problems:
+            raise SpecError(problems)
+        try:
+            model = data["model"] if isinstance(data["model"], ModelSpec) else ModelSpec.from_dict(data["model"])
+        except SpecError as e:
+            raise SpecError([f"model: {p}" for p in e.problems]) from None
+        return cls(model=model, data=dict(data["data"]), augmentation=list(data.get("augmentation") or []),
+                   training=dict(data.get("training") or {}), name=data.get("name", ""))
+
+    @classmethod
+    def from_json(cls, text: str) -> "Experiment":
+        return cls.from_dict(parse_json(text, "experiment"))
+
+
+def load(path) -> Experiment:
+    return Experiment.from_json(read_text(path))
+
+
+def save(exp: Experiment, path) -> None:
+    atomic_write_text(Path(path), exp.to_json())
+
+
+def coerce(exp) -> Experiment:
+    """An `Experiment` from an Experiment, a dict or a path."""
+    if isinstance(exp, Experiment):
+        return exp
+    if isinstance(exp, dict):
+        return Experiment.from_dict(exp)
+    return load(exp)
+
+
+def _structure_problems(data) -> list[str]:
+    if not isinstance(data, dict):
+        return ["an experiment must be a JSON object with 'model', 'data', 'augmentation' and 'training'"]
+    problems = []
+    if data.get("format") != FORMAT:
+        problems.append(f"format is {data.get('format')!r}, expected {FORMAT!r}; is this a Layerlab experiment?")
+    problems += [f"unknown key '{k}' in the experiment (allowed: {', '.join(sorted(_KEYS))})"
+                 for k in data if k not in _KEYS]
+    if not isinstance(data.get("model"), (dict, ModelSpec)):
+        problems.append("'model' must be a model spec object (layerlab/model@1); pick a template to start")
+    if not isinstance(data.get("data"), dict):
+        problems.append("'data' must be an object such as {\"dataset\": \"digits\"}")
+    if not isinstance(data.get("augmentation", []), list):
+        problems.append("'augmentation' must be a list of layers such as [{\"type\": \"RandomFlip\"}]")
+    if not isinstance(data.get("training", {}), dict):
+        problems.append("'training' must be an object of settings such as {\"epochs\": 5}")
+    if "name" in data and not isinstance(data["name"], str):
+        problems.append("'name' must be text")
+    return problems
+
+
+# -- validation ----------------------------------------------------------------
+def validate(exp, dataset_info=None) -> list[str]:
+    """Every problem with the experiment, in plain words; [] means ready to train.
+
+    `dataset_info` (a `datasets.registry.DatasetInfo`) is looked up when not given.
+    """
+    try:
+        exp = coerce(exp)
+    except SpecError as e:
+        return list(e.problems)
+    problems = training_problems(exp.training)
+    problems += _data_problems(exp.data)
+    report = _model_report(exp.model)
+    if report is not None and not report.ok:
+        problems += [f"model: {_problem_text(p)}" for p in report.problems]
+        report = None
+    if problems:
+        return problems
+    hp = exp.hp
+    info = dataset_info
+    if info is None:
+        info, problem = _dataset_info(exp.dataset, exp.data_settings["options"])
+        if problem:
+            return [problem]
+    problems += _augmentation_problems(exp.augmentation, info)
+    problems += _fit_problems(exp.model, report, info, hp)
+    return problems
+
+
+def training_problems(training: dict) -> list[str]:
+    problems = []
+    for key in training:
+        if key not in HYPERPARAMS:
+            problems.append(f"training: unknown setting '{key}' (known: {', '.join(HYPERPARAMS)})")
+    opt = training.get("optimizer", "adam")
+    if opt not in OPTIMIZERS:
+        problems.append(f"training: unknown optimizer {opt!r}; choose one of {', '.join(OPTIMIZERS)}")
+    lr = training.get("learning_rate", 0.001)
+    if isinstance(lr, (int, float)) and not isinstance(lr, bool) and (not math.isfinite(lr) or lr <= 0):
+        problems.append(f"training: the learning rate must be a positive number such as 0.001, got {lr}")
+    task = training.get("task", "classification")
+    loss = LOSS_ALIASES.get(training.get("loss"), training.get("loss"))
+    if task in TASKS and loss and loss in ALL_LOSSES and loss not in LOSSES_BY_TASK[task]:
+        fits = ", ".join(LOSSES_BY_TASK[task])
+        problems.append(f"training: the loss {loss!r} does not fit a {task} task; use one of {fits}")
+    handled = {"optimizer"}  # already reported above in plainer words
+    if any("learning rate" in p for p in problems):
+        handled.add("learning_rate")
+    for name, value in training.items():
+        param = HYPERPARAMS.get(name)
+        if param is None or name in handled:
+            continue
+        if name == "loss":
+            value = LOSS_ALIASES.get(value, value)
+        problem = _check_param(param, value)
+        if problem:
+            problems.append(f"training: {problem}")
+    return problems
+
+
+def _check_param(param: Param, value) -> str | None:
+    if param.extra.get("multiple"):
+        if value is None:
+            return None
+        if not isinstance(value, list):
+            return f"'{param.name}' must be a list such as [\"accuracy\"]"
+        bad = [v for v in value if v not in param.choices]
+        return f"'{param.name}': unknown {', '.join(map(repr, bad))}; choose from {', '.join(param.choices)}" if bad else None
+    if param.name == "early_stopping":
+        if value is None:
+            return None
+        if not isinstance(value, dict):
+            return "'early_stopping' must be null or an object like {\"monitor\": \"val_loss\", \"patience\": 3}"
+        for key in value:
+            if key not in EARLY_STOPPING:
+                return f"early_stopping: unknown key '{key}' (known: monitor, patience)"
+        for key, p in EARLY_STOPPING.items():
+            if key in value and (problem := p.check(value[key])):
+                return f"early_stopping: {problem}"
+        return None
+    if "object" in param.extra:
+        return None if value is None or isinstance(value, dict) else f"'{param.name}' must be an object"
+    return param.check(value)
+
+
+def _data_problems(data: dict) -> list[str]:
+    problems = [f"data: unknown key '{k}' (known: {', '.join(DATA)})" for k in data if k not in DATA]
+    if not isinstance(data.get("dataset"), str) or not data.get("dataset"):
+        problems.append("data: pick a dataset (\"dataset\": an id from `python -m builder datasets`)")
+    for name in ("validation_split", "test_split"):
+        if name in data and (problem := DATA[name].check(data[name])):
+            problems.append(f"data: {problem}")
+    vs, ts = data.get("validation_split", 0.2), data.get("test_split", 0.2)
+    if isinstance(vs, (int, float)) and isinstance(ts, (int, float)) and vs + ts >= 0.95:
+        problems.append("data: validation_split + test_split leave almost nothing to train on; keep their sum below 0.95")
+    if data.get("options") is not None and not isinstance(data["options"], dict):
+        problems.append("data: 'options' must be an object of loader options")
+    return problems
+
+
+def _model_report(spec: ModelSpec):
+    """builder.validate's report, or None when that module is not available."""
+    try:
+        from builder import validate as model_validate
+    except ImportError:
+        return None
+    return model_validate.check(spec)
+
+
+def _problem_text(p) -> str:
+    node, message = getattr(p, "node", None), getattr(p, "message", str(p))
+    return f"{node}: {message}" if node and not str(message).startswith(str(node)) else str(message)
+
+
+def _dataset_info(dataset_id: str, options: dict):
+    try:
+        from datasets import registry
+    except ImportError:
+        from builder.train import data as fallback
+        return fallback.info(dataset_id)
+    try:
+        return registry.info(dataset_id), None
+    except (KeyError, ValueError) as e:
+        text = e.args[0] if e.args else str(e)
+        return None, f"data: {text}" if "dataset" in str(text) else f"data: unknown dataset {dataset_id!r}; see `python -m builder datasets`"
+
+
+def _augmentation_problems(entries: list, info) -> list[str]:
+    if not entries:
+        return []
+    problems = [f"augmentation #{i + 1}: must be an object like {{\"type\": \"RandomFlip\", \"params\": {{}}}}"
+                for i, e in enumerate(entries) if not isinstance(e, dict) or "type" not in e]
+    if problems:
+        return problems
+    try:
+        from datasets import augment
+    except ImportError:
+        return []
+    try:
+        return [f"augmentation: {p}" for p in augment.validate(entries, tuple(info.input_shape))]
+    except Exception as e:  # their validator failing must not hide the rest
+        return [f"augmentation: {e}"]
+
+
+# -- does the data fit the model? ------------------------------------------------
+def squeeze_ones(shape) -> tuple:
+    return tuple(d for d in shape if d != 1)
+
+
+def shapes_fit(data_shape, model_shape) -> bool:
+    """Equal, or equal once size-1 axes are dropped ((28, 28, 1) feeds an Input of [28, 28])."""
+    data_shape, model_shape = tuple(data_shape), tuple(model_shape)
+    if len(data_shape) == len(model_shape):
+        return all(m is None or m == d for d, m in zip(data_shape, model_shape, strict=True))
+    if None in model_shape:
+        return False
+    return squeeze_ones(data_shape) == squeeze_ones(model_shape)
+
+
+def _fit_problems(spec: ModelSpec, report, info, hp: dict) -> list[str]:
+    inputs = [spec.node(i) for i in spec.input_ids()]
+    if len(inputs) != 1:
+        return [f"model: has {len(inputs)} inputs, but a dataset feeds exactly one; keep one Input layer"]
+    outputs = spec.output_ids()
+    if len(outputs) != 1:
+        return [f"model: has {len(outputs)} outputs ({', '.join(outputs)}); training needs exactly one"]
+    model_in = tuple(inputs[0].params.get("shape") or ())
+    data_in = tuple(info.input_shape)
+    problems = []
+    if not shapes_fit(data_in, model_in):
+        problems.append(f"data shape {list(data_in)} does not match the model input '{inputs[0].id}' shape "
+                        f"{list(model_in)}; set the Input shape to {list(data_in)}")
+    out_shape = _output_shape(spec, report)
+    task = hp["task"]
+    data_task = getattr(info, "task", None)
+    if task == "classification":
+        classes = getattr(info, "classes", None)
+        n = len(classes) if isinstance(classes, (list, tuple)) else classes
+        if data_task and data_task not in ("classification",) and not n:
+            problems.append(f"the dataset '{info.id}' is for {data_task}, not classification; change the task")
+        if n and out_shape is not None:
+            units = out_shape[-1] if out_shape else 1
+            if hp["loss"] == "binary_crossentropy":
+                if n != 2 or units != 1:
+                    problems.append(f"binary cross-entropy needs 2 classes and 1 output unit with sigmoid; "
+                                    f"the data has {n} classes and the model {units} output units")
+            elif units != n:
+                problems.append(f"the model's output '{outputs[0]}' has {units} units but the data has {n} "
+                                f"classes; set units={n} (with softmax) on the last layer")
+    elif task == "reconstruction" and out_shape is not None and not shapes_fit(data_in, out_shape):
+        problems.append(f"for reconstruction the output '{outputs[0]}' must have the input's shape {list(data_in)}, "
+                        f"but it has {list(out_shape)}; end with a layer that rebuilds the input shape")
+    elif task == "regression" and data_task == "classification":
+        problems.append(f"the dataset '{info.id}' has classes, not numbers; choose the classification task")
+    return problems
+
+
+def _output_shape(spec: ModelSpec, report):
+    """Output shape without the batch axis, from the validator or (fallback) a last Dense layer."""
+    out_id = spec.output_ids()[0]
+    if report is not None:
+        shape = getattr(report, "shapes", {}).get(out_id)
+        if shape is not None:
+            return tuple(shape)[1:]
+        return None
+    node = spec.node(out_id)
+    if node.type == "Dense" and isinstance(node.params.get("units"), int):
+        return (node.params["units"],)
+    return None

@@ -1,0 +1,155 @@
+"""Light Keras callbacks of a run: per-epoch metrics, throttled batch progress, stop and NaN checks.
+
+They do almost nothing per batch (a clock read, an `is_set()`), so training
+runs at plain `model.fit` speed; files are written per epoch or at most a few
+times a second.
+"""
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+
+import keras
+
+from builder.train import runfolder
+
+
+class EpochLog(keras.callbacks.Callback):
+    """Appends one JSON line per epoch to metrics.jsonl: epoch, every Keras log key, time_s."""
+
+    def __init__(self, run_dir, monitor: "BatchMonitor", on_epoch=None):
+        super().__init__()
+        self.path = Path(run_dir) / runfolder.METRICS
+        self.monitor = monitor
+        self.on_epoch = on_epoch
+        self.t_train = time.perf_counter()
+        self.t_epoch = self.t_train
+        self.rows: list[dict] = []
+
+    def on_train_begin(self, logs=None):
+        self.t_train = time.perf_counter()
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.t_epoch = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        now = time.perf_counter()
+        row = {"epoch": epoch + 1}
+        row.update({k: _number(v) for k, v in (logs or {}).items()})
+        if "learning_rate" not in row:
+            row["learning_rate"] = _current_lr(self.model)
+        row["time_s"] = round(now - self.t_epoch, 4)
+        row["elapsed_s"] = round(now - self.t_train, 4)
+        if self.monitor.partial:
+            row["partial"] = True  # stopped inside this epoch
+        loss = row.get("loss")
+        if loss is not None and not math.isfinite(loss) and self.monitor.nan_at is None:
+            self.monitor.nan_at = (epoch + 1, self.monitor.batches)
+            self.model.stop_training = True
+        runfolder.append_jsonl(self.path, row)
+        self.rows.append(row)
+        if self.on_epoch:
+            self.on_epoch(row)
+
+
+class BatchMonitor(keras.callbacks.Callback):
+    """Per batch: NaN check, stop check, throttled progress.json.
+
+    `async_safe`: Keras may call the batch hooks from a helper thread, so the
+    training loop never waits for them.
+    """
+
+    async_safe = True
+
+    def __init__(self, run_dir, epochs: int, batches: int, rate: float = 4.0, stop_flag=None):
+        super().__init__()
+        self.run_dir = Path(run_dir)
+        self.epochs, self.batches = epochs, batches
+        self.min_interval = 1.0 / max(rate, 0.1)
+        self.stop_flag = stop_flag
+        self.stop_file = self.run_dir / runfolder.STOP
+        self.epoch = 0
+        self.last_write = 0.0
+        self.last_stop_check = 0.0
+        self.nan_at: tuple[int, int] | None = None
+        self.stopped = False
+        self.partial = False
+        self.first_point: float | None = None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+        self.partial = False
+
+    def on_train_batch_end(self, batch, logs=None):
+        logs = logs or {}
+        loss = logs.get("loss")
+        if loss is not None and not math.isfinite(float(loss)):
+            if self.nan_at is None or (self.epoch + 1, batch + 1) < self.nan_at:
+                self.nan_at = (self.epoch + 1, batch + 1)
+            self.partial = batch + 1 < self.batches
+            self.model.stop_training = True
+            return
+        now = time.monotonic()
+        if now - self.last_stop_check >= 0.05:
+            self.last_stop_check = now
+            if self.stop_requested():
+                self.stopped = True
+                self.partial = batch + 1 < self.batches
+                self.model.stop_training = True
+        if now - self.last_write >= self.min_interval or self.first_point is None:
+            self.last_write = now
+            self.first_point = self.first_point or time.time()
+            runfolder.write_json(self.run_dir / runfolder.PROGRESS, {
+                "epoch": self.epoch + 1, "epochs": self.epochs, "batch": batch + 1, "batches": self.batches,
+                "loss": _number(loss), "time": time.time(),
+            })
+
+    def stop_requested(self) -> bool:
+        if self.stop_flag is not None and self.stop_flag.is_set():
+            return True
+        return self.stop_file.exists()
+
+
+class SafeCallback(keras.callbacks.Callback):
+    """Wraps an optional callback (live explain) so its failure never fails the run."""
+
+    def __init__(self, inner, log):
+        super().__init__()
+        self.inner, self.log, self.broken = inner, log, False
+
+    def set_model(self, model):
+        super().set_model(model)
+        self._guard("set_model", model)
+
+    def _guard(self, name, *args):
+        if self.broken:
+            return
+        try:
+            getattr(self.inner, name)(*args)
+        except Exception as e:  # noqa: BLE001 - a live view must never stop training
+            self.broken = True
+            self.log.warning("live view switched off: %s: %s", type(e).__name__, e)
+
+    def on_train_begin(self, logs=None):
+        self._guard("on_train_begin", logs)
+
+    def on_epoch_end(self, epoch, logs=None):
+        self._guard("on_epoch_end", epoch, logs)
+
+    def on_train_end(self, logs=None):
+        self._guard("on_train_end", logs)
+
+
+def _number(v):
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        return v
+
+
+def _current_lr(model):
+    try:
+        return float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))
+    except Exception:  # noqa: BLE001 - a missing learning rate is not worth failing for
+        return None

@@ -1,0 +1,109 @@
+"""The arrays a run trains on: dataset → train/validation/test splits → model-shaped.
+
+Uses the `datasets` package (registry + splits). The same function feeds the
+runner and the exported training script, so both see exactly the same data.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from types import SimpleNamespace
+
+import numpy as np
+
+
+@dataclass
+class Prepared:
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_val: np.ndarray
+    y_val: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    info: object
+    class_names: list | None = None
+    notes: list = field(default_factory=list)
+
+    @property
+    def is_image(self) -> bool:
+        return self.x_train.ndim == 4 or (self.x_train.ndim == 3 and np.issubdtype(self.x_train.dtype, np.floating))
+
+
+def info(dataset_id: str):
+    """(DatasetInfo-like, problem) — used only when the datasets package is missing."""
+    if dataset_id != "digits":
+        return None, f"data: unknown dataset {dataset_id!r}; only 'digits' is available without the datasets package"
+    return SimpleNamespace(id="digits", title="Digits", task="classification", input_shape=(8, 8, 1),
+                           classes=[str(i) for i in range(10)], size=1797, description="", offline=True), None
+
+
+def load_dataset(dataset_id: str, options: dict):
+    try:
+        from datasets import registry
+    except ImportError:
+        return _fallback_digits(dataset_id)
+    return registry.load(dataset_id, **options)
+
+
+def _fallback_digits(dataset_id: str):
+    from sklearn.datasets import load_digits
+
+    meta, problem = info(dataset_id)
+    if problem:
+        raise ValueError(problem)
+    d = load_digits()
+    x = (d.images / 16.0).astype(np.float32)[..., None]
+    return SimpleNamespace(x=x, y=d.target.astype(np.int32), info=meta, class_names=meta.classes, notes=[])
+
+
+def split(dataset, validation_split: float, test_split: float, seed: int):
+    """Splits from `datasets.splits`, else a stratified scikit-learn split."""
+    try:
+        from datasets import splits as splits_mod
+    except ImportError:
+        splits_mod = None
+    if splits_mod is not None:
+        s = splits_mod.split(dataset, validation_split=validation_split, test_split=test_split, seed=seed)
+        return [np.asarray(getattr(s, k)) for k in ("x_train", "y_train", "x_val", "y_val", "x_test", "y_test")]
+    from sklearn.model_selection import train_test_split
+
+    x, y = np.asarray(dataset.x), np.asarray(dataset.y)
+    strat = y if np.issubdtype(y.dtype, np.integer) else None
+    x_rest, x_test, y_rest, y_test = _cut(train_test_split, x, y, test_split, seed, strat)
+    frac = validation_split / max(1e-9, 1 - test_split)
+    strat = y_rest if strat is not None else None
+    x_train, x_val, y_train, y_val = _cut(train_test_split, x_rest, y_rest, frac, seed, strat)
+    return [x_train, y_train, x_val, y_val, x_test, y_test]
+
+
+def _cut(tts, x, y, frac, seed, strat):
+    if frac <= 0:
+        return x, x[:0], y, y[:0]
+    return tts(x, y, test_size=frac, random_state=seed, stratify=strat)
+
+
+def prepare(experiment) -> Prepared:
+    """Load, split and reshape the experiment's data for its model."""
+    ds_settings = experiment.data_settings
+    hp = experiment.hp
+    ds = load_dataset(ds_settings["dataset"], ds_settings["options"])
+    parts = split(ds, ds_settings["validation_split"], ds_settings["test_split"], hp["seed"])
+    model_shape = tuple(experiment.model.node(experiment.model.input_ids()[0]).params["shape"])
+    xs = [_fit_shape(parts[i], model_shape) for i in (0, 2, 4)]
+    ys = [parts[i] for i in (1, 3, 5)]
+    if hp["task"] == "reconstruction":
+        ys = list(xs)
+    elif hp["task"] == "classification":
+        ys = [np.asarray(y).astype("int32") for y in ys]
+    else:
+        ys = [np.asarray(y).astype("float32") for y in ys]
+    return Prepared(xs[0], ys[0], xs[1], ys[1], xs[2], ys[2], info=ds.info,
+                    class_names=list(ds.class_names) if getattr(ds, "class_names", None) is not None else None,
+                    notes=list(getattr(ds, "notes", []) or []))
+
+
+def _fit_shape(x: np.ndarray, model_shape: tuple) -> np.ndarray:
+    """(n, 8, 8, 1) data feeds an Input of [8, 8] (and the reverse): size-1 axes only."""
+    x = np.asarray(x)
+    if tuple(x.shape[1:]) == model_shape or None in model_shape:
+        return x
+    return x.reshape((len(x),) + model_shape)

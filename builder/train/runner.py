@@ -1,0 +1,363 @@
+"""Train one experiment, in this process, into a run folder (contract 3).
+
+The core is plain `model.fit` on NumPy arrays with a few light callbacks, so a
+run is as fast as hand-written Keras. Used by `python -m builder train` and by
+the worker process of the app.
+
+    status = run(experiment, "runs/my-run")   # "completed" | "stopped" | "failed"
+"""
+from __future__ import annotations
+
+import logging
+import math
+import os
+import sys
+import time
+import traceback
+from pathlib import Path
+
+from builder.experiment import Experiment, coerce, validate
+from builder.spec import SpecError
+from builder.train import runfolder
+
+
+class TrainingError(ValueError):
+    """A run that cannot go on, with a message in plain words."""
+
+
+# -- entry points ------------------------------------------------------------------
+def run(experiment, out_dir, stop_flag=None, on_event=None) -> str:
+    """Train `experiment` into `out_dir`; returns the final status.
+
+    `stop_flag`: anything with `is_set()` (a multiprocessing Event); a file
+    named STOP in the run folder works too. `on_event(kind, payload)` gets
+    "start", "epoch" (the metrics row) and "end" (the status) events.
+    """
+    exp = coerce(experiment)
+    run_dir = Path(out_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    if not (run_dir / runfolder.EXPERIMENT).exists():
+        runfolder.write_json(run_dir / runfolder.EXPERIMENT, exp.to_dict())
+    (run_dir / runfolder.STOP).unlink(missing_ok=True)
+    emit = on_event or (lambda kind, payload: None)
+    log, handler = _open_log(run_dir)
+    previous = runfolder.read_status(run_dir)
+    hp = exp.hp
+    runfolder.write_status(
+        run_dir, status="running", run_id=previous.get("run_id", run_dir.name), name=exp.title,
+        dataset=exp.dataset, model=exp.model.name, created=previous.get("created", time.time()),
+        started=time.time(), finished=None, pid=os.getpid(), epochs=hp["epochs"], epochs_done=0, error=None,
+    )
+    emit("start", {"run_dir": str(run_dir)})
+    try:
+        status = _train(exp, run_dir, stop_flag, emit, log)
+    except Exception as e:  # noqa: BLE001 - every failure becomes a plain-words status
+        log.error("run failed:\n%s", traceback.format_exc())
+        status = _finish(run_dir, "failed", error=friendly_error(e))
+    finally:
+        _reset_precision()
+        log.removeHandler(handler)
+        handler.close()
+    emit("end", status)
+    return status["status"]
+
+
+def cli_train(experiment_path, out_dir) -> int:
+    """`python -m builder train EXPERIMENT.json --out DIR`: per-epoch lines, exit 0/1."""
+    try:
+        exp = coerce(Path(experiment_path))
+    except SpecError as e:
+        print("\n".join(e.problems), file=sys.stderr)
+        return 1
+    problems = validate(exp)
+    if problems:
+        print("\n".join(problems), file=sys.stderr)
+        return 1
+
+    def show(kind, payload):
+        if kind == "start":
+            print(f"training {exp.title} → {payload['run_dir']}", flush=True)
+        elif kind == "device":
+            print(payload, flush=True)
+        elif kind == "epoch":
+            print(epoch_line(payload, exp.hp["epochs"]), flush=True)
+        elif kind == "end":
+            state = payload["status"]
+            print(f"{state}: {payload['error']}" if payload.get("error") else state, flush=True)
+
+    status = {}
+
+    def record(kind, payload):
+        show(kind, payload)
+        if kind == "end":
+            status.update(payload)
+
+    run(exp, out_dir, on_event=record)
+    if status.get("status") == "failed":
+        return 1
+    return 0
+
+
+def epoch_line(row: dict, epochs: int) -> str:
+    skip = {"epoch", "time_s", "elapsed_s", "partial", "learning_rate"}
+    parts = [f"{k} {v:.4f}" for k, v in row.items() if k not in skip and isinstance(v, (int, float))]
+    partial = " (stopped inside the epoch)" if row.get("partial") else ""
+    return f"epoch {row['epoch']}/{epochs}  " + "  ".join(parts) + f"  ({row.get('time_s', 0):.1f} s){partial}"
+
+
+# -- the run itself -------------------------------------------------------------------
+def _train(exp: Experiment, run_dir: Path, stop_flag, emit, log) -> dict:
+    import keras
+
+    from builder.build import build_model
+    from builder.train import devices
+    from builder.train.callbacks import BatchMonitor, EpochLog
+    from builder.train.data import prepare
+
+    hp = exp.hp
+    keras.backend.clear_session()  # a warm worker starts every run from the same state
+    keras.utils.set_random_seed(hp["seed"])
+    device = devices.describe()
+    log.info("%s (Keras backend %s)", device.line, keras.backend.backend())
+    emit("device", device.line)
+    runfolder.write_status(run_dir, device=device.line, backend=device.backend)
+    if hp["mixed_precision"] and device.gpus:
+        keras.mixed_precision.set_global_policy("mixed_float16")
+
+    data = prepare(exp)
+    log.info("data: %d train, %d validation, %d test examples", len(data.x_train), len(data.x_val), len(data.x_test))
+    model = build_model(exp.model)
+    train_model = _training_model(model, exp, data, hp["seed"])
+    _add_weight_penalty(model, hp["l1"], hp["l2"])
+    batches = max(1, math.ceil(len(data.x_train) / hp["batch_size"]))
+    train_model.compile(
+        optimizer=make_optimizer(hp, batches),
+        loss=hp["loss"],
+        metrics=list(hp["metrics"]),
+        steps_per_execution=steps_per_execution(hp, batches),
+    )
+    has_val = len(data.x_val) > 0
+    monitor = BatchMonitor(run_dir, hp["epochs"], batches, hp["max_batch_progress_rate"], stop_flag)
+
+    def on_epoch(row):
+        runfolder.write_status(run_dir, epochs_done=row["epoch"], last=row)
+        log.info(epoch_line(row, hp["epochs"]))
+        emit("epoch", row)
+
+    callbacks = [monitor, EpochLog(run_dir, monitor, on_epoch)]
+    callbacks += _schedule_callbacks(hp, has_val)
+    callbacks += _live_callbacks(run_dir, model, data, exp, log)
+    t0 = time.perf_counter()
+    train_model.fit(
+        data.x_train, data.y_train, batch_size=hp["batch_size"], epochs=hp["epochs"],
+        validation_data=(data.x_val, data.y_val) if has_val else None,
+        callbacks=callbacks, verbose=0, shuffle=True,
+    )
+    log.info("training took %.2f s", time.perf_counter() - t0)
+    if monitor.nan_at is not None:
+        epoch, batch = monitor.nan_at
+        return _finish(run_dir, "failed", error=(
+            f"the loss became NaN (not a number) at epoch {epoch}, batch {batch} — the updates blew up; "
+            f"try a lower learning rate (now {hp['learning_rate']:g}) or normalised inputs"))
+    _save_model(model, run_dir)
+    final = {}
+    try:
+        from builder.train.evaluate import write_evaluation
+
+        final = write_evaluation(model, data, hp["task"], run_dir, data.class_names)
+    except Exception as e:  # noqa: BLE001 - the trained model is still worth keeping
+        log.error("evaluation failed:\n%s", traceback.format_exc())
+        runfolder.write_status(run_dir, evaluation_error=friendly_error(e))
+    state = "stopped" if monitor.stopped else "completed"
+    return _finish(run_dir, state, final=final)
+
+
+def _finish(run_dir: Path, state: str, error: str | None = None, final: dict | None = None) -> dict:
+    status = runfolder.read_status(run_dir)
+    last = status.get("last") or {}
+    fields = {"status": state, "finished": time.time(), "error": error}
+    fields["final"] = {**{k: v for k, v in last.items() if k not in ("epoch", "time_s", "elapsed_s", "partial")},
+                       **({"test_" + k: v for k, v in (final or {}).items()})}
+    (run_dir / runfolder.STOP).unlink(missing_ok=True)
+    return runfolder.write_status(run_dir, **fields)
+
+
+# -- pieces ----------------------------------------------------------------------------
+def make_optimizer(hp: dict, batches_per_epoch: int):
+    import keras
+
+    lr = hp["learning_rate"]
+    schedule = hp["lr_schedule"]
+    if schedule == "step":
+        lr = keras.optimizers.schedules.ExponentialDecay(
+            lr, decay_steps=hp["lr_step_epochs"] * batches_per_epoch, decay_rate=hp["lr_factor"], staircase=True)
+    elif schedule == "cosine":
+        lr = keras.optimizers.schedules.CosineDecay(lr, decay_steps=hp["epochs"] * batches_per_epoch)
+    name = hp["optimizer"]
+    if name == "sgd":
+        return keras.optimizers.SGD(learning_rate=lr, momentum=hp["momentum"])
+    if name == "rmsprop":
+        return keras.optimizers.RMSprop(learning_rate=lr, momentum=hp["momentum"])
+    if name == "adamw":
+        return keras.optimizers.AdamW(learning_rate=lr)
+    return keras.optimizers.Adam(learning_rate=lr)
+
+
+def steps_per_execution(hp: dict, batches_per_epoch: int) -> int:
+    """Several batches per backend call where that is free (TensorFlow's in-graph loop).
+
+    Same batches, same order, same updates: only fewer trips from Python to the
+    backend. JAX and PyTorch keep 1 (JAX would unroll and recompile for the
+    last partial group).
+    """
+    import keras
+
+    if hp["steps_per_execution"]:
+        return int(hp["steps_per_execution"])
+    if keras.backend.backend() != "tensorflow":
+        return 1
+    return max(1, min(16, batches_per_epoch))
+
+
+def _schedule_callbacks(hp: dict, has_val: bool) -> list:
+    import keras
+
+    out = []
+    if hp["lr_schedule"] == "reduce_on_plateau":
+        out.append(keras.callbacks.ReduceLROnPlateau(
+            monitor="val_loss" if has_val else "loss", factor=hp["lr_factor"], patience=hp["lr_patience"], verbose=0))
+    es = hp["early_stopping"]
+    if es:
+        monitor = es["monitor"]
+        if not has_val and monitor.startswith("val_"):
+            monitor = monitor[4:]
+        out.append(keras.callbacks.EarlyStopping(
+            monitor=monitor, patience=es["patience"], restore_best_weights=True, verbose=0))
+    return out
+
+
+def _training_model(model, exp: Experiment, data, seed: int):
+    """The model, with the augmentation layers in front while training only.
+
+    Augmentation is a separate wrapper model sharing the same layers, so the
+    saved model (and inference) never contains it.
+    """
+    if not exp.augmentation:
+        return model
+    import keras
+
+    augmenter = _build_augmentation(exp.augmentation, seed)
+    model_shape = tuple(model.input_shape[1:])
+    image_shape = tuple(getattr(data.info, "input_shape", model_shape))
+    inp = keras.Input(shape=model_shape, name="augment_input")
+    x = inp
+    if image_shape != model_shape:
+        x = keras.layers.Reshape(image_shape)(x)
+    x = augmenter(x)
+    if image_shape != model_shape:
+        x = keras.layers.Reshape(model_shape)(x)
+    return keras.Model(inp, model(x), name=f"{model.name}_training")
+
+
+def _build_augmentation(entries: list, seed: int):
+    try:
+        from datasets import augment
+    except ImportError:
+        augment = None
+    if augment is not None and hasattr(augment, "build"):
+        try:
+            return augment.build(entries, seed=seed)
+        except TypeError:
+            return augment.build(entries)
+    import keras  # minimal fallback: Keras preprocessing layers by class name
+
+    layers = [getattr(keras.layers, e["type"])(**(e.get("params") or {}), seed=seed + i) for i, e in enumerate(entries)]
+    return keras.Sequential(layers, name="augmentation")
+
+
+def _add_weight_penalty(model, l1: float, l2: float) -> None:
+    """L1/L2 on every kernel that has no penalty of its own (training only: not saved)."""
+    if not (l1 or l2):
+        return
+    import keras
+
+    penalty = keras.regularizers.L1L2(l1=l1, l2=l2)
+    for layer in model.layers:
+        for name in ("kernel", "depthwise_kernel", "pointwise_kernel", "embeddings"):
+            var = getattr(layer, name, None)
+            if var is not None and getattr(var, "regularizer", "missing") is None:
+                var.regularizer = penalty
+
+
+def _save_model(model, run_dir: Path) -> None:
+    tmp = run_dir / ".model.tmp.keras"
+    model.save(tmp)
+    os.replace(tmp, run_dir / runfolder.MODEL)
+
+
+def _live_callbacks(run_dir: Path, model, data, exp: Experiment, log) -> list:
+    """Live saliency/boundary views when builder.explain.live exists; never fatal."""
+    try:
+        from builder.explain import live
+    except ImportError:
+        return []
+    try:
+        import numpy as np
+
+        from builder.train.callbacks import SafeCallback
+
+        kind = probe_kind(data, exp)
+        if kind is None:
+            return []
+        x_src, y_src = (data.x_test, data.y_test) if len(data.x_test) else (data.x_val, data.y_val)
+        n = min(8, len(x_src))
+        x_probe, y_probe = x_src[:n], y_src[:n]
+        (run_dir / "live").mkdir(exist_ok=True)
+        image_shape = tuple(getattr(data.info, "input_shape", x_probe.shape[1:]))
+        x_saved = x_probe.reshape((n,) + image_shape) if kind == "saliency" and x_probe[0].size == math.prod(image_shape) else x_probe
+        np.savez(run_dir / "live" / "probes.npz", x=x_saved, y=y_probe)
+        return [SafeCallback(live.LiveExplainCallback(run_dir, x_probe, y_probe, kind), log)]
+    except Exception as e:  # noqa: BLE001
+        log.warning("live view switched off: %s: %s", type(e).__name__, e)
+        return []
+
+
+def probe_kind(data, exp: Experiment) -> str | None:
+    shape = tuple(getattr(data.info, "input_shape", data.x_train.shape[1:]))
+    task = exp.hp["task"]
+    if len(shape) >= 2 and data.x_train.dtype.kind == "f" and (len(shape) == 2 or shape[-1] in (1, 3, 4)):
+        return "saliency"
+    if shape == (2,) and task == "classification":
+        return "boundary"
+    return None
+
+
+def _reset_precision() -> None:
+    if "keras" in sys.modules:
+        import keras
+
+        if keras.mixed_precision.global_policy().name != "float32":
+            keras.mixed_precision.set_global_policy("float32")
+
+
+def _open_log(run_dir: Path):
+    log = logging.getLogger(f"layerlab.run.{run_dir.resolve()}")
+    log.setLevel(logging.INFO)
+    log.propagate = False
+    handler = logging.FileHandler(run_dir / runfolder.LOG, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    log.addHandler(handler)
+    return log, handler
+
+
+def friendly_error(e: BaseException) -> str:
+    text = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+    name = type(e).__name__
+    lowered = (name + " " + str(e)).lower()
+    if "resourceexhausted" in lowered or "out of memory" in lowered or isinstance(e, MemoryError):
+        return "ran out of memory — try a smaller batch size or a smaller model"
+    if isinstance(e, SpecError):
+        return "; ".join(e.problems)
+    if isinstance(e, (TrainingError, ValueError)) and name in ("TrainingError", "ValueError", "DatasetUnavailable"):
+        return text[:500]
+    return f"training stopped with an error ({name}): {text[:500]}"
