@@ -1,0 +1,251 @@
+"""Explain / Results: test metrics, confusion matrix, ROC, mistakes, saliency maps, activations."""
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+from builder.train import runfolder
+from ui import charts, jobs, live, run_data, state
+
+METHOD_TITLES = {"saliency": "Vanilla gradient", "smoothgrad": "SmoothGrad",
+                 "integrated_gradients": "Integrated Gradients", "gradcam": "Grad-CAM", "occlusion": "Occlusion"}
+GALLERY_DEFAULT = ("saliency", "smoothgrad", "integrated_gradients", "gradcam")
+FINISHED = ("completed", "stopped", "interrupted")
+PREDICTED = "predicted class"
+
+state.init()
+store = jobs.get_run_store()
+st.title("Explain")
+
+
+def _finished_runs() -> list:
+    try:
+        runs = store.list()
+    except Exception as e:  # noqa: BLE001
+        st.error(f"Could not read the runs folder: {jobs.error_text(e)}")
+        return []
+    return [r for r in runs if getattr(r, "status", None) in FINISHED
+            and (live.run_dir(store, r.run_id) / runfolder.MODEL).exists()]
+
+
+runs = _finished_runs()
+if not runs:
+    st.info("No trained model yet. Train one on the **Train** page, then come back to see what it learned.")
+    st.stop()
+
+ids = [r.run_id for r in runs]
+titles = {r.run_id: f"{r.run_id} — {live.badge(r.status)}" for r in runs}
+current = state.get_run_id()
+run_id = st.selectbox("Run", ids, index=ids.index(current) if current in ids else 0,
+                      format_func=lambda r: titles.get(r, r), key="explain_run",
+                      help="The newest finished run is picked first; the run you trained last is the default.")
+folder = live.run_dir(store, run_id)
+evaluation = runfolder.read_json(folder / runfolder.EVALUATION, {}) or {}
+predictions = runfolder.read_json(folder / runfolder.PREDICTIONS, {}) or {}
+task = evaluation.get("task") or predictions.get("task") or "classification"
+
+try:
+    data = run_data.prepared_data(folder)
+except Exception as e:  # noqa: BLE001 - a missing/unloadable dataset must not blank the metrics
+    data = None
+    st.warning(f"The run's data could not be loaded, so examples and saliency maps are off: {jobs.error_text(e)}")
+class_names = evaluation.get("class_names") or (getattr(data, "class_names", None) if data else None)
+kind = getattr(getattr(data, "info", None), "kind", None) if data else None
+
+results_tab, saliency_tab, activations_tab = st.tabs(["Results", "Saliency maps", "Activations"])
+
+
+# -- results -----------------------------------------------------------------------
+def metric_cards(ev: dict) -> None:
+    shown = [(k, ev[k]) for k in ("accuracy", "macro_f1", "auc", "mse", "mae", "r2", "reconstruction_error")
+             if isinstance(ev.get(k), (int, float))]
+    if not shown:
+        st.info(ev.get("note") or "This run has no test metrics (it may have stopped before the evaluation).")
+        return
+    labels = {"accuracy": "test accuracy", "macro_f1": "macro F1", "auc": "ROC AUC", "mse": "mean squared error",
+              "mae": "mean absolute error", "r2": "R²", "reconstruction_error": "reconstruction error"}
+    for col, (k, v) in zip(st.columns(len(shown)), shown, strict=True):
+        col.metric(labels[k], f"{v:.1%}" if k == "accuracy" else f"{v:.4g}")
+    if ev.get("n"):
+        st.caption(f"on {ev['n']} test examples the model never trained on")
+
+
+def misclassified(items: list[dict]) -> None:
+    wrong = [it for it in items if it.get("true") != it.get("predicted")]
+    st.markdown("#### Mistakes")
+    if not wrong:
+        st.caption(f"No mistakes among the {len(items)} test examples kept for display.")
+        return
+    if data is None or kind != "image":
+        st.dataframe([{"test item": it["index"], "true": _name(it["true"]), "predicted": _name(it["predicted"])}
+                      for it in wrong], hide_index=True)
+        return
+    wrong = wrong[:12]
+    cols = st.columns(min(6, len(wrong)))
+    for i, it in enumerate(wrong):
+        with cols[i % len(cols)]:
+            st.image(charts.enlarge(charts.to_rgb(data.x_test[it["index"]]), 96), width=96,
+                     caption=f"true {_name(it['true'])} · predicted {_name(it['predicted'])}")
+    st.caption(f"{len(wrong)} of the {len(items)} test examples kept for display are misclassified.")
+
+
+def _name(k) -> str:
+    try:
+        return str(class_names[int(k)]) if class_names else str(k)
+    except (IndexError, TypeError, ValueError):
+        return str(k)
+
+
+with results_tab:
+    status = live.status_of(store, run_id)
+    if status.get("evaluation_error"):
+        st.warning(f"The evaluation after training failed: {status['evaluation_error']}")
+    metric_cards(evaluation)
+    items = predictions.get("items") or []
+    if task == "classification" and evaluation.get("confusion_matrix"):
+        c1, c2 = st.columns(2)
+        with c1:
+            st.plotly_chart(charts.confusion_heatmap(evaluation["confusion_matrix"], class_names), width="stretch",
+                            key="confusion")
+        with c2:
+            curves = {c["class"]: c for c in evaluation.get("roc") or [] if c.get("fpr")}
+            if curves:
+                st.plotly_chart(charts.roc_figure(curves), width="stretch", key="roc")
+        misclassified(items)
+    elif task == "regression" and items:
+        true = [np.ravel(it["true"])[0] for it in items]
+        pred = [np.ravel(it["predicted"])[0] for it in items]
+        st.plotly_chart(charts.regression_scatter(true, pred), width="stretch", key="regression")
+    elif task == "reconstruction" and evaluation.get("pairs"):
+        pairs = evaluation["pairs"]
+        if np.asarray(pairs[0]["input"]).ndim >= 2:
+            imgs, titles_ = [], []
+            for p in pairs:
+                imgs += [np.asarray(p["input"]), np.asarray(p["output"])]
+                titles_ += [f"input #{p['index']}", f"output (error {p['error']:.3g})"]
+            st.plotly_chart(charts.image_grid(imgs, titles_, cols=4), width="stretch", key="pairs")
+    df = live.metrics_of(store, run_id)
+    if not df.empty:
+        with st.expander("Training curves of this run"):
+            st.plotly_chart(charts.training_curves(df), width="stretch", key="explain_curves")
+
+
+# -- saliency ----------------------------------------------------------------------
+@st.cache_data(show_spinner=False, max_entries=64)
+def _attributions(run: str, mtime: float, method: str, indices: tuple, target, _model, _x) -> np.ndarray:
+    from builder.explain import explain
+
+    return np.asarray(explain(_model, _x, method, target=target))
+
+
+def _model_or_none():
+    try:
+        return run_data.load_model(folder)
+    except Exception as e:  # noqa: BLE001
+        st.error(f"Could not load the trained model: {jobs.error_text(e)}")
+        return None
+
+
+def _maps(model, x, indices, methods, target) -> dict:
+    from builder.explain import normalize, to_map
+
+    mtime = (folder / runfolder.MODEL).stat().st_mtime
+    out = {}
+    for m in methods:
+        with st.spinner(f"Computing {METHOD_TITLES[m]}…"):
+            try:
+                attr = _attributions(run_id, mtime, m, tuple(indices), target, model, x)
+                out[m] = normalize(to_map(attr)) if kind == "image" else attr
+            except Exception as e:  # noqa: BLE001 - one method failing leaves the others
+                st.warning(f"{METHOD_TITLES[m]}: {jobs.error_text(e)}")
+    return out
+
+
+with saliency_tab:
+    model = _model_or_none() if data is not None else None
+    if model is None or data is None or len(data.x_test) == 0:
+        st.info("Saliency maps need the trained model and the run's test data.")
+    elif task != "classification":
+        st.info("Saliency maps explain a class score, so they are shown for classification runs.")
+    else:
+        from builder.explain import conv_layers, overlay
+
+        has_conv = bool(conv_layers(model))
+        offered = [m for m in METHOD_TITLES if m != "gradcam" or has_conv]
+        c1, c2, c3 = st.columns([3, 2, 2])
+        default = [m for m in GALLERY_DEFAULT if m in offered]
+        if kind != "image":
+            default = ["integrated_gradients"]
+        methods = c1.multiselect("Methods", offered, default=default, format_func=METHOD_TITLES.get, key="methods",
+                                 help="Vanilla gradient: how much each input value moves the class score. "
+                                 "SmoothGrad: the same averaged over noisy copies (less speckle). Integrated "
+                                 "Gradients: gradients along a path from a blank input (adds up to the score). "
+                                 "Grad-CAM: where the last convolution layer looks. Occlusion: score drop when "
+                                 "a patch is hidden.")
+        choice = c2.selectbox("Explain the class", [PREDICTED, *(class_names or [])], key="target_class",
+                              help="By default each input is explained for the class the model predicts.")
+        target = None if choice == PREDICTED else class_names.index(choice)
+        n_max = min(12, len(data.x_test))
+        count = c3.slider("Test examples", 1, n_max, min(4, n_max), key="n_examples") if n_max > 1 else 1
+        start = st.number_input("First test example", 0, max(0, len(data.x_test) - count), 0, key="first_example")
+        if not has_conv:
+            st.caption("Grad-CAM needs a convolution layer; this model has none.")
+        indices = list(range(int(start), int(start) + count))
+        x = data.x_test[indices]
+        maps = _maps(model, x, indices, methods, target)
+        probs = np.asarray(model.predict(x, verbose=0))
+        preds = probs.argmax(-1) if probs.ndim == 2 and probs.shape[-1] > 1 else (probs.ravel() > 0.5).astype(int)
+        if kind == "image":
+            shown = [m for m in methods if m in maps]
+            header = st.columns(len(shown) + 1)
+            header[0].markdown("**input**")
+            for col, m in zip(header[1:], shown, strict=True):
+                col.markdown(f"**{METHOD_TITLES[m]}**")
+            for row, i in enumerate(indices):
+                cols = st.columns(len(shown) + 1)
+                img = data.x_test[i]
+                cols[0].image(charts.enlarge(charts.to_rgb(img), 112), width=112,
+                              caption=f"true {_name(data.y_test[i])} · predicted {_name(preds[row])}")
+                for col, m in zip(cols[1:], shown, strict=True):
+                    col.image(charts.enlarge(overlay(img, maps[m][row]), 112), width=112)
+        else:
+            row = st.selectbox("Example", list(range(len(indices))), format_func=lambda r: f"test item {indices[r]}",
+                               key="bar_example")
+            names = getattr(data.info, "extra", {}).get("feature_names") if data.info else None
+            for m in methods:
+                if m not in maps:
+                    continue
+                from builder.explain import per_feature, per_step
+
+                attr = maps[m]
+                if attr.ndim == 2:
+                    values, axis = per_feature(attr)[row], "feature"
+                else:
+                    values, axis = per_step(attr, signed=True)[row], "time step"
+                st.markdown(f"**{METHOD_TITLES[m]}** — true {_name(data.y_test[indices[row]])}, "
+                            f"predicted {_name(preds[row])}")
+                st.plotly_chart(charts.attribution_bars(values, names if axis == "feature" else None, axis),
+                                width="stretch", key=f"bars_{m}")
+
+
+# -- activations --------------------------------------------------------------------
+with activations_tab:
+    model = _model_or_none() if data is not None else None
+    if model is None or data is None or len(data.x_test) == 0:
+        st.info("Activations need the trained model and the run's test data.")
+    else:
+        from builder.explain import activations, feature_layers
+
+        layers = feature_layers(model) or [layer.name for layer in model.layers[1:]]
+        c1, c2 = st.columns([2, 1])
+        layer = c1.selectbox("Layer", layers, key="act_layer", help="What this layer computes for one test example.")
+        i = c2.number_input("Test example", 0, len(data.x_test) - 1, 0, key="act_example")
+        if kind == "image":
+            st.image(charts.enlarge(charts.to_rgb(data.x_test[int(i)]), 96), width=96,
+                     caption=f"test example {int(i)} (true {_name(data.y_test[int(i)])})")
+        try:
+            with st.spinner("Computing the feature maps…"):
+                acts = activations(model, layer, data.x_test[int(i)])
+            st.plotly_chart(charts.feature_maps(acts), width="stretch", key="feature_maps")
+        except Exception as e:  # noqa: BLE001
+            st.error(f"Could not compute the activations of '{layer}': {jobs.error_text(e)}")

@@ -1,0 +1,128 @@
+"""Runs: history of runs with settings and final metrics, overlaid curves, downloads, delete."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from builder.train import runfolder
+from ui import charts, jobs, live, run_data, state
+
+state.init()
+store = jobs.get_run_store()
+st.title("Runs")
+
+try:
+    runs = store.list()
+except Exception as e:  # noqa: BLE001
+    st.error(f"Could not read the runs folder: {jobs.error_text(e)}")
+    st.stop()
+if not runs:
+    st.info("No runs yet. Train a model on the **Train** page; every run is kept here to compare and download.")
+    st.stop()
+
+FINAL_KEYS = ("loss", "val_loss", "accuracy", "val_accuracy", "test_accuracy", "mae", "val_mae", "test_mse",
+              "test_r2", "test_reconstruction_error")
+
+
+def row_of(r) -> dict:
+    """One history-table row: who, what settings, how far, final numbers."""
+    folder = live.run_dir(store, r.run_id)
+    status = runfolder.read_status(folder)
+    exp = run_data.run_experiment(folder)
+    training = exp.get("training") or {}
+    final = dict(status.get("last") or {})
+    final.update(status.get("final") or {})
+    row = {
+        "run": r.run_id,
+        "status": live.badge(status.get("status")),
+        "dataset": (exp.get("data") or {}).get("dataset", ""),
+        "model": (exp.get("model") or {}).get("name", ""),
+        "epochs": f"{status.get('epochs_done', len(live.metrics_of(store, r.run_id)))}/{training.get('epochs', 5)}",
+        "optimizer": training.get("optimizer", "adam"),
+        "learning rate": training.get("learning_rate", 0.001),
+        "batch": training.get("batch_size", 32),
+    }
+    for k in FINAL_KEYS:
+        if isinstance(final.get(k), (int, float)):
+            row[k.replace("_", " ")] = final[k]
+    if status.get("status") == "failed" and status.get("error"):
+        row["note"] = status["error"]
+    return row
+
+
+table = pd.DataFrame([row_of(r) for r in runs])
+st.dataframe(table, hide_index=True, width="stretch", key="runs_table",
+             column_config={"learning rate": st.column_config.NumberColumn(format="%.5g"),
+                            **{c: st.column_config.NumberColumn(format="%.4f") for c in table.columns
+                               if c.split(" ")[-1] in ("loss", "accuracy", "mae", "mse", "r2", "error")}})
+
+# -- compare curves -----------------------------------------------------------------
+st.subheader("Compare")
+ids = [r.run_id for r in runs]
+with_metrics = [i for i in ids if not live.metrics_of(store, i).empty]
+chosen = st.multiselect("Runs to compare", with_metrics, default=with_metrics[:3], key="compare_runs")
+if chosen:
+    tables = {i: live.metrics_of(store, i) for i in chosen}
+    names = list(dict.fromkeys(n for df in tables.values() for n in charts.metric_names(df)))
+    metric = st.selectbox("Metric", names, key="compare_metric") if names else None
+    if metric:
+        st.plotly_chart(charts.overlay_curves(tables, metric), width="stretch", key="compare_chart")
+
+# -- download / delete ------------------------------------------------------------------
+st.subheader("Download or delete a run")
+current = state.get_run_id()
+run_id = st.selectbox("Run", ids, index=ids.index(current) if current in ids else 0, key="manage_run")
+folder = live.run_dir(store, run_id)
+status = live.status_of(store, run_id)
+active = status.get("status") in live.ACTIVE
+
+
+def _zip() -> bytes:
+    return store.zip_run(run_id)
+
+
+def _generate(folder: Path) -> None:
+    try:
+        from builder.train import exports
+
+        exports.export_all(folder)
+        st.session_state["export_note"] = ("ok", "Code and TFLite exports written.")
+    except Exception as e:  # noqa: BLE001
+        st.session_state["export_note"] = ("error", f"Could not export the run: {jobs.error_text(e)}")
+
+
+files = [("model.keras", "model.keras", "application/octet-stream"), ("code/model.py", "model.py", "text/x-python"),
+         ("code/train.py", "train.py", "text/x-python"), ("model.tflite", "model.tflite", "application/octet-stream")]
+cols = st.columns(len(files) + 1)
+cols[0].download_button("Whole run (.zip)", data=_zip, file_name=f"{run_id}.zip", mime="application/zip",
+                        disabled=active, key="dl_zip", icon="📦")
+for col, (rel, name, mime) in zip(cols[1:], files, strict=True):
+    path = folder / rel
+    if path.exists():
+        col.download_button(name, data=path.read_bytes(), file_name=f"{run_id}-{name}", mime=mime, key=f"dl_{name}")
+    else:
+        col.button(name, disabled=True, key=f"missing_{name}", help="Not in this run yet: generate the exports below.")
+missing = [rel for rel, *_ in files[1:] if not (folder / rel).exists()]
+if missing and (folder / runfolder.MODEL).exists():
+    st.button("Generate code and TFLite exports", on_click=_generate, args=(folder,), key="generate_exports",
+              help="Writes code/model.py, code/train.py and (TensorFlow backend) model.tflite into the run folder.")
+note = st.session_state.pop("export_note", None)
+if note:
+    (st.success if note[0] == "ok" else st.error)(note[1])
+
+with st.expander("Delete this run"):
+    if active:
+        st.warning("This run is still training. Stop it on the Train page before deleting it.")
+    sure = st.checkbox(f"Yes, delete run {run_id} and all its files", key="confirm_delete", disabled=active)
+    if st.button("Delete", type="primary", disabled=active or not sure, key="delete_run"):
+        try:
+            store.delete(run_id)
+        except Exception as e:  # noqa: BLE001
+            st.error(f"Could not delete the run: {jobs.error_text(e)}")
+        else:
+            if state.get_run_id() == run_id:
+                state.set_run_id(None)
+            st.session_state.pop("confirm_delete", None)
+            st.rerun()

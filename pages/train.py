@@ -1,0 +1,109 @@
+"""Train: hyperparameters, Train/Stop, and the live view of the run (curves, progress, saliency)."""
+from __future__ import annotations
+
+import streamlit as st
+
+from builder import experiment as ex
+from ui import jobs, live, state
+from ui.train_form import hyperparameter_form
+
+state.init()
+store = jobs.get_run_store()
+
+
+def _dataset_info(dataset_id: str):
+    try:
+        from datasets import registry
+
+        return registry.info(dataset_id)
+    except Exception:  # noqa: BLE001 - uploads and unknown ids: validate() names the problem
+        return None
+
+
+def _start(experiment: dict) -> None:
+    try:
+        run_id = jobs.submit(experiment)
+    except Exception as e:  # noqa: BLE001 - shown to the user in plain words, never a traceback
+        st.session_state["train_error"] = f"Could not start training: {jobs.error_text(e)}"
+        return
+    st.session_state.pop("train_error", None)
+    state.set_run_id(run_id)
+
+
+def _stop(run_id: str) -> None:
+    try:
+        jobs.stop(run_id)
+    except Exception as e:  # noqa: BLE001
+        st.session_state["train_error"] = f"Could not stop the run: {jobs.error_text(e)}"
+
+
+st.title("Train")
+st.info(jobs.device_line(), icon="🖥️")
+
+data = state.get_data()
+info = _dataset_info(data.get("dataset", ""))
+
+# The run this session watches: its own, else the newest one training (a reload, a second tab).
+run_id = state.get_run_id()
+if run_id and not live.status_of(store, run_id):
+    run_id = None
+if run_id is None:
+    run_id = live.latest_running(store)
+    if run_id:
+        state.set_run_id(run_id)
+status = live.status_of(store, run_id) if run_id else {}
+active = status.get("status") in live.ACTIVE
+
+settings, view = st.columns([2, 3], gap="large")
+
+with settings:
+    spec = state.get_spec()
+    st.caption(f"Model **{spec.get('name', 'model')}** on dataset **{data.get('dataset', '?')}** "
+               f"({getattr(info, 'title', 'uploaded data')})")
+    training = hyperparameter_form(state.get_training(), default_task=getattr(info, "task", None))
+    state.set_training(training)
+    experiment = state.experiment_dict()
+    with st.spinner("Checking the experiment…"):
+        problems = ex.validate(experiment, dataset_info=info)
+    if problems:
+        st.warning("Fix these before training:\n\n" + "\n".join(f"- {p}" for p in problems), icon="⚠️")
+    b1, b2 = st.columns(2)
+    b1.button("Train", type="primary", icon="▶️", disabled=bool(problems) or active, width="stretch",
+              on_click=_start, args=(experiment,), key="train_button",
+              help="Start a run with these settings" if not problems else "Fix the problems above first")
+    b2.button("Stop", icon="⏹️", disabled=not active, width="stretch", on_click=_stop, args=(run_id,),
+              key="stop_button", help="Stop after the current batch; the model so far is kept")
+    if st.session_state.get("train_error"):
+        st.error(st.session_state["train_error"])
+    newest = live.latest_running(store)
+    if newest and newest != run_id:
+        st.button("Watch the run that is training now", on_click=state.set_run_id, args=(newest,), key="watch_latest")
+
+with view:
+    if not run_id:
+        st.markdown("#### Live view")
+        st.caption("Press **Train**: the loss and accuracy curves appear here, epoch by epoch.")
+    else:
+        @st.fragment(run_every=1.0 if active else None)
+        def live_view():
+            current = live.status_of(store, run_id)
+            state_now = current.get("status")
+            st.markdown(f"#### Run `{run_id}` — {live.badge(state_now)}")
+            live.status_message(current, jobs.queue_position(run_id) if state_now == "queued" else None)
+            df = live.metrics_of(store, run_id)
+            if state_now in live.ACTIVE:
+                live.progress_bars(live.progress_of(store, run_id), df, None)
+            folder = live.run_dir(store, run_id)
+            curve_col, side_col = st.columns([3, 2])
+            with curve_col:
+                live.curves(df, key=f"live_curves_{run_id}")
+            with side_col:
+                drew = live.live_saliency(folder)
+                drew = live.boundary(folder, key=f"live_boundary_{run_id}") or drew
+                if not drew and state_now in live.ACTIVE:
+                    st.caption("Saliency maps (image data) or the decision boundary (2-D points) appear here "
+                               "after each epoch.")
+            if active and state_now not in live.ACTIVE:
+                st.rerun()  # the run ended: redraw the page so Train is enabled and polling stops
+
+        live_view()

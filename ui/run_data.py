@@ -1,0 +1,57 @@
+"""Heavy things a finished run needs for its results, cached per run folder.
+
+The trained model (`model.keras`) and the run's own test split (the same data,
+split and seed the trainer used, through `builder.train.data.prepare`) are
+loaded once per run and shared by every session (`st.cache_resource`); the
+cache key includes the model file's modification time so a re-run is seen.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return 0.0
+
+
+@st.cache_resource(show_spinner="Loading the trained model…", max_entries=8)
+def _model(path: str, mtime: float):
+    import keras
+
+    return keras.saving.load_model(path, compile=False, safe_mode=True)
+
+
+def load_model(run_dir) -> object:
+    """The run's trained Keras model; raises FileNotFoundError when it has none yet."""
+    path = Path(run_dir) / "model.keras"
+    if not path.exists():
+        raise FileNotFoundError(f"run '{Path(run_dir).name}' has no saved model yet (it saves one when it ends)")
+    return _model(str(path), _mtime(path))
+
+
+@st.cache_resource(show_spinner="Preparing the run's test data…", max_entries=4)
+def _prepared(run_dir: str, mtime: float):
+    from builder.experiment import load
+    from builder.train.data import prepare
+
+    return prepare(load(Path(run_dir) / "experiment.json"))
+
+
+def prepared_data(run_dir):
+    """builder.train.data.Prepared for the run: x_test, y_test, class_names, info…"""
+    path = Path(run_dir) / "experiment.json"
+    if not path.exists():
+        raise FileNotFoundError(f"run '{Path(run_dir).name}' has no experiment.json")
+    return _prepared(str(run_dir), _mtime(path))
+
+
+def run_experiment(run_dir) -> dict:
+    """experiment.json of a run as a dict ({} when missing or unreadable)."""
+    from builder.train import runfolder
+
+    return runfolder.read_json(Path(run_dir) / "experiment.json", {}) or {}
