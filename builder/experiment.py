@@ -110,6 +110,9 @@ DATA: dict[str, Param] = {p.name: p for p in (
           help="Fraction of the data held out to watch for overfitting while training."),
     Param("test_split", "float", 0.2, min=0.0, max=0.9, step=0.05,
           help="Fraction of the data kept aside for the final evaluation; the model never trains on it."),
+    Param("normalize", "choice", "auto", choices=("auto", "standard", "minmax", "none"),
+          help="How inputs are scaled, fitted on the training split only: auto standardizes tables and "
+          "point sets and leaves images (already 0..1) as they are."),
     Param("options", "str", None, optional=True, extra={"object": {}},
           help="Options passed to the dataset loader (for example the number of samples)."),
 )}
@@ -313,7 +316,7 @@ def _data_problems(data: dict) -> list[str]:
     problems = [f"data: unknown key '{k}' (known: {', '.join(DATA)})" for k in data if k not in DATA]
     if not isinstance(data.get("dataset"), str) or not data.get("dataset"):
         problems.append("data: pick a dataset (\"dataset\": an id from `python -m builder datasets`)")
-    for name in ("validation_split", "test_split"):
+    for name in ("validation_split", "test_split", "normalize"):
         if name in data and (problem := DATA[name].check(data[name])):
             problems.append(f"data: {problem}")
     vs, ts = data.get("validation_split", 0.2), data.get("test_split", 0.2)
@@ -345,10 +348,11 @@ def _dataset_info(dataset_id: str, options: dict):
         from builder.train import data as fallback
         return fallback.info(dataset_id)
     try:
+        if options:  # options (image size, number of features…) can change the shape: make it to see
+            return registry.load(dataset_id, **options).info, None
         return registry.info(dataset_id), None
     except (KeyError, ValueError) as e:
-        text = e.args[0] if e.args else str(e)
-        return None, f"data: {text}" if "dataset" in str(text) else f"data: unknown dataset {dataset_id!r}; see `python -m builder datasets`"
+        return None, f"data: {e.args[0] if e.args else e}"
 
 
 def _augmentation_problems(entries: list, info) -> list[str]:

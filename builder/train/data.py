@@ -55,14 +55,17 @@ def _fallback_digits(dataset_id: str):
     return SimpleNamespace(x=x, y=d.target.astype(np.int32), info=meta, class_names=meta.classes, notes=[])
 
 
-def split(dataset, validation_split: float, test_split: float, seed: int):
+def split(dataset, validation_split: float, test_split: float, seed: int, normalize: str = "auto"):
     """Splits from `datasets.splits`, else a stratified scikit-learn split."""
     try:
         from datasets import splits as splits_mod
     except ImportError:
         splits_mod = None
     if splits_mod is not None:
-        s = splits_mod.split(dataset, validation_split=validation_split, test_split=test_split, seed=seed)
+        if hasattr(splits_mod, "prepare"):  # split + normalizer fitted on the training split only
+            s = splits_mod.prepare(dataset, validation_split, test_split, seed, normalize=normalize)
+        else:
+            s = splits_mod.split(dataset, validation_split=validation_split, test_split=test_split, seed=seed)
         return [np.asarray(getattr(s, k)) for k in ("x_train", "y_train", "x_val", "y_val", "x_test", "y_test")]
     from sklearn.model_selection import train_test_split
 
@@ -86,7 +89,7 @@ def prepare(experiment) -> Prepared:
     ds_settings = experiment.data_settings
     hp = experiment.hp
     ds = load_dataset(ds_settings["dataset"], ds_settings["options"])
-    parts = split(ds, ds_settings["validation_split"], ds_settings["test_split"], hp["seed"])
+    parts = split(ds, ds_settings["validation_split"], ds_settings["test_split"], hp["seed"], ds_settings["normalize"])
     model_shape = tuple(experiment.model.node(experiment.model.input_ids()[0]).params["shape"])
     xs = [_fit_shape(parts[i], model_shape) for i in (0, 2, 4)]
     ys = [parts[i] for i in (1, 3, 5)]

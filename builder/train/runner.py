@@ -246,9 +246,9 @@ def _training_model(model, exp: Experiment, data, seed: int):
         return model
     import keras
 
-    augmenter = _build_augmentation(exp.augmentation, seed)
     model_shape = tuple(model.input_shape[1:])
     image_shape = tuple(getattr(data.info, "input_shape", model_shape))
+    augmenter = _build_augmentation(exp.augmentation, seed, image_shape)
     inp = keras.Input(shape=model_shape, name="augment_input")
     x = inp
     if image_shape != model_shape:
@@ -259,16 +259,13 @@ def _training_model(model, exp: Experiment, data, seed: int):
     return keras.Model(inp, model(x), name=f"{model.name}_training")
 
 
-def _build_augmentation(entries: list, seed: int):
+def _build_augmentation(entries: list, seed: int, image_shape: tuple):
     try:
         from datasets import augment
     except ImportError:
         augment = None
     if augment is not None and hasattr(augment, "build"):
-        try:
-            return augment.build(entries, seed=seed)
-        except TypeError:
-            return augment.build(entries)
+        return augment.build(entries, seed=seed, input_shape=image_shape)
     import keras  # minimal fallback: Keras preprocessing layers by class name
 
     layers = [getattr(keras.layers, e["type"])(**(e.get("params") or {}), seed=seed + i) for i, e in enumerate(entries)]
@@ -311,6 +308,8 @@ def _live_callbacks(run_dir: Path, model, data, exp: Experiment, log) -> list:
             return []
         x_src, y_src = (data.x_test, data.y_test) if len(data.x_test) else (data.x_val, data.y_val)
         n = min(8, len(x_src))
+        if kind == "boundary":  # the training points frame the grid
+            x_src, y_src, n = data.x_train, data.y_train, min(500, len(data.x_train))
         x_probe, y_probe = x_src[:n], y_src[:n]
         (run_dir / "live").mkdir(exist_ok=True)
         image_shape = tuple(getattr(data.info, "input_shape", x_probe.shape[1:]))
