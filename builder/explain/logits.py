@@ -43,7 +43,16 @@ class Scores:
         self.model = model
         self.input_shape = tuple(model.inputs[0].shape)
         self.pre, self.twin, self.binary = _pre_squash(model)
-        self.fn = self.head_from(model.inputs[0])
+        layer = output_layer(model)
+        if isinstance(layer, keras.Model) and self.pre is model.outputs[0] and _one_in_one_out(layer):
+            # A wrapper around the real model (e.g. augmentation in front while training):
+            # explain through the inner model's pre-softmax scores.
+            inner = Scores(layer)
+            prefix = keras.Model(model.inputs[0], output_input(model))
+            self.binary = inner.binary
+            self.fn = lambda a, training=False: inner.fn(prefix(a, training=training), training=training)
+        else:
+            self.fn = self.head_from(model.inputs[0])
 
     def head_from(self, tensor):
         """Callable from the values of `tensor` (a tensor of the model's graph) to pre-softmax scores."""
@@ -130,6 +139,19 @@ def output_layer(model):
     return history[0] if history else model.layers[-1]
 
 
+def output_input(model):
+    """The tensor feeding the output layer in this model's graph (right even for nested or shared layers)."""
+    history = getattr(model.outputs[0], "_keras_history", None)
+    if history:
+        layer, node_index, _ = history
+        return _single(list(layer._inbound_nodes[node_index].input_tensors))
+    return _single(output_layer(model).input)
+
+
+def _one_in_one_out(model) -> bool:
+    return len(model.inputs) == 1 and len(model.outputs) == 1
+
+
 def _squash_name(fn) -> str | None:
     name = getattr(fn, "__name__", "") or ""
     return name if name in SQUASHES else None
@@ -146,11 +168,11 @@ def _pre_squash(model):
     elif isinstance(layer, keras.layers.Activation):
         squash = _squash_name(layer.activation)
     if squash:
-        return _single(layer.input), None, squash == "sigmoid" and units == 1
+        return output_input(model), None, squash == "sigmoid" and units == 1
     squash = _squash_name(getattr(layer, "activation", None))
     if not squash:
         return model.outputs[0], None, False
-    pre = _single(layer.input)
+    pre = output_input(model)
     config = dict(layer.get_config(), activation="linear", name=f"{layer.name}_logits")
     twin = type(layer).from_config(config)
     twin.build(tuple(pre.shape))
@@ -159,6 +181,8 @@ def _pre_squash(model):
 
 
 def _single(tensor):
+    if isinstance(tensor, (list, tuple)) and len(tensor) == 1:
+        tensor = tensor[0]
     if isinstance(tensor, (list, tuple)):
         raise ExplainError("the output layer takes several inputs; explanations need a single-input output layer")
     return tensor
