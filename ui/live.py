@@ -145,8 +145,9 @@ def boundary(folder: Path, key: str) -> bool:
     grid = _load_np(path)
     if not grid or "probs" not in grid:
         return False
-    pts = grid.get("x") if grid.get("x") is not None else grid.get("points")
-    fig = charts.boundary_figure(grid["xx"], grid["yy"], grid["probs"], pts, grid.get("y"))
+    probes = _load_np(Path(folder) / "live" / "probes.npz") if (Path(folder) / "live" / "probes.npz").exists() else None
+    pts, labels = (probes.get("x"), probes.get("y")) if probes else (None, None)
+    fig = charts.boundary_figure(grid["xx"], grid["yy"], grid["probs"], pts, labels)
     fig.update_layout(title=f"Decision boundary after epoch {epoch}")
     st.plotly_chart(fig, width="stretch", key=key)
     return True

@@ -1,0 +1,71 @@
+"""AppTest: the Explain page on a finished run folder with a real (small, untrained) model."""
+import json
+
+import numpy as np
+import pytest
+from app_train_fixtures import DIGITS_SPEC, evaluation, write_run
+from streamlit.testing.v1 import AppTest
+
+PAGE = "pages/explain.py"
+
+
+@pytest.fixture(scope="module")
+def runs_dir(tmp_path_factory):
+    import keras
+
+    from builder.build import build_model
+    from builder.spec import ModelSpec
+
+    root = tmp_path_factory.mktemp("runs")
+    cm = np.array([[3, 1], [0, 4]])
+    ev = evaluation(cm)
+    folder = write_run(root, "run-digits", evaluation=ev)
+    keras.utils.set_random_seed(0)
+    build_model(ModelSpec.from_dict(DIGITS_SPEC)).save(folder / "model.keras")
+    items = [{"index": 0, "true": 0, "predicted": 0}, {"index": 1, "true": 1, "predicted": 7},
+             {"index": 2, "true": 2, "predicted": 2}, {"index": 3, "true": 3, "predicted": 5}]
+    (folder / "predictions.json").write_text(json.dumps({"task": "classification", "items": items}))
+    write_run(root, "run-nomodel", status="failed", error="boom")  # not offered: no model
+    return root
+
+
+@pytest.fixture
+def at(runs_dir, monkeypatch):
+    monkeypatch.setenv("LAYERLAB_RUNS_DIR", str(runs_dir))
+    app = AppTest.from_file(PAGE, default_timeout=60)
+    app.session_state["run_id"] = "run-digits"
+    return app.run()
+
+
+def test_results_show_metrics_confusion_roc_and_mistakes(at):
+    assert not at.exception
+    assert at.selectbox(key="explain_run").options == ["run-digits — ✅ completed"]
+    cards = {m.label: m.value for m in at.metric}
+    assert cards["test accuracy"] == "87.5%" and cards["ROC AUC"] == "0.9"
+    figs = {c.proto.id: json.loads(c.proto.spec) for c in at.get("plotly_chart")}
+    heat = [f for f in figs.values() if f["data"][0]["type"] == "heatmap"][0]
+    assert heat["data"][0]["z"] == [[3, 1], [0, 4]]
+    roc = [f for f in figs.values() if f["layout"].get("title", {}).get("text") == "ROC curves"][0]
+    assert roc["data"][0]["x"] == [0.0, 0.25, 1.0] and roc["data"][0]["tpr" if False else "y"] == [0.0, 1.0, 1.0]
+    captions = [c for img in at.get("imgs") for c in [i.caption for i in img.proto.imgs]]
+    assert "true 1 · predicted 7" in captions and "true 3 · predicted 5" in captions
+
+
+def test_saliency_gallery_shows_each_method_beside_the_input(at):
+    # an MLP has no convolution: Grad-CAM is not offered, the other three are the default gallery
+    methods = at.multiselect(key="methods")
+    assert methods.value == ["saliency", "smoothgrad", "integrated_gradients"]
+    assert "gradcam" not in methods.options and "Grad-CAM" not in methods.options
+    at.slider(key="n_examples").set_value(2).run()
+    assert not at.exception
+    gallery = [i for img in at.get("imgs") for i in img.proto.imgs if i.caption.startswith("true ")]
+    # the mistakes row (2 images) plus 2 gallery inputs; every gallery row = input + 3 overlays
+    headers = [m.value for m in at.markdown if m.value.startswith("**")]
+    assert headers[:4] == ["**input**", "**Vanilla gradient**", "**SmoothGrad**", "**Integrated Gradients**"]
+    assert len(gallery) == 2 + 2
+
+
+def test_class_picker_defaults_to_predicted_and_lists_classes(at):
+    picker = at.selectbox(key="target_class")
+    assert picker.value == "predicted class"
+    assert picker.options[1:] == ["0", "1"]

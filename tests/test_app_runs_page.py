@@ -1,0 +1,82 @@
+"""AppTest: the Runs page lists fake run folders with their final metrics, compares and deletes them."""
+import json
+
+import pytest
+from app_train_fixtures import METRICS, evaluation, write_run
+from streamlit.testing.v1 import AppTest
+
+PAGE = "pages/runs.py"
+
+
+@pytest.fixture
+def runs_dir(tmp_path, monkeypatch):
+    monkeypatch.setenv("LAYERLAB_RUNS_DIR", str(tmp_path))
+    return tmp_path
+
+
+def _spec(el) -> dict:
+    return json.loads(el.proto.spec)
+
+
+def test_lists_runs_with_status_settings_and_final_metrics(runs_dir):
+    write_run(runs_dir, "run-good", evaluation=evaluation(), started=1000.0, learning_rate=0.01)
+    write_run(runs_dir, "run-bad", status="failed", metrics=METRICS[:1], error="the loss became NaN at epoch 1",
+              started=2000.0)
+    at = AppTest.from_file(PAGE, default_timeout=60).run()
+    assert not at.exception
+    df = at.dataframe[0].value
+    rows = {r["run"]: r for r in df.to_dict("records")}
+    assert set(rows) == {"run-good", "run-bad"}
+    good, bad = rows["run-good"], rows["run-bad"]
+    assert "completed" in good["status"] and "failed" in bad["status"]
+    assert good["val accuracy"] == pytest.approx(0.875)
+    assert good["test accuracy"] == pytest.approx(7 / 8)
+    assert good["learning rate"] == pytest.approx(0.01)
+    assert good["epochs"] == "3/3" and bad["epochs"] == "1/3"
+    assert bad["note"] == "the loss became NaN at epoch 1"
+
+
+def test_compare_overlays_the_selected_runs_curves(runs_dir):
+    write_run(runs_dir, "run-a", started=1000.0)
+    slower = [dict(r, loss=r["loss"] * 2) for r in METRICS]
+    write_run(runs_dir, "run-b", metrics=slower, started=2000.0)
+    at = AppTest.from_file(PAGE, default_timeout=60).run()
+    assert set(at.multiselect(key="compare_runs").value) == {"run-a", "run-b"}
+    assert at.selectbox(key="compare_metric").value == "loss"
+    fig = _spec(at.get("plotly_chart")[0])
+    lines = {t["name"]: t["y"] for t in fig["data"]}
+    assert lines["run-a"] == [r["loss"] for r in METRICS]
+    assert lines["run-b"] == [r["loss"] * 2 for r in METRICS]
+    assert lines["run-b (val)"] == [r["val_loss"] for r in METRICS]
+
+
+def test_delete_needs_confirmation_and_removes_the_folder(runs_dir):
+    folder = write_run(runs_dir, "run-old", started=1000.0)
+    at = AppTest.from_file(PAGE, default_timeout=60).run()
+    assert at.button(key="delete_run").disabled  # not before the confirmation box is ticked
+    at.checkbox(key="confirm_delete").check().run()
+    at.button(key="delete_run").click().run()
+    assert not at.exception
+    assert not folder.exists()
+    assert any("No runs yet" in i.value for i in at.info)
+
+
+def test_a_running_run_cannot_be_deleted(runs_dir):
+    folder = write_run(runs_dir, "run-live", status="running", metrics=METRICS[:1])
+    at = AppTest.from_file(PAGE, default_timeout=60).run()
+    assert at.button(key="delete_run").disabled and at.checkbox(key="confirm_delete").disabled
+    assert any("still training" in w.value for w in at.warning)
+    assert folder.exists()
+
+
+def test_missing_exports_offer_generation_and_existing_files_download(runs_dir):
+    folder = write_run(runs_dir, "run-x")
+    (folder / "model.keras").write_bytes(b"fake")
+    (folder / "code").mkdir()
+    (folder / "code" / "model.py").write_text("print('model')\n")
+    at = AppTest.from_file(PAGE, default_timeout=60).run()
+    assert not at.exception
+    assert at.button(key="missing_train.py").disabled
+    assert at.button(key="generate_exports")  # train.py / tflite missing → offered
+    labels = [b.proto.label for b in at.get("download_button")]
+    assert "model.keras" in labels and "model.py" in labels and "Whole run (.zip)" in labels

@@ -1,0 +1,108 @@
+"""AppTest: the Train page's form, validation gate, failure messages and live view of a run folder."""
+import copy
+import json
+
+import numpy as np
+import pytest
+from app_train_fixtures import DIGITS_SPEC, METRICS, write_run
+from streamlit.testing.v1 import AppTest
+
+PAGE = "pages/train.py"
+DATA = {"dataset": "digits", "options": {}, "validation_split": 0.2, "test_split": 0.2}
+
+
+@pytest.fixture
+def runs_dir(tmp_path, monkeypatch):
+    monkeypatch.setenv("LAYERLAB_RUNS_DIR", str(tmp_path))
+    return tmp_path
+
+
+def page(spec=DIGITS_SPEC, run_id=None, training=None) -> AppTest:
+    at = AppTest.from_file(PAGE, default_timeout=60)
+    at.session_state["spec"] = copy.deepcopy(spec)
+    at.session_state["data"] = dict(DATA)
+    at.session_state["augmentation"] = []
+    at.session_state["training"] = dict(training or {})
+    at.session_state["run_id"] = run_id
+    return at.run()
+
+
+def test_form_comes_from_hyperparams_and_edits_the_training_dict(runs_dir):
+    from builder.experiment import HYPERPARAMS
+
+    at = page()
+    assert not at.exception
+    assert at.number_input(key="hp_epochs").value == HYPERPARAMS["epochs"].default
+    assert at.number_input(key="hp_epochs").help == HYPERPARAMS["epochs"].help
+    assert at.selectbox(key="hp_optimizer").value == "adam"
+    assert not at.button(key="train_button").disabled  # a valid experiment can train
+    at.number_input(key="hp_epochs").set_value(7)
+    at.selectbox(key="hp_optimizer").set_value("sgd").run()
+    training = at.session_state["training"]
+    assert training["epochs"] == 7 and training["optimizer"] == "sgd"
+    # momentum only matters for SGD/RMSprop: the widget appears once SGD is chosen
+    assert at.number_input(key="hp_momentum").value == HYPERPARAMS["momentum"].default
+
+
+def test_invalid_experiment_disables_train_and_says_why(runs_dir):
+    spec = copy.deepcopy(DIGITS_SPEC)
+    spec["nodes"][-1]["params"]["units"] = 3  # digits has 10 classes
+    at = page(spec)
+    assert at.button(key="train_button").disabled
+    text = " ".join(w.value for w in at.warning)
+    assert "Fix these before training" in text and "10" in text and "probs" in text
+
+
+def test_failed_run_shows_its_error_in_plain_words(runs_dir):
+    error = "the loss became NaN (not a number) at epoch 2, batch 5 — try a lower learning rate"
+    write_run(runs_dir, "run-failed", status="failed", metrics=METRICS[:1], error=error)
+    at = page(run_id="run-failed")
+    assert not at.exception
+    assert [e.value for e in at.error] == [f"The run failed: {error}"]
+    assert at.button(key="stop_button").disabled and not at.button(key="train_button").disabled
+
+
+def test_finished_run_curves_hold_the_metrics_and_saliency_shows(runs_dir):
+    folder = write_run(runs_dir, "run-done")
+    live = folder / "live"
+    live.mkdir()
+    rng = np.random.default_rng(0)
+    np.savez(live / "probes.npz", x=rng.random((3, 8, 8, 1), dtype=np.float32), y=np.array([0, 1, 2]))
+    np.save(live / "saliency_e001.npy", rng.random((3, 8, 8), dtype=np.float32))
+    np.save(live / "saliency_e003.npy", rng.random((3, 8, 8), dtype=np.float32))
+    at = page(run_id="run-done")
+    assert not at.exception
+    assert any("Training finished" in s.value for s in at.success)
+    fig = json.loads(at.get("plotly_chart")[0].proto.spec)
+    ys = {t["meta"]: t["y"] for t in fig["data"]}
+    assert ys["val_accuracy"] == [r["val_accuracy"] for r in METRICS]
+    assert ys["loss"] == [r["loss"] for r in METRICS]
+    assert any("after epoch 3" in m.value for m in at.markdown)  # the newest saliency file is shown
+    assert len(at.get("imgs")) == 6  # 3 probes + 3 overlays
+
+
+def test_reload_without_a_run_id_watches_the_running_run(runs_dir):
+    write_run(runs_dir, "run-old", metrics=METRICS, started=1000.0)
+    write_run(runs_dir, "run-now", status="running", metrics=METRICS[:2], started=2000.0)
+    (runs_dir / "run-now" / "progress.json").write_text(
+        json.dumps({"epoch": 3, "epochs": 3, "batch": 12, "batches": 36, "loss": 0.7, "time": 0}))
+    at = page(run_id=None)
+    assert at.session_state["run_id"] == "run-now"
+    assert at.button(key="train_button").disabled and not at.button(key="stop_button").disabled
+    bars = [b.proto.text for b in at.get("progress")]
+    assert any("batch 12 of 36" in t for t in bars) and any("2 finished" in t for t in bars)
+
+
+def test_2d_dataset_boundary_is_drawn_from_the_live_file(runs_dir):
+    folder = write_run(runs_dir, "run-moons")
+    (folder / "live").mkdir()
+    ax = np.linspace(-1, 1, 5, dtype=np.float32)
+    xx, yy = np.meshgrid(ax, ax)
+    probs = np.stack([xx < 0, xx >= 0], -1).astype(np.float32)
+    np.savez(folder / "live" / "boundary_e002.npz", xx=xx, yy=yy, probs=probs)
+    np.savez(folder / "live" / "probes.npz", x=np.array([[-0.5, 0.2], [0.6, -0.1]], np.float32), y=np.array([0, 1]))
+    at = page(run_id="run-moons")
+    figs = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    boundary = [f for f in figs if f["data"][0]["type"] == "contour"][0]
+    assert np.array_equal(np.array(boundary["data"][0]["z"]), (xx >= 0).astype(int))
+    assert "epoch 2" in boundary["layout"]["title"]["text"]
