@@ -68,16 +68,11 @@ def stop(run_id: str) -> None:
 
 
 def queue_position(run_id: str) -> int | None:
-    """1-based place of a queued run in the job queue, when the manager can tell."""
-    manager = get_job_manager()
-    for name in ("queue_position", "position"):
-        fn = getattr(manager, name, None)
-        if callable(fn):
-            try:
-                return fn(run_id)
-            except Exception:  # noqa: BLE001 - a missing position only loses a hint
-                return None
-    return None
+    """1-based place of a queued run in the job queue (None when not queued here)."""
+    try:
+        return get_job_manager().status(run_id).get("queue_position")
+    except Exception:  # noqa: BLE001 - a missing position only loses a hint
+        return None
 
 
 @st.cache_resource(show_spinner="Looking for a GPU…")
