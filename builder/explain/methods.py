@@ -81,7 +81,9 @@ def smoothgrad(scores: Scores, x, t, noise: float = 0.15, samples: int = 25, see
     """Mean gradient over `samples` noisy copies (Smilkov et al. 2017).
 
     `noise` is the Gaussian standard deviation as a fraction of each item's
-    value range. All copies of all items go through the model as one batch.
+    value range. Every item gets the same `samples` noise draws (scaled to its
+    range), so an item's map does not depend on the rest of the batch. All
+    copies of all items go through the model as one batch.
     """
     samples = int(samples)
     if samples < 1 or noise < 0:
@@ -89,7 +91,8 @@ def smoothgrad(scores: Scores, x, t, noise: float = 0.15, samples: int = 25, see
     axes = tuple(range(1, x.ndim))
     sigma = noise * (x.max(axis=axes, keepdims=True) - x.min(axis=axes, keepdims=True))
     rng = np.random.default_rng(seed)
-    noisy = x[None] + rng.standard_normal((samples,) + x.shape).astype("float32") * sigma[None]
+    draws = rng.standard_normal((samples, 1) + x.shape[1:]).astype("float32")
+    noisy = x[None] + draws * sigma[None]
     grads = _gradients(scores, noisy.reshape((-1,) + x.shape[1:]), np.tile(t, samples))
     return grads.reshape((samples,) + x.shape).mean(axis=0)
 
