@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import keras
 
-from builder.spec import ModelSpec, Node, topological_order
+from builder.spec import Node, topological_order
 
 MERGE_TYPES = {"Add", "Subtract", "Multiply", "Average", "Concatenate", "Maximum", "Minimum", "Dot"}
 

@@ -86,9 +86,9 @@ _CNN = _template(
     _chain(
         ("image", "Input", {"shape": [28, 28, 1]}),
         ("conv1", "Conv2D", {"filters": 16, "kernel_size": [3, 3], "padding": "same", "activation": "relu"}),
-        ("pool1", "MaxPooling2D", {"pool_size": [2, 2]}),
+        ("pool1", "MaxPooling2D", {}),
         ("conv2", "Conv2D", {"filters": 32, "kernel_size": [3, 3], "padding": "same", "activation": "relu"}),
-        ("pool2", "MaxPooling2D", {"pool_size": [2, 2]}),
+        ("pool2", "MaxPooling2D", {}),
         ("flat", "Flatten", {}),
         ("hidden", "Dense", {"units": 64, "activation": "relu"}),
         ("dropout", "Dropout", {"rate": 0.3}),
