@@ -1,0 +1,4 @@
+"""`python -m builder …` — see builder/cli.py."""
+from builder.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,203 @@
+"""`python -m builder …`: the engine for scripts, CI and instructors (contract 4).
+
+Every command prints its result on stdout; problems go to stderr, one plain
+line each, with exit status 1 — never a traceback. Keras is imported only by
+the commands that need it, so `--help` answers at once.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from builder.spec import FORMAT, SpecError, atomic_write_text, parse_json, read_text
+
+EXPERIMENT_FORMAT = "layerlab/experiment@1"
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return args.handler(args)
+    except SpecError as e:
+        return _fail(e.problems)
+    except ImportError as e:
+        missing = e.name or str(e)
+        return _fail([f"the '{args.command}' command needs {missing}, which is not available here ({e}); "
+                      "install the requirements or update Layerlab"])
+    except (ValueError, OSError) as e:
+        return _fail(str(e).splitlines() or [type(e).__name__])
+    except KeyboardInterrupt:
+        return _fail(["stopped"], 130)
+    except Exception as e:  # noqa: BLE001 - the CLI promises plain lines, never a traceback
+        return _fail([f"unexpected {type(e).__name__}: {e}"])
+
+
+def _fail(lines: list[str], code: int = 1) -> int:
+    for line in lines:
+        print(line, file=sys.stderr)
+    return code
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m builder", description="Layerlab's engine on the command line: check, summarise, export, "
+        "import and train models described by layerlab/model@1 specs.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(name, handler, help):
+        p = sub.add_parser(name, help=help, description=help)
+        p.set_defaults(handler=handler)
+        return p
+
+    p = command("validate", _validate, "check a model spec or an experiment; exit 0 if valid, else one problem per line")
+    p.add_argument("path", metavar="SPEC_OR_EXPERIMENT.json")
+    p = command("summary", _summary, "per-layer output shapes and parameter counts of a model spec")
+    p.add_argument("path", metavar="SPEC.json")
+    p = command("export", _export, "a standalone Keras script that builds the model")
+    p.add_argument("path", metavar="SPEC.json")
+    p.add_argument("--to", choices=["python"], default="python", help="what to export (python: a Keras script)")
+    p.add_argument("--out", metavar="FILE", help="write to FILE instead of stdout")
+    p = command("import", _import, "a .keras model file as a model spec (safe mode: custom code is refused)")
+    p.add_argument("path", metavar="MODEL.keras")
+    p.add_argument("--out", metavar="FILE", help="write the spec to FILE instead of stdout")
+    command("datasets", _datasets, "the built-in datasets, one per line")
+    p = command("train", _train, "train an experiment headless into a run folder")
+    p.add_argument("path", metavar="EXPERIMENT.json")
+    p.add_argument("--out", metavar="DIR", required=True, help="the run folder to write")
+    p = command("explain", _explain, "saliency maps (or another method) for test samples of a finished run")
+    p.add_argument("path", metavar="RUN_DIR")
+    p.add_argument("--method", default="saliency", help="saliency (default), integrated_gradients, grad_cam, …")
+    p.add_argument("--samples", type=int, default=8, help="how many test samples to explain (default 8)")
+    p.add_argument("--out", metavar="DIR", help="where to write the maps (default RUN_DIR/explain/METHOD)")
+    return parser
+
+
+# -- commands ------------------------------------------------------------------
+
+def _validate(args) -> int:
+    data = parse_json(read_text(args.path), f"file {args.path}")
+    fmt = data.get("format") if isinstance(data, dict) else None
+    if fmt == EXPERIMENT_FORMAT:
+        problems = _experiment_problems(data)
+        what = f"experiment {args.path}"
+    elif fmt == FORMAT or not isinstance(data, dict) or "nodes" in data:
+        _quiet_keras()
+        from builder.validate import check
+
+        report = check(data)
+        problems = report.lines()
+        what = f"model '{data.get('name', 'model')}': {len(data['nodes'])} layers, {report.total_params:,} parameters" \
+            if report.ok else ""
+    else:
+        problems = [f"format is {fmt!r}, expected {FORMAT!r} (a model spec) or {EXPERIMENT_FORMAT!r} (an experiment)"]
+    if problems:
+        return _fail(problems)
+    print(f"ok: {what}")
+    return 0
+
+
+def _experiment_problems(data: dict) -> list[str]:
+    _quiet_keras()
+    try:
+        from builder.experiment import validate as validate_experiment
+    except ImportError:  # the training package is optional: check the model alone
+        from builder.validate import check
+
+        return [f"model: {line}" for line in check(data.get("model")).lines()]
+    return list(dict.fromkeys(validate_experiment(data)))
+
+
+def _load_valid(path):
+    _quiet_keras()
+    from builder.validate import ensure_valid
+
+    return ensure_valid(parse_json(read_text(path), f"file {path}"))
+
+
+def _summary(args) -> int:
+    from builder.validate import check
+
+    spec = _load_valid(args.path)
+    report = check(spec)
+    rows = [("layer", "type", "output shape", "params")]
+    rows += [(n.id, n.type, _shape(report.shapes[n.id]), f"{report.params[n.id]:,}") for n in spec.nodes]
+    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+    for i, row in enumerate(rows):
+        cells = [cell.rjust(w) if j == 3 else cell.ljust(w) for j, (cell, w) in enumerate(zip(row, widths, strict=True))]
+        print("  ".join(cells).rstrip())
+        if i == 0:
+            print("  ".join("-" * w for w in widths))
+    print(f"total parameters: {report.total_params:,}")
+    print(f"outputs: {', '.join(spec.output_ids())}")
+    return 0
+
+
+def _shape(shape) -> str:
+    return "(" + ", ".join(str(d) for d in shape) + ")"
+
+
+def _export(args) -> int:
+    from builder.codegen import to_python
+
+    script = to_python(_load_valid(args.path))
+    _emit(script, args.out)
+    return 0
+
+
+def _import(args) -> int:
+    _quiet_keras()
+    from builder.importer import from_keras_file
+
+    _emit(from_keras_file(args.path).to_json() + "\n", args.out)
+    return 0
+
+
+def _emit(text: str, out) -> None:
+    if out:
+        atomic_write_text(Path(out), text)
+        print(f"wrote {out}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+
+
+def _datasets(args) -> int:
+    from datasets.registry import list_datasets
+
+    for d in list_datasets():
+        shape = "×".join(str(s) for s in d.input_shape)
+        classes = f"{len(d.classes)} classes" if d.classes else d.task
+        where = "" if d.offline else "  (needs a download)"
+        print(f"{d.id:<14} {d.task:<16} {shape:<10} {classes:<12} {d.size:>7,} examples  {d.title}{where}")
+    return 0
+
+
+def _train(args) -> int:
+    _quiet_keras()
+    from builder.train.runner import cli_train
+
+    return int(cli_train(args.path, args.out) or 0)
+
+
+def _explain(args) -> int:
+    _quiet_keras()
+    from builder.explain.cli import cli_explain
+
+    return int(cli_explain(args.path, args.method, args.samples, args.out) or 0)
+
+
+def _quiet_keras() -> None:
+    """Import Keras with TensorFlow's start-up chatter (C++ logs on stderr) silenced."""
+    if "keras" in sys.modules:
+        return
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    try:
+        sys.stderr.flush()
+        os.dup2(devnull, 2)
+        import keras  # noqa: F401
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
