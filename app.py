@@ -1,6 +1,70 @@
-"""Layerlab entry point (placeholder until the app issue lands)."""
+"""Layerlab: pick data, build a network on a canvas, train it and watch it learn.
+
+Run with `streamlit run app.py`. This file only sets up the page, the
+navigation and the shared sidebar; each screen is a thin script in pages/.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
 import streamlit as st
 
-st.set_page_config(page_title="Layerlab", layout="wide")
-st.title("Layerlab")
-st.write("Build a neural network by pointing and clicking, train it, and see what it learned.")
+from ui import state
+from ui.feedback import analyze, format_count
+
+st.set_page_config(page_title="Layerlab", page_icon="🧱", layout="wide", initial_sidebar_state="expanded")
+state.init()
+# A little more room for the canvas than Streamlit's default page margins.
+st.html("<style>.block-container{padding-left:2rem;padding-right:2rem;padding-top:4.5rem;max-width:100%}</style>")
+
+HERE = Path(__file__).parent
+PAGES = [  # (file, title, icon); pages written by other areas may be missing while they are made
+    ("pages/data.py", "Data", ":material/dataset:"),
+    ("pages/build.py", "Build", ":material/account_tree:"),
+    ("pages/train.py", "Train", ":material/model_training:"),
+    ("pages/explain.py", "Explain", ":material/visibility:"),
+    ("pages/runs.py", "Runs", ":material/history:"),
+]
+
+
+@st.cache_resource(show_spinner=False)
+def device_line() -> str:
+    """Which device training will use; asked once per server (it may import the backend)."""
+    try:
+        from builder.train import devices
+
+        return devices.describe().line
+    except Exception:  # noqa: BLE001 - the line is a hint, never a reason to fail
+        return "device unknown — training will use what Keras finds"
+
+
+def sidebar() -> None:
+    spec = state.get_spec()
+    data = state.get_data()
+    fb = analyze(spec)
+    with st.sidebar:
+        st.markdown("### :material/deployed_code: Layerlab")
+        st.caption("Pick data → build a network → train it and watch it learn.")
+        dataset = data.get("dataset", "—")
+        if str(dataset).startswith("upload:"):
+            dataset = "your upload"
+        st.markdown(f"**Data:** `{dataset}`")
+        st.markdown(f"**Model:** `{spec.get('name', 'model')}` · {len(spec.get('nodes', []))} layers")
+        if fb.ok:
+            st.success(f"Model is valid · {format_count(fb.total_params)} params", icon=":material/check_circle:")
+        else:
+            st.error(f"{len(fb.problems)} problem(s) in the model — see Build", icon=":material/error:")
+        run_id = state.get_run_id()
+        if run_id:
+            st.caption(f"Current run: `{run_id}`")
+        st.caption(f":material/memory: {device_line()}")
+
+
+pages = [
+    st.Page(str(HERE / path), title=title, icon=icon, default=(title == "Build"), url_path=title.lower())
+    for path, title, icon in PAGES
+    if (HERE / path).exists()
+]
+nav = st.navigation(pages, position="top" if len(pages) > 1 else "hidden")
+sidebar()
+nav.run()

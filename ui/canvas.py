@@ -23,8 +23,9 @@ import streamlit as st
 
 from ui.feedback import Feedback, format_count, format_shape
 
-NODE_W, NODE_H = 210, 120  # layout grid (px)
+NODE_W, NODE_H = 220, 110  # layout grid (px); the graph flows left → right
 _MOVE_EPS = 0.5
+SCALE = 0.8  # canvas px per spec px: templates space layers 220 px apart; drawn closer they stay readable
 
 # Soft colours per layer family, so a graph reads at a glance.
 FAMILY_COLOURS = {
@@ -33,7 +34,7 @@ FAMILY_COLOURS = {
     "pooling": "#f3f0ff",
     "recurrent": "#fff6e8",
     "attention & normalization": "#e9f8fb",
-    "merge": "#fdf0f7",
+    "merge": "#fff9db",
     "regularization": "#f4f4f4",
 }
 ERROR_STYLE = {"border": "2px solid #d93025", "background": "#fdecea"}
@@ -71,25 +72,25 @@ def positions(spec: dict) -> dict[str, tuple[float, float]]:
     for n in nodes:
         if n["id"] in out:
             continue
-        row = d(n["id"])
-        col = per_row.get(row, 0)
-        per_row[row] = col + 1
+        col = d(n["id"])  # depth from the inputs picks the column
+        row = per_row.get(col, 0)
+        per_row[col] = row + 1
         out[n["id"]] = (float(col * NODE_W), float(row * NODE_H))
     return out
 
 
 def place_new(spec: dict, anchor: str | None) -> dict:
-    """A free "ui" position for a new node: below `anchor` when given, else below everything."""
+    """A free "ui" position for a new node: right of `anchor` when given, else below everything."""
     pos = positions(spec)
     if anchor in pos:
         x, y = pos[anchor]
-        y += NODE_H
+        x += NODE_W
     else:
-        x = 0.0
+        x = min((p[0] for p in pos.values()), default=0.0)
         y = (max((p[1] for p in pos.values()), default=-NODE_H)) + NODE_H
     taken = set(pos.values())
-    while any(abs(px - x) < NODE_W * 0.8 and abs(py - y) < NODE_H * 0.6 for px, py in taken):
-        x += NODE_W
+    while any(abs(px - x) < NODE_W * 0.8 and abs(py - y) < NODE_H * 0.8 for px, py in taken):
+        y += NODE_H
     return {"x": round(x), "y": round(y)}
 
 
@@ -119,12 +120,23 @@ def _brief(node: dict) -> str:
     return (" · " + ", ".join(bits)) if bits else ""
 
 
+def input_roles(type_name) -> tuple:
+    """Names of a layer's inputs in order ("query", "value", "key"), from the catalog."""
+    try:
+        from builder import catalog
+
+        return tuple(getattr(catalog.get(type_name), "input_names", ()) or ())
+    except Exception:
+        return INPUT_ROLES.get(type_name, ())
+
+
 def edge_label(target: dict, index: int) -> str:
+    """The input's position (1, 2, 3…) on edges into multi-input layers, with its role if it has one."""
     ins = target.get("inputs", [])
-    if len(ins) < 2 and target.get("type") not in INPUT_ROLES:
+    roles = input_roles(target.get("type"))
+    if len(ins) < 2 and not roles:
         return ""
-    roles = INPUT_ROLES.get(target.get("type"))
-    if roles and index < len(roles):
+    if index < len(roles):
         return f"{index + 1} {roles[index]}"
     return str(index + 1)
 
@@ -145,18 +157,16 @@ def flow_elements(spec: dict, fb: Feedback, selected: str | None = None, family_
         nid = n["id"]
         style = {
             "background": FAMILY_COLOURS.get(family_of(n.get("type")), "#ffffff"),
-            "border": "1px solid #9aa5b1", "borderRadius": "10px", "fontSize": "12px",
-            "padding": "6px 10px", "width": "190px", "textAlign": "left", "lineHeight": "1.35",
+            "border": "1px solid #9aa5b1", "borderRadius": "8px", "fontSize": "13px",
+            "padding": "5px 8px", "width": "155px", "textAlign": "left", "lineHeight": "1.3",
         }
         if fb.node_problems(nid):
             style.update(ERROR_STYLE)
-        if nid == selected:
-            style["boxShadow"] = "0 0 0 3px #1a73e8"
         nodes.append({
             "id": nid, "x": pos[nid][0], "y": pos[nid][1],
             "content": node_label(n, fb),
             "kind": "input" if n.get("type") == "Input" else "default",
-            "style": style,
+            "style": style, "selected": nid == selected,
         })
         for i, src in enumerate(n.get("inputs", []) or []):
             if src in ids:
@@ -248,9 +258,9 @@ def show(spec: dict, fb: Feedback, selected: str | None, version: int, key: str 
     nodes, edges = flow_elements(spec, fb, selected)
     flow_nodes = [
         StreamlitFlowNode(
-            n["id"], (n["x"], n["y"]), {"content": n["content"]}, n["kind"],
-            source_position="bottom", target_position="top", draggable=True, selectable=True,
-            connectable=True, deletable=True, style=n["style"],
+            n["id"], (n["x"] * SCALE, n["y"] * SCALE), {"content": n["content"]}, n["kind"],
+            source_position="right", target_position="left", draggable=True, selectable=True,
+            connectable=True, deletable=True, style=n["style"], selected=n["selected"],
         )
         for n in nodes
     ]
@@ -273,7 +283,7 @@ def show(spec: dict, fb: Feedback, selected: str | None, version: int, key: str 
     if not ts or ts <= ss[k_reset] or ts == ss.get(k_seen):
         return None
     ss[k_seen] = ts
-    got_nodes = [{"id": n.id, "x": n.position["x"], "y": n.position["y"]} for n in result.nodes]
+    got_nodes = [{"id": n.id, "x": n.position["x"] / SCALE, "y": n.position["y"] / SCALE} for n in result.nodes]
     got_edges = [{"source": e.source, "target": e.target} for e in result.edges]
     new_spec = apply_flow(spec, got_nodes, got_edges)
     moved = _only_moves(spec, new_spec)

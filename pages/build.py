@@ -1,0 +1,426 @@
+"""Build: the graph canvas, the layer palette, the selected layer's settings and live feedback.
+
+Everything here edits the model spec held by ui.state; the engine (builder.*)
+checks it, exports it and imports models. No model is built on this page.
+"""
+from __future__ import annotations
+
+import json
+
+import streamlit as st
+
+from ui import canvas, edits, state
+from ui.feedback import analyze, format_count, format_shape, summary_rows
+from ui.forms import param_form
+
+state.init()
+
+
+# -- engine access (never raises into the page) ----------------------------------------
+@st.cache_resource(show_spinner=False)
+def _catalog():
+    from builder import catalog
+
+    return catalog
+
+
+@st.cache_resource(show_spinner=False)
+def _templates() -> dict:
+    try:
+        from builder import templates
+
+        return dict(templates.TEMPLATES)
+    except Exception:  # noqa: BLE001 - the picker just stays empty
+        return {}
+
+
+def _layer_type(type_name: str):
+    try:
+        return _catalog().get(type_name)
+    except Exception:  # noqa: BLE001 - unknown types are reported by validation
+        return None
+
+
+def _dataset_shape() -> list[int] | None:
+    try:
+        from datasets import registry
+
+        return list(registry.info(state.get_data().get("dataset", "")).input_shape)
+    except Exception:  # noqa: BLE001 - uploads or unknown ids
+        return None
+
+
+def _new_params(lt) -> dict:
+    """A new layer's params: its required ones, at their declared defaults."""
+    params = {}
+    for p in lt.params:
+        if not p.required:
+            continue
+        if p.name == "shape" and lt.name == "Input":
+            params["shape"] = _dataset_shape() or p.default or [8, 8, 1]
+        elif p.default is not None:
+            params[p.name] = p.default
+    return params
+
+
+def _commit(new_spec: dict, select: str | None = "keep") -> None:
+    state.set_spec(new_spec)
+    if select != "keep":
+        state.set_selected(select)
+    st.rerun()
+
+
+# -- actions ------------------------------------------------------------------------------
+def add_layer(type_name: str) -> None:
+    lt = _layer_type(type_name)
+    spec = state.get_spec()
+    anchor = state.get_selected()
+    if lt is not None and lt.max_inputs == 0:
+        anchor_for_edge = None
+    else:
+        anchor_for_edge = anchor
+    ui_pos = canvas.place_new(spec, anchor)
+    new, nid = edits.add_node(spec, type_name, _new_params(lt) if lt else {}, anchor_for_edge, ui_pos)
+    state.set_spec(new)
+    state.set_selected(nid)
+
+
+def load_template(template_id: str) -> None:
+    try:
+        from builder import templates
+
+        state.set_spec(templates.get(template_id).to_dict())
+        state.set_selected(None)
+        st.session_state["build_notice"] = f"Loaded the template “{_templates()[template_id].title}”. Undo brings your model back."
+    except Exception as e:  # noqa: BLE001
+        st.session_state["build_error"] = f"Could not load the template '{template_id}': {e}"
+
+
+# -- page -----------------------------------------------------------------------------------
+def welcome() -> None:
+    if st.session_state.get("welcome_dismissed"):
+        return
+    with st.container(border=True):
+        c1, c2 = st.columns([6, 1])
+        c1.markdown(
+            "#### Welcome to Layerlab — three steps to a trained network\n"
+            "**1. Data** — pick a dataset (digits are already chosen). &nbsp; "
+            "**2. Build** — a model is already loaded below: add layers from the palette, drag from a "
+            "layer's right dot to another's left dot to connect them, click a layer to change it. &nbsp; "
+            "**3. Train** — press *Train* and watch the curves live."
+        )
+        if _has_page("pages/train.py"):
+            c2.page_link("pages/train.py", label="Go to Train", icon=":material/rocket_launch:")
+        if c2.button("Got it", key="welcome_ok"):
+            st.session_state["welcome_dismissed"] = True
+            st.rerun()
+
+
+def _has_page(path: str) -> bool:
+    from pathlib import Path
+
+    return (Path(__file__).parent.parent / path).exists()
+
+
+def toolbar(spec: dict, fb) -> None:
+    c_tpl, c_load, c_undo, c_redo, c_status = st.columns([3.2, 1, 0.9, 0.9, 3], vertical_alignment="bottom")
+    tpls = _templates()
+    choice = c_tpl.selectbox(
+        "Start from a template", list(tpls), index=None, placeholder="Choose a template…", key="template_pick",
+        format_func=lambda t: f"{tpls[t].title}  ·  for {tpls[t].dataset}",
+        help="Ready-made models to start from; loading one replaces the canvas (Undo brings it back).",
+    )
+    if choice:
+        c_tpl.caption(tpls[choice].description)
+    if c_load.button("Load", disabled=not choice, width="stretch", key="template_load"):
+        load_template(choice)
+        st.rerun()
+    if c_undo.button("↶ Undo", disabled=not state.can_undo(), width="stretch", key="undo",
+                     help="Undo the last change to the model"):
+        state.undo()
+        st.rerun()
+    if c_redo.button("↷ Redo", disabled=not state.can_redo(), width="stretch", key="redo",
+                     help="Redo what you undid"):
+        state.redo()
+        st.rerun()
+    with c_status:
+        if fb.ok:
+            st.success(f"**Valid** · {len(spec.get('nodes', []))} layers · **{format_count(fb.total_params)}** params",
+                       icon=":material/check_circle:")
+        else:
+            st.error(f"**{len(fb.problems)} problem(s)** — fix the red layers", icon=":material/error:")
+
+
+def palette() -> None:
+    """The layer palette: one pop-over per family, each layer a button with its help as tooltip."""
+    groups = [(f, types) for f, types in _catalog().by_family().items() if types]
+    with st.container(horizontal=True, gap="small", vertical_alignment="center"):
+        st.markdown("**Add a layer:**")
+        for family, types in groups:
+            with st.popover(family.capitalize(), key=f"pal_{family}"):
+                sel = state.get_selected()
+                st.caption(f"Connects to **{sel}**" if sel else "Select a layer first to connect the new one to it.")
+                with st.container(horizontal=True, gap="small"):
+                    for lt in types:
+                        if st.button(lt.name, key=f"add_{lt.name}", help=lt.help):
+                            add_layer(lt.name)
+                            st.rerun()
+
+
+def problems_list(fb) -> None:
+    if fb.ok:
+        return
+    lines = [f"- **{n}**: {m}" if n else f"- {m}" for n, m in fb.problems]
+    st.error("**The model cannot be built yet:**\n" + "\n".join(lines))
+
+
+def side_panel(spec: dict, fb, version: int) -> None:
+    sel = state.get_selected()
+    ids = [n["id"] for n in spec.get("nodes", [])]
+    if sel not in ids:
+        st.markdown("**Layer settings**")
+        st.info("Click a layer on the canvas (or pick one here) to change its settings.", icon=":material/touch_app:")
+        pick = st.selectbox("Layer", ids, index=None, placeholder="Choose a layer…", key=f"side_pick_{version}")
+        if pick:
+            state.set_selected(pick)
+            st.rerun()
+        return
+    node_editor(spec, fb, sel, version, prefix="side")
+
+
+def node_editor(spec: dict, fb, nid: str, version: int, prefix: str) -> None:
+    """Settings of one layer: id, params (from the catalog), inputs in order, delete."""
+    node = next(n for n in spec["nodes"] if n["id"] == nid)
+    lt = _layer_type(node.get("type"))
+    st.markdown(f"#### {nid} · {node.get('type')}")
+    if lt is not None:
+        st.caption(lt.help)
+    shape = fb.shapes.get(nid)
+    if shape is not None:
+        st.markdown(f"Output `{format_shape(shape)}` · **{format_count(fb.params.get(nid, 0))}** params")
+    for msg in fb.node_problems(nid):
+        st.error(msg, icon=":material/error:")
+    key = f"{prefix}_{nid}_{version}"
+    new_id = st.text_input("Name (id)", value=nid, key=f"{key}.id", help="A unique name; it becomes the Keras layer name.")
+    if new_id and new_id != nid:
+        if new_id in {n["id"] for n in spec["nodes"]}:
+            st.error(f"The name '{new_id}' is taken; pick another.")
+        else:
+            _commit(edits.rename_node(spec, nid, new_id), select=new_id)
+    if lt is not None and lt.params:
+        params = param_form(lt.params, node.get("params", {}) or {}, key)
+        if params != (node.get("params") or {}):
+            _commit(edits.set_params(spec, nid, params))
+    inputs_editor(spec, node, lt, key)
+    if st.button("Delete layer", key=f"{key}.delete", type="secondary", width="stretch"):
+        _commit(edits.delete_node(spec, nid), select=None)
+
+
+def inputs_editor(spec: dict, node: dict, lt, key: str) -> None:
+    if lt is not None and lt.max_inputs == 0:
+        return
+    nid = node["id"]
+    ins = node.get("inputs", [])
+    st.markdown("**Inputs, in order**")
+    if not ins:
+        st.caption("No input yet: drag from another layer's right dot to this layer's left dot, or add one below.")
+    for i, src in enumerate(ins):
+        role = canvas.input_roles(node.get("type"))
+        label = f"{i + 1}. {src}" + (f" ({role[i]})" if i < len(role) else "")
+        c0, c1, c2, c3 = st.columns([4, 1, 1, 1], vertical_alignment="center")
+        c0.markdown(label)
+        if c1.button("↑", key=f"{key}.up{i}", disabled=i == 0, help="Move this input up"):
+            _commit(edits.move_input(spec, nid, i, -1))
+        if c2.button("↓", key=f"{key}.down{i}", disabled=i == len(ins) - 1, help="Move this input down"):
+            _commit(edits.move_input(spec, nid, i, +1))
+        if c3.button("✕", key=f"{key}.rm{i}", help="Disconnect this input"):
+            _commit(edits.remove_input(spec, nid, i))
+    others = [n["id"] for n in spec["nodes"] if n["id"] != nid]
+    if lt is None or lt.max_inputs is None or len(ins) < lt.max_inputs:
+        src = st.selectbox("Connect an input", others, index=None, placeholder="Choose a layer…", key=f"{key}.addin")
+        if src:
+            _commit(edits.add_input(spec, nid, src))
+
+
+def canvas_tab(spec: dict, fb, version: int) -> None:
+    palette()
+    c_canvas, c_side = st.columns([3.4, 1.3], gap="medium")
+    with c_canvas:
+        change = canvas.show(spec, fb, state.get_selected(), version, key="canvas", height=480)
+        st.caption("Drag a layer to move it · drag from a right dot to a left dot to connect · "
+                   "right-click a layer or a connection to delete it · the numbers on connections are the input order.")
+        problems_list(fb)
+    if change is not None:
+        if change.spec is not None:
+            state.set_spec(change.spec)
+        state.set_selected(change.selected)
+        st.rerun()
+    with c_side:
+        side_panel(spec, fb, version)
+
+
+def list_tab(spec: dict, fb, version: int) -> None:
+    """The accessible editor: the same spec as an ordered list with forms (keyboard friendly)."""
+    st.caption("The same model as a list, for keyboards and small screens. Changes here show on the canvas too.")
+    nodes = spec.get("nodes", [])
+    for i, node in enumerate(nodes):
+        nid = node["id"]
+        shape = format_shape(fb.shapes[nid]) if nid in fb.shapes else "?"
+        bad = " ⚠️" if fb.node_problems(nid) else ""
+        with st.expander(f"{i + 1}. {nid} · {node.get('type')} → {shape}{bad}", expanded=False):
+            c1, c2, _ = st.columns([1, 1, 4])
+            if c1.button("Move up", key=f"list_up_{nid}_{version}", disabled=i == 0):
+                _commit(edits.move_node(spec, nid, -1))
+            if c2.button("Move down", key=f"list_down_{nid}_{version}", disabled=i == len(nodes) - 1):
+                _commit(edits.move_node(spec, nid, +1))
+            node_editor(spec, fb, nid, version, prefix="list")
+    st.markdown("**Add a layer**")
+    c1, c2, c3 = st.columns([2, 2, 1], vertical_alignment="bottom")
+    types = list(_catalog().CATALOG)
+    t = c1.selectbox("Layer type", types, index=types.index("Dense") if "Dense" in types else 0, key="list_add_type")
+    ids = [n["id"] for n in nodes]
+    after = c2.selectbox("Connected to", ids, index=len(ids) - 1 if ids else None, key=f"list_add_after_{version}")
+    if c3.button("Add", key="list_add", width="stretch"):
+        lt = _layer_type(t)
+        new, nid = edits.add_node(spec, t, _new_params(lt) if lt else {}, None if lt and lt.max_inputs == 0 else after,
+                                  canvas.place_new(spec, after))
+        _commit(new, select=nid)
+
+
+def code_tab(spec: dict, fb) -> None:
+    if not fb.ok:
+        st.warning("Fix the problems first; the code is written for a valid model.", icon=":material/error:")
+        return
+    try:
+        from builder import codegen
+
+        with st.spinner("Writing the code…"):
+            code = codegen.to_python(spec_obj(spec))
+    except Exception as e:  # noqa: BLE001
+        st.error(f"Could not write the Python code: {e}")
+        return
+    st.download_button("Download model.py", code, file_name=f"{spec.get('name', 'model')}.py", mime="text/x-python",
+                       key="dl_code")
+    st.code(code, language="python")
+
+
+def spec_obj(spec: dict):
+    from builder.spec import ModelSpec
+
+    return ModelSpec.from_dict(spec)
+
+
+def summary_tab(spec: dict, fb) -> None:
+    import pandas as pd
+
+    rows = summary_rows(spec, fb)
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+    st.markdown(f"**Total params: {format_count(fb.total_params)}**" if fb.ok else "Total params: fix the problems first.")
+
+
+def save_load_tab(spec: dict) -> None:
+    c1, c2 = st.columns(2)
+    with c1:
+        st.markdown("**Save**")
+        name = spec.get("name", "model")
+        st.download_button("Model spec (JSON)", json.dumps(spec, indent=2), file_name=f"{name}.json",
+                           mime="application/json", key="dl_spec", width="stretch")
+        st.download_button("Whole experiment (JSON)", json.dumps(state.experiment_dict(), indent=2),
+                           file_name=f"{name}-experiment.json", mime="application/json", key="dl_exp",
+                           width="stretch", help="Model + data + augmentation + training settings")
+    with c2:
+        st.markdown("**Load**")
+        up = st.file_uploader("A model spec or experiment (.json)", type=["json"], key="upload_json")
+        if up is not None and st.button("Load this file", key="load_json", width="stretch"):
+            load_json_file(up.getvalue(), up.name)
+            st.rerun()
+        kf = st.file_uploader("Import a Keras model (.keras)", type=["keras"], key="upload_keras",
+                              help="Loaded in safe mode: models with custom code are refused.")
+        if kf is not None and st.button("Import this model", key="load_keras", width="stretch"):
+            import_keras(kf.getvalue(), kf.name)
+            st.rerun()
+
+
+def load_json_file(raw: bytes, name: str) -> None:
+    """Load a spec or an experiment; on any problem say so and keep the current model."""
+    from builder.spec import SpecError, parse_json
+
+    try:
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise SpecError([f"{name} is not a UTF-8 text file; save it as UTF-8 JSON"]) from None
+        data = parse_json(text, f"file {name}")
+        if isinstance(data, dict) and data.get("format") == "layerlab/experiment@1":
+            from builder import experiment
+
+            exp = experiment.Experiment.from_dict(data)
+            problems = [p for p in experiment.validate(exp) if p]
+            model_problems = analyze(exp.model.to_dict()).problems
+            if model_problems:
+                raise SpecError([f"{n}: {m}" if n else m for n, m in model_problems])
+            state.load_experiment_dict(exp.to_dict())
+            msg = f"Loaded the experiment from {name}."
+            if problems:
+                msg += " Check before training: " + "; ".join(problems)
+            st.session_state["build_notice"] = msg
+            return
+        spec = spec_obj(data).to_dict()  # structure problems raise SpecError
+        fb = analyze(spec)
+        if not fb.ok:
+            raise SpecError([f"{n}: {m}" if n else m for n, m in fb.problems])
+        state.set_spec(spec)
+        state.set_selected(None)
+        st.session_state["build_notice"] = f"Loaded the model from {name}."
+    except SpecError as e:
+        st.session_state["build_error"] = f"Could not load {name}; your model is unchanged.\n\n" + "\n".join(
+            f"- {p}" for p in e.problems)
+    except Exception as e:  # noqa: BLE001 - anything else, in plain words
+        st.session_state["build_error"] = f"Could not load {name}; your model is unchanged. {e}"
+
+
+def import_keras(raw: bytes, name: str) -> None:
+    import os
+    import tempfile
+
+    try:
+        from builder import importer
+
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, os.path.basename(name) or "model.keras")
+            with open(path, "wb") as f:
+                f.write(raw)
+            with st.spinner("Reading the Keras model…"):
+                spec = importer.from_keras_file(path)
+        state.set_spec(spec.to_dict())
+        state.set_selected(None)
+        st.session_state["build_notice"] = f"Imported {name}."
+    except Exception as e:  # noqa: BLE001 - refused custom code, broken files: say it, keep the model
+        st.session_state["build_error"] = f"Could not import {name}; your model is unchanged. {e}"
+
+
+def notices() -> None:
+    if msg := st.session_state.pop("build_error", None):
+        st.error(msg, icon=":material/block:")
+    if msg := st.session_state.pop("build_notice", None):
+        st.success(msg, icon=":material/check_circle:")
+
+
+welcome()
+spec = state.get_spec()
+fb = analyze(spec)
+version = state.spec_version()
+toolbar(spec, fb)
+notices()
+tab_canvas, tab_list, tab_code, tab_summary, tab_files = st.tabs(
+    [":material/account_tree: Canvas", ":material/list: Layer list", ":material/code: Python code", ":material/table_chart: Summary", ":material/save: Save / load"])
+with tab_canvas:
+    canvas_tab(spec, fb, version)
+with tab_list:
+    list_tab(spec, fb, version)
+with tab_code:
+    code_tab(spec, fb)
+with tab_summary:
+    summary_tab(spec, fb)
+with tab_files:
+    save_load_tab(spec)
