@@ -1,12 +1,13 @@
 """AppTest: the Explain page on a finished run folder with a real (small, untrained) model."""
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
 from app_train_fixtures import DIGITS_SPEC, evaluation, write_run
 from streamlit.testing.v1 import AppTest
 
-PAGE = "pages/explain.py"
+PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "explain.py")
 
 
 @pytest.fixture(scope="module")
@@ -46,8 +47,8 @@ def test_results_show_metrics_confusion_roc_and_mistakes(at):
     heat = [f for f in figs.values() if f["data"][0]["type"] == "heatmap"][0]
     assert heat["data"][0]["z"] == [[3, 1], [0, 4]]
     roc = [f for f in figs.values() if f["layout"].get("title", {}).get("text") == "ROC curves"][0]
-    assert roc["data"][0]["x"] == [0.0, 0.25, 1.0] and roc["data"][0]["tpr" if False else "y"] == [0.0, 1.0, 1.0]
-    captions = [c for img in at.get("imgs") for c in [i.caption for i in img.proto.imgs]]
+    assert roc["data"][0]["x"] == [0.0, 0.25, 1.0] and roc["data"][0]["y"] == [0.0, 1.0, 1.0]
+    captions = [c for img in at.get("image") for c in img.captions]
     assert "true 1 · predicted 7" in captions and "true 3 · predicted 5" in captions
 
 
@@ -58,7 +59,7 @@ def test_saliency_gallery_shows_each_method_beside_the_input(at):
     assert "gradcam" not in methods.options and "Grad-CAM" not in methods.options
     at.slider(key="n_examples").set_value(2).run()
     assert not at.exception
-    gallery = [i for img in at.get("imgs") for i in img.proto.imgs if i.caption.startswith("true ")]
+    gallery = [c for img in at.get("image") for c in img.captions if c.startswith("true ")]
     # the mistakes row (2 images) plus 2 gallery inputs; every gallery row = input + 3 overlays
     headers = [m.value for m in at.markdown if m.value.startswith("**")]
     assert headers[:4] == ["**input**", "**Vanilla gradient**", "**SmoothGrad**", "**Integrated Gradients**"]

@@ -1,11 +1,12 @@
 """AppTest: the Runs page lists fake run folders with their final metrics, compares and deletes them."""
 import json
+from pathlib import Path
 
 import pytest
 from app_train_fixtures import METRICS, evaluation, write_run
 from streamlit.testing.v1 import AppTest
 
-PAGE = "pages/runs.py"
+PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "runs.py")
 
 
 @pytest.fixture

@@ -1,13 +1,14 @@
 """AppTest: the Train page's form, validation gate, failure messages and live view of a run folder."""
 import copy
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
 from app_train_fixtures import DIGITS_SPEC, METRICS, write_run
 from streamlit.testing.v1 import AppTest
 
-PAGE = "pages/train.py"
+PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "train.py")
 DATA = {"dataset": "digits", "options": {}, "validation_split": 0.2, "test_split": 0.2}
 
 
@@ -15,6 +16,18 @@ DATA = {"dataset": "digits", "options": {}, "validation_split": 0.2, "test_split
 def runs_dir(tmp_path, monkeypatch):
     monkeypatch.setenv("LAYERLAB_RUNS_DIR", str(tmp_path))
     return tmp_path
+
+
+@pytest.fixture(autouse=True)
+def cpu_only(monkeypatch):
+    """A known device line without importing TensorFlow to look for GPUs."""
+    from builder.train import devices
+    from ui import jobs
+
+    monkeypatch.setattr(devices, "describe", lambda: devices.DeviceInfo("tensorflow", [], devices.device_line([])))
+    jobs.device_line.clear()
+    yield
+    jobs.device_line.clear()
 
 
 def page(spec=DIGITS_SPEC, run_id=None, training=None) -> AppTest:
@@ -32,6 +45,7 @@ def test_form_comes_from_hyperparams_and_edits_the_training_dict(runs_dir):
 
     at = page()
     assert not at.exception
+    assert at.info[0].value == "no GPU found — training on CPU"
     assert at.number_input(key="hp_epochs").value == HYPERPARAMS["epochs"].default
     assert at.number_input(key="hp_epochs").help == HYPERPARAMS["epochs"].help
     assert at.selectbox(key="hp_optimizer").value == "adam"
@@ -78,7 +92,7 @@ def test_finished_run_curves_hold_the_metrics_and_saliency_shows(runs_dir):
     assert ys["val_accuracy"] == [r["val_accuracy"] for r in METRICS]
     assert ys["loss"] == [r["loss"] for r in METRICS]
     assert any("after epoch 3" in m.value for m in at.markdown)  # the newest saliency file is shown
-    assert len(at.get("imgs")) == 6  # 3 probes + 3 overlays
+    assert len(at.get("image")) == 6  # 3 probes + 3 overlays
 
 
 def test_reload_without_a_run_id_watches_the_running_run(runs_dir):

@@ -122,12 +122,12 @@ def boundary_figure(xx, yy, probs, points=None, labels=None, class_names: list[s
     y_axis = yy[:, 0] if yy.ndim == 2 else yy
     if probs.ndim == 2 or probs.shape[-1] == 1:  # one sigmoid unit: P(class 1)
         z = probs.reshape(probs.shape[0], probs.shape[1])
-        contour = go.Contour(x=x_axis, y=y_axis, z=z, colorscale="RdBu_r", zmin=0, zmax=1, opacity=0.55,
+        contour = go.Contour(x=x_axis.tolist(), y=y_axis.tolist(), z=z.tolist(), colorscale="RdBu_r", zmin=0, zmax=1, opacity=0.55,
                              contours=dict(start=0, end=1, size=0.1), colorbar=dict(title="P(class 1)"),
                              name="P(class 1)", hoverinfo="skip")
     else:
         z = probs.argmax(axis=-1)
-        contour = go.Contour(x=x_axis, y=y_axis, z=z, colorscale=_class_scale(probs.shape[-1]), opacity=0.45,
+        contour = go.Contour(x=x_axis.tolist(), y=y_axis.tolist(), z=z.tolist(), colorscale=_class_scale(probs.shape[-1]), opacity=0.45,
                              showscale=False, contours=dict(coloring="fill", start=-0.5, end=probs.shape[-1] - 0.5, size=1),
                              line=dict(width=0), name="predicted class", hoverinfo="skip")
     fig = go.Figure(contour)
