@@ -106,9 +106,9 @@ def _strides(n: int, default=None, optional: bool = False, help: str = "") -> Pa
                  help=help or "Step between filter positions; 2 halves the size.")
 
 
-def _pool_params(n: int) -> tuple[Param, ...]:
+def _pool_params(n: int, required: bool = False) -> tuple[Param, ...]:
     return (
-        Param("pool_size", "ints", [2] * n, length=n, min=1, max=16, int_or_tuple=True,
+        Param("pool_size", "ints", [2] * n, required=required, length=n, min=1, max=16, int_or_tuple=True,
               help="Size of the window summarised into one value; 2 halves the size."),
         _strides(n, optional=True, help="Step between windows; empty means the same as pool_size."),
         PADDING,
@@ -151,7 +151,7 @@ CATALOG: dict[str, LayerType] = _catalog(
     # -- core ---------------------------------------------------------------
     LayerType(
         "Input", "core", "Where data enters the model; its shape is one example's shape, without the batch.",
-        (Param("shape", "shape", None, required=True, min=1, extra={"allow_none_items": True},
+        (Param("shape", "shape", [28, 28, 1], required=True, min=1, extra={"allow_none_items": True},
                help="Size of one example, e.g. [28, 28, 1] for a grayscale image or [4] for 4 numbers."),
          Param("dtype", "choice", "float32", choices=("float32", "int32"), advanced=True,
                help="float32 for measurements and pixels; int32 for token ids that feed an Embedding.")),
@@ -234,9 +234,9 @@ CATALOG: dict[str, LayerType] = _catalog(
     LayerType("MaxPooling2D", "pooling", "Keeps the largest value of each small window, shrinking the image.",
               _pool_params(2), **IMAGE),
     LayerType("AveragePooling1D", "pooling", "Averages each window along a sequence, shortening it.",
-              _pool_params(1), **SEQUENCE),
+              _pool_params(1, required=True), **SEQUENCE),
     LayerType("AveragePooling2D", "pooling", "Averages each small window, shrinking the image smoothly.",
-              _pool_params(2), **IMAGE),
+              _pool_params(2, required=True), **IMAGE),
     LayerType("GlobalAveragePooling1D", "pooling", "Averages over all time steps: one value per feature.",
               (Param("keepdims", "bool", False, advanced=True, help="Keep the time axis with length 1."),), **SEQUENCE),
     LayerType("GlobalAveragePooling2D", "pooling", "Averages each whole feature map into one number per channel.",

@@ -1,0 +1,100 @@
+"""Shared helpers for the builder-core tests: one small, hand-checked sample per catalog entry."""
+from __future__ import annotations
+
+from builder.spec import FORMAT
+
+# name -> (layer type, [(input shape, dtype)], params, expected output shape w/o batch, expected param count).
+# Param counts are worked out by hand (e.g. Dense 3→4: 3*4 weights + 4 biases = 16), not taken from Keras.
+F = "float32"
+SAMPLES = {
+    "Dense": ("Dense", [((3,), F)], {"units": 4, "activation": "relu", "kernel_regularizer": {"l1": 0.0, "l2": 0.01}},
+              (4,), 16),
+    "Activation": ("Activation", [((3,), F)], {"activation": "tanh"}, (3,), 0),
+    "Dropout": ("Dropout", [((3,), F)], {"rate": 0.2}, (3,), 0),
+    "Flatten": ("Flatten", [((2, 3, 1), F)], {}, (6,), 0),
+    "Reshape": ("Reshape", [((6,), F)], {"target_shape": [2, 3]}, (2, 3), 0),
+    "Embedding": ("Embedding", [((5,), "int32")], {"input_dim": 10, "output_dim": 4}, (5, 4), 40),
+    "Rescaling": ("Rescaling", [((3,), F)], {"scale": 0.5, "offset": 1.0}, (3,), 0),
+    "Conv1D": ("Conv1D", [((10, 3), F)], {"filters": 4, "kernel_size": [3], "padding": "same", "activation": "relu"},
+               (10, 4), 3 * 3 * 4 + 4),
+    "Conv2D": ("Conv2D", [((8, 8, 1), F)],
+               {"filters": 2, "kernel_size": [3, 3], "strides": [2, 2], "kernel_regularizer": {"l1": 0.01, "l2": 0.0}},
+               (3, 3, 2), 9 * 2 + 2),
+    "SeparableConv2D": ("SeparableConv2D", [((8, 8, 3), F)],
+                        {"filters": 4, "kernel_size": [3, 3], "padding": "same", "depth_multiplier": 2},
+                        (8, 8, 4), 3 * 3 * 3 * 2 + 3 * 2 * 4 + 4),
+    "Conv2DTranspose": ("Conv2DTranspose", [((4, 4, 2), F)],
+                        {"filters": 3, "kernel_size": [3, 3], "strides": [2, 2], "padding": "same"},
+                        (8, 8, 3), 3 * 3 * 3 * 2 + 3),
+    "UpSampling2D": ("UpSampling2D", [((4, 4, 2), F)], {"size": [2, 3]}, (8, 12, 2), 0),
+    "MaxPooling1D": ("MaxPooling1D", [((10, 3), F)], {"pool_size": [3]}, (3, 3), 0),
+    "MaxPooling2D": ("MaxPooling2D", [((8, 8, 2), F)], {"pool_size": [3, 3], "strides": [1, 1]}, (6, 6, 2), 0),
+    "AveragePooling1D": ("AveragePooling1D", [((9, 2), F)], {"pool_size": [3], "padding": "same"}, (3, 2), 0),
+    "AveragePooling2D": ("AveragePooling2D", [((8, 8, 2), F)], {"pool_size": [2, 2]}, (4, 4, 2), 0),
+    "GlobalAveragePooling1D": ("GlobalAveragePooling1D", [((10, 3), F)], {}, (3,), 0),
+    "GlobalAveragePooling2D": ("GlobalAveragePooling2D", [((4, 4, 5), F)], {"keepdims": True}, (1, 1, 5), 0),
+    "GlobalMaxPooling1D": ("GlobalMaxPooling1D", [((10, 3), F)], {}, (3,), 0),
+    "GlobalMaxPooling2D": ("GlobalMaxPooling2D", [((4, 4, 5), F)], {}, (5,), 0),
+    "SimpleRNN": ("SimpleRNN", [((6, 3), F)], {"units": 4}, (4,), 3 * 4 + 4 * 4 + 4),
+    "LSTM": ("LSTM", [((6, 3), F)], {"units": 4, "return_sequences": True}, (6, 4), 4 * (3 * 4 + 4 * 4 + 4)),
+    "GRU": ("GRU", [((6, 3), F)], {"units": 4}, (4,), 3 * (3 * 4 + 4 * 4 + 2 * 4)),
+    "Bidirectional": ("Bidirectional", [((6, 3), F)], {"layer": {"type": "GRU", "params": {"units": 4}}, "merge_mode": "ave"},
+                      (4,), 2 * 3 * (3 * 4 + 4 * 4 + 2 * 4)),
+    "Bidirectional-LSTM": ("Bidirectional", [((6, 3), F)],
+                           {"layer": {"type": "LSTM", "params": {"units": 4, "return_sequences": True}}},
+                           (6, 8), 2 * 4 * (3 * 4 + 4 * 4 + 4)),
+    # query (5, 8), value (7, 6): query/key/value projections to 2 heads × 3, output back to 8
+    "MultiHeadAttention": ("MultiHeadAttention", [((5, 8), F), ((7, 6), F)], {"num_heads": 2, "key_dim": 3},
+                           (5, 8), (8 * 6 + 6) + (6 * 6 + 6) + (6 * 6 + 6) + (6 * 8 + 8)),
+    "MultiHeadAttention-key": ("MultiHeadAttention", [((5, 8), F), ((7, 6), F), ((7, 4), F)],
+                               {"num_heads": 2, "key_dim": 3},
+                               (5, 8), (8 * 6 + 6) + (4 * 6 + 6) + (6 * 6 + 6) + (6 * 8 + 8)),
+    "LayerNormalization": ("LayerNormalization", [((5, 8), F)], {}, (5, 8), 16),
+    "BatchNormalization": ("BatchNormalization", [((4, 4, 3), F)], {"momentum": 0.9}, (4, 4, 3), 4 * 3),
+    "Add": ("Add", [((4,), F)] * 3, {}, (4,), 0),
+    "Subtract": ("Subtract", [((4,), F)] * 2, {}, (4,), 0),
+    "Multiply": ("Multiply", [((2, 4), F)] * 2, {}, (2, 4), 0),
+    "Average": ("Average", [((4,), F)] * 2, {}, (4,), 0),
+    "Maximum": ("Maximum", [((4,), F)] * 2, {}, (4,), 0),
+    "Minimum": ("Minimum", [((4,), F)] * 2, {}, (4,), 0),
+    "Concatenate": ("Concatenate", [((2, 3), F), ((2, 5), F)], {}, (2, 8), 0),
+    "Concatenate-axis1": ("Concatenate", [((2, 3), F), ((4, 3), F)], {"axis": 1}, (6, 3), 0),
+    "SpatialDropout1D": ("SpatialDropout1D", [((10, 3), F)], {"rate": 0.3}, (10, 3), 0),
+    "SpatialDropout2D": ("SpatialDropout2D", [((4, 4, 3), F)], {"rate": 0.3}, (4, 4, 3), 0),
+    "GaussianNoise": ("GaussianNoise", [((3,), F)], {"stddev": 0.2}, (3,), 0),
+}
+
+
+def single_layer_spec(name: str) -> dict:
+    """A spec of Input node(s) feeding the one sample layer `name`."""
+    layer_type, inputs, params, _, _ = SAMPLES[name]
+    nodes = []
+    for i, (shape, dtype) in enumerate(inputs):
+        p = {"shape": list(shape)}
+        if dtype != "float32":
+            p["dtype"] = dtype
+        nodes.append({"id": f"in{i}", "type": "Input", "params": p})
+    node = {"id": "layer", "type": layer_type, "inputs": [f"in{i}" for i in range(len(inputs))]}
+    if params:
+        node["params"] = params
+    nodes.append(node)
+    return {"format": FORMAT, "name": f"single-{name}", "nodes": nodes}
+
+
+def spec(*nodes, outputs=None, name="test") -> dict:
+    """A spec dict from (id, type, params, inputs) tuples."""
+    out = {"format": FORMAT, "name": name, "nodes": []}
+    for nid, type_, params, inputs in nodes:
+        node = {"id": nid, "type": type_}
+        if params:
+            node["params"] = params
+        if inputs:
+            node["inputs"] = list(inputs)
+        out["nodes"].append(node)
+    if outputs:
+        out["outputs"] = outputs
+    return out
+
+
+def nodes_by_id(spec_dict: dict, drop_ui: bool = True) -> dict:
+    return {n["id"]: {k: v for k, v in n.items() if not (drop_ui and k == "ui")} for n in spec_dict["nodes"]}
