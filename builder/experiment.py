@@ -172,7 +172,7 @@ class Experiment:
         return json.dumps(self.to_dict(), indent=2)
 
     @classmethod
-    def from_dict(cls, data) -> "Experiment":
+    def from_dict(cls, data) -> Experiment:
         """Structure checks only (keys, types); `validate` checks the meaning."""
         problems = _structure_problems(data)
         if problems:
@@ -185,7 +185,7 @@ class Experiment:
                    training=dict(data.get("training") or {}), name=data.get("name", ""))
 
     @classmethod
-    def from_json(cls, text: str) -> "Experiment":
+    def from_json(cls, text: str) -> Experiment:
         return cls.from_dict(parse_json(text, "experiment"))
 
 

@@ -18,7 +18,7 @@ from builder.train import runfolder
 class EpochLog(keras.callbacks.Callback):
     """Appends one JSON line per epoch to metrics.jsonl: epoch, every Keras log key, time_s."""
 
-    def __init__(self, run_dir, monitor: "BatchMonitor", on_epoch=None):
+    def __init__(self, run_dir, monitor: BatchMonitor, on_epoch=None):
         super().__init__()
         self.path = Path(run_dir) / runfolder.METRICS
         self.monitor = monitor

@@ -109,14 +109,11 @@ def epoch_line(row: dict, epochs: int) -> str:
 def _train(exp: Experiment, run_dir: Path, stop_flag, emit, log) -> dict:
     import keras
 
-    from builder.build import build_model
     from builder.train import devices
     from builder.train.callbacks import BatchMonitor, EpochLog
     from builder.train.data import prepare
 
     hp = exp.hp
-    keras.backend.clear_session()  # a warm worker starts every run from the same state
-    keras.utils.set_random_seed(hp["seed"])
     device = devices.describe()
     log.info("%s (Keras backend %s)", device.line, keras.backend.backend())
     emit("device", device.line)
@@ -124,9 +121,9 @@ def _train(exp: Experiment, run_dir: Path, stop_flag, emit, log) -> dict:
     if hp["mixed_precision"] and device.gpus:
         keras.mixed_precision.set_global_policy("mixed_float16")
 
-    data = prepare(exp)
+    data = prepare(exp)  # seeded by its own arguments
     log.info("data: %d train, %d validation, %d test examples", len(data.x_train), len(data.x_val), len(data.x_test))
-    model = build_model(exp.model)
+    model = seeded_build(exp.model, hp["seed"])
     train_model = _training_model(model, exp, data, hp["seed"])
     _add_weight_penalty(model, hp["l1"], hp["l2"])
     batches = max(1, math.ceil(len(data.x_train) / hp["batch_size"]))
@@ -170,6 +167,25 @@ def _train(exp: Experiment, run_dir: Path, stop_flag, emit, log) -> dict:
         runfolder.write_status(run_dir, evaluation_error=friendly_error(e))
     state = "stopped" if monitor.stopped else "completed"
     return _finish(run_dir, state, final=final)
+
+
+def seeded_build(spec, seed: int):
+    """Build the model so that the same seed gives the same initial weights, in any process history.
+
+    Keras draws initializer seeds from Python's `random`, and the first build
+    of a layer type in a process runs lazy set-up that draws from it too. A
+    throw-away build first makes every seeded build start from the same state
+    (a fresh CLI process and a warm worker's tenth run alike).
+    """
+    import keras
+
+    from builder.build import build_model
+
+    keras.backend.clear_session()
+    build_model(spec)
+    keras.backend.clear_session()
+    keras.utils.set_random_seed(seed)
+    return build_model(spec)
 
 
 def _finish(run_dir: Path, state: str, error: str | None = None, final: dict | None = None) -> dict:

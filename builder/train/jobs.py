@@ -1,0 +1,286 @@
+"""The job manager: a queue of runs, a bounded number of warm worker processes.
+
+One `JobManager` is shared by every app session (`st.cache_resource`); a lock
+guards its state, and a watcher thread moves queued runs onto idle workers,
+notices a worker that died (killed, out of memory) and marks its run failed
+with the reason, then starts a fresh warm worker. Training never runs in the
+server process, so a crash there cannot take the app down.
+
+    jobs = JobManager("runs", max_concurrent=1)
+    run_id = jobs.submit(experiment)     # validated first: SpecError lists the problems
+    jobs.status(run_id)["status"]        # queued | running | completed | stopped | failed | interrupted
+    jobs.stop(run_id)
+"""
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import queue
+import re
+import secrets
+import signal
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass
+from pathlib import Path
+
+from builder.experiment import coerce, validate
+from builder.spec import SpecError
+from builder.train import runfolder
+
+TERMINAL = ("completed", "stopped", "failed", "interrupted")
+
+
+@dataclass
+class _Slot:
+    index: int
+    process: object
+    jobs: object
+    results: object
+    stop_flag: object
+    run_id: str | None = None
+    ready: bool = False
+
+
+class JobManager:
+    def __init__(self, runs_root, max_concurrent: int = 1, warm: bool = True, lazy: bool = False):
+        """`lazy`: start the worker processes at the first submit instead of now."""
+        self.root = Path(runs_root)
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.max_concurrent = max(1, int(max_concurrent))
+        self.warm = warm
+        self._ctx = mp.get_context("spawn")
+        self._lock = threading.RLock()
+        self._pending: deque[str] = deque()
+        self._slots: list[_Slot] = []
+        self._closed = False
+        self.interrupted = mark_interrupted(self.root)
+        if not lazy:
+            self._start_workers()
+        self._watcher = threading.Thread(target=self._watch, name="layerlab-jobs", daemon=True)
+        self._watcher.start()
+
+    # -- public ------------------------------------------------------------------
+    def submit(self, experiment, name: str | None = None) -> str:
+        """Validate, create the run folder (status queued) and queue the run; returns its id."""
+        exp = coerce(experiment)
+        problems = validate(exp)
+        if problems:
+            raise SpecError(problems)
+        if name:
+            exp.name = name
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("the job manager is shut down")
+            run_id = new_run_id(exp.title, self.root)
+            run_dir = self.root / run_id
+            run_dir.mkdir(parents=True)
+            runfolder.write_json(run_dir / runfolder.EXPERIMENT, exp.to_dict())
+            hp = exp.hp
+            runfolder.write_status(
+                run_dir, status="queued", run_id=run_id, name=exp.title, dataset=exp.dataset,
+                model=exp.model.name, created=time.time(), epochs=hp["epochs"], epochs_done=0, error=None,
+                manager_pid=os.getpid(),
+            )
+            self._pending.append(run_id)
+            if not self._slots:
+                self._start_workers()
+            self._dispatch()
+        return run_id
+
+    def stop(self, run_id: str) -> bool:
+        """Ask a run to stop: a queued run is dropped, a running one finishes its batch and saves."""
+        with self._lock:
+            if run_id in self._pending:
+                self._pending.remove(run_id)
+                runfolder.write_status(self.root / run_id, status="stopped", finished=time.time(),
+                                       error=None, note="stopped before it started")
+                return True
+            for slot in self._slots:
+                if slot.run_id == run_id:
+                    slot.stop_flag.set()
+                    (self.root / run_id / runfolder.STOP).touch()
+                    return True
+        return False
+
+    def status(self, run_id: str) -> dict:
+        status = runfolder.read_status(self.root / run_id)
+        with self._lock:
+            if run_id in self._pending:
+                status["queue_position"] = list(self._pending).index(run_id) + 1
+        return status
+
+    def running(self) -> list[str]:
+        with self._lock:
+            return [s.run_id for s in self._slots if s.run_id]
+
+    def queued(self) -> list[str]:
+        with self._lock:
+            return list(self._pending)
+
+    def worker_pids(self) -> list[int]:
+        with self._lock:
+            return [s.process.pid for s in self._slots if s.process.is_alive()]
+
+    def wait_ready(self, timeout: float = 60.0) -> bool:
+        """Block until every worker has imported Keras and warmed up."""
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            with self._lock:
+                if self._slots and all(s.ready for s in self._slots):
+                    return True
+            time.sleep(0.05)
+        return False
+
+    def wait(self, run_id: str, timeout: float = 120.0) -> dict:
+        """Block until the run reaches a final state (for scripts and tests)."""
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            status = self.status(run_id)
+            with self._lock:
+                busy = run_id in self._pending or any(s.run_id == run_id for s in self._slots)
+            if status.get("status") in TERMINAL and not busy:
+                return status
+            time.sleep(0.05)
+        return self.status(run_id)
+
+    def shutdown(self, timeout: float = 15.0) -> None:
+        """Stop running runs (they save their model), end the workers, mark leftovers interrupted."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            for run_id in list(self._pending):
+                runfolder.write_status(self.root / run_id, status="interrupted", finished=time.time(),
+                                       error="the server stopped before this run started; start it again")
+            self._pending.clear()
+            for slot in self._slots:
+                if slot.run_id:
+                    slot.stop_flag.set()
+        end = time.monotonic() + timeout
+        while time.monotonic() < end and self.running():
+            time.sleep(0.05)
+        self._watcher.join(timeout=2)
+        with self._lock:
+            for slot in self._slots:
+                self._end_worker(slot)
+            for slot in self._slots:
+                if slot.run_id and runfolder.read_status(self.root / slot.run_id).get("status") in runfolder.ACTIVE:
+                    runfolder.write_status(self.root / slot.run_id, status="interrupted", finished=time.time(),
+                                           error="the server stopped while this run was training")
+            self._slots = []
+
+    # -- internals -------------------------------------------------------------------
+    def _start_workers(self) -> None:
+        self._slots = [self._spawn(i) for i in range(self.max_concurrent)]
+
+    def _spawn(self, index: int) -> _Slot:
+        from builder.train.worker import worker_main
+
+        jobs, results, flag = self._ctx.Queue(), self._ctx.Queue(), self._ctx.Event()
+        process = self._ctx.Process(target=worker_main, args=(jobs, results, flag, self.warm),
+                                    name=f"layerlab-worker-{index}", daemon=True)
+        process.start()
+        return _Slot(index, process, jobs, results, flag)
+
+    def _end_worker(self, slot: _Slot) -> None:
+        try:
+            slot.jobs.put(None)
+        except (OSError, ValueError):
+            pass
+        slot.process.join(timeout=5)
+        if slot.process.is_alive():
+            slot.process.terminate()
+            slot.process.join(timeout=5)
+
+    def _dispatch(self) -> None:
+        for slot in self._slots:
+            if not self._pending:
+                return
+            if slot.run_id is None and slot.process.is_alive():
+                run_id = self._pending.popleft()
+                slot.stop_flag.clear()
+                slot.run_id = run_id
+                experiment = runfolder.read_json(self.root / run_id / runfolder.EXPERIMENT)
+                slot.jobs.put((run_id, str(self.root / run_id), experiment))
+
+    def _watch(self) -> None:
+        while not self._closed or self.running():
+            with self._lock:
+                for i, slot in enumerate(self._slots):
+                    self._drain(slot)
+                    if not slot.process.is_alive():
+                        self._worker_died(slot)
+                        if not self._closed:
+                            self._slots[i] = self._spawn(slot.index)
+                if not self._closed:
+                    self._dispatch()
+            time.sleep(0.1)
+
+    def _drain(self, slot: _Slot) -> None:
+        while True:
+            try:
+                message = slot.results.get_nowait()
+            except (queue.Empty, OSError, ValueError, EOFError):
+                return
+            if message[0] == "ready":
+                slot.ready = True
+            elif message[0] == "finished" and message[1] == slot.run_id:
+                slot.run_id = None
+
+    def _worker_died(self, slot: _Slot) -> None:
+        if not slot.run_id:
+            return
+        run_dir = self.root / slot.run_id
+        if runfolder.read_status(run_dir).get("status") not in TERMINAL:
+            runfolder.write_status(run_dir, status="failed", finished=time.time(),
+                                   error=death_reason(slot.process.exitcode))
+        slot.run_id = None
+
+
+def death_reason(exitcode) -> str:
+    if exitcode is not None and exitcode < 0:
+        try:
+            name = signal.Signals(-exitcode).name
+        except ValueError:
+            name = f"signal {-exitcode}"
+        if name == "SIGKILL":
+            return ("the training process was killed (SIGKILL) — usually because the machine ran out of memory; "
+                    "try a smaller batch size or a smaller model. The metrics so far are kept.")
+        return f"the training process was ended by {name}. The metrics so far are kept."
+    return (f"the training process exited unexpectedly (exit code {exitcode}); see train.log in the run folder. "
+            "The metrics so far are kept.")
+
+
+def mark_interrupted(root: Path) -> list[str]:
+    """Runs left queued/running by a server that is gone → `interrupted` (their metrics stay)."""
+    out = []
+    for run_dir in sorted(p for p in Path(root).iterdir() if p.is_dir()):
+        status = runfolder.read_status(run_dir)
+        state = status.get("status")
+        if state not in runfolder.ACTIVE:
+            continue
+        owner = status.get("pid") if state == "running" else status.get("manager_pid")
+        if owner and owner != os.getpid() and _alive(owner) and state == "running":
+            continue  # another live server's worker is still training it
+        runfolder.write_status(run_dir, status="interrupted", finished=time.time(),
+                               error=f"the server stopped while this run was {state}; start it again")
+        out.append(run_dir.name)
+    return out
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(int(pid), 0)
+    except (OSError, ValueError):
+        return False
+    return True
+
+
+def new_run_id(title: str, root: Path) -> str:
+    slug = re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")[:40] or "run"
+    while True:
+        run_id = f"{time.strftime('%Y%m%d-%H%M%S')}-{slug}-{secrets.token_hex(2)}"
+        if not (root / run_id).exists():
+            return run_id
