@@ -282,12 +282,13 @@ def _rank_fix(lt: LayerType, need: int, shape: tuple, src: Node) -> str:
     got = len(shape)
     if src.type == "Flatten":
         return "remove Flatten or add Reshape"
-    if need == 4 and got == 3 and src.type == "Input":
-        return f"give the Input a channels axis, e.g. shape {list(shape[1:]) + [1]}"
-    if need == 3 and got == 2 and src.type == "Input":
-        return f"give the Input a features axis, e.g. shape {list(shape[1:]) + [1]}"
     twin = lt.name.replace("2D", "1D") if need == 4 else lt.name.replace("1D", "2D")
-    if twin != lt.name and twin in CATALOG and got in CATALOG[twin].input_ranks:
+    use_twin = twin != lt.name and twin in CATALOG and got in CATALOG[twin].input_ranks
+    if src.type == "Input" and need - got == 1 and need in (3, 4):
+        axis = "channels" if need == 4 else "features"
+        fix = f"give the Input a {axis} axis, e.g. shape {list(shape[1:]) + [1]}"
+        return f"{fix}, or use {twin} if the data is a sequence" if use_twin else fix
+    if use_twin:
         return f"use {twin} instead, or add a Reshape before it"
     target = "(height, width, channels)" if need == 4 else "(steps, features)" if need == 3 else "the right rank"
     return f"add a Reshape to {target} before it"
