@@ -150,7 +150,9 @@ class Normalizer:
 
     @classmethod
     def from_dict(cls, d: dict) -> Normalizer:
-        arr = (lambda v: None if v is None else np.asarray(v, np.float32))
+        def arr(v):
+            return None if v is None else np.asarray(v, np.float32)
+
         return cls(d.get("mode", "standard"), arr(d.get("shift")), arr(d.get("scale")))
 
 
