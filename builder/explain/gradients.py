@@ -15,6 +15,7 @@ import numpy as np
 # enough to vectorise SmoothGrad / Integrated Gradients samples, small enough
 # to keep memory bounded on large inputs.
 CHUNK = 512
+JAX_EAGER_MAX = 64
 
 
 def backend() -> str:
@@ -76,7 +77,16 @@ def _jax(fn, x):
         scores = fn(a)
         return jnp.sum(scores), scores
 
-    (_, scores), grad = jax.value_and_grad(total, has_aux=True)(jnp.asarray(x))
+    # One compiled program instead of op-by-op dispatch: op-by-op JAX compiles every
+    # primitive for every new batch shape, which is far slower for a whole model.
+    step = jax.value_and_grad(total, has_aux=True)
+    if len(x) > JAX_EAGER_MAX:
+        # Big batches (SmoothGrad/IG samples) compile as one program: op-by-op JAX compiles
+        # every primitive for every new shape, which is slower for a whole model. Small
+        # batches (live probes, one image) stay op-by-op: their shapes repeat and hit the cache,
+        # whereas a jitted closure would recompile on every call (the weights are baked in).
+        step = jax.jit(step)
+    (_, scores), grad = step(jnp.asarray(x))
     return np.asarray(scores), np.asarray(grad)
 
 

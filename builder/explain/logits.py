@@ -173,11 +173,26 @@ def _pre_squash(model):
     if not squash:
         return model.outputs[0], None, False
     pre = output_input(model)
+    return pre, _linear_twin(layer, pre), squash == "sigmoid" and units == 1
+
+
+def _linear_twin(layer, pre):
+    """The output layer without its squashing activation, as a callable on the layer's input."""
+    if type(layer) is keras.layers.Dense and not getattr(layer, "lora_enabled", False):
+        # Dense is the usual case: read its own variables, no copy and no get_config
+        # (which, under JAX, would import TensorFlow just to serialise the dtype policy).
+        kernel, bias = layer.kernel, layer.bias
+
+        def dense(h):
+            z = keras.ops.matmul(h, kernel)
+            return z if bias is None else z + bias
+
+        return dense
     config = dict(layer.get_config(), activation="linear", name=f"{layer.name}_logits")
     twin = type(layer).from_config(config)
     twin.build(tuple(pre.shape))
     twin.set_weights(layer.get_weights())
-    return pre, twin, squash == "sigmoid" and units == 1
+    return twin
 
 
 def _single(tensor):
