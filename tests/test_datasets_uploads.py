@@ -1,0 +1,282 @@
+"""Uploads: CSV/TSV tables, ZIPs of image folders, NPZ arrays — and every way they can be bad."""
+import io
+import os
+import stat
+import zipfile
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from datasets.uploads import Limits, UploadError, load_csv, load_image_zip, load_npz, missing_report, read_table
+
+
+def named(data: bytes, name: str) -> io.BytesIO:
+    """A file-like upload with a name, like Streamlit's UploadedFile."""
+    f = io.BytesIO(data)
+    f.name = name
+    return f
+
+
+# -- CSV / TSV ----------------------------------------------------------------
+
+CSV = b"""height,colour,weight,species
+1.0,red,10,cat
+2.0,blue,20,dog
+3.0,red,30,dog
+4.0,green,40,cat
+"""
+
+
+def test_csv_numeric_and_one_hot_features_with_a_text_target(tmp_path):
+    path = tmp_path / "pets.csv"
+    path.write_bytes(CSV)
+    for source in (path, str(path), named(CSV, "pets.csv")):
+        ds = load_csv(source, target="species")
+        assert ds.task == "classification" and ds.class_names == ["cat", "dog"]
+        np.testing.assert_array_equal(ds.y, [0, 1, 1, 0])
+        assert ds.feature_names == ["height", "weight", "colour=blue", "colour=green", "colour=red"]
+        np.testing.assert_array_equal(ds.x[0], [1.0, 10.0, 0.0, 0.0, 1.0])
+        np.testing.assert_array_equal(ds.x[3], [4.0, 40.0, 0.0, 1.0, 0.0])
+        assert ds.x.dtype == np.float32 and ds.info.input_shape == (5,)
+
+
+def test_csv_target_defaults_to_last_column_and_regression_is_guessed():
+    ds = load_csv(named(b"a,b,price\n1,2,3.5\n2,3,4.25\n3,4,5.0\n", "prices.csv"))
+    assert ds.task == "regression" and ds.class_names is None
+    np.testing.assert_allclose(ds.y, [3.5, 4.25, 5.0])
+    ds = load_csv(named(b"a,b\n1,0\n2,1\n3,1\n", "x.csv"))
+    assert ds.task == "classification" and ds.class_names == ["0", "1"]
+
+
+@pytest.mark.parametrize("sep", [b"\t", b";", b"|"])
+def test_delimiters_are_sniffed(sep):
+    text = CSV.replace(b",", sep)
+    ds = load_csv(named(text, "pets.tsv" if sep == b"\t" else "pets.txt"), target="species")
+    assert ds.x.shape == (4, 5)
+
+
+def test_utf8_with_bom_is_fine_and_other_encodings_are_refused():
+    ds = load_csv(named(b"\xef\xbb\xbf" + CSV, "bom.csv"), target="species")
+    assert ds.feature_names[0] == "height"
+    latin1 = "name,city,y\nJosé,Málaga,1\nAna,León,0\n".encode("latin-1")
+    with pytest.raises(UploadError, match="'people.csv' is not UTF-8.*CSV UTF-8"):
+        load_csv(named(latin1, "people.csv"))
+
+
+@pytest.mark.parametrize("bad_row, fields", [(b"3.0,red,30,dog,extra", 5), (b"3.0,red", 2)])
+def test_ragged_rows_are_refused_with_the_line_number(bad_row, fields):
+    lines = CSV.splitlines()
+    lines[3] = bad_row
+    with pytest.raises(UploadError, match=f"line 4 has {fields} fields but the header has 4"):
+        load_csv(named(b"\n".join(lines), "ragged.csv"))
+
+
+MISSING = b"a,b,label\n1,,x\n2,4,y\n,6,x\n4,8,y\n5,10,\n"
+
+
+def test_missing_values_are_reported():
+    report = missing_report(read_table(named(MISSING, "m.csv")))
+    assert dict(zip(report["column"], report["missing"], strict=True)) == {"a": 1, "b": 1, "label": 1}
+    assert report["percent"].tolist() == [20.0, 20.0, 20.0]
+
+
+def test_missing_policy_drop_rows():
+    ds = load_csv(named(MISSING, "m.csv"), target="label", missing="drop_rows")
+    np.testing.assert_array_equal(ds.x, [[2, 4], [4, 8]])
+    assert any("1 rows with no 'label'" in n for n in ds.notes)
+    assert any("dropped 2 rows with empty cells" in n for n in ds.notes)
+
+
+def test_missing_policy_fill_mean():
+    ds = load_csv(named(MISSING, "m.csv"), target="label", missing="fill_mean")
+    # the row without a label is dropped first; then a's mean over (1, 2, 4) and b's over (4, 6, 8)
+    np.testing.assert_allclose(ds.x, [[1, 6], [2, 4], [7 / 3, 6], [4, 8]], rtol=1e-6)
+    assert ds.class_names == ["x", "y"]
+
+
+def test_missing_policy_error_names_the_columns():
+    with pytest.raises(UploadError, match="empty cells in 'a' \\(1\\), 'b' \\(1\\), 'label' \\(1\\)"):
+        load_csv(named(MISSING, "m.csv"), missing="error")
+    with pytest.raises(UploadError, match="policy must be one of"):
+        load_csv(named(MISSING, "m.csv"), missing="guess")
+
+
+def test_csv_other_mistakes_are_plain_words():
+    with pytest.raises(UploadError, match="no column 'kind'; choose one of: height, colour, weight, species"):
+        load_csv(named(CSV, "pets.csv"), target="kind")
+    with pytest.raises(UploadError, match="larger than the upload limit"):
+        load_csv(named(CSV, "pets.csv"), limits=Limits(max_upload_bytes=20))
+    with pytest.raises(UploadError, match="is empty"):
+        load_csv(named(b"  \n", "empty.csv"))
+    with pytest.raises(UploadError, match="cannot read 'missing.csv'"):
+        load_csv("/nonexistent/missing.csv")
+    with pytest.raises(UploadError, match="text, so it cannot be a regression target"):
+        load_csv(named(CSV, "pets.csv"), target="species", task="regression")
+
+
+def test_text_columns_with_too_many_values_are_dropped_with_a_note():
+    rows = b"id,x,y\n" + b"".join(b"row%d,%d,%d\n" % (i, i, i % 2) for i in range(60))
+    ds = load_csv(named(rows, "ids.csv"))
+    assert ds.feature_names == ["x"]
+    assert any("ignored text column 'id'" in n for n in ds.notes)
+
+
+# -- ZIP of image folders ------------------------------------------------------
+
+
+def png(value, size=(6, 4), mode="L") -> bytes:
+    buf = io.BytesIO()
+    Image.new(mode, size, value).save(buf, "PNG")
+    return buf.getvalue()
+
+
+def make_zip(entries) -> bytes:
+    """entries: (name or ZipInfo, bytes)"""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in entries:
+            zf.writestr(name, data)
+    return buf.getvalue()
+
+
+GOOD = [("pets/cats/1.png", png(51)), ("pets/cats/2.png", png(102)), ("pets/dogs/1.png", png(255)),
+        ("pets/dogs/broken.png", b"not really a png"), ("pets/readme.txt", b"hello"),
+        ("__MACOSX/pets/cats/._1.png", b"junk"), ("pets/dogs/.DS_Store", b"junk")]
+
+
+def test_image_zip_decodes_resizes_and_counts_corrupt_images():
+    ds = load_image_zip(named(make_zip(GOOD), "pets.zip"), size=5)
+    assert ds.class_names == ["cats", "dogs"] and ds.info.classes == ["cats", "dogs"]
+    assert ds.x.shape == (3, 5, 5, 1) and ds.x.dtype == np.float32
+    np.testing.assert_allclose(ds.x.reshape(3, -1).mean(1), [0.2, 0.4, 1.0], atol=1e-6)
+    np.testing.assert_array_equal(ds.y, [0, 0, 1])
+    assert ds.info.extra["corrupt"] == 1 and "skipped 1 corrupt images" in ds.notes
+    assert ds.info.extra["skipped"] == 1  # the readme
+
+
+def test_image_zip_rgb_and_rectangular_size():
+    red = ("a/r.png", png((255, 0, 0), mode="RGB"))
+    blue = ("b/b.jpg", _jpeg((0, 0, 255)))
+    ds = load_image_zip(named(make_zip([red, blue]), "c.zip"), size=(3, 7), color="rgb")
+    assert ds.x.shape == (2, 3, 7, 3)
+    np.testing.assert_allclose(ds.x[0].mean((0, 1)), [1, 0, 0], atol=1e-6)
+    np.testing.assert_allclose(ds.x[1].mean((0, 1)), [0, 0, 1], atol=0.02)
+
+
+def _jpeg(color):
+    buf = io.BytesIO()
+    Image.new("RGB", (8, 8), color).save(buf, "JPEG", quality=95)
+    return buf.getvalue()
+
+
+def _symlink(name):
+    info = zipfile.ZipInfo(name)
+    info.external_attr = (stat.S_IFLNK | 0o777) << 16
+    return info
+
+
+@pytest.mark.parametrize("entry, why", [
+    ("../evil.png", "outside the archive"),
+    ("cats/../../evil.png", "outside the archive"),
+    ("/tmp/evil.png", "absolute path"),
+    ("C:/evil.png", "absolute path"),
+    ("C:\\evil.png", "absolute path"),
+    (_symlink("cats/link.png"), "symbolic link"),
+])
+def test_malicious_zip_entries_are_refused_and_nothing_is_written(tmp_path, monkeypatch, entry, why):
+    target = tmp_path / "target"
+    target.mkdir()
+    monkeypatch.chdir(target)
+    archive = tmp_path / "evil.zip"
+    data = b"/etc/passwd" if isinstance(entry, zipfile.ZipInfo) else png(0)
+    archive.write_bytes(make_zip([("cats/1.png", png(0)), ("dogs/1.png", png(9)), (entry, data)]))
+    before = sorted(p for p in tmp_path.parent.rglob("*") if "evil" in p.name or p.is_relative_to(tmp_path))
+    with pytest.raises(UploadError, match=why):
+        load_image_zip(archive)
+    after = sorted(p for p in tmp_path.parent.rglob("*") if "evil" in p.name or p.is_relative_to(tmp_path))
+    assert after == before and list(target.iterdir()) == []
+    assert not os.path.exists("/tmp/evil.png") and not os.path.exists("C:/evil.png")
+
+
+def test_zip_bomb_is_refused_by_the_uncompressed_limit():
+    bomb = make_zip([("a/1.png", png(0)), ("b/zeros.png", bytes(8_000_000))])
+    assert len(bomb) < 100_000  # tiny upload, 8 MB unpacked
+    with pytest.raises(UploadError, match="unpacks to more than 1 MB"):
+        load_image_zip(named(bomb, "bomb.zip"), limits=Limits(max_uncompressed_bytes=1_000_000))
+
+
+def test_too_many_files_and_too_big_upload_are_refused():
+    many = make_zip([(f"c{i % 2}/{i}.png", png(i)) for i in range(6)])
+    with pytest.raises(UploadError, match="holds 6 files; the limit is 5"):
+        load_image_zip(named(many, "many.zip"), limits=Limits(max_files=5))
+    with pytest.raises(UploadError, match="larger than the upload limit"):
+        load_image_zip(named(many, "many.zip"), limits=Limits(max_upload_bytes=100))
+
+
+def test_oversized_images_are_skipped_and_counted():
+    entries = [("a/small.png", png(0, (4, 4))), ("b/small.png", png(9, (4, 4))), ("b/huge.png", png(9, (40, 40)))]
+    ds = load_image_zip(named(make_zip(entries), "s.zip"), size=4, limits=Limits(max_image_pixels=100))
+    assert len(ds) == 2 and ds.info.extra["too_large"] == 1
+
+
+def test_image_zip_structure_mistakes():
+    with pytest.raises(UploadError, match="not a ZIP archive"):
+        load_image_zip(named(b"PK nope", "x.zip"))
+    with pytest.raises(UploadError, match="at least two folders"):
+        load_image_zip(named(make_zip([("only/1.png", png(0)), ("loose.png", png(1))]), "one.zip"))
+    with pytest.raises(UploadError, match="no images that could be read"):
+        load_image_zip(named(make_zip([("a/1.png", b"bad"), ("b/1.png", b"bad")]), "bad.zip"))
+    with pytest.raises(UploadError, match="color must be"):
+        load_image_zip(named(make_zip(GOOD), "pets.zip"), color="sepia")
+
+
+# -- NPZ ------------------------------------------------------------------------
+
+
+def npz(**arrays) -> io.BytesIO:
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    return named(buf.getvalue(), "arrays.npz")
+
+
+def test_npz_images_and_labels():
+    x = np.arange(4 * 3 * 2, dtype=np.uint8).reshape(4, 3, 2)
+    ds = load_npz(npz(x=x, y=np.array([0, 1, 1, 0]), class_names=np.array(["no", "yes"])))
+    assert ds.x.shape == (4, 3, 2, 1) and ds.x.dtype == np.float32
+    np.testing.assert_allclose(ds.x[..., 0], x / 255.0)
+    assert ds.task == "classification" and ds.class_names == ["no", "yes"] and ds.info.kind == "image"
+
+
+def test_npz_regression_and_label_encoding():
+    ds = load_npz(npz(x=np.ones((3, 2)), y=np.array([0.5, 1.5, 2.5])))
+    assert ds.task == "regression" and ds.y.dtype == np.float32
+    ds = load_npz(npz(x=np.ones((3, 2)), y=np.array([[7], [3], [7]])))
+    np.testing.assert_array_equal(ds.y, [1, 0, 1])
+    assert ds.class_names == ["3", "7"]
+
+
+def test_npz_with_objects_is_refused_without_unpickling(monkeypatch):
+    import pickle
+
+    def boom(*args, **kwargs):
+        raise AssertionError("must never unpickle an upload")
+
+    monkeypatch.setattr(pickle, "loads", boom)
+    monkeypatch.setattr(pickle, "load", boom)
+    bad = npz(x=np.array([{"a": 1}, {"b": 2}], dtype=object), y=np.array([0, 1]))
+    with pytest.raises(UploadError, match="Python objects, which are not allowed"):
+        load_npz(bad)
+
+
+def test_npz_mistakes():
+    with pytest.raises(UploadError, match="needs arrays named 'x' and 'y'; it has: data"):
+        load_npz(npz(data=np.ones(3)))
+    with pytest.raises(UploadError, match="as many rows as 'y'"):
+        load_npz(npz(x=np.ones((3, 2)), y=np.ones(4)))
+    with pytest.raises(UploadError, match="must hold numbers"):
+        load_npz(npz(x=np.array([["a", "b"], ["c", "d"]]), y=np.ones(2)))
+    with pytest.raises(UploadError, match="not a ZIP archive"):
+        load_npz(named(b"plain text", "x.npz"))
+    with pytest.raises(UploadError, match="unpacks to more than"):
+        load_npz(npz(x=np.zeros((1000, 100)), y=np.zeros(1000)), limits=Limits(max_uncompressed_bytes=10_000))
