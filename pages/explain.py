@@ -25,7 +25,7 @@ def _finished_runs() -> list:
         st.error(f"Could not read the runs folder: {jobs.error_text(e)}")
         return []
     return [r for r in runs if getattr(r, "status", None) in FINISHED
-            and (live.run_dir(store, r.run_id) / runfolder.MODEL).exists()]
+            and (live.run_dir(store, r.id) / runfolder.MODEL).exists()]
 
 
 runs = _finished_runs()
@@ -33,8 +33,8 @@ if not runs:
     st.info("No trained model yet. Train one on the **Train** page, then come back to see what it learned.")
     st.stop()
 
-ids = [r.run_id for r in runs]
-titles = {r.run_id: f"{r.run_id} — {live.badge(r.status)}" for r in runs}
+ids = [r.id for r in runs]
+titles = {r.id: f"{r.id} — {live.badge(r.status)}" for r in runs}
 current = state.get_run_id()
 run_id = st.selectbox("Run", ids, index=ids.index(current) if current in ids else 0,
                       format_func=lambda r: titles.get(r, r), key="explain_run",

@@ -7,7 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from builder.train import runfolder
-from ui import charts, jobs, live, run_data, state
+from ui import charts, jobs, live, state
 
 state.init()
 store = jobs.get_run_store()
@@ -22,37 +22,33 @@ if not runs:
     st.info("No runs yet. Train a model on the **Train** page; every run is kept here to compare and download.")
     st.stop()
 
+COLUMNS = ["run", "status", "dataset", "model", "epochs", "optimizer", "learning rate", "batch"]
 FINAL_KEYS = ("loss", "val_loss", "accuracy", "val_accuracy", "test_accuracy", "mae", "val_mae", "test_mse",
               "test_r2", "test_reconstruction_error")
 
 
-def row_of(r) -> dict:
-    """One history-table row: who, what settings, how far, final numbers."""
-    folder = live.run_dir(store, r.run_id)
-    status = runfolder.read_status(folder)
-    exp = run_data.run_experiment(folder)
-    training = exp.get("training") or {}
-    final = dict(status.get("last") or {})
-    final.update(status.get("final") or {})
-    row = {
-        "run": r.run_id,
-        "status": live.badge(status.get("status")),
-        "dataset": (exp.get("data") or {}).get("dataset", ""),
-        "model": (exp.get("model") or {}).get("name", ""),
-        "epochs": f"{status.get('epochs_done', len(live.metrics_of(store, r.run_id)))}/{training.get('epochs', 5)}",
-        "optimizer": training.get("optimizer", "adam"),
-        "learning rate": training.get("learning_rate", 0.001),
-        "batch": training.get("batch_size", 32),
-    }
-    for k in FINAL_KEYS:
-        if isinstance(final.get(k), (int, float)):
-            row[k.replace("_", " ")] = final[k]
-    if status.get("status") == "failed" and status.get("error"):
-        row["note"] = status["error"]
-    return row
+def history_table(runs) -> pd.DataFrame:
+    """store.compare() in words for people: status badges, epochs done/planned, final numbers, failure notes."""
+    raw = store.compare([r.id for r in runs])
+    infos = {r.id: r for r in runs}
+    rows = []
+    for rec in raw.to_dict("records"):
+        info = infos[rec["run"]]
+        planned = rec.get("epochs") if pd.notna(rec.get("epochs", None)) else info.epochs
+        row = {"run": rec["run"], "status": live.badge(info.status), "dataset": info.dataset, "model": info.model,
+               "epochs": f"{info.epochs_done}/{int(planned) if planned else '?'}",
+               "optimizer": rec.get("optimizer", "adam"), "learning rate": rec.get("learning_rate", 0.001),
+               "batch": rec.get("batch_size", 32)}
+        for k in FINAL_KEYS:
+            if isinstance(rec.get(k), (int, float)) and pd.notna(rec[k]):
+                row[k.replace("_", " ")] = rec[k]
+        if info.status == "failed" and info.error:
+            row["note"] = info.error
+        rows.append(row)
+    return pd.DataFrame(rows)
 
 
-table = pd.DataFrame([row_of(r) for r in runs])
+table = history_table(runs)
 st.dataframe(table, hide_index=True, width="stretch", key="runs_table",
              column_config={"learning rate": st.column_config.NumberColumn(format="%.5g"),
                             **{c: st.column_config.NumberColumn(format="%.4f") for c in table.columns
@@ -60,7 +56,7 @@ st.dataframe(table, hide_index=True, width="stretch", key="runs_table",
 
 # -- compare curves -----------------------------------------------------------------
 st.subheader("Compare")
-ids = [r.run_id for r in runs]
+ids = [r.id for r in runs]
 with_metrics = [i for i in ids if not live.metrics_of(store, i).empty]
 chosen = st.multiselect("Runs to compare", with_metrics, default=with_metrics[:3], key="compare_runs")
 if chosen:

@@ -36,7 +36,7 @@ def run_dir(store, run_id: str) -> Path:
 def _get(store, run_id):
     try:
         return store.get(run_id)
-    except (KeyError, FileNotFoundError, ValueError):
+    except (KeyError, FileNotFoundError, ValueError):  # RunNotFound is a KeyError
         return None
 
 
@@ -92,7 +92,7 @@ def latest_running(store) -> str | None:
     except Exception:  # noqa: BLE001 - an unreadable runs folder means "none"
         return None
     active = [r for r in runs if getattr(r, "status", None) in ACTIVE]
-    return getattr(active[0], "run_id", getattr(active[0], "id", None)) if active else None
+    return active[0].id if active else None
 
 
 # -- drawing ---------------------------------------------------------------------
