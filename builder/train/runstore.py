@@ -1,0 +1,153 @@
+"""The run history: every run folder under one root, read-only views for the app.
+
+    store = RunStore("runs")
+    store.list()                    # newest first, one RunInfo per run
+    store.metrics(run_id)           # per-epoch DataFrame (epoch, loss, val_loss, …)
+    store.compare([a, b])           # one row per run: settings + final numbers
+    store.zip_run(run_id)           # the whole folder, ready to share
+"""
+from __future__ import annotations
+
+import io
+import shutil
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from builder.train import runfolder
+
+
+class RunNotFound(KeyError):
+    def __str__(self) -> str:
+        return f"no run named '{self.args[0]}' in the run folder"
+
+
+class RunBusy(ValueError):
+    """The run is still queued or training."""
+
+
+@dataclass
+class RunInfo:
+    id: str
+    name: str
+    status: str
+    created: float | None
+    dataset: str
+    model: str
+    final: dict = field(default_factory=dict)
+    epochs_done: int = 0
+    epochs: int | None = None
+    error: str | None = None
+    path: Path | None = None
+
+
+class RunStore:
+    def __init__(self, root):
+        self.root = Path(root)
+
+    def path(self, run_id: str) -> Path:
+        run_dir = self.root / run_id
+        if "/" in run_id or "\\" in run_id or run_id in ("", ".", "..") or not run_dir.is_dir():
+            raise RunNotFound(run_id)
+        return run_dir
+
+    def list(self) -> list[RunInfo]:
+        if not self.root.is_dir():
+            return []
+        runs = [self._info(p) for p in self.root.iterdir() if p.is_dir() and (p / runfolder.EXPERIMENT).exists()]
+        return sorted(runs, key=lambda r: (r.created or 0, r.id), reverse=True)
+
+    def get(self, run_id: str) -> RunInfo:
+        return self._info(self.path(run_id))
+
+    def _info(self, run_dir: Path) -> RunInfo:
+        status = runfolder.read_status(run_dir)
+        experiment = runfolder.read_json(run_dir / runfolder.EXPERIMENT, {}) or {}
+        final = status.get("final") or {}
+        if not final:  # a run that died: its last written epoch
+            rows = runfolder.read_jsonl(run_dir / runfolder.METRICS)
+            final = {k: v for k, v in (rows[-1] if rows else {}).items() if k not in ("epoch", "time_s", "elapsed_s")}
+        return RunInfo(
+            id=run_dir.name,
+            name=status.get("name") or experiment.get("name") or run_dir.name,
+            status=status.get("status", "unknown"),
+            created=status.get("created") or _mtime(run_dir),
+            dataset=status.get("dataset") or (experiment.get("data") or {}).get("dataset", ""),
+            model=status.get("model") or (experiment.get("model") or {}).get("name", ""),
+            final=final,
+            epochs_done=int(status.get("epochs_done") or len(runfolder.read_jsonl(run_dir / runfolder.METRICS))),
+            epochs=status.get("epochs"),
+            error=status.get("error"),
+            path=run_dir,
+        )
+
+    def status(self, run_id: str) -> dict:
+        return runfolder.read_status(self.path(run_id))
+
+    def experiment(self, run_id: str) -> dict:
+        return runfolder.read_json(self.path(run_id) / runfolder.EXPERIMENT, {}) or {}
+
+    def metrics(self, run_id: str):
+        import pandas as pd
+
+        rows = runfolder.read_jsonl(self.path(run_id) / runfolder.METRICS)
+        return pd.DataFrame(rows) if rows else pd.DataFrame(columns=["epoch", "loss", "time_s"])
+
+    def progress(self, run_id: str) -> dict | None:
+        return runfolder.read_json(self.path(run_id) / runfolder.PROGRESS)
+
+    def evaluation(self, run_id: str) -> dict | None:
+        return runfolder.read_json(self.path(run_id) / runfolder.EVALUATION)
+
+    def predictions(self, run_id: str) -> dict | None:
+        return runfolder.read_json(self.path(run_id) / runfolder.PREDICTIONS)
+
+    def log(self, run_id: str, tail: int = 200) -> str:
+        try:
+            lines = (self.path(run_id) / runfolder.LOG).read_text(encoding="utf-8").splitlines()
+        except OSError:
+            return ""
+        return "\n".join(lines[-tail:])
+
+    def compare(self, run_ids: list[str]):
+        """One row per run: name, status, dataset, model, key settings and final numbers."""
+        import pandas as pd
+
+        rows = []
+        for run_id in run_ids:
+            info = self.get(run_id)
+            training = (self.experiment(run_id).get("training") or {})
+            row = {"run": info.id, "name": info.name, "status": info.status, "dataset": info.dataset,
+                   "model": info.model, "epochs_done": info.epochs_done}
+            for key in ("optimizer", "learning_rate", "batch_size", "epochs", "seed"):
+                if key in training:
+                    row[key] = training[key]
+            row.update({k: v for k, v in info.final.items() if isinstance(v, (int, float))})
+            rows.append(row)
+        return pd.DataFrame(rows)
+
+    def delete(self, run_id: str) -> None:
+        run_dir = self.path(run_id)
+        state = runfolder.read_status(run_dir).get("status")
+        if state in runfolder.ACTIVE:
+            raise RunBusy(f"run '{run_id}' is {state}; stop it before deleting it")
+        shutil.rmtree(run_dir)
+
+    def zip_run(self, run_id: str) -> bytes:
+        """The run folder as a zip (experiment, metrics, model, evaluation, log, exports)."""
+        run_dir = self.path(run_id)
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+            for path in sorted(run_dir.rglob("*")):
+                if path.is_file() and not path.name.startswith("."):
+                    zf.write(path, f"{run_id}/{path.relative_to(run_dir).as_posix()}")
+        return buf.getvalue()
+
+    zip = zip_run  # the name docs/interfaces.md uses
+
+
+def _mtime(path: Path) -> float | None:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return None
