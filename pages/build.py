@@ -412,15 +412,20 @@ fb = analyze(spec)
 version = state.spec_version()
 toolbar(spec, fb)
 notices()
-tab_canvas, tab_list, tab_code, tab_summary, tab_files = st.tabs(
-    [":material/account_tree: Canvas", ":material/list: Layer list", ":material/code: Python code", ":material/table_chart: Summary", ":material/save: Save / load"])
-with tab_canvas:
-    canvas_tab(spec, fb, version)
-with tab_list:
-    list_tab(spec, fb, version)
-with tab_code:
-    code_tab(spec, fb)
-with tab_summary:
-    summary_tab(spec, fb)
-with tab_files:
-    save_load_tab(spec)
+TABS = {
+    ":material/account_tree: Canvas": canvas_tab,
+    ":material/list: Layer list": list_tab,
+    ":material/code: Python code": code_tab,
+    ":material/table_chart: Summary": summary_tab,
+    ":material/save: Save / load": save_load_tab,
+}
+# Lazy tabs: only the open one runs, so an edit reruns one tab, not five.
+for tab, draw in zip(st.tabs(list(TABS), key="build_tab", on_change="rerun"), TABS.values(), strict=True):
+    if tab.open:
+        with tab:
+            if draw in (canvas_tab, list_tab):
+                draw(spec, fb, version)
+            elif draw is save_load_tab:
+                draw(spec)
+            else:
+                draw(spec, fb)
