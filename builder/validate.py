@@ -357,7 +357,11 @@ def _keras_infer_uncached(node: Node, shapes: list[tuple], dtypes: list[str]):
         return tuple(out.shape), str(out.dtype), int(layer.count_params())
     except Exception as e:  # noqa: BLE001 - any Keras complaint becomes a plain-words problem on this node
         got = " and ".join(fmt_shape(s) for s in shapes)
-        return f"{node.type} cannot work on input {got}: {keras_message(e)}; check its params or the layers before it"
+        message = keras_message(e)
+        if "zero or negative" in message or "Negative dimension" in message:
+            return (f"{node.type} would make its output smaller than nothing from input {got}; use padding 'same', "
+                    "a smaller kernel or pool size, or fewer downsampling layers before it")
+        return f"{node.type} cannot work on input {got}: {message}; check its params or the layers before it"
 
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
