@@ -1,0 +1,358 @@
+"""Data: pick a built-in dataset or upload one, look at it, choose augmentation.
+
+The datasets package does the loading, splitting and augmenting; this page
+only asks it and draws. The session keeps ids and settings, never arrays.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import plotly.express as px
+import streamlit as st
+
+from ui import datacache, edits, state
+from ui.forms import param_form
+
+state.init()
+
+KIND_WORDS = {"image": "pictures", "table": "a table of numbers", "points": "2-D points",
+              "sequence": "sequences of readings", "tokens": "sequences of word numbers"}
+
+
+@st.cache_resource(show_spinner=False)
+def _registry():
+    from datasets import registry
+
+    return registry
+
+
+def _infos() -> dict:
+    return {i.id: i for i in _registry().list_datasets()}
+
+
+def _shape_text(shape) -> str:
+    return " × ".join(str(d) for d in shape)
+
+
+# -- choosing ---------------------------------------------------------------------------------
+def builtin_picker() -> None:
+    infos = _infos()
+    data = state.get_data()
+    current = data.get("dataset") if data.get("dataset") in infos else None
+    ids = list(infos)
+
+    def label(i):
+        info = infos[i]
+        return f"{info.title}  ·  {info.task}  ·  {_shape_text(info.input_shape)}" + ("" if info.offline else "  ·  needs a download")
+
+    choice = st.selectbox("Dataset", ids, index=ids.index(current) if current else None, format_func=label,
+                          key="data_pick", placeholder="Choose a dataset…",
+                          help="Built-in datasets work offline; the big Keras sets need to be downloaded once.")
+    if choice and choice != current:
+        new = state.default_data(choice)
+        new["validation_split"] = data.get("validation_split", 0.2)
+        new["test_split"] = data.get("test_split", 0.2)
+        state.set_data(new)
+        state.set_upload_id(None)
+        st.rerun()
+    if not choice:
+        return
+    info = infos[choice]
+    with st.container(border=True):
+        st.markdown(f"**{info.title}** — {info.description}")
+        c = st.columns(4)
+        c[0].metric("Task", info.task)
+        c[1].metric("One example", _shape_text(info.input_shape))
+        c[2].metric("Examples", f"{info.size:,}")
+        c[3].metric("Classes", len(info.classes) if info.classes else "—")
+        st.caption(f"Made of {KIND_WORDS.get(info.kind, info.kind)}. " + (
+            "Available offline." if info.offline else "Not on this machine yet."))
+        if not info.offline:
+            try:
+                from datasets import keras_sets
+
+                st.warning(keras_sets.offline_message(choice), icon=":material/cloud_off:")
+            except Exception:  # noqa: BLE001
+                st.warning("This dataset must be downloaded first, and this machine is offline.")
+    if info.options:
+        with st.expander("Generator options", expanded=False):
+            opts = param_form(tuple(info.options.values()), data.get("options") or {}, key=f"opt_{choice}")
+            if opts != (data.get("options") or {}):
+                data["options"] = opts
+                state.set_data(data)
+                st.rerun()
+
+
+def upload_form() -> None:
+    kind = st.radio("File type", ["CSV table", "Image folders (ZIP)", "NumPy arrays (NPZ)"], horizontal=True,
+                    key="upload_kind")
+    if kind == "CSV table":
+        f = st.file_uploader("CSV or TSV file", type=["csv", "tsv", "txt"], key="upload_csv",
+                             help="One row per example; one column is what to predict.")
+        if f is None:
+            return
+        raw = f.getvalue()
+        try:
+            from datasets import uploads
+
+            table = uploads.read_table(_named(raw, f.name))
+            columns = list(table.columns)
+        except Exception as e:  # noqa: BLE001 - UploadError and friends, in plain words
+            st.error(f"Could not read {f.name}: {e}")
+            return
+        c1, c2 = st.columns(2)
+        target = c1.selectbox("Column to predict", columns, index=len(columns) - 1, key="csv_target")
+        from datasets.uploads import MISSING_POLICIES
+
+        missing = c2.selectbox("Empty cells", MISSING_POLICIES, key="csv_missing",
+                               format_func=lambda m: {"drop_rows": "drop those rows", "fill_mean": "fill with the column mean",
+                                                      "error": "stop with an error"}.get(m, m))
+        settings = {"target": target, "missing": missing}
+        loader = lambda: __import__("datasets.uploads", fromlist=["x"]).load_csv(_named(raw, f.name), target, missing=missing)  # noqa: E731
+    elif kind == "Image folders (ZIP)":
+        f = st.file_uploader("ZIP with one folder per class (cats/1.png, dogs/7.jpg …)", type=["zip"], key="upload_zip")
+        if f is None:
+            return
+        raw = f.getvalue()
+        c1, c2 = st.columns(2)
+        size = c1.number_input("Image size (pixels)", 8, 256, 28, step=4, key="zip_size",
+                               help="Every image is resized to this width and height.")
+        color = c2.selectbox("Colour", ["grayscale", "rgb"], key="zip_color")
+        settings = {"size": int(size), "color": color}
+        loader = lambda: __import__("datasets.uploads", fromlist=["x"]).load_image_zip(_named(raw, f.name), size=int(size), color=color)  # noqa: E731
+    else:
+        f = st.file_uploader("NPZ with arrays x and y (optional class_names)", type=["npz"], key="upload_npz")
+        if f is None:
+            return
+        raw = f.getvalue()
+        settings = {}
+        loader = lambda: __import__("datasets.uploads", fromlist=["x"]).load_npz(_named(raw, f.name))  # noqa: E731
+    if st.button("Use this data", type="primary", key="upload_use"):
+        try:
+            with st.spinner(f"Reading {f.name}…"):
+                ds = loader()
+        except Exception as e:  # noqa: BLE001
+            st.error(f"Could not use {f.name}: {e}", icon=":material/block:")
+            return
+        upload_id = datacache.store_upload(raw, kind, settings, ds)
+        data = state.get_data()
+        data.update({"dataset": datacache.UPLOAD_PREFIX + upload_id, "options": {}})
+        state.set_data(data)
+        state.set_upload_id(upload_id)
+        st.session_state["data_notice"] = f"Using {f.name}: {len(ds):,} examples of shape {_shape_text(ds.input_shape)}."
+        st.rerun()
+
+
+def _named(raw: bytes, name: str):
+    import io
+
+    buf = io.BytesIO(raw)
+    buf.name = name
+    return buf
+
+
+# -- looking ----------------------------------------------------------------------------------
+def show_dataset(ds, data: dict) -> None:
+    from datasets import splits
+
+    try:
+        parts = splits.split(ds, float(data.get("validation_split", 0.2)), float(data.get("test_split", 0.2)), seed=0)
+    except Exception as e:  # noqa: BLE001
+        st.error(f"Could not split the data: {e}")
+        parts = None
+    c1, c2, c3, c4 = st.columns(4)
+    c1.metric("Examples", f"{len(ds):,}")
+    if parts is not None:
+        c2.metric("Training", f"{len(parts.y_train):,}")
+        c3.metric("Validation", f"{len(parts.y_val):,}")
+        c4.metric("Test", f"{len(parts.y_test):,}")
+    for note in list(ds.notes) + (list(parts.notes) if parts is not None else []):
+        st.info(note, icon=":material/info:")
+    left, right = st.columns([3, 2], gap="large")
+    with left:
+        st.markdown("**Samples**")
+        samples(ds)
+    with right:
+        if ds.class_names is not None and parts is not None:
+            st.markdown("**Class balance**")
+            table = splits.class_balance(parts)
+            long = table.melt(id_vars="class", value_vars=[c for c in ("train", "validation", "test") if c in table],
+                              var_name="split", value_name="examples")
+            fig = px.bar(long, x="class", y="examples", color="split", barmode="stack", height=320,
+                         color_discrete_sequence=["#1a73e8", "#f4b400", "#0f9d58"])
+            fig.update_layout(margin=dict(l=10, r=10, t=10, b=10), legend_title_text="")
+            fig.update_xaxes(type="category")
+            st.plotly_chart(fig, width="stretch", key="balance_chart")
+        elif parts is not None:
+            st.markdown("**Target values**")
+            st.dataframe(splits.target_stats(parts), hide_index=True, width="stretch")
+    fit_model_hint(ds)
+
+
+def samples(ds) -> None:
+    kind = ds.info.kind if ds.info.kind else ("image" if ds.is_image else "table")
+    rng = np.random.default_rng(0)
+    idx = np.sort(rng.choice(len(ds), size=min(len(ds), 18), replace=False))
+    names = ds.class_names
+
+    def label(y):
+        return names[int(y)] if names is not None and 0 <= int(y) < len(names) else f"{float(y):.3g}"
+
+    if ds.is_image:
+        from ui import charts
+
+        fig = charts.image_grid([ds.x[i] for i in idx], titles=[label(ds.y[i]) for i in idx], cols=9,
+                                height_per_row=110)
+        st.plotly_chart(fig, width="stretch", key="sample_grid")
+    elif kind == "points" or (ds.x.ndim == 2 and ds.x.shape[1] == 2):
+        frame = pd.DataFrame({"x1": ds.x[:, 0], "x2": ds.x[:, 1], "class": [label(y) for y in ds.y]})
+        fig = px.scatter(frame, x="x1", y="x2", color="class", height=360, opacity=0.8)
+        fig.update_layout(margin=dict(l=10, r=10, t=10, b=10))
+        fig.update_yaxes(scaleanchor="x", scaleratio=1)
+        st.plotly_chart(fig, width="stretch", key="sample_scatter")
+    elif kind == "sequence" or ds.x.ndim == 3:
+        rows = []
+        for i in idx[:6]:
+            seq = np.asarray(ds.x[i]).reshape(len(ds.x[i]), -1)[:, 0]
+            rows += [{"step": t, "value": float(v), "example": f"#{i} → {label(ds.y[i])}"} for t, v in enumerate(seq)]
+        fig = px.line(pd.DataFrame(rows), x="step", y="value", color="example", height=360)
+        fig.update_layout(margin=dict(l=10, r=10, t=10, b=10))
+        st.plotly_chart(fig, width="stretch", key="sample_lines")
+    else:
+        cols = ds.feature_names if ds.feature_names and len(ds.feature_names) == ds.x.shape[-1] else [
+            f"feature {j}" for j in range(ds.x.reshape(len(ds.x), -1).shape[1])]
+        frame = pd.DataFrame(ds.x[idx].reshape(len(idx), -1), columns=cols)
+        frame.insert(0, "target", [label(ds.y[i]) for i in idx])
+        st.dataframe(frame, hide_index=True, width="stretch", height=360)
+
+
+def fit_model_hint(ds) -> None:
+    """Say when the model's input does not match the data, with one-click fixes."""
+    spec = state.get_spec()
+    inputs = [n for n in spec.get("nodes", []) if n.get("type") == "Input"]
+    if len(inputs) != 1:
+        return
+    have = list((inputs[0].get("params") or {}).get("shape") or [])
+    want = list(ds.input_shape)
+    if have == want:
+        st.success(f"The model's input ({_shape_text(have)}) fits this data.", icon=":material/check_circle:")
+        return
+    st.warning(f"The model expects examples of shape {_shape_text(have) or '?'}, but this data has "
+               f"{_shape_text(want)}.", icon=":material/warning:")
+    c1, c2 = st.columns(2)
+    if c1.button(f"Set the model's input to {_shape_text(want)}", key="fit_input"):
+        node = inputs[0]
+        params = dict(node.get("params") or {})
+        params["shape"] = want
+        state.set_spec(edits.set_params(spec, node["id"], params))
+        st.rerun()
+    match = _template_for(ds.info.id)
+    if match and c2.button(f"Load the template “{match.title}”", key="fit_template"):
+        from builder import templates
+
+        state.set_spec(templates.get(match.id).to_dict())
+        state.set_selected(None)
+        st.rerun()
+
+
+def _template_for(dataset_id: str):
+    try:
+        from builder import templates
+
+        return next((t for t in templates.TEMPLATES.values() if t.dataset == dataset_id), None)
+    except Exception:  # noqa: BLE001
+        return None
+
+
+def splits_form() -> None:
+    data = state.get_data()
+    c1, c2 = st.columns(2)
+    val = c1.slider("Validation share", 0.0, 0.5, float(data.get("validation_split", 0.2)), 0.05, key="val_split",
+                    help="Held out while training to spot overfitting.")
+    test = c2.slider("Test share", 0.0, 0.5, float(data.get("test_split", 0.2)), 0.05, key="test_split",
+                     help="Kept aside for the final evaluation; never trained on.")
+    if val != data.get("validation_split") or test != data.get("test_split"):
+        data["validation_split"], data["test_split"] = val, test
+        state.set_data(data)
+        st.rerun()
+
+
+# -- augmentation -------------------------------------------------------------------------------
+def augmentation(ds) -> None:
+    from datasets import augment
+
+    if not ds.is_image:
+        st.caption("Augmentation makes changed copies of pictures while training; this dataset has no pictures.")
+        return
+    entries = state.get_augmentation()
+    names = list(augment.AUGMENTATIONS)
+    chosen = st.multiselect("Augmentation layers (applied in this order, only while training)", names,
+                            default=[e["type"] for e in entries if e.get("type") in names], key="aug_pick",
+                            help="Each one randomly changes the training pictures, so the model learns what does not matter.")
+    by_type = {e["type"]: e for e in entries}
+    new_entries = []
+    for name in chosen:
+        lt = augment.AUGMENTATIONS[name]
+        entry = by_type.get(name, {"type": name, "params": {}})
+        with st.expander(f"{name} — {lt.help}", expanded=False):
+            params = param_form(lt.params, entry.get("params") or {}, key=f"aug_{name}")
+        new_entries.append({"type": name, "params": params})
+    if new_entries != entries:
+        state.set_augmentation(new_entries)
+        st.rerun()
+    if not new_entries:
+        return
+    problems = augment.validate(new_entries, ds.input_shape)
+    for p in problems:
+        st.error(p, icon=":material/error:")
+    if problems:
+        return
+    i = int(st.number_input("Preview example #", 0, len(ds) - 1, 0, key="aug_example"))
+    try:
+        with st.spinner("Making augmented copies…"):
+            grid = _preview(tuple((e["type"], tuple(sorted(e["params"].items(), key=str))) for e in new_entries),
+                            ds.info.id, i, ds)
+    except Exception as e:  # noqa: BLE001
+        st.error(f"Could not preview the augmentation: {e}")
+        return
+    from ui import charts
+
+    st.plotly_chart(charts.image_grid([ds.x[i]] + list(grid), titles=["original"] + [f"copy {k + 1}" for k in range(len(grid))],
+                                      cols=9, height_per_row=120), width="stretch", key="aug_grid")
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _preview(entries_key, dataset_id: str, index: int, _ds):
+    from datasets import augment
+
+    entries = [{"type": t, "params": {k: (list(v) if isinstance(v, tuple) else v) for k, v in params}}
+               for t, params in entries_key]
+    return augment.preview(entries, _ds.x[index], n=8, seed=0)
+
+
+# -- page -------------------------------------------------------------------------------------------
+st.markdown("## Data")
+st.caption("Step 1 of 3 — choose what the network learns from. Then go to **Build**.")
+if msg := st.session_state.pop("data_notice", None):
+    st.success(msg, icon=":material/check_circle:")
+data = state.get_data()
+source = st.segmented_control("Source", ["Built-in dataset", "Upload your own"], key="data_source",
+                              default="Upload your own" if datacache.is_upload(data.get("dataset")) else "Built-in dataset")
+if source == "Upload your own":
+    upload_form()
+else:
+    builtin_picker()
+data = state.get_data()
+try:
+    with st.spinner("Loading the data…"):
+        ds = datacache.current(data, state.get_upload_id())
+except Exception as e:  # noqa: BLE001 - unavailable Keras sets, lost uploads: say so, keep the page
+    st.error(f"{e}", icon=":material/cloud_off:")
+    ds = None
+if ds is not None:
+    st.divider()
+    splits_form()
+    show_dataset(ds, state.get_data())
+    st.divider()
+    st.markdown("### Augmentation")
+    augmentation(ds)
