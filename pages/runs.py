@@ -35,7 +35,7 @@ def history_table(runs) -> pd.DataFrame:
     for rec in raw.to_dict("records"):
         info = infos[rec["run"]]
         planned = rec.get("epochs") if pd.notna(rec.get("epochs", None)) else info.epochs
-        row = {"run": rec["run"], "status": live.badge(info.status), "dataset": info.dataset, "model": info.model,
+        row = {"run": rec["run"], "status": info.status, "dataset": info.dataset, "model": info.model,
                "epochs": f"{info.epochs_done}/{int(planned) if planned else '?'}",
                "optimizer": rec.get("optimizer", "adam"), "learning rate": rec.get("learning_rate", 0.001),
                "batch": rec.get("batch_size", 32)}
@@ -49,7 +49,7 @@ def history_table(runs) -> pd.DataFrame:
 
 
 table = history_table(runs)
-st.dataframe(table, hide_index=True, width="stretch", key="runs_table",
+st.dataframe(table.style.map(live.status_color, subset=["status"]), hide_index=True, width="stretch", key="runs_table",
              column_config={"learning rate": st.column_config.NumberColumn(format="%.5g"),
                             **{c: st.column_config.NumberColumn(format="%.4f") for c in table.columns
                                if c.split(" ")[-1] in ("loss", "accuracy", "mae", "mse", "r2", "error")}})
@@ -93,7 +93,7 @@ files = [("model.keras", "model.keras", "application/octet-stream"), ("code/mode
          ("code/train.py", "train.py", "text/x-python"), ("model.tflite", "model.tflite", "application/octet-stream")]
 cols = st.columns(len(files) + 1)
 cols[0].download_button("Whole run (.zip)", data=_zip, file_name=f"{run_id}.zip", mime="application/zip",
-                        disabled=active, key="dl_zip", icon="📦")
+                        disabled=active, key="dl_zip", icon=":material/folder_zip:")
 for col, (rel, name, mime) in zip(cols[1:], files, strict=True):
     path = folder / rel
     if path.exists():

@@ -38,7 +38,7 @@ def _stop(run_id: str) -> None:
 
 
 st.title("Train")
-st.info(jobs.device_line(), icon="🖥️")
+st.info(jobs.device_line(), icon=":material/memory:")
 
 data = state.get_data()
 info = _dataset_info(data.get("dataset", ""))
@@ -54,7 +54,7 @@ if run_id is None:
 status = live.status_of(store, run_id) if run_id else {}
 active = status.get("status") in live.ACTIVE
 
-settings, view = st.columns([2, 3], gap="large")
+settings, view = st.columns([1, 2], gap="large")
 
 with settings:
     spec = state.get_spec()
@@ -66,12 +66,12 @@ with settings:
     with st.spinner("Checking the experiment…"):
         problems = ex.validate(experiment, dataset_info=info)
     if problems:
-        st.warning("Fix these before training:\n\n" + "\n".join(f"- {p}" for p in problems), icon="⚠️")
+        st.warning("Fix these before training:\n\n" + "\n".join(f"- {p}" for p in problems), icon=":material/warning:")
     b1, b2 = st.columns(2)
-    b1.button("Train", type="primary", icon="▶️", disabled=bool(problems) or active, width="stretch",
+    b1.button("Train", type="primary", icon=":material/play_arrow:", disabled=bool(problems) or active, width="stretch",
               on_click=_start, args=(experiment,), key="train_button",
               help="Start a run with these settings" if not problems else "Fix the problems above first")
-    b2.button("Stop", icon="⏹️", disabled=not active, width="stretch", on_click=_stop, args=(run_id,),
+    b2.button("Stop", icon=":material/stop:", disabled=not active, width="stretch", on_click=_stop, args=(run_id,),
               key="stop_button", help="Stop after the current batch; the model so far is kept")
     if st.session_state.get("train_error"):
         st.error(st.session_state["train_error"])

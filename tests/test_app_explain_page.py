@@ -40,7 +40,7 @@ def at(runs_dir, monkeypatch):
 
 def test_results_show_metrics_confusion_roc_and_mistakes(at):
     assert not at.exception
-    assert at.selectbox(key="explain_run").options == ["run-digits — ✅ completed"]
+    assert at.selectbox(key="explain_run").options == ["run-digits — completed"]
     cards = {m.label: m.value for m in at.metric}
     assert cards["test accuracy"] == "87.5%" and cards["ROC AUC"] == "0.9"
     figs = {c.proto.id: json.loads(c.proto.spec) for c in at.get("plotly_chart")}

@@ -11,7 +11,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 # Columns of metrics.jsonl that are bookkeeping, not curves.
-NOT_CURVES = {"epoch", "time_s", "time", "lr", "learning_rate"}
+NOT_CURVES = {"epoch", "time_s", "time", "elapsed_s", "partial", "lr", "learning_rate"}
 TRAIN_COLOR = "#1f77b4"
 VAL_COLOR = "#ff7f0e"
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")
@@ -176,6 +176,21 @@ def enlarge(rgb, size: int = 96) -> np.ndarray:
     a = np.asarray(rgb)
     factor = max(1, int(size) // max(1, max(a.shape[:2])))
     return np.repeat(np.repeat(a, factor, axis=0), factor, axis=1) if factor > 1 else a
+
+
+def mosaic(images, cols: int = 4, pad: int = 4, background: int = 255) -> np.ndarray:
+    """Equal-sized RGB images tiled into one uint8 picture, `cols` per row, `pad` pixels apart."""
+    tiles = [to_rgb(i) for i in images]
+    if not tiles:
+        return np.full((1, 1, 3), background, np.uint8)
+    h, w = tiles[0].shape[:2]
+    cols = max(1, min(cols, len(tiles)))
+    rows = -(-len(tiles) // cols)
+    out = np.full((rows * h + (rows - 1) * pad, cols * w + (cols - 1) * pad, 3), background, np.uint8)
+    for k, tile in enumerate(tiles):
+        r, c = divmod(k, cols)
+        out[r * (h + pad): r * (h + pad) + h, c * (w + pad): c * (w + pad) + w] = tile[:h, :w]
+    return out
 
 
 def image_grid(images, titles: list[str] | None = None, cols: int = 6, height_per_row: int = 150) -> go.Figure:

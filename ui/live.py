@@ -16,13 +16,22 @@ import streamlit as st
 from ui import charts
 
 ACTIVE = ("queued", "running")
-BADGES = {"queued": "⏳ queued", "running": "🏃 running", "completed": "✅ completed", "stopped": "⏹️ stopped",
-          "failed": "❌ failed", "interrupted": "⚠️ interrupted"}
+BADGES = {"queued": ":gray[:material/schedule: queued]", "running": ":blue[:material/sprint: running]",
+          "completed": ":green[:material/check_circle: completed]", "stopped": ":orange[:material/stop_circle: stopped]",
+          "failed": ":red[:material/error: failed]", "interrupted": ":orange[:material/warning: interrupted]"}
+COLORS = {"queued": "#6b7280", "running": "#1d4ed8", "completed": "#15803d", "stopped": "#c2410c",
+          "failed": "#b91c1c", "interrupted": "#c2410c"}
 _EPOCH_FILE = re.compile(r"_e(\d+)\.(npy|npz)$")
 
 
 def badge(status: str | None) -> str:
+    """A coloured status badge for st.markdown (material icon + word)."""
     return BADGES.get(status or "", status or "unknown")
+
+
+def status_color(status: str | None) -> str:
+    """CSS colour of a status word (for tables)."""
+    return f"color: {COLORS.get(status or '', '#111827')}; font-weight: 600"
 
 
 # -- reading the run folder ---------------------------------------------------------
@@ -168,8 +177,8 @@ def overlay_images(images, heats) -> list[np.ndarray]:
     return out
 
 
-def live_saliency(folder: Path, size: int = 84) -> bool:
-    """Probe images beside their newest saliency overlay; False when the run writes none."""
+def live_saliency(folder: Path, cell: int = 64, cols: int = 4) -> bool:
+    """Probe images above their newest saliency overlay, as one picture; False when the run writes none."""
     probes_file = Path(folder) / "live" / "probes.npz"
     path, epoch = latest_live_file(folder, "saliency")
     if path is None or not probes_file.exists():
@@ -179,11 +188,11 @@ def live_saliency(folder: Path, size: int = 84) -> bool:
         return False
     x = probes["x"][: len(heats)]
     labels = probes.get("y")
-    st.markdown(f"**Where the model looks** — saliency after epoch {epoch}")
-    cols = st.columns(len(x))
-    for i, (col, img, over) in enumerate(zip(cols, x, overlay_images(x, heats), strict=False)):
-        with col:
-            st.image(charts.enlarge(charts.to_rgb(img), size), width=size)
-            caption = f"label {labels[i]}" if labels is not None and i < len(labels) else None
-            st.image(charts.enlarge(over, size), caption=caption, width=size)
+    pairs = [np.concatenate([charts.enlarge(charts.to_rgb(img), cell), charts.enlarge(over, cell)], axis=0)
+             for img, over in zip(x, overlay_images(x, heats), strict=False)]
+    st.markdown(f"**Where the model looks** · after epoch {epoch}")
+    caption = "each pair: the input, and its saliency map (bright = the pixels that move the score most)"
+    if labels is not None:
+        caption += " · labels " + ", ".join(str(v) for v in np.ravel(labels)[: len(pairs)])
+    st.image(charts.mosaic(pairs, cols=cols), caption=caption, width="stretch")
     return True
