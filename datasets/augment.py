@@ -108,6 +108,10 @@ def _kwargs(entry: dict) -> dict:
     kwargs.update(entry.get("params") or {})
     if "value_range" in kwargs:
         kwargs["value_range"] = tuple(kwargs["value_range"])
+    if entry["type"] == "RandomContrast":
+        # Keras turns a single contrast factor f into [1, 1 + f] (only ever more contrast);
+        # (f, f) gives the symmetric [1 - f, 1 + f] the help text promises
+        kwargs["factor"] = (kwargs["factor"], kwargs["factor"])
     return kwargs
 
 

@@ -48,7 +48,7 @@ def _seed(default=0):
                  help="Random seed: the same seed always makes exactly the same data.")
 
 
-def _n(default, lo=10, hi=100_000):
+def _n(default, lo=1, hi=100_000):
     return Param("n_samples", "int", default, min=lo, max=hi, step=10, help="How many examples to make.")
 
 
@@ -101,20 +101,20 @@ _ENTRIES: dict[str, _Entry] = {e.info.id: e for e in (
                   noise_help="How spread out each cloud is; big values make the clouds overlap."),
     _Entry(DatasetInfo("shapes", "Shapes (with masks)", "classification", (28, 28, 1), list(generated.SHAPES), 600,
                        "Noisy pictures of a circle, square or triangle at a random place; the object's outline is known.",
-                       options=_opts(_n(600, 30, 20_000),
+                       options=_opts(_n(600, hi=20_000),
                                      Param("size", "int", 28, min=16, max=128, step=4, help="Image width and height in pixels."),
                                      _noise(0.1, 0.5, "How grainy the pictures are."), _seed()),
                        kind="image", extra={"has_masks": True}),
            generated.shapes),
     _Entry(DatasetInfo("sine", "Sine-wave forecasting", "regression", (20, 1), None, 1000,
                        "The last 20 readings of a noisy wave; predict the next value (for RNN lessons).",
-                       options=_opts(_n(1000, 20), Param("steps", "int", 20, min=5, max=200, help="Readings per example."),
+                       options=_opts(_n(1000), Param("steps", "int", 20, min=5, max=200, help="Readings per example."),
                                      _noise(0.05, 0.5, "How noisy the readings are."), _seed()),
                        kind="sequence"),
            generated.sine),
     _Entry(DatasetInfo("tokens", "Token order", "classification", (20,), ["3 before 7", "7 before 3"], 1000,
                        "Sequences of 20 word numbers with one 7 and one 3; tell which comes first (order matters).",
-                       options=_opts(_n(1000, 20), Param("length", "int", 20, min=4, max=200, help="Tokens per sequence."),
+                       options=_opts(_n(1000), Param("length", "int", 20, min=4, max=200, help="Tokens per sequence."),
                                      _seed()),
                        kind="tokens", extra={"vocab_size": generated.VOCAB_SIZE}),
            generated.tokens),
