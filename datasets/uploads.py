@@ -351,7 +351,7 @@ def load_image_zip(file, size: int | tuple[int, int] = 28, color: str = "graysca
 
 
 def load_npz(file, task: str | None = None, limits: Limits = Limits()) -> Dataset:
-    """An .npz with arrays `x` and `y` (optionally `class_names`) as a Dataset.
+    """An .npz with arrays `x` and `y` (optionally `class_names`, `masks`) as a Dataset.
 
     Object arrays are refused (they would need pickle, which can run code).
     uint8 inputs are treated as images and scaled 0..1; (n, h, w) uint8 images
@@ -367,6 +367,7 @@ def load_npz(file, task: str | None = None, limits: Limits = Limits()) -> Datase
                 raise UploadError(f"'{name}' needs arrays named 'x' and 'y'; it has: {', '.join(npz.files) or 'none'}")
             x, y = npz["x"], npz["y"]
             names = npz["class_names"] if "class_names" in npz.files else None
+            masks = npz["masks"].astype(bool) if "masks" in npz.files else None
     except UploadError:
         raise
     except ValueError as exc:
@@ -382,6 +383,8 @@ def load_npz(file, task: str | None = None, limits: Limits = Limits()) -> Datase
     if x.ndim < 2 or len(x) != len(y):
         raise UploadError(f"'{name}': 'x' must have one row per example and as many rows as 'y' "
                           f"(x {x.shape}, y {y.shape})")
+    if masks is not None and (masks.ndim != 3 or len(masks) != len(x)):
+        raise UploadError(f"'{name}': 'masks' must be shaped (examples, height, width); got {masks.shape}")
     kind = "table" if x.ndim == 2 else "image" if x.ndim == 4 or x.dtype == np.uint8 else "sequence"
     if x.dtype == np.uint8:
         x = x.astype(np.float32) / 255.0
@@ -405,4 +408,22 @@ def load_npz(file, task: str | None = None, limits: Limits = Limits()) -> Datase
 
     info = DatasetInfo(f"upload:{name}", name, task, x.shape[1:], class_names, len(x),
                        f"Your arrays '{name}'.", kind=kind)
-    return Dataset(x, y, info, class_names)
+    return Dataset(x, y, info, class_names, masks=masks)
+
+
+def save_npz(dataset: Dataset, path) -> None:
+    """Write a dataset as .npz (x, y, class_names, masks) that `load_npz` reads back.
+
+    Lets the app hand an uploaded dataset to the training worker process as a
+    file. Written to a temporary name and renamed, so readers never see half a file.
+    """
+    arrays = {"x": dataset.x, "y": dataset.y}
+    if dataset.class_names is not None:
+        arrays["class_names"] = np.array(dataset.class_names, dtype=str)
+    if dataset.masks is not None:
+        arrays["masks"] = dataset.masks
+    path = os.fspath(path)
+    tmp = f"{path}.tmp-{os.getpid()}"
+    with open(tmp, "wb") as f:
+        np.savez_compressed(f, **arrays)
+    os.replace(tmp, path)

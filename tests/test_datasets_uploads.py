@@ -8,7 +8,17 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from datasets.uploads import Limits, UploadError, load_csv, load_image_zip, load_npz, missing_report, read_table
+from datasets import registry
+from datasets.uploads import (
+    Limits,
+    UploadError,
+    load_csv,
+    load_image_zip,
+    load_npz,
+    missing_report,
+    read_table,
+    save_npz,
+)
 
 
 def named(data: bytes, name: str) -> io.BytesIO:
@@ -280,3 +290,14 @@ def test_npz_mistakes():
         load_npz(named(b"plain text", "x.npz"))
     with pytest.raises(UploadError, match="unpacks to more than"):
         load_npz(npz(x=np.zeros((1000, 100)), y=np.zeros(1000)), limits=Limits(max_uncompressed_bytes=10_000))
+
+
+def test_save_npz_round_trips_a_dataset_with_masks(tmp_path):
+    shapes = registry.load("shapes", n_samples=12, seed=0)
+    save_npz(shapes, tmp_path / "shapes.npz")
+    back = load_npz(tmp_path / "shapes.npz")
+    np.testing.assert_array_equal(back.x, shapes.x)
+    np.testing.assert_array_equal(back.y, shapes.y)
+    np.testing.assert_array_equal(back.masks, shapes.masks)
+    assert back.class_names == shapes.class_names and back.task == "classification"
+    assert [p.name for p in tmp_path.iterdir()] == ["shapes.npz"]  # no temporary file left behind
