@@ -1,0 +1,108 @@
+"""AppTest for the Data page: picking a dataset changes the session's data, uploads, augmentation, model fit."""
+from __future__ import annotations
+
+import copy
+import io
+from pathlib import Path
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+TIMEOUT = 60
+APP = str(Path(__file__).resolve().parent.parent / "app.py")
+
+IRIS_MLP = {
+    "format": "layerlab/model@1", "name": "iris-mlp",
+    "nodes": [
+        {"id": "x", "type": "Input", "params": {"shape": [4]}},
+        {"id": "probs", "type": "Dense", "params": {"units": 3, "activation": "softmax"}, "inputs": ["x"]},
+    ],
+}
+
+
+@pytest.fixture(autouse=True)
+def _env(monkeypatch, tmp_path):
+    from streamlit.components.v2 import manifest_scanner
+
+    monkeypatch.setattr(manifest_scanner, "scan_component_manifests", lambda *a, **k: [])
+    monkeypatch.setenv("LAYERLAB_UPLOADS_DIR", str(tmp_path / "uploads"))
+
+
+def _data_page(dataset: str = "iris", spec: dict | None = None) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.session_state["data"] = {"dataset": dataset, "options": {}, "validation_split": 0.2, "test_split": 0.2}
+    at.session_state["spec"] = copy.deepcopy(spec or IRIS_MLP)
+    at.switch_page("pages/data.py").run()  # straight to the page, without drawing Build first
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def test_picking_a_dataset_changes_the_session_data_and_shows_split_sizes():
+    at = _data_page("iris")
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Examples"] == "150"
+    assert metrics["Test"] == "30" and metrics["Validation"] == "30" and metrics["Training"] == "90"
+    assert any("fits this data" in s.value for s in at.success)
+    at.selectbox(key="data_pick").set_value("moons").run()
+    assert not at.exception
+    assert at.session_state["data"]["dataset"] == "moons"
+    assert at.session_state["data"]["options"] == {}
+    assert any("expects examples of shape 4" in w.value for w in at.warning)
+
+
+def test_fit_button_sets_the_model_input_to_the_data_shape():
+    at = _data_page("wine")
+    at.button(key="fit_input").click().run()
+    assert not at.exception
+    assert at.session_state["spec"]["nodes"][0]["params"]["shape"] == [13]
+    assert at.session_state["history"][-1] == IRIS_MLP  # undoable from the Build page
+
+
+def test_generator_options_are_stored_in_the_data_settings():
+    at = _data_page("moons")
+    at.number_input(key="opt_moons.n_samples").set_value(200).run()
+    assert not at.exception
+    assert at.session_state["data"]["options"] == {"n_samples": 200}
+    assert {m.label: m.value for m in at.metric}["Examples"] == "200"
+
+
+def test_unavailable_keras_dataset_shows_the_offline_message():
+    at = _data_page("cifar10")
+    assert not at.exception
+    assert at.warning and at.error  # the card warns, the loader refuses in plain words
+    assert at.session_state["data"]["dataset"] == "cifar10"
+
+
+def test_npz_upload_becomes_the_session_dataset():
+    rng = np.random.default_rng(0)
+    buf = io.BytesIO()
+    np.savez(buf, x=rng.normal(size=(40, 3)).astype("float32"), y=np.arange(40) % 2)
+    at = _data_page("iris")
+    at.segmented_control(key="data_source").set_value("Upload your own").run()
+    at.radio(key="upload_kind").set_value("NumPy arrays (NPZ)").run()
+    at.file_uploader(key="upload_npz").upload("points.npz", buf.getvalue(), "application/octet-stream").run()
+    at.button(key="upload_use").click().run()
+    assert not at.exception
+    upload_id = at.session_state["upload_id"]
+    assert upload_id and at.session_state["data"]["dataset"] == f"upload:{upload_id}"
+    assert {m.label: m.value for m in at.metric}["Examples"] == "40"
+
+
+def test_bad_upload_shows_an_error_and_keeps_the_data():
+    at = _data_page("iris")
+    at.segmented_control(key="data_source").set_value("Upload your own").run()
+    at.radio(key="upload_kind").set_value("NumPy arrays (NPZ)").run()
+    at.file_uploader(key="upload_npz").upload("broken.npz", b"not a zip at all", "application/octet-stream").run()
+    at.button(key="upload_use").click().run()
+    assert not at.exception
+    assert any("broken.npz" in e.value for e in at.error)
+    assert at.session_state["data"]["dataset"] == "iris"
+
+
+def test_augmentation_choice_is_stored_as_entries():
+    at = _data_page("digits", spec={**IRIS_MLP, "nodes": [{"id": "x", "type": "Input", "params": {"shape": [8, 8, 1]}}]})
+    at.multiselect(key="aug_pick").set_value(["RandomRotation"]).run()
+    assert not at.exception
+    entries = at.session_state["augmentation"]
+    assert [e["type"] for e in entries] == ["RandomRotation"]
