@@ -1,0 +1,100 @@
+"""The job manager with one real warm worker process (spawned once for the whole module)."""
+import os
+import signal
+import time
+
+import pytest
+from train_fixtures import digits_experiment
+
+from builder.spec import SpecError
+from builder.train import runfolder
+from builder.train.jobs import JobManager, mark_interrupted
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def jobs(tmp_path_factory):
+    manager = JobManager(tmp_path_factory.mktemp("jobs"), max_concurrent=1)
+    assert manager.wait_ready(timeout=180), "the warm worker did not start"
+    yield manager
+    manager.shutdown()
+
+
+def wait_for(predicate, timeout=120.0):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if predicate():
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def test_a_submitted_run_completes_in_the_worker_process(jobs):
+    run_id = jobs.submit(digits_experiment(epochs=2))
+    status = jobs.wait(run_id, timeout=120)
+    assert status["status"] == "completed", status
+    assert status["pid"] != os.getpid()  # trained in the worker, not here
+    assert len(runfolder.read_jsonl(jobs.root / run_id / "metrics.jsonl")) == 2
+    assert (jobs.root / run_id / "model.keras").is_file()
+
+
+def test_bad_experiment_is_rejected_before_any_process_starts(jobs):
+    before = set(os.listdir(jobs.root))
+    with pytest.raises(SpecError) as err:
+        jobs.submit(digits_experiment(optimizer="nadam", learning_rate=-1))
+    assert any("unknown optimizer 'nadam'" in p for p in err.value.problems)
+    assert any("learning rate must be a positive number" in p for p in err.value.problems)
+    assert set(os.listdir(jobs.root)) == before
+
+
+def test_a_killed_worker_leaves_failed_with_its_metrics_and_is_replaced(jobs):
+    run_id = jobs.submit(digits_experiment(epochs=300, batch_size=16))
+    metrics = jobs.root / run_id / "metrics.jsonl"
+    assert wait_for(lambda: len(runfolder.read_jsonl(metrics)) >= 1)
+    pid = jobs.status(run_id)["pid"]
+    os.kill(pid, signal.SIGKILL)
+    status = jobs.wait(run_id, timeout=30)
+    assert status["status"] == "failed"
+    assert "killed" in status["error"] and "memory" in status["error"]
+    assert len(runfolder.read_jsonl(metrics)) >= 1  # what was written before the kill is still there
+    assert wait_for(lambda: jobs.worker_pids() and pid not in jobs.worker_pids(), 30)
+
+
+def test_stop_mid_run_keeps_the_model_so_far(jobs):
+    run_id = jobs.submit(digits_experiment(epochs=300, batch_size=16))
+    metrics = jobs.root / run_id / "metrics.jsonl"
+    assert wait_for(lambda: len(runfolder.read_jsonl(metrics)) >= 1, 180)
+    assert jobs.stop(run_id)
+    status = jobs.wait(run_id, timeout=60)
+    assert status["status"] == "stopped" and status["epochs_done"] < 300
+    assert (jobs.root / run_id / "model.keras").is_file()
+
+
+def test_queued_run_can_be_stopped_before_it_starts(jobs):
+    first = jobs.submit(digits_experiment(epochs=300, batch_size=16))
+    second = jobs.submit(digits_experiment(epochs=1))
+    assert jobs.status(second)["status"] == "queued" and jobs.status(second)["queue_position"] == 1
+    assert jobs.stop(second)
+    assert jobs.status(second)["status"] == "stopped"
+    jobs.stop(first)
+    assert jobs.wait(first, timeout=60)["status"] in ("stopped", "completed")
+
+
+def test_restart_marks_unfinished_runs_interrupted(tmp_path):
+    for name, state in (("was-running", "running"), ("was-queued", "queued"), ("done", "completed")):
+        (tmp_path / name).mkdir()
+        runfolder.write_json(tmp_path / name / "experiment.json", digits_experiment())
+        runfolder.write_status(tmp_path / name, status=state, pid=2**22 + 12345)  # no such process
+    runfolder.append_jsonl(tmp_path / "was-running" / "metrics.jsonl", {"epoch": 1, "loss": 1.0})
+    manager = JobManager(tmp_path, lazy=True)  # lazy: no worker process for this test
+    try:
+        assert sorted(manager.interrupted) == ["was-queued", "was-running"]
+        assert runfolder.read_status(tmp_path / "was-running")["status"] == "interrupted"
+        assert "start it again" in runfolder.read_status(tmp_path / "was-running")["error"]
+        assert runfolder.read_status(tmp_path / "done")["status"] == "completed"
+        assert runfolder.read_jsonl(tmp_path / "was-running" / "metrics.jsonl") == [{"epoch": 1, "loss": 1.0}]
+        assert manager.worker_pids() == []
+    finally:
+        manager.shutdown()
+    assert mark_interrupted(tmp_path) == []  # nothing left to mark
