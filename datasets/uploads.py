@@ -35,6 +35,7 @@ class Limits:
     max_files: int = 20_000  # entries in an archive
     max_uncompressed_bytes: int = 1024 * 1024 * 1024  # all archive entries together, unpacked
     max_image_pixels: int = 4096 * 4096  # one image, before resizing
+    max_decoded_bytes: int = 2 * 1024**3  # all images together once decoded and resized (float32)
     max_categories: int = 50  # distinct values of a text column before it is dropped
 
 
@@ -292,6 +293,8 @@ def load_image_zip(file, size: int | tuple[int, int] = 28, color: str = "graysca
     if color not in ("grayscale", "rgb"):
         raise UploadError(f"color must be 'grayscale' or 'rgb'; got {color!r}")
     height, width = (size, size) if isinstance(size, int) else tuple(size)
+    if not (4 <= height <= 1024 and 4 <= width <= 1024):
+        raise UploadError(f"image size must be between 4 and 1024 pixels; got {height}×{width}")
     zf = _open_zip(read_bytes(file, limits), name)
     entries = check_archive(zf, name, limits)
     items = []  # (class name, entry)
@@ -309,6 +312,10 @@ def load_image_zip(file, size: int | tuple[int, int] = 28, color: str = "graysca
         raise UploadError(f"'{name}' needs images in at least two folders, one folder per class "
                           f"(found {len(classes)}); e.g. cats/1.png and dogs/1.png")
     mode, channels = ("L", 1) if color == "grayscale" else ("RGB", 3)
+    needed = len(items) * height * width * channels * 4
+    if needed > limits.max_decoded_bytes:
+        raise UploadError(f"'{name}': {len(items)} images at {height}×{width} would take {needed / 1e9:.1f} GB of memory "
+                          f"(limit {limits.max_decoded_bytes / 1e9:.1f} GB); choose a smaller image size or fewer images")
     x = np.empty((len(items), height, width, channels), np.float32)
     y = np.empty(len(items), np.int32)
     n, corrupt, too_large = 0, 0, 0

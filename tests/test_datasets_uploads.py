@@ -224,6 +224,14 @@ def test_too_many_files_and_too_big_upload_are_refused():
         load_image_zip(named(many, "many.zip"), limits=Limits(max_upload_bytes=100))
 
 
+def test_decoded_size_is_checked_before_decoding():
+    entries = [("a/1.png", png(0)), ("b/1.png", png(9))]
+    with pytest.raises(UploadError, match="2 images at 64×64 would take .* choose a smaller image size"):
+        load_image_zip(named(make_zip(entries), "s.zip"), size=64, limits=Limits(max_decoded_bytes=10_000))
+    with pytest.raises(UploadError, match="image size must be between 4 and 1024"):
+        load_image_zip(named(make_zip(entries), "s.zip"), size=2)
+
+
 def test_oversized_images_are_skipped_and_counted():
     entries = [("a/small.png", png(0, (4, 4))), ("b/small.png", png(9, (4, 4))), ("b/huge.png", png(9, (40, 40)))]
     ds = load_image_zip(named(make_zip(entries), "s.zip"), size=4, limits=Limits(max_image_pixels=100))
