@@ -293,8 +293,8 @@ def load_image_zip(file, size: int | tuple[int, int] = 28, color: str = "graysca
     if color not in ("grayscale", "rgb"):
         raise UploadError(f"color must be 'grayscale' or 'rgb'; got {color!r}")
     height, width = (size, size) if isinstance(size, int) else tuple(size)
-    if not (4 <= height <= 1024 and 4 <= width <= 1024):
-        raise UploadError(f"image size must be between 4 and 1024 pixels; got {height}×{width}")
+    if not (1 <= height <= 1024 and 1 <= width <= 1024):
+        raise UploadError(f"image size must be between 1 and 1024 pixels; got {height}×{width}")
     zf = _open_zip(read_bytes(file, limits), name)
     entries = check_archive(zf, name, limits)
     items = []  # (class name, entry)
