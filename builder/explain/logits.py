@@ -18,10 +18,12 @@ class 1 are explained like any other classifier.
 """
 from __future__ import annotations
 
+import weakref
+
 import keras
 import numpy as np
 
-from builder.explain.gradients import CHUNK
+from builder.explain.gradients import CHUNK, backend, value_and_grad
 
 
 class ExplainError(ValueError):
@@ -32,6 +34,19 @@ SQUASHES = ("softmax", "sigmoid")
 
 
 class Scores:
+    @classmethod
+    def of(cls, model) -> Scores:
+        """The cached wrapper of `model` (its compiled functions are reused across calls)."""
+        try:
+            scores = _CACHE.get(model)
+        except TypeError:  # not weak-referenceable: no cache
+            return cls(model)
+        if scores is None:
+            scores = cls(model)
+            _CACHE[model] = scores
+        scores.refresh()
+        return scores
+
     def __init__(self, model):
         if not isinstance(model, keras.Model):
             raise ExplainError("explanations need a Keras model (load model.keras first)")
@@ -43,16 +58,25 @@ class Scores:
         self.model = model
         self.input_shape = tuple(model.inputs[0].shape)
         self.pre, self.twin, self.binary = _pre_squash(model)
+        self.inner = None
+        self._compiled = {}
         layer = output_layer(model)
         if isinstance(layer, keras.Model) and self.pre is model.outputs[0] and _one_in_one_out(layer):
             # A wrapper around the real model (e.g. augmentation in front while training):
             # explain through the inner model's pre-softmax scores.
-            inner = Scores(layer)
+            inner = self.inner = Scores(layer)
             prefix = keras.Model(model.inputs[0], output_input(model))
             self.binary = inner.binary
             self.fn = lambda a, training=False: inner.fn(prefix(a, training=training), training=training)
         else:
             self.fn = self.head_from(model.inputs[0])
+
+    def refresh(self) -> None:
+        """Copy the current weights into a copied output layer (only the non-Dense path copies)."""
+        if isinstance(self.twin, keras.layers.Layer):
+            self.twin.set_weights(output_layer(self.model).get_weights())
+        if self.inner is not None:
+            self.inner.refresh()
 
     def head_from(self, tensor):
         """Callable from the values of `tensor` (a tensor of the model's graph) to pre-softmax scores."""
@@ -84,8 +108,43 @@ class Scores:
 
     def predict(self, x: np.ndarray, chunk: int = CHUNK) -> np.ndarray:
         """NumPy logits for a NumPy batch, in chunks."""
-        parts = [keras.ops.convert_to_numpy(self.logits(x[i : i + chunk])) for i in range(0, len(x), chunk)]
+        forward = self._tf("forward") or self.logits
+        parts = [keras.ops.convert_to_numpy(forward(x[i : i + chunk])) for i in range(0, len(x), chunk)]
         return np.concatenate(parts) if parts else np.zeros((0, 0), "float32")
+
+    def gradients(self, x: np.ndarray, onehot: np.ndarray, chunk: int = CHUNK) -> np.ndarray:
+        """d score_t / d x per item, where `onehot` (n, classes) picks the class t of each item."""
+        step = self._tf("gradient")
+        out = []
+        for i in range(0, len(x), chunk):
+            xs, pick = x[i : i + chunk], onehot[i : i + chunk]
+            if step is not None:
+                out.append(step(xs, pick).numpy())
+            else:
+                out.append(value_and_grad(self.score_fn(pick), xs)[1])
+        return np.concatenate(out) if out else np.zeros_like(x)
+
+    def _tf(self, name):
+        """Compiled TensorFlow functions, traced once per model and reused (variables are captured
+        by reference, so they follow training). None under other backends."""
+        if backend() != "tensorflow":
+            return None
+        if name not in self._compiled:
+            import tensorflow as tf
+
+            if name == "forward":
+                self._compiled[name] = tf.function(lambda x: self.logits(x), reduce_retracing=True)
+            else:
+
+                def gradient(x, pick):
+                    x = tf.convert_to_tensor(x)
+                    with tf.GradientTape() as tape:
+                        tape.watch(x)
+                        total = tf.reduce_sum(self.logits(x) * pick)
+                    return tape.gradient(total, x)
+
+                self._compiled[name] = tf.function(gradient, reduce_retracing=True)
+        return self._compiled[name]
 
     def score_fn(self, onehot: np.ndarray):
         """fn(x) -> (n,) the chosen class's score; `onehot` (n, classes) picks the class per item."""
@@ -131,6 +190,9 @@ class Scores:
 
     def onehot(self, t: np.ndarray) -> np.ndarray:
         return np.eye(self.n_classes(), dtype="float32")[t]
+
+
+_CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def output_layer(model):

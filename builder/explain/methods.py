@@ -48,7 +48,7 @@ def method_name(method: str) -> str:
 def explain(model, x, method: str = "saliency", target=None, **options) -> np.ndarray:
     """Attributions for a batch `x` (a single item without batch axis also works)."""
     name = method_name(method)
-    scores = Scores(model)
+    scores = Scores.of(model)
     xb, single = scores.check_input(x)
     if name == "edges":
         out = edges(xb)
@@ -67,9 +67,7 @@ def explain(model, x, method: str = "saliency", target=None, **options) -> np.nd
 
 # -- gradient methods ---------------------------------------------------------
 def _gradients(scores: Scores, x: np.ndarray, t: np.ndarray) -> np.ndarray:
-    onehot = scores.onehot(t)
-    _, grads = chunked_value_and_grad(lambda a, b: scores.score_fn(onehot[a:b]), x)
-    return grads
+    return scores.gradients(x, scores.onehot(t))
 
 
 def saliency(scores: Scores, x, t) -> np.ndarray:
