@@ -11,7 +11,7 @@ import os
 import sys
 from pathlib import Path
 
-from builder.spec import FORMAT, SpecError, atomic_write_text, parse_json, read_text
+from builder.spec import FORMAT, SpecError, atomic_write_text, parse_json, read_text, structure_problems
 
 EXPERIMENT_FORMAT = "layerlab/experiment@1"
 
@@ -83,6 +83,9 @@ def _validate(args) -> int:
         problems = _experiment_problems(data)
         what = f"experiment {args.path}"
     elif fmt == FORMAT or not isinstance(data, dict) or "nodes" in data:
+        structural = structure_problems(data)
+        if structural:  # answered without Keras
+            return _fail(structural)
         _quiet_keras()
         from builder.validate import check
 
