@@ -307,6 +307,9 @@ def _merge_problem(node: Node, lt: LayerType, shapes: dict) -> str | None:
                     f"and {fmt_shape(shape)} from '{src}'; make their sizes match (e.g. the same units or filters)")
         axis = node.params.get("axis", -1)
         rank = len(first_shape)
+        if not -rank <= axis < rank:
+            return (f"{lt.name} axis {axis} does not exist for inputs of shape {fmt_shape(first_shape)}; "
+                    f"use an axis from {-rank + 1} to {rank - 1} (-1 is the last)")
         if len(shape) == rank and -rank <= axis < rank:
             keep = [i for i in range(rank) if i != axis % rank]
             if all(first_shape[i] is None or shape[i] is None or first_shape[i] == shape[i] for i in keep):

@@ -105,6 +105,9 @@ def test_incompatible_merge_shapes():
     cat = spec(img, ("p", "MaxPooling2D", {}, ["i"]), ("c", "Concatenate", {}, ["i", "p"]))
     assert lines(cat) == ["c: Concatenate joins along axis -1, so all other sizes must match, but gets (None, 8, 8, 1) "
                           "from 'i' and (None, 4, 4, 1) from 'p'; pool, upsample or reshape one branch to match"]
+    far = spec(img, ("p", "MaxPooling2D", {}, ["i"]), ("c", "Concatenate", {"axis": 5}, ["i", "p"]))
+    assert lines(far) == ["c: Concatenate axis 5 does not exist for inputs of shape (None, 8, 8, 1); "
+                          "use an axis from -3 to 3 (-1 is the last)"]
     ok = spec(img, ("p", "Conv2D", {"filters": 3, "kernel_size": 1}, ["i"]), ("c", "Concatenate", {}, ["i", "p"]))
     assert validate.check(ok).shapes["c"] == (None, 8, 8, 4)
 
