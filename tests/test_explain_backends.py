@@ -4,6 +4,7 @@ The test process (TensorFlow) saves a small CNN's weights (npz) with a batch
 of inputs, then ONE subprocess with KERAS_BACKEND=jax rebuilds the same
 architecture, loads the weights, explains the batch with every method and writes its maps; they must match the
 TensorFlow maps closely. Running this file as a script is that subprocess.
+`EXPLAIN_OTHER_BACKEND=torch` compares with PyTorch instead.
 """
 import os
 import subprocess
@@ -42,10 +43,12 @@ def cnn(keras):
     return keras.Model(inp, out)
 
 
+@pytest.mark.slow  # a second Python process that imports Keras under another backend (~10-40 s)
 def test_saliency_agrees_across_backends(tmp_path):
     keras = pytest.importorskip("keras")
     here = keras.backend.backend()
-    other = "jax" if here != "jax" else "tensorflow"
+    # EXPLAIN_OTHER_BACKEND=torch checks PyTorch instead (one subprocess either way).
+    other = os.environ.get("EXPLAIN_OTHER_BACKEND") or ("jax" if here != "jax" else "tensorflow")
     pytest.importorskip(other)
     keras.utils.set_random_seed(7)
     model = cnn(keras)

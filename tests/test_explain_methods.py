@@ -321,3 +321,38 @@ def test_activations_equal_a_hand_convolution():
     np.testing.assert_allclose(maps, expected, rtol=1e-4, atol=1e-5)
     with pytest.raises(ValueError, match="no layer named"):
         activations(model, "missing", x)
+
+
+def test_softmax_on_another_layer_type_uses_a_linear_copy():
+    # EinsumDense(activation="softmax"): not Dense, so the generic path (a linear twin from get_config)
+    inp = keras.Input((4,))
+    layer = keras.layers.EinsumDense("ab,bc->ac", output_shape=3, bias_axes="c", activation="softmax", name="out")
+    model = keras.Model(inp, layer(inp))
+    w, b = RNG.normal(size=(4, 3)).astype("float32"), RNG.normal(size=3).astype("float32")
+    layer.set_weights([w, b])
+    x = RNG.normal(size=(5, 4)).astype("float32")
+    np.testing.assert_allclose(Scores.of(model).predict(x), x @ w + b, rtol=1e-5, atol=1e-5)
+    layer.set_weights([2 * w, b])  # cached wrapper follows new weights (e.g. after another epoch)
+    np.testing.assert_allclose(Scores.of(model).predict(x), x @ (2 * w) + b, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(explain(model, x, "saliency", target=2), np.tile(2 * w[:, 2], (5, 1)), rtol=1e-5)
+
+
+def test_gradcam_refuses_a_layer_that_a_skip_connection_bypasses():
+    inp = keras.Input((8, 8, 2))
+    a = keras.layers.Conv2D(2, 3, padding="same", name="early")(inp)
+    b = keras.layers.Conv2D(2, 3, padding="same", name="late")(a)
+    h = keras.layers.GlobalAveragePooling2D()(keras.layers.Add()([a, b]))
+    model = keras.Model(inp, keras.layers.Dense(2, activation="softmax")(h))
+    with pytest.raises(ExplainError, match="cannot split the model at"):
+        explain(model, RNG.normal(size=(1, 8, 8, 2)), "gradcam", layer="late")
+    assert explain(model, RNG.normal(size=(2, 8, 8, 2)), "gradcam", layer="early").shape == (2, 8, 8)
+
+
+def test_wrapper_models_are_explained_through_the_inner_logits():
+    # the trainer puts augmentation in front of the model while training: a model inside a model
+    w, b = RNG.normal(size=(5, 3)), RNG.normal(size=3)
+    inner = linear_classifier(w, b)
+    inp = keras.Input((5,))
+    wrapper = keras.Model(inp, inner(keras.layers.GaussianNoise(0.1)(inp)))
+    x = RNG.normal(size=(4, 5)).astype("float32")
+    np.testing.assert_allclose(explain(wrapper, x, "saliency", target=1), np.tile(w[:, 1], (4, 1)), rtol=1e-5)
