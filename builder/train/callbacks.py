@@ -112,11 +112,23 @@ class BatchMonitor(keras.callbacks.Callback):
 
 
 class SafeCallback(keras.callbacks.Callback):
-    """Wraps an optional callback (live explain) so its failure never fails the run."""
+    """Wraps an optional per-epoch callback (live explain): never fatal, never slow.
 
-    def __init__(self, inner, log):
+    A failure switches it off (logged). Its epoch-end work gets a time budget
+    of `share` of the training time: when one call costs more than that, later
+    epochs are skipped until the budget has built up again, so a live view can
+    never make training noticeably slower than plain Keras. The first epoch
+    always runs, so something appears early.
+    """
+
+    def __init__(self, inner, log, share: float = 0.03):
         super().__init__()
         self.inner, self.log, self.broken = inner, log, False
+        self.share = share
+        self.budget = 0.0
+        self.cost = 0.0
+        self.t_epoch = time.perf_counter()
+        self.calls = 0
 
     def set_model(self, model):
         super().set_model(model)
@@ -133,9 +145,27 @@ class SafeCallback(keras.callbacks.Callback):
 
     def on_train_begin(self, logs=None):
         self._guard("on_train_begin", logs)
+        if hasattr(self.inner, "write"):
+            # The view of the untrained model (epoch 0). It also pays the one-off
+            # tracing of the explanation now, not between two training epochs.
+            t = time.perf_counter()
+            self._guard("write", 0)
+            self.log.info("live view before training took %.3f s", time.perf_counter() - t)
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.t_epoch = time.perf_counter()
 
     def on_epoch_end(self, epoch, logs=None):
+        self.budget += self.share * (time.perf_counter() - self.t_epoch)
+        last = epoch + 1 == self.params.get("epochs") if self.params else False
+        if self.calls and self.budget < self.cost and not last:
+            return
+        t = time.perf_counter()
         self._guard("on_epoch_end", epoch, logs)
+        self.cost = time.perf_counter() - t
+        self.log.info("live view of epoch %d took %.3f s", epoch + 1, self.cost)
+        self.budget = max(0.0, self.budget - self.cost)
+        self.calls += 1
 
     def on_train_end(self, logs=None):
         self._guard("on_train_end", logs)
