@@ -120,6 +120,7 @@ def _load_valid(path):
 
 
 def _summary(args) -> int:
+    _quiet_keras()
     from builder.validate import check
 
     spec = _load_valid(args.path)
@@ -142,6 +143,7 @@ def _shape(shape) -> str:
 
 
 def _export(args) -> int:
+    _quiet_keras()
     from builder.codegen import to_python
 
     script = to_python(_load_valid(args.path))

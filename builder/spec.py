@@ -85,7 +85,7 @@ class ModelSpec:
         return json.dumps(self.to_dict(), indent=2)
 
     @classmethod
-    def from_dict(cls, data) -> "ModelSpec":
+    def from_dict(cls, data) -> ModelSpec:
         problems = structure_problems(data)
         if problems:
             raise SpecError(problems)
@@ -107,7 +107,7 @@ class ModelSpec:
         )
 
     @classmethod
-    def from_json(cls, text: str) -> "ModelSpec":
+    def from_json(cls, text: str) -> ModelSpec:
         return cls.from_dict(parse_json(text, "model spec"))
 
 
