@@ -48,12 +48,15 @@ def cnn_spec(classes: int) -> dict:
     ]}
 
 
-def experiment(spec: dict, batch: int, epochs: int, n: int) -> dict:
+def experiment(spec: dict, batch: int, epochs: int, n: int, spe: int = 0) -> dict:
+    training = {"epochs": epochs, "batch_size": batch, "seed": 0}
+    if spe:
+        training["steps_per_execution"] = spe
     return {
         "format": "layerlab/experiment@1", "model": spec,
         "data": {"dataset": "shapes", "validation_split": 0.1, "test_split": 0.1, "options": {"n_samples": n}},
         "augmentation": [],
-        "training": {"epochs": epochs, "batch_size": batch, "seed": 0},
+        "training": training,
     }
 
 
@@ -109,6 +112,7 @@ def main(argv=None) -> int:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--n", type=int, default=4000, help="images in the dataset (80%% train)")
     ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--spe", type=int, default=0, help="force Layerlab's steps_per_execution (0: automatic)")
     ap.add_argument("--json", help="also write the table as JSON to this file")
     args = ap.parse_args(argv)
     if args.quick:
@@ -132,7 +136,7 @@ def main(argv=None) -> int:
     print("-" * len(header))
     for name, make in (("seed MLP", mlp_spec), ("small CNN", cnn_spec)):
         for batch in (32, 256):
-            exp_dict = experiment(make(classes), batch, args.epochs, args.n)
+            exp_dict = experiment(make(classes), batch, args.epochs, args.n, args.spe)
             data = prepare(coerce(exp_dict))
             plain, ours = [], []
             for _ in range(args.repeats):  # alternate, so drifting machine load hits both

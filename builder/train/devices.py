@@ -121,3 +121,21 @@ def set_mixed_precision(enabled: bool) -> bool:
     on = bool(enabled) and describe().on_gpu
     keras.mixed_precision.set_global_policy("mixed_float16" if on else "float32")
     return on
+
+
+def share_gpu_memory() -> None:
+    """TensorFlow only: take GPU memory as needed instead of all of it at start.
+
+    A warm worker stays alive between runs; without this it would hold the
+    whole GPU while idle, and the app's explain views could not use it.
+    Must run before TensorFlow first touches the GPU; harmless afterwards.
+    """
+    if backend_name() != "tensorflow":
+        return
+    try:
+        import tensorflow as tf
+
+        for gpu in tf.config.list_physical_devices("GPU"):
+            tf.config.experimental.set_memory_growth(gpu, True)
+    except (ImportError, RuntimeError, ValueError):
+        pass

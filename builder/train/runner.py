@@ -114,6 +114,7 @@ def _train(exp: Experiment, run_dir: Path, stop_flag, emit, log) -> dict:
     from builder.train.data import prepare
 
     hp = exp.hp
+    devices.share_gpu_memory()
     device = devices.describe()
     log.info("%s (Keras backend %s)", device.line, keras.backend.backend())
     emit("device", device.line)

@@ -25,7 +25,9 @@ def worker_main(jobs, results, stop_flag, warm: bool = True) -> None:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import keras  # noqa: F401 - the slow import, paid before the first job
 
-    from builder.train import runner
+    from builder.train import devices, runner
+
+    devices.share_gpu_memory()
 
     if warm:
         warm_up()
