@@ -135,11 +135,11 @@ def toolbar(spec: dict, fb) -> None:
     if c_load.button("Load", disabled=not choice, width="stretch", key="template_load"):
         load_template(choice)
         st.rerun()
-    if c_undo.button("↶ Undo", disabled=not state.can_undo(), width="stretch", key="undo",
+    if c_undo.button("Undo", icon=":material/undo:", disabled=not state.can_undo(), width="stretch", key="undo",
                      help="Undo the last change to the model"):
         state.undo()
         st.rerun()
-    if c_redo.button("↷ Redo", disabled=not state.can_redo(), width="stretch", key="redo",
+    if c_redo.button("Redo", icon=":material/redo:", disabled=not state.can_redo(), width="stretch", key="redo",
                      help="Redo what you undid"):
         state.redo()
         st.rerun()
@@ -185,6 +185,10 @@ def side_panel(spec: dict, fb, version: int) -> None:
             state.set_selected(pick)
             st.rerun()
         return
+    if st.button("Deselect", key="side_deselect", type="tertiary", icon=":material/close:",
+                 help="New layers from the palette then start unconnected"):
+        state.set_selected(None)
+        st.rerun()
     node_editor(spec, fb, sel, version, prefix="side")
 
 
@@ -226,14 +230,14 @@ def inputs_editor(spec: dict, node: dict, lt, key: str) -> None:
         st.caption("No input yet: drag from another layer's right dot to this layer's left dot, or add one below.")
     for i, src in enumerate(ins):
         role = canvas.input_roles(node.get("type"))
-        label = f"{i + 1}. {src}" + (f" ({role[i]})" if i < len(role) else "")
+        label = f"**{i + 1}** · {src}" + (f" ({role[i]})" if i < len(role) else "")
         c0, c1, c2, c3 = st.columns([4, 1, 1, 1], vertical_alignment="center")
         c0.markdown(label)
-        if c1.button("↑", key=f"{key}.up{i}", disabled=i == 0, help="Move this input up"):
+        if c1.button(":material/arrow_upward:", key=f"{key}.up{i}", disabled=i == 0, help="Move this input up"):
             _commit(edits.move_input(spec, nid, i, -1))
-        if c2.button("↓", key=f"{key}.down{i}", disabled=i == len(ins) - 1, help="Move this input down"):
+        if c2.button(":material/arrow_downward:", key=f"{key}.down{i}", disabled=i == len(ins) - 1, help="Move this input down"):
             _commit(edits.move_input(spec, nid, i, +1))
-        if c3.button("✕", key=f"{key}.rm{i}", help="Disconnect this input"):
+        if c3.button(":material/link_off:", key=f"{key}.rm{i}", help="Disconnect this input"):
             _commit(edits.remove_input(spec, nid, i))
     others = [n["id"] for n in spec["nodes"] if n["id"] != nid]
     if lt is None or lt.max_inputs is None or len(ins) < lt.max_inputs:

@@ -23,7 +23,7 @@ import streamlit as st
 
 from ui.feedback import Feedback, format_count, format_shape
 
-NODE_W, NODE_H = 220, 110  # layout grid (px); the graph flows left → right
+NODE_W, NODE_H = 220, 140  # layout grid (px); the graph flows left → right
 _MOVE_EPS = 0.5
 SCALE = 0.8  # canvas px per spec px: templates space layers 220 px apart; drawn closer they stay readable
 
@@ -89,7 +89,7 @@ def place_new(spec: dict, anchor: str | None) -> dict:
         x = min((p[0] for p in pos.values()), default=0.0)
         y = (max((p[1] for p in pos.values()), default=-NODE_H)) + NODE_H
     taken = set(pos.values())
-    while any(abs(px - x) < NODE_W * 0.8 and abs(py - y) < NODE_H * 0.8 for px, py in taken):
+    while any(abs(px - x) < NODE_W * 0.8 and abs(py - y) < NODE_H * 0.9 for px, py in taken):
         y += NODE_H
     return {"x": round(x), "y": round(y)}
 
@@ -293,11 +293,11 @@ def show(spec: dict, fb: Feedback, selected: str | None, version: int, key: str 
         if moved:
             # positions only: the canvas already shows them, so no redraw is needed
             ss[k_ver] = version + 1
+    # A click on a layer selects it. The component also reports "nothing selected" after every
+    # redraw and drag, so None never clears the selection (the side panel can).
     sel = result.selected_id
     if sel and any(n["id"] == sel for n in got_nodes):
         change.selected, change.selection_changed = sel, sel != selected
-    elif sel is None and not moved and change.spec is None:
-        change.selected, change.selection_changed = None, selected is not None  # a click on the empty pane
     else:
         change.selected = selected
     if change.spec is None and not change.selection_changed:

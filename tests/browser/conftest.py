@@ -87,12 +87,29 @@ def browser():
         b.close()
 
 
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    if report.when == "call":
+        item.stash.setdefault(_FAILED, report.failed)
+    return report
+
+
+_FAILED = pytest.StashKey[bool]()
+
+
 @pytest.fixture
-def page(browser, app_url):
+def page(request, browser, app_url):
+    """A fresh browser tab (own session); on failure its screenshot lands in test-artifacts/FAILED-<test>.png."""
     context = browser.new_context(viewport={"width": 1500, "height": 1100})
     pg = context.new_page()
     pg.set_default_timeout(60_000)
     yield pg
+    if request.node.stash.get(_FAILED, False):
+        try:
+            shot(pg, f"FAILED-{request.node.name}")
+        except Exception:  # noqa: BLE001 - a missing screenshot must not hide the real failure
+            pass
     context.close()
 
 

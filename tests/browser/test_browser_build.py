@@ -1,0 +1,81 @@
+"""The Build page in a real browser: make a branching model on the canvas by clicks and drags."""
+from __future__ import annotations
+
+import re
+
+FLOW = "iframe[title='streamlit_flow.streamlit_flow']"
+
+
+def _node(canvas, node_id: str):
+    return canvas.locator(f".react-flow__node[data-id='{node_id}']")
+
+
+def _drag(page, source, target) -> None:
+    """Drag with the mouse from one handle to another (React Flow needs real pointer moves)."""
+    a, b = source.bounding_box(), target.bounding_box()
+    page.mouse.move(a["x"] + a["width"] / 2, a["y"] + a["height"] / 2)
+    page.mouse.down()
+    for i in range(1, 11):
+        t = i / 10
+        page.mouse.move(a["x"] + (b["x"] - a["x"]) * t + b["width"] / 2 * t + a["width"] / 2 * (1 - t),
+                        a["y"] + (b["y"] - a["y"]) * t + b["height"] / 2 * t + a["height"] / 2 * (1 - t))
+        page.wait_for_timeout(30)
+    page.mouse.up()
+
+
+def test_build_a_residual_branch_on_the_canvas(page, app_url, screenshot, idle):
+    page.goto(app_url)
+    page.wait_for_selector(FLOW, timeout=180_000)  # the first run imports TensorFlow
+    idle(page)
+    canvas = page.frame_locator(FLOW)
+    _node(canvas, "image").wait_for()  # the first-visit model is there
+    screenshot(page, "build-01-first-visit")
+
+    # start from the playground template
+    page.get_by_role("combobox", name="Start from a template").click()
+    page.get_by_role("option", name=re.compile("Playground MLP")).click()
+    page.get_by_role("button", name="Load", exact=True).click()
+    _node(canvas, "hidden2").wait_for()
+    idle(page)
+
+    # select hidden1 on the canvas, then add an Add layer from the palette: it connects to hidden1
+    _node(canvas, "hidden1").click()
+    page.get_by_text("hidden1 · Dense").wait_for()
+    page.get_by_role("button", name="Merge").click()
+    page.get_by_role("button", name="Add", exact=True).click()
+    add = _node(canvas, "add_1")
+    add.wait_for()
+    idle(page)
+    page.keyboard.press("Escape")  # close the palette pop-over
+    assert "add_1" in add.inner_text()
+
+    # drag hidden2's output to add_1's input: a residual-style merge with two ordered inputs
+    _drag(page, _node(canvas, "hidden2").locator(".react-flow__handle.source"), add.locator(".react-flow__handle.target"))
+    page.get_by_text("1 · hidden1").wait_for()
+    page.get_by_text("2 · hidden2").wait_for()
+    idle(page)
+    add_text = _node(canvas, "add_1").inner_text()
+    assert "(None, 8)" in add_text  # live output shape on the node
+    labels = [t.text_content() for t in canvas.locator(".react-flow__edge-text").all()]
+    assert "1" in labels and "2" in labels  # input order shown on the edges
+    screenshot(page, "build-02-branch")
+
+    # make the branches disagree: hidden2 with 4 units cannot be added to hidden1's 8
+    _node(canvas, "hidden2").click()
+    page.get_by_text("hidden2 · Dense").wait_for()
+    units = page.get_by_role("spinbutton", name="units")
+    units.fill("4")
+    units.press("Enter")
+    page.get_by_text("The model cannot be built yet").wait_for()
+    idle(page)
+    assert "⚠" in _node(canvas, "add_1").inner_text()  # the error sits on the offending node
+    assert "add_1" in page.get_by_text("The model cannot be built yet").locator("..").inner_text()
+    screenshot(page, "build-03-error-on-node")
+
+    # undo brings back the valid model
+    page.get_by_role("button", name="Undo").click()
+    page.get_by_text("Valid", exact=False).first.wait_for()
+    idle(page)
+    assert "⚠" not in _node(canvas, "add_1").inner_text()
+    assert "(None, 8)" in _node(canvas, "add_1").inner_text()
+    screenshot(page, "build-04-after-undo")
