@@ -364,6 +364,9 @@ def _keras_infer_uncached(node: Node, shapes: list[tuple], dtypes: list[str]):
         if "zero or negative" in message or "Negative dimension" in message:
             return (f"{node.type} would make its output smaller than nothing from input {got}; use padding 'same', "
                     "a smaller kernel or pool size, or fewer downsampling layers before it")
+        if "fully-defined" in message or "must be fully defined" in message:
+            return (f"{node.type} needs a fixed size on the last axis but gets {got}; give the Input a number "
+                    "there instead of null (None)")
         return f"{node.type} cannot work on input {got}: {message}; check its params or the layers before it"
 
 

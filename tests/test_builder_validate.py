@@ -162,6 +162,12 @@ def test_keras_errors_become_plain_problems_on_the_node():
     assert "\n" not in problem.message and "Traceback" not in problem.message and "\x1b" not in problem.message
 
 
+def test_unknown_feature_size_is_explained():
+    free = spec(("x", "Input", {"shape": [3, None]}, ()), ("y", "Dense", {"units": 2}, ["x"]))
+    assert lines(free) == ["y: Dense needs a fixed size on the last axis but gets (None, 3, None); give the Input a "
+                           "number there instead of null (None)"]
+
+
 def test_problems_downstream_of_a_bad_node_do_not_pile_up():
     report = validate.check(mlp(("y", "Dense", {"units": -1}, ["h"]), ("z", "Dense", {"units": 2}, ["y"])))
     assert report.lines() == ["y: 'units' must be at least 1, got -1"]
