@@ -26,7 +26,7 @@ CNN_SPEC = {
     "outputs": ["probs"],
 }
 DATA = {"dataset": "shapes", "options": {"n_samples": 900, "seed": 0}, "validation_split": 0.1, "test_split": 0.2}
-TRAINING = {"task": "classification", "optimizer": "adam", "learning_rate": 0.003, "batch_size": 32, "epochs": 12, "seed": 0}
+TRAINING = {"task": "classification", "optimizer": "adam", "learning_rate": 0.003, "batch_size": 32, "epochs": 8, "seed": 0}
 
 
 def shapes_data(n_samples: int, seed: int):

@@ -18,7 +18,7 @@ from builder.explain.methods import explain, method_name, to_map
 # Calibrated on the shapes CNN of tests/test_explain_groundtruth.py (numbers in
 # the README's "Explainability" section): mean |rank correlation| between the
 # trained and the re-initialised model's maps was about 0.0-0.15 for vanilla
-# gradient, SmoothGrad and Grad-CAM, about 0.45-0.55 for occlusion and
+# gradient, SmoothGrad and Grad-CAM, about 0.45-0.6 for occlusion and
 # Integrated Gradients (both multiply in the input, so part of their map is the
 # input itself, as Adebayo et al. report for gradient×input), and 1.0 for the
 # input-edge control. 0.7 flags maps that barely depend on the weights while
