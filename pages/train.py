@@ -86,23 +86,7 @@ with view:
     else:
         @st.fragment(run_every=1.0 if active else None)
         def live_view():
-            current = live.status_of(store, run_id)
-            state_now = current.get("status")
-            st.markdown(f"#### Run `{run_id}` — {live.badge(state_now)}")
-            live.status_message(current, jobs.queue_position(run_id) if state_now == "queued" else None)
-            df = live.metrics_of(store, run_id)
-            if state_now in live.ACTIVE:
-                live.progress_bars(live.progress_of(store, run_id), df, None)
-            folder = live.run_dir(store, run_id)
-            curve_col, side_col = st.columns([3, 2])
-            with curve_col:
-                live.curves(df, key=f"live_curves_{run_id}")
-            with side_col:
-                drew = live.live_saliency(folder)
-                drew = live.boundary(folder, key=f"live_boundary_{run_id}") or drew
-                if not drew and state_now in live.ACTIVE:
-                    st.caption("Saliency maps (image data) or the decision boundary (2-D points) appear here "
-                               "after each epoch.")
+            state_now = live.live_panel(store, run_id, jobs.queue_position)
             if active and state_now not in live.ACTIVE:
                 st.rerun()  # the run ended: redraw the page so Train is enabled and polling stops
 

@@ -36,17 +36,11 @@ def status_color(status: str | None) -> str:
 
 # -- reading the run folder ---------------------------------------------------------
 def run_dir(store, run_id: str) -> Path:
-    root = getattr(store, "root", None)
-    info = _get(store, run_id)
-    path = getattr(info, "path", None) or getattr(info, "dir", None)
-    return Path(path) if path else Path(root) / run_id
-
-
-def _get(store, run_id):
+    """The run's folder (cheap: no files read)."""
     try:
-        return store.get(run_id)
-    except (KeyError, FileNotFoundError, ValueError):  # RunNotFound is a KeyError
-        return None
+        return Path(store.path(run_id))
+    except (KeyError, FileNotFoundError, ValueError):
+        return Path(store.root) / str(run_id)
 
 
 def status_of(store, run_id: str) -> dict:
@@ -121,29 +115,57 @@ def status_message(status: dict, queue_pos: int | None = None) -> None:
 
 
 def _at_epoch(status: dict) -> str:
-    e = status.get("epoch")
+    e = status.get("epochs_done", status.get("epoch"))
     return f" after epoch {e}" if isinstance(e, int) else ""
 
 
-def progress_bars(progress: dict, df: pd.DataFrame, epochs_planned: int | None) -> None:
+def progress_bars(progress: dict, df: pd.DataFrame, epochs_planned: int | None, slots=None) -> None:
+    """Epoch bar and batch bar (from progress.json), each drawn into its own slot when given."""
+    epoch_slot, batch_slot = slots or (st.empty(), st.empty())
     epochs = progress.get("epochs") or epochs_planned or 0
     done = len(df)
     if epochs:
-        st.progress(min(1.0, done / epochs), text=f"epoch {min(done + 1, epochs) if done < epochs else epochs} of {epochs}"
-                    f" — {done} finished")
+        now = min(done + 1, epochs)
+        epoch_slot.progress(min(1.0, done / epochs), text=f"epoch {now} of {epochs} — {done} finished")
+    else:
+        epoch_slot.empty()
     batches = progress.get("batches")
-    if batches:
+    if batches and done < (epochs or done + 1):
         b = progress.get("batch", 0)
         loss = progress.get("loss")
         extra = f", loss {loss:.4f}" if isinstance(loss, (int, float)) else ""
-        st.progress(min(1.0, b / batches), text=f"batch {b} of {batches}{extra}")
+        batch_slot.progress(min(1.0, b / batches), text=f"batch {b} of {batches}{extra}")
+    else:
+        batch_slot.empty()
 
 
-def curves(df: pd.DataFrame, key: str) -> None:
+@st.cache_resource(show_spinner=False, max_entries=64)
+def _curves_figure(run_id: str, rows: int, checksum: float, _df: pd.DataFrame):
+    """One figure per (run, epochs so far): a poll with no new epoch re-sends the identical chart,
+    which the browser keeps instead of redrawing (and building a figure costs ~0.3 s of CPU)."""
+    return charts.training_curves(_df)
+
+
+def curves(df: pd.DataFrame, key: str, run_id: str = "") -> None:
     if df.empty:
         st.caption("The first curve point appears after the first epoch.")
         return
-    st.plotly_chart(charts.training_curves(df), width="stretch", key=key)
+    numeric = df.select_dtypes("number")
+    fig = _curves_figure(run_id or key, len(df), float(numeric.fillna(0).to_numpy().sum()), df)
+    st.plotly_chart(fig, width="stretch", key=key)
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def _boundary_figure(path: str, epoch: int):
+    grid = _load_np(Path(path))
+    if not grid or "probs" not in grid:
+        return None
+    probes_file = Path(path).parent / "probes.npz"
+    probes = _load_np(probes_file) if probes_file.exists() else None
+    pts, labels = (probes.get("x"), probes.get("y")) if probes else (None, None)
+    fig = charts.boundary_figure(grid["xx"], grid["yy"], grid["probs"], pts, labels)
+    fig.update_layout(title=f"Decision boundary after epoch {epoch}")
+    return fig
 
 
 def boundary(folder: Path, key: str) -> bool:
@@ -151,13 +173,9 @@ def boundary(folder: Path, key: str) -> bool:
     path, epoch = latest_live_file(folder, "boundary")
     if path is None:
         return False
-    grid = _load_np(path)
-    if not grid or "probs" not in grid:
+    fig = _boundary_figure(str(path), epoch)
+    if fig is None:
         return False
-    probes = _load_np(Path(folder) / "live" / "probes.npz") if (Path(folder) / "live" / "probes.npz").exists() else None
-    pts, labels = (probes.get("x"), probes.get("y")) if probes else (None, None)
-    fig = charts.boundary_figure(grid["xx"], grid["yy"], grid["probs"], pts, labels)
-    fig.update_layout(title=f"Decision boundary after epoch {epoch}")
     st.plotly_chart(fig, width="stretch", key=key)
     return True
 
@@ -177,22 +195,59 @@ def overlay_images(images, heats) -> list[np.ndarray]:
     return out
 
 
-def live_saliency(folder: Path, cell: int = 64, cols: int = 4) -> bool:
-    """Probe images above their newest saliency overlay, as one picture; False when the run writes none."""
-    probes_file = Path(folder) / "live" / "probes.npz"
-    path, epoch = latest_live_file(folder, "saliency")
-    if path is None or not probes_file.exists():
-        return False
-    probes, heats = _load_np(probes_file), _load_np(path)
+@st.cache_resource(show_spinner=False, max_entries=16)
+def _saliency_mosaic(path: str, cell: int, cols: int):
+    """(mosaic RGB, labels) of probes above their saliency overlays, or None while files are incomplete."""
+    probes_file = Path(path).parent / "probes.npz"
+    probes, heats = _load_np(probes_file), _load_np(Path(path))
     if not probes or heats is None or "x" not in probes:
-        return False
+        return None
     x = probes["x"][: len(heats)]
-    labels = probes.get("y")
     pairs = [np.concatenate([charts.enlarge(charts.to_rgb(img), cell), charts.enlarge(over, cell)], axis=0)
              for img, over in zip(x, overlay_images(x, heats), strict=False)]
+    labels = probes.get("y")
+    return charts.mosaic(pairs, cols=cols), (None if labels is None else np.ravel(labels)[: len(pairs)].tolist())
+
+
+def live_saliency(folder: Path, cell: int = 64, cols: int = 4) -> bool:
+    """Probe images above their newest saliency overlay, as one picture; False when the run writes none."""
+    path, epoch = latest_live_file(folder, "saliency")
+    if path is None or not (Path(folder) / "live" / "probes.npz").exists():
+        return False
+    made = _saliency_mosaic(str(path), cell, cols)
+    if made is None:
+        return False
+    picture, labels = made
     st.markdown(f"**Where the model looks** · after epoch {epoch}")
     caption = "each pair: the input, and its saliency map (bright = the pixels that move the score most)"
     if labels is not None:
-        caption += " · labels " + ", ".join(str(v) for v in np.ravel(labels)[: len(pairs)])
-    st.image(charts.mosaic(pairs, cols=cols), caption=caption, width="stretch")
+        caption += " · labels " + ", ".join(str(v) for v in labels)
+    st.image(picture, caption=caption, width="stretch")
     return True
+
+
+def live_panel(store, run_id: str, queue_position=None) -> str | None:
+    """The whole live view of one run; returns its status word.
+
+    Every part has a fixed slot (st.empty), so a poll that is cut short by the
+    next one replaces elements in place instead of stacking copies.
+    """
+    current = status_of(store, run_id)
+    state = current.get("status")
+    header, message, epoch_slot, batch_slot = st.empty(), st.empty(), st.empty(), st.empty()
+    header.markdown(f"#### Run `{run_id}` — {badge(state)}")
+    with message.container():
+        status_message(current, queue_position(run_id) if queue_position and state == "queued" else None)
+    df = metrics_of(store, run_id)
+    if state in ACTIVE:
+        progress_bars(progress_of(store, run_id), df, current.get("epochs"), (epoch_slot, batch_slot))
+    folder = run_dir(store, run_id)
+    curve_col, side_col = st.columns([3, 2])
+    with curve_col, st.empty().container():
+        curves(df, key=f"live_curves_{run_id}", run_id=run_id)
+    with side_col, st.empty().container():
+        drew = live_saliency(folder)
+        drew = boundary(folder, key=f"live_boundary_{run_id}") or drew
+        if not drew and state in ACTIVE:
+            st.caption("Saliency maps (image data) or the decision boundary (2-D points) appear here after each epoch.")
+    return state
