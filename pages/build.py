@@ -231,14 +231,16 @@ def inputs_editor(spec: dict, node: dict, lt, key: str) -> None:
     for i, src in enumerate(ins):
         role = canvas.input_roles(node.get("type"))
         label = f"**{i + 1}** · {src}" + (f" ({role[i]})" if i < len(role) else "")
-        c0, c1, c2, c3 = st.columns([4, 1, 1, 1], vertical_alignment="center")
-        c0.markdown(label)
-        if c1.button(":material/arrow_upward:", key=f"{key}.up{i}", disabled=i == 0, help="Move this input up"):
-            _commit(edits.move_input(spec, nid, i, -1))
-        if c2.button(":material/arrow_downward:", key=f"{key}.down{i}", disabled=i == len(ins) - 1, help="Move this input down"):
-            _commit(edits.move_input(spec, nid, i, +1))
-        if c3.button(":material/link_off:", key=f"{key}.rm{i}", help="Disconnect this input"):
-            _commit(edits.remove_input(spec, nid, i))
+        with st.container(horizontal=True, vertical_alignment="center", gap="small"):
+            st.markdown(label, width="stretch")
+            if st.button("", icon=":material/arrow_upward:", key=f"{key}.up{i}", disabled=i == 0,
+                         help="Move this input up"):
+                _commit(edits.move_input(spec, nid, i, -1))
+            if st.button("", icon=":material/arrow_downward:", key=f"{key}.down{i}", disabled=i == len(ins) - 1,
+                         help="Move this input down"):
+                _commit(edits.move_input(spec, nid, i, +1))
+            if st.button("", icon=":material/link_off:", key=f"{key}.rm{i}", help="Disconnect this input"):
+                _commit(edits.remove_input(spec, nid, i))
     others = [n["id"] for n in spec["nodes"] if n["id"] != nid]
     if lt is None or lt.max_inputs is None or len(ins) < lt.max_inputs:
         src = st.selectbox("Connect an input", others, index=None, placeholder="Choose a layer…", key=f"{key}.addin")

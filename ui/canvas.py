@@ -102,8 +102,10 @@ def node_label(node: dict, fb: Feedback) -> str:
     if nid in fb.shapes:
         count = fb.params.get(nid)
         lines.append(f"`{format_shape(fb.shapes[nid])}`" + (f" · {format_count(count)} params" if count else ""))
-    for msg in fb.node_problems(nid)[:2]:
-        lines.append(f"⚠️ {msg}")
+    problems = fb.node_problems(nid)
+    if problems:  # the first problem, short; the full list is under the canvas and in the side panel
+        msg = problems[0] if len(problems[0]) <= 90 else problems[0][:88].rstrip() + "…"
+        lines.append(f"⚠️ {msg}" + (f" (+{len(problems) - 1} more)" if len(problems) > 1 else ""))
     return "  \n".join(lines)
 
 

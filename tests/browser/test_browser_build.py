@@ -69,7 +69,7 @@ def test_build_a_residual_branch_on_the_canvas(page, app_url, screenshot, idle):
     page.get_by_text("The model cannot be built yet").wait_for()
     idle(page)
     assert "⚠" in _node(canvas, "add_1").inner_text()  # the error sits on the offending node
-    assert "add_1" in page.get_by_text("The model cannot be built yet").locator("..").inner_text()
+    assert "add_1" in page.locator("[data-testid='stAlert']", has_text="The model cannot be built yet").inner_text()
     screenshot(page, "build-03-error-on-node")
 
     # undo brings back the valid model
