@@ -356,3 +356,21 @@ def test_wrapper_models_are_explained_through_the_inner_logits():
     wrapper = keras.Model(inp, inner(keras.layers.GaussianNoise(0.1)(inp)))
     x = RNG.normal(size=(4, 5)).astype("float32")
     np.testing.assert_allclose(explain(wrapper, x, "saliency", target=1), np.tile(w[:, 1], (4, 1)), rtol=1e-5)
+
+
+def test_sequential_models_and_no_leak_through_the_cache():
+    import gc
+    import weakref
+
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((6,)), keras.layers.Dense(4, activation="relu"),
+                              keras.layers.Dense(2, activation="softmax")])
+    x = RNG.normal(size=(3, 6)).astype("float32")
+    h = np.maximum(x @ model.layers[0].kernel.numpy() + model.layers[0].bias.numpy(), 0)
+    w2 = model.layers[1].kernel.numpy()
+    np.testing.assert_allclose(Scores.of(model).predict(x), h @ w2 + model.layers[1].bias.numpy(), rtol=1e-5, atol=1e-5)
+    assert explain(model, x, "saliency").shape == x.shape
+    ref = weakref.ref(model)
+    del model
+    gc.collect()
+    assert ref() is None  # explaining a model does not keep it alive

@@ -55,7 +55,11 @@ class Scores:
                 f"model {model.name!r} has {len(model.inputs)} inputs and {len(model.outputs)} outputs; "
                 "explanations support models with one input and one output"
             )
-        self.model = model
+        # Only a weak reference: the cache maps model → Scores, and a strong one would keep
+        # every model ever explained alive.
+        self._model = weakref.ref(model)
+        self.input_tensor, self.output_tensor = model.inputs[0], model.outputs[0]
+        self.squash_layer = output_layer(model)
         self.input_shape = tuple(model.inputs[0].shape)
         self.pre, self.twin, self.binary = _pre_squash(model)
         self.inner = None
@@ -74,21 +78,18 @@ class Scores:
     def refresh(self) -> None:
         """Copy the current weights into a copied output layer (only the non-Dense path copies)."""
         if isinstance(self.twin, keras.layers.Layer):
-            self.twin.set_weights(output_layer(self.model).get_weights())
+            self.twin.set_weights(self.squash_layer.get_weights())
         if self.inner is not None:
             self.inner.refresh()
 
     def head_from(self, tensor):
         """Callable from the values of `tensor` (a tensor of the model's graph) to pre-softmax scores."""
-        if tensor is self.model.inputs[0] and self.pre is self.model.outputs[0]:
-            sub = self.model
-        else:
-            try:
-                sub = keras.Model(tensor, self.pre)
-            except Exception as err:  # Keras raises ValueError or KeyError for a disconnected graph
-                raise ExplainError(
-                    f"cannot split the model at {tensor.name!r}: later layers also read earlier values ({err})"
-                ) from None
+        try:
+            sub = keras.Model(tensor, self.pre)  # shares the layers, not the model object
+        except Exception as err:  # Keras raises ValueError or KeyError for a disconnected graph
+            raise ExplainError(
+                f"cannot split the model at {tensor.name!r}: later layers also read earlier values ({err})"
+            ) from None
         if self.twin is None:
             return sub
         twin = self.twin
@@ -186,7 +187,11 @@ class Scores:
         return t
 
     def n_classes(self) -> int:
-        return 2 if self.binary else int(self.model.outputs[0].shape[-1])
+        return 2 if self.binary else int(self.output_tensor.shape[-1])
+
+    @property
+    def model(self):
+        return self._model()
 
     def onehot(self, t: np.ndarray) -> np.ndarray:
         return np.eye(self.n_classes(), dtype="float32")[t]
