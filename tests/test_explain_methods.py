@@ -374,3 +374,19 @@ def test_sequential_models_and_no_leak_through_the_cache():
     del model
     gc.collect()
     assert ref() is None  # explaining a model does not keep it alive
+
+
+def test_token_models_get_occlusion_and_a_clear_word_for_gradients():
+    keras.utils.set_random_seed(0)
+    inp = keras.Input((6,), dtype="int32")
+    h = keras.layers.GlobalAveragePooling1D()(keras.layers.Embedding(10, 4)(inp))
+    model = keras.Model(inp, keras.layers.Dense(2, activation="softmax")(h))
+    tokens = np.array([[1, 2, 3, 4, 5, 6], [7, 8, 9, 1, 2, 3]])
+    with pytest.raises(ExplainError, match="use occlusion"):
+        explain(model, tokens, "saliency")
+    occ = explain(model, tokens, "occlusion", window=1, target=1)
+    # replacing one token by token 0 changes the mean embedding by (e_tok − e_0)/6: the drop is linear in it
+    emb = model.layers[1].embeddings.numpy()
+    w = model.layers[-1].kernel.numpy()[:, 1]
+    expected = (emb[tokens] - emb[0]) @ w / 6
+    np.testing.assert_allclose(occ, expected, rtol=1e-4, atol=1e-6)

@@ -36,6 +36,7 @@ TITLES = {
     "edges": "Input edges (control)",
 }
 EPS = 1e-8
+GRADIENT_METHODS = ("saliency", "smoothgrad", "integrated_gradients", "gradcam")
 
 
 def method_name(method: str) -> str:
@@ -50,6 +51,11 @@ def explain(model, x, method: str = "saliency", target=None, **options) -> np.nd
     name = method_name(method)
     scores = Scores.of(model)
     xb, single = scores.check_input(x)
+    if name in GRADIENT_METHODS and not _float_input(model):
+        raise ExplainError(
+            f"{TITLES[name]} needs real-valued inputs, but this model reads whole numbers (token ids for an "
+            "Embedding); there is no gradient with respect to a token — use occlusion instead"
+        )
     if name == "edges":
         out = edges(xb)
     else:
@@ -63,6 +69,11 @@ def explain(model, x, method: str = "saliency", target=None, **options) -> np.nd
         except TypeError as err:  # an option the method does not take
             raise ExplainError(f"{TITLES[name]}: {err}") from None
     return out[0] if single else out
+
+
+def _float_input(model) -> bool:
+    dtype = str(getattr(model.inputs[0], "dtype", "float32"))
+    return "float" in dtype
 
 
 # -- gradient methods ---------------------------------------------------------
