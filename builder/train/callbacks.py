@@ -7,6 +7,7 @@ times a second.
 from __future__ import annotations
 
 import math
+import threading
 import time
 from pathlib import Path
 
@@ -76,6 +77,7 @@ class BatchMonitor(keras.callbacks.Callback):
         self.stopped = False
         self.partial = False
         self.first_point: float | None = None
+        self.lock = threading.Lock()
 
     def on_epoch_begin(self, epoch, logs=None):
         self.epoch = epoch
@@ -97,13 +99,20 @@ class BatchMonitor(keras.callbacks.Callback):
                 self.stopped = True
                 self.partial = batch + 1 < self.batches
                 self.model.stop_training = True
-        if now - self.last_write >= self.min_interval or self.first_point is None:
+        if now - self.last_write < self.min_interval and self.first_point is not None:
+            return
+        with self.lock:  # batch hooks may run on several helper threads at once
+            if now - self.last_write < self.min_interval and self.first_point is not None:
+                return
             self.last_write = now
             self.first_point = self.first_point or time.time()
-            runfolder.write_json(self.run_dir / runfolder.PROGRESS, {
-                "epoch": self.epoch + 1, "epochs": self.epochs, "batch": batch + 1, "batches": self.batches,
-                "loss": _number(loss), "time": time.time(),
-            })
+            try:
+                runfolder.write_json(self.run_dir / runfolder.PROGRESS, {
+                    "epoch": self.epoch + 1, "epochs": self.epochs, "batch": batch + 1, "batches": self.batches,
+                    "loss": _number(loss), "time": time.time(),
+                })
+            except OSError:  # progress is a courtesy: a full disk must not stop training here
+                pass
 
     def stop_requested(self) -> bool:
         if self.stop_flag is not None and self.stop_flag.is_set():

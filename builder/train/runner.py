@@ -33,13 +33,21 @@ def run(experiment, out_dir, stop_flag=None, on_event=None) -> str:
     named STOP in the run folder works too. `on_event(kind, payload)` gets
     "start", "epoch" (the metrics row) and "end" (the status) events.
     """
-    exp = coerce(experiment)
     run_dir = Path(out_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
+    emit = on_event or (lambda kind, payload: None)
+    try:
+        exp = coerce(experiment)
+        problems = validate(exp)  # the app and CLI validated already; this guards direct calls
+    except SpecError as e:
+        problems = e.problems
+    if problems:
+        status = runfolder.write_status(run_dir, status="failed", finished=time.time(), error="; ".join(problems))
+        emit("end", status)
+        return "failed"
     if not (run_dir / runfolder.EXPERIMENT).exists():
         runfolder.write_json(run_dir / runfolder.EXPERIMENT, exp.to_dict())
     (run_dir / runfolder.STOP).unlink(missing_ok=True)
-    emit = on_event or (lambda kind, payload: None)
     log, handler = _open_log(run_dir)
     previous = runfolder.read_status(run_dir)
     hp = exp.hp
@@ -374,6 +382,6 @@ def friendly_error(e: BaseException) -> str:
         return "ran out of memory — try a smaller batch size or a smaller model"
     if isinstance(e, SpecError):
         return "; ".join(e.problems)
-    if isinstance(e, (TrainingError, ValueError)) and name in ("TrainingError", "ValueError", "DatasetUnavailable"):
+    if isinstance(e, ValueError):  # ours and the datasets' errors are written for people
         return text[:500]
     return f"training stopped with an error ({name}): {text[:500]}"
