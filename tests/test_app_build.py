@@ -180,3 +180,36 @@ def test_fallback_list_editor_adds_and_moves_layers():
     version = at.session_state["spec_version"]
     at.button(key=f"list_up_dropout_1_{version}").click().run()
     assert [n["id"] for n in at.session_state["spec"]["nodes"]] == ["x", "hidden", "dropout_1", "probs"]
+
+
+def test_code_tab_shows_the_keras_script_of_the_model():
+    at = _app(MLP, tab="code")
+    _no_exception(at)
+    code = at.code[0].value
+    assert "def build_model" in code and "Dense(" in code and "'hidden'" in code.replace('"', "'")
+
+
+def test_experiment_json_round_trip_restores_data_and_training():
+    exp = {
+        "format": "layerlab/experiment@1",
+        "model": {**MLP, "name": "from-experiment"},
+        "data": {"dataset": "wine", "validation_split": 0.1, "test_split": 0.3},
+        "augmentation": [],
+        "training": {"epochs": 3, "batch_size": 16},
+    }
+    at = _app(MLP, tab="files")
+    at.file_uploader(key="upload_json").upload("exp.json", json.dumps(exp).encode(), "application/json").run()
+    at.button(key="load_json").click().run()
+    _no_exception(at)
+    assert at.session_state["spec"]["name"] == "from-experiment"
+    assert at.session_state["data"]["dataset"] == "wine" and at.session_state["data"]["test_split"] == 0.3
+    assert at.session_state["training"] == {"epochs": 3, "batch_size": 16}
+
+
+def test_keras_import_of_a_broken_file_is_refused_in_words():
+    at = _app(MLP, tab="files")
+    at.file_uploader(key="upload_keras").upload("model.keras", b"PK\x03\x04 not really a zip", "application/zip").run()
+    at.button(key="load_keras").click().run()
+    _no_exception(at)
+    assert any("model.keras" in e.value and "unchanged" in e.value for e in at.error)
+    assert at.session_state["spec"] == MLP
