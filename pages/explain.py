@@ -132,10 +132,25 @@ with results_tab:
 
 # -- saliency ----------------------------------------------------------------------
 @st.cache_data(show_spinner=False, max_entries=64)
-def _attributions(run: str, mtime: float, method: str, indices: tuple, target, _model, _x) -> np.ndarray:
+def _attributions(run: str, mtime: float, method: str, indices: tuple, target, opts: tuple, _model, _x) -> np.ndarray:
     from builder.explain import explain
 
-    return np.asarray(explain(_model, _x, method, target=target))
+    return np.asarray(explain(_model, _x, method, target=target, **dict(opts)))
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _gradcam_layers(run: str, _model, _x) -> list[str]:
+    """Convolution layers Grad-CAM can split the model at, last first (a skip connection can bypass some)."""
+    from builder.explain import conv_layers, explain
+
+    usable = []
+    for name in reversed(conv_layers(_model)):
+        try:
+            explain(_model, _x, "gradcam", layer=name)
+        except Exception:  # noqa: BLE001 - that layer is bypassed: try the next one
+            continue
+        usable.append(name)
+    return usable
 
 
 def _model_or_none():
@@ -146,7 +161,7 @@ def _model_or_none():
         return None
 
 
-def _maps(model, x, indices, methods, target) -> dict:
+def _maps(model, x, indices, methods, target, options=None) -> dict:
     from builder.explain import normalize, to_map
 
     mtime = (folder / runfolder.MODEL).stat().st_mtime
@@ -154,7 +169,8 @@ def _maps(model, x, indices, methods, target) -> dict:
     for m in methods:
         with st.spinner(f"Computing {METHOD_TITLES[m]}…"):
             try:
-                attr = _attributions(run_id, mtime, m, tuple(indices), target, model, x)
+                opts = tuple(sorted((options or {}).get(m, {}).items()))
+                attr = _attributions(run_id, mtime, m, tuple(indices), target, opts, model, x)
                 out[m] = normalize(to_map(attr)) if kind == "image" else attr
             except Exception as e:  # noqa: BLE001 - one method failing leaves the others
                 st.warning(f"{METHOD_TITLES[m]}: {jobs.error_text(e)}")
@@ -172,7 +188,7 @@ with saliency_tab:
 
         has_conv = bool(conv_layers(model))
         offered = [m for m in METHOD_TITLES if m != "gradcam" or has_conv]
-        c1, c2, c3 = st.columns([3, 2, 2])
+        c1, c2, c3, c4 = st.columns([4, 2, 2, 1])
         default = [m for m in GALLERY_DEFAULT if m in offered]
         if kind != "image":
             default = ["integrated_gradients"]
@@ -185,14 +201,25 @@ with saliency_tab:
         choice = c2.selectbox("Explain the class", [PREDICTED, *(class_names or [])], key="target_class",
                               help="By default each input is explained for the class the model predicts.")
         target = None if choice == PREDICTED else class_names.index(choice)
+        options: dict = {}
         n_max = min(12, len(data.x_test))
         count = c3.slider("Test examples", 1, n_max, min(4, n_max), key="n_examples") if n_max > 1 else 1
-        start = st.number_input("First test example", 0, max(0, len(data.x_test) - count), 0, key="first_example")
+        start = c4.number_input("First example", 0, max(0, len(data.x_test) - count), 0, key="first_example",
+                                help="Index of the first test example shown.")
         if not has_conv:
             st.caption("Grad-CAM needs a convolution layer; this model has none.")
+        elif "gradcam" in methods:
+            layers = conv_layers(model)
+            usable = _gradcam_layers(run_id, model, data.x_test[:1])
+            cam_layer = st.selectbox("Grad-CAM layer", layers, index=layers.index(usable[0]) if usable else len(layers) - 1,
+                                     key="gradcam_layer",
+                                     help="The convolution whose feature maps Grad-CAM weighs. The last one usually "
+                                     "shows best where the model looks; layers that a skip connection bypasses "
+                                     "cannot be used.")
+            options["gradcam"] = {"layer": cam_layer}
         indices = list(range(int(start), int(start) + count))
         x = data.x_test[indices]
-        maps = _maps(model, x, indices, methods, target)
+        maps = _maps(model, x, indices, methods, target, options)
         probs = np.asarray(model.predict(x, verbose=0))
         preds = probs.argmax(-1) if probs.ndim == 2 and probs.shape[-1] > 1 else (probs.ravel() > 0.5).astype(int)
         if kind == "image":
@@ -204,10 +231,10 @@ with saliency_tab:
             for row, i in enumerate(indices):
                 cols = st.columns(len(shown) + 1)
                 img = data.x_test[i]
-                cols[0].image(charts.enlarge(charts.to_rgb(img), 112), width=112,
+                cols[0].image(charts.enlarge(charts.to_rgb(img), 128), width=128,
                               caption=f"true {_name(data.y_test[i])} · predicted {_name(preds[row])}")
                 for col, m in zip(cols[1:], shown, strict=True):
-                    col.image(charts.enlarge(overlay(img, maps[m][row]), 112), width=112)
+                    col.image(charts.enlarge(overlay(img, maps[m][row]), 128), width=128)
         else:
             row = st.selectbox("Example", list(range(len(indices))), format_func=lambda r: f"test item {indices[r]}",
                                key="bar_example")

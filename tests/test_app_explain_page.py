@@ -27,6 +27,10 @@ def runs_dir(tmp_path_factory):
              {"index": 2, "true": 2, "predicted": 2}, {"index": 3, "true": 3, "predicted": 5}]
     (folder / "predictions.json").write_text(json.dumps({"task": "classification", "items": items}))
     write_run(root, "run-nomodel", status="failed", error="boom")  # not offered: no model
+    from builder import templates
+
+    cnn = write_run(root, "run-cnn", evaluation=ev, started=1.0)  # older: not the default pick
+    build_model(templates.get("residual-cnn")).save(cnn / "model.keras")
     return root
 
 
@@ -40,7 +44,7 @@ def at(runs_dir, monkeypatch):
 
 def test_results_show_metrics_confusion_roc_and_mistakes(at):
     assert not at.exception
-    assert at.selectbox(key="explain_run").options == ["run-digits — completed"]
+    assert at.selectbox(key="explain_run").options == ["run-digits — completed", "run-cnn — completed"]
     cards = {m.label: m.value for m in at.metric}
     assert cards["test accuracy"] == "87.5%" and cards["ROC AUC"] == "0.9"
     figs = {c.proto.id: json.loads(c.proto.spec) for c in at.get("plotly_chart")}
@@ -70,3 +74,18 @@ def test_class_picker_defaults_to_predicted_and_lists_classes(at):
     picker = at.selectbox(key="target_class")
     assert picker.value == "predicted class"
     assert picker.options[1:] == ["0", "1"]
+
+
+def test_gradcam_on_a_residual_cnn_uses_a_layer_no_skip_connection_bypasses(runs_dir, monkeypatch):
+    monkeypatch.setenv("LAYERLAB_RUNS_DIR", str(runs_dir))
+    app = AppTest.from_file(PAGE, default_timeout=60)
+    app.session_state["run_id"] = "run-cnn"
+    at = app.run()
+    assert not at.exception
+    assert "gradcam" in at.multiselect(key="methods").value
+    layer = at.selectbox(key="gradcam_layer")
+    # stem → conv_a → conv_b → Add(stem, conv_b): conv_a/conv_b are bypassed by the skip, stem is not
+    assert layer.options == ["stem", "conv_a", "conv_b"] and layer.value == "stem"
+    assert not [w.value for w in at.warning if "Grad-CAM" in w.value]
+    headers = [m.value for m in at.markdown if m.value.startswith("**")]
+    assert "**Grad-CAM**" in headers
