@@ -10,6 +10,7 @@ import re
 import time
 
 import pytest
+from playwright.sync_api import expect
 
 POINTS_JS = """() => {
   const plot = document.querySelector('.js-plotly-plot');
@@ -73,7 +74,7 @@ def test_train_watch_stop_and_explain(page, app_url, screenshot, idle):
     page.get_by_text(re.compile(r"^Stopped")).wait_for(timeout=60_000)
     idle(page)
     assert page.locator("h4").filter(has_text="Run").first.inner_text().rstrip().endswith("stopped")  # the badge
-    assert page.get_by_role("button", name="Train", exact=True).is_enabled()
+    expect(page.get_by_role("button", name="Train", exact=True)).to_be_enabled(timeout=30_000)  # full rerun
     stopped_at = _points(page)
     page.wait_for_timeout(2500)
     assert _points(page) == stopped_at  # no more epochs after the stop
