@@ -211,7 +211,7 @@ with saliency_tab:
         elif "gradcam" in methods:
             layers = conv_layers(model)
             usable = _gradcam_layers(run_id, model, data.x_test[:1])
-            cam_layer = st.selectbox("Grad-CAM layer", layers, index=layers.index(usable[0]) if usable else len(layers) - 1,
+            cam_layer = st.columns([1, 3])[0].selectbox("Grad-CAM layer", layers, index=layers.index(usable[0]) if usable else len(layers) - 1,
                                      key="gradcam_layer",
                                      help="The convolution whose feature maps Grad-CAM weighs. The last one usually "
                                      "shows best where the model looks; layers that a skip connection bypasses "

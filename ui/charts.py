@@ -69,7 +69,7 @@ def overlay_curves(tables: dict[str, pd.DataFrame], metric: str) -> go.Figure:
                                          line=dict(color=color, dash=dash), meta=col))
     fig.update_xaxes(title_text="epoch")
     fig.update_yaxes(title_text=metric)
-    return _layout(fig, height=380, title=metric)
+    return _layout(fig, height=420, title=metric, legend=dict(orientation="h", y=-0.2))
 
 
 def confusion_heatmap(matrix, class_names: list[str] | None = None) -> go.Figure:

@@ -91,3 +91,10 @@ def test_train_watch_stop_and_explain(page, app_url, screenshot, idle):
     assert gallery.count() >= 4 * 3  # each input beside at least two saliency overlays
     assert page.locator("[data-testid='stException']").count() == 0
     screenshot(page, "train-05-saliency")
+
+    _nav(page, "Runs")
+    page.locator("[data-testid='stDataFrame']").wait_for(timeout=60_000)
+    page.get_by_text("Compare").first.wait_for()
+    idle(page)
+    assert page.locator("[data-testid='stException']").count() == 0
+    screenshot(page, "train-06-runs")
