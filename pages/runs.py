@@ -79,14 +79,16 @@ def _zip() -> bytes:
     return store.zip_run(run_id)
 
 
-def _generate(folder: Path) -> None:
+def _generate(folder: Path) -> tuple[str, str]:
     try:
         from builder.train import exports
 
-        exports.export_all(folder)
-        st.session_state["export_note"] = ("ok", "Code and TFLite exports written.")
+        made = exports.export_all(folder)
     except Exception as e:  # noqa: BLE001
-        st.session_state["export_note"] = ("error", f"Could not export the run: {jobs.error_text(e)}")
+        return "error", f"Could not export the run: {jobs.error_text(e)}"
+    if made.get("model.tflite") is None:
+        return "ok", "Wrote code/model.py and code/train.py. TensorFlow Lite could not be made for this model here."
+    return "ok", "Wrote code/model.py, code/train.py and model.tflite."
 
 
 files = [("model.keras", "model.keras", "application/octet-stream"), ("code/model.py", "model.py", "text/x-python"),
@@ -102,8 +104,11 @@ for col, (rel, name, mime) in zip(cols[1:], files, strict=True):
         col.button(name, disabled=True, key=f"missing_{name}", help="Not in this run yet: generate the exports below.")
 missing = [rel for rel, *_ in files[1:] if not (folder / rel).exists()]
 if missing and (folder / runfolder.MODEL).exists():
-    st.button("Generate code and TFLite exports", on_click=_generate, args=(folder,), key="generate_exports",
-              help="Writes code/model.py, code/train.py and (TensorFlow backend) model.tflite into the run folder.")
+    if st.button("Generate code and TFLite exports", key="generate_exports",
+                 help="Writes code/model.py, code/train.py and (TensorFlow backend) model.tflite into the run folder."):
+        with st.spinner("Writing the code and converting the model to TensorFlow Lite…"):
+            st.session_state["export_note"] = _generate(folder)
+        st.rerun()
 note = st.session_state.pop("export_note", None)
 if note:
     (st.success if note[0] == "ok" else st.error)(note[1])
