@@ -112,6 +112,8 @@ with results_tab:
             if curves:
                 st.plotly_chart(charts.roc_figure(curves), width="stretch", key="roc")
         misclassified(items)
+        if kind == "points":
+            live.boundary(folder, key="explain_boundary")  # the decision boundary after the last epoch
     elif task == "regression" and items:
         true = [np.ravel(it["true"])[0] for it in items]
         pred = [np.ravel(it["predicted"])[0] for it in items]
@@ -238,7 +240,7 @@ with saliency_tab:
         else:
             row = st.selectbox("Example", list(range(len(indices))), format_func=lambda r: f"test item {indices[r]}",
                                key="bar_example")
-            names = getattr(data.info, "extra", {}).get("feature_names") if data.info else None
+            names = run_data.feature_names(folder) if kind == "table" else None
             for m in methods:
                 if m not in maps:
                     continue

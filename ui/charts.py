@@ -244,7 +244,7 @@ def attribution_bars(values, names: list[str] | None = None, axis_title: str = "
     x = [str(n) for n in names] if names is not None else list(range(len(v)))
     colors = ["#d62728" if val >= 0 else "#1f77b4" for val in v]
     fig = go.Figure(go.Bar(x=x, y=v.tolist(), marker_color=colors))
-    fig.update_xaxes(title_text=axis_title)
+    fig.update_xaxes(title_text=axis_title, type="category")
     fig.update_yaxes(title_text="attribution")
     return _layout(fig, height=340)
 

@@ -55,3 +55,24 @@ def run_experiment(run_dir) -> dict:
     from builder.train import runfolder
 
     return runfolder.read_json(Path(run_dir) / "experiment.json", {}) or {}
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _feature_names(dataset: str, options_json: str):
+    import json
+
+    from datasets import registry
+
+    names = getattr(registry.load(dataset, **json.loads(options_json)), "feature_names", None)
+    return list(names) if names else None
+
+
+def feature_names(run_dir) -> list[str] | None:
+    """Column names of a tabular dataset a run trained on (None when it has none)."""
+    import json
+
+    data = run_experiment(run_dir).get("data") or {}
+    try:
+        return _feature_names(data.get("dataset", ""), json.dumps(data.get("options") or {}, sort_keys=True))
+    except Exception:  # noqa: BLE001 - names are a nicety: bars fall back to numbers
+        return None
