@@ -425,13 +425,14 @@ TABS = {
     ":material/table_chart: Summary": summary_tab,
     ":material/save: Save / load": save_load_tab,
 }
-# Lazy tabs: only the open one runs, so an edit reruns one tab, not five.
-for tab, draw in zip(st.tabs(list(TABS), key="build_tab", on_change="rerun"), TABS.values(), strict=True):
-    if tab.open:
-        with tab:
-            if draw in (canvas_tab, list_tab):
-                draw(spec, fb, version)
-            elif draw is save_load_tab:
-                draw(spec)
-            else:
-                draw(spec, fb)
+# One view at a time (a lazy tab bar): an edit reruns only the view on screen.
+if st.session_state.get("build_tab") not in TABS:
+    st.session_state["build_tab"] = next(iter(TABS))
+view = st.segmented_control("View", list(TABS), key="build_tab", label_visibility="collapsed")
+draw = TABS.get(view or next(iter(TABS)))
+if draw in (canvas_tab, list_tab):
+    draw(spec, fb, version)
+elif draw is save_load_tab:
+    draw(spec)
+else:
+    draw(spec, fb)
