@@ -351,6 +351,7 @@ except Exception as e:  # noqa: BLE001 - unavailable Keras sets, lost uploads: s
     ds = None
 if ds is not None:
     st.divider()
+    st.markdown(f"### Current data: {'your upload' if datacache.is_upload(data.get('dataset')) else ds.info.title}")
     splits_form()
     show_dataset(ds, state.get_data())
     st.divider()
