@@ -23,7 +23,7 @@ def worker_main(jobs, results, stop_flag, warm: bool = True) -> None:
     # manager decides when a worker ends, so the worker ignores it.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    import keras  # noqa: F401 - the slow import, paid before the first job
+    import keras  # the slow import, paid before the first job
 
     from builder.train import devices, runner
 
@@ -43,6 +43,7 @@ def worker_main(jobs, results, stop_flag, warm: bool = True) -> None:
         except BaseException as e:  # noqa: BLE001 - runner already records failures; never die silently
             status = f"failed: {type(e).__name__}"
         results.put(("finished", run_id, status))
+        keras.backend.clear_session()  # free the model now, while idle, not at the next Train click
 
 
 def warm_up() -> None:
@@ -56,10 +57,13 @@ def warm_up() -> None:
     """
     import tempfile
 
+    import keras
+
     from builder.train import runner
 
     with tempfile.TemporaryDirectory(prefix="layerlab-warm-") as tmp:
         runner.run(WARM_UP_EXPERIMENT, tmp)
+    keras.backend.clear_session()
 
 
 WARM_UP_EXPERIMENT = {
