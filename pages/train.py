@@ -75,7 +75,7 @@ with settings:
               key="stop_button", help="Stop after the current batch; the model so far is kept")
     if st.session_state.get("train_error"):
         st.error(st.session_state["train_error"])
-    newest = live.latest_running(store)
+    newest = live.latest_running(store, ("running",))
     if newest and newest != run_id:
         st.button("Watch the run that is training now", on_click=state.set_run_id, args=(newest,), key="watch_latest")
 

@@ -121,3 +121,17 @@ def test_2d_dataset_boundary_is_drawn_from_the_live_file(runs_dir):
     boundary = [f for f in figs if f["data"][0]["type"] == "contour"][0]
     assert np.array_equal(np.array(boundary["data"][0]["z"]), (xx >= 0).astype(int))
     assert "epoch 2" in boundary["layout"]["title"]["text"]
+
+
+def test_queued_run_says_where_it_waits(runs_dir, monkeypatch):
+    from ui import jobs
+
+    write_run(runs_dir, "run-busy", status="running", metrics=METRICS[:1], started=1000.0)
+    write_run(runs_dir, "run-mine", status="queued", metrics=[], started=2000.0)
+    monkeypatch.setattr(jobs, "queue_position", lambda run_id: {"run-mine": 2}.get(run_id))
+    at = page(run_id="run-mine")
+    assert not at.exception
+    assert any("position 2 in the queue" in i.value for i in at.info)
+    assert not at.button(key="stop_button").disabled  # a queued run can be taken out of the queue
+    # another run is training: this session can switch its view to it
+    assert at.button(key="watch_latest")

@@ -20,6 +20,7 @@ import streamlit as st
 APP_DIR = Path(__file__).resolve().parent.parent
 _LOCK = threading.Lock()
 _LOCK_SPAWN = threading.Lock()
+_STARTED: set[str] = set()  # runs folders whose JobManager this server has started
 
 
 def runs_root() -> Path:
@@ -65,7 +66,9 @@ def _job_manager(root: str, max_concurrent: int):
             with _LOCK_SPAWN, _main_hidden():
                 return super()._spawn(index)
 
-    return AppJobManager(root, max_concurrent=max_concurrent)
+    manager = AppJobManager(root, max_concurrent=max_concurrent)
+    _STARTED.add(root)
+    return manager
 
 
 def get_job_manager():
@@ -97,7 +100,12 @@ def stop(run_id: str) -> None:
 
 
 def queue_position(run_id: str) -> int | None:
-    """1-based place of a queued run in the job queue (None when not queued here)."""
+    """1-based place of a queued run in the job queue (None when not queued here).
+
+    Never starts a JobManager (and its worker processes) just to answer this.
+    """
+    if str(runs_root()) not in _STARTED:
+        return None
     try:
         return get_job_manager().status(run_id).get("queue_position")
     except Exception:  # noqa: BLE001 - a missing position only loses a hint

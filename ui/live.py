@@ -88,13 +88,13 @@ def _load_np(path: Path):
         return None
 
 
-def latest_running(store) -> str | None:
-    """Id of the newest queued or running run (for a reload or a second tab)."""
+def latest_running(store, states: tuple = ACTIVE) -> str | None:
+    """Id of the newest run in `states` (default queued or running: for a reload or a second tab)."""
     try:
         runs = store.list()
     except Exception:  # noqa: BLE001 - an unreadable runs folder means "none"
         return None
-    active = [r for r in runs if getattr(r, "status", None) in ACTIVE]
+    active = [r for r in runs if getattr(r, "status", None) in states]
     return active[0].id if active else None
 
 
