@@ -38,7 +38,20 @@ def device_line() -> str:
         return "device unknown — training will use what Keras finds"
 
 
+@st.cache_resource(show_spinner="Starting Keras for the model checks (only on the server's first visit)…")
+def warm_up() -> bool:
+    """Shape inference uses Keras; importing it takes seconds, once per server."""
+    try:
+        import keras  # noqa: F401
+
+        from builder import validate  # noqa: F401 - imports keras
+    except Exception:  # noqa: BLE001 - analyze() reports what is missing
+        return False
+    return True
+
+
 def sidebar() -> None:
+    warm_up()
     spec = state.get_spec()
     data = state.get_data()
     fb = analyze(spec)
