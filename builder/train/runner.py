@@ -348,7 +348,9 @@ def _live_callbacks(run_dir: Path, model, data, exp: Experiment, log) -> list:
 def probe_kind(data, exp: Experiment) -> str | None:
     shape = tuple(getattr(data.info, "input_shape", data.x_train.shape[1:]))
     task = exp.hp["task"]
-    if len(shape) >= 2 and data.x_train.dtype.kind == "f" and (len(shape) == 2 or shape[-1] in (1, 3, 4)):
+    kind = getattr(data.info, "kind", None)
+    is_image = kind == "image" if kind else (len(shape) == 3 and shape[-1] in (1, 3, 4))
+    if is_image and data.x_train.dtype.kind == "f" and task == "classification":
         return "saliency"
     if shape == (2,) and task == "classification":
         return "boundary"
