@@ -135,3 +135,10 @@ def test_queued_run_says_where_it_waits(runs_dir, monkeypatch):
     assert not at.button(key="stop_button").disabled  # a queued run can be taken out of the queue
     # another run is training: this session can switch its view to it
     assert at.button(key="watch_latest")
+
+
+def test_queued_run_with_nothing_else_training_says_it_is_starting(runs_dir):
+    write_run(runs_dir, "run-first", status="queued", metrics=[])
+    at = page(run_id="run-first")
+    text = " ".join(i.value for i in at.info)
+    assert "Starting" in text and "queue" not in text

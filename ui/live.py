@@ -99,13 +99,17 @@ def latest_running(store, states: tuple = ACTIVE) -> str | None:
 
 
 # -- drawing ---------------------------------------------------------------------
-def status_message(status: dict, queue_pos: int | None = None) -> None:
+def status_message(status: dict, queue_pos: int | None = None, others_training: bool = True) -> None:
     state = status.get("status")
     if state == "failed":
         st.error(f"The run failed: {status.get('error') or 'the trainer stopped without saying why.'}")
+    elif state == "queued" and not others_training:
+        st.info("Starting: the trainer is getting ready (the first run after a server start loads the deep-learning "
+                "library, which takes a few seconds).", icon=":material/hourglass_top:")
     elif state == "queued":
         where = f" (position {queue_pos} in the queue)" if queue_pos else ""
-        st.info(f"Waiting for a free trainer{where}: other runs are training. It starts on its own.")
+        st.info(f"Waiting for a free trainer{where}: other runs are training. It starts on its own.",
+                icon=":material/hourglass_top:")
     elif state == "stopped":
         st.warning(f"Stopped{_at_epoch(status)}. The model so far is saved — see Explain for its results.")
     elif state == "interrupted":
@@ -237,7 +241,9 @@ def live_panel(store, run_id: str, queue_position=None) -> str | None:
     header, message, epoch_slot, batch_slot = st.empty(), st.empty(), st.empty(), st.empty()
     header.markdown(f"#### Run `{run_id}` — {badge(state)}")
     with message.container():
-        status_message(current, queue_position(run_id) if queue_position and state == "queued" else None)
+        queued = state == "queued"
+        others = queued and latest_running(store, ("running",)) not in (None, run_id)
+        status_message(current, queue_position(run_id) if queue_position and queued else None, others)
     df = metrics_of(store, run_id)
     if state in ACTIVE:
         progress_bars(progress_of(store, run_id), df, current.get("epochs"), (epoch_slot, batch_slot))
