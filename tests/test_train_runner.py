@@ -183,3 +183,22 @@ def test_cli_train_prints_epochs_and_rejects_bad_experiments(tmp_path, capsys):
     (tmp_path / "missing.json").unlink(missing_ok=True)
     assert cli_train(tmp_path / "missing.json", tmp_path / "out") == 1
     assert "no such file" in capsys.readouterr().err
+
+
+def test_reconstruction_learns_its_input_and_reports_the_error(tmp_path):
+    exp = digits_experiment(task="reconstruction", epochs=2, learning_rate=0.01)
+    exp["model"] = {"format": "layerlab/model@1", "name": "autoencoder", "nodes": [
+        {"id": "image", "type": "Input", "params": {"shape": [8, 8, 1]}},
+        {"id": "flat", "type": "Flatten", "inputs": ["image"]},
+        {"id": "code", "type": "Dense", "params": {"units": 16, "activation": "relu"}, "inputs": ["flat"]},
+        {"id": "out", "type": "Dense", "params": {"units": 64, "activation": "sigmoid"}, "inputs": ["code"]},
+        {"id": "img", "type": "Reshape", "params": {"target_shape": [8, 8, 1]}, "inputs": ["out"]},
+    ]}
+    assert run(exp, tmp_path) == "completed"
+    rows = runfolder.read_jsonl(tmp_path / "metrics.jsonl")
+    assert rows[1]["loss"] < rows[0]["loss"]
+    ev = json.loads((tmp_path / "evaluation.json").read_text())
+    assert ev["task"] == "reconstruction" and ev["n"] == 360
+    assert 0 < ev["reconstruction_error"] == pytest.approx(ev["mse"])
+    pair = ev["pairs"][0]
+    assert np.asarray(pair["input"]).shape == np.asarray(pair["output"]).shape == (8, 8, 1)
