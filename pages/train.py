@@ -27,6 +27,7 @@ def _start(experiment: dict) -> None:
         st.session_state["train_error"] = f"Could not start training: {jobs.error_text(e)}"
         return
     st.session_state.pop("train_error", None)
+    st.session_state["train_own_runs"] = [*st.session_state.get("train_own_runs", []), run_id]
     state.set_run_id(run_id)
 
 
@@ -53,6 +54,9 @@ if run_id is None:
         state.set_run_id(run_id)
 status = live.status_of(store, run_id) if run_id else {}
 active = status.get("status") in live.ACTIVE
+# A run this session started blocks a second click on Train; a run adopted after a reload (or someone
+# else's, on a shared server) does not: the job queue bounds how many train at once.
+own = run_id in st.session_state.get("train_own_runs", [])
 
 settings, view = st.columns([1, 2], gap="large")
 
@@ -68,7 +72,7 @@ with settings:
     if problems:
         st.warning("Fix these before training:\n\n" + "\n".join(f"- {p}" for p in problems), icon=":material/warning:")
     b1, b2 = st.columns(2)
-    b1.button("Train", type="primary", icon=":material/play_arrow:", disabled=bool(problems) or active, width="stretch",
+    b1.button("Train", type="primary", icon=":material/play_arrow:", disabled=bool(problems) or (active and own), width="stretch",
               on_click=_start, args=(experiment,), key="train_button",
               help="Start a run with these settings" if not problems else "Fix the problems above first")
     b2.button("Stop", icon=":material/stop:", disabled=not active, width="stretch", on_click=_stop, args=(run_id,),
@@ -86,6 +90,9 @@ with view:
     else:
         @st.fragment(run_every=1.0 if active else None)
         def live_view():
+            if active and not own:
+                st.caption("Showing the run that is training now (started before a reload, in another tab, "
+                           "or by someone else on this server).")
             state_now = live.live_panel(store, run_id, jobs.queue_position)
             if active and state_now not in live.ACTIVE:
                 st.rerun()  # the run ended: redraw the page so Train is enabled and polling stops

@@ -103,7 +103,9 @@ def test_reload_without_a_run_id_watches_the_running_run(runs_dir):
         json.dumps({"epoch": 3, "epochs": 3, "batch": 12, "batches": 36, "loss": 0.7, "time": 0}))
     at = page(run_id=None)
     assert at.session_state["run_id"] == "run-now"
-    assert at.button(key="train_button").disabled and not at.button(key="stop_button").disabled
+    assert not at.button(key="stop_button").disabled
+    assert not at.button(key="train_button").disabled  # not this session's run: a new one would queue
+    assert any("Showing the run that is training now" in c.value for c in at.caption)
     bars = [b.proto.text for b in at.get("progress")]
     assert any("batch 12 of 36" in t for t in bars) and any("2 finished" in t for t in bars)
 
@@ -142,3 +144,14 @@ def test_queued_run_with_nothing_else_training_says_it_is_starting(runs_dir):
     at = page(run_id="run-first")
     text = " ".join(i.value for i in at.info)
     assert "Starting" in text and "queue" not in text
+
+
+def test_own_running_run_blocks_a_second_train_click(runs_dir):
+    write_run(runs_dir, "run-mine", status="running", metrics=METRICS[:1])
+    at = AppTest.from_file(PAGE, default_timeout=60)
+    at.session_state["spec"] = copy.deepcopy(DIGITS_SPEC)
+    at.session_state["data"] = dict(DATA)
+    at.session_state["run_id"] = "run-mine"
+    at.session_state["train_own_runs"] = ["run-mine"]
+    at.run()
+    assert at.button(key="train_button").disabled and not at.button(key="stop_button").disabled
