@@ -81,6 +81,9 @@ def test_train_watch_stop_and_explain(page, app_url, screenshot, idle):
     screenshot(page, "train-04-stopped")
 
     _nav(page, "Explain")
+    page.get_by_text("test accuracy").wait_for(timeout=90_000)  # the metric cards of the stopped run
+    idle(page)
+    screenshot(page, "train-05-results")
     page.get_by_role("tab", name="Saliency maps").click()
     page.get_by_text("Vanilla gradient", exact=True).first.wait_for(timeout=90_000)
     captions = page.get_by_text(re.compile(r"^true \d+ · predicted \d+$")).filter(visible=True)
@@ -90,11 +93,11 @@ def test_train_watch_stop_and_explain(page, app_url, screenshot, idle):
     gallery = page.locator("[data-testid='stImage']").filter(visible=True)
     assert gallery.count() >= 4 * 3  # each input beside at least two saliency overlays
     assert page.locator("[data-testid='stException']").count() == 0
-    screenshot(page, "train-05-saliency")
+    screenshot(page, "train-06-saliency")
 
     _nav(page, "Runs")
     page.locator("[data-testid='stDataFrame']").wait_for(timeout=60_000)
     page.get_by_text("Compare").first.wait_for()
     idle(page)
     assert page.locator("[data-testid='stException']").count() == 0
-    screenshot(page, "train-06-runs")
+    screenshot(page, "train-07-runs")
