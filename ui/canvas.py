@@ -252,15 +252,19 @@ def show(spec: dict, fb: Feedback, selected: str | None, version: int, key: str 
 
     ss = st.session_state
     k_reset, k_seen, k_ver = f"_{key}_reset_ts", f"_{key}_seen_ts", f"_{key}_version"
+    k_drawn, k_sync = f"_{key}_drawn", f"_{key}_sync"
     if ss.get(k_ver) != version:
-        # The component redraws from our nodes when our timestamp is >= its own last one.
-        # Deriving it from the last timestamp it sent keeps clocks of browser and server apart.
-        ss[k_reset] = ss.get(k_seen, 0) + 1
-        ss[k_ver] = version
+        # Redraw from the spec: the component replaces its own copy when our timestamp is >= the
+        # last one it sent. Deriving ours from its timestamps keeps browser and server clocks apart.
+        last = ss.get(key)
+        last_ts = last.get("timestamp", 0) if isinstance(last, dict) else 0
+        ss[k_seen] = max(ss.get(k_seen, 0), last_ts or 0)
+        ss[k_reset] = ss[k_seen] + 1
+        ss[k_ver] = ss[k_drawn] = ss[k_sync] = version
     nodes, edges = flow_elements(spec, fb, selected)
     flow_nodes = [
         StreamlitFlowNode(
-            n["id"], (n["x"] * SCALE, n["y"] * SCALE), {"content": n["content"]}, n["kind"],
+            n["id"], (n["x"] * SCALE, n["y"] * SCALE), {"content": n["content"], "v": ss[k_drawn]}, n["kind"],
             source_position="right", target_position="left", draggable=True, selectable=True,
             connectable=True, deletable=True, style=n["style"], selected=n["selected"],
         )
@@ -285,6 +289,12 @@ def show(spec: dict, fb: Feedback, selected: str | None, version: int, key: str 
     if not ts or ts <= ss[k_reset] or ts == ss.get(k_seen):
         return None
     ss[k_seen] = ts
+    drawn = {n.data.get("v") for n in result.nodes if isinstance(n.data, dict)}
+    if (drawn and drawn != {ss[k_drawn]}) or ss[k_sync] != version:
+        # An event about a graph the spec has moved on from (an edit elsewhere raced with it):
+        # applying it would undo that edit, so drop it and redraw.
+        ss[k_ver] = None
+        st.rerun()
     got_nodes = [{"id": n.id, "x": n.position["x"] / SCALE, "y": n.position["y"] / SCALE} for n in result.nodes]
     got_edges = [{"source": e.source, "target": e.target} for e in result.edges]
     new_spec = apply_flow(spec, got_nodes, got_edges)
@@ -292,9 +302,9 @@ def show(spec: dict, fb: Feedback, selected: str | None, version: int, key: str 
     change = CanvasChange()
     if new_spec != spec:
         change.spec = new_spec
+        ss[k_sync] = version + 1  # the caller stores it as the next version: what the canvas shows
         if moved:
-            # positions only: the canvas already shows them, so no redraw is needed
-            ss[k_ver] = version + 1
+            ss[k_ver] = version + 1  # positions only: the canvas already shows them, no redraw
     # A click on a layer selects it. The component also reports "nothing selected" after every
     # redraw and drag, so None never clears the selection (the side panel can).
     sel = result.selected_id

@@ -41,6 +41,7 @@ def test_build_a_residual_branch_on_the_canvas(page, app_url, screenshot, idle):
     # select hidden1 on the canvas, then add an Add layer from the palette: it connects to hidden1
     _node(canvas, "hidden1").click()
     page.get_by_text("hidden1 · Dense").wait_for()
+    idle(page)
     page.get_by_role("button", name="Merge").click()
     page.get_by_role("button", name="Add", exact=True).click()
     add = _node(canvas, "add_1")
@@ -63,6 +64,7 @@ def test_build_a_residual_branch_on_the_canvas(page, app_url, screenshot, idle):
     # make the branches disagree: hidden2 with 4 units cannot be added to hidden1's 8
     _node(canvas, "hidden2").click()
     page.get_by_text("hidden2 · Dense").wait_for()
+    idle(page)
     units = page.get_by_role("spinbutton", name="units")
     units.fill("4")
     units.press("Enter")
