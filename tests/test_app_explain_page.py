@@ -89,3 +89,28 @@ def test_gradcam_on_a_residual_cnn_uses_a_layer_no_skip_connection_bypasses(runs
     assert not [w.value for w in at.warning if "Grad-CAM" in w.value]
     headers = [m.value for m in at.markdown if m.value.startswith("**")]
     assert "**Grad-CAM**" in headers
+
+
+IRIS_SPEC = {"format": "layerlab/model@1", "name": "iris-mlp", "nodes": [
+    {"id": "x", "type": "Input", "params": {"shape": [4]}},
+    {"id": "h", "type": "Dense", "params": {"units": 8, "activation": "relu"}, "inputs": ["x"]},
+    {"id": "p", "type": "Dense", "params": {"units": 3, "activation": "softmax"}, "inputs": ["h"]}]}
+
+
+def test_tabular_run_gets_per_feature_bars_named_after_the_columns(tmp_path, monkeypatch):
+    from builder.build import build_model
+    from builder.spec import ModelSpec
+
+    folder = write_run(tmp_path, "run-iris", evaluation=evaluation(np.eye(3, dtype=int) * 5))
+    exp = json.loads((folder / "experiment.json").read_text())
+    exp["model"], exp["data"]["dataset"] = IRIS_SPEC, "iris"
+    (folder / "experiment.json").write_text(json.dumps(exp))
+    build_model(ModelSpec.from_dict(IRIS_SPEC)).save(folder / "model.keras")
+    monkeypatch.setenv("LAYERLAB_RUNS_DIR", str(tmp_path))
+    at = AppTest.from_file(PAGE, default_timeout=60).run()
+    assert not at.exception
+    assert at.multiselect(key="methods").value == ["integrated_gradients"]  # no image: one method, as bars
+    bars = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    bars = [f["data"][0] for f in bars if f["data"][0]["type"] == "bar" and f["layout"]["xaxis"]["title"]["text"] == "feature"]
+    assert bars[0]["x"] == ["sepal length (cm)", "sepal width (cm)", "petal length (cm)", "petal width (cm)"]
+    assert len(bars[0]["y"]) == 4 and all(np.isfinite(bars[0]["y"]))
