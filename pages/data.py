@@ -84,6 +84,8 @@ def builtin_picker() -> None:
 
 
 def upload_form() -> None:
+    from datasets import uploads
+
     kind = st.radio("File type", ["CSV table", "Image folders (ZIP)", "NumPy arrays (NPZ)"], horizontal=True,
                     key="upload_kind")
     if kind == "CSV table":
@@ -93,8 +95,6 @@ def upload_form() -> None:
             return
         raw = f.getvalue()
         try:
-            from datasets import uploads
-
             table = uploads.read_table(_named(raw, f.name))
             columns = list(table.columns)
         except Exception as e:  # noqa: BLE001 - UploadError and friends, in plain words
@@ -102,13 +102,13 @@ def upload_form() -> None:
             return
         c1, c2 = st.columns(2)
         target = c1.selectbox("Column to predict", columns, index=len(columns) - 1, key="csv_target")
-        from datasets.uploads import MISSING_POLICIES
-
-        missing = c2.selectbox("Empty cells", MISSING_POLICIES, key="csv_missing",
+        missing = c2.selectbox("Empty cells", uploads.MISSING_POLICIES, key="csv_missing",
                                format_func=lambda m: {"drop_rows": "drop those rows", "fill_mean": "fill with the column mean",
                                                       "error": "stop with an error"}.get(m, m))
         settings = {"target": target, "missing": missing}
-        loader = lambda: __import__("datasets.uploads", fromlist=["x"]).load_csv(_named(raw, f.name), target, missing=missing)  # noqa: E731
+
+        def loader():
+            return uploads.load_csv(_named(raw, f.name), target, missing=missing)
     elif kind == "Image folders (ZIP)":
         f = st.file_uploader("ZIP with one folder per class (cats/1.png, dogs/7.jpg …)", type=["zip"], key="upload_zip")
         if f is None:
@@ -119,14 +119,18 @@ def upload_form() -> None:
                                help="Every image is resized to this width and height.")
         color = c2.selectbox("Colour", ["grayscale", "rgb"], key="zip_color")
         settings = {"size": int(size), "color": color}
-        loader = lambda: __import__("datasets.uploads", fromlist=["x"]).load_image_zip(_named(raw, f.name), size=int(size), color=color)  # noqa: E731
+
+        def loader():
+            return uploads.load_image_zip(_named(raw, f.name), size=int(size), color=color)
     else:
         f = st.file_uploader("NPZ with arrays x and y (optional class_names)", type=["npz"], key="upload_npz")
         if f is None:
             return
         raw = f.getvalue()
         settings = {}
-        loader = lambda: __import__("datasets.uploads", fromlist=["x"]).load_npz(_named(raw, f.name))  # noqa: E731
+
+        def loader():
+            return uploads.load_npz(_named(raw, f.name))
     if st.button("Use this data", type="primary", key="upload_use"):
         try:
             with st.spinner(f"Reading {f.name}…"):

@@ -106,3 +106,15 @@ def test_augmentation_choice_is_stored_as_entries():
     assert not at.exception
     entries = at.session_state["augmentation"]
     assert [e["type"] for e in entries] == ["RandomRotation"]
+
+
+def test_csv_upload_with_a_chosen_target_column():
+    rows = ["a,b,label"] + [f"{i},{i % 3},{'yes' if i % 2 else 'no'}" for i in range(30)]
+    at = _data_page("iris")
+    at.segmented_control(key="data_source").set_value("Upload your own").run()
+    at.file_uploader(key="upload_csv").upload("t.csv", "\n".join(rows).encode(), "text/csv").run()
+    assert at.selectbox(key="csv_target").value == "label"  # the last column by default
+    at.button(key="upload_use").click().run()
+    assert not at.exception
+    assert at.session_state["data"]["dataset"].startswith("upload:")
+    assert {m.label: m.value for m in at.metric}["Examples"] == "30"
