@@ -40,6 +40,7 @@ def _stop(run_id: str) -> None:
 
 st.title("Train")
 st.info(jobs.device_line(), icon=":material/memory:")
+jobs.prewarm()
 
 data = state.get_data()
 info = _dataset_info(data.get("dataset", ""))

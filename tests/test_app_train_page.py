@@ -15,6 +15,7 @@ DATA = {"dataset": "digits", "options": {}, "validation_split": 0.2, "test_split
 @pytest.fixture
 def runs_dir(tmp_path, monkeypatch):
     monkeypatch.setenv("LAYERLAB_RUNS_DIR", str(tmp_path))
+    monkeypatch.setenv("LAYERLAB_PREWARM", "0")  # no worker processes in page-logic tests
     return tmp_path
 
 

@@ -88,6 +88,16 @@ def get_run_store():
     return _run_store(str(runs_root()))
 
 
+def prewarm() -> None:
+    """Start the job manager (and its warm worker, which imports Keras) before the first Train click,
+    so click-to-first-curve is short. Off with LAYERLAB_PREWARM=0 (the AppTests do that)."""
+    if os.environ.get("LAYERLAB_PREWARM", "1") != "0":
+        try:
+            get_job_manager()
+        except Exception:  # noqa: BLE001 - Train reports the problem when it is pressed
+            pass
+
+
 def submit(experiment: dict) -> str:
     """Queue a run; returns its id. Raises ValueError with a plain message when refused."""
     with _LOCK:

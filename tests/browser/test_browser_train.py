@@ -60,10 +60,12 @@ def test_train_watch_stop_and_explain(page, app_url, screenshot, idle):
     screenshot(page, "train-01-form")
     assert train.is_enabled()
 
+    clicked = time.monotonic()
     train.click()
     page.get_by_text(re.compile(r"Run `?\d{8}-\d{6}")).first.wait_for(timeout=30_000)
     # the worker starts (first time: imports the backend), then one point per epoch appears live
     seen = _wait_points(page, 1, timeout_s=150)
+    print(f"click to first curve point: {time.monotonic() - clicked:.1f} s")  # shown with -s; not asserted
     screenshot(page, "train-02-first-epoch")
     seen += _wait_points(page, seen[-1] + 2, timeout_s=60)
     assert seen[-1] >= max(1, [n for n in seen if n > 0][0]) + 2, seen  # the curve grew while we watched
