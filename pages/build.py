@@ -98,9 +98,10 @@ def load_template(template_id: str) -> None:
 
 # -- page -----------------------------------------------------------------------------------
 def welcome() -> None:
+    slot = st.container()  # always there, so hiding the welcome never shifts (remounts) the canvas
     if st.session_state.get("welcome_dismissed"):
         return
-    with st.container(border=True):
+    with slot.container(border=True):
         c1, c2 = st.columns([6, 1])
         c1.markdown(
             "#### Welcome to Layerlab — three steps to a trained network\n"
@@ -406,10 +407,12 @@ def import_keras(raw: bytes, name: str) -> None:
 
 
 def notices() -> None:
+    # Always one container, so a message never shifts the canvas below it (that would remount it).
+    box = st.container()
     if msg := st.session_state.pop("build_error", None):
-        st.error(msg, icon=":material/block:")
+        box.error(msg, icon=":material/block:")
     if msg := st.session_state.pop("build_notice", None):
-        st.success(msg, icon=":material/check_circle:")
+        box.success(msg, icon=":material/check_circle:")
 
 
 welcome()

@@ -27,7 +27,7 @@ def test_build_a_residual_branch_on_the_canvas(page, app_url, screenshot, idle):
     page.goto(app_url)
     page.wait_for_selector(FLOW, timeout=180_000)  # the first run imports TensorFlow
     idle(page)
-    canvas = page.frame_locator(FLOW)
+    canvas = page.frame_locator(FLOW).first
     _node(canvas, "image").wait_for()  # the first-visit model is there
     screenshot(page, "build-01-first-visit")
 
