@@ -377,13 +377,16 @@ def squeeze_ones(shape) -> tuple:
     return tuple(d for d in shape if d != 1)
 
 
-def shapes_fit(data_shape, model_shape) -> bool:
-    """Equal, or equal once size-1 axes are dropped ((28, 28, 1) feeds an Input of [28, 28])."""
+def shapes_fit(data_shape, model_shape, flatten: bool = True) -> bool:
+    """Equal, equal once size-1 axes are dropped ((28, 28, 1) feeds an Input of [28, 28]), or a flat
+    Input of exactly the data's number of values ((28, 28, 1) feeds [784], as in the classic MLP)."""
     data_shape, model_shape = tuple(data_shape), tuple(model_shape)
     if len(data_shape) == len(model_shape):
         return all(m is None or m == d for d, m in zip(data_shape, model_shape, strict=True))
-    if None in model_shape:
+    if None in model_shape or None in data_shape:
         return False
+    if flatten and len(model_shape) == 1:
+        return math.prod(data_shape) == model_shape[0]
     return squeeze_ones(data_shape) == squeeze_ones(model_shape)
 
 
@@ -417,7 +420,7 @@ def _fit_problems(spec: ModelSpec, report, info, hp: dict) -> list[str]:
             elif units != n:
                 problems.append(f"the model's output '{outputs[0]}' has {units} units but the data has {n} "
                                 f"classes; set units={n} (with softmax) on the last layer")
-    elif task == "reconstruction" and out_shape is not None and not shapes_fit(data_in, out_shape):
+    elif task == "reconstruction" and out_shape is not None and not shapes_fit(model_in, out_shape, flatten=False):
         problems.append(f"for reconstruction the output '{outputs[0]}' must have the input's shape {list(data_in)}, "
                         f"but it has {list(out_shape)}; end with a layer that rebuilds the input shape")
     elif task == "regression" and data_task == "classification":

@@ -63,7 +63,8 @@ def test_bad_experiments_are_rejected_with_clear_messages(change, words):
 def test_data_with_channel_axis_fits_an_input_without_it():
     assert ex.shapes_fit((8, 8, 1), (8, 8)) and ex.shapes_fit((8, 8), (8, 8, 1))
     assert ex.shapes_fit((8, 8, 1), (None, None, 1))
-    assert not ex.shapes_fit((8, 8, 1), (64,))
+    assert ex.shapes_fit((8, 8, 1), (64,))  # a flat Input takes the image flattened
+    assert not ex.shapes_fit((8, 8, 1), (63,)) and not ex.shapes_fit((8, 8, 1), (4, 16))
     three = variant(digits_experiment(), **{"model.nodes.0.params.shape": [8, 8, 1]})
     assert ex.validate(three) == []
 

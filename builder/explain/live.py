@@ -40,10 +40,13 @@ class LiveExplainCallback(keras.callbacks.Callback):
     `epoch` in the file name is 1-based (the epoch just finished), like the
     `epoch` field of metrics.jsonl. `y_probe` (true labels) chooses the class
     explained; None explains the predicted class. For kind="boundary",
-    `x_probe` are the 2-D training points that frame the grid.
+    `x_probe` are the 2-D training points that frame the grid. `image_shape`
+    (h, w): where a model takes images flattened, its maps are folded back
+    into pictures of that size.
     """
 
-    def __init__(self, run_dir, x_probe, y_probe=None, kind: str = "saliency", steps: int = 60, every: int = 1):
+    def __init__(self, run_dir, x_probe, y_probe=None, kind: str = "saliency", steps: int = 60, every: int = 1,
+                 image_shape=None):
         super().__init__()
         if kind not in KINDS:
             raise ValueError(f"unknown live explanation kind {kind!r}; use one of {', '.join(KINDS)}")
@@ -54,6 +57,7 @@ class LiveExplainCallback(keras.callbacks.Callback):
         self.steps = steps
         self.every = max(1, int(every))
         self.failures = 0
+        self.image_shape = tuple(image_shape) if image_shape else None
 
     def on_epoch_end(self, epoch, logs=None):
         number = int(epoch) + 1
@@ -69,6 +73,8 @@ class LiveExplainCallback(keras.callbacks.Callback):
         if self.kind == "saliency":
             target = self.y_probe if self.y_probe is not None and self.y_probe.size == len(self.x_probe) else None
             maps = live_saliency(self.model, self.x_probe, target)
+            if self.image_shape and maps.ndim == 2 and maps.shape[1] == np.prod(self.image_shape):
+                maps = maps.reshape((len(maps),) + self.image_shape)
             return _atomic_save(saliency_path(self.run_dir, number), lambda f: np.save(f, maps))
         from builder.explain.boundary import decision_boundary
 

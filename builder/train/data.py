@@ -105,7 +105,7 @@ def prepare(experiment) -> Prepared:
 
 
 def _fit_shape(x: np.ndarray, model_shape: tuple) -> np.ndarray:
-    """(n, 8, 8, 1) data feeds an Input of [8, 8] (and the reverse): size-1 axes only."""
+    """(n, 8, 8, 1) data feeds an Input of [8, 8] (and the reverse), or [64] flattened."""
     x = np.asarray(x)
     if tuple(x.shape[1:]) == model_shape or None in model_shape:
         return x

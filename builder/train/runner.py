@@ -339,7 +339,8 @@ def _live_callbacks(run_dir: Path, model, data, exp: Experiment, log) -> list:
         image_shape = tuple(getattr(data.info, "input_shape", x_probe.shape[1:]))
         x_saved = x_probe.reshape((n,) + image_shape) if kind == "saliency" and x_probe[0].size == math.prod(image_shape) else x_probe
         np.savez(run_dir / "live" / "probes.npz", x=x_saved, y=y_probe)
-        return [SafeCallback(live.LiveExplainCallback(run_dir, x_probe, y_probe, kind), log)]
+        callback = live.LiveExplainCallback(run_dir, x_probe, y_probe, kind, image_shape=x_saved.shape[1:3])
+        return [SafeCallback(callback, log)]
     except Exception as e:  # noqa: BLE001
         log.warning("live view switched off: %s: %s", type(e).__name__, e)
         return []
