@@ -5,6 +5,8 @@ only asks it and draws. The session keeps ids and settings, never arrays.
 """
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import plotly.express as px
@@ -314,8 +316,8 @@ def augmentation(ds) -> None:
     i = int(st.number_input("Preview example #", 0, len(ds) - 1, 0, key="aug_example"))
     try:
         with st.spinner("Making augmented copies…"):
-            grid = _preview(tuple((e["type"], tuple(sorted(e["params"].items(), key=str))) for e in new_entries),
-                            ds.info.id, i, ds)
+            grid = _preview(json.dumps(new_entries, sort_keys=True),
+                            json.dumps([state.get_data(), state.get_upload_id()], sort_keys=True), i, ds)
     except Exception as e:  # noqa: BLE001
         st.error(f"Could not preview the augmentation: {e}")
         return
@@ -326,12 +328,11 @@ def augmentation(ds) -> None:
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def _preview(entries_key, dataset_id: str, index: int, _ds):
+def _preview(entries_json: str, data_key: str, index: int, _ds):
+    """Augmented copies of one example; cached per (augmentation, data settings, example)."""
     from datasets import augment
 
-    entries = [{"type": t, "params": {k: (list(v) if isinstance(v, tuple) else v) for k, v in params}}
-               for t, params in entries_key]
-    return augment.preview(entries, _ds.x[index], n=8, seed=0)
+    return augment.preview(json.loads(entries_json), _ds.x[index], n=8, seed=0)
 
 
 # -- page -------------------------------------------------------------------------------------------
