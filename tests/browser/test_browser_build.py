@@ -29,6 +29,8 @@ def test_build_a_residual_branch_on_the_canvas(page, app_url, screenshot, idle):
     idle(page)
     canvas = page.frame_locator(FLOW).first
     _node(canvas, "image").wait_for()  # the first-visit model is there
+    page.wait_for_timeout(1000)  # the canvas reports its first drawing back: one more short run
+    idle(page)
     screenshot(page, "build-01-first-visit")
 
     # start from the playground template
