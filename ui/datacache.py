@@ -60,10 +60,17 @@ def store_upload(raw: bytes, kind: str, settings: dict, dataset) -> str:
         cache.pop(next(iter(cache)))
     cache[key] = dataset
     try:
-        names = np.array(dataset.class_names if dataset.class_names is not None else [], dtype=str)
-        np.savez_compressed(upload_path(key), x=dataset.x, y=dataset.y, class_names=names)
-    except OSError:
-        pass  # the page still works; only training from another process needs the file
+        try:
+            from datasets import stored  # the engine's own store, which the registry and trainer read
+        except ImportError:
+            stored = None
+        if stored is not None:
+            stored.store(dataset, key)
+        else:
+            names = np.array(dataset.class_names if dataset.class_names is not None else [], dtype=str)
+            np.savez_compressed(upload_path(key), x=dataset.x, y=dataset.y, class_names=names)
+    except Exception:  # noqa: BLE001 - the page still works; only a training process needs the file
+        pass
     return key
 
 
