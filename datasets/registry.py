@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from builder.params import Param, check_params
-from datasets import builtin, generated, keras_sets
+from datasets import builtin, generated, keras_sets, stored
 from datasets.base import Dataset, DatasetError
 
 TASKS = ("classification", "regression", "reconstruction", "sequence")
@@ -147,6 +147,8 @@ def ids() -> list[str]:
 
 def info(dataset_id: str) -> DatasetInfo:
     """The registry entry, with `offline` worked out now (Keras datasets: is the file cached?)."""
+    if stored.is_stored(dataset_id):
+        return stored.info(dataset_id)
     base = _entry(dataset_id).info
     if base.extra.get("keras"):
         return replace(base, offline=keras_sets.is_cached(dataset_id))
@@ -159,7 +161,10 @@ def list_datasets() -> list[DatasetInfo]:
 
 def load(dataset_id: str, allow_download: bool = True, **options) -> Dataset:
     """Load or make a dataset. Unknown ids or bad options raise `DatasetError` in plain words;
-    a Keras dataset that is neither cached nor downloadable raises `DatasetUnavailable`."""
+    a Keras dataset that is neither cached nor downloadable raises `DatasetUnavailable`.
+    An upload's id (`upload:<key>`, see datasets/stored.py) loads the user's stored arrays."""
+    if stored.is_stored(dataset_id):
+        return stored.load(dataset_id)
     entry = _entry(dataset_id)
     problems = check_params(entry.info.options, options, f"dataset '{dataset_id}'")
     if problems:

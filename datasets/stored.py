@@ -1,0 +1,64 @@
+"""Uploaded datasets kept as files, so a training worker process can load them by id.
+
+An upload's dataset id is ``upload:<key>``; its arrays live in
+``<uploads dir>/<key>.npz`` (``LAYERLAB_UPLOADS_DIR``, default a
+``layerlab-uploads`` folder in the temp dir). The registry resolves these ids
+like any built-in one, so experiments, the trainer and the CLI need nothing
+special for a user's own data.
+"""
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from dataclasses import replace
+from pathlib import Path
+
+from datasets.base import Dataset, DatasetError
+
+PREFIX = "upload:"
+_KEY = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
+def uploads_dir() -> Path:
+    root = Path(os.environ.get("LAYERLAB_UPLOADS_DIR") or Path(tempfile.gettempdir()) / "layerlab-uploads")
+    root.mkdir(parents=True, exist_ok=True)
+    return root
+
+
+def is_stored(dataset_id) -> bool:
+    return isinstance(dataset_id, str) and dataset_id.startswith(PREFIX)
+
+
+def path_of(dataset_id: str) -> Path:
+    """The file of an upload id; the key is checked so an id can never name a path elsewhere."""
+    key = dataset_id[len(PREFIX):] if is_stored(dataset_id) else dataset_id
+    if not _KEY.match(key):
+        raise DatasetError(f"'{dataset_id}' is not a valid upload id; upload the file again")
+    return uploads_dir() / f"{key}.npz"
+
+
+def store(dataset: Dataset, key: str, title: str | None = None) -> str:
+    """Keep `dataset` under `key`; returns its dataset id ``upload:<key>``."""
+    from datasets.uploads import save_npz
+
+    save_npz(dataset, path_of(key))
+    return PREFIX + key
+
+
+def load(dataset_id: str, task: str | None = None) -> Dataset:
+    from datasets.uploads import Limits, load_npz
+
+    path = path_of(dataset_id)
+    if not path.exists():
+        raise DatasetError(f"the uploaded dataset '{dataset_id}' is no longer on this server; upload it again")
+    size = path.stat().st_size
+    limits = replace(Limits(), max_upload_bytes=max(size, Limits().max_upload_bytes))
+    dataset = load_npz(path, task=task, limits=limits)
+    info = replace(dataset.info, id=dataset_id, title=f"your upload ({dataset_id[len(PREFIX):][:8]})",
+                   description="A dataset you uploaded.", offline=True)
+    return replace(dataset, info=info)
+
+
+def info(dataset_id: str):
+    return load(dataset_id).info
