@@ -9,17 +9,13 @@ moment cannot race.
 from __future__ import annotations
 
 import os
-import sys
 import threading
-import types
-from contextlib import contextmanager
 from pathlib import Path
 
 import streamlit as st
 
 APP_DIR = Path(__file__).resolve().parent.parent
 _LOCK = threading.Lock()
-_LOCK_SPAWN = threading.Lock()
 _STARTED: set[str] = set()  # runs folders whose JobManager this server has started
 
 
@@ -37,36 +33,11 @@ def max_runs() -> int:
         return 1
 
 
-@contextmanager
-def _main_hidden():
-    """Hide the page script from multiprocessing's spawn while a worker starts.
-
-    Streamlit runs each page as module `__main__` with `__file__` = the script;
-    a spawned child re-runs `__main__.__file__` as `__mp_main__` — i.e. it would
-    execute app.py (and a page) in the training worker. A bare `__main__`
-    without a file or spec makes the child keep its own, clean main module.
-    """
-    saved = sys.modules.get("__main__")
-    sys.modules["__main__"] = types.ModuleType("__main__")
-    try:
-        yield
-    finally:
-        if saved is not None:
-            sys.modules["__main__"] = saved
-
-
 @st.cache_resource(show_spinner="Starting the training worker…")
 def _job_manager(root: str, max_concurrent: int):
     from builder.train.jobs import JobManager
 
-    class AppJobManager(JobManager):
-        """JobManager whose worker processes never re-run the Streamlit script (see _main_hidden)."""
-
-        def _spawn(self, index):
-            with _LOCK_SPAWN, _main_hidden():
-                return super()._spawn(index)
-
-    manager = AppJobManager(root, max_concurrent=max_concurrent)
+    manager = JobManager(root, max_concurrent=max_concurrent)
     _STARTED.add(root)
     return manager
 

@@ -19,9 +19,12 @@ import queue
 import re
 import secrets
 import signal
+import sys
 import threading
 import time
+import types
 from collections import deque
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,6 +33,25 @@ from builder.spec import SpecError
 from builder.train import runfolder
 
 TERMINAL = ("completed", "stopped", "failed", "interrupted")
+_SPAWN_LOCK = threading.Lock()  # process-wide: _main_hidden swaps a global
+
+
+@contextmanager
+def _main_hidden():
+    """Keep a spawned worker from re-running the parent's main script.
+
+    `spawn` re-imports `__main__.__file__` in the child. Under Streamlit that
+    file is app.py or a page, which would run the whole UI inside the worker;
+    a bare `__main__` (no file, no spec) makes the child keep its own.
+    """
+    with _SPAWN_LOCK:
+        saved = sys.modules.get("__main__")
+        sys.modules["__main__"] = types.ModuleType("__main__")
+        try:
+            yield
+        finally:
+            if saved is not None:
+                sys.modules["__main__"] = saved
 
 
 @dataclass
@@ -181,7 +203,8 @@ class JobManager:
         jobs, results, flag = self._ctx.Queue(), self._ctx.Queue(), self._ctx.Event()
         process = self._ctx.Process(target=worker_main, args=(jobs, results, flag, self.warm),
                                     name=f"layerlab-worker-{index}", daemon=True)
-        process.start()
+        with _main_hidden():
+            process.start()
         return _Slot(index, process, jobs, results, flag)
 
     def _end_worker(self, slot: _Slot) -> None:
