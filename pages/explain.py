@@ -140,21 +140,6 @@ def _attributions(run: str, mtime: float, method: str, indices: tuple, target, o
     return np.asarray(explain(_model, _x, method, target=target, **dict(opts)))
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
-def _gradcam_layers(run: str, _model, _x) -> list[str]:
-    """Convolution layers Grad-CAM can split the model at, last first (a skip connection can bypass some)."""
-    from builder.explain import conv_layers, explain
-
-    usable = []
-    for name in reversed(conv_layers(_model)):
-        try:
-            explain(_model, _x, "gradcam", layer=name)
-        except Exception:  # noqa: BLE001 - that layer is bypassed: try the next one
-            continue
-        usable.append(name)
-    return usable
-
-
 def _model_or_none():
     try:
         return run_data.load_model(folder)
@@ -186,7 +171,7 @@ with saliency_tab:
     elif task != "classification":
         st.info("Saliency maps explain a class score, so they are shown for classification runs.")
     else:
-        from builder.explain import conv_layers, overlay
+        from builder.explain import conv_layers, gradcam_layers, overlay
 
         has_conv = bool(conv_layers(model))
         offered = [m for m in METHOD_TITLES if m != "gradcam" or has_conv]
@@ -211,13 +196,12 @@ with saliency_tab:
         if not has_conv:
             st.caption("Grad-CAM needs a convolution layer; this model has none.")
         elif "gradcam" in methods:
-            layers = conv_layers(model)
-            usable = _gradcam_layers(run_id, model, data.x_test[:1])
-            cam_layer = st.columns([1, 3])[0].selectbox("Grad-CAM layer", layers, index=layers.index(usable[0]) if usable else len(layers) - 1,
+            layers = gradcam_layers(model) or conv_layers(model)
+            cam_layer = st.columns([1, 3])[0].selectbox("Grad-CAM layer", layers, index=len(layers) - 1,
                                      key="gradcam_layer",
                                      help="The convolution whose feature maps Grad-CAM weighs. The last one usually "
-                                     "shows best where the model looks; layers that a skip connection bypasses "
-                                     "cannot be used.")
+                                     "shows best where the model looks; layers that a skip connection goes around "
+                                     "are not offered.")
             options["gradcam"] = {"layer": cam_layer}
         indices = list(range(int(start), int(start) + count))
         x = data.x_test[indices]

@@ -15,7 +15,17 @@ from code that should start fast.
 from builder.explain.activations import activations, feature_layers
 from builder.explain.boundary import decision_boundary
 from builder.explain.logits import ExplainError
-from builder.explain.methods import METHODS, TITLES, conv_layers, explain, normalize, per_feature, per_step, to_map
+from builder.explain.methods import (
+    METHODS,
+    TITLES,
+    conv_layers,
+    explain,
+    gradcam_layers,
+    normalize,
+    per_feature,
+    per_step,
+    to_map,
+)
 from builder.explain.overlay import colorize, overlay
 from builder.explain.sanity import model_randomization_check, rank_correlation
 from builder.explain.scoring import chance, pointing_game, relevance_mass
@@ -23,7 +33,7 @@ from builder.explain.scoring import chance, pointing_game, relevance_mass
 saliency = explain  # the name docs/interfaces.md uses
 
 __all__ = [
-    "METHODS", "TITLES", "ExplainError", "activations", "chance", "colorize", "conv_layers", "decision_boundary",
+    "METHODS", "TITLES", "ExplainError", "activations", "chance", "colorize", "conv_layers", "decision_boundary", "gradcam_layers",
     "explain", "feature_layers", "model_randomization_check", "normalize", "overlay", "per_feature", "per_step",
     "pointing_game", "rank_correlation", "relevance_mass", "saliency", "to_map",
 ]

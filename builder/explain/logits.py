@@ -86,9 +86,10 @@ class Scores:
         """Callable from the values of `tensor` (a tensor of the model's graph) to pre-softmax scores."""
         try:
             sub = keras.Model(tensor, self.pre)  # shares the layers, not the model object
-        except Exception as err:  # Keras raises ValueError or KeyError for a disconnected graph
+        except Exception:  # Keras raises ValueError or KeyError for a disconnected graph
             raise ExplainError(
-                f"cannot split the model at {tensor.name!r}: later layers also read earlier values ({err})"
+                "cannot explain from this layer: a skip connection goes around it (a later layer also reads an "
+                "earlier value); pick a layer after the merge"
             ) from None
         if self.twin is None:
             return sub

@@ -155,6 +155,18 @@ def conv_layers(model) -> list[str]:
     return out
 
 
+def gradcam_layers(model) -> list[str]:
+    """Convolutions Grad-CAM can use, in model order: those no skip connection goes around."""
+    scores, usable = Scores.of(model), []
+    for name in conv_layers(scores.model):
+        try:
+            scores.head_from(scores.model.get_layer(name).output)
+            usable.append(name)
+        except ExplainError:
+            continue
+    return usable
+
+
 def gradcam(scores: Scores, x, t, layer: str | None = None) -> np.ndarray:
     """Grad-CAM (Selvaraju et al. 2017) on a convolutional layer, resized to the input.
 
@@ -170,7 +182,11 @@ def gradcam(scores: Scores, x, t, layer: str | None = None) -> np.ndarray:
     if layer is None:
         if not names:
             raise ExplainError("Grad-CAM needs a convolutional layer (Conv1D/Conv2D/…); this model has none — use saliency")
-        layer = names[-1]
+        usable = gradcam_layers(model)
+        if not usable:
+            raise ExplainError("Grad-CAM needs a convolutional layer that no skip connection goes around; "
+                               "add a Conv layer after the last merge, or use saliency")
+        layer = usable[-1]
     try:
         target_layer = model.get_layer(layer)
     except ValueError:
