@@ -15,7 +15,7 @@ from ui.feedback import analyze, format_count
 st.set_page_config(page_title="Layerlab", page_icon="🧱", layout="wide", initial_sidebar_state="expanded")
 state.init()
 # A little more room for the canvas than Streamlit's default page margins.
-st.html("<style>.block-container{padding-left:2rem;padding-right:2rem;padding-top:4.5rem;max-width:100%}</style>")
+st.html("<style>.block-container{padding-left:1.5rem;padding-right:1.5rem;padding-top:4.5rem;max-width:100%}</style>")
 
 HERE = Path(__file__).parent
 PAGES = [  # (file, title, icon); pages written by other areas may be missing while they are made

@@ -251,7 +251,7 @@ def inputs_editor(spec: dict, node: dict, lt, key: str) -> None:
 
 def canvas_tab(spec: dict, fb, version: int) -> None:
     palette()
-    c_canvas, c_side = st.columns([3.4, 1.3], gap="medium")
+    c_canvas, c_side = st.columns([4, 1.3], gap="small")
     with c_canvas:
         change = canvas.show(spec, fb, state.get_selected(), version, key="canvas", height=480)
         st.caption("Drag a layer to move it · drag from a right dot to a left dot to connect · "
