@@ -342,11 +342,8 @@ def _problem_text(p) -> str:
 
 
 def _dataset_info(dataset_id: str, options: dict):
-    try:
-        from datasets import registry
-    except ImportError:
-        from builder.train import data as fallback
-        return fallback.info(dataset_id)
+    from datasets import registry
+
     try:
         if options:  # options (image size, number of features…) can change the shape: make it to see
             return registry.load(dataset_id, **options).info, None

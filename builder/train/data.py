@@ -6,7 +6,6 @@ runner and the exported training script, so both see exactly the same data.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from types import SimpleNamespace
 
 import numpy as np
 
@@ -28,60 +27,18 @@ class Prepared:
         return self.x_train.ndim == 4 or (self.x_train.ndim == 3 and np.issubdtype(self.x_train.dtype, np.floating))
 
 
-def info(dataset_id: str):
-    """(DatasetInfo-like, problem) — used only when the datasets package is missing."""
-    if dataset_id != "digits":
-        return None, f"data: unknown dataset {dataset_id!r}; only 'digits' is available without the datasets package"
-    return SimpleNamespace(id="digits", title="Digits", task="classification", input_shape=(8, 8, 1),
-                           classes=[str(i) for i in range(10)], size=1797, description="", offline=True), None
-
-
 def load_dataset(dataset_id: str, options: dict):
-    try:
-        from datasets import registry
-    except ImportError:
-        return _fallback_digits(dataset_id)
+    from datasets import registry
+
     return registry.load(dataset_id, **options)
 
 
-def _fallback_digits(dataset_id: str):
-    from sklearn.datasets import load_digits
-
-    meta, problem = info(dataset_id)
-    if problem:
-        raise ValueError(problem)
-    d = load_digits()
-    x = (d.images / 16.0).astype(np.float32)[..., None]
-    return SimpleNamespace(x=x, y=d.target.astype(np.int32), info=meta, class_names=meta.classes, notes=[])
-
-
 def split(dataset, validation_split: float, test_split: float, seed: int, normalize: str = "auto"):
-    """Splits from `datasets.splits`, else a stratified scikit-learn split."""
-    try:
-        from datasets import splits as splits_mod
-    except ImportError:
-        splits_mod = None
-    if splits_mod is not None:
-        if hasattr(splits_mod, "prepare"):  # split + normalizer fitted on the training split only
-            s = splits_mod.prepare(dataset, validation_split, test_split, seed, normalize=normalize)
-        else:
-            s = splits_mod.split(dataset, validation_split=validation_split, test_split=test_split, seed=seed)
-        return [np.asarray(getattr(s, k)) for k in ("x_train", "y_train", "x_val", "y_val", "x_test", "y_test")]
-    from sklearn.model_selection import train_test_split
+    """Seeded splits with the normalizer fitted on the training split only (datasets.splits)."""
+    from datasets.splits import prepare as prepare_splits
 
-    x, y = np.asarray(dataset.x), np.asarray(dataset.y)
-    strat = y if np.issubdtype(y.dtype, np.integer) else None
-    x_rest, x_test, y_rest, y_test = _cut(train_test_split, x, y, test_split, seed, strat)
-    frac = validation_split / max(1e-9, 1 - test_split)
-    strat = y_rest if strat is not None else None
-    x_train, x_val, y_train, y_val = _cut(train_test_split, x_rest, y_rest, frac, seed, strat)
-    return [x_train, y_train, x_val, y_val, x_test, y_test]
-
-
-def _cut(tts, x, y, frac, seed, strat):
-    if frac <= 0:
-        return x, x[:0], y, y[:0]
-    return tts(x, y, test_size=frac, random_state=seed, stratify=strat)
+    s = prepare_splits(dataset, validation_split, test_split, seed, normalize=normalize)
+    return [np.asarray(getattr(s, k)) for k in ("x_train", "y_train", "x_val", "y_val", "x_test", "y_test")]
 
 
 def prepare(experiment) -> Prepared:
