@@ -12,7 +12,7 @@ import keyword
 import textwrap
 
 from builder.build import MERGE_TYPES, model_name
-from builder.spec import ModelSpec, topological_order
+from builder.spec import ModelSpec, topological_order, unique_name
 from builder.validate import ensure_valid
 
 _RESERVED = {"keras", "layers", "regularizers", "build_model", "model", "inputs", "outputs"}
@@ -64,11 +64,7 @@ def variable_names(spec: ModelSpec) -> dict[str, str]:
         base = nid.replace("-", "_")
         if keyword.iskeyword(base) or keyword.issoftkeyword(base) or base in _RESERVED:
             base += "_"
-        name, k = base, 2
-        while name in used:
-            name, k = f"{base}_{k}", k + 1
-        used.add(name)
-        names[nid] = name
+        names[nid] = unique_name(base, used)
     return names
 
 

@@ -12,7 +12,7 @@ import zipfile
 from pathlib import Path
 
 from builder.catalog import CATALOG, RECURRENT_TYPES, LayerType
-from builder.spec import ID_PATTERN, ModelSpec, Node, SpecError
+from builder.spec import ID_PATTERN, ModelSpec, Node, SpecError, unique_name
 
 CUSTOM_CODE = "this model contains custom code ({what}); Layerlab only opens models made of standard Keras layers"
 
@@ -243,9 +243,5 @@ def _safe_ids(names: list[str]) -> dict[str, str]:
         base = "".join(c if c.isalnum() and c.isascii() or c in "_-" else "_" for c in name) or "layer"
         if not ID_PATTERN.match(base):
             base = "_" + base
-        candidate, k = base, 2
-        while candidate in used:
-            candidate, k = f"{base}_{k}", k + 1
-        used.add(candidate)
-        out[name] = candidate
+        out[name] = unique_name(base, used)
     return out

@@ -197,6 +197,15 @@ def _node_problems(i: int, node, seen: set) -> list[str]:
     return problems
 
 
+def unique_name(base: str, used: set) -> str:
+    """`base`, or `base_2`, `base_3`… — the first not in `used` (which it joins)."""
+    name, k = base, 2
+    while name in used:
+        name, k = f"{base}_{k}", k + 1
+    used.add(name)
+    return name
+
+
 def topological_order(spec: ModelSpec) -> list[str]:
     """Node ids so that every node comes after its inputs.
 
