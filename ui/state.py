@@ -171,54 +171,55 @@ def set_selected(node_id: str | None) -> None:
 
 
 # -- data, augmentation, training, run --------------------------------------------
-def get_data() -> dict:
+def _get(key: str):
+    """A copy of a session value: callers edit it and hand it back with _set."""
     init()
-    return copy.deepcopy(st.session_state["data"])
+    return copy.deepcopy(st.session_state[key])
+
+
+def _set(key: str, value) -> None:
+    init()
+    st.session_state[key] = copy.deepcopy(value)
+
+
+def get_data() -> dict:
+    return _get("data")
 
 
 def set_data(data: dict) -> None:
-    init()
-    st.session_state["data"] = copy.deepcopy(data)
+    _set("data", data)
 
 
 def get_upload_id() -> str | None:
-    init()
-    return st.session_state["upload_id"]
+    return _get("upload_id")
 
 
 def set_upload_id(upload_id: str | None) -> None:
-    init()
-    st.session_state["upload_id"] = upload_id
+    _set("upload_id", upload_id)
 
 
 def get_augmentation() -> list:
-    init()
-    return copy.deepcopy(st.session_state["augmentation"])
+    return _get("augmentation")
 
 
 def set_augmentation(entries: list) -> None:
-    init()
-    st.session_state["augmentation"] = copy.deepcopy(entries)
+    _set("augmentation", entries)
 
 
 def get_training() -> dict:
-    init()
-    return copy.deepcopy(st.session_state["training"])
+    return _get("training")
 
 
 def set_training(training: dict) -> None:
-    init()
-    st.session_state["training"] = copy.deepcopy(training)
+    _set("training", training)
 
 
 def get_run_id() -> str | None:
-    init()
-    return st.session_state["run_id"]
+    return _get("run_id")
 
 
 def set_run_id(run_id: str | None) -> None:
-    init()
-    st.session_state["run_id"] = run_id
+    _set("run_id", run_id)
 
 
 # -- the whole experiment -------------------------------------------------------------
