@@ -12,7 +12,9 @@ import streamlit as st
 from ui import canvas, edits, state
 from ui.feedback import analyze, format_count, format_shape, summary_rows
 from ui.forms import param_form
+from ui.navigation import require_app
 
+require_app()  # a deep link on a fresh server: let app.py draw this page
 state.init()
 
 

@@ -14,7 +14,9 @@ import streamlit as st
 
 from ui import datacache, edits, state
 from ui.forms import param_form
+from ui.navigation import require_app
 
+require_app()  # a deep link on a fresh server: let app.py draw this page
 state.init()
 
 KIND_WORDS = {"image": "pictures", "table": "a table of numbers", "points": "2-D points",

@@ -6,6 +6,7 @@ import streamlit as st
 
 from builder.train import runfolder
 from ui import charts, jobs, live, run_data, state
+from ui.navigation import require_app
 
 METHOD_TITLES = {"saliency": "Vanilla gradient", "smoothgrad": "SmoothGrad",
                  "integrated_gradients": "Integrated Gradients", "gradcam": "Grad-CAM", "occlusion": "Occlusion"}
@@ -13,6 +14,7 @@ GALLERY_DEFAULT = ("saliency", "smoothgrad", "integrated_gradients", "gradcam")
 FINISHED = ("completed", "stopped", "interrupted")
 PREDICTED = "predicted class"
 
+require_app()  # a deep link on a fresh server: let app.py draw this page
 state.init()
 store = jobs.get_run_store()
 st.title("Explain")

@@ -8,7 +8,9 @@ import streamlit as st
 
 from builder.train import runfolder
 from ui import charts, jobs, live, state
+from ui.navigation import require_app
 
+require_app()  # a deep link on a fresh server: let app.py draw this page
 state.init()
 store = jobs.get_run_store()
 st.title("Runs")

@@ -1,12 +1,20 @@
-"""Train: hyperparameters, Train/Stop, and the live view of the run (curves, progress, saliency)."""
+"""Train: hyperparameters, Train/Stop, and the live view of the run (curves, progress, saliency).
+
+Two fragments: the settings (a form edit reruns only the form and its check) and
+the live view (polls the run folder every second while the run is active; a poll
+that finds nothing new re-sends cached elements, reading no file).
+"""
 from __future__ import annotations
 
 import streamlit as st
 
-from builder import experiment as ex
-from ui import jobs, live, state
+from ui import feedback, jobs, live, state
+from ui.navigation import require_app
 from ui.train_form import hyperparameter_form
 
+POLL_SECONDS = 0.5  # the live view's poll: a new epoch shows at most this long after it is written
+
+require_app()  # a deep link on a fresh server: let app.py draw this page
 state.init()
 store = jobs.get_run_store()
 
@@ -28,6 +36,7 @@ def _start(experiment: dict) -> None:
         return
     st.session_state.pop("train_error", None)
     st.session_state["train_own_runs"] = [*st.session_state.get("train_own_runs", []), run_id]
+    st.session_state["train_started"] = True
     state.set_run_id(run_id)
 
 
@@ -38,64 +47,87 @@ def _stop(run_id: str) -> None:
         st.session_state["train_error"] = f"Could not stop the run: {jobs.error_text(e)}"
 
 
-st.title("Train")
-st.info(jobs.device_line(), icon=":material/memory:")
-jobs.prewarm()
+def watched_run() -> str | None:
+    """The run this session watches: its own, else the newest one training (a reload, a second tab)."""
+    run_id = state.get_run_id()
+    if run_id and not live.status_of(store, run_id) and run_id not in st.session_state.get("train_own_runs", []):
+        run_id = None
+    if run_id is None:
+        run_id = live.latest_running(store)
+        if run_id:
+            state.set_run_id(run_id)
+    return run_id
 
-data = state.get_data()
-info = _dataset_info(data.get("dataset", ""))
 
-# The run this session watches: its own, else the newest one training (a reload, a second tab).
-run_id = state.get_run_id()
-if run_id and not live.status_of(store, run_id):
-    run_id = None
-if run_id is None:
-    run_id = live.latest_running(store)
-    if run_id:
-        state.set_run_id(run_id)
-status = live.status_of(store, run_id) if run_id else {}
-active = status.get("status") in live.ACTIVE
-# A run this session started blocks a second click on Train; a run adopted after a reload (or someone
-# else's, on a shared server) does not: the job queue bounds how many train at once.
-own = run_id in st.session_state.get("train_own_runs", [])
+def is_active(run_id: str | None) -> bool:
+    if not run_id:
+        return False
+    status = live.status_of(store, run_id).get("status")
+    # A run just submitted may not have written status.json yet: it is queued.
+    return status in live.ACTIVE or (status is None and run_id in st.session_state.get("train_own_runs", []))
 
-settings, view = st.columns([1, 2], gap="large")
 
-with settings:
+@st.fragment
+def settings_panel(info) -> None:
+    data = state.get_data()
     spec = state.get_spec()
     st.caption(f"Model **{spec.get('name', 'model')}** on dataset **{data.get('dataset', '?')}** "
                f"({getattr(info, 'title', 'uploaded data')})")
+    run_id = state.get_run_id()
+    active = is_active(run_id)
+    own = run_id in st.session_state.get("train_own_runs", [])
+    # The buttons sit above the long form so they stay in view on a laptop screen.
+    b1, b2 = st.columns(2)
+    actions = st.container()
     training = hyperparameter_form(state.get_training(), default_task=getattr(info, "task", None))
     state.set_training(training)
     experiment = state.experiment_dict()
-    with st.spinner("Checking the experiment…"):
-        problems = ex.validate(experiment, dataset_info=info)
-    if problems:
-        st.warning("Fix these before training:\n\n" + "\n".join(f"- {p}" for p in problems), icon=":material/warning:")
-    b1, b2 = st.columns(2)
-    b1.button("Train", type="primary", icon=":material/play_arrow:", disabled=bool(problems) or (active and own), width="stretch",
-              on_click=_start, args=(experiment,), key="train_button",
+    problems = feedback.experiment_problems(experiment, getattr(info, "id", None))
+    with actions:
+        if problems:
+            st.warning("Fix these before training:\n\n" + "\n".join(f"- {p}" for p in problems),
+                       icon=":material/warning:")
+        if st.session_state.get("train_error"):
+            st.error(st.session_state["train_error"])
+    # A run this session started blocks a second click on Train; a run adopted after a reload (or someone
+    # else's, on a shared server) does not: the job queue bounds how many train at once.
+    b1.button("Train", type="primary", icon=":material/play_arrow:", disabled=bool(problems) or (active and own),
+              width="stretch", on_click=_start, args=(experiment,), key="train_button",
               help="Start a run with these settings" if not problems else "Fix the problems above first")
     b2.button("Stop", icon=":material/stop:", disabled=not active, width="stretch", on_click=_stop, args=(run_id,),
               key="stop_button", help="Stop after the current batch; the model so far is kept")
-    if st.session_state.get("train_error"):
-        st.error(st.session_state["train_error"])
+    if st.session_state.pop("train_started", False):
+        st.rerun()  # the whole page: the live view starts polling the new run at once
     newest = live.latest_running(store, ("running",))
     if newest and newest != run_id:
         st.button("Watch the run that is training now", on_click=state.set_run_id, args=(newest,), key="watch_latest")
 
-with view:
+
+def live_view(run_id: str | None, active: bool) -> None:
     if not run_id:
         st.markdown("#### Live view")
         st.caption("Press **Train**: the loss and accuracy curves appear here, epoch by epoch.")
-    else:
-        @st.fragment(run_every=1.0 if active else None)
-        def live_view():
-            if active and not own:
-                st.caption("Showing the run that is training now (started before a reload, in another tab, "
-                           "or by someone else on this server).")
-            state_now = live.live_panel(store, run_id, jobs.queue_position)
-            if active and state_now not in live.ACTIVE:
-                st.rerun()  # the run ended: redraw the page so Train is enabled and polling stops
+        return
+    own = run_id in st.session_state.get("train_own_runs", [])
 
-        live_view()
+    @st.fragment(run_every=POLL_SECONDS if active else None)
+    def poll():
+        if active and not own:
+            st.caption("Showing the run that is training now (started before a reload, in another tab, "
+                       "or by someone else on this server).")
+        state_now = live.live_panel(store, run_id, jobs.queue_position)
+        if active and state_now is not None and state_now not in live.ACTIVE:
+            st.rerun()  # the run ended: redraw the page so Train is enabled and polling stops
+
+    poll()
+
+
+st.title("Train")
+st.info(jobs.device_line(), icon=":material/memory:")
+jobs.prewarm()
+run_id = watched_run()
+settings, view = st.columns([1, 2], gap="large")
+with settings:
+    settings_panel(_dataset_info(state.get_data().get("dataset", "")))
+with view:
+    live_view(run_id, is_active(run_id))

@@ -193,6 +193,19 @@ def mosaic(images, cols: int = 4, pad: int = 4, background: int = 255) -> np.nda
     return out
 
 
+def png_data_url(rgb) -> str:
+    """A uint8 RGB array as a `data:image/png` URL: encoded once, then drawn as often as needed
+    without Streamlit opening and re-encoding the picture each time."""
+    import base64
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.fromarray(np.asarray(rgb, dtype=np.uint8)).save(buf, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+
+
 def image_grid(images, titles: list[str] | None = None, cols: int = 6, height_per_row: int = 150) -> go.Figure:
     """A grid of images (any shape `to_rgb` takes) with a title over each."""
     images = list(images)

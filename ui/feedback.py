@@ -96,3 +96,26 @@ def summary_rows(spec: dict, fb: Feedback) -> list[dict]:
             "connected to": ", ".join(node.get("inputs", [])),
         })
     return rows
+
+
+def experiment_problems(experiment: dict, dataset_id: str | None) -> list[str]:
+    """The engine's verdict on a whole experiment (what Train enforces), cached per experiment."""
+    return _experiment_problems_cached(json.dumps(experiment, sort_keys=True), dataset_id)
+
+
+@st.cache_data(max_entries=512, show_spinner=False)
+def _experiment_problems_cached(experiment_json: str, dataset_id: str | None) -> list[str]:
+    from builder import experiment as ex
+
+    info = None
+    if dataset_id:
+        from datasets import registry
+
+        try:
+            info = registry.info(dataset_id)
+        except Exception:  # noqa: BLE001 - uploads and unknown ids: validate() names the problem
+            info = None
+    try:
+        return list(ex.validate(json.loads(experiment_json), dataset_info=info))
+    except Exception as e:  # noqa: BLE001 - an engine bug must not take the page down
+        return [f"could not check the experiment: {e}"]

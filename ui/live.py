@@ -6,13 +6,13 @@ only while the run is queued or running.
 """
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import streamlit as st
 
+from builder.train import watch
 from ui import charts
 
 ACTIVE = ("queued", "running")
@@ -21,7 +21,6 @@ BADGES = {"queued": ":gray[:material/schedule: queued]", "running": ":blue[:mate
           "failed": ":red[:material/error: failed]", "interrupted": ":orange[:material/warning: interrupted]"}
 COLORS = {"queued": "#6b7280", "running": "#1d4ed8", "completed": "#15803d", "stopped": "#c2410c",
           "failed": "#b91c1c", "interrupted": "#c2410c"}
-_EPOCH_FILE = re.compile(r"_e(\d+)\.(npy|npz)$")
 
 
 def badge(status: str | None) -> str:
@@ -35,6 +34,8 @@ def status_color(status: str | None) -> str:
 
 
 # -- reading the run folder ---------------------------------------------------------
+# Every read is cached on the file's (size, mtime) stamp and shared by all sessions (cache_resource hands
+# out the same object, no copy): a poll that finds nothing new reads no file and builds no chart.
 def run_dir(store, run_id: str) -> Path:
     """The run's folder (cheap: no files read)."""
     try:
@@ -43,39 +44,41 @@ def run_dir(store, run_id: str) -> Path:
         return Path(store.root) / str(run_id)
 
 
-def status_of(store, run_id: str) -> dict:
-    """status.json of a run as a dict ({} when the run is unknown)."""
+@st.cache_resource(show_spinner=False, max_entries=256)
+def _json(path: str, stamp: tuple | None) -> dict:
     from builder.train import runfolder
 
-    return runfolder.read_status(run_dir(store, run_id))
+    return (runfolder.read_json(path, {}) or {}) if stamp else {}
+
+
+@st.cache_resource(show_spinner=False, max_entries=256)
+def _metrics(path: str, stamp: tuple | None) -> pd.DataFrame:
+    from builder.train import runfolder
+
+    rows = runfolder.read_jsonl(path) if stamp else []
+    return pd.DataFrame(rows)
+
+
+def status_of(store, run_id: str) -> dict:
+    """status.json of a run as a dict ({} when the run is unknown). Do not modify the returned dict."""
+    path = run_dir(store, run_id) / "status.json"
+    return _json(str(path), watch.file_stamp(path))
 
 
 def metrics_of(store, run_id: str) -> pd.DataFrame:
-    try:
-        df = store.metrics(run_id)
-    except (KeyError, FileNotFoundError, ValueError):
-        return pd.DataFrame()
-    return df if isinstance(df, pd.DataFrame) else pd.DataFrame(df)
+    """metrics.jsonl of a run as a table, read once per change of the file."""
+    path = run_dir(store, run_id) / "metrics.jsonl"
+    return _metrics(str(path), watch.file_stamp(path))
 
 
 def progress_of(store, run_id: str) -> dict:
-    try:
-        return store.progress(run_id) or {}
-    except (KeyError, FileNotFoundError, ValueError, AttributeError):
-        return {}
+    path = run_dir(store, run_id) / "progress.json"
+    return _json(str(path), watch.file_stamp(path))
 
 
 def latest_live_file(folder: Path, prefix: str) -> tuple[Path | None, int | None]:
     """The newest `live/<prefix>_eNNN.*` file and its epoch number."""
-    best, best_epoch = None, None
-    live = Path(folder) / "live"
-    if not live.is_dir():
-        return None, None
-    for path in live.glob(f"{prefix}_e*.np*"):
-        m = _EPOCH_FILE.search(path.name)
-        if m and (best_epoch is None or int(m.group(1)) > best_epoch):
-            best, best_epoch = path, int(m.group(1))
-    return best, best_epoch
+    return watch.latest_live_file(folder, prefix)
 
 
 def _load_np(path: Path):
@@ -88,10 +91,22 @@ def _load_np(path: Path):
         return None
 
 
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _runs(root: str, stamp: tuple) -> list:
+    from builder.train.runstore import RunStore
+
+    return RunStore(root).list()
+
+
+def list_runs(store) -> list:
+    """store.list(), read again only when a run folder was added, removed or changed state."""
+    return _runs(str(store.root), watch.store_stamp(store.root))
+
+
 def latest_running(store, states: tuple = ACTIVE) -> str | None:
     """Id of the newest run in `states` (default queued or running: for a reload or a second tab)."""
     try:
-        runs = store.list()
+        runs = list_runs(store)
     except Exception:  # noqa: BLE001 - an unreadable runs folder means "none"
         return None
     active = [r for r in runs if getattr(r, "status", None) in states]
@@ -144,18 +159,22 @@ def progress_bars(progress: dict, df: pd.DataFrame, epochs_planned: int | None, 
 
 
 @st.cache_resource(show_spinner=False, max_entries=64)
-def _curves_figure(run_id: str, rows: int, checksum: float, _df: pd.DataFrame):
-    """One figure per (run, epochs so far): a poll with no new epoch re-sends the identical chart,
-    which the browser keeps instead of redrawing (and building a figure costs ~0.3 s of CPU)."""
-    return charts.training_curves(_df)
+def _curves_figure(path: str, stamp: tuple | None):
+    """One figure per state of a metrics file, built once for every watcher (building costs ~50 ms)."""
+    return charts.training_curves(_metrics(path, stamp))
 
 
-def curves(df: pd.DataFrame, key: str, run_id: str = "") -> None:
+def curves(df: pd.DataFrame, key: str, run_id: str = "", folder: Path | None = None) -> None:
+    """Loss and metric curves of a run; with `folder`, the figure comes from the per-file cache."""
     if df.empty:
+        # Empty axes rather than nothing: the browser loads its charting library now, not when the
+        # first epoch arrives (that load delayed the first point by ~2 s).
         st.caption("The first curve point appears after the first epoch.")
-        return
-    numeric = df.select_dtypes("number")
-    fig = _curves_figure(run_id or key, len(df), float(numeric.fillna(0).to_numpy().sum()), df)
+    if folder is not None:
+        path = Path(folder) / "metrics.jsonl"
+        fig = _curves_figure(str(path), watch.file_stamp(path))
+    else:
+        fig = charts.training_curves(df)
     st.plotly_chart(fig, width="stretch", key=key)
 
 
@@ -201,7 +220,11 @@ def overlay_images(images, heats) -> list[np.ndarray]:
 
 @st.cache_resource(show_spinner=False, max_entries=16)
 def _saliency_mosaic(path: str, cell: int, cols: int):
-    """(mosaic RGB, labels) of probes above their saliency overlays, or None while files are incomplete."""
+    """(PNG data URL, labels) of probes above their saliency overlays, or None while files are incomplete.
+
+    Encoded once per live file: a poll re-sends the same URL (the browser keeps large messages it has
+    seen, so the server sends only their hash).
+    """
     probes_file = Path(path).parent / "probes.npz"
     probes, heats = _load_np(probes_file), _load_np(Path(path))
     if not probes or heats is None or "x" not in probes:
@@ -210,7 +233,8 @@ def _saliency_mosaic(path: str, cell: int, cols: int):
     pairs = [np.concatenate([charts.enlarge(charts.to_rgb(img), cell), charts.enlarge(over, cell)], axis=0)
              for img, over in zip(x, overlay_images(x, heats), strict=False)]
     labels = probes.get("y")
-    return charts.mosaic(pairs, cols=cols), (None if labels is None else np.ravel(labels)[: len(pairs)].tolist())
+    return charts.png_data_url(charts.mosaic(pairs, cols=cols)), (
+        None if labels is None else np.ravel(labels)[: len(pairs)].tolist())
 
 
 def live_saliency(folder: Path, cell: int = 64, cols: int = 4) -> bool:
@@ -250,7 +274,7 @@ def live_panel(store, run_id: str, queue_position=None) -> str | None:
     folder = run_dir(store, run_id)
     curve_col, side_col = st.columns([3, 2])
     with curve_col, st.empty().container():
-        curves(df, key=f"live_curves_{run_id}", run_id=run_id)
+        curves(df, key=f"live_curves_{run_id}", run_id=run_id, folder=folder)
     with side_col, st.empty().container():
         drew = live_saliency(folder)
         drew = boundary(folder, key=f"live_boundary_{run_id}") or drew

@@ -1,0 +1,88 @@
+"""Warm rerun server time of every page, through app.py, with Streamlit's AppTest.
+
+    python bench/bench_pages.py [--repeats 10] [--runs-dir DIR]
+
+A "warm rerun" is what a click that changes nothing costs the server: the
+page script runs again with every cache already filled. Each page is opened
+once (cold: imports, first checks), then rerun `--repeats` times; the median
+wall time and the median CPU time of the script thread are printed beside the
+target (≤ 60 ms). A finished run is written into a temporary runs folder first
+so Explain and Runs have something to show.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+TARGET_MS = 60
+PAGES = ["data", "build", "train", "explain", "runs"]
+
+
+def finished_run(runs_dir: Path) -> str:
+    """Train one small run headless (the engine's own runner) so result pages have real files."""
+    from builder.train import runner
+
+    exp = {"format": "layerlab/experiment@1",
+           "model": {"format": "layerlab/model@1", "name": "bench-mlp", "nodes": [
+               {"id": "image", "type": "Input", "params": {"shape": [8, 8, 1]}},
+               {"id": "flatten", "type": "Flatten", "inputs": ["image"]},
+               {"id": "hidden", "type": "Dense", "params": {"units": 32, "activation": "relu"}, "inputs": ["flatten"]},
+               {"id": "probs", "type": "Dense", "params": {"units": 10, "activation": "softmax"}, "inputs": ["hidden"]}]},
+           "data": {"dataset": "digits", "validation_split": 0.2, "test_split": 0.2},
+           "augmentation": [], "training": {"epochs": 2, "batch_size": 64, "seed": 0}}
+    run_id = "bench-run"
+    runner.run(exp, runs_dir / run_id)
+    return run_id
+
+
+def measure(at, repeats: int) -> tuple[float, float]:
+    walls, cpus = [], []
+    for _ in range(repeats):
+        t0, c0 = time.perf_counter(), time.process_time()
+        at.run()
+        walls.append(time.perf_counter() - t0)
+        cpus.append(time.process_time() - c0)
+        if at.exception:
+            raise SystemExit(f"the page raised: {at.exception[0].value}")
+    return statistics.median(walls) * 1000, statistics.median(cpus) * 1000
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--repeats", type=int, default=10)
+    ap.add_argument("--runs-dir", default=None)
+    args = ap.parse_args()
+    runs_dir = Path(args.runs_dir or tempfile.mkdtemp(prefix="layerlab-bench-"))
+    os.environ["LAYERLAB_RUNS_DIR"] = str(runs_dir)
+    os.environ.setdefault("LAYERLAB_PREWARM", "0")
+    os.environ.setdefault("LAYERLAB_HOME", str(runs_dir / "home"))
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    run_id = finished_run(runs_dir)
+
+    from streamlit.testing.v1 import AppTest
+
+    print(f"warm rerun server time per page (median of {args.repeats}; process CPU includes AppTest's own work)")
+    print(f"{'page':<9} {'cold (ms)':>10} {'warm wall (ms)':>15} {'warm CPU (ms)':>14}  target")
+    for page in PAGES:
+        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+        at.session_state["run_id"] = run_id
+        at.run()
+        at.switch_page(f"pages/{page}.py")
+        t0 = time.perf_counter()
+        at.run()
+        cold = (time.perf_counter() - t0) * 1000
+        at.run()  # the second visit fills caches keyed on widget values set in the first
+        wall, cpu = measure(at, args.repeats)
+        verdict = "ok" if wall <= TARGET_MS else "MISSED"
+        print(f"{page:<9} {cold:>10.0f} {wall:>15.0f} {cpu:>14.0f}  ≤ {TARGET_MS} ms {verdict}")
+
+
+if __name__ == "__main__":
+    main()
