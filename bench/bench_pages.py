@@ -68,7 +68,8 @@ def main() -> None:
 
     from streamlit.testing.v1 import AppTest
 
-    print(f"warm rerun server time per page (median of {args.repeats}; process CPU includes AppTest's own work)")
+    print(f"warm rerun server time per page (median of {args.repeats}; process CPU includes AppTest's own work; "
+          f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)")
     print(f"{'page':<9} {'cold (ms)':>10} {'warm wall (ms)':>15} {'warm CPU (ms)':>14}  target")
     for page in PAGES:
         at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)

@@ -6,6 +6,7 @@ only asks it and draws. The session keeps ids and settings, never arrays.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -160,44 +161,78 @@ def _named(raw: bytes, name: str):
 
 
 # -- looking ----------------------------------------------------------------------------------
-def show_dataset(ds, data: dict) -> None:
+# Everything drawn about a dataset is computed once per data settings and shared by all sessions: a
+# rerun that changes nothing re-sends the cached figures instead of splitting and plotting again.
+@dataclass
+class DataView:
+    counts: dict  # "Examples", "Training", … → number
+    notes: list
+    samples: object  # a Plotly figure, or a table (pandas) for tabular data
+    balance: object  # a Plotly figure (classes) or a table (regression targets), or None
+    error: str | None = None
+
+
+def _data_key(data: dict) -> str:
+    return json.dumps([data, state.get_upload_id()], sort_keys=True)
+
+
+@st.cache_resource(show_spinner="Looking at the data…", max_entries=32)
+def _view(data_key: str, _ds) -> DataView:
     from datasets import splits
 
+    data = json.loads(data_key)[0]
     try:
-        parts = splits.split(ds, float(data.get("validation_split", 0.2)), float(data.get("test_split", 0.2)), seed=0)
-    except Exception as e:  # noqa: BLE001
-        st.error(f"Could not split the data: {e}")
-        parts = None
-    c1, c2, c3, c4 = st.columns(4)
-    c1.metric("Examples", f"{len(ds):,}")
-    if parts is not None:
-        c2.metric("Training", f"{len(parts.y_train):,}")
-        c3.metric("Validation", f"{len(parts.y_val):,}")
-        c4.metric("Test", f"{len(parts.y_test):,}")
-    for note in list(ds.notes) + (list(parts.notes) if parts is not None else []):
+        parts = splits.split(_ds, float(data.get("validation_split", 0.2)), float(data.get("test_split", 0.2)), seed=0)
+    except Exception as e:  # noqa: BLE001 - shown as a message
+        return DataView({"Examples": len(_ds)}, list(_ds.notes), _samples(_ds), None, f"Could not split the data: {e}")
+    counts = {"Examples": len(_ds), "Training": len(parts.y_train), "Validation": len(parts.y_val),
+              "Test": len(parts.y_test)}
+    return DataView(counts, list(_ds.notes) + list(parts.notes), _samples(_ds), _balance(_ds, parts))
+
+
+def _balance(ds, parts):
+    from datasets import splits
+
+    if ds.class_names is None:
+        return splits.target_stats(parts)
+    table = splits.class_balance(parts)
+    long = table.melt(id_vars="class", value_vars=[c for c in ("train", "validation", "test") if c in table],
+                      var_name="split", value_name="examples")
+    fig = px.bar(long, x="class", y="examples", color="split", barmode="stack", height=320,
+                 color_discrete_sequence=["#1a73e8", "#f4b400", "#0f9d58"])
+    fig.update_layout(margin=dict(l=10, r=10, t=10, b=10), legend_title_text="")
+    fig.update_xaxes(type="category")
+    return fig
+
+
+def show_dataset(ds, data: dict) -> None:
+    view = _view(_data_key(data), ds)
+    if view.error:
+        st.error(view.error)
+    for col, (name, n) in zip(st.columns(4), view.counts.items(), strict=False):
+        col.metric(name, f"{n:,}")
+    for note in view.notes:
         st.info(note, icon=":material/info:")
     left, right = st.columns([3, 2], gap="large")
     with left:
         st.markdown("**Samples**")
-        samples(ds)
+        _draw(view.samples, "samples")
     with right:
-        if ds.class_names is not None and parts is not None:
-            st.markdown("**Class balance**")
-            table = splits.class_balance(parts)
-            long = table.melt(id_vars="class", value_vars=[c for c in ("train", "validation", "test") if c in table],
-                              var_name="split", value_name="examples")
-            fig = px.bar(long, x="class", y="examples", color="split", barmode="stack", height=320,
-                         color_discrete_sequence=["#1a73e8", "#f4b400", "#0f9d58"])
-            fig.update_layout(margin=dict(l=10, r=10, t=10, b=10), legend_title_text="")
-            fig.update_xaxes(type="category")
-            st.plotly_chart(fig, width="stretch", key="balance_chart")
-        elif parts is not None:
-            st.markdown("**Target values**")
-            st.dataframe(splits.target_stats(parts), hide_index=True, width="stretch")
+        if view.balance is not None:
+            st.markdown("**Class balance**" if ds.class_names is not None else "**Target values**")
+            _draw(view.balance, "balance")
     fit_model_hint(ds)
 
 
-def samples(ds) -> None:
+def _draw(thing, key: str) -> None:
+    if isinstance(thing, pd.DataFrame):
+        st.dataframe(thing, hide_index=True, width="stretch", height=min(360, 38 + 35 * len(thing)), key=key)
+    else:
+        st.plotly_chart(thing, width="stretch", key=key)
+
+
+def _samples(ds):
+    """A picture of a few examples: images, points, sequences, or a table of rows."""
     kind = ds.info.kind if ds.info.kind else ("image" if ds.is_image else "table")
     rng = np.random.default_rng(0)
     idx = np.sort(rng.choice(len(ds), size=min(len(ds), 18), replace=False))
@@ -209,29 +244,27 @@ def samples(ds) -> None:
     if ds.is_image:
         from ui import charts
 
-        fig = charts.image_grid([ds.x[i] for i in idx], titles=[label(ds.y[i]) for i in idx], cols=9,
-                                height_per_row=110)
-        st.plotly_chart(fig, width="stretch", key="sample_grid")
-    elif kind == "points" or (ds.x.ndim == 2 and ds.x.shape[1] == 2):
+        return charts.image_grid([ds.x[i] for i in idx], titles=[label(ds.y[i]) for i in idx], cols=9,
+                                 height_per_row=110)
+    if kind == "points" or (ds.x.ndim == 2 and ds.x.shape[1] == 2):
         frame = pd.DataFrame({"x1": ds.x[:, 0], "x2": ds.x[:, 1], "class": [label(y) for y in ds.y]})
         fig = px.scatter(frame, x="x1", y="x2", color="class", height=360, opacity=0.8)
         fig.update_layout(margin=dict(l=10, r=10, t=10, b=10))
         fig.update_yaxes(scaleanchor="x", scaleratio=1)
-        st.plotly_chart(fig, width="stretch", key="sample_scatter")
-    elif kind == "sequence" or ds.x.ndim == 3:
+        return fig
+    if kind == "sequence" or ds.x.ndim == 3:
         rows = []
         for i in idx[:6]:
             seq = np.asarray(ds.x[i]).reshape(len(ds.x[i]), -1)[:, 0]
             rows += [{"step": t, "value": float(v), "example": f"#{i} → {label(ds.y[i])}"} for t, v in enumerate(seq)]
         fig = px.line(pd.DataFrame(rows), x="step", y="value", color="example", height=360)
         fig.update_layout(margin=dict(l=10, r=10, t=10, b=10))
-        st.plotly_chart(fig, width="stretch", key="sample_lines")
-    else:
-        cols = ds.feature_names if ds.feature_names and len(ds.feature_names) == ds.x.shape[-1] else [
-            f"feature {j}" for j in range(ds.x.reshape(len(ds.x), -1).shape[1])]
-        frame = pd.DataFrame(ds.x[idx].reshape(len(idx), -1), columns=cols)
-        frame.insert(0, "target", [label(ds.y[i]) for i in idx])
-        st.dataframe(frame, hide_index=True, width="stretch", height=360)
+        return fig
+    cols = ds.feature_names if ds.feature_names and len(ds.feature_names) == ds.x.shape[-1] else [
+        f"feature {j}" for j in range(ds.x.reshape(len(ds.x), -1).shape[1])]
+    frame = pd.DataFrame(ds.x[idx].reshape(len(idx), -1), columns=cols)
+    frame.insert(0, "target", [label(ds.y[i]) for i in idx])
+    return frame
 
 
 def fit_model_hint(ds) -> None:
@@ -318,23 +351,23 @@ def augmentation(ds) -> None:
     i = int(st.number_input("Preview example #", 0, len(ds) - 1, 0, key="aug_example"))
     try:
         with st.spinner("Making augmented copies…"):
-            grid = _preview(json.dumps(new_entries, sort_keys=True),
-                            json.dumps([state.get_data(), state.get_upload_id()], sort_keys=True), i, ds)
+            grid = _preview(json.dumps(new_entries, sort_keys=True), _data_key(state.get_data()), i, ds)
     except Exception as e:  # noqa: BLE001
         st.error(f"Could not preview the augmentation: {e}")
         return
+    st.plotly_chart(grid, width="stretch", key="aug_grid")
+
+
+@st.cache_resource(show_spinner=False, max_entries=64)
+def _preview(entries_json: str, data_key: str, index: int, _ds):
+    """The original and augmented copies of one example, as one figure; cached per (augmentation, data
+    settings, example) and shared by all sessions."""
+    from datasets import augment
     from ui import charts
 
-    st.plotly_chart(charts.image_grid([ds.x[i]] + list(grid), titles=["original"] + [f"copy {k + 1}" for k in range(len(grid))],
-                                      cols=9, height_per_row=120), width="stretch", key="aug_grid")
-
-
-@st.cache_data(show_spinner=False, max_entries=64)
-def _preview(entries_json: str, data_key: str, index: int, _ds):
-    """Augmented copies of one example; cached per (augmentation, data settings, example)."""
-    from datasets import augment
-
-    return augment.preview(json.loads(entries_json), _ds.x[index], n=8, seed=0)
+    copies = augment.preview(json.loads(entries_json), _ds.x[index], n=8, seed=0)
+    return charts.image_grid([_ds.x[index]] + list(copies), titles=["original"] + [f"copy {k + 1}" for k in range(len(copies))],
+                             cols=9, height_per_row=120)
 
 
 # -- page -------------------------------------------------------------------------------------------

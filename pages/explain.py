@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from builder.train import runfolder
+from builder.train import runfolder, watch
 from ui import charts, jobs, live, run_data, state
 from ui.navigation import require_app
 
@@ -22,7 +22,7 @@ st.title("Explain")
 
 def _finished_runs() -> list:
     try:
-        runs = store.list()
+        runs = live.list_runs(store)
     except Exception as e:  # noqa: BLE001
         st.error(f"Could not read the runs folder: {jobs.error_text(e)}")
         return []
@@ -42,8 +42,9 @@ run_id = st.selectbox("Run", ids, index=ids.index(current) if current in ids els
                       format_func=lambda r: titles.get(r, r), key="explain_run",
                       help="The newest finished run is picked first; the run you trained last is the default.")
 folder = live.run_dir(store, run_id)
-evaluation = runfolder.read_json(folder / runfolder.EVALUATION, {}) or {}
-predictions = runfolder.read_json(folder / runfolder.PREDICTIONS, {}) or {}
+evaluation = live.json_of(folder / runfolder.EVALUATION)
+predictions = live.json_of(folder / runfolder.PREDICTIONS)
+stamp = (watch.file_stamp(folder / runfolder.EVALUATION), watch.file_stamp(folder / runfolder.PREDICTIONS))
 task = evaluation.get("task") or predictions.get("task") or "classification"
 
 try:
@@ -54,7 +55,12 @@ except Exception as e:  # noqa: BLE001 - a missing/unloadable dataset must not b
 class_names = evaluation.get("class_names") or (getattr(data, "class_names", None) if data else None)
 kind = getattr(getattr(data, "info", None), "kind", None) if data else None
 
-results_tab, saliency_tab, activations_tab = st.tabs(["Results", "Saliency maps", "Activations"])
+VIEWS = ["Results", "Saliency maps", "Activations"]
+if st.session_state.get("explain_view") not in VIEWS:
+    st.session_state["explain_view"] = VIEWS[0]
+# One view at a time (a lazy tab bar): the others compute nothing. Each view is a fragment, so a widget
+# inside it reruns that view only.
+view = st.segmented_control("View", VIEWS, key="explain_view", label_visibility="collapsed") or VIEWS[0]
 
 
 # -- results -----------------------------------------------------------------------
@@ -98,7 +104,27 @@ def _name(k) -> str:
         return str(k)
 
 
-with results_tab:
+@st.cache_resource(show_spinner=False, max_entries=64)
+def _figure(run: str, stamp: tuple, which: str, _ev: dict, _preds: dict, _names):
+    """A results figure of one run, built once per state of its files and shared by all sessions."""
+    ev, preds, class_names = _ev, _preds, _names
+    if which == "confusion":
+        return charts.confusion_heatmap(ev["confusion_matrix"], class_names)
+    if which == "roc":
+        return charts.roc_figure({c["class"]: c for c in ev.get("roc") or [] if c.get("fpr")})
+    if which == "regression":
+        items = preds.get("items") or []
+        return charts.regression_scatter([np.ravel(it["true"])[0] for it in items],
+                                         [np.ravel(it["predicted"])[0] for it in items])
+    imgs, titles_ = [], []
+    for p in ev["pairs"]:
+        imgs += [np.asarray(p["input"]), np.asarray(p["output"])]
+        titles_ += [f"input #{p['index']}", f"output (error {p['error']:.3g})"]
+    return charts.image_grid(imgs, titles_, cols=4)
+
+
+@st.fragment
+def results_view() -> None:
     status = live.status_of(store, run_id)
     if status.get("evaluation_error"):
         st.warning(f"The evaluation after training failed: {status['evaluation_error']}")
@@ -107,31 +133,22 @@ with results_tab:
     if task == "classification" and evaluation.get("confusion_matrix"):
         c1, c2 = st.columns(2)
         with c1:
-            st.plotly_chart(charts.confusion_heatmap(evaluation["confusion_matrix"], class_names), width="stretch",
-                            key="confusion")
+            st.plotly_chart(_figure(run_id, stamp, "confusion", evaluation, predictions, class_names), width="stretch", key="confusion")
         with c2:
-            curves = {c["class"]: c for c in evaluation.get("roc") or [] if c.get("fpr")}
-            if curves:
-                st.plotly_chart(charts.roc_figure(curves), width="stretch", key="roc")
+            if any(c.get("fpr") for c in evaluation.get("roc") or []):
+                st.plotly_chart(_figure(run_id, stamp, "roc", evaluation, predictions, class_names), width="stretch", key="roc")
         misclassified(items)
         if kind == "points":
             live.boundary(folder, key="explain_boundary")  # the decision boundary after the last epoch
     elif task == "regression" and items:
-        true = [np.ravel(it["true"])[0] for it in items]
-        pred = [np.ravel(it["predicted"])[0] for it in items]
-        st.plotly_chart(charts.regression_scatter(true, pred), width="stretch", key="regression")
+        st.plotly_chart(_figure(run_id, stamp, "regression", evaluation, predictions, class_names), width="stretch", key="regression")
     elif task == "reconstruction" and evaluation.get("pairs"):
-        pairs = evaluation["pairs"]
-        if np.asarray(pairs[0]["input"]).ndim >= 2:
-            imgs, titles_ = [], []
-            for p in pairs:
-                imgs += [np.asarray(p["input"]), np.asarray(p["output"])]
-                titles_ += [f"input #{p['index']}", f"output (error {p['error']:.3g})"]
-            st.plotly_chart(charts.image_grid(imgs, titles_, cols=4), width="stretch", key="pairs")
+        if np.asarray(evaluation["pairs"][0]["input"]).ndim >= 2:
+            st.plotly_chart(_figure(run_id, stamp, "pairs", evaluation, predictions, class_names), width="stretch", key="pairs")
     df = live.metrics_of(store, run_id)
     if not df.empty:
         with st.expander("Training curves of this run"):
-            st.plotly_chart(charts.training_curves(df), width="stretch", key="explain_curves")
+            live.curves(df, key="explain_curves", folder=folder)
 
 
 # -- saliency ----------------------------------------------------------------------
@@ -140,6 +157,24 @@ def _attributions(run: str, mtime: float, method: str, indices: tuple, target, o
     from builder.explain import explain
 
     return np.asarray(explain(_model, _x, method, target=target, **dict(opts)))
+
+
+def mtime_of_model() -> float:
+    return (folder / runfolder.MODEL).stat().st_mtime
+
+
+@st.cache_resource(show_spinner=False, max_entries=64)
+def _probabilities(run: str, mtime: float, indices: tuple, _model, _x) -> np.ndarray:
+    """The model's outputs for the shown test examples, computed once per run and selection."""
+    return np.asarray(_model.predict(_x, verbose=0))
+
+
+@st.cache_resource(show_spinner=False, max_entries=32)
+def _feature_maps(run: str, mtime: float, layer: str, index: int, _model, _x):
+    """The feature-map figure of one layer for one test example, once per run, layer and example."""
+    from builder.explain import activations
+
+    return charts.feature_maps(activations(_model, layer, _x))
 
 
 def _model_or_none():
@@ -153,7 +188,7 @@ def _model_or_none():
 def _maps(model, x, indices, methods, target, options=None) -> dict:
     from builder.explain import normalize, to_map
 
-    mtime = (folder / runfolder.MODEL).stat().st_mtime
+    mtime = mtime_of_model()
     out = {}
     for m in methods:
         with st.spinner(f"Computing {METHOD_TITLES[m]}…"):
@@ -166,7 +201,8 @@ def _maps(model, x, indices, methods, target, options=None) -> dict:
     return out
 
 
-with saliency_tab:
+@st.fragment
+def saliency_view() -> None:
     model = _model_or_none() if data is not None else None
     if model is None or data is None or len(data.x_test) == 0:
         st.info("Saliency maps need the trained model and the run's test data.")
@@ -181,7 +217,7 @@ with saliency_tab:
         default = [m for m in GALLERY_DEFAULT if m in offered]
         if kind != "image":
             default = ["integrated_gradients"]
-        methods = c1.multiselect("Methods", offered, default=default, format_func=METHOD_TITLES.get, key="methods",
+        methods = c1.multiselect("Methods", offered, default=default, format_func=METHOD_TITLES.get, key=f"methods_{run_id}",
                                  help="Vanilla gradient: how much each input value moves the class score. "
                                  "SmoothGrad: the same averaged over noisy copies (less speckle). Integrated "
                                  "Gradients: gradients along a path from a blank input (adds up to the score). "
@@ -208,7 +244,7 @@ with saliency_tab:
         indices = list(range(int(start), int(start) + count))
         x = data.x_test[indices]
         maps = _maps(model, x, indices, methods, target, options)
-        probs = np.asarray(model.predict(x, verbose=0))
+        probs = _probabilities(run_id, mtime_of_model(), tuple(indices), model, x)
         preds = probs.argmax(-1) if probs.ndim == 2 and probs.shape[-1] > 1 else (probs.ravel() > 0.5).astype(int)
         if kind == "image":
             shown = [m for m in methods if m in maps]
@@ -244,12 +280,13 @@ with saliency_tab:
 
 
 # -- activations --------------------------------------------------------------------
-with activations_tab:
+@st.fragment
+def activations_view() -> None:
     model = _model_or_none() if data is not None else None
     if model is None or data is None or len(data.x_test) == 0:
         st.info("Activations need the trained model and the run's test data.")
     else:
-        from builder.explain import activations, feature_layers
+        from builder.explain import feature_layers
 
         layers = feature_layers(model) or [layer.name for layer in model.layers[1:]]
         c1, c2 = st.columns([2, 1])
@@ -260,7 +297,10 @@ with activations_tab:
                      caption=f"test example {int(i)} (true {_name(data.y_test[int(i)])})")
         try:
             with st.spinner("Computing the feature maps…"):
-                acts = activations(model, layer, data.x_test[int(i)])
-            st.plotly_chart(charts.feature_maps(acts), width="stretch", key="feature_maps")
+                fig = _feature_maps(run_id, mtime_of_model(), layer, int(i), model, data.x_test[int(i)])
+            st.plotly_chart(fig, width="stretch", key="feature_maps")
         except Exception as e:  # noqa: BLE001
             st.error(f"Could not compute the activations of '{layer}': {jobs.error_text(e)}")
+
+
+{"Results": results_view, "Saliency maps": saliency_view, "Activations": activations_view}[view]()

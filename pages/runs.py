@@ -6,7 +6,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from builder.train import runfolder
+from builder.train import runfolder, watch
 from ui import charts, jobs, live, state
 from ui.navigation import require_app
 
@@ -16,7 +16,7 @@ store = jobs.get_run_store()
 st.title("Runs")
 
 try:
-    runs = store.list()
+    runs = live.list_runs(store)
 except Exception as e:  # noqa: BLE001
     st.error(f"Could not read the runs folder: {jobs.error_text(e)}")
     st.stop()
@@ -29,8 +29,13 @@ FINAL_KEYS = ("loss", "val_loss", "accuracy", "val_accuracy", "test_accuracy", "
               "test_r2", "test_reconstruction_error")
 
 
-def history_table(runs) -> pd.DataFrame:
-    """store.compare() in words for people: status badges, epochs done/planned, final numbers, failure notes."""
+@st.cache_resource(show_spinner=False, max_entries=8)
+def history_table(stamp: tuple, _runs) -> pd.DataFrame:
+    """store.compare() in words for people: status badges, epochs done/planned, final numbers, failure notes.
+
+    Built once per state of the runs folder (`stamp`) and shared by every session.
+    """
+    runs = _runs
     raw = store.compare([r.id for r in runs])
     infos = {r.id: r for r in runs}
     rows = []
@@ -50,11 +55,17 @@ def history_table(runs) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-table = history_table(runs)
+stamp = watch.store_stamp(store.root)
+table = history_table(stamp, runs)
 st.dataframe(table.style.map(live.status_color, subset=["status"]), hide_index=True, width="stretch", key="runs_table",
              column_config={"learning rate": st.column_config.NumberColumn(format="%.5g"),
                             **{c: st.column_config.NumberColumn(format="%.4f") for c in table.columns
                                if c.split(" ")[-1] in ("loss", "accuracy", "mae", "mse", "r2", "error")}})
+
+@st.cache_resource(show_spinner=False, max_entries=32)
+def _overlay(stamp: tuple, chosen: tuple, metric: str, _tables: dict):
+    return charts.overlay_curves(_tables, metric)
+
 
 # -- compare curves -----------------------------------------------------------------
 st.subheader("Compare")
@@ -66,7 +77,7 @@ if chosen:
     names = list(dict.fromkeys(n for df in tables.values() for n in charts.metric_names(df)))
     metric = st.selectbox("Metric", names, key="compare_metric") if names else None
     if metric:
-        st.plotly_chart(charts.overlay_curves(tables, metric), width="stretch", key="compare_chart")
+        st.plotly_chart(_overlay(stamp, tuple(chosen), metric, tables), width="stretch", key="compare_chart")
 
 # -- download / delete ------------------------------------------------------------------
 st.subheader("Download or delete a run")
@@ -101,7 +112,8 @@ cols[0].download_button("Whole run (.zip)", data=_zip, file_name=f"{run_id}.zip"
 for col, (rel, name, mime) in zip(cols[1:], files, strict=True):
     path = folder / rel
     if path.exists():
-        col.download_button(name, data=path.read_bytes(), file_name=f"{run_id}-{name}", mime=mime, key=f"dl_{name}")
+        # The file is read when the button is pressed, not on every rerun.
+        col.download_button(name, data=path.read_bytes, file_name=f"{run_id}-{name}", mime=mime, key=f"dl_{name}")
     else:
         col.button(name, disabled=True, key=f"missing_{name}", help="Not in this run yet: generate the exports below.")
 missing = [rel for rel, *_ in files[1:] if not (folder / rel).exists()]

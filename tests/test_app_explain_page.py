@@ -42,6 +42,12 @@ def at(runs_dir, monkeypatch):
     return app.run()
 
 
+def show(at, view: str):
+    """Switch the Explain page to one of its views (the segmented control's session key)."""
+    at.session_state["explain_view"] = view
+    return at.run()
+
+
 def test_results_show_metrics_confusion_roc_and_mistakes(at):
     assert not at.exception
     assert at.selectbox(key="explain_run").options == ["run-digits — completed", "run-cnn — completed"]
@@ -57,32 +63,45 @@ def test_results_show_metrics_confusion_roc_and_mistakes(at):
 
 
 def test_saliency_gallery_shows_each_method_beside_the_input(at):
+    show(at, "Saliency maps")
     # an MLP has no convolution: Grad-CAM is not offered, the other three are the default gallery
-    methods = at.multiselect(key="methods")
+    methods = at.multiselect(key="methods_run-digits")
     assert methods.value == ["saliency", "smoothgrad", "integrated_gradients"]
     assert "gradcam" not in methods.options and "Grad-CAM" not in methods.options
     at.slider(key="n_examples").set_value(2).run()
     assert not at.exception
     gallery = [c for img in at.get("image") for c in img.captions if c.startswith("true ")]
-    # the mistakes row (2 images) plus 2 gallery inputs; every gallery row = input + 3 overlays
+    # only the saliency view is drawn: 2 gallery inputs; every gallery row = input + 3 overlays
     headers = [m.value for m in at.markdown if m.value.startswith("**")]
     assert headers[:4] == ["**input**", "**Vanilla gradient**", "**SmoothGrad**", "**Integrated Gradients**"]
-    assert len(gallery) == 2 + 2
+    assert len(gallery) == 2
+    assert len(at.get("image")) == 2 * (1 + 3)
 
 
 def test_class_picker_defaults_to_predicted_and_lists_classes(at):
+    show(at, "Saliency maps")
     picker = at.selectbox(key="target_class")
     assert picker.value == "predicted class"
     assert picker.options[1:] == ["0", "1"]
+
+
+def test_methods_follow_the_chosen_run(at):
+    """Switching from an MLP run to a CNN run selects Grad-CAM: the choice belongs to the run."""
+    show(at, "Saliency maps")
+    assert "gradcam" not in at.multiselect(key="methods_run-digits").value
+    at.selectbox(key="explain_run").set_value("run-cnn").run()
+    assert not at.exception
+    assert "gradcam" in at.multiselect(key="methods_run-cnn").value
 
 
 def test_gradcam_on_a_residual_cnn_uses_a_layer_no_skip_connection_bypasses(runs_dir, monkeypatch):
     monkeypatch.setenv("LAYERLAB_RUNS_DIR", str(runs_dir))
     app = AppTest.from_file(PAGE, default_timeout=60)
     app.session_state["run_id"] = "run-cnn"
+    app.session_state["explain_view"] = "Saliency maps"
     at = app.run()
     assert not at.exception
-    assert "gradcam" in at.multiselect(key="methods").value
+    assert "gradcam" in at.multiselect(key="methods_run-cnn").value
     layer = at.selectbox(key="gradcam_layer")
     # stem → conv_a → conv_b → Add(stem, conv_b): conv_a/conv_b are bypassed by the skip, stem is not
     assert layer.options == ["stem"] and layer.value == "stem"  # only layers Grad-CAM can use are offered
@@ -107,9 +126,11 @@ def test_tabular_run_gets_per_feature_bars_named_after_the_columns(tmp_path, mon
     (folder / "experiment.json").write_text(json.dumps(exp))
     build_model(ModelSpec.from_dict(IRIS_SPEC)).save(folder / "model.keras")
     monkeypatch.setenv("LAYERLAB_RUNS_DIR", str(tmp_path))
-    at = AppTest.from_file(PAGE, default_timeout=60).run()
+    at = AppTest.from_file(PAGE, default_timeout=60)
+    at.session_state["explain_view"] = "Saliency maps"
+    at.run()
     assert not at.exception
-    assert at.multiselect(key="methods").value == ["integrated_gradients"]  # no image: one method, as bars
+    assert at.multiselect(key="methods_run-iris").value == ["integrated_gradients"]  # no image: one method, as bars
     bars = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
     bars = [f["data"][0] for f in bars if f["data"][0]["type"] == "bar" and f["layout"]["xaxis"]["title"]["text"] == "feature"]
     assert bars[0]["x"] == ["sepal length (cm)", "sepal width (cm)", "petal length (cm)", "petal width (cm)"]

@@ -59,6 +59,11 @@ def _metrics(path: str, stamp: tuple | None) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def json_of(path) -> dict:
+    """A JSON file of a run folder as a dict ({} when missing), read once per change. Do not modify it."""
+    return _json(str(path), watch.file_stamp(path))
+
+
 def status_of(store, run_id: str) -> dict:
     """status.json of a run as a dict ({} when the run is unknown). Do not modify the returned dict."""
     path = run_dir(store, run_id) / "status.json"
