@@ -10,7 +10,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from ui import state
+from ui import feedback, navigation, state
 from ui.feedback import analyze, format_count
 
 st.set_page_config(page_title="Layerlab", page_icon="🧱", layout="wide", initial_sidebar_state="expanded")
@@ -66,6 +66,7 @@ def sidebar() -> None:
     spec = state.get_spec()
     data = state.get_data()
     fb = analyze(spec)
+    st.session_state[feedback.SIDEBAR_SUMMARY] = feedback.model_summary(spec)
     with st.sidebar:
         st.markdown("### :material/deployed_code: Layerlab")
         st.caption("Pick data → build a network → train it and watch it learn.")
@@ -90,5 +91,6 @@ pages = [
     if (HERE / path).exists()
 ]
 nav = st.navigation(pages, position="top" if len(pages) > 1 else "hidden")
+navigation.mark_app()
 sidebar()
 nav.run()

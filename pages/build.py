@@ -8,8 +8,9 @@ from __future__ import annotations
 import json
 
 import streamlit as st
+from streamlit.errors import StreamlitAPIException
 
-from ui import canvas, edits, state
+from ui import canvas, edits, feedback, state
 from ui.feedback import analyze, format_count, format_shape, summary_rows
 from ui.forms import param_form
 from ui.navigation import require_app
@@ -65,11 +66,22 @@ def _new_params(lt) -> dict:
     return params
 
 
+def _rerun() -> None:
+    """Redraw after an edit: only the Build view (a fragment) when the sidebar's summary of the model is
+    still true, else the whole page. A click on the canvas then costs the view, not the page."""
+    if feedback.model_summary(state.get_spec()) == st.session_state.get(feedback.SIDEBAR_SUMMARY):
+        try:
+            st.rerun(scope="fragment")
+        except StreamlitAPIException:  # this run is a whole-page run: the fragment cannot rerun alone
+            pass
+    st.rerun()
+
+
 def _commit(new_spec: dict, select: str | None = "keep") -> None:
     state.set_spec(new_spec)
     if select != "keep":
         state.set_selected(select)
-    st.rerun()
+    _rerun()
 
 
 # -- actions ------------------------------------------------------------------------------
@@ -137,15 +149,15 @@ def toolbar(spec: dict, fb) -> None:
         c_tpl.caption(tpls[choice].description)
     if c_load.button("Load", disabled=not choice, width="stretch", key="template_load"):
         load_template(choice)
-        st.rerun()
+        _rerun()
     if c_undo.button("Undo", icon=":material/undo:", disabled=not state.can_undo(), width="stretch", key="undo",
                      help="Undo the last change to the model"):
         state.undo()
-        st.rerun()
+        _rerun()
     if c_redo.button("Redo", icon=":material/redo:", disabled=not state.can_redo(), width="stretch", key="redo",
                      help="Redo what you undid"):
         state.redo()
-        st.rerun()
+        _rerun()
     with c_status:
         if fb.ok:
             st.success(f"**Valid** · {len(spec.get('nodes', []))} layers · **{format_count(fb.total_params)}** params",
@@ -167,7 +179,7 @@ def palette() -> None:
                     for lt in types:
                         if st.button(lt.name, key=f"add_{lt.name}", help=lt.help):
                             add_layer(lt.name)
-                            st.rerun()
+                            _rerun()
 
 
 def problems_list(fb) -> None:
@@ -186,12 +198,12 @@ def side_panel(spec: dict, fb, version: int) -> None:
         pick = st.selectbox("Layer", ids, index=None, placeholder="Choose a layer…", key=f"side_pick_{version}")
         if pick:
             state.set_selected(pick)
-            st.rerun()
+            _rerun()
         return
     if st.button("Deselect", key="side_deselect", type="tertiary", icon=":material/close:",
                  help="New layers from the palette then start unconnected"):
         state.set_selected(None)
-        st.rerun()
+        _rerun()
     node_editor(spec, fb, sel, version, prefix="side")
 
 
@@ -263,7 +275,7 @@ def canvas_tab(spec: dict, fb, version: int) -> None:
         if change.spec is not None:
             state.set_spec(change.spec)
         state.set_selected(change.selected)
-        st.rerun()
+        _rerun()
     with c_side:
         side_panel(spec, fb, version)
 
@@ -342,12 +354,12 @@ def save_load_tab(spec: dict) -> None:
         up = st.file_uploader("A model spec or experiment (.json)", type=["json"], key="upload_json")
         if up is not None and st.button("Load this file", key="load_json", width="stretch"):
             load_json_file(up.getvalue(), up.name)
-            st.rerun()
+            _rerun()
         kf = st.file_uploader("Import a Keras model (.keras)", type=["keras"], key="upload_keras",
                               help="Loaded in safe mode: models with custom code are refused.")
         if kf is not None and st.button("Import this model", key="load_keras", width="stretch"):
             import_keras(kf.getvalue(), kf.name)
-            st.rerun()
+            _rerun()
 
 
 def load_json_file(raw: bytes, name: str) -> None:
@@ -417,12 +429,26 @@ def notices() -> None:
         box.success(msg, icon=":material/check_circle:")
 
 
-welcome()
-spec = state.get_spec()
-fb = analyze(spec)
-version = state.spec_version()
-toolbar(spec, fb)
-notices()
+@st.fragment
+def build_view() -> None:
+    spec = state.get_spec()
+    fb = analyze(spec)
+    version = state.spec_version()
+    toolbar(spec, fb)
+    notices()
+    # One view at a time (a lazy tab bar): an edit reruns only the view on screen.
+    if st.session_state.get("build_tab") not in TABS:
+        st.session_state["build_tab"] = next(iter(TABS))
+    view = st.segmented_control("View", list(TABS), key="build_tab", label_visibility="collapsed")
+    draw = TABS.get(view or next(iter(TABS)))
+    if draw in (canvas_tab, list_tab):
+        draw(spec, fb, version)
+    elif draw is save_load_tab:
+        draw(spec)
+    else:
+        draw(spec, fb)
+
+
 TABS = {
     ":material/account_tree: Canvas": canvas_tab,
     ":material/list: Layer list": list_tab,
@@ -430,14 +456,5 @@ TABS = {
     ":material/table_chart: Summary": summary_tab,
     ":material/save: Save / load": save_load_tab,
 }
-# One view at a time (a lazy tab bar): an edit reruns only the view on screen.
-if st.session_state.get("build_tab") not in TABS:
-    st.session_state["build_tab"] = next(iter(TABS))
-view = st.segmented_control("View", list(TABS), key="build_tab", label_visibility="collapsed")
-draw = TABS.get(view or next(iter(TABS)))
-if draw in (canvas_tab, list_tab):
-    draw(spec, fb, version)
-elif draw is save_load_tab:
-    draw(spec)
-else:
-    draw(spec, fb)
+welcome()
+build_view()

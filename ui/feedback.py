@@ -71,6 +71,15 @@ def _split_node(problem: str, data) -> tuple[str | None, str]:
     return None, problem
 
 
+SIDEBAR_SUMMARY = "_sidebar_model_summary"  # session key: the summary the sidebar shows right now
+
+
+def model_summary(spec: dict) -> tuple:
+    """What the sidebar says about a model: name, layer count, valid or not, parameter count."""
+    fb = analyze(spec)
+    return spec.get("name"), len(spec.get("nodes", [])), fb.ok, fb.total_params, len(fb.problems)
+
+
 def format_shape(shape) -> str:
     if shape is None:
         return "?"
