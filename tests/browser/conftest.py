@@ -39,8 +39,20 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def app_url(tmp_path_factory):
-    """Base URL of a fresh Layerlab server (runs and uploads in temp folders), stopped at the end."""
+def app_url(app_server):
+    """Base URL of the test server."""
+    return app_server[0]
+
+
+@pytest.fixture(scope="session")
+def app_runs_dir(app_server) -> Path:
+    """The runs folder of the test server."""
+    return app_server[1]
+
+
+@pytest.fixture(scope="session")
+def app_server(tmp_path_factory):
+    """(base URL, runs folder) of a fresh Layerlab server (runs and uploads in temp folders), stopped at the end."""
     port = _free_port()
     tmp = tmp_path_factory.mktemp("layerlab")
     env = dict(os.environ, KERAS_BACKEND=os.environ.get("KERAS_BACKEND", "tensorflow"), TF_CPP_MIN_LOG_LEVEL="3",
@@ -67,7 +79,7 @@ def app_url(tmp_path_factory):
                 log.flush()
                 pytest.fail(f"streamlit did not start; log:\n{(tmp / 'streamlit.log').read_text()[-3000:]}")
             time.sleep(0.3)
-        yield url
+        yield url, tmp / "runs"
     finally:
         proc.terminate()
         try:
