@@ -395,7 +395,7 @@ def _keras_infer_uncached(node: Node, shapes: list[tuple], dtypes: list[str]):
     from builder.build import call_layer, make_layer
 
     try:
-        with _declared_weights_only():
+        with declared_weights_only():
             layer = make_layer(node)
             tensors = [keras.KerasTensor(shape, dtype=dtype) for shape, dtype in zip(shapes, dtypes, strict=True)]
             out = call_layer(layer, node, tensors)
@@ -415,7 +415,7 @@ def _keras_infer_uncached(node: Node, shapes: list[tuple], dtypes: list[str]):
 
 
 @contextlib.contextmanager
-def _declared_weights_only():
+def declared_weights_only():
     """Layers built in here declare their weights (shape, dtype) but never allocate them.
 
     Keras defers a variable's value inside a stateless scope and lists it for
