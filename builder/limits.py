@@ -52,7 +52,6 @@ BUDGETS: dict[str, Budget] = {b.name: b for b in (
     Budget("max_csv_mb", "LAYERLAB_MAX_CSV_MB", 50, "MB", "a CSV/TSV upload"),
     Budget("max_csv_columns", "LAYERLAB_MAX_CSV_COLUMNS", 2_000, "", "columns of a CSV/TSV upload"),
     Budget("max_csv_rows", "LAYERLAB_MAX_CSV_ROWS", 1_000_000, "", "rows of a CSV/TSV upload"),
-    Budget("max_csv_field", "LAYERLAB_MAX_CSV_FIELD", 10_000, "", "characters in one CSV cell"),
 )}
 
 
