@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from builder.codegen import comment_lines, literal
 from builder.experiment import Experiment, coerce
 from builder.train import runfolder
 
@@ -47,6 +46,7 @@ def write_scripts(run_dir) -> tuple[Path, Path]:
 
 def training_script(exp: Experiment, run_id: str = "") -> str:
     """A standalone script (text) that trains the experiment like the runner does."""
+    from builder.codegen import comment_lines, literal  # imports Keras: only when a script is made
     from builder.train.runner import steps_per_execution
 
     hp = exp.hp
@@ -174,6 +174,8 @@ def training_script(exp: Experiment, run_id: str = "") -> str:
 
 
 def _optimizer_lines(hp: dict, batches: int) -> list[str]:
+    from builder.codegen import literal
+
     lr = literal(hp["learning_rate"])
     lines = [f"learning_rate = {lr}"]
     if hp["lr_schedule"] == "step":
