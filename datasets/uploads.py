@@ -314,8 +314,8 @@ def check_archive(zf: zipfile.ZipFile, name: str, limits: Limits,
                               f"limit of {_mb(max_entry)} for one file (server setting LAYERLAB_MAX_ENTRY_MB)")
         total += e.file_size
         if total > limits.max_uncompressed_bytes:
-            raise UploadError(f"'{name}' unpacks to more than {limits.max_uncompressed_bytes / 1e6:.0f} MB; "
-                              "the limit protects the server — upload fewer or smaller files")
+            raise UploadError(f"'{name}' unpacks to more than {_mb(limits.max_uncompressed_bytes)} (server setting "
+                              "LAYERLAB_MAX_UNPACKED_MB); the limit protects the server — upload fewer or smaller files")
     return [e for e in entries if not e.is_dir()]
 
 
