@@ -42,12 +42,17 @@ def from_keras_file(path) -> ModelSpec:
 
     try:
         with declared_weights_only():  # a 1.5 KB file may declare gigabytes of weights
-            model = keras.saving.deserialize_keras_object(config, safe_mode=True)
+            model = keras.saving.deserialize_keras_object(_architecture(config), safe_mode=True)
     except Exception as e:  # noqa: BLE001 - any loading failure becomes one plain line
         raise SpecError([f"{path}: Keras could not open this model: {keras_message(e)}"]) from None
     if not isinstance(model, keras.Model):
         raise SpecError([f"{path}: the file holds a {type(model).__name__}, not a model"])
     return from_model(model)
+
+
+def _architecture(config: dict) -> dict:
+    """The model's config without its training set-up (load_model's compile=False)."""
+    return {k: v for k, v in config.items() if k != "compile_config"}
 
 
 def _read_config(path: Path) -> dict:
@@ -87,13 +92,15 @@ def refuse_custom_code(config) -> None:
 
 
 def _walk(value):
-    if isinstance(value, dict):
-        yield value
-        for v in value.values():
-            yield from _walk(v)
-    elif isinstance(value, list):
-        for v in value:
-            yield from _walk(v)
+    """Every dict inside a parsed JSON value (iterative: no nesting depth can overflow the stack)."""
+    todo = [value]
+    while todo:
+        item = todo.pop()
+        if isinstance(item, dict):
+            yield item
+            todo.extend(item.values())
+        elif isinstance(item, list):
+            todo.extend(item)
 
 
 def from_model(model) -> ModelSpec:

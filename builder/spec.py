@@ -118,6 +118,8 @@ def parse_json(text: str, what: str):
         return json.loads(text)
     except json.JSONDecodeError as e:
         raise SpecError([f"the {what} is not valid JSON: {e.msg} at line {e.lineno}, column {e.colno}"]) from None
+    except RecursionError:
+        raise SpecError([f"the {what} is nested too deeply to be a Layerlab file"]) from None
 
 
 def load(path) -> ModelSpec:

@@ -11,6 +11,7 @@ headers, CSV columns and rows from the raw text.
 """
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import math
@@ -513,6 +514,11 @@ def save_npz(dataset: Dataset, path) -> None:
         arrays["masks"] = dataset.masks
     path = os.fspath(path)
     tmp = f"{path}.tmp-{os.getpid()}"
-    with open(tmp, "wb") as f:
-        np.savez_compressed(f, **arrays)
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "wb") as f:
+            np.savez_compressed(f, **arrays)
+        os.replace(tmp, path)
+    except BaseException:  # disk full: no half file stays in the uploads folder
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise

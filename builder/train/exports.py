@@ -237,6 +237,15 @@ def export_tflite(run_dir) -> Path:
     target = run_dir / "model.tflite"
     tmp = run_dir / ".model.tmp.tflite"
     try:
+        _convert(model, tmp)
+        tmp.replace(target)
+    finally:  # a failed conversion or a full disk leaves no temp file
+        tmp.unlink(missing_ok=True)
+    return target
+
+
+def _convert(model, tmp: Path) -> None:
+    try:
         model.export(str(tmp), format="litert", verbose=False)
     except Exception as first:  # noqa: BLE001 - fall back to the classic converter
         try:
@@ -246,5 +255,3 @@ def export_tflite(run_dir) -> Path:
         except Exception as e:  # noqa: BLE001
             raise ExportError(f"this model cannot be converted to TensorFlow Lite ({type(first).__name__}: "
                               f"{str(first).splitlines()[0] if str(first) else ''}; {type(e).__name__})") from None
-    tmp.replace(target)
-    return target

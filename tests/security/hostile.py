@@ -177,6 +177,18 @@ def check_chain(path):
     return report.lines()[0]
 
 
+def make_odd_spec_files():
+    deep, big = INPUTS / "deep.json", INPUTS / "big.json"
+    deep.write_text("[" * 100_000 + "]" * 100_000)
+    big.write_text(json.dumps({**tiny_spec(), "description": "x" * (9 << 20)}))
+    return deep, big
+
+
+def check_odd_spec_files(paths):
+    from builder import experiment, spec
+    return "; ".join([refusal(spec.load, paths[0]), refusal(experiment.load, paths[0]), refusal(spec.load, paths[1])])
+
+
 def check_newline_id(_):
     from builder import validate
     from builder.spec import ModelSpec
@@ -469,6 +481,7 @@ GROUPS = {
         "zip: PNG header declaring 100,000 x 100,000": (make_pixel_bomb, check_pixel_bomb),
         "spec: 50,000-node chain (file)": (make_chain, check_chain),
         "spec: node id 'x\\n'": (lambda: None, check_newline_id),
+        "spec files: nested 100,000 deep; 9 MB": (make_odd_spec_files, check_odd_spec_files),
         "experiment: dataset upload:../<path>": (make_outside_npz, check_upload_path),
         "run folders: status list, created 'yesterday', bad pid, bad experiment": (make_bad_runs, check_bad_runs),
         ".keras: 1 GiB config.json": (make_keras_config_gib, check_keras_config_gib),
