@@ -110,7 +110,10 @@ def _group(names: list[str]) -> str:
 
 
 def literal(value) -> str:
-    """A Python literal for a JSON-like value; refuses anything else."""
+    """A Python literal for a JSON-like value (None, bool, number, text, list, tuple, dict); refuses anything else.
+
+    The one way any value reaches exported code: JSON's null/true/false are not Python.
+    """
     if value is None or isinstance(value, bool):
         return repr(value)
     if isinstance(value, int):
@@ -127,6 +130,10 @@ def literal(value) -> str:
         if isinstance(value, tuple):
             return f"({items[0]},)" if len(items) == 1 else f"({', '.join(items)})"
         return f"[{', '.join(items)}]"
+    if isinstance(value, dict):
+        if not all(isinstance(k, str) for k in value):
+            raise ValueError("only objects with text keys can be exported")
+        return "{" + ", ".join(f"{literal(k)}: {literal(v)}" for k, v in value.items()) + "}"
     raise ValueError(f"cannot export a value of type {type(value).__name__}")
 
 

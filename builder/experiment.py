@@ -218,6 +218,8 @@ def _structure_problems(data) -> list[str]:
         problems.append("'model' must be a model spec object (layerlab/model@1); pick a template to start")
     if not isinstance(data.get("data"), dict):
         problems.append("'data' must be an object such as {\"dataset\": \"digits\"}")
+    elif problem := _upload_id_problem(data["data"].get("dataset")):
+        problems.append(f"data: {problem}")
     if not isinstance(data.get("augmentation", []), list):
         problems.append("'augmentation' must be a list of layers such as [{\"type\": \"RandomFlip\"}]")
     if not isinstance(data.get("training", {}), dict):
@@ -225,6 +227,13 @@ def _structure_problems(data) -> list[str]:
     if "name" in data and not isinstance(data["name"], str):
         problems.append("'name' must be text")
     return problems
+
+
+def _upload_id_problem(dataset_id) -> str | None:
+    """An upload id that could name a path outside the uploads folder is refused on load, not later."""
+    from datasets import stored
+
+    return stored.id_problem(dataset_id) if stored.is_stored(dataset_id) else None
 
 
 # -- validation ----------------------------------------------------------------

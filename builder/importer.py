@@ -1,8 +1,11 @@
 """A `.keras` file or a live `keras.Model` → a model spec the user can edit.
 
-Only models made of catalog layers can be opened. A file is read with Keras's
-safe mode, and before Keras even sees it its config is scanned: a Lambda layer
-or any custom class is refused by name, so no code from the file ever runs.
+Only models made of catalog layers can be opened. Only the file's
+`config.json` is read (its size checked from the archive header first), and
+before Keras even sees it the config is scanned: a Lambda layer or any custom
+class is refused by name, so no code from the file ever runs. Keras then
+rebuilds the architecture in safe mode with its weights declared but never
+allocated, and the spec is held against the server budgets like any other.
 Weights are not imported — a spec describes the architecture only.
 """
 from __future__ import annotations
@@ -31,26 +34,44 @@ def from_keras_file(path) -> ModelSpec:
         hint = ("old HDF5 (.h5) files are not supported; re-save it with model.save('model.keras')"
                 if path.suffix.lower() in (".h5", ".hdf5") else "save a model with model.save('model.keras')")
         raise SpecError([f"{path}: not a Keras model file (.keras zip archive); {hint}"])
-    refuse_custom_code(_read_config(path))
+    config = _read_config(path)
+    refuse_custom_code(config)
     import keras
 
-    from builder.validate import keras_message
+    from builder.validate import declared_weights_only, keras_message
 
     try:
-        model = keras.saving.load_model(path, safe_mode=True, compile=False)
+        with declared_weights_only():  # a 1.5 KB file may declare gigabytes of weights
+            model = keras.saving.deserialize_keras_object(_architecture(config), safe_mode=True)
     except Exception as e:  # noqa: BLE001 - any loading failure becomes one plain line
         raise SpecError([f"{path}: Keras could not open this model: {keras_message(e)}"]) from None
+    if not isinstance(model, keras.Model):
+        raise SpecError([f"{path}: the file holds a {type(model).__name__}, not a model"])
     return from_model(model)
 
 
+def _architecture(config: dict) -> dict:
+    """The model's config without its training set-up (load_model's compile=False)."""
+    return {k: v for k, v in config.items() if k != "compile_config"}
+
+
 def _read_config(path: Path) -> dict:
+    from builder import limits
+
+    cap = limits.get("max_keras_config_mb")
     try:
         with zipfile.ZipFile(path) as archive:
-            return json.loads(archive.read("config.json"))
+            if archive.getinfo("config.json").file_size > cap:  # the header's size; reading stops there
+                raise SpecError([f"{path}: its model description (config.json) is larger than {cap // limits.MB} MB "
+                                 "(server setting LAYERLAB_MAX_KERAS_CONFIG_MB); Layerlab cannot open a model that big"])
+            config = json.loads(archive.read("config.json"))
     except KeyError:
         raise SpecError([f"{path}: a zip file but not a Keras model (no config.json inside)"]) from None
-    except (zipfile.BadZipFile, json.JSONDecodeError, UnicodeDecodeError, OSError):
+    except (zipfile.BadZipFile, json.JSONDecodeError, UnicodeDecodeError, RecursionError, OSError):
         raise SpecError([f"{path}: the Keras model file is damaged; save the model again"]) from None
+    if not isinstance(config, dict):
+        raise SpecError([f"{path}: the Keras model file is damaged; save the model again"])
+    return config
 
 
 def refuse_custom_code(config) -> None:
@@ -71,13 +92,15 @@ def refuse_custom_code(config) -> None:
 
 
 def _walk(value):
-    if isinstance(value, dict):
-        yield value
-        for v in value.values():
-            yield from _walk(v)
-    elif isinstance(value, list):
-        for v in value:
-            yield from _walk(v)
+    """Every dict inside a parsed JSON value (iterative: no nesting depth can overflow the stack)."""
+    todo = [value]
+    while todo:
+        item = todo.pop()
+        if isinstance(item, dict):
+            yield item
+            todo.extend(item.values())
+        elif isinstance(item, list):
+            todo.extend(item)
 
 
 def from_model(model) -> ModelSpec:
@@ -241,7 +264,7 @@ def _safe_ids(names: list[str]) -> dict[str, str]:
     out, used = {}, set()
     for name in names:
         base = "".join(c if c.isalnum() and c.isascii() or c in "_-" else "_" for c in name) or "layer"
-        if not ID_PATTERN.match(base):
+        if not ID_PATTERN.fullmatch(base):
             base = "_" + base
         out[name] = unique_name(base, used)
     return out

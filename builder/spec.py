@@ -6,13 +6,15 @@ syntax, types of fields); what the layers mean is checked by
 """
 from __future__ import annotations
 
+import graphlib
 import json
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 FORMAT = "layerlab/model@1"
-ID_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
+ID_PATTERN = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")  # always fullmatch: `$` would accept a final newline
 _SPEC_KEYS = {"format", "name", "nodes", "outputs", "description"}
 _NODE_KEYS = {"id", "type", "params", "inputs", "ui"}
 
@@ -116,6 +118,8 @@ def parse_json(text: str, what: str):
         return json.loads(text)
     except json.JSONDecodeError as e:
         raise SpecError([f"the {what} is not valid JSON: {e.msg} at line {e.lineno}, column {e.colno}"]) from None
+    except RecursionError:
+        raise SpecError([f"the {what} is nested too deeply to be a Layerlab file"]) from None
 
 
 def load(path) -> ModelSpec:
@@ -127,8 +131,15 @@ def save(spec: ModelSpec, path) -> None:
 
 
 def read_text(path) -> str:
+    """A spec or experiment file's text, refused above the `max_spec_mb` budget before it is read."""
+    from builder import limits
+
     path = Path(path)
+    cap = limits.get("max_spec_mb")
     try:
+        if path.stat().st_size > cap:
+            raise SpecError([f"{path}: larger than {cap // limits.MB} MB, too big for a model spec or experiment "
+                             "(server setting LAYERLAB_MAX_SPEC_MB)"])
         return path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise SpecError([f"{path}: no such file"]) from None
@@ -141,13 +152,19 @@ def read_text(path) -> str:
 def atomic_write_text(path, text: str) -> None:
     """Write to a temporary file beside `path`, then rename: never half a file."""
     path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(path)
+    except BaseException:  # disk full, read-only, killed: leave no temp file behind
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def structure_problems(data) -> list[str]:
     """Problems with the JSON structure alone (not with what layers mean)."""
+    from builder import limits
+
     if not isinstance(data, dict):
         return ["a model spec must be a JSON object with 'format', 'nodes' and optionally 'outputs'"]
     problems = []
@@ -163,6 +180,10 @@ def structure_problems(data) -> list[str]:
     if not isinstance(nodes, list) or not nodes:
         problems.append("'nodes' must be a non-empty list of layers; start from a template")
         return problems
+    cap = limits.get("max_nodes")
+    if len(nodes) > cap:
+        return problems + [f"the model has {len(nodes):,} layers; the limit is {cap:,} "
+                           "(server setting LAYERLAB_MAX_NODES) — use a smaller model"]
     seen = set()
     for i, node in enumerate(nodes):
         problems += _node_problems(i, node, seen)
@@ -176,9 +197,9 @@ def _node_problems(i: int, node, seen: set) -> list[str]:
     if not isinstance(node, dict):
         return [f"node #{i + 1} must be an object with 'id' and 'type'"]
     nid = node.get("id")
-    where = f"node '{nid}'" if isinstance(nid, str) else f"node #{i + 1}"
+    where = f"node {nid!r}" if isinstance(nid, str) else f"node #{i + 1}"  # repr shows a hidden newline
     problems = [f"{where}: unknown key '{k}' (allowed: {', '.join(sorted(_NODE_KEYS))})" for k in node if k not in _NODE_KEYS]
-    if not isinstance(nid, str) or not ID_PATTERN.match(nid):
+    if not isinstance(nid, str) or not ID_PATTERN.fullmatch(nid):
         problems.append(f"{where}: id must start with a letter or '_' and use only letters, digits, '_' and '-'")
     elif nid in seen:
         problems.append(f"{where}: id is used twice; give each layer its own name")
@@ -207,7 +228,7 @@ def unique_name(base: str, used: set) -> str:
 
 
 def topological_order(spec: ModelSpec) -> list[str]:
-    """Node ids so that every node comes after its inputs.
+    """Node ids so that every node comes after its inputs (linear time).
 
     Raises SpecError naming the nodes on a cycle or the dangling inputs.
     """
@@ -220,20 +241,9 @@ def topological_order(spec: ModelSpec) -> list[str]:
     ]
     if problems:
         raise SpecError(problems)
-    order, state = [], {}  # state: 1 visiting, 2 done
-
-    def visit(nid, path):
-        if state.get(nid) == 2:
-            return
-        if state.get(nid) == 1:
-            cycle = path[path.index(nid):] + [nid]
-            raise SpecError([f"{nid}: the graph has a cycle ({' → '.join(cycle)}); remove one of these connections"])
-        state[nid] = 1
-        for src in by_id[nid].inputs:
-            visit(src, path + [nid])
-        state[nid] = 2
-        order.append(nid)
-
-    for n in spec.nodes:
-        visit(n.id, [])
-    return order
+    try:
+        return list(graphlib.TopologicalSorter({n.id: n.inputs for n in spec.nodes}).static_order())
+    except graphlib.CycleError as e:
+        cycle = list(reversed(e.args[1]))
+        raise SpecError([f"{cycle[0]}: the graph has a cycle ({' → '.join(cycle)}); "
+                         "remove one of these connections"]) from None

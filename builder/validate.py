@@ -3,18 +3,24 @@
 `check(spec)` runs on every edit in the app, so it never raises: it returns a
 `Report` whose problems each name a node and say how to fix it. Output shapes
 and parameter counts come from Keras itself (a fresh layer called on symbolic
-tensors), cached per (layer type, params, input shapes), so a repeated check
-of an unchanged graph never touches Keras.
+tensors inside a stateless scope, so its weights are declared but never
+allocated), cached per (layer type, params, input shapes), so a repeated check
+of an unchanged graph never touches Keras. The sizes are then held against the
+server budgets (`builder.limits`) before anything is ever built; every step is
+linear in the number of nodes.
 """
 from __future__ import annotations
 
+import contextlib
 import difflib
 import json
+import math
 import re
 import threading
 from collections import deque
 from dataclasses import dataclass, field
 
+from builder import limits
 from builder.catalog import CATALOG, RECURRENT_TYPES, LayerType
 from builder.params import check_params
 from builder.spec import ModelSpec, Node, SpecError, structure_problems
@@ -64,15 +70,18 @@ def check(spec_or_dict) -> Report:
     spec = spec_or_dict if isinstance(spec_or_dict, ModelSpec) else ModelSpec.from_dict(data)
     report = Report(spec=spec)
     bad = set()  # nodes whose own declaration is broken: no shape inference for them
+    ids = set(spec.ids())
     for node in spec.nodes:
-        problems = _node_problems(node, spec)
+        problems = _node_problems(node, ids)
         if problems:
             bad.add(node.id)
             report.problems += problems
     order, cyclic = _order(spec)
     report.problems += _cycle_problems(spec, cyclic)
     report.problems += _connection_problems(spec, cyclic)
+    report.problems += _input_size_problems(spec, bad)
     _infer_shapes(spec, order, bad, report)
+    report.problems += budget_problems(report)
     return report
 
 
@@ -99,7 +108,7 @@ def suggest(type_name: str) -> list[str]:
     return difflib.get_close_matches(type_name, list(CATALOG), n=3, cutoff=0.6)
 
 
-def _node_problems(node: Node, spec: ModelSpec) -> list[Problem]:
+def _node_problems(node: Node, ids: set[str]) -> list[Problem]:
     lt = CATALOG.get(node.type)
     if lt is None:
         close = suggest(node.type)
@@ -109,7 +118,6 @@ def _node_problems(node: Node, spec: ModelSpec) -> list[Problem]:
     if lt.name == "Bidirectional" and "layer" in node.params:
         problems += _wrapped_problems(node.id, node.params["layer"])
     problems += _input_count_problems(node, lt)
-    ids = set(spec.ids())
     for src in node.inputs:
         if src not in ids:
             problems.append(Problem(node.id, f"input '{src}' does not exist; connect an existing layer or remove it"))
@@ -177,6 +185,7 @@ def _order(spec: ModelSpec) -> tuple[list[str], set[str]]:
 
 
 def _cycle_problems(spec: ModelSpec, cyclic: set[str]) -> list[Problem]:
+    by_id = {n.id: n for n in spec.nodes}
     problems, reported = [], set()
     for start in spec.ids():
         if start not in cyclic or start in reported:
@@ -185,7 +194,7 @@ def _cycle_problems(spec: ModelSpec, cyclic: set[str]) -> list[Problem]:
         while nid not in seen:  # follow inputs inside the cyclic part until a node repeats
             seen[nid] = len(path)
             path.append(nid)
-            nid = next(s for s in spec.node(nid).inputs if s in cyclic)
+            nid = next(s for s in by_id[nid].inputs if s in cyclic)
         loop = path[seen[nid]:]
         if reported & set(loop):
             reported.update(path)
@@ -233,6 +242,40 @@ def _reach(starts, step) -> set[str]:
                 seen.add(nxt)
                 todo.append(nxt)
     return seen
+
+
+# -- budgets -------------------------------------------------------------------
+
+def _input_size_problems(spec: ModelSpec, bad: set[str]) -> list[Problem]:
+    cap = limits.get("max_input_dim")
+    return [Problem(n.id, _axis_message(n.params["shape"], cap))
+            for n in spec.nodes if n.type == "Input" and n.id not in bad
+            and any(d is not None and d > cap for d in n.params["shape"])]
+
+
+def _axis_message(shape, cap: int) -> str:
+    big = max(d for d in shape if d is not None)
+    return (f"shape {list(shape)} has an axis of {big:,}, over the limit of {cap:,} (server setting "
+            "LAYERLAB_MAX_INPUT_DIM); use a smaller input, e.g. resize the images")
+
+
+def budget_problems(report: Report) -> list[Problem]:
+    """The model's weights and per-example activations against the server budgets, biggest layers named."""
+    problems = []
+    types = {n.id: n.type for n in report.spec.nodes} if report.spec else {}
+    activations = {nid: math.prod(d or 1 for d in shape[1:]) for nid, shape in report.shapes.items()}
+    for sizes, budget, what, fix in (
+            (report.params, "max_params", "weights", "use fewer units, filters or embedding rows"),
+            (activations, "max_activations", "numbers per example in its layer outputs",
+             "use a smaller input, fewer filters, or pool/stride earlier")):
+        total, cap = sum(sizes.values()), limits.get(budget)
+        if total > cap:
+            biggest = [nid for nid in sorted(sizes, key=sizes.get, reverse=True)[:3] if sizes[nid]]
+            named = ", ".join(f"'{nid}' ({types.get(nid, '?')}) {limits.count(sizes[nid])}" for nid in biggest)
+            problems.append(Problem(None, f"the model has {limits.count(total)} {what}, over the limit of "
+                                          f"{limits.count(cap)} (server setting {limits.BUDGETS[budget].env}); "
+                                          f"biggest layers: {named}; {fix}"))
+    return problems
 
 
 # -- shapes --------------------------------------------------------------------
@@ -352,9 +395,10 @@ def _keras_infer_uncached(node: Node, shapes: list[tuple], dtypes: list[str]):
     from builder.build import call_layer, make_layer
 
     try:
-        layer = make_layer(node)
-        tensors = [keras.KerasTensor(shape, dtype=dtype) for shape, dtype in zip(shapes, dtypes, strict=True)]
-        out = call_layer(layer, node, tensors)
+        with declared_weights_only():
+            layer = make_layer(node)
+            tensors = [keras.KerasTensor(shape, dtype=dtype) for shape, dtype in zip(shapes, dtypes, strict=True)]
+            out = call_layer(layer, node, tensors)
         if not isinstance(out, keras.KerasTensor):
             return f"{node.type} gives several outputs here, which Layerlab does not support; change its params"
         return tuple(out.shape), str(out.dtype), int(layer.count_params())
@@ -368,6 +412,26 @@ def _keras_infer_uncached(node: Node, shapes: list[tuple], dtypes: list[str]):
             return (f"{node.type} needs a fixed size on the last axis but gets {got}; give the Input a number "
                     "there instead of null (None)")
         return f"{node.type} cannot work on input {got}: {message}; check its params or the layers before it"
+
+
+@contextlib.contextmanager
+def declared_weights_only():
+    """Layers built in here declare their weights (shape, dtype) but never allocate them.
+
+    Keras defers a variable's value inside a stateless scope and lists it for
+    initialisation on exit; we switch that off and drop our entries from the list,
+    so a Dense 6000→65536 costs a few kilobytes here instead of 1.5 GB.
+    """
+    import keras
+    from keras.src.backend.common import global_state
+
+    pending = global_state.get_global_attribute("uninitialized_variables", [], set_to_default=True)
+    before = len(pending)
+    try:
+        with keras.StatelessScope(initialize_variables=False):
+            yield
+    finally:
+        del pending[before:]
 
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")

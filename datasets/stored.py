@@ -17,7 +17,7 @@ from pathlib import Path
 from datasets.base import Dataset, DatasetError
 
 PREFIX = "upload:"
-_KEY = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_KEY = re.compile(r"[A-Za-z0-9_-]{1,64}")  # fullmatch only: `$` would let a final newline through
 
 
 def uploads_dir() -> Path:
@@ -31,9 +31,9 @@ def is_stored(dataset_id) -> bool:
 
 
 def path_of(dataset_id: str) -> Path:
-    """The file of an upload id; the key is checked so an id can never name a path elsewhere."""
+    """The file of an upload id (or bare key); the key is checked so an id can never name a path elsewhere."""
     key = dataset_id[len(PREFIX):] if is_stored(dataset_id) else dataset_id
-    if not _KEY.match(key):
+    if not isinstance(key, str) or not _KEY.fullmatch(key):
         raise DatasetError(f"'{dataset_id}' is not a valid upload id; upload the file again")
     return uploads_dir() / f"{key}.npz"
 
@@ -58,6 +58,15 @@ def load(dataset_id: str, task: str | None = None) -> Dataset:
     info = replace(dataset.info, id=dataset_id, title=f"your upload ({dataset_id[len(PREFIX):][:8]})",
                    description="A dataset you uploaded.", offline=True)
     return replace(dataset, info=info)
+
+
+def id_problem(dataset_id) -> str | None:
+    """Why `dataset_id` is not a well-formed upload id, or None (only the syntax; the file may be gone)."""
+    try:
+        path_of(dataset_id)
+    except DatasetError as e:
+        return str(e)
+    return None
 
 
 def info(dataset_id: str):

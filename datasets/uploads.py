@@ -3,20 +3,26 @@
 Every loader takes a path or a file-like object with `.read()` (the app
 passes Streamlit's UploadedFile) and returns a `Dataset`. Anything wrong with
 the upload raises `UploadError` with a message that names the file and says
-what to do. Archives are decoded in memory and never extracted, and they are
-checked against `Limits` before a single entry is decoded.
+what to do. Archives are decoded in memory and never extracted. Every size is
+checked against `Limits` (server settings, see `builder.limits`) from what a
+file declares before anything that size is allocated: archive entries from the
+central directory, NPZ arrays from their `.npy` headers, images from their
+headers, CSV columns and rows from the raw text.
 """
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
+import math
 import os
 import stat
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
+from builder import limits as budgets
 from datasets.base import Dataset, DatasetError
 
 MISSING_POLICIES = ("drop_rows", "fill_mean", "error")
@@ -27,16 +33,28 @@ class UploadError(DatasetError):
     """An upload that cannot be used; the message says why and what to do."""
 
 
+def _budget(name: str):
+    return field(default_factory=lambda: budgets.get(name))
+
+
 @dataclass(frozen=True)
 class Limits:
-    """Safety limits for uploads; the defaults suit a workshop server."""
+    """Safety limits for uploads; the defaults are the server settings of `builder.limits`."""
 
-    max_upload_bytes: int = 200 * 1024 * 1024  # the file as uploaded
-    max_files: int = 20_000  # entries in an archive
-    max_uncompressed_bytes: int = 1024 * 1024 * 1024  # all archive entries together, unpacked
-    max_image_pixels: int = 4096 * 4096  # one image, before resizing
-    max_decoded_bytes: int = 2 * 1024**3  # all images together once decoded and resized (float32)
+    max_upload_bytes: int = _budget("max_upload_mb")  # the file as uploaded
+    max_files: int = _budget("max_files")  # entries in an archive
+    max_uncompressed_bytes: int = _budget("max_unpacked_mb")  # all archive entries together, unpacked
+    max_entry_bytes: int = _budget("max_entry_mb")  # one image entry of a ZIP, unpacked
+    max_image_pixels: int = _budget("max_image_pixels")  # one image, from its header, before decoding
+    max_decoded_bytes: int = _budget("max_dataset_mb")  # the loaded dataset as float32 (images after resizing)
+    max_csv_bytes: int = _budget("max_csv_mb")
+    max_csv_columns: int = _budget("max_csv_columns")
+    max_csv_rows: int = _budget("max_csv_rows")
     max_categories: int = 50  # distinct values of a text column before it is dropped
+
+
+def _mb(n: int) -> str:
+    return f"{n / 1024**2:,.0f} MB" if n >= 1024**2 else f"{n:,} bytes"
 
 
 # -- reading the upload -------------------------------------------------------
@@ -48,11 +66,11 @@ def _name(file) -> str:
     return os.path.basename(str(getattr(file, "name", "") or "upload"))
 
 
-def read_bytes(file, limits: Limits = Limits()) -> bytes:
-    """The upload's bytes, refusing anything bigger than `limits.max_upload_bytes`."""
+def read_bytes(file, limits: Limits | None = None, cap: int | None = None) -> bytes:
+    """The upload's bytes, refusing anything bigger than `cap` (default `limits.max_upload_bytes`)."""
     name = _name(file)
-    cap = limits.max_upload_bytes
-    too_big = UploadError(f"'{name}' is larger than the upload limit of {cap / 1e6:.0f} MB; use a smaller file")
+    cap = cap or (limits or Limits()).max_upload_bytes
+    too_big = UploadError(f"'{name}' is larger than the upload limit of {_mb(cap)}; use a smaller file")
     if isinstance(file, (str, os.PathLike)):
         try:
             if os.path.getsize(file) > cap:
@@ -77,15 +95,17 @@ def read_bytes(file, limits: Limits = Limits()) -> bytes:
 # -- CSV / TSV ----------------------------------------------------------------
 
 
-def read_table(file, limits: Limits = Limits(), delimiter: str | None = None):
+def read_table(file, limits: Limits | None = None, delimiter: str | None = None):
     """Parse a CSV/TSV upload into a pandas DataFrame (all columns, nothing chosen yet).
 
-    Refuses non-UTF-8 text and rows whose number of fields differs from the header.
+    Refuses non-UTF-8 text, tables over the size limits (counted in the raw
+    text before parsing) and rows whose number of fields differs from the header.
     """
     import pandas as pd
 
     name = _name(file)
-    raw = read_bytes(file, limits)
+    limits = limits or Limits()
+    raw = read_bytes(file, limits, cap=min(limits.max_upload_bytes, limits.max_csv_bytes))
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -95,13 +115,20 @@ def read_table(file, limits: Limits = Limits(), delimiter: str | None = None):
     if not text.strip():
         raise UploadError(f"'{name}' is empty")
     sep = delimiter or _sniff(text, name)
+    _check_table_size(text, sep, name, limits)
     rows = csv.reader(io.StringIO(text), delimiter=sep)
-    header = next(rows)
-    for line_no, row in enumerate(rows, start=2):
-        if row and len(row) != len(header):
-            raise UploadError(
-                f"'{name}' line {line_no} has {len(row)} fields but the header has {len(header)}; "
-                "fix that row (a missing or extra separator?) and upload again")
+    line_no = 1
+    try:
+        header = next(rows)
+        for line_no, row in enumerate(rows, start=2):
+            if row and len(row) != len(header):
+                raise UploadError(
+                    f"'{name}' line {line_no} has {len(row)} fields but the header has {len(header)}; "
+                    "fix that row (a missing or extra separator?) and upload again")
+    except csv.Error as exc:
+        what = (f"a cell is longer than {csv.field_size_limit():,} characters" if "field limit" in str(exc)
+                else "it is not a well-formed table row (an unclosed quote?)")
+        raise UploadError(f"'{name}' line {line_no + 1} could not be read: {what}; fix that row and upload again") from None
     try:
         df = pd.read_csv(io.StringIO(text), sep=sep, skip_blank_lines=True)
     except (pd.errors.ParserError, ValueError) as exc:
@@ -109,6 +136,27 @@ def read_table(file, limits: Limits = Limits(), delimiter: str | None = None):
     if df.shape[1] < 2:
         raise UploadError(f"'{name}' needs at least two columns: one or more inputs and a target")
     return df
+
+
+def _check_table_size(text: str, sep: str, name: str, limits: Limits) -> None:
+    """Columns and rows counted in the raw text (upper bounds), before any parser sees it."""
+    end = text.find("\n")
+    columns = text.count(sep, 0, end if end >= 0 else len(text)) + 1
+    rows = text.count("\n") + 1
+    if columns > limits.max_csv_columns:
+        raise UploadError(f"'{name}' has about {columns:,} columns; the limit is {limits.max_csv_columns:,} "
+                          "(server setting LAYERLAB_MAX_CSV_COLUMNS) — keep the columns you need")
+    if rows > limits.max_csv_rows:
+        raise UploadError(f"'{name}' has about {rows:,} rows; the limit is {limits.max_csv_rows:,} "
+                          "(server setting LAYERLAB_MAX_CSV_ROWS) — upload a sample of the rows")
+    _check_dataset_bytes(rows * columns * 4, name, limits)
+
+
+def _check_dataset_bytes(needed: int, name: str, limits: Limits) -> None:
+    if needed > limits.max_decoded_bytes:
+        raise UploadError(f"'{name}' would take {_mb(needed)} of memory as numbers, over the limit of "
+                          f"{_mb(limits.max_decoded_bytes)} (server setting LAYERLAB_MAX_DATASET_MB); "
+                          "use fewer examples or smaller ones")
 
 
 def _sniff(text: str, name: str) -> str:
@@ -130,7 +178,7 @@ def missing_report(df):
 
 
 def load_csv(file, target: str | None = None, *, missing: str = "drop_rows", task: str | None = None,
-             delimiter: str | None = None, limits: Limits = Limits()) -> Dataset:
+             delimiter: str | None = None, limits: Limits | None = None) -> Dataset:
     """A table upload as a Dataset: `target` (default: the last column) is what to predict.
 
     Numeric columns are used as they are; text columns become one-hot columns
@@ -142,6 +190,7 @@ def load_csv(file, target: str | None = None, *, missing: str = "drop_rows", tas
     import pandas as pd
 
     name = _name(file)
+    limits = limits or Limits()
     if missing not in MISSING_POLICIES:
         raise UploadError(f"missing-value policy must be one of {', '.join(MISSING_POLICIES)}; got {missing!r}")
     df = read_table(file, limits, delimiter)
@@ -177,7 +226,7 @@ def load_csv(file, target: str | None = None, *, missing: str = "drop_rows", tas
             notes.append("filled empty cells with the column mean (text columns: the most common value)")
     if len(df) < 2:
         raise UploadError(f"'{name}' has fewer than two usable rows")
-    x, feature_names, dropped = _encode_features(features, limits.max_categories)
+    x, feature_names, dropped = _encode_features(features, limits, name)
     for col, n in dropped:
         notes.append(f"ignored text column '{col}': {n} different values is too many to one-hot encode")
     if x.shape[1] == 0:
@@ -192,18 +241,21 @@ def load_csv(file, target: str | None = None, *, missing: str = "drop_rows", tas
     return Dataset(x, y, info, class_names, feature_names=feature_names, notes=notes)
 
 
-def _encode_features(features, max_categories):
+def _encode_features(features, limits: Limits, name: str):
     import pandas as pd
 
-    numeric, categorical, dropped = [], [], []
+    numeric, categorical, dropped, width = [], [], [], 0
     for col in features.columns:
         column = features[col]
         if pd.api.types.is_bool_dtype(column) or pd.api.types.is_numeric_dtype(column):
             numeric.append(col)
-        elif column.nunique(dropna=True) <= max_categories:
+            width += 1
+        elif (distinct := column.nunique(dropna=True)) <= limits.max_categories:
             categorical.append(col)
+            width += distinct
         else:
-            dropped.append((col, int(column.nunique(dropna=True))))
+            dropped.append((col, int(distinct)))
+    _check_dataset_bytes(len(features) * width * 4, name, limits)  # one-hot columns before they are made
     parts = [features[numeric].astype(np.float32)]
     if categorical:
         parts.append(pd.get_dummies(features[categorical].astype(str), prefix_sep="=", dtype=np.float32))
@@ -236,12 +288,14 @@ def _encode_target(column, task, name, target):
 # -- archives -----------------------------------------------------------------
 
 
-def check_archive(zf: zipfile.ZipFile, name: str, limits: Limits) -> list[zipfile.ZipInfo]:
+def check_archive(zf: zipfile.ZipFile, name: str, limits: Limits,
+                  max_entry: int | None = None) -> list[zipfile.ZipInfo]:
     """Refuse the whole archive if any entry is unsafe; return its file entries.
 
     Unsafe: absolute paths or drive letters, `..` components (zip slip),
-    symlinks, too many entries, too many bytes once unpacked (zip bombs).
-    Checked on the central directory only, before anything is decoded.
+    symlinks, too many entries, too many bytes once unpacked (zip bombs), one
+    entry over `max_entry` bytes. Checked on the central directory only, before
+    anything is decoded (zipfile stops reading an entry at its declared size).
     """
     entries = zf.infolist()
     if len(entries) > limits.max_files:
@@ -256,10 +310,13 @@ def check_archive(zf: zipfile.ZipFile, name: str, limits: Limits) -> list[zipfil
             raise UploadError(f"'{name}' was refused: entry '{e.filename}' points outside the archive ('..')")
         if stat.S_ISLNK(e.external_attr >> 16):
             raise UploadError(f"'{name}' was refused: entry '{e.filename}' is a symbolic link")
+        if max_entry is not None and e.file_size > max_entry:
+            raise UploadError(f"'{name}' was refused: entry '{e.filename}' unpacks to {_mb(e.file_size)}, over the "
+                              f"limit of {_mb(max_entry)} for one file (server setting LAYERLAB_MAX_ENTRY_MB)")
         total += e.file_size
         if total > limits.max_uncompressed_bytes:
-            raise UploadError(f"'{name}' unpacks to more than {limits.max_uncompressed_bytes / 1e6:.0f} MB; "
-                              "the limit protects the server — upload fewer or smaller files")
+            raise UploadError(f"'{name}' unpacks to more than {_mb(limits.max_uncompressed_bytes)} (server setting "
+                              "LAYERLAB_MAX_UNPACKED_MB); the limit protects the server — upload fewer or smaller files")
     return [e for e in entries if not e.is_dir()]
 
 
@@ -273,14 +330,14 @@ def _open_zip(raw: bytes, name: str) -> zipfile.ZipFile:
 def _read_entry(zf, entry, limits) -> bytes:
     # zipfile stops at the declared size and checks the CRC, so a lying header cannot inflate past it
     with zf.open(entry) as f:
-        data = f.read(limits.max_uncompressed_bytes + 1)
-    if len(data) > limits.max_uncompressed_bytes:
-        raise UploadError(f"'{entry.filename}' unpacks to more than the limit")
+        data = f.read(limits.max_entry_bytes + 1)
+    if len(data) > limits.max_entry_bytes:
+        raise UploadError(f"'{entry.filename}' unpacks to more than the limit of {_mb(limits.max_entry_bytes)}")
     return data
 
 
 def load_image_zip(file, size: int | tuple[int, int] = 28, color: str = "grayscale",
-                   limits: Limits = Limits()) -> Dataset:
+                   limits: Limits | None = None) -> Dataset:
     """A ZIP with one folder per class (e.g. cats/1.png, dogs/7.jpg) as an image Dataset.
 
     Images are decoded in memory (nothing is extracted), converted to
@@ -290,13 +347,14 @@ def load_image_zip(file, size: int | tuple[int, int] = 28, color: str = "graysca
     from PIL import Image
 
     name = _name(file)
+    limits = limits or Limits()
     if color not in ("grayscale", "rgb"):
         raise UploadError(f"color must be 'grayscale' or 'rgb'; got {color!r}")
     height, width = (size, size) if isinstance(size, int) else tuple(size)
     if not (1 <= height <= 1024 and 1 <= width <= 1024):
         raise UploadError(f"image size must be between 1 and 1024 pixels; got {height}×{width}")
     zf = _open_zip(read_bytes(file, limits), name)
-    entries = check_archive(zf, name, limits)
+    entries = check_archive(zf, name, limits, max_entry=limits.max_entry_bytes)
     items = []  # (class name, entry)
     skipped_other = 0
     for e in entries:
@@ -314,15 +372,17 @@ def load_image_zip(file, size: int | tuple[int, int] = 28, color: str = "graysca
     mode, channels = ("L", 1) if color == "grayscale" else ("RGB", 3)
     needed = len(items) * height * width * channels * 4
     if needed > limits.max_decoded_bytes:
-        raise UploadError(f"'{name}': {len(items)} images at {height}×{width} would take {needed / 1e9:.1f} GB of memory "
-                          f"(limit {limits.max_decoded_bytes / 1e9:.1f} GB); choose a smaller image size or fewer images")
+        raise UploadError(f"'{name}': {len(items)} images at {height}×{width} would take {_mb(needed)} of memory "
+                          f"(limit {_mb(limits.max_decoded_bytes)}, server setting LAYERLAB_MAX_DATASET_MB); "
+                          "choose a smaller image size or fewer images")
+    Image.MAX_IMAGE_PIXELS = limits.max_image_pixels  # Pillow refuses bigger ones itself, whoever calls it
     x = np.empty((len(items), height, width, channels), np.float32)
     y = np.empty(len(items), np.int32)
     n, corrupt, too_large = 0, 0, 0
     index = {c: i for i, c in enumerate(classes)}
     for cls, e in items:
         try:
-            with Image.open(io.BytesIO(_read_entry(zf, e, limits))) as img:
+            with Image.open(io.BytesIO(_read_entry(zf, e, limits))) as img:  # reads the header only
                 if img.width * img.height > limits.max_image_pixels:
                     too_large += 1
                     continue
@@ -330,6 +390,9 @@ def load_image_zip(file, size: int | tuple[int, int] = 28, color: str = "graysca
                 pixels = np.asarray(img, np.float32) / 255.0
         except UploadError:
             raise
+        except Image.DecompressionBombError:  # its frames or tiles declare more than the header showed
+            too_large += 1
+            continue
         except Exception:  # Pillow raises many kinds for broken files; all mean "skip it"
             corrupt += 1
             continue
@@ -357,32 +420,31 @@ def load_image_zip(file, size: int | tuple[int, int] = 28, color: str = "graysca
 # -- NPZ ----------------------------------------------------------------------
 
 
-def load_npz(file, task: str | None = None, limits: Limits = Limits()) -> Dataset:
+def load_npz(file, task: str | None = None, limits: Limits | None = None) -> Dataset:
     """An .npz with arrays `x` and `y` (optionally `class_names`, `masks`) as a Dataset.
 
     Object arrays are refused (they would need pickle, which can run code).
     uint8 inputs are treated as images and scaled 0..1; (n, h, w) uint8 images
     get a channel axis. Integer `y` means classification unless `task` says otherwise.
+    Shapes and dtypes are read from the `.npy` headers and checked before any array is loaded.
     """
     name = _name(file)
+    limits = limits or Limits()
     raw = read_bytes(file, limits)
-    check_archive(_open_zip(raw, name), name, limits)
+    zf = _open_zip(raw, name)
+    check_archive(zf, name, limits)
+    headers = _npy_headers(zf, name)
+    missing_keys = [k for k in ("x", "y") if k not in headers]
+    if missing_keys:
+        raise UploadError(f"'{name}' needs arrays named 'x' and 'y'; it has: {', '.join(headers) or 'none'}")
+    _check_dataset_bytes(sum(math.prod(shape) * (4 if key == "x" else dtype.itemsize)
+                             for key, (shape, dtype) in headers.items()), name, limits)
     try:
         with np.load(io.BytesIO(raw), allow_pickle=False) as npz:
-            missing_keys = [k for k in ("x", "y") if k not in npz.files]
-            if missing_keys:
-                raise UploadError(f"'{name}' needs arrays named 'x' and 'y'; it has: {', '.join(npz.files) or 'none'}")
             x, y = npz["x"], npz["y"]
             names = npz["class_names"] if "class_names" in npz.files else None
             masks = npz["masks"].astype(bool) if "masks" in npz.files else None
-    except UploadError:
-        raise
-    except ValueError as exc:
-        if "pickle" in str(exc):
-            raise UploadError(f"'{name}' holds Python objects, which are not allowed (they could run code); "
-                              "save plain number arrays with numpy.savez") from None
-        raise UploadError(f"'{name}' could not be read: {exc}") from None
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - a damaged archive or array, in numpy's words
         raise UploadError(f"'{name}' could not be read as .npz: {exc}") from None
     for label, arr in (("x", x), ("y", y)):
         if not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
@@ -394,11 +456,12 @@ def load_npz(file, task: str | None = None, limits: Limits = Limits()) -> Datase
         raise UploadError(f"'{name}': 'masks' must be shaped (examples, height, width); got {masks.shape}")
     kind = "table" if x.ndim == 2 else "image" if x.ndim == 4 or x.dtype == np.uint8 else "sequence"
     if x.dtype == np.uint8:
-        x = x.astype(np.float32) / 255.0
+        x = x.astype(np.float32)
+        x /= 255.0
         if x.ndim == 3:
             x = x[..., None]
     else:
-        x = x.astype(np.float32)
+        x = x.astype(np.float32, copy=False)
     y = np.ravel(y) if y.ndim == 2 and y.shape[1] == 1 else y
     task = task or ("classification" if np.issubdtype(y.dtype, np.integer) or y.dtype == bool else "regression")
     if task == "classification":
@@ -418,6 +481,26 @@ def load_npz(file, task: str | None = None, limits: Limits = Limits()) -> Datase
     return Dataset(x, y, info, class_names, masks=masks)
 
 
+def _npy_headers(zf: zipfile.ZipFile, name: str) -> dict[str, tuple[tuple, np.dtype]]:
+    """Each array's (shape, dtype) from its .npy header, without loading it; object arrays refused."""
+    headers = {}
+    for entry in zf.infolist():
+        if not entry.filename.endswith(".npy"):
+            continue
+        try:
+            with zf.open(entry) as f:
+                version = np.lib.format.read_magic(f)
+                read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+                shape, _, dtype = read(f)
+        except Exception:  # noqa: BLE001 - a damaged or unknown header
+            raise UploadError(f"'{name}': array '{entry.filename}' could not be read; save it with numpy.savez") from None
+        if dtype.hasobject:
+            raise UploadError(f"'{name}' holds Python objects, which are not allowed (they could run code); "
+                              "save plain number arrays with numpy.savez")
+        headers[entry.filename[:-4]] = (shape, dtype)
+    return headers
+
+
 def save_npz(dataset: Dataset, path) -> None:
     """Write a dataset as .npz (x, y, class_names, masks) that `load_npz` reads back.
 
@@ -431,6 +514,11 @@ def save_npz(dataset: Dataset, path) -> None:
         arrays["masks"] = dataset.masks
     path = os.fspath(path)
     tmp = f"{path}.tmp-{os.getpid()}"
-    with open(tmp, "wb") as f:
-        np.savez_compressed(f, **arrays)
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "wb") as f:
+            np.savez_compressed(f, **arrays)
+        os.replace(tmp, path)
+    except BaseException:  # disk full: no half file stays in the uploads folder
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise

@@ -110,6 +110,8 @@ def test_wrapped_layer_and_input_dtype_injection_refused():
 
 def test_literal_refuses_non_json_values():
     assert codegen.literal([1, (2, 3), "a\"b", None, True, 0.5]) == "[1, (2, 3), 'a\"b', None, True, 0.5]"
-    for bad in (object(), float("nan"), {"a": 1}):
+    value = {"mode": "horizontal", "factor": None, "size": [1, 2], "on": True}
+    assert ast.literal_eval(codegen.literal(value)) == value  # JSON's null/true become None/True
+    for bad in (object(), float("nan"), {1: "a"}, {"a": {2: 3}}):
         with pytest.raises(ValueError):
             codegen.literal(bad)

@@ -208,3 +208,25 @@ def test_shapes_agree_with_the_built_model_for_every_template():
             assert report.shapes[node.id] == tuple(layer.output.shape), (template_id, node.id)
             assert report.params[node.id] == layer.count_params()
         assert report.total_params == model.count_params()
+
+
+def test_budgets_are_server_settings_read_when_checked(monkeypatch):
+    data = spec(("x", "Input", {"shape": [64]}, []), ("wide", "Dense", {"units": 32}, ["x"]),
+                ("out", "Dense", {"units": 10}, ["wide"]))
+    assert validate.check(data).ok
+    monkeypatch.setenv("LAYERLAB_MAX_PARAMS", "1000")  # 64*32+32 + 32*10+10 = 2410 weights
+    lines = validate.check(data).lines()
+    assert len(lines) == 1 and "2.4 k weights" in lines[0] and "LAYERLAB_MAX_PARAMS" in lines[0]
+    assert lines[0].index("'wide' (Dense) 2.1 k") < lines[0].index("'out' (Dense) 330")
+    monkeypatch.setenv("LAYERLAB_MAX_INPUT_DIM", "63")
+    assert validate.check(data).problems_for("x")[0].startswith("shape [64] has an axis of 64, over the limit of 63")
+
+
+def test_validation_is_linear_and_capped():
+    from builder import limits
+
+    cap = limits.get("max_nodes")
+    nodes = [("n0", "Input", {"shape": [4]}, [])] + [(f"n{i}", "Dropout", {"rate": 0.1}, [f"n{i - 1}"]) for i in range(1, cap + 1)]
+    assert validate.check(spec(*nodes)).lines() == [
+        f"the model has {cap + 1:,} layers; the limit is {cap:,} (server setting LAYERLAB_MAX_NODES) — use a smaller model"]
+    assert validate.check(spec(*nodes[:cap])).ok

@@ -1,34 +1,22 @@
 """Datasets for the pages, cached once per server and shared by all sessions.
 
 Sessions hold only ids (`state.data["dataset"]`, `state.upload_id`); the
-arrays live here. Uploaded data is also written as an .npz file (x, y,
-class_names) under `uploads_dir()`, so a training process can read it:
-an upload's dataset id in the experiment is "upload:<upload_id>".
+arrays live here. Uploaded data is also written as an .npz file by the
+engine's `datasets.stored`, so a training process can read it: an upload's
+dataset id in the experiment is "upload:<upload_id>". Every upload id is
+resolved through `stored.path_of`, which refuses ids that could name a path.
 """
 from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
-from pathlib import Path
 
-import numpy as np
 import streamlit as st
 
-UPLOAD_PREFIX = "upload:"
+from datasets import stored
+
+UPLOAD_PREFIX = stored.PREFIX
 MAX_UPLOADS = 64  # kept in memory across all sessions; older ones are read back from disk
-
-
-def uploads_dir() -> Path:
-    root = os.environ.get("LAYERLAB_UPLOADS_DIR") or os.path.join(tempfile.gettempdir(), "layerlab-uploads")
-    path = Path(root)
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
-def upload_path(upload_id: str) -> Path:
-    return uploads_dir() / f"{upload_id}.npz"
 
 
 def is_upload(dataset_id) -> bool:
@@ -60,32 +48,21 @@ def store_upload(raw: bytes, kind: str, settings: dict, dataset) -> str:
         cache.pop(next(iter(cache)))
     cache[key] = dataset
     try:
-        try:
-            from datasets import stored  # the engine's own store, which the registry and trainer read
-        except ImportError:
-            stored = None
-        if stored is not None:
-            stored.store(dataset, key)
-        else:
-            names = np.array(dataset.class_names if dataset.class_names is not None else [], dtype=str)
-            np.savez_compressed(upload_path(key), x=dataset.x, y=dataset.y, class_names=names)
+        stored.store(dataset, key)  # the engine's own store, which the registry and trainer read
     except Exception:  # noqa: BLE001 - the page still works; only a training process needs the file
         pass
     return key
 
 
 def get_upload(upload_id: str | None):
+    """The upload's Dataset, None when it is gone; an id that is not a valid upload key raises DatasetError."""
     if not upload_id:
         return None
     cache = _uploads()
     if upload_id in cache:
         return cache[upload_id]
-    path = upload_path(upload_id)
-    if path.exists():
-        from datasets import uploads
-
-        with open(path, "rb") as f:
-            cache[upload_id] = uploads.load_npz(f)
+    if stored.path_of(upload_id).exists():
+        cache[upload_id] = stored.load(stored.PREFIX + upload_id)
         return cache[upload_id]
     return None
 

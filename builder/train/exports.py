@@ -9,7 +9,6 @@ folder: `python runs/<run>/code/train.py`.
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from builder.experiment import Experiment, coerce
@@ -47,6 +46,7 @@ def write_scripts(run_dir) -> tuple[Path, Path]:
 
 def training_script(exp: Experiment, run_id: str = "") -> str:
     """A standalone script (text) that trains the experiment like the runner does."""
+    from builder.codegen import comment_lines, literal  # imports Keras: only when a script is made
     from builder.train.runner import steps_per_execution
 
     hp = exp.hp
@@ -55,7 +55,8 @@ def training_script(exp: Experiment, run_id: str = "") -> str:
     batches = _batches_per_epoch(exp)
     spe = _spe_literal(hp, batches, steps_per_execution)
     lines = [
-        f'"""Training script exported by Layerlab{f" from run {run_id}" if run_id else ""}.',
+        *[f"# {line}" for line in comment_lines(f"Run {run_id}" if run_id else "")],
+        '"""Training script exported by Layerlab.',
         "",
         "It reproduces the run: same data split, seed and hyperparameters. Run it from the",
         "Layerlab folder, which holds the `datasets` package:",
@@ -77,16 +78,16 @@ def training_script(exp: Experiment, run_id: str = "") -> str:
         "except ImportError:",
         '    sys.exit("run this script from the Layerlab folder: it loads the data with Layerlab\'s datasets package")',
         "",
-        f"SEED = {hp['seed']!r}",
-        f"TASK = {hp['task']!r}",
-        f"BATCH_SIZE = {hp['batch_size']!r}",
-        f"EPOCHS = {hp['epochs']!r}",
-        f"INPUT_SHAPE = {shape!r}",
+        f"SEED = {literal(hp['seed'])}",
+        f"TASK = {literal(hp['task'])}",
+        f"BATCH_SIZE = {literal(hp['batch_size'])}",
+        f"EPOCHS = {literal(hp['epochs'])}",
+        f"INPUT_SHAPE = {literal(shape)}",
         "",
         "# -- data: the same dataset, split and scaling as the run ------------------------",
-        f"dataset = registry.load({data['dataset']!r}, **{data['options']!r})",
-        f"parts = splits.prepare(dataset, {data['validation_split']!r}, {data['test_split']!r}, seed=SEED, "
-        f"normalize={data['normalize']!r})",
+        f"dataset = registry.load({literal(data['dataset'])}, **{literal(data['options'])})",
+        f"parts = splits.prepare(dataset, {literal(data['validation_split'])}, {literal(data['test_split'])}, "
+        f"seed=SEED, normalize={literal(data['normalize'])})",
         "",
         "",
         "def shaped(x):",
@@ -117,9 +118,9 @@ def training_script(exp: Experiment, run_id: str = "") -> str:
             "# augmentation runs only while training: it wraps the model, it is not part of it",
             "from datasets import augment  # noqa: E402",
             "",
-            f"augmenter = augment.build({json.dumps(exp.augmentation)}, seed=SEED, input_shape={image_shape!r})",
+            f"augmenter = augment.build({literal(exp.augmentation)}, seed=SEED, input_shape={literal(image_shape)})",
             "inp = keras.Input(shape=INPUT_SHAPE)",
-            f"x = keras.layers.Reshape({image_shape!r})(inp)" if image_shape != shape else "x = inp",
+            f"x = keras.layers.Reshape({literal(image_shape)})(inp)" if image_shape != shape else "x = inp",
             "x = augmenter(x)",
         ]
         if image_shape != shape:
@@ -128,7 +129,7 @@ def training_script(exp: Experiment, run_id: str = "") -> str:
     if hp["l1"] or hp["l2"]:
         lines += [
             "",
-            f"penalty = keras.regularizers.L1L2(l1={hp['l1']!r}, l2={hp['l2']!r})  # weight decay on every kernel",
+            f"penalty = keras.regularizers.L1L2(l1={literal(hp['l1'])}, l2={literal(hp['l2'])})  # weight decay on every kernel",
             "for layer in model.layers:",
             "    for name in ('kernel', 'depthwise_kernel', 'pointwise_kernel', 'embeddings'):",
             "        var = getattr(layer, name, None)",
@@ -140,22 +141,22 @@ def training_script(exp: Experiment, run_id: str = "") -> str:
     lines += [
         "training_model.compile(",
         "    optimizer=optimizer,",
-        f"    loss={hp['loss']!r},",
-        f"    metrics={list(hp['metrics'])!r},",
+        f"    loss={literal(hp['loss'])},",
+        f"    metrics={literal(list(hp['metrics']))},",
         f"    steps_per_execution={spe},  # batches per backend call: speed only",
         ")",
         "callbacks = []",
     ]
     has_val = data["validation_split"] > 0
     if hp["lr_schedule"] == "reduce_on_plateau":
-        lines.append(f"callbacks.append(keras.callbacks.ReduceLROnPlateau(monitor={'val_loss' if has_val else 'loss'!r}, "
-                     f"factor={hp['lr_factor']!r}, patience={hp['lr_patience']!r}))")
+        lines.append(f"callbacks.append(keras.callbacks.ReduceLROnPlateau(monitor={literal('val_loss' if has_val else 'loss')}, "
+                     f"factor={literal(hp['lr_factor'])}, patience={literal(hp['lr_patience'])}))")
     if hp["early_stopping"]:
         monitor = hp["early_stopping"]["monitor"]
         if not has_val and monitor.startswith("val_"):
             monitor = monitor[4:]
-        lines.append(f"callbacks.append(keras.callbacks.EarlyStopping(monitor={monitor!r}, "
-                     f"patience={hp['early_stopping']['patience']!r}, restore_best_weights=True))")
+        lines.append(f"callbacks.append(keras.callbacks.EarlyStopping(monitor={literal(monitor)}, "
+                     f"patience={literal(hp['early_stopping']['patience'])}, restore_best_weights=True))")
     lines += [
         "history = training_model.fit(",
         "    x_train, y_train, batch_size=BATCH_SIZE, epochs=EPOCHS,",
@@ -173,18 +174,20 @@ def training_script(exp: Experiment, run_id: str = "") -> str:
 
 
 def _optimizer_lines(hp: dict, batches: int) -> list[str]:
-    lr = repr(hp["learning_rate"])
+    from builder.codegen import literal
+
+    lr = literal(hp["learning_rate"])
     lines = [f"learning_rate = {lr}"]
     if hp["lr_schedule"] == "step":
         lines.append(f"learning_rate = keras.optimizers.schedules.ExponentialDecay({lr}, decay_steps="
-                     f"{hp['lr_step_epochs'] * batches}, decay_rate={hp['lr_factor']!r}, staircase=True)"
-                     f"  # x{hp['lr_factor']} every {hp['lr_step_epochs']} epochs")
+                     f"{literal(hp['lr_step_epochs'] * batches)}, decay_rate={literal(hp['lr_factor'])}, staircase=True)"
+                     f"  # x{literal(hp['lr_factor'])} every {literal(hp['lr_step_epochs'])} epochs")
     elif hp["lr_schedule"] == "cosine":
-        lines.append(f"learning_rate = keras.optimizers.schedules.CosineDecay({lr}, decay_steps={hp['epochs'] * batches})")
+        lines.append(f"learning_rate = keras.optimizers.schedules.CosineDecay({lr}, decay_steps={literal(hp['epochs'] * batches)})")
     name = hp["optimizer"]
     if name in ("sgd", "rmsprop"):
         cls = "SGD" if name == "sgd" else "RMSprop"
-        lines.append(f"optimizer = keras.optimizers.{cls}(learning_rate=learning_rate, momentum={hp['momentum']!r})")
+        lines.append(f"optimizer = keras.optimizers.{cls}(learning_rate=learning_rate, momentum={literal(hp['momentum'])})")
     else:
         cls = {"adam": "Adam", "adamw": "AdamW"}[name]
         lines.append(f"optimizer = keras.optimizers.{cls}(learning_rate=learning_rate)")
@@ -234,6 +237,15 @@ def export_tflite(run_dir) -> Path:
     target = run_dir / "model.tflite"
     tmp = run_dir / ".model.tmp.tflite"
     try:
+        _convert(model, tmp)
+        tmp.replace(target)
+    finally:  # a failed conversion or a full disk leaves no temp file
+        tmp.unlink(missing_ok=True)
+    return target
+
+
+def _convert(model, tmp: Path) -> None:
+    try:
         model.export(str(tmp), format="litert", verbose=False)
     except Exception as first:  # noqa: BLE001 - fall back to the classic converter
         try:
@@ -243,5 +255,3 @@ def export_tflite(run_dir) -> Path:
         except Exception as e:  # noqa: BLE001
             raise ExportError(f"this model cannot be converted to TensorFlow Lite ({type(first).__name__}: "
                               f"{str(first).splitlines()[0] if str(first) else ''}; {type(e).__name__})") from None
-    tmp.replace(target)
-    return target

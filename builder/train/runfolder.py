@@ -2,6 +2,9 @@
 
 Shared by the runner (writes), the job manager (queued/failed/interrupted)
 and the run store (reads). Replacing writes are atomic; metrics are appended.
+Readers never trust a folder: a status.json that is not an object, or whose
+fields have the wrong types, reads as unreadable (`status_problem`) instead of
+breaking the run list, the pages or the job manager.
 """
 from __future__ import annotations
 
@@ -53,16 +56,52 @@ def read_json(path, default=None):
         return default
 
 
+# status.json fields readers rely on, and the JSON types each must have when present
+_STATUS_TYPES = {
+    "status": str, "run_id": str, "name": str, "dataset": str, "model": str, "error": str,
+    "created": (int, float), "started": (int, float), "finished": (int, float), "updated": (int, float),
+    "epochs": int, "epochs_done": int, "pid": int, "manager_pid": int, "final": dict, "last": dict,
+}
+
+
+def status_problem(status) -> str | None:
+    """Why a parsed status.json cannot be trusted, or None."""
+    if not isinstance(status, dict):
+        return f"{STATUS} is not a JSON object"
+    for key, kind in _STATUS_TYPES.items():
+        value = status.get(key)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, kind)):
+            return f"{STATUS} field '{key}' holds {json.dumps(value)[:40]}"
+    if status.get("status") is not None and status["status"] not in STATES:
+        return f"{STATUS} has an unknown state {json.dumps(status['status'])[:40]}"
+    return None
+
+
 def read_status(run_dir) -> dict:
-    return read_json(Path(run_dir) / STATUS, {}) or {}
+    """The run's status, or {} when it is missing or malformed (see `status_problem`)."""
+    status = read_json(Path(run_dir) / STATUS, {})
+    return {} if status_problem(status) else status
 
 
 def write_status(run_dir, **fields) -> dict:
-    """Merge `fields` into status.json (atomic) and return the new status."""
+    """Merge `fields` into status.json and return the new status.
+
+    Atomic when it can be; when the atomic write fails (disk full) the file is
+    overwritten in place, which frees its old blocks first, so a run can still
+    end as `failed` with the reason. Raises OSError when both fail.
+    """
     status = read_status(run_dir)
     status.update(fields)
     status["updated"] = time.time()
-    write_json(Path(run_dir) / STATUS, status)
+    path = Path(run_dir) / STATUS
+    try:
+        write_json(path, status)
+    except OSError:
+        if not path.exists():
+            raise
+        with open(path, "r+", encoding="utf-8") as f:
+            f.truncate(0)
+            f.write(json.dumps(clean(status), indent=1))
     return status
 
 
@@ -84,9 +123,11 @@ def read_jsonl(path) -> list[dict]:
                 if not line:
                     continue
                 try:
-                    rows.append(json.loads(line))
+                    row = json.loads(line)
                 except ValueError:  # a half-written last line after a hard kill
                     break
+                if isinstance(row, dict):
+                    rows.append(row)
     except OSError:
         pass
     return rows

@@ -8,6 +8,7 @@ the worker process of the app.
 """
 from __future__ import annotations
 
+import errno
 import logging
 import math
 import os
@@ -45,17 +46,22 @@ def run(experiment, out_dir, stop_flag=None, on_event=None) -> str:
         status = runfolder.write_status(run_dir, status="failed", finished=time.time(), error="; ".join(problems))
         emit("end", status)
         return "failed"
-    if not (run_dir / runfolder.EXPERIMENT).exists():
-        runfolder.write_json(run_dir / runfolder.EXPERIMENT, exp.to_dict())
-    (run_dir / runfolder.STOP).unlink(missing_ok=True)
-    log, handler = _open_log(run_dir)
-    previous = runfolder.read_status(run_dir)
     hp = exp.hp
-    runfolder.write_status(
-        run_dir, status="running", run_id=previous.get("run_id", run_dir.name), name=exp.title,
-        dataset=exp.dataset, model=exp.model.name, created=previous.get("created", time.time()),
-        started=time.time(), finished=None, pid=os.getpid(), epochs=hp["epochs"], epochs_done=0, error=None,
-    )
+    try:
+        if not (run_dir / runfolder.EXPERIMENT).exists():
+            runfolder.write_json(run_dir / runfolder.EXPERIMENT, exp.to_dict())
+        (run_dir / runfolder.STOP).unlink(missing_ok=True)
+        previous = runfolder.read_status(run_dir)
+        runfolder.write_status(
+            run_dir, status="running", run_id=previous.get("run_id", run_dir.name), name=exp.title,
+            dataset=exp.dataset, model=exp.model.name, created=previous.get("created", time.time()),
+            started=time.time(), finished=None, pid=os.getpid(), epochs=hp["epochs"], epochs_done=0, error=None,
+        )
+    except OSError as e:  # disk full or read-only before training began
+        status = _finish(run_dir, "failed", error=friendly_error(e))
+        emit("end", status)
+        return "failed"
+    log, handler = _open_log(run_dir)
     emit("start", {"run_dir": str(run_dir)})
     try:
         status = _train(exp, run_dir, stop_flag, emit, log)
@@ -312,8 +318,12 @@ def _add_weight_penalty(model, l1: float, l2: float) -> None:
 
 def _save_model(model, run_dir: Path) -> None:
     tmp = run_dir / ".model.tmp.keras"
-    model.save(tmp)
-    os.replace(tmp, run_dir / runfolder.MODEL)
+    try:
+        model.save(tmp)
+        os.replace(tmp, run_dir / runfolder.MODEL)
+    except BaseException:  # disk full, read-only: the run fails with the reason, no temp file stays
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def _live_callbacks(run_dir: Path, model, data, exp: Experiment, log) -> list:
@@ -376,6 +386,9 @@ def _open_log(run_dir: Path):
     return log, handler
 
 
+_WRITE_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EFBIG}
+
+
 def friendly_error(e: BaseException) -> str:
     text = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
     name = type(e).__name__
@@ -384,6 +397,9 @@ def friendly_error(e: BaseException) -> str:
         return "ran out of memory — try a smaller batch size or a smaller model"
     if isinstance(e, SpecError):
         return "; ".join(e.problems)
+    if isinstance(e, OSError) and e.errno in _WRITE_ERRORS:
+        return (f"could not write to the run folder ({e.strerror}); make room on the server's disk "
+                "(or make the folder writable) and start the run again")
     if isinstance(e, ValueError):  # ours and the datasets' errors are written for people
         return text[:500]
     return f"training stopped with an error ({name}): {text[:500]}"

@@ -5,6 +5,11 @@
     store.metrics(run_id)           # per-epoch DataFrame (epoch, loss, val_loss, …)
     store.compare([a, b])           # one row per run: settings + final numbers
     store.zip_run(run_id)           # the whole folder, ready to share
+    store.unreadable()              # (run id, reason) for folders the list skips
+
+A malformed run folder (status.json not an object, wrong field types, an
+experiment.json that is not an object) is skipped by `list` and named by
+`unreadable`; it never breaks the list or the pages.
 """
 from __future__ import annotations
 
@@ -24,6 +29,10 @@ class RunNotFound(KeyError):
 
 class RunBusy(ValueError):
     """The run is still queued or training."""
+
+
+class RunUnreadable(ValueError):
+    """A run folder whose files cannot be trusted; the message says which file and why."""
 
 
 @dataclass
@@ -52,28 +61,50 @@ class RunStore:
         return run_dir
 
     def list(self) -> list[RunInfo]:
-        if not self.root.is_dir():
-            return []
-        runs = [self._info(p) for p in self.root.iterdir() if p.is_dir() and (p / runfolder.EXPERIMENT).exists()]
+        """Every readable run, newest first (malformed folders: see `unreadable`)."""
+        runs = [info for info in self._scan() if isinstance(info, RunInfo)]
         return sorted(runs, key=lambda r: (r.created or 0, r.id), reverse=True)
 
+    def unreadable(self) -> list[tuple[str, str]]:
+        """(run id, reason) for each run folder `list` skips because its files are malformed."""
+        return sorted((e.args[0], e.args[1]) for e in self._scan() if isinstance(e, RunUnreadable))
+
+    def _scan(self) -> list:
+        if not self.root.is_dir():
+            return []
+        out = []
+        for p in self.root.iterdir():
+            if p.is_dir() and (p / runfolder.EXPERIMENT).exists():
+                try:
+                    out.append(self._info(p))
+                except RunUnreadable as e:
+                    out.append(e)
+        return out
+
     def get(self, run_id: str) -> RunInfo:
+        """The run's summary; RunUnreadable when its files are malformed."""
         return self._info(self.path(run_id))
 
     def _info(self, run_dir: Path) -> RunInfo:
-        status = runfolder.read_status(run_dir)
-        experiment = runfolder.read_json(run_dir / runfolder.EXPERIMENT, {}) or {}
+        status = runfolder.read_json(run_dir / runfolder.STATUS, {})
+        experiment = runfolder.read_json(run_dir / runfolder.EXPERIMENT, {})
+        problem = runfolder.status_problem(status)
+        if problem is None and not (isinstance(experiment, dict) and isinstance(experiment.get("data") or {}, dict)
+                                    and isinstance(experiment.get("model") or {}, dict)):
+            problem = f"{runfolder.EXPERIMENT} is not a Layerlab experiment"
+        if problem:
+            raise RunUnreadable(run_dir.name, problem)
         final = status.get("final") or {}
         if not final:  # a run that died: its last written epoch
             rows = runfolder.read_jsonl(run_dir / runfolder.METRICS)
             final = {k: v for k, v in (rows[-1] if rows else {}).items() if k not in ("epoch", "time_s", "elapsed_s")}
         return RunInfo(
             id=run_dir.name,
-            name=status.get("name") or experiment.get("name") or run_dir.name,
+            name=status.get("name") or str(experiment.get("name") or "") or run_dir.name,
             status=status.get("status", "unknown"),
             created=status.get("created") or _mtime(run_dir),
-            dataset=status.get("dataset") or (experiment.get("data") or {}).get("dataset", ""),
-            model=status.get("model") or (experiment.get("model") or {}).get("name", ""),
+            dataset=status.get("dataset") or str((experiment.get("data") or {}).get("dataset", "")),
+            model=status.get("model") or str((experiment.get("model") or {}).get("name", "")),
             final=final,
             epochs_done=int(status.get("epochs_done") or len(runfolder.read_jsonl(run_dir / runfolder.METRICS))),
             epochs=status.get("epochs"),
@@ -85,7 +116,8 @@ class RunStore:
         return runfolder.read_status(self.path(run_id))
 
     def experiment(self, run_id: str) -> dict:
-        return runfolder.read_json(self.path(run_id) / runfolder.EXPERIMENT, {}) or {}
+        experiment = runfolder.read_json(self.path(run_id) / runfolder.EXPERIMENT, {})
+        return experiment if isinstance(experiment, dict) else {}
 
     def metrics(self, run_id: str):
         import pandas as pd
@@ -94,13 +126,13 @@ class RunStore:
         return pd.DataFrame(rows) if rows else pd.DataFrame(columns=["epoch", "loss", "time_s"])
 
     def progress(self, run_id: str) -> dict | None:
-        return runfolder.read_json(self.path(run_id) / runfolder.PROGRESS)
+        return _object(runfolder.read_json(self.path(run_id) / runfolder.PROGRESS))
 
     def evaluation(self, run_id: str) -> dict | None:
-        return runfolder.read_json(self.path(run_id) / runfolder.EVALUATION)
+        return _object(runfolder.read_json(self.path(run_id) / runfolder.EVALUATION))
 
     def predictions(self, run_id: str) -> dict | None:
-        return runfolder.read_json(self.path(run_id) / runfolder.PREDICTIONS)
+        return _object(runfolder.read_json(self.path(run_id) / runfolder.PREDICTIONS))
 
     def log(self, run_id: str, tail: int = 200) -> str:
         try:
@@ -116,7 +148,7 @@ class RunStore:
         rows = []
         for run_id in run_ids:
             info = self.get(run_id)
-            training = (self.experiment(run_id).get("training") or {})
+            training = _object(self.experiment(run_id).get("training")) or {}
             row = {"run": info.id, "name": info.name, "status": info.status, "dataset": info.dataset,
                    "model": info.model, "epochs_done": info.epochs_done}
             for key in ("optimizer", "learning_rate", "batch_size", "epochs", "seed"):
@@ -144,6 +176,10 @@ class RunStore:
         return buf.getvalue()
 
     zip = zip_run  # the name docs/interfaces.md uses
+
+
+def _object(value) -> dict | None:
+    return value if isinstance(value, dict) else None
 
 
 def _mtime(path: Path) -> float | None:

@@ -1,0 +1,552 @@
+"""The hostile-input battery's cases, run in a child process: `python hostile.py GROUP OUT.json`.
+
+Each case builds its own hostile file or spec (untimed), then hands it to the
+engine exactly as the app or CLI would (timed). Per case the child records the
+CPU seconds and the peak memory it added (the kernel's high-water mark is reset
+before each case through /proc/self/clear_refs), and the plain message the
+user would see, or the traceback if the engine let an exception escape.
+
+Groups: "plain" never imports Keras (refusals that must happen before it
+would be needed); "keras" imports it once, as the server does.
+"""
+from __future__ import annotations
+
+import ast
+import errno
+import io
+import json
+import os
+import resource
+import signal
+import struct
+import sys
+import time
+import traceback
+import zipfile
+import zlib
+from pathlib import Path
+
+import numpy as np
+
+INPUTS = Path(os.environ.get("HOSTILE_INPUTS", "inputs"))
+RUNS = Path(os.environ.get("LAYERLAB_RUNS_DIR", "runs"))
+MODEL = "layerlab/model@1"
+
+
+class Accepted(AssertionError):
+    """The engine took a hostile input it should have refused."""
+
+
+def refusal(call, *args, **kwargs) -> str:
+    """The plain message of the refusal `call` must give (our ValueError family, e.g. SpecError, UploadError)."""
+    try:
+        result = call(*args, **kwargs)
+    except ValueError as e:
+        return str(e)
+    raise Accepted(f"accepted: {result!r:.200}")
+
+
+def tiny_spec(name="tiny", units=10, inputs=(64,)):
+    return {"format": MODEL, "name": name, "nodes": [
+        {"id": "x", "type": "Input", "params": {"shape": list(inputs)}},
+        {"id": "h", "type": "Dense", "params": {"units": units, "activation": "softmax"}, "inputs": ["x"]}]}
+
+
+def experiment(spec=None, augmentation=(), dataset="digits"):
+    return {"format": "layerlab/experiment@1", "model": spec or tiny_spec(), "data": {"dataset": dataset},
+            "augmentation": list(augmentation), "training": {"epochs": 1, "batch_size": 64, "seed": 0}}
+
+
+def deflated_zip(path: Path, entries: dict[str, bytes | tuple[int, bytes]]) -> Path:
+    """A zip; an entry given as (size, head) is `head` then zeros up to `size`, streamed (never in memory)."""
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
+        for name, content in entries.items():
+            if isinstance(content, bytes):
+                zf.writestr(name, content)
+                continue
+            size, head = content
+            with zf.open(name, "w", force_zip64=True) as f:
+                f.write(head)
+                left, chunk = size - len(head), bytes(16 << 20)
+                while left > 0:
+                    f.write(chunk[:left])
+                    left -= len(chunk)
+    return path
+
+
+def png(width: int, height: int, pixels: bytes | None = None) -> bytes:
+    """A grayscale PNG; with no pixels, one that only *declares* its size (a decompression bomb's header)."""
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    raw = pixels if pixels is not None else b"\0" * 64
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+
+
+def small_png(value: int) -> bytes:
+    return png(8, 8, b"".join(b"\0" + bytes([value]) * 8 for _ in range(8)))
+
+
+# -- cases: name → (make inputs, untimed; check them, timed) ------------------------------------------------
+
+def make_csv_columns():
+    path = INPUTS / "wide.csv"
+    n = 1_000_000
+    path.write_text(",".join(f"c{i}" for i in range(n)) + "\n" + ",".join("1" for _ in range(n)) + "\n")
+    return path
+
+
+def check_csv_columns(path):
+    from datasets import uploads
+    return refusal(uploads.load_csv, path)
+
+
+def make_csv_field():
+    path = INPUTS / "longcell.csv"
+    path.write_text("a,b\n" + "x" * 200_000 + ",1\n2,3\n")
+    return path
+
+
+def check_csv_field(path):
+    from datasets import uploads
+    message = refusal(uploads.read_table, path)
+    assert "longer than" in message, message
+    return message
+
+
+def make_npz_bomb():
+    from numpy.lib import format as npy
+
+    head = io.BytesIO()
+    npy.write_array_header_1_0(head, {"descr": "|u1", "fortran_order": False, "shape": (900, 1000, 1000)})
+    y = io.BytesIO()
+    np.save(y, np.zeros(900, np.int64))
+    return deflated_zip(INPUTS / "bomb.npz", {"x.npy": (900 * 1000 * 1000 + len(head.getvalue()), head.getvalue()),
+                                              "y.npy": y.getvalue()})
+
+
+def check_npz_bomb(path):
+    from datasets import uploads
+    assert path.stat().st_size < 5_000_000  # ~4 MB at the fast compression level used here; 875 KB at level 6
+    return refusal(uploads.load_npz, path)
+
+
+def make_zip_big_entry():
+    return deflated_zip(INPUTS / "big-entry.zip", {"cats/big.png": (950 * 1024 * 1024, small_png(1)),
+                                                   "dogs/a.png": small_png(2)})
+
+
+def check_zip_big_entry(path):
+    from datasets import uploads
+    return refusal(uploads.load_image_zip, path)
+
+
+def make_many_pngs():
+    return deflated_zip(INPUTS / "pngs.zip", {f"{c}/{i}.png": small_png(i) for c in ("a", "b") for i in range(80)})
+
+
+def check_many_pngs(path):
+    from datasets import uploads
+    return refusal(uploads.load_image_zip, path, size=1024, color="rgb")
+
+
+def make_pixel_bomb():
+    return deflated_zip(INPUTS / "pixels.zip", {"a/bomb.png": png(100_000, 100_000), "a/ok.png": small_png(1),
+                                                "b/ok.png": small_png(2)})
+
+
+def check_pixel_bomb(path):
+    from datasets import uploads
+    ds = uploads.load_image_zip(path, size=8)
+    assert len(ds.x) == 2 and ds.info.extra["too_large"] == 1, (len(ds.x), ds.info.extra)
+    return f"the bomb was skipped: {'; '.join(ds.notes)}"
+
+
+def make_chain():
+    nodes = [{"id": "n0", "type": "Input", "params": {"shape": [8]}}]
+    nodes += [{"id": f"n{i}", "type": "Dense", "params": {"units": 8}, "inputs": [f"n{i - 1}"]} for i in range(1, 50_000)]
+    path = INPUTS / "chain.json"
+    path.write_text(json.dumps({"format": MODEL, "nodes": nodes}))
+    return path
+
+
+def check_chain(path):
+    from builder import spec, validate
+    report = validate.check(spec.parse_json(spec.read_text(path), "model spec"))
+    assert not report.ok and "LAYERLAB_MAX_NODES" in report.lines()[0]
+    return report.lines()[0]
+
+
+def make_odd_spec_files():
+    deep, big = INPUTS / "deep.json", INPUTS / "big.json"
+    deep.write_text("[" * 100_000 + "]" * 100_000)
+    big.write_text(json.dumps({**tiny_spec(), "description": "x" * (9 << 20)}))
+    return deep, big
+
+
+def check_odd_spec_files(paths):
+    from builder import experiment, spec
+    return "; ".join([refusal(spec.load, paths[0]), refusal(experiment.load, paths[0]), refusal(spec.load, paths[1])])
+
+
+def check_newline_id(_):
+    from builder import validate
+    from builder.spec import ModelSpec
+    data = tiny_spec()
+    data["nodes"][0]["id"] = "x\n"
+    data["nodes"][1]["inputs"] = ["x\n"]
+    report = validate.check(data)
+    assert not report.ok
+    refusal(ModelSpec.from_dict, data)
+    return report.lines()[0]
+
+
+def make_outside_npz():
+    np.savez(INPUTS / "outside.npz", x=np.ones((4, 2), np.float32), y=np.arange(4))
+    uploads = Path(os.environ["LAYERLAB_UPLOADS_DIR"])
+    return "upload:" + os.path.relpath(INPUTS / "outside", uploads)
+
+
+def check_upload_path(dataset_id):
+    from builder.experiment import Experiment
+    from datasets import registry, stored
+    from ui import datacache
+
+    assert ".." in dataset_id
+    message = refusal(Experiment.from_dict, experiment(dataset=dataset_id))
+    refusal(stored.path_of, dataset_id)
+    refusal(registry.load, dataset_id)
+    refusal(datacache.get_upload, dataset_id[len("upload:"):])
+    refusal(datacache.current, {"dataset": dataset_id}, None)
+    return message
+
+
+def make_bad_runs():
+    def run(name, status, exp=None):
+        folder = RUNS / name
+        folder.mkdir(parents=True)
+        (folder / "experiment.json").write_text(json.dumps(experiment() if exp is None else exp))
+        (folder / "status.json").write_text(json.dumps(status))
+    run("good", {"status": "completed", "created": 1.0, "name": "good"})
+    run("list", [1, 2, 3])
+    run("yesterday", {"status": "running", "created": "yesterday"})
+    run("pid", {"status": "running", "pid": "not a number"})
+    run("experiment", {"status": "completed"}, exp=["not", "an", "experiment"])
+    return RUNS
+
+
+def check_bad_runs(root):
+    from builder.train import jobs
+    from builder.train.runstore import RunStore, RunUnreadable
+
+    store = RunStore(root)
+    assert [r.id for r in store.list()] == ["good"]
+    unreadable = dict(store.unreadable())
+    assert set(unreadable) == {"list", "yesterday", "pid", "experiment"}, unreadable
+    refusal(store.get, "yesterday")
+    assert issubclass(RunUnreadable, ValueError)
+    manager = jobs.JobManager(root, warm=False, lazy=True)  # marks interrupted runs at start: must not break
+    manager.shutdown()
+    return "; ".join(f"{k}: {v}" for k, v in sorted(unreadable.items()))
+
+
+def make_keras_config_gib():
+    return deflated_zip(INPUTS / "huge-config.keras", {"metadata.json": b"{}", "config.json": (1 << 30, b"{")})
+
+
+def check_keras_config_gib(path):
+    from builder import importer
+    assert path.stat().st_size < 8_000_000
+    return refusal(importer.from_keras_file, path)
+
+
+def make_zip_slip():
+    out = {}
+    for name, entry in (("slip", "../../evil.png"), ("absolute", "/tmp/evil.png")):
+        out[name] = deflated_zip(INPUTS / f"{name}.zip", {entry: small_png(1), "b/x.png": small_png(2)})
+    link = zipfile.ZipInfo("a/link.png")
+    link.external_attr = 0o120777 << 16
+    out["symlink"] = INPUTS / "symlink.zip"
+    with zipfile.ZipFile(out["symlink"], "w") as zf:
+        zf.writestr(link, "/etc/passwd")
+        zf.writestr("b/x.png", small_png(2))
+    return out
+
+
+def check_zip_slip(paths):
+    from datasets import uploads
+    return "; ".join(refusal(uploads.load_image_zip, p) for p in paths.values())
+
+
+def make_zip_bomb():
+    return deflated_zip(INPUTS / "zipbomb.zip", {f"{c}/{i}.png": (40 * 1024 * 1024, small_png(1))
+                                                for c in ("a", "b") for i in range(2)})
+
+
+def check_zip_bomb(path):
+    from datasets import uploads
+    os.environ["LAYERLAB_MAX_UNPACKED_MB"] = "100"  # a budget is a setting read when it is checked
+    try:
+        return refusal(uploads.load_image_zip, path)
+    finally:
+        del os.environ["LAYERLAB_MAX_UNPACKED_MB"]
+
+
+def make_pickle_npz():
+    x = np.empty(2, object)
+    x[:] = [{"a": 1}, print]
+    buf = io.BytesIO()
+    np.lib.format.write_array(buf, x, allow_pickle=True)
+    return deflated_zip(INPUTS / "pickle.npz", {"x.npy": buf.getvalue(), "y.npy": b""})
+
+
+def check_pickle_npz(path):
+    from datasets import uploads
+    message = refusal(uploads.load_npz, path)
+    assert "Python objects" in message, message
+    return message
+
+
+def make_lambda_keras():
+    config = {"class_name": "Sequential", "config": {"name": "m", "layers": [
+        {"module": "keras.layers", "class_name": "Lambda", "config": {"name": "evil", "function": "os.system"}}]}}
+    return deflated_zip(INPUTS / "lambda.keras", {"config.json": json.dumps(config).encode()})
+
+
+def check_lambda_keras(path):
+    from builder import importer
+    return refusal(importer.from_keras_file, path)
+
+
+def check_run_id_traversal(_):
+    from builder.train.runstore import RunNotFound, RunStore
+    RUNS.mkdir(parents=True, exist_ok=True)
+    store = RunStore(RUNS)
+    for bad in ("../" + INPUTS.name, "..", "/etc", "a/b"):
+        try:
+            store.path(bad)
+        except RunNotFound as e:
+            message = str(e)
+        else:
+            raise Accepted(bad)
+    return message
+
+
+def check_status_write_disk_full(_):
+    from builder.train import runfolder
+    run_dir = RUNS / "full"
+    run_dir.mkdir(parents=True)
+    runfolder.write_status(run_dir, status="running", created=1.0)
+    real = runfolder.atomic_write_text
+
+    def disk_full(path, text):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    runfolder.atomic_write_text = disk_full
+    try:
+        runfolder.write_status(run_dir, status="failed", error="disk full")
+    finally:
+        runfolder.atomic_write_text = real
+    status = runfolder.read_status(run_dir)
+    assert status["status"] == "failed" and sorted(p.name for p in run_dir.iterdir()) == ["status.json"], status
+    return "status.json rewritten in place as failed"
+
+
+# -- keras group ---------------------------------------------------------------------------------
+
+def big_dense_spec():
+    return {"format": MODEL, "nodes": [
+        {"id": "x", "type": "Input", "params": {"shape": [6000]}},
+        {"id": "big", "type": "Dense", "params": {"units": 65536}, "inputs": ["x"]}]}
+
+
+def check_big_dense(_):
+    from builder import validate
+    from builder.build import build_model
+    report = validate.check(big_dense_spec())
+    assert not report.ok and "LAYERLAB_MAX_PARAMS" in report.lines()[0] and "'big' (Dense)" in report.lines()[0]
+    refusal(build_model, big_dense_spec())
+    return report.lines()[0]
+
+
+def check_big_embedding(_):
+    from builder import validate
+    spec = {"format": MODEL, "nodes": [
+        {"id": "tokens", "type": "Input", "params": {"shape": [10], "dtype": "int32"}},
+        {"id": "emb", "type": "Embedding", "params": {"input_dim": 1_000_000, "output_dim": 4096}, "inputs": ["tokens"]}]}
+    report = validate.check(spec)
+    assert not report.ok
+    return report.lines()[0]
+
+
+def check_big_activations(_):
+    from builder import validate
+    spec = {"format": MODEL, "nodes": [
+        {"id": "img", "type": "Input", "params": {"shape": [2048, 2048, 3]}},
+        {"id": "conv", "type": "Conv2D", "params": {"filters": 64, "kernel_size": 3, "padding": "same"},
+         "inputs": ["img"]}]}
+    report = validate.check(spec)
+    assert not report.ok and "LAYERLAB_MAX_ACTIVATIONS" in report.lines()[0], report.lines()
+    return report.lines()[0]
+
+
+def check_chain_at_cap(_):
+    from builder import validate
+    nodes = [{"id": "n0", "type": "Input", "params": {"shape": [8]}}]
+    nodes += [{"id": f"n{i}", "type": "Dense", "params": {"units": 8 + i}, "inputs": [f"n{i - 1}"]}
+              for i in range(1, 2000)]  # every layer different: no cache hit, 2,000 Keras shape inferences
+    report = validate.check({"format": MODEL, "nodes": nodes})
+    assert len(report.shapes) == 2000 and "LAYERLAB_MAX_PARAMS" in report.lines()[0], report.lines()[:3]
+    return report.lines()[0]
+
+
+def make_keras_declares_dense():
+    import keras
+    model = keras.Sequential([keras.Input((6,)), keras.layers.Dense(4, name="big")])
+    path = INPUTS / "declares.keras"
+    model.save(path)
+    with zipfile.ZipFile(path) as zf:
+        files = {i.filename: zf.read(i) for i in zf.infolist()}
+    config = files["config.json"].decode().replace('"units": 4', '"units": 65536').replace("6]", "6000]")
+    files["config.json"] = config.encode()
+    files.pop("model.weights.h5")
+    return deflated_zip(path, files)
+
+
+def check_keras_declares_dense(path):
+    from builder import importer
+    assert path.stat().st_size < 4_000
+    message = refusal(importer.from_keras_file, path)
+    assert "LAYERLAB_MAX_PARAMS" in message, message
+    return message
+
+
+PAYLOAD = "__import__('pathlib').Path('PWNED').touch()"
+
+
+def make_quoted_run():
+    name = f'x"""+{PAYLOAD}+"""\n{PAYLOAD}\u2028{PAYLOAD}'
+    folder = RUNS / name
+    folder.mkdir(parents=True)
+    augmentation = [{"type": "RandomZoom", "params": {"height_factor": 0.1, "width_factor": None}}]
+    spec = tiny_spec(name=f'"""{PAYLOAD}', inputs=(8, 8, 1))
+    spec["nodes"].insert(1, {"id": "flat", "type": "Flatten", "inputs": ["x"]})
+    spec["nodes"][2]["inputs"] = ["flat"]
+    spec["description"] = f"line\r{PAYLOAD}\x0b{PAYLOAD}"
+    (folder / "experiment.json").write_text(json.dumps(experiment(spec, augmentation)))
+    return folder
+
+
+def check_quoted_run(folder):
+    from builder.train import exports
+    model_py, train_py = exports.write_scripts(folder)
+    for script in (model_py, train_py):
+        tree = ast.parse(script.read_text())
+        calls = {getattr(n.func, "id", getattr(n.func, "attr", "")) for n in ast.walk(tree) if isinstance(n, ast.Call)}
+        assert "__import__" not in calls and "touch" not in calls, script
+    build = next(n for n in ast.walk(ast.parse(train_py.read_text()))
+                 if isinstance(n, ast.Call) and getattr(n.func, "attr", "") == "build")
+    augmentation = ast.literal_eval(build.args[0])
+    assert augmentation[0]["params"]["width_factor"] is None, augmentation
+    return "exported: the name only in comments, null written as None"
+
+
+def check_disk_full_training(_):
+    from builder.train import runner
+    run_dir = RUNS / "disk-full"
+    exp = experiment(tiny_spec(units=10, inputs=(64,)))
+    exp["model"]["nodes"].insert(1, {"id": "wide", "type": "Dense", "params": {"units": 256}, "inputs": ["x"]})
+    exp["model"]["nodes"][2]["inputs"] = ["wide"]
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails (EFBIG) like a full disk
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (48 * 1024, hard))
+    try:
+        state = runner.run(exp, run_dir)
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+    status = json.loads((run_dir / "status.json").read_text())
+    temp = [p.name for p in run_dir.rglob("*") if p.name.startswith(".") or ".tmp" in p.name]
+    assert state == "failed" and status["status"] == "failed" and "could not write" in status["error"], status
+    assert not temp, temp
+    return status["error"]
+
+
+GROUPS = {
+    "plain": {
+        "csv with 1,000,000 columns": (make_csv_columns, check_csv_columns),
+        "csv with a 200,000-character field": (make_csv_field, check_csv_field),
+        "npz: ~1-4 MB holding 900x1000x1000 uint8": (make_npz_bomb, check_npz_bomb),
+        "zip: one 950 MB image entry": (make_zip_big_entry, check_zip_big_entry),
+        "zip: 160 tiny PNGs resized to 1024x1024": (make_many_pngs, check_many_pngs),
+        "zip: PNG header declaring 100,000 x 100,000": (make_pixel_bomb, check_pixel_bomb),
+        "spec: 50,000-node chain (file)": (make_chain, check_chain),
+        "spec: node id 'x\\n'": (lambda: None, check_newline_id),
+        "spec files: nested 100,000 deep; 9 MB": (make_odd_spec_files, check_odd_spec_files),
+        "experiment: dataset upload:../<path>": (make_outside_npz, check_upload_path),
+        "run folders: status list, created 'yesterday', bad pid, bad experiment": (make_bad_runs, check_bad_runs),
+        ".keras: 1 GiB config.json": (make_keras_config_gib, check_keras_config_gib),
+        "guard: zip slip, absolute path, symlink": (make_zip_slip, check_zip_slip),
+        "guard: zip bomb over the unpacked total": (make_zip_bomb, check_zip_bomb),
+        "guard: npz with pickled objects": (make_pickle_npz, check_pickle_npz),
+        "guard: .keras with a Lambda layer": (make_lambda_keras, check_lambda_keras),
+        "guard: run ids outside the runs folder": (lambda: None, check_run_id_traversal),
+        "disk full while writing status.json": (lambda: None, check_status_write_disk_full),
+    },
+    "keras": {
+        "spec: Input [6000] -> Dense 65536": (lambda: None, check_big_dense),
+        "spec: Embedding 10^6 x 4096": (lambda: None, check_big_embedding),
+        "spec: 2048x2048x3 image -> Conv2D 64 (activations)": (lambda: None, check_big_activations),
+        "spec: 2,000-node chain at the cap, every layer different": (lambda: None, check_chain_at_cap),
+        ".keras: 1.5 KB declaring Dense 6000 -> 65536": (make_keras_declares_dense, check_keras_declares_dense),
+        "run folder named with triple quotes + augmentation null": (make_quoted_run, check_quoted_run),
+        "disk full during training": (lambda: None, check_disk_full_training),
+    },
+}
+
+
+# -- measuring -----------------------------------------------------------------------------------
+
+def _status_kb(key: str) -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(key + ":"):
+            return int(line.split()[1])
+    raise KeyError(key)
+
+
+def measure(check, made) -> dict:
+    Path("/proc/self/clear_refs").write_text("5")  # reset the peak (VmHWM / ru_maxrss) to the current size
+    start_rss = _status_kb("VmRSS")
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    wall = time.perf_counter()
+    out = {"message": None, "error": None}
+    try:
+        out["message"] = check(made)
+    except BaseException:  # noqa: BLE001 - the test reports what escaped
+        out["error"] = traceback.format_exc()
+    after = resource.getrusage(resource.RUSAGE_SELF)
+    out["cpu_s"] = round(after.ru_utime + after.ru_stime - usage.ru_utime - usage.ru_stime, 3)
+    out["wall_s"] = round(time.perf_counter() - wall, 3)
+    out["peak_mb"] = round(max(0, _status_kb("VmHWM") - start_rss) / 1024, 1)
+    return out
+
+
+def main(group: str, out_path: str) -> None:
+    INPUTS.mkdir(parents=True, exist_ok=True)
+    if group == "keras":
+        import keras  # noqa: F401 - the server has it loaded already; its import is not a case's cost
+
+        from builder import validate
+        validate.check(tiny_spec())  # and has checked a spec before
+    results = {}
+    for name, (make, check) in GROUPS[group].items():
+        try:
+            made = make()
+        except BaseException:  # noqa: BLE001
+            results[name] = {"error": "making the input failed:\n" + traceback.format_exc()}
+            continue
+        results[name] = measure(check, made)
+    Path(out_path).write_text(json.dumps(results, indent=1))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], sys.argv[2])
