@@ -99,11 +99,9 @@ def upload_form() -> None:
         if f is None:
             return
         raw = f.getvalue()
-        try:
-            table = uploads.read_table(_named(raw, f.name))
-            columns = list(table.columns)
-        except Exception as e:  # noqa: BLE001 - UploadError and friends, in plain words
-            st.error(f"Could not read {f.name}: {e}")
+        columns = _columns(f.file_id, f.name, raw)
+        if isinstance(columns, str):
+            st.error(columns)
             return
         c1, c2 = st.columns(2)
         target = c1.selectbox("Column to predict", columns, index=len(columns) - 1, key="csv_target")
@@ -150,6 +148,18 @@ def upload_form() -> None:
         state.set_upload_id(upload_id)
         st.session_state["data_notice"] = f"Using {f.name}: {len(ds):,} examples of shape {_shape_text(ds.input_shape)}."
         st.rerun()
+
+
+@st.cache_resource(show_spinner="Reading the table…", max_entries=16)
+def _columns(file_id: str, name: str, _raw: bytes) -> list[str] | str:
+    """The column names of an uploaded table, read once per upload (not on every rerun), or the reason
+    it cannot be read."""
+    from datasets import uploads
+
+    try:
+        return list(uploads.read_table(_named(_raw, name)).columns)
+    except Exception as e:  # noqa: BLE001 - UploadError and friends, in plain words
+        return f"Could not read {name}: {e}"
 
 
 def _named(raw: bytes, name: str):
