@@ -19,13 +19,14 @@ state.init()
 st.html("<style>.block-container{padding-left:1.5rem;padding-right:1.5rem;padding-top:4.5rem;max-width:100%}</style>")
 
 HERE = Path(__file__).parent
-PAGES = [  # (file, title, icon); pages written by other areas may be missing while they are made
+PAGES = [  # (file, title, icon)
     ("pages/data.py", "Data", ":material/dataset:"),
     ("pages/build.py", "Build", ":material/account_tree:"),
     ("pages/train.py", "Train", ":material/model_training:"),
     ("pages/explain.py", "Explain", ":material/visibility:"),
     ("pages/runs.py", "Runs", ":material/history:"),
 ]
+TEACHER_PAGES = [("pages/class.py", "Class", ":material/groups:")]
 
 
 @st.cache_resource(show_spinner=False)
@@ -85,12 +86,40 @@ def sidebar() -> None:
         st.caption(f":material/memory: {device_line()}")
 
 
-pages = [
-    st.Page(str(HERE / path), title=title, icon=icon, default=(title == "Build"), url_path=title.lower())
-    for path, title, icon in PAGES
-    if (HERE / path).exists()
-]
-nav = st.navigation(pages, position="top" if len(pages) > 1 else "hidden")
+def workspace_box() -> None:
+    """The student's link (shown open on a new workspace) and display name."""
+    ws = state.workspace_id()
+    with st.sidebar, st.expander(":material/bookmark: Your workspace", expanded=st.session_state.pop("ws_new", False)):
+        st.caption("Your link — bookmark it to come back to your work (here or on another computer):")
+        base = (st.context.url or "").split("?")[0]
+        st.code(f"{base}?ws={ws}", language=None)
+        name = st.text_input("Your name (shown to the teacher)", value=state.get_name(), key="ws_name", max_chars=60)
+        if name != state.get_name():
+            state.set_name(name)
+
+
+def class_code_gate() -> None:
+    """With LAYERLAB_CLASS_CODE set, a workspace must give the code once before anything else."""
+    if state.is_admitted():
+        return
+    st.title("Layerlab")
+    code = st.text_input("Class code", type="password", key="class_code",
+                         help="Your teacher gives you this code; you type it once, your workspace remembers it.")
+    if code:
+        if state.admit(code):
+            st.rerun()
+        st.error("That is not this class's code. Check it with your teacher.", icon=":material/lock:")
+    st.stop()
+
+
+if "teacher" in st.query_params:
+    state.admit_teacher(st.query_params["teacher"])
+class_code_gate()
+chosen = PAGES + (TEACHER_PAGES if state.is_teacher() else [])
+pages = [st.Page(str(HERE / path), title=title, icon=icon, default=(title == "Build"), url_path=title.lower())
+         for path, title, icon in chosen]
+nav = st.navigation(pages, position="top")
 navigation.mark_app()
 sidebar()
+workspace_box()
 nav.run()

@@ -456,5 +456,19 @@ TABS = {
     ":material/table_chart: Summary": summary_tab,
     ":material/save: Save / load": save_load_tab,
 }
+def assignment_banner() -> None:
+    """The teacher's hand-out, one click away (the student's own model stays one Undo away)."""
+    exp = state.workspaces().assignment()
+    if exp is None or state.is_teacher():
+        return
+    c1, c2 = st.columns([5, 1], vertical_alignment="center")
+    c1.info("Your teacher handed out an assignment: a model with its data and training settings.",
+            icon=":material/assignment:")
+    if c2.button("Load the assignment", key="load_assignment", width="stretch"):
+        load_json_file(json.dumps(exp).encode(), "the teacher's assignment")
+        st.rerun()
+
+
 welcome()
+assignment_banner()
 build_view()

@@ -6,6 +6,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
+from builder import workspace
 from builder.train import runfolder, watch
 from ui import charts, jobs, live, state
 from ui.navigation import require_app
@@ -30,7 +31,7 @@ FINAL_KEYS = ("loss", "val_loss", "accuracy", "val_accuracy", "test_accuracy", "
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)
-def history_table(stamp: tuple, _runs) -> pd.DataFrame:
+def history_table(stamp: tuple, viewer: str | None, _runs) -> pd.DataFrame:
     """store.compare() in words for people: status badges, epochs done/planned, final numbers, failure notes.
 
     Built once per state of the runs folder (`stamp`) and shared by every session.
@@ -56,14 +57,14 @@ def history_table(stamp: tuple, _runs) -> pd.DataFrame:
 
 
 stamp = watch.store_stamp(store.root)
-table = history_table(stamp, runs)
+table = history_table(stamp, store.workspace, runs)
 st.dataframe(table.style.map(live.status_color, subset=["status"]), hide_index=True, width="stretch", key="runs_table",
              column_config={"learning rate": st.column_config.NumberColumn(format="%.5g"),
                             **{c: st.column_config.NumberColumn(format="%.4f") for c in table.columns
                                if c.split(" ")[-1] in ("loss", "accuracy", "mae", "mse", "r2", "error")}})
 
 @st.cache_resource(show_spinner=False, max_entries=32)
-def _overlay(stamp: tuple, chosen: tuple, metric: str, _tables: dict):
+def _overlay(stamp: tuple, viewer: str | None, chosen: tuple, metric: str, _tables: dict):
     return charts.overlay_curves(_tables, metric)
 
 
@@ -77,15 +78,32 @@ if chosen:
     names = list(dict.fromkeys(n for df in tables.values() for n in charts.metric_names(df)))
     metric = st.selectbox("Metric", names, key="compare_metric") if names else None
     if metric:
-        st.plotly_chart(_overlay(stamp, tuple(chosen), metric, tables), width="stretch", key="compare_chart")
+        st.plotly_chart(_overlay(stamp, store.workspace, tuple(chosen), metric, tables), width="stretch", key="compare_chart")
 
 # -- download / delete ------------------------------------------------------------------
-st.subheader("Download or delete a run")
+st.subheader("Share, download or delete a run")
 current = state.get_run_id()
 run_id = st.selectbox("Run", ids, index=ids.index(current) if current in ids else 0, key="manage_run")
 folder = live.run_dir(store, run_id)
 status = live.status_of(store, run_id)
 active = status.get("status") in live.ACTIVE
+info = next(r for r in runs if r.id == run_id)
+mine = workspace.may_change(folder, store.workspace)
+
+
+def _share(shared: bool) -> None:
+    try:
+        workspace.set_shared(folder, store.workspace, shared)
+    except Exception as e:  # noqa: BLE001 - NotYourRun, a failed write: in plain words
+        st.session_state["export_note"] = ("error", f"Could not change sharing: {jobs.error_text(e)}")
+
+
+if mine:
+    st.toggle("Share with the class", value=info.shared, key=f"share_{run_id}",
+              on_change=lambda: _share(st.session_state[f"share_{run_id}"]),
+              help="Shared runs appear on everyone's Runs and Explain pages, read-only. Only you can stop or delete it.")
+else:
+    st.caption(":material/group: Shared by another student — you can look at it and download it, not change it.")
 
 
 def _zip() -> bytes:
@@ -117,7 +135,7 @@ for col, (rel, name, mime) in zip(cols[1:], files, strict=True):
     else:
         col.button(name, disabled=True, key=f"missing_{name}", help="Not in this run yet: generate the exports below.")
 missing = [rel for rel, *_ in files[1:] if not (folder / rel).exists()]
-if missing and (folder / runfolder.MODEL).exists():
+if missing and mine and (folder / runfolder.MODEL).exists():
     if st.button("Generate code and TFLite exports", key="generate_exports",
                  help="Writes code/model.py, code/train.py and (TensorFlow backend) model.tflite into the run folder."):
         with st.spinner("Writing the code and converting the model to TensorFlow Lite…"):
@@ -128,10 +146,12 @@ if note:
     (st.success if note[0] == "ok" else st.error)(note[1])
 
 with st.expander("Delete this run"):
+    if not mine:
+        st.caption("Only the student who made this run can delete it.")
     if active:
         st.warning("This run is still training. Stop it on the Train page before deleting it.")
-    sure = st.checkbox(f"Yes, delete run {run_id} and all its files", key="confirm_delete", disabled=active)
-    if st.button("Delete", type="primary", disabled=active or not sure, key="delete_run"):
+    sure = st.checkbox(f"Yes, delete run {run_id} and all its files", key="confirm_delete", disabled=active or not mine)
+    if st.button("Delete", type="primary", disabled=active or not sure or not mine, key="delete_run"):
         try:
             store.delete(run_id)
         except Exception as e:  # noqa: BLE001

@@ -48,12 +48,13 @@ def _stop(run_id: str) -> None:
 
 
 def watched_run() -> str | None:
-    """The run this session watches: its own, else the newest one training (a reload, a second tab)."""
+    """The run this session watches: its own, else its workspace's newest one training (a reload, a
+    second tab, the bookmarked link). Never another student's."""
     run_id = state.get_run_id()
     if run_id and not live.status_of(store, run_id) and run_id not in st.session_state.get("train_own_runs", []):
         run_id = None
     if run_id is None:
-        run_id = live.latest_running(store)
+        run_id = live.latest_running(store, owner=state.workspace_id())
         if run_id:
             state.set_run_id(run_id)
     return run_id
@@ -98,7 +99,7 @@ def settings_panel(info) -> None:
               key="stop_button", help="Stop after the current batch; the model so far is kept")
     if st.session_state.pop("train_started", False):
         st.rerun()  # the whole page: the live view starts polling the new run at once
-    newest = live.latest_running(store, ("running",))
+    newest = live.latest_running(store, ("running",), owner=state.workspace_id())
     if newest and newest != run_id:
         st.button("Watch the run that is training now", on_click=state.set_run_id, args=(newest,), key="watch_latest")
 
@@ -113,8 +114,7 @@ def live_view(run_id: str | None, active: bool) -> None:
     @st.fragment(run_every=POLL_SECONDS if active else None)
     def poll():
         if active and not own:
-            st.caption("Showing the run that is training now (started before a reload, in another tab, "
-                       "or by someone else on this server).")
+            st.caption("Showing your run that is training now (started before a reload or in another tab).")
         state_now = live.live_panel(store, run_id, jobs.queue_position)
         if active and state_now is not None and state_now not in live.ACTIVE:
             st.rerun()  # the run ended: redraw the page so Train is enabled and polling stops

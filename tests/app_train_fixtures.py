@@ -33,7 +33,8 @@ def experiment(epochs: int = 3, **training) -> dict:
 
 
 def write_run(root: Path, run_id: str, status: str = "completed", metrics=METRICS, error: str | None = None,
-              evaluation: dict | None = None, started: float | None = None, **training) -> Path:
+              evaluation: dict | None = None, started: float | None = None, workspace: str | None = None,
+              shared: bool = False, **training) -> Path:
     folder = Path(root) / run_id
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "experiment.json").write_text(json.dumps(experiment(**training)))
@@ -51,6 +52,8 @@ def write_run(root: Path, run_id: str, status: str = "completed", metrics=METRIC
         (folder / "evaluation.json").write_text(json.dumps(evaluation))
     if error:
         st["error"] = error
+    if workspace:
+        st["workspace"], st["shared"] = workspace, shared
     (folder / "status.json").write_text(json.dumps(st))
     return folder
 

@@ -31,8 +31,12 @@ def cpu_only(monkeypatch):
     jobs.device_line.clear()
 
 
-def page(spec=DIGITS_SPEC, run_id=None, training=None) -> AppTest:
+ME, OTHER = "me-workspace-001", "other-student-01"  # workspace ids (16 characters)
+
+
+def page(spec=DIGITS_SPEC, run_id=None, training=None, workspace=ME) -> AppTest:
     at = AppTest.from_file(PAGE, default_timeout=60)
+    at.session_state["ws"] = workspace
     at.session_state["spec"] = copy.deepcopy(spec)
     at.session_state["data"] = dict(DATA)
     at.session_state["augmentation"] = []
@@ -98,17 +102,26 @@ def test_finished_run_curves_hold_the_metrics_and_saliency_shows(runs_dir):
 
 
 def test_reload_without_a_run_id_watches_the_running_run(runs_dir):
-    write_run(runs_dir, "run-old", metrics=METRICS, started=1000.0)
-    write_run(runs_dir, "run-now", status="running", metrics=METRICS[:2], started=2000.0)
+    write_run(runs_dir, "run-old", metrics=METRICS, started=1000.0, workspace=ME)
+    write_run(runs_dir, "run-now", status="running", metrics=METRICS[:2], started=2000.0, workspace=ME)
     (runs_dir / "run-now" / "progress.json").write_text(
         json.dumps({"epoch": 3, "epochs": 3, "batch": 12, "batches": 36, "loss": 0.7, "time": 0}))
     at = page(run_id=None)
     assert at.session_state["run_id"] == "run-now"
     assert not at.button(key="stop_button").disabled
     assert not at.button(key="train_button").disabled  # not this session's run: a new one would queue
-    assert any("Showing the run that is training now" in c.value for c in at.caption)
+    assert any("Showing your run that is training now" in c.value for c in at.caption)
     bars = [b.proto.text for b in at.get("progress")]
     assert any("batch 12 of 36" in t for t in bars) and any("2 finished" in t for t in bars)
+
+
+def test_another_students_running_run_is_neither_shown_nor_stoppable(runs_dir):
+    write_run(runs_dir, "run-theirs", status="running", metrics=METRICS[:2], workspace=OTHER)
+    at = page(run_id=None)
+    assert at.session_state["run_id"] is None
+    assert at.button(key="stop_button").disabled
+    assert not [c for c in at.caption if "run-theirs" in c.value]
+    assert not any("run-theirs" in m.value for m in at.markdown)
 
 
 def test_2d_dataset_boundary_is_drawn_from_the_live_file(runs_dir):
@@ -129,14 +142,14 @@ def test_2d_dataset_boundary_is_drawn_from_the_live_file(runs_dir):
 def test_queued_run_says_where_it_waits(runs_dir, monkeypatch):
     from ui import jobs
 
-    write_run(runs_dir, "run-busy", status="running", metrics=METRICS[:1], started=1000.0)
-    write_run(runs_dir, "run-mine", status="queued", metrics=[], started=2000.0)
+    write_run(runs_dir, "run-busy", status="running", metrics=METRICS[:1], started=1000.0, workspace=ME)
+    write_run(runs_dir, "run-mine", status="queued", metrics=[], started=2000.0, workspace=ME)
     monkeypatch.setattr(jobs, "queue_position", lambda run_id: {"run-mine": 2}.get(run_id))
     at = page(run_id="run-mine")
     assert not at.exception
     assert any("position 2 in the queue" in i.value for i in at.info)
     assert not at.button(key="stop_button").disabled  # a queued run can be taken out of the queue
-    # another run is training: this session can switch its view to it
+    # another of this workspace's runs is training (another tab): this session can switch its view to it
     assert at.button(key="watch_latest")
 
 

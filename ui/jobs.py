@@ -14,6 +14,8 @@ from pathlib import Path
 
 import streamlit as st
 
+from ui import state
+
 APP_DIR = Path(__file__).resolve().parent.parent
 _LOCK = threading.Lock()
 _STARTED: set[str] = set()  # runs folders whose JobManager this server has started
@@ -24,6 +26,13 @@ def runs_root() -> Path:
     root = Path(os.environ.get("LAYERLAB_RUNS_DIR") or APP_DIR / "runs")
     root.mkdir(parents=True, exist_ok=True)
     return root
+
+
+def workspaces_home() -> Path:
+    """Where workspaces live: env LAYERLAB_HOME, else `workspaces/` beside the runs folder."""
+    home = Path(os.environ.get("LAYERLAB_HOME") or runs_root().parent / "workspaces")
+    home.mkdir(parents=True, exist_ok=True)
+    return home
 
 
 def max_runs() -> int:
@@ -55,8 +64,9 @@ def _run_store(root: str):
 
 
 def get_run_store():
-    """The RunStore over the current runs folder (cheap; shared like the job manager)."""
-    return _run_store(str(runs_root()))
+    """The runs folder as this session may see it: its workspace's runs and shared ones (every run for
+    the teacher). The engine refuses the rest (builder.workspace.NotYourRun)."""
+    return _run_store(str(runs_root())).as_workspace(state.viewer())
 
 
 def prewarm() -> None:
@@ -70,14 +80,16 @@ def prewarm() -> None:
 
 
 def submit(experiment: dict) -> str:
-    """Queue a run; returns its id. Raises ValueError with a plain message when refused."""
+    """Queue a run for this session's workspace; returns its id. Raises ValueError (or NotYourRun) with a
+    plain message when refused."""
     with _LOCK:
-        return get_job_manager().submit(experiment)
+        return get_job_manager().submit(experiment, workspace=state.workspace_id())
 
 
 def stop(run_id: str) -> None:
+    """Stop a run; the engine refuses another student's run."""
     with _LOCK:
-        get_job_manager().stop(run_id)
+        get_job_manager().stop(run_id, workspace=state.viewer())
 
 
 def queue_position(run_id: str) -> int | None:

@@ -96,25 +96,27 @@ def _load_np(path: Path):
         return None
 
 
-@st.cache_resource(show_spinner=False, max_entries=8)
-def _runs(root: str, stamp: tuple) -> list:
+@st.cache_resource(show_spinner=False, max_entries=64)
+def _runs(root: str, workspace: str | None, stamp: tuple) -> list:
     from builder.train.runstore import RunStore
 
-    return RunStore(root).list()
+    return RunStore(root, workspace).list()
 
 
 def list_runs(store) -> list:
-    """store.list(), read again only when a run folder was added, removed or changed state."""
-    return _runs(str(store.root), watch.store_stamp(store.root))
+    """store.list() (the runs this session may see), read again only when a run folder was added,
+    removed or changed state."""
+    return _runs(str(store.root), store.workspace, watch.store_stamp(store.root))
 
 
-def latest_running(store, states: tuple = ACTIVE) -> str | None:
-    """Id of the newest run in `states` (default queued or running: for a reload or a second tab)."""
+def latest_running(store, states: tuple = ACTIVE, owner: str | None = None) -> str | None:
+    """Id of the newest run in `states` (default queued or running: for a reload or a second tab),
+    only among `owner`'s runs when given."""
     try:
         runs = list_runs(store)
     except Exception:  # noqa: BLE001 - an unreadable runs folder means "none"
         return None
-    active = [r for r in runs if getattr(r, "status", None) in states]
+    active = [r for r in runs if getattr(r, "status", None) in states and (owner is None or r.workspace == owner)]
     return active[0].id if active else None
 
 
@@ -271,7 +273,8 @@ def live_panel(store, run_id: str, queue_position=None) -> str | None:
     header.markdown(f"#### Run `{run_id}` — {badge(state)}")
     with message.container():
         queued = state == "queued"
-        others = queued and latest_running(store, ("running",)) not in (None, run_id)
+        # anyone's run training (not only those this session may see) means this one waits its turn
+        others = queued and latest_running(store.as_workspace(None), ("running",)) not in (None, run_id)
         status_message(current, queue_position(run_id) if queue_position and queued else None, others)
     df = metrics_of(store, run_id)
     if state in ACTIVE:

@@ -10,6 +10,9 @@ Session state holds only plain JSON-able data and ids, never models or arrays:
 - "augmentation": list of {"type", "params"}
 - "training": the experiment "training" dict (edited on the Train page)
 - "run_id": the current run
+- "ws": the workspace id (builder.workspace): every key above is saved to the workspace's folder on
+  every change and restored from it when a session opens the app with `?ws=<id>` (a reload, a new
+  tab, the bookmarked link on another machine)
 
 Pages read and write these only through the functions below.
 """
@@ -37,6 +40,9 @@ _FALLBACK_SPEC = {
 }
 
 KEYS = ("spec", "history", "future", "selected", "data", "upload_id", "augmentation", "training", "run_id")
+SAVED = ("spec", "history", "future", "data", "upload_id", "augmentation", "training", "run_id", "name",
+         "admitted")
+SAVED_HISTORY = 20  # undo steps kept in the workspace file (the session keeps HISTORY_LIMIT)
 
 
 def default_data(dataset: str = DEFAULT_DATASET) -> dict:
@@ -63,9 +69,19 @@ def starter_spec(dataset: str = DEFAULT_DATASET) -> dict:
     return copy.deepcopy(_FALLBACK_SPEC)
 
 
+def workspaces():
+    from builder.workspace import Workspaces
+    from ui.jobs import workspaces_home
+
+    return Workspaces(workspaces_home())
+
+
 def init() -> None:
-    """Fill any missing key with its first-visit value (idempotent, cheap)."""
+    """Open this session's workspace (restoring its saved work), then fill any missing key with its
+    first-visit value (idempotent, cheap)."""
     ss = st.session_state
+    if "ws" not in ss:
+        _open_workspace()
     if "data" not in ss:
         ss["data"] = default_data()
     if "spec" not in ss:
@@ -78,6 +94,90 @@ def init() -> None:
     ss.setdefault("training", {})
     ss.setdefault("run_id", None)
     ss.setdefault("spec_version", 0)
+
+
+def _open_workspace() -> None:
+    """The workspace named by `?ws=` (restored), else a new one whose id goes into the URL."""
+    ss = st.session_state
+    store = workspaces()
+    ws = st.query_params.get("ws")
+    if store.exists(ws):
+        for key, value in store.load(ws).items():
+            if key in SAVED:
+                ss[key] = value
+    else:
+        ws = store.create()
+        ss["ws_new"] = True  # the sidebar shows the link once, prominently
+    ss["ws"] = ws
+    st.query_params["ws"] = ws
+
+
+def workspace_id() -> str:
+    init()
+    return st.session_state["ws"]
+
+
+def is_teacher() -> bool:
+    """Whether this session opened the app with the teacher key (`?teacher=<LAYERLAB_TEACHER_KEY>`)."""
+    return st.session_state.get("teacher") is True
+
+
+def admit_teacher(key: str | None) -> bool:
+    """Make this session the teacher's when `key` is the server's teacher key; a wrong key gets nothing."""
+    import hmac
+    import os
+
+    expected = os.environ.get("LAYERLAB_TEACHER_KEY", "")
+    if expected and isinstance(key, str) and hmac.compare_digest(key.encode(), expected.encode()):
+        st.session_state["teacher"] = True
+    return is_teacher()
+
+
+def is_admitted() -> bool:
+    """Whether this workspace may use the app: no class code is set, it gave the code once, or it is the
+    teacher's session."""
+    import os
+
+    init()
+    return not os.environ.get("LAYERLAB_CLASS_CODE") or is_teacher() or st.session_state.get("admitted") is True
+
+
+def admit(code: str) -> bool:
+    """Remember in the workspace that it gave the right class code."""
+    import hmac
+    import os
+
+    expected = os.environ.get("LAYERLAB_CLASS_CODE", "")
+    if expected and hmac.compare_digest(code.strip().encode(), expected.encode()):
+        _set("admitted", True)
+    return is_admitted()
+
+
+def viewer() -> str:
+    """Who this session is to the engine's run checks: the teacher, else its workspace."""
+    from builder.workspace import TEACHER
+
+    return TEACHER if is_teacher() else workspace_id()
+
+
+def save() -> None:
+    """Write the session's work to its workspace (atomic; called on every change)."""
+    ss = st.session_state
+    if "ws" not in ss:
+        return
+    state = {key: ss[key] for key in SAVED if key in ss}
+    state["history"] = list(state.get("history") or [])[-SAVED_HISTORY:]
+    state["future"] = list(state.get("future") or [])[-SAVED_HISTORY:]
+    workspaces().save(ss["ws"], state)
+
+
+def get_name() -> str:
+    init()
+    return st.session_state.get("name") or ""
+
+
+def set_name(name: str) -> None:
+    _set("name", name.strip()[:60])
 
 
 # -- model spec with undo / redo ----------------------------------------------
@@ -103,6 +203,7 @@ def set_spec(new: dict, record: bool = True) -> bool:
     ss["spec"] = copy.deepcopy(new)
     ss["spec_version"] = ss.get("spec_version", 0) + 1
     _fix_selection()
+    save()
     return True
 
 
@@ -126,6 +227,7 @@ def undo() -> bool:
     ss["history"] = ss["history"][:-1]
     ss["spec_version"] = ss.get("spec_version", 0) + 1
     _fix_selection()
+    save()
     return True
 
 
@@ -139,6 +241,7 @@ def redo() -> bool:
     ss["future"] = ss["future"][:-1]
     ss["spec_version"] = ss.get("spec_version", 0) + 1
     _fix_selection()
+    save()
     return True
 
 
@@ -179,7 +282,9 @@ def _get(key: str):
 
 def _set(key: str, value) -> None:
     init()
-    st.session_state[key] = copy.deepcopy(value)
+    if st.session_state.get(key) != value:
+        st.session_state[key] = copy.deepcopy(value)
+        save()
 
 
 def get_data() -> dict:

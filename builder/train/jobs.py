@@ -28,9 +28,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from builder import limits
 from builder.experiment import coerce, validate
 from builder.spec import SpecError
 from builder.train import runfolder
+from builder.workspace import check_access
 
 TERMINAL = ("completed", "stopped", "failed", "interrupted")
 _SPAWN_LOCK = threading.Lock()  # process-wide: _main_hidden swaps a global
@@ -54,6 +56,10 @@ def _main_hidden():
                 sys.modules["__main__"] = saved
 
 
+class QuotaExceeded(ValueError):
+    """A workspace asked for more than its share of the trainers; the message says what to do."""
+
+
 @dataclass
 class _Slot:
     index: int
@@ -75,6 +81,8 @@ class JobManager:
         self._ctx = mp.get_context("spawn")
         self._lock = threading.RLock()
         self._pending: deque[str] = deque()
+        self._owner: dict[str, str | None] = {}  # run id → workspace that submitted it
+        self._served: dict[str | None, float] = {}  # workspace → when one of its runs last started
         self._slots: list[_Slot] = []
         self._closed = False
         self.interrupted = mark_interrupted(self.root)
@@ -84,8 +92,12 @@ class JobManager:
         self._watcher.start()
 
     # -- public ------------------------------------------------------------------
-    def submit(self, experiment, name: str | None = None) -> str:
-        """Validate, create the run folder (status queued) and queue the run; returns its id."""
+    def submit(self, experiment, name: str | None = None, workspace: str | None = None) -> str:
+        """Validate, create the run folder (status queued) and queue the run; returns its id.
+
+        `workspace` records who started it; one workspace may have `max_active_runs` runs queued or
+        training at once (QuotaExceeded beyond), and the queue serves workspaces in turn.
+        """
         exp = coerce(experiment)
         problems = validate(exp)
         if problems:
@@ -95,6 +107,9 @@ class JobManager:
         with self._lock:
             if self._closed:
                 raise RuntimeError("the job manager is shut down")
+            if workspace is not None and self._active_of(workspace) >= limits.get("max_active_runs"):
+                raise QuotaExceeded("You already have a run training or waiting. Stop it, or wait until it "
+                                    "finishes, before you start another.")
             run_id = new_run_id(exp.title, self.root)
             run_dir = self.root / run_id
             run_dir.mkdir(parents=True)
@@ -103,21 +118,28 @@ class JobManager:
             runfolder.write_status(
                 run_dir, status="queued", run_id=run_id, name=exp.title, dataset=exp.dataset,
                 model=exp.model.name, created=time.time(), epochs=hp["epochs"], epochs_done=0, error=None,
-                manager_pid=os.getpid(),
+                manager_pid=os.getpid(), workspace=workspace,
             )
+            self._owner[run_id] = workspace
             self._pending.append(run_id)
             if not self._slots:
                 self._start_workers()
             self._dispatch()
         return run_id
 
-    def stop(self, run_id: str) -> bool:
-        """Ask a run to stop: a queued run is dropped, a running one finishes its batch and saves."""
+    def stop(self, run_id: str, workspace: str | None = None) -> bool:
+        """Ask a run to stop: a queued run is dropped, a running one finishes its batch and saves.
+
+        With `workspace`, only its owner (or the teacher) may: NotYourRun otherwise.
+        """
+        if workspace is not None and (self.root / run_id).is_dir():
+            check_access(self.root / run_id, workspace, "stop")
         with self._lock:
             if run_id in self._pending:
                 self._pending.remove(run_id)
                 runfolder.write_status(self.root / run_id, status="stopped", finished=time.time(),
                                        error=None, note="stopped before it started")
+                self._owner.pop(run_id, None)
                 return True
             for slot in self._slots:
                 if slot.run_id == run_id:
@@ -130,7 +152,7 @@ class JobManager:
         status = runfolder.read_status(self.root / run_id)
         with self._lock:
             if run_id in self._pending:
-                status["queue_position"] = list(self._pending).index(run_id) + 1
+                status["queue_position"] = self.queued().index(run_id) + 1
         return status
 
     def running(self) -> list[str]:
@@ -138,8 +160,19 @@ class JobManager:
             return [s.run_id for s in self._slots if s.run_id]
 
     def queued(self) -> list[str]:
+        """The waiting runs in the order they will start: workspaces take turns (the one served longest
+        ago first), first come first served within a workspace."""
         with self._lock:
-            return list(self._pending)
+            served = dict(self._served)
+            clock = max(served.values(), default=0.0)
+            order, pending = [], list(self._pending)
+            while pending:
+                run_id = min(pending, key=lambda r: served.get(self._owner.get(r), 0.0))
+                pending.remove(run_id)
+                order.append(run_id)
+                clock += 1.0  # as if it started now: its workspace goes to the back of the turn order
+                served[self._owner.get(run_id)] = clock
+            return order
 
     def worker_pids(self) -> list[int]:
         with self._lock:
@@ -217,12 +250,23 @@ class JobManager:
             slot.process.terminate()
             slot.process.join(timeout=5)
 
+    def _active_of(self, workspace: str) -> int:
+        mine = [r for r, ws in self._owner.items() if ws == workspace]
+        return sum(1 for r in mine if r in self._pending or any(s.run_id == r for s in self._slots))
+
+    def _next_pending(self) -> str:
+        """The first run of `queued()`: the workspace served longest ago goes next."""
+        run_id = self.queued()[0]
+        self._pending.remove(run_id)
+        self._served[self._owner.get(run_id)] = time.monotonic()
+        return run_id
+
     def _dispatch(self) -> None:
         for slot in self._slots:
             if not self._pending:
                 return
             if slot.run_id is None and slot.process.is_alive():
-                run_id = self._pending.popleft()
+                run_id = self._next_pending()
                 slot.stop_flag.clear()
                 slot.run_id = run_id
                 experiment = runfolder.read_json(self.root / run_id / runfolder.EXPERIMENT)
@@ -250,6 +294,7 @@ class JobManager:
             if message[0] == "ready":
                 slot.ready = True
             elif message[0] == "finished" and message[1] == slot.run_id:
+                self._owner.pop(slot.run_id, None)
                 slot.run_id = None
 
     def _worker_died(self, slot: _Slot) -> None:
@@ -259,6 +304,7 @@ class JobManager:
         if runfolder.read_status(run_dir).get("status") not in TERMINAL:
             runfolder.write_status(run_dir, status="failed", finished=time.time(),
                                    error=death_reason(slot.process.exitcode))
+        self._owner.pop(slot.run_id, None)
         slot.run_id = None
 
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from builder.train import runfolder
+from builder.workspace import TEACHER, check_access
 
 
 class RunNotFound(KeyError):
@@ -48,11 +49,28 @@ class RunInfo:
     epochs: int | None = None
     error: str | None = None
     path: Path | None = None
+    workspace: str | None = None  # who started it (None: the CLI, or before workspaces)
+    shared: bool = False  # its owner shared it with the class (read-only for others)
 
 
 class RunStore:
-    def __init__(self, root):
+    """The runs under `root`, as seen by `workspace`: with one, `list` shows only the runs it may read
+    (its own, shared ones, unowned ones; all for the teacher) and `delete`/`zip_run`/`checked` refuse
+    other students' runs (builder.workspace.NotYourRun). Without one (the CLI), every run."""
+
+    def __init__(self, root, workspace: str | None = None):
         self.root = Path(root)
+        self.workspace = workspace
+
+    def as_workspace(self, workspace: str | None) -> RunStore:
+        return RunStore(self.root, workspace)
+
+    def checked(self, run_id: str, action: str = "read") -> Path:
+        """The run's folder after checking this store's workspace may `action` it."""
+        run_dir = self.path(run_id)
+        if self.workspace is not None:
+            check_access(run_dir, self.workspace, action)
+        return run_dir
 
     def path(self, run_id: str) -> Path:
         run_dir = self.root / run_id
@@ -62,8 +80,12 @@ class RunStore:
 
     def list(self) -> list[RunInfo]:
         """Every readable run, newest first (malformed folders: see `unreadable`)."""
-        runs = [info for info in self._scan() if isinstance(info, RunInfo)]
+        runs = [info for info in self._scan() if isinstance(info, RunInfo) and self._readable(info)]
         return sorted(runs, key=lambda r: (r.created or 0, r.id), reverse=True)
+
+    def _readable(self, info: RunInfo) -> bool:
+        return (self.workspace is None or info.workspace is None or info.shared
+                or self.workspace in (info.workspace, TEACHER))
 
     def unreadable(self) -> list[tuple[str, str]]:
         """(run id, reason) for each run folder `list` skips because its files are malformed."""
@@ -110,6 +132,8 @@ class RunStore:
             epochs=status.get("epochs"),
             error=status.get("error"),
             path=run_dir,
+            workspace=status.get("workspace") if isinstance(status.get("workspace"), str) else None,
+            shared=status.get("shared") is True,
         )
 
     def status(self, run_id: str) -> dict:
@@ -159,7 +183,7 @@ class RunStore:
         return pd.DataFrame(rows)
 
     def delete(self, run_id: str) -> None:
-        run_dir = self.path(run_id)
+        run_dir = self.checked(run_id, "delete")
         state = runfolder.read_status(run_dir).get("status")
         if state in runfolder.ACTIVE:
             raise RunBusy(f"run '{run_id}' is {state}; stop it before deleting it")
@@ -167,7 +191,7 @@ class RunStore:
 
     def zip_run(self, run_id: str) -> bytes:
         """The run folder as a zip (experiment, metrics, model, evaluation, log, exports)."""
-        run_dir = self.path(run_id)
+        run_dir = self.checked(run_id, "read")
         buf = io.BytesIO()
         with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
             for path in sorted(run_dir.rglob("*")):

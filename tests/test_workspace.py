@@ -1,0 +1,105 @@
+"""Workspaces and run ownership: saved work round-trips; no workspace can read, stop or delete another's
+unshared run through the engine; one active run per workspace; the queue serves workspaces in turn."""
+from __future__ import annotations
+
+import json
+
+import pytest
+from app_train_fixtures import experiment, write_run
+
+from builder import workspace
+from builder.train.jobs import JobManager, QuotaExceeded
+from builder.train.runstore import RunStore
+from builder.workspace import NotYourRun, Workspaces
+
+A, B = "aaaaaaaaaaaaaaaa", "bbbbbbbbbbbbbbbb"
+
+
+def test_new_ids_are_unguessable_and_checked_whole():
+    ids = {workspace.new_id() for _ in range(200)}
+    assert len(ids) == 200 and all(workspace.is_id(i) for i in ids)
+    assert not workspace.is_id(A + "\n") and not workspace.is_id("../etc/passwd00") and not workspace.is_id(None)
+
+
+def test_state_round_trips_and_a_bad_link_is_refused(tmp_path):
+    store = Workspaces(tmp_path)
+    ws = store.create()
+    state = {"spec": {"format": "layerlab/model@1", "name": "m", "nodes": []}, "name": "Ada", "history": [{"x": 1}]}
+    store.save(ws, state)
+    assert store.load(ws) == state and store.exists(ws) and store.ids() == [ws]
+    (tmp_path / ws / "state.json").write_text("[1, 2")  # damaged: no traceback, an empty workspace
+    assert store.load(ws) == {}
+    with pytest.raises(ValueError, match="not a workspace link"):
+        store.load("../../secrets")
+
+
+@pytest.fixture
+def runs(tmp_path):
+    write_run(tmp_path, "run-a", workspace=A)
+    write_run(tmp_path, "run-a-shared", workspace=A, shared=True)
+    write_run(tmp_path, "run-b", workspace=B)
+    write_run(tmp_path, "run-cli")  # no owner: made by the command line
+    return tmp_path
+
+
+def test_each_workspace_lists_its_own_shared_and_unowned_runs(runs):
+    assert {r.id for r in RunStore(runs, B).list()} == {"run-b", "run-a-shared", "run-cli"}
+    assert {r.id for r in RunStore(runs, A).list()} == {"run-a", "run-a-shared", "run-cli"}
+    assert len(RunStore(runs, workspace.TEACHER).list()) == 4 == len(RunStore(runs).list())
+
+
+def test_another_students_run_cannot_be_read_deleted_or_shared(runs):
+    theirs = RunStore(runs, B)
+    with pytest.raises(NotYourRun, match="belongs to another student"):
+        theirs.zip_run("run-a")
+    with pytest.raises(NotYourRun):
+        theirs.delete("run-a")
+    with pytest.raises(NotYourRun):
+        theirs.delete("run-a-shared")  # shared means read-only
+    with pytest.raises(NotYourRun):
+        workspace.set_shared(runs / "run-a", B, True)
+    assert theirs.zip_run("run-a-shared")[:2] == b"PK"  # a shared run can be downloaded
+    assert (runs / "run-a").is_dir() and (runs / "run-a-shared").is_dir()
+    RunStore(runs, A).delete("run-a")  # the owner can
+    RunStore(runs, workspace.TEACHER).delete("run-b")  # and the teacher
+    assert not (runs / "run-a").exists() and not (runs / "run-b").exists()
+
+
+def test_sharing_is_the_owners_switch(runs):
+    workspace.set_shared(runs / "run-a", A, True)
+    assert "run-a" in {r.id for r in RunStore(runs, B).list()}
+    workspace.set_shared(runs / "run-a", A, False)
+    assert "run-a" not in {r.id for r in RunStore(runs, B).list()}
+
+
+@pytest.fixture
+def queue_only(tmp_path, monkeypatch):
+    """A job manager without worker processes: only its queue and its checks are under test."""
+    monkeypatch.setattr(JobManager, "_start_workers", lambda self: None)
+    manager = JobManager(tmp_path, lazy=True)
+    yield manager
+    manager._closed = True
+
+
+def test_one_active_run_per_workspace_and_stop_checks_the_owner(queue_only, tmp_path):
+    a1 = queue_only.submit(experiment(), workspace=A)
+    with pytest.raises(QuotaExceeded, match="already have a run"):
+        queue_only.submit(experiment(), workspace=A)
+    b1 = queue_only.submit(experiment(), workspace=B)
+    assert json.loads((tmp_path / a1 / "status.json").read_text())["workspace"] == A
+    with pytest.raises(NotYourRun):
+        queue_only.stop(a1, workspace=B)
+    assert queue_only.status(a1)["status"] == "queued"
+    assert queue_only.stop(a1, workspace=A) and queue_only.status(a1)["status"] == "stopped"
+    assert queue_only.queued() == [b1]
+    queue_only.submit(experiment(), workspace=A)  # the stopped run no longer counts
+
+
+def test_the_queue_serves_workspaces_in_turn(queue_only, monkeypatch):
+    monkeypatch.setenv("LAYERLAB_MAX_ACTIVE_RUNS", "3")
+    a = [queue_only.submit(experiment(), workspace=A) for _ in range(3)]  # A clicked first, three times
+    b = [queue_only.submit(experiment(), workspace=B) for _ in range(2)]
+    assert queue_only.queued() == [a[0], b[0], a[1], b[1], a[2]]
+    assert queue_only.status(b[0])["queue_position"] == 2
+    assert queue_only._next_pending() == a[0]  # what a free worker takes next
+    assert queue_only.queued() == [b[0], a[1], b[1], a[2]]
