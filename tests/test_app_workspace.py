@@ -1,0 +1,92 @@
+"""AppTest: a reload (a fresh session with the same ?ws= link) restores the student's work; the teacher
+key opens the Class page, a wrong key does not; the class code is asked once per workspace."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from app_train_fixtures import write_run
+from streamlit.testing.v1 import AppTest
+
+APP = str(Path(__file__).resolve().parent.parent / "app.py")
+
+
+@pytest.fixture(autouse=True)
+def server(tmp_path, monkeypatch):
+    monkeypatch.setenv("LAYERLAB_RUNS_DIR", str(tmp_path / "runs"))
+    monkeypatch.setenv("LAYERLAB_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("LAYERLAB_PREWARM", "0")
+    from streamlit.components.v2 import manifest_scanner
+
+    monkeypatch.setattr(manifest_scanner, "scan_component_manifests", lambda *a, **k: [])
+    return tmp_path
+
+
+def visit(**query) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=60)
+    for k, v in query.items():
+        at.query_params[k] = v
+    return at.run()
+
+
+def test_a_reload_with_the_link_restores_model_data_and_settings(server):
+    first = visit()
+    assert not first.exception
+    ws = first.session_state["ws"]
+    assert first.query_params["ws"] == [ws] or first.query_params["ws"] == ws  # the link is in the URL
+    first.session_state["selected"] = "hidden"
+    first.session_state["welcome_dismissed"] = True
+    first.run()
+    first.button(key="add_Dropout").click().run()
+    edited = first.session_state["spec"]
+    assert "dropout_1" in {n["id"] for n in edited["nodes"]}
+
+    again = visit(ws=ws)  # a reload, a new tab, or the link on another machine: a fresh session
+    assert not again.exception
+    assert again.session_state["ws"] == ws
+    assert again.session_state["spec"] == edited
+    again.button(key="undo").click().run()  # the undo history came along too
+    assert "dropout_1" not in {n["id"] for n in again.session_state["spec"]["nodes"]}
+
+    other = visit()  # no link: a new, empty workspace
+    assert other.session_state["ws"] != ws
+    assert "dropout_1" not in {n["id"] for n in other.session_state["spec"]["nodes"]}
+
+
+def test_a_made_up_link_gets_a_new_workspace_not_someone_elses(server):
+    at = visit(ws="../../etc/passwd")
+    assert not at.exception
+    assert at.session_state["ws"] != "../../etc/passwd" and len(at.session_state["ws"]) == 16
+
+
+def test_teacher_key_opens_the_class_page_and_a_wrong_key_gets_nothing(server, monkeypatch):
+    monkeypatch.setenv("LAYERLAB_TEACHER_KEY", "s3cret-key")
+    ws = visit().session_state["ws"]
+
+    write_run(server / "runs", "run-grace", status="running", metrics=[{"epoch": 1, "loss": 0.5, "val_accuracy": 0.8}],
+              workspace=ws)
+    wrong = visit(teacher="guess")
+    assert "teacher" not in wrong.session_state
+    with pytest.raises(ValueError, match="Could not find a navigation page"):  # not in a student's navigation
+        wrong.switch_page("pages/class.py")
+
+    teacher = visit(teacher="s3cret-key")
+    teacher.switch_page("pages/class.py").run()
+    assert not teacher.exception
+    table = teacher.dataframe[0].value
+    assert len(table) == 3  # the student, the student who guessed the key, and the teacher's own workspace
+    row = table[table["name"] == f"student {ws[:4]}"].iloc[0]  # no display name given
+    assert row["run now"] == "run-grace" and row["status"] == "running" and row["val accuracy now"] == 0.8
+
+
+def test_class_code_is_asked_once_per_workspace(server, monkeypatch):
+    monkeypatch.setenv("LAYERLAB_CLASS_CODE", "owls")
+    at = visit()
+    assert at.text_input(key="class_code") is not None
+    assert not at.get("flow")  # nothing else is drawn
+    at.text_input(key="class_code").input("cats").run()
+    assert any("not this class's code" in e.value for e in at.error)
+    at.text_input(key="class_code").input("owls").run()
+    assert not at.exception and any("Valid" in s.value for s in at.success)  # the Build page
+    again = visit(ws=at.session_state["ws"])
+    assert not [t for t in again.text_input if t.key == "class_code"]  # remembered by the workspace
