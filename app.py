@@ -89,6 +89,8 @@ def sidebar() -> None:
 def workspace_box() -> None:
     """The student's link (shown open on a new workspace) and display name."""
     ws = state.workspace_id()
+    if st.query_params.get("ws") != ws:  # page links drop the query: keep the link reloadable on every page
+        st.query_params["ws"] = ws
     with st.sidebar, st.expander(":material/bookmark: Your workspace", expanded=st.session_state.pop("ws_new", False)):
         st.caption("Your link — bookmark it to come back to your work (here or on another computer):")
         base = (st.context.url or "").split("?")[0]

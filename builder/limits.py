@@ -56,7 +56,41 @@ BUDGETS: dict[str, Budget] = {b.name: b for b in (
     Budget("max_active_runs", "LAYERLAB_MAX_ACTIVE_RUNS", 1, "", "runs one workspace may have queued or training"),
     Budget("max_stored_runs", "LAYERLAB_MAX_STORED_RUNS", 30, "",
            "finished runs one workspace keeps; beyond it the oldest unshared one is removed"),
+    Budget("max_workspace_uploads", "LAYERLAB_MAX_WORKSPACE_UPLOADS", 10, "", "uploaded datasets one workspace keeps"),
+    Budget("max_workspace_upload_mb", "LAYERLAB_MAX_WORKSPACE_UPLOAD_MB", 512, "MB",
+           "uploaded datasets of one workspace together, as stored"),
+    Budget("upload_ttl_hours", "LAYERLAB_UPLOAD_TTL_HOURS", 72, "",
+           "hours an upload is kept after it was last used; then it is deleted"),
+    Budget("max_disk_mb", "LAYERLAB_MAX_DISK_MB", 20_480, "MB",
+           "the runs and uploads folders together; a new run or upload is refused above it"),
+    Budget("max_dataset_cache_mb", "LAYERLAB_MAX_DATASET_CACHE_MB", 1024, "MB",
+           "uploaded datasets the web server keeps in memory for all sessions (least recently stored go first)"),
 )}
+
+
+def folder_bytes(*folders) -> int:
+    """Bytes of every file under `folders` (walked when a run or upload is about to be added, not per page)."""
+    total = 0
+    for folder in folders:
+        for root, _dirs, files in os.walk(folder):
+            for name in files:
+                try:
+                    total += os.stat(os.path.join(root, name)).st_size
+                except OSError:
+                    pass
+    return total
+
+
+def check_disk(*folders) -> None:
+    """Raise DiskFull (a ValueError with a plain message) when `folders` hold more than `max_disk_mb`."""
+    used, allowed = folder_bytes(*folders), get("max_disk_mb")
+    if used >= allowed:
+        raise DiskFull(f"The server's storage for runs and uploads is full ({used // MB:,} MB of {allowed // MB:,} MB). "
+                       "Delete old runs on the Runs page, or ask the teacher to make room.")
+
+
+class DiskFull(ValueError):
+    """The disk budget for runs and uploads is spent."""
 
 
 def get(name: str) -> int:

@@ -29,6 +29,10 @@ ASSIGNMENT = "assignment.json"  # in the workspaces folder: the experiment the t
 TEACHER = "teacher"  # the role that may read and stop every run (never a workspace id: ids have 16 chars)
 
 
+class QuotaExceeded(ValueError):
+    """A workspace asked for more than its share; the message says what to do."""
+
+
 class NotYourRun(PermissionError):
     """The caller's workspace may not do this to that run; the message says why in plain words."""
 
@@ -79,6 +83,22 @@ class Workspaces:
         """The experiment the teacher handed out, if any."""
         data = runfolder.read_json(self.home / ASSIGNMENT)
         return data if isinstance(data, dict) else None
+
+    def add_upload(self, ws: str, upload_id: str, nbytes: int) -> None:
+        """Record an upload in the workspace, refusing it beyond the workspace's upload budgets."""
+        from builder import limits
+
+        state = self.load(ws)
+        uploads = [u for u in state.get("uploads") or [] if isinstance(u, dict) and u.get("id") != upload_id]
+        if len(uploads) + 1 > limits.get("max_workspace_uploads"):
+            raise QuotaExceeded(f"Your workspace already keeps {len(uploads)} uploads, the most it may. "
+                                "Use one of them, or ask the teacher to raise LAYERLAB_MAX_WORKSPACE_UPLOADS.")
+        used = sum(int(u.get("bytes") or 0) for u in uploads) + nbytes
+        if used > limits.get("max_workspace_upload_mb"):
+            raise QuotaExceeded(f"Your uploads would take {used // limits.MB:,} MB, more than the "
+                                f"{limits.get('max_workspace_upload_mb') // limits.MB:,} MB a workspace may keep.")
+        state["uploads"] = [*uploads, {"id": upload_id, "bytes": int(nbytes)}]
+        self.save(ws, state)
 
     def ids(self) -> list[str]:
         if not self.home.is_dir():

@@ -52,12 +52,28 @@ def load(dataset_id: str, task: str | None = None) -> Dataset:
     path = path_of(dataset_id)
     if not path.exists():
         raise DatasetError(f"the uploaded dataset '{dataset_id}' is no longer on this server; upload it again")
+    os.utime(path)  # in use: `sweep` keeps it
     size = path.stat().st_size
     limits = replace(Limits(), max_upload_bytes=max(size, Limits().max_upload_bytes))
     dataset = load_npz(path, task=task, limits=limits)
     info = replace(dataset.info, id=dataset_id, title=f"your upload ({dataset_id[len(PREFIX):][:8]})",
                    description="A dataset you uploaded.", offline=True)
     return replace(dataset, info=info)
+
+
+def sweep(max_age_s: float) -> list[str]:
+    """Delete uploads nobody has used (stored or loaded) for `max_age_s` seconds; returns their ids."""
+    import time
+
+    gone, cutoff = [], time.time() - max_age_s
+    for path in uploads_dir().glob("*.npz"):
+        try:
+            if path.stat().st_mtime < cutoff:
+                path.unlink()
+                gone.append(PREFIX + path.stem)
+        except OSError:  # used or removed by another process meanwhile
+            pass
+    return gone
 
 
 def id_problem(dataset_id) -> str | None:

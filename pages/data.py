@@ -141,7 +141,11 @@ def upload_form() -> None:
         except Exception as e:  # noqa: BLE001
             st.error(f"Could not use {f.name}: {e}", icon=":material/block:")
             return
-        upload_id = datacache.store_upload(raw, kind, settings, ds)
+        try:
+            upload_id = datacache.store_upload(raw, kind, settings, ds, state.workspace_id())
+        except ValueError as e:  # a workspace or disk budget: in plain words, nothing stored
+            st.error(f"Could not keep {f.name}: {e}", icon=":material/block:")
+            return
         data = state.get_data()
         data.update({"dataset": datacache.UPLOAD_PREFIX + upload_id, "options": {}})
         state.set_data(data)

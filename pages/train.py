@@ -38,6 +38,12 @@ def _start(experiment: dict) -> None:
     st.session_state["train_own_runs"] = [*st.session_state.get("train_own_runs", []), run_id]
     st.session_state["train_started"] = True
     state.set_run_id(run_id)
+    pruned = live.status_of(store, run_id).get("pruned") or []
+    if pruned:
+        from builder import limits
+
+        st.session_state["train_notice"] = (f"A workspace keeps its {limits.get('max_stored_runs')} newest runs: to "
+                                            "make room, your oldest unshared runs were removed: " + ", ".join(pruned))
 
 
 def _stop(run_id: str) -> None:
@@ -90,6 +96,8 @@ def settings_panel(info) -> None:
                        icon=":material/warning:")
         if st.session_state.get("train_error"):
             st.error(st.session_state["train_error"])
+        if notice := st.session_state.pop("train_notice", None):
+            st.info(notice, icon=":material/delete_sweep:")
     # A run this session started blocks a second click on Train; a run adopted after a reload (or someone
     # else's, on a shared server) does not: the job queue bounds how many train at once.
     b1.button("Train", type="primary", icon=":material/play_arrow:", disabled=bool(problems) or (active and own),

@@ -103,3 +103,52 @@ def test_the_queue_serves_workspaces_in_turn(queue_only, monkeypatch):
     assert queue_only.status(b[0])["queue_position"] == 2
     assert queue_only._next_pending() == a[0]  # what a free worker takes next
     assert queue_only.queued() == [b[0], a[1], b[1], a[2]]
+
+
+def test_a_new_run_removes_the_oldest_unshared_runs_beyond_the_limit(queue_only, tmp_path, monkeypatch):
+    monkeypatch.setenv("LAYERLAB_MAX_STORED_RUNS", "3")
+    for i in range(4):
+        write_run(tmp_path, f"old-{i}", workspace=A, started=1000.0 + i, shared=(i == 0))
+    write_run(tmp_path, "theirs", workspace=B, started=1.0)
+    run_id = queue_only.submit(experiment(), workspace=A)
+    left = {p.name for p in tmp_path.iterdir() if p.is_dir()}
+    # 3 kept: the new run plus the two newest unshared ones; the shared one and B's run are never removed
+    assert left == {run_id, "old-0", "old-2", "old-3", "theirs"}
+    assert json.loads((tmp_path / run_id / "status.json").read_text())["pruned"] == ["old-1"]
+
+
+def test_the_disk_budget_refuses_a_new_run_in_plain_words(queue_only, tmp_path, monkeypatch):
+    (tmp_path / "big.bin").write_bytes(b"\0" * (2 * 1024 * 1024))
+    monkeypatch.setenv("LAYERLAB_MAX_DISK_MB", "1")
+    with pytest.raises(ValueError, match="storage for runs and uploads is full"):
+        queue_only.submit(experiment(), workspace=A)
+
+
+def test_upload_budgets_per_workspace(tmp_path, monkeypatch):
+    monkeypatch.setenv("LAYERLAB_MAX_WORKSPACE_UPLOADS", "2")
+    monkeypatch.setenv("LAYERLAB_MAX_WORKSPACE_UPLOAD_MB", "3")
+    store = Workspaces(tmp_path)
+    ws = store.create()
+    store.add_upload(ws, "one", 1024 * 1024)
+    store.add_upload(ws, "one", 1024 * 1024)  # the same upload again takes no more room
+    with pytest.raises(workspace.QuotaExceeded, match="would take 4 MB"):
+        store.add_upload(ws, "two", 3 * 1024 * 1024)
+    store.add_upload(ws, "two", 1024 * 1024)
+    with pytest.raises(workspace.QuotaExceeded, match="already keeps 2 uploads"):
+        store.add_upload(ws, "three", 10)
+    assert [u["id"] for u in store.load(ws)["uploads"]] == ["one", "two"]
+
+
+def test_uploads_unused_for_too_long_are_swept(tmp_path, monkeypatch):
+    import os
+    import time
+
+    from datasets import stored
+
+    monkeypatch.setenv("LAYERLAB_UPLOADS_DIR", str(tmp_path))
+    old, fresh = tmp_path / "old.npz", tmp_path / "fresh.npz"
+    old.write_bytes(b"x")
+    fresh.write_bytes(b"x")
+    os.utime(old, (time.time() - 7200, time.time() - 7200))
+    assert stored.sweep(3600) == ["upload:old"]
+    assert not old.exists() and fresh.exists()

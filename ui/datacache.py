@@ -16,7 +16,6 @@ import streamlit as st
 from datasets import stored
 
 UPLOAD_PREFIX = stored.PREFIX
-MAX_UPLOADS = 64  # kept in memory across all sessions; older ones are read back from disk
 
 
 def is_upload(dataset_id) -> bool:
@@ -40,18 +39,40 @@ def load_builtin(dataset_id: str, options: dict | None = None):
     return _builtin(dataset_id, json.dumps(options or {}, sort_keys=True))
 
 
-def store_upload(raw: bytes, kind: str, settings: dict, dataset) -> str:
-    """Keep an uploaded dataset; returns its id (same file + settings ⇒ same id)."""
+def store_upload(raw: bytes, kind: str, settings: dict, dataset, workspace: str) -> str:
+    """Keep an uploaded dataset for `workspace`; returns its id (same file + settings ⇒ same id).
+
+    Refused (ValueError, plain words) beyond the workspace's upload budgets or the server's disk budget.
+    Uploads nobody used for `upload_ttl_hours` are deleted first.
+    """
+    from builder import limits
+    from ui import state
+
     key = hashlib.sha256(raw + kind.encode() + json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
-    cache = _uploads()
-    if len(cache) >= MAX_UPLOADS:
-        cache.pop(next(iter(cache)))
-    cache[key] = dataset
-    try:
-        stored.store(dataset, key)  # the engine's own store, which the registry and trainer read
-    except Exception:  # noqa: BLE001 - the page still works; only a training process needs the file
-        pass
+    stored.sweep(limits.get("upload_ttl_hours") * 3600)
+    limits.check_disk(stored.uploads_dir(), _runs_root())
+    state.workspaces().add_upload(workspace, key, int(dataset.x.nbytes + dataset.y.nbytes))
+    _remember(key, dataset)
+    stored.store(dataset, key)  # the engine's own store, which the registry and trainer read
     return key
+
+
+def _runs_root():
+    from ui.jobs import runs_root
+
+    return runs_root()
+
+
+def _remember(key: str, dataset) -> None:
+    """Keep a dataset in the server's memory, dropping the oldest while the cache is over its byte budget."""
+    from builder import limits
+
+    cache = _uploads()
+    cache.pop(key, None)
+    cache[key] = dataset
+    size = lambda ds: ds.x.nbytes + ds.y.nbytes  # noqa: E731
+    while len(cache) > 1 and sum(size(ds) for ds in cache.values()) > limits.get("max_dataset_cache_mb"):
+        cache.pop(next(iter(cache)))
 
 
 def get_upload(upload_id: str | None):
@@ -62,7 +83,7 @@ def get_upload(upload_id: str | None):
     if upload_id in cache:
         return cache[upload_id]
     if stored.path_of(upload_id).exists():
-        cache[upload_id] = stored.load(stored.PREFIX + upload_id)
+        _remember(upload_id, stored.load(stored.PREFIX + upload_id))
         return cache[upload_id]
     return None
 

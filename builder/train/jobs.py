@@ -32,7 +32,9 @@ from builder import limits
 from builder.experiment import coerce, validate
 from builder.spec import SpecError
 from builder.train import runfolder
-from builder.workspace import check_access
+from builder.train.runstore import RunStore
+from builder.workspace import QuotaExceeded, check_access
+from datasets.stored import uploads_dir
 
 TERMINAL = ("completed", "stopped", "failed", "interrupted")
 _SPAWN_LOCK = threading.Lock()  # process-wide: _main_hidden swaps a global
@@ -54,10 +56,6 @@ def _main_hidden():
         finally:
             if saved is not None:
                 sys.modules["__main__"] = saved
-
-
-class QuotaExceeded(ValueError):
-    """A workspace asked for more than its share of the trainers; the message says what to do."""
 
 
 @dataclass
@@ -110,6 +108,8 @@ class JobManager:
             if workspace is not None and self._active_of(workspace) >= limits.get("max_active_runs"):
                 raise QuotaExceeded("You already have a run training or waiting. Stop it, or wait until it "
                                     "finishes, before you start another.")
+            limits.check_disk(self.root, uploads_dir())
+            pruned = RunStore(self.root, workspace).prune(limits.get("max_stored_runs")) if workspace else []
             run_id = new_run_id(exp.title, self.root)
             run_dir = self.root / run_id
             run_dir.mkdir(parents=True)
@@ -118,7 +118,7 @@ class JobManager:
             runfolder.write_status(
                 run_dir, status="queued", run_id=run_id, name=exp.title, dataset=exp.dataset,
                 model=exp.model.name, created=time.time(), epochs=hp["epochs"], epochs_done=0, error=None,
-                manager_pid=os.getpid(), workspace=workspace,
+                manager_pid=os.getpid(), workspace=workspace, pruned=pruned,
             )
             self._owner[run_id] = workspace
             self._pending.append(run_id)

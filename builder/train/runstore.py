@@ -189,6 +189,16 @@ class RunStore:
             raise RunBusy(f"run '{run_id}' is {state}; stop it before deleting it")
         shutil.rmtree(run_dir)
 
+    def prune(self, keep: int) -> list[str]:
+        """Remove this workspace's oldest finished, unshared runs so that at most `keep - 1` remain (room for
+        the run about to start); returns the removed ids. Shared and active runs are never removed."""
+        mine = [r for r in self.list() if r.workspace == self.workspace and self.workspace is not None
+                and not r.shared and r.status not in runfolder.ACTIVE]
+        doomed = sorted(mine, key=lambda r: (r.created or 0, r.id))[: max(0, len(mine) - (keep - 1))]
+        for run in doomed:
+            shutil.rmtree(run.path, ignore_errors=True)
+        return [r.id for r in doomed]
+
     def zip_run(self, run_id: str) -> bytes:
         """The run folder as a zip (experiment, metrics, model, evaluation, log, exports)."""
         run_dir = self.checked(run_id, "read")

@@ -21,6 +21,7 @@ ARTIFACTS = ROOT / "test-artifacts"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 START_TIMEOUT_S = 90
+TEACHER_KEY = "browser-test-teacher"
 
 
 def pytest_collection_modifyitems(items):
@@ -45,6 +46,12 @@ def app_url(app_server):
 
 
 @pytest.fixture(scope="session")
+def teacher_key() -> str:
+    """The test server's LAYERLAB_TEACHER_KEY."""
+    return TEACHER_KEY
+
+
+@pytest.fixture(scope="session")
 def app_runs_dir(app_server) -> Path:
     """The runs folder of the test server."""
     return app_server[1]
@@ -57,6 +64,7 @@ def app_server(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("layerlab")
     env = dict(os.environ, KERAS_BACKEND=os.environ.get("KERAS_BACKEND", "tensorflow"), TF_CPP_MIN_LOG_LEVEL="3",
                LAYERLAB_RUNS_DIR=str(tmp / "runs"), LAYERLAB_UPLOADS_DIR=str(tmp / "uploads"),
+               LAYERLAB_HOME=str(tmp / "workspaces"), LAYERLAB_TEACHER_KEY=TEACHER_KEY,
                CUDA_VISIBLE_DEVICES=os.environ.get("CUDA_VISIBLE_DEVICES", ""))
     log = open(tmp / "streamlit.log", "w")  # noqa: SIM115 - closed below
     proc = subprocess.Popen(
