@@ -37,7 +37,7 @@ def until_usable(page, action, expect_visible, timeout_s: float = 30) -> float:
 
 
 def nav(page, name: str) -> None:
-    page.locator(f"[data-testid='stTopNavLink'][href*='/{name.lower()}']").click()
+    page.locator("[data-testid='stTopNavLink']", has_text=name).click()
 
 
 def node(page, node_id: str):

@@ -44,7 +44,7 @@ def test_students_are_isolated_and_the_teacher_sees_the_class(browser, app_url, 
     assert "ws=" in b.url and b.url.split("ws=")[1][:16] != a.url.split("ws=")[1][:16]
     screenshot(b, "class-02-student-b-sees-nothing-of-a")
     # B loads another model, reloads the page: the model is still B's
-    b.locator("[data-testid='stTopNavLink'][href*='/build']").click()
+    b.locator("[data-testid='stTopNavLink']", has_text="Build").click()
     b.get_by_role("combobox", name="Start from a template").click()
     b.get_by_role("option", name=re.compile("Playground MLP")).click()
     b.get_by_role("button", name="Load", exact=True).click()
@@ -53,7 +53,7 @@ def test_students_are_isolated_and_the_teacher_sees_the_class(browser, app_url, 
     b.reload()
     expect(b.locator("[data-testid='stSidebar']").get_by_text("playground-mlp")).to_be_visible(timeout=60_000)
     screenshot(b, "class-03-student-b-after-reload")
-    b.locator("[data-testid='stTopNavLink'][href*='/runs']").click()
+    b.locator("[data-testid='stTopNavLink']", has_text="Runs").click()
     b.get_by_text("No runs yet").wait_for()  # A's run is not on B's Runs page either
 
     # the teacher sees both students and A's run, and stops it

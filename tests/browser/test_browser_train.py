@@ -20,7 +20,7 @@ POINTS_JS = """() => {
 
 def _nav(page, name: str) -> None:
     """Click a page in app.py's top navigation (url paths are the lower-case titles)."""
-    page.locator(f"[data-testid='stTopNavLink'][href*='/{name.lower()}']").click()
+    page.locator("[data-testid='stTopNavLink']", has_text=name).click()
 
 
 def _points(page) -> int:
