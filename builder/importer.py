@@ -11,7 +11,7 @@ import json
 import zipfile
 from pathlib import Path
 
-from builder.catalog import CATALOG, RECURRENT_TYPES, LayerType
+from builder.catalog import CATALOG, LayerType
 from builder.spec import ID_PATTERN, ModelSpec, Node, SpecError, unique_name
 
 CUSTOM_CODE = "this model contains custom code ({what}); Layerlab only opens models made of standard Keras layers"
@@ -178,25 +178,25 @@ def layer_params(layer, lt: LayerType) -> dict:
     params = {}
     for p in lt.params:
         if p.kind == "layer":
-            inner = layer.forward_layer
+            inner = getattr(layer, "forward_layer", None) or layer.layer  # Bidirectional | TimeDistributed
             inner_kind = type(inner).__name__
-            if inner_kind not in RECURRENT_TYPES:
-                raise SpecError([f"layer '{layer.name}' wraps a {inner_kind}; Bidirectional in Layerlab wraps "
-                                 f"{', '.join(RECURRENT_TYPES)}"])
+            if inner_kind not in p.choices:
+                raise SpecError([f"layer '{layer.name}' wraps a {inner_kind}; {lt.name} in Layerlab wraps "
+                                 f"{', '.join(p.choices)}"])
             params["layer"] = {"type": inner_kind, "params": layer_params(inner, CATALOG[inner_kind])}
             continue
         if p.kind == "regularizer":
             value = _regularizer(layer, p.name)
         elif p.name in config:
-            value = _plain(config[p.name])
+            value = plain(config[p.name])
             if p.kind == "int" and isinstance(value, list) and len(value) == 1:
                 value = value[0]  # e.g. LayerNormalization keeps axis -1 as [-1]
         else:
             continue
         twin = _SAME_AS.get(p.name)
-        if twin in config and value == _plain(config[twin]):
+        if twin in config and value == plain(config[twin]):
             continue  # Keras stores "empty = same as <twin>" as a copy of the twin
-        if p.required or value != _plain(p.default):
+        if p.required or value != plain(p.default):
             params[p.name] = value
     return params
 
@@ -211,10 +211,10 @@ def _regularizer(layer, name: str):
     return {"l1": float(l1), "l2": float(l2)}
 
 
-def _plain(value):
+def plain(value):
     """JSON-style value: tuples → lists (recursively)."""
     if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
+        return [plain(v) for v in value]
     return value
 
 
@@ -229,9 +229,9 @@ def _refuse_lost_settings(layer, kind: str, params: dict) -> None:
             continue
         if key in ("layer", "backward_layer"):
             continue  # Bidirectional: the wrapped layer is compared through its own params
-        if kind == "MultiHeadAttention" and key == "attention_axes" and _plain(value) in (None, [1]):
+        if kind == "MultiHeadAttention" and key == "attention_axes" and plain(value) in (None, [1]):
             continue  # Keras fills in the default axes (sequence) when the layer is built
-        if _plain(value) != _plain(fresh.get(key)):
+        if plain(value) != plain(fresh.get(key)):
             raise SpecError([f"layer '{layer.name}' ({kind}) uses {key}={value!r}, which Layerlab cannot "
                              "represent; rebuild it without that setting"])
 
