@@ -124,6 +124,9 @@ def _conv(name: str, n: int, help: str, *extra: Param, filters: bool = True, reg
     return LayerType(name, "convolution", help, params + ((KERNEL_REGULARIZER,) if regularizer else ()), **_RANK[n])
 
 
+GROUPS = Param("groups", "int", 1, min=1, max=4096, advanced=True,
+               help="Split the channels into this many groups that are filtered separately (grouped convolution); "
+               "input channels and filters must both divide evenly.")
 DEPTH_MULTIPLIER = Param("depth_multiplier", "int", 1, min=1, max=16, advanced=True,
                          help="How many filters per input channel in the per-channel step.")
 
@@ -225,12 +228,12 @@ CATALOG: dict[str, LayerType] = _catalog(
         (_filters(), _kernel(1), _strides(1),
          Param("padding", "choice", "valid", choices=("valid", "same", "causal"),
                help="'same' keeps the length; 'valid' shrinks it; 'causal' only looks at earlier steps."),
-         ACTIVATION, USE_BIAS, KERNEL_REGULARIZER),
+         GROUPS, ACTIVATION, USE_BIAS, KERNEL_REGULARIZER),
         **SEQUENCE,
     ),
     LayerType(
         "Conv2D", "convolution", "Slides small learned filters over an image to detect local patterns such as edges.",
-        (_filters(), _kernel(2), _strides(2), PADDING, ACTIVATION, USE_BIAS, KERNEL_REGULARIZER),
+        (_filters(), _kernel(2), _strides(2), PADDING, GROUPS, ACTIVATION, USE_BIAS, KERNEL_REGULARIZER),
         **IMAGE,
     ),
     LayerType(
@@ -382,7 +385,7 @@ CATALOG: dict[str, LayerType] = _catalog(
     _conv("SeparableConv1D", 1, "A cheaper Conv1D: filters each channel on its own, then mixes channels.",
           DEPTH_MULTIPLIER, regularizer=False),
     _conv("Conv1DTranspose", 1, "The reverse of Conv1D: lengthens a sequence, e.g. in decoders; strides 2 doubles it."),
-    _conv("Conv3D", 3, "Slides small learned filters through a volume or a video (depth, height, width)."),
+    _conv("Conv3D", 3, "Slides small learned filters through a volume or a video (depth, height, width).", GROUPS),
     _conv("Conv3DTranspose", 3, "The reverse of Conv3D: grows a volume, e.g. in 3-D decoders."),
     LayerType(
         "UpSampling1D", "convolution", "Makes a sequence longer by repeating each step (no learned weights).",

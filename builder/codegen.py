@@ -24,10 +24,13 @@ def to_python(spec) -> str:
     spec = ensure_valid(spec)
     names = variable_names(spec)
     by_id = {n.id: n for n in spec.nodes}
-    body = []
+    body, group = [], None
     for nid in topological_order(spec):
         node = by_id[nid]
         var = names[nid]
+        if node.group != group:  # mark where an imported block (a Keras sub-model) starts
+            group = node.group
+            body.append(f"# block {group}" if group else "# (outside blocks)")
         if node.type == "Input":
             args = [f"shape={literal(tuple(node.params['shape']))}", f"name={literal(nid)}"]
             if node.params.get("dtype", "float32") != "float32":

@@ -79,6 +79,9 @@ SAMPLES = {
     "Conv1DTranspose": ("Conv1DTranspose", [((5, 2), F)],
                         {"filters": 3, "kernel_size": [3], "strides": [2], "padding": "same"}, (10, 3), 3 * 2 * 3 + 3),
     "Conv3D": ("Conv3D", [((6, 6, 6, 1), F)], {"filters": 2, "kernel_size": [3, 3, 3]}, (4, 4, 4, 2), 27 * 2 + 2),
+    # 2 groups: each of 2 filters sees 2 of the 4 channels
+    "Conv2D-groups": ("Conv2D", [((5, 5, 4), F)], {"filters": 2, "kernel_size": [3, 3], "groups": 2}, (3, 3, 2),
+                      3 * 3 * 2 * 2 + 2),
     "Conv3DTranspose": ("Conv3DTranspose", [((2, 2, 2, 2), F)],
                         {"filters": 1, "kernel_size": [2, 2, 2], "strides": [2, 2, 2]}, (4, 4, 4, 1), 8 * 2 + 1),
     "UpSampling1D": ("UpSampling1D", [((3, 2), F)], {"size": 3}, (9, 2), 0),
