@@ -276,15 +276,15 @@ def layer_params(layer, lt: LayerType) -> dict:
         if p.kind == "regularizer":
             value = _regularizer(layer, p.name)
         elif p.name in config:
-            value = plain(config[p.name])
+            value = _plain(config[p.name])
             if p.kind == "int" and isinstance(value, list) and len(value) == 1:
                 value = value[0]  # e.g. LayerNormalization keeps axis -1 as [-1]
         else:
             continue
         twin = _SAME_AS.get(p.name)
-        if twin in config and value == plain(config[twin]):
+        if twin in config and value == _plain(config[twin]):
             continue  # Keras stores "empty = same as <twin>" as a copy of the twin
-        if p.required or value != plain(p.default):
+        if p.required or value != _plain(p.default):
             params[p.name] = value
     return params
 
@@ -299,10 +299,10 @@ def _regularizer(layer, name: str):
     return {"l1": float(l1), "l2": float(l2)}
 
 
-def plain(value):
+def _plain(value):
     """JSON-style value: tuples → lists (recursively)."""
     if isinstance(value, (list, tuple)):
-        return [plain(v) for v in value]
+        return [_plain(v) for v in value]
     return value
 
 
@@ -317,9 +317,9 @@ def _refuse_lost_settings(layer, kind: str, params: dict) -> None:
             continue
         if key in ("layer", "backward_layer"):
             continue  # Bidirectional: the wrapped layer is compared through its own params
-        if kind == "MultiHeadAttention" and key == "attention_axes" and plain(value) in (None, [1]):
+        if kind == "MultiHeadAttention" and key == "attention_axes" and _plain(value) in (None, [1]):
             continue  # Keras fills in the default axes (sequence) when the layer is built
-        if plain(value) != plain(fresh.get(key)):
+        if _plain(value) != _plain(fresh.get(key)):
             raise SpecError([f"layer '{layer.name}' ({kind}) uses {key}={value!r}, which Layerlab cannot "
                              "represent; rebuild it without that setting"])
 

@@ -42,6 +42,11 @@ def test_declarations_are_usable_for_forms(name):
         assert len(lt.input_names) == lt.max_inputs
 
 
+def _plain(value):
+    """Keras config value → JSON-style (tuples → lists, nested ones too)."""
+    return [_plain(v) for v in value] if isinstance(value, (list, tuple)) else value
+
+
 def test_keras_defaults_match_declared_defaults():
     """An omitted param must mean the same in Layerlab and Keras."""
     for name, lt in catalog.CATALOG.items():
@@ -52,7 +57,7 @@ def test_keras_defaults_match_declared_defaults():
                                                 for k, v in required.items()}).get_config()
         for pname, default in defaults(lt.param_map).items():
             if pname in config and pname not in ("strides", "value_dim"):
-                got = importer.plain(config[pname])
+                got = _plain(config[pname])
                 got = got[0] if isinstance(got, list) and lt.param_map[pname].kind == "int" else got
                 assert got == default, f"{name}.{pname}: Keras default {got!r}, catalog {default!r}"
 
