@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import keras
 
+from builder.catalog import WRAPPERS
 from builder.spec import Node, topological_order
 
 MERGE_TYPES = {"Add", "Subtract", "Multiply", "Average", "Concatenate", "Maximum", "Minimum", "Dot"}
@@ -15,18 +16,23 @@ def to_keras_params(params: dict) -> dict:
         if key.endswith("_regularizer") and isinstance(value, dict):
             value = keras.regularizers.L1L2(l1=float(value.get("l1", 0.0)), l2=float(value.get("l2", 0.0)))
         elif isinstance(value, list):
-            value = tuple(value)
+            value = _tuples(value)
         out[key] = value
     return out
+
+
+def _tuples(value):
+    """JSON lists → tuples, nested ones too (paddings like ((1, 1), (2, 2)))."""
+    return tuple(_tuples(v) for v in value) if isinstance(value, list) else value
 
 
 def make_layer(node: Node):
     """The Keras layer for one non-Input node."""
     params = dict(node.params)
-    if node.type == "Bidirectional":
+    if node.type in WRAPPERS:  # Bidirectional, TimeDistributed: the inner layer comes first
         inner = params.pop("layer")
         wrapped = getattr(keras.layers, inner["type"])(**to_keras_params(inner.get("params", {})))
-        return keras.layers.Bidirectional(wrapped, name=node.id, **to_keras_params(params))
+        return getattr(keras.layers, node.type)(wrapped, name=node.id, **to_keras_params(params))
     return getattr(keras.layers, node.type)(name=node.id, **to_keras_params(params))
 
 

@@ -16,8 +16,10 @@ from builder.params import Param
 
 FAMILIES = (
     "core",
+    "activation",
     "convolution",
     "pooling",
+    "reshaping",
     "recurrent",
     "attention & normalization",
     "merge",
@@ -62,6 +64,13 @@ ACTIVATION_HELP = {
     "leaky_relu": "like relu but lets a small slope through for negatives, so units never go silent",
     "silu": "x times sigmoid(x) (also called swish); smooth and often a bit better than relu",
     "softplus": "a smooth version of relu that is never exactly 0",
+    "relu6": "relu capped at 6; keeps values small, used in MobileNet",
+    "hard_sigmoid": "a cheap straight-line version of sigmoid (0..1)",
+    "hard_silu": "a cheap version of silu (also called hard swish), used in MobileNetV3",
+    "mish": "x times tanh(softplus(x)); smooth like silu",
+    "softsign": "squeezes values into -1..1 more gently than tanh",
+    "exponential": "e to the power of the value; always positive",
+    "log_softmax": "the logarithm of softmax; pairs with a negative log-likelihood loss",
 }
 ACTIVATIONS = tuple(ACTIVATION_HELP)
 
@@ -87,6 +96,9 @@ RATE = Param("rate", "float", 0.5, required=True, min=0.0, max=0.95, step=0.05,
              help="Fraction of values dropped while training (0.2–0.5 is typical).")
 IMAGE = dict(input_ranks=(4,), rank_hint="(batch, height, width, channels)")
 SEQUENCE = dict(input_ranks=(3,), rank_hint="(batch, steps, features)")
+VOLUME = dict(input_ranks=(5,), rank_hint="(batch, depth, height, width, channels)")
+_RANK = {1: SEQUENCE, 2: IMAGE, 3: VOLUME}
+AXIS = Param("axis", "int", -1, min=-8, max=8, advanced=True, help="The axis worked along; -1 is the last (features).")
 
 
 def _filters() -> Param:
@@ -95,7 +107,7 @@ def _filters() -> Param:
 
 
 def _kernel(n: int) -> Param:
-    example = "[3, 3]" if n == 2 else "[3]"
+    example = str([3] * n)
     return Param("kernel_size", "ints", [3] * n, required=True, length=n, min=1, max=31, int_or_tuple=True,
                  help=f"Size of each filter, e.g. {example}; bigger filters see more at once.")
 
@@ -104,6 +116,19 @@ def _strides(n: int, default=None, optional: bool = False, help: str = "") -> Pa
     return Param("strides", "ints", [1] * n if default is None and not optional else default,
                  length=n, min=1, max=8, int_or_tuple=True, optional=optional, advanced=True,
                  help=help or "Step between filter positions; 2 halves the size.")
+
+
+def _conv(name: str, n: int, help: str, *extra: Param, filters: bool = True, regularizer: bool = True) -> LayerType:
+    """A convolution over n spatial axes: (filters,) kernel_size, strides, padding, extras, activation, bias."""
+    params = ((_filters(),) if filters else ()) + (_kernel(n), _strides(n), PADDING, *extra, ACTIVATION, USE_BIAS)
+    return LayerType(name, "convolution", help, params + ((KERNEL_REGULARIZER,) if regularizer else ()), **_RANK[n])
+
+
+GROUPS = Param("groups", "int", 1, min=1, max=4096, advanced=True,
+               help="Split the channels into this many groups that are filtered separately (grouped convolution); "
+               "input channels and filters must both divide evenly.")
+DEPTH_MULTIPLIER = Param("depth_multiplier", "int", 1, min=1, max=16, advanced=True,
+                         help="How many filters per input channel in the per-channel step.")
 
 
 def _pool_params(n: int, required: bool = False) -> tuple[Param, ...]:
@@ -141,6 +166,10 @@ def _merge(name: str, help: str, min_inputs: int = 2, max_inputs: int | None = N
 
 
 RECURRENT_TYPES = ("SimpleRNN", "LSTM", "GRU")
+# Layers TimeDistributed may wrap: per-step layers without state.
+TIME_DISTRIBUTED_TYPES = ("Dense", "Conv1D", "Conv2D", "MaxPooling2D", "AveragePooling2D", "GlobalAveragePooling2D",
+                          "Flatten", "Dropout")
+WRAPPERS = ("Bidirectional", "TimeDistributed")  # types whose "layer" param is a whole inner layer
 
 
 def _catalog(*types: LayerType) -> dict[str, LayerType]:
@@ -168,7 +197,10 @@ CATALOG: dict[str, LayerType] = _catalog(
     ),
     LayerType(
         "Dropout", "core", "Randomly switches off a fraction of values while training, so the model cannot rely on any one.",
-        (RATE,),
+        (RATE,
+         Param("noise_shape", "shape", None, optional=True, min=1, advanced=True, extra={"allow_none_items": True},
+               help="Drop whole slices at once: the shape of the drop mask including the batch, with 1 on axes "
+               "that share one decision, e.g. [null, 1, 1, 1] drops whole examples' residual branches.")),
     ),
     LayerType("Flatten", "core", "Unrolls an image or grid into one long list of numbers, for Dense layers."),
     LayerType(
@@ -196,12 +228,12 @@ CATALOG: dict[str, LayerType] = _catalog(
         (_filters(), _kernel(1), _strides(1),
          Param("padding", "choice", "valid", choices=("valid", "same", "causal"),
                help="'same' keeps the length; 'valid' shrinks it; 'causal' only looks at earlier steps."),
-         ACTIVATION, USE_BIAS, KERNEL_REGULARIZER),
+         GROUPS, ACTIVATION, USE_BIAS, KERNEL_REGULARIZER),
         **SEQUENCE,
     ),
     LayerType(
         "Conv2D", "convolution", "Slides small learned filters over an image to detect local patterns such as edges.",
-        (_filters(), _kernel(2), _strides(2), PADDING, ACTIVATION, USE_BIAS, KERNEL_REGULARIZER),
+        (_filters(), _kernel(2), _strides(2), PADDING, GROUPS, ACTIVATION, USE_BIAS, KERNEL_REGULARIZER),
         **IMAGE,
     ),
     LayerType(
@@ -318,6 +350,165 @@ CATALOG: dict[str, LayerType] = _catalog(
         (Param("stddev", "float", 0.1, required=True, min=0.0, max=10.0, step=0.05,
                help="How strong the noise is (its standard deviation)."),),
     ),
+
+    # -- added for the classic model families (keras.applications) -------------
+    LayerType("Identity", "core", "Passes its input through unchanged; a placeholder or a named tap point."),
+    LayerType(
+        "ReLU", "activation", "Keeps positive values and turns negatives into 0, optionally capped (ReLU6 in MobileNet).",
+        (Param("max_value", "float", None, optional=True, min=0.0, help="Cap on the output, e.g. 6; empty means no cap."),
+         Param("negative_slope", "float", 0.0, min=0.0, max=1.0, step=0.01, advanced=True,
+               help="Slope kept for values below the threshold (0 = plain relu)."),
+         Param("threshold", "float", 0.0, advanced=True, help="Values below this count as negative.")),
+    ),
+    LayerType(
+        "LeakyReLU", "activation", "Like ReLU but lets a small slope through for negatives, so units never go silent.",
+        (Param("negative_slope", "float", 0.3, min=0.0, max=1.0, step=0.01,
+               help="How much of a negative value is let through, e.g. 0.1."),),
+    ),
+    LayerType(
+        "PReLU", "activation", "A LeakyReLU that learns its negative slope, one slope per value (or per channel).",
+        (Param("shared_axes", "ints", None, optional=True, min=1, max=8, advanced=True,
+               help="Axes that share one slope, e.g. [1, 2] for one slope per image channel."),),
+    ),
+    LayerType(
+        "ELU", "activation", "Like ReLU, but negative values curve smoothly down towards -alpha.",
+        (Param("alpha", "float", 1.0, min=0.0, max=10.0, step=0.1, help="How far negative values may go (to -alpha)."),),
+    ),
+    LayerType(
+        "Softmax", "activation", "Turns values into probabilities that add up to 1 along one axis.",
+        (Param("axis", "int", -1, min=-8, max=8, advanced=True, help="The axis that adds up to 1; -1 is the last."),),
+    ),
+    _conv("DepthwiseConv2D", 2, "Filters each image channel on its own (no mixing of channels); cheap, used in MobileNet.",
+          DEPTH_MULTIPLIER, filters=False, regularizer=False),
+    _conv("DepthwiseConv1D", 1, "Filters each channel of a sequence on its own, without mixing channels.",
+          DEPTH_MULTIPLIER, filters=False, regularizer=False),
+    _conv("SeparableConv1D", 1, "A cheaper Conv1D: filters each channel on its own, then mixes channels.",
+          DEPTH_MULTIPLIER, regularizer=False),
+    _conv("Conv1DTranspose", 1, "The reverse of Conv1D: lengthens a sequence, e.g. in decoders; strides 2 doubles it."),
+    _conv("Conv3D", 3, "Slides small learned filters through a volume or a video (depth, height, width).", GROUPS),
+    _conv("Conv3DTranspose", 3, "The reverse of Conv3D: grows a volume, e.g. in 3-D decoders."),
+    LayerType(
+        "UpSampling1D", "convolution", "Makes a sequence longer by repeating each step (no learned weights).",
+        (Param("size", "int", 2, min=1, max=16, help="How many times each step is repeated."),), **SEQUENCE,
+    ),
+    LayerType(
+        "UpSampling3D", "convolution", "Makes a volume bigger by repeating its voxels (no learned weights).",
+        (Param("size", "ints", [2, 2, 2], length=3, min=1, max=16, int_or_tuple=True,
+               help="How many times bigger in depth, height and width."),), **VOLUME,
+    ),
+    LayerType("MaxPooling3D", "pooling", "Keeps the largest value of each small 3-D window, shrinking the volume.",
+              _pool_params(3), **VOLUME),
+    LayerType("AveragePooling3D", "pooling", "Averages each small 3-D window, shrinking the volume smoothly.",
+              _pool_params(3, required=True), **VOLUME),
+    LayerType("GlobalAveragePooling3D", "pooling", "Averages each whole 3-D feature map into one number per channel.",
+              (Param("keepdims", "bool", False, advanced=True, help="Keep depth, height and width with size 1."),),
+              **VOLUME),
+    LayerType("GlobalMaxPooling3D", "pooling", "Keeps the largest value of each whole 3-D feature map, per channel.",
+              (Param("keepdims", "bool", False, advanced=True, help="Keep depth, height and width with size 1."),),
+              **VOLUME),
+    LayerType(
+        "ZeroPadding1D", "reshaping", "Adds zeros at the start and end of a sequence, making it longer.",
+        (Param("padding", "ints", [1, 1], length=2, min=0, max=64, int_or_tuple=True,
+               help="Steps added at the start and at the end, e.g. [1, 1]."),), **SEQUENCE,
+    ),
+    LayerType(
+        "ZeroPadding2D", "reshaping", "Adds a border of zeros around an image, e.g. before a strided convolution.",
+        (Param("padding", "pairs", [[1, 1], [1, 1]], length=2, min=0, max=64,
+               help="Rows and columns of zeros added: one number for all sides, [rows, columns], or "
+               "[[top, bottom], [left, right]]."),), **IMAGE,
+    ),
+    LayerType(
+        "ZeroPadding3D", "reshaping", "Adds a border of zeros around a volume.",
+        (Param("padding", "pairs", [[1, 1], [1, 1], [1, 1]], length=3, min=0, max=64,
+               help="Zeros added: one number for all sides, [depth, rows, columns], or three [before, after] pairs."),),
+        **VOLUME,
+    ),
+    LayerType(
+        "Cropping1D", "reshaping", "Cuts steps off the start and end of a sequence.",
+        (Param("cropping", "ints", [1, 1], length=2, min=0, max=1024, int_or_tuple=True,
+               help="Steps removed at the start and at the end, e.g. [1, 1]."),), **SEQUENCE,
+    ),
+    LayerType(
+        "Cropping2D", "reshaping", "Cuts rows and columns off the edges of an image.",
+        (Param("cropping", "pairs", [[0, 0], [0, 0]], length=2, min=0, max=1024,
+               help="Pixels removed: one number for all sides, [rows, columns], or [[top, bottom], [left, right]]."),),
+        **IMAGE,
+    ),
+    LayerType(
+        "Cropping3D", "reshaping", "Cuts slices off the edges of a volume.",
+        (Param("cropping", "pairs", [[1, 1], [1, 1], [1, 1]], length=3, min=0, max=1024,
+               help="Slices removed: one number for all sides, [depth, rows, columns], or three [before, after] pairs."),),
+        **VOLUME,
+    ),
+    LayerType(
+        "Resizing", "reshaping", "Resizes images to a fixed height and width, e.g. to fit a model made for another size.",
+        (Param("height", "int", 64, required=True, min=1, max=4096, help="Height of the output image in pixels."),
+         Param("width", "int", 64, required=True, min=1, max=4096, help="Width of the output image in pixels."),
+         Param("interpolation", "choice", "bilinear",
+               choices=("bilinear", "nearest", "bicubic", "area", "lanczos3", "lanczos5"), advanced=True,
+               help="How new pixels are computed: 'nearest' copies, 'bilinear' blends neighbours."),
+         Param("crop_to_aspect_ratio", "bool", False, advanced=True,
+               help="Crop first so the picture is not squashed."),
+         Param("pad_to_aspect_ratio", "bool", False, advanced=True,
+               help="Pad first so the picture is not squashed.")),
+        **IMAGE,
+    ),
+    LayerType(
+        "CenterCrop", "reshaping", "Keeps the middle part of each image at the given height and width.",
+        (Param("height", "int", 24, required=True, min=1, max=4096, help="Height of the kept middle part."),
+         Param("width", "int", 24, required=True, min=1, max=4096, help="Width of the kept middle part.")),
+        **IMAGE,
+    ),
+    LayerType(
+        "Permute", "reshaping", "Swaps the axes of each example, e.g. steps and features.",
+        (Param("dims", "ints", [2, 1], required=True, min=1, max=8,
+               help="The new order of the axes without the batch, counted from 1, e.g. [2, 1] swaps two axes."),),
+    ),
+    LayerType(
+        "RepeatVector", "reshaping", "Repeats a vector n times into a sequence, e.g. to feed a decoder LSTM.",
+        (Param("n", "int", 4, required=True, min=1, max=4096, help="How many times (steps) the vector is repeated."),),
+        input_ranks=(2,), rank_hint="(batch, features)",
+    ),
+    LayerType(
+        "TimeDistributed", "recurrent", "Applies the same layer to every time step (or video frame) on its own.",
+        (Param("layer", "layer", {"type": "Dense", "params": {"units": 8}}, required=True, choices=TIME_DISTRIBUTED_TYPES,
+               help='The layer applied to each step, e.g. {"type": "Dense", "params": {"units": 8}}.'),),
+    ),
+    LayerType(
+        "Normalization", "attention & normalization",
+        "Shifts and scales inputs by a fixed mean and variance (per feature), so they are centred on 0 with spread 1.",
+        (AXIS,
+         Param("mean", "floats", None, optional=True,
+               help="Mean of each feature, e.g. [0.485, 0.456, 0.406]; empty: learned from the data by adapt()."),
+         Param("variance", "floats", None, optional=True,
+               help="Variance of each feature; give it together with mean."),
+         Param("invert", "bool", False, advanced=True, help="Undo a normalisation instead (multiply and add back).")),
+    ),
+    LayerType(
+        "GroupNormalization", "attention & normalization",
+        "Normalises groups of channels within each example; works well with small batches.",
+        (Param("groups", "int", 32, min=1, max=1024, help="How many channel groups; the channels must divide evenly."),
+         AXIS,
+         Param("epsilon", "float", 0.001, min=0.0, max=1.0, advanced=True, help="Small number that avoids dividing by 0."),
+         Param("center", "bool", True, advanced=True, help="Learn an offset after normalising."),
+         Param("scale", "bool", True, advanced=True, help="Learn a scale after normalising.")),
+    ),
+    LayerType(
+        "UnitNormalization", "attention & normalization",
+        "Scales each example's vector to length 1, so only its direction counts (e.g. for similarity).",
+        (AXIS,),
+    ),
+    LayerType(
+        "Dot", "merge", "Dot product of two inputs along chosen axes, e.g. similarity of two vectors.",
+        (Param("axes", "ints", [1, 1], required=True, length=2, min=-8, max=8, int_or_tuple=True,
+               help="The axis of each input multiplied and summed, e.g. 1 for two vectors."),
+         Param("normalize", "bool", False, help="Scale both to length 1 first, giving the cosine similarity.")),
+        min_inputs=2, max_inputs=2,
+    ),
+    LayerType("GaussianDropout", "regularization",
+              "Multiplies values by random noise around 1 while training; a smooth kind of Dropout.", (RATE,)),
+    LayerType("AlphaDropout", "regularization",
+              "Dropout that keeps the mean and spread of values, for self-normalising (selu) networks.", (RATE,)),
 )
 
 

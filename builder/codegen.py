@@ -12,6 +12,7 @@ import keyword
 import textwrap
 
 from builder.build import MERGE_TYPES, model_name
+from builder.catalog import WRAPPERS
 from builder.spec import ModelSpec, topological_order, unique_name
 from builder.validate import ensure_valid
 
@@ -23,10 +24,13 @@ def to_python(spec) -> str:
     spec = ensure_valid(spec)
     names = variable_names(spec)
     by_id = {n.id: n for n in spec.nodes}
-    body = []
+    body, group = [], None
     for nid in topological_order(spec):
         node = by_id[nid]
         var = names[nid]
+        if node.group != group:  # mark where an imported block (a Keras sub-model) starts
+            group = node.group
+            body.append(f"# block {group}" if group else "# (outside blocks)")
         if node.type == "Input":
             args = [f"shape={literal(tuple(node.params['shape']))}", f"name={literal(nid)}"]
             if node.params.get("dtype", "float32") != "float32":
@@ -71,7 +75,7 @@ def variable_names(spec: ModelSpec) -> dict[str, str]:
 def _layer_expr(type_name: str, params: dict, name: str | None) -> str:
     args = []
     for key, value in params.items():
-        if key == "layer" and type_name == "Bidirectional":
+        if key == "layer" and type_name in WRAPPERS:
             args.insert(0, _layer_expr(value["type"], value.get("params", {}), None))
         else:
             args.append(f"{key}={_param_literal(key, value)}")
@@ -92,8 +96,12 @@ def _param_literal(key: str, value) -> str:
         l1, l2 = float(value.get("l1", 0.0)), float(value.get("l2", 0.0))
         return f"regularizers.L1L2(l1={literal(l1)}, l2={literal(l2)})"
     if key.isidentifier():
-        return literal(tuple(value) if isinstance(value, list) else value)
+        return literal(_tuples(value))
     raise ValueError(f"{key!r} is not a parameter name")
+
+
+def _tuples(value):
+    return tuple(_tuples(v) for v in value) if isinstance(value, list) else value
 
 
 def _call_args(node, names: dict[str, str]) -> str:

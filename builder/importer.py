@@ -14,7 +14,7 @@ import json
 import zipfile
 from pathlib import Path
 
-from builder.catalog import CATALOG, RECURRENT_TYPES, LayerType
+from builder.catalog import CATALOG, LayerType
 from builder.spec import ID_PATTERN, ModelSpec, Node, SpecError, unique_name
 
 CUSTOM_CODE = "this model contains custom code ({what}); Layerlab only opens models made of standard Keras layers"
@@ -104,18 +104,18 @@ def _walk(value):
 
 
 def from_model(model) -> ModelSpec:
-    """A live Sequential or functional model → spec (architecture only, no weights)."""
+    """A live Sequential or functional model → spec (architecture only, no weights).
+
+    A model used as a layer inside it (a block) is flattened into the graph and its nodes
+    carry the block's name as their `group`; arithmetic written with + - * / and two helper
+    layers of keras.applications become the catalog layers that compute the same thing.
+    """
     import keras
 
-    if isinstance(model, keras.Sequential):
-        nodes = _sequential_nodes(model)
-        outputs = None
-    else:
-        nodes, outputs = _functional_nodes(model)
-    ids = _safe_ids([n.id for n in nodes])
-    for n in nodes:
-        n.id, n.inputs = ids[n.id], [ids[i] for i in n.inputs]
-    spec = ModelSpec(name=model.name, nodes=nodes, outputs=[ids[o] for o in outputs] if outputs else None)
+    graph = _Graph()
+    outputs = graph.add_model(model, None, None)
+    top_outputs = None if isinstance(model, keras.Sequential) else outputs
+    spec = ModelSpec(name=model.name, nodes=graph.nodes, outputs=top_outputs)
     from builder.validate import check
 
     report = check(spec)
@@ -124,48 +124,138 @@ def from_model(model) -> ModelSpec:
     return spec
 
 
-def _sequential_nodes(model) -> list[Node]:
-    if not model.inputs:
-        raise SpecError([f"model '{model.name}' has no input shape yet; start it with keras.Input(shape=...)"])
-    entry = model.inputs[0]._keras_history.operation
-    nodes, previous = [_input_node(entry)], entry.name
-    for layer in model.layers:
-        node = _layer_node(layer)
-        node.inputs = [previous]
-        nodes.append(node)
-        previous = node.id
-    return nodes
+class _Graph:
+    """Spec nodes collected from a Keras graph; `ids` maps (id(operation), output index) → node id."""
+
+    def __init__(self):
+        self.nodes: list[Node] = []
+        self.ids: dict[tuple[int, int], str] = {}
+        self.used: set[str] = set()
+        self.added: set[int] = set()  # id() of each Keras operation already in the graph
+
+    def add(self, node: Node, group: str | None) -> str:
+        node.id, node.group = _safe_id(node.id, self.used), group
+        self.nodes.append(node)
+        return node.id
+
+    def add_model(self, model, sources: list[str] | None, group: str | None) -> list[str]:
+        """Add a model's layers; `sources` feed its inputs (None: it is the top model). Its output ids."""
+        import keras
+
+        if not model.inputs:
+            raise SpecError([f"model '{model.name}' has no input shape yet; start it with keras.Input(shape=...)"])
+        for i, tensor in enumerate(model.inputs):
+            entry = tensor._keras_history.operation
+            self.ids[(id(entry), 0)] = sources[i] if sources else self.add(_input_node(entry), group)
+        if isinstance(model, keras.Sequential):
+            previous = self.ids[(id(model.inputs[0]._keras_history.operation), 0)]
+            for layer in model.layers:
+                previous = self.add_operation(layer, [previous], group)[0]
+            return [previous]
+        # the calls that belong to this model's graph: a layer may also have calls in other graphs
+        calls = {id(node) for nodes in model._nodes_by_depth.values() for node in nodes}
+        for op in model.operations:
+            if not isinstance(op, keras.layers.InputLayer):
+                inbound = _only_call(op, calls)
+                self.add_operation(op, [self.source(t, op) for t in inbound.input_tensors], group, inbound)
+        return [self.source(t, None) for t in model.outputs]
+
+    def add_operation(self, op, sources: list[str], group: str | None, inbound=None) -> list[str]:
+        """Add one layer, block or raw operation fed by `sources`; its output ids (also recorded in `ids`).
+
+        `inbound` is its call in the graph; a Sequential's layers have none of their own (they form a chain).
+        """
+        import keras
+
+        if id(op) in self.added:
+            raise SpecError([f"layer '{op.name}' is used more than once (shared weights); "
+                             "Layerlab needs each layer used once"])
+        self.added.add(id(op))
+        if isinstance(op, keras.Model):
+            name = _safe_base(op.name)
+            outputs = self.add_model(op, sources, f"{group}/{name}" if group else name)
+        elif not isinstance(op, keras.layers.Layer):
+            outputs = [self.add(_arithmetic_node(op, inbound, sources), group)]
+        elif inbound is None:  # inside a Sequential
+            outputs = [self.add(_layer_node(op, sources), group)]
+        elif type(op).__name__ in _APPLICATION_HELPERS and type(op).__module__.startswith("keras.src.applications"):
+            outputs = [_APPLICATION_HELPERS[type(op).__name__](self, op, inbound, sources, group)]
+        else:
+            _refuse_call_options(op, inbound)
+            outputs = [self.add(_layer_node(op, sources), group)]
+        for i, out in enumerate(outputs):
+            self.ids[(id(op), i)] = out
+        return outputs
+
+    def source(self, tensor, consumer) -> str:
+        history = tensor._keras_history
+        key = (id(history.operation), history.tensor_index)
+        if key not in self.ids:
+            where = f" feeding '{consumer.name}'" if consumer is not None else ""
+            raise SpecError([f"layer '{history.operation.name}'{where} has several outputs, which Layerlab does not "
+                             "support"])
+        return self.ids[key]
 
 
-def _functional_nodes(model) -> tuple[list[Node], list[str]]:
+def _only_call(op, calls: set):
+    """The one call of `op` among a graph's `calls`; SpecError for a layer used twice there."""
+    mine = [node for node in op._inbound_nodes if id(node) in calls]
+    if len(mine) != 1:
+        raise SpecError([f"layer '{op.name}' is used more than once (shared weights); Layerlab needs each layer used once"])
+    return mine[0]
+
+
+def _refuse_call_options(layer, inbound) -> None:
+    """SpecError if the layer was called with an option the spec cannot hold (e.g. use_causal_mask=True)."""
     import keras
 
-    nodes = []
-    known = {layer.name for layer in model.layers}
-    for layer in model.layers:
-        if isinstance(layer, keras.layers.InputLayer):
-            nodes.append(_input_node(layer))
-            continue
-        if len(layer._inbound_nodes) != 1:
-            raise SpecError([f"layer '{layer.name}' is used more than once (shared weights); "
-                             "Layerlab needs each layer used once"])
-        node = _layer_node(layer)
-        node.inputs = [_source(t, layer, known) for t in layer._inbound_nodes[0].input_tensors]
-        nodes.append(node)
-    outputs = [_source(t, None, known) for t in model.outputs]
-    return nodes, outputs
+    for key, value in inbound.arguments.kwargs.items():
+        if key not in ("training", "mask") and value not in (None, False) and not isinstance(value, keras.KerasTensor):
+            raise SpecError([f"layer '{layer.name}' is called with {key}={value!r}, which Layerlab cannot represent; "
+                             "rebuild it without that option"])
 
 
-def _source(tensor, layer, known: set[str]) -> str:
-    history = tensor._keras_history
-    op = history.operation
-    where = f" feeding '{layer.name}'" if layer is not None else ""
-    if op.name not in known:
-        raise SpecError([f"the model computes '{op.name}'{where} with a raw operation instead of a layer; "
-                         "rebuild it with Keras layers (e.g. layers.Add instead of +)"])
-    if history.tensor_index != 0:
-        raise SpecError([f"layer '{op.name}' has several outputs, which Layerlab does not support"])
-    return op.name
+_RAW = "the model computes '{name}' with a raw operation instead of a layer; rebuild it with Keras layers (e.g. layers.Add instead of +)"
+
+
+def _arithmetic_node(op, inbound, sources: list[str]) -> Node:
+    """`a + b`, `a * b`, `a - b` on two tensors → Add, Multiply, Subtract; with one number → Rescaling."""
+    import keras
+
+    kind, args = type(op).__name__, inbound.arguments.args
+    numbers = [a for a in args if isinstance(a, (int, float)) and not isinstance(a, bool)]
+    if len(args) == 2 and len(sources) == 2 and kind in ("Add", "Multiply", "Subtract"):
+        return Node(id=op.name, type=kind, inputs=sources)
+    if len(args) == 2 and len(sources) == 1 and len(numbers) == 1:
+        c, tensor_first = float(numbers[0]), isinstance(args[0], keras.KerasTensor)
+        scale_offset = {"Add": (1.0, c), "Multiply": (c, 0.0), "Subtract": (1.0, -c) if tensor_first else (-1.0, c),
+                        "TrueDivide": (1.0 / c, 0.0) if tensor_first and c else None}.get(kind)
+        if scale_offset:
+            params = {"scale": scale_offset[0]} | ({"offset": scale_offset[1]} if scale_offset[1] else {})
+            return Node(id=op.name, type="Rescaling", params=params, inputs=sources)
+    raise SpecError([_RAW.format(name=op.name)])
+
+
+def _layer_scale(graph: _Graph, layer, inbound, sources: list[str], group: str | None) -> str:
+    # ConvNeXt's LayerScale multiplies each channel by a learned factor: a 1×1 depthwise convolution without bias.
+    rank = len(inbound.input_tensors[0].shape)
+    if rank not in (3, 4):
+        raise SpecError([f"layer '{layer.name}' (LayerScale) works on rank {rank}; Layerlab maps it for sequences "
+                         "and images only"])
+    kind, kernel = ("DepthwiseConv2D", [1, 1]) if rank == 4 else ("DepthwiseConv1D", [1])
+    return graph.add(Node(id=layer.name, type=kind, params={"kernel_size": kernel, "use_bias": False},
+                          inputs=sources), group)
+
+
+def _custom_scale(graph: _Graph, layer, inbound, sources: list[str], group: str | None) -> str:
+    # InceptionResNetV2's CustomScaleLayer computes x + scale * residual: a Rescaling, then an Add.
+    scaled = graph.add(Node(id=f"{layer.name}_scale", type="Rescaling", params={"scale": float(layer.scale)},
+                            inputs=[sources[1]]), group)
+    return graph.add(Node(id=layer.name, type="Add", inputs=[sources[0], scaled]), group)
+
+
+# keras.applications classes outside keras.layers → the catalog layers that compute the same (same weights count).
+_APPLICATION_HELPERS = {"LayerScale": _layer_scale, "CustomScaleLayer": _custom_scale}
 
 
 def _input_node(layer) -> Node:
@@ -177,7 +267,7 @@ def _input_node(layer) -> Node:
     return Node(id=layer.name, type="Input", params=params)
 
 
-def _layer_node(layer) -> Node:
+def _layer_node(layer, sources: list[str]) -> Node:
     import keras
 
     kind = type(layer).__name__
@@ -185,14 +275,12 @@ def _layer_node(layer) -> Node:
         raise SpecError([CUSTOM_CODE.format(what=f"Lambda layer '{layer.name}'")])
     if not type(layer).__module__.startswith("keras."):
         raise SpecError([CUSTOM_CODE.format(what=f"custom layer '{layer.name}' of class {kind}")])
-    if isinstance(layer, keras.Model):
-        raise SpecError([f"layer '{layer.name}' is a whole model inside the model; Layerlab needs a flat list of layers"])
     if kind not in CATALOG or kind == "Input":
         raise SpecError([f"layer '{layer.name}' is a {kind}, which Layerlab's layer catalog does not have; "
                          "replace it with a catalog layer"])
     params = layer_params(layer, CATALOG[kind])
     _refuse_lost_settings(layer, kind, params)
-    return Node(id=layer.name, type=kind, params=params)
+    return Node(id=layer.name, type=kind, params=params, inputs=sources)
 
 
 def layer_params(layer, lt: LayerType) -> dict:
@@ -201,11 +289,11 @@ def layer_params(layer, lt: LayerType) -> dict:
     params = {}
     for p in lt.params:
         if p.kind == "layer":
-            inner = layer.forward_layer
+            inner = getattr(layer, "forward_layer", None) or layer.layer  # Bidirectional | TimeDistributed
             inner_kind = type(inner).__name__
-            if inner_kind not in RECURRENT_TYPES:
-                raise SpecError([f"layer '{layer.name}' wraps a {inner_kind}; Bidirectional in Layerlab wraps "
-                                 f"{', '.join(RECURRENT_TYPES)}"])
+            if inner_kind not in p.choices:
+                raise SpecError([f"layer '{layer.name}' wraps a {inner_kind}; {lt.name} in Layerlab wraps "
+                                 f"{', '.join(p.choices)}"])
             params["layer"] = {"type": inner_kind, "params": layer_params(inner, CATALOG[inner_kind])}
             continue
         if p.kind == "regularizer":
@@ -259,12 +347,11 @@ def _refuse_lost_settings(layer, kind: str, params: dict) -> None:
                              "represent; rebuild it without that setting"])
 
 
-def _safe_ids(names: list[str]) -> dict[str, str]:
-    """Keras layer names → unique spec ids matching the id pattern."""
-    out, used = {}, set()
-    for name in names:
-        base = "".join(c if c.isalnum() and c.isascii() or c in "_-" else "_" for c in name) or "layer"
-        if not ID_PATTERN.fullmatch(base):
-            base = "_" + base
-        out[name] = unique_name(base, used)
-    return out
+def _safe_id(name: str, used: set) -> str:
+    """A Keras layer name → a unique spec id matching the id pattern (joins `used`)."""
+    return unique_name(_safe_base(name), used)
+
+
+def _safe_base(name: str) -> str:
+    base = "".join(c if c.isalnum() and c.isascii() or c in "_-" else "_" for c in name) or "layer"
+    return base if ID_PATTERN.fullmatch(base) else "_" + base

@@ -10,8 +10,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 # Param kinds. "shape" is a tuple of positive ints (None allowed where
-# `allow_none_items`), "ints" a tuple of ints (kernel sizes, strides, axes).
-KINDS = ("int", "float", "bool", "choice", "str", "shape", "ints", "floats", "regularizer", "layer")
+# `allow_none_items`), "ints" a tuple of ints (kernel sizes, strides, axes),
+# "pairs" paddings and croppings as Keras takes them: one int, `length` ints,
+# or `length` [before, after] pairs.
+KINDS = ("int", "float", "bool", "choice", "str", "shape", "ints", "floats", "pairs", "regularizer", "layer")
 
 _MISSING = object()
 
@@ -60,6 +62,8 @@ class Param:
             return None if isinstance(value, str) else f"'{self.name}' must be text"
         if k in ("shape", "ints", "floats"):
             return self._check_tuple(value)
+        if k == "pairs":
+            return self._check_pairs(value)
         if k == "regularizer":
             return _check_regularizer(self.name, value)
         return None  # "layer" (a wrapped layer) is checked by builder.validate with the catalog
@@ -90,6 +94,27 @@ class Param:
             if problem:
                 return problem
         return None
+
+
+    def _check_pairs(self, value) -> str | None:
+        """One int, `length` ints, or `length` [before, after] pairs (e.g. [[1, 1], [2, 2]])."""
+        items = _pair_items(value, self.length)
+        if items is None or any(isinstance(i, bool) or not isinstance(i, int) for i in items):
+            example = [[1, 1]] * (self.length or 1)
+            return (f"'{self.name}' must be a number, {self.length} numbers, or {self.length} [before, after] "
+                    f"pairs like {example}; got {value!r}")
+        return next((p for p in map(self._range, items) if p), None)
+
+
+def _pair_items(value, length) -> list | None:
+    """The numbers inside a "pairs" value, or None when its layout is wrong."""
+    if not isinstance(value, (list, tuple)):
+        return [value]
+    if len(value) != length:
+        return None
+    if all(isinstance(v, (list, tuple)) for v in value):
+        return [i for pair in value for i in pair] if all(len(pair) == 2 for pair in value) else None
+    return list(value)
 
 
 def _check_regularizer(name: str, value) -> str | None:

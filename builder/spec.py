@@ -15,8 +15,10 @@ from pathlib import Path
 
 FORMAT = "layerlab/model@1"
 ID_PATTERN = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")  # always fullmatch: `$` would accept a final newline
+# A group names the block (a Keras sub-model) a node belongs to; nested blocks join names with "/".
+GROUP_PATTERN = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*(/[A-Za-z_][A-Za-z0-9_-]*)*")  # fullmatch too
 _SPEC_KEYS = {"format", "name", "nodes", "outputs", "description"}
-_NODE_KEYS = {"id", "type", "params", "inputs", "ui"}
+_NODE_KEYS = {"id", "type", "params", "inputs", "ui", "group"}
 
 
 class SpecError(ValueError):
@@ -34,6 +36,7 @@ class Node:
     params: dict = field(default_factory=dict)
     inputs: list[str] = field(default_factory=list)
     ui: dict | None = None
+    group: str | None = None  # the block it came from, e.g. "resnet_block_1" or "encoder/stage_2"
 
     def to_dict(self) -> dict:
         out = {"id": self.id, "type": self.type}
@@ -43,6 +46,8 @@ class Node:
             out["inputs"] = list(self.inputs)
         if self.ui:
             out["ui"] = self.ui
+        if self.group:
+            out["group"] = self.group
         return out
 
 
@@ -98,6 +103,7 @@ class ModelSpec:
                 params=dict(n.get("params") or {}),
                 inputs=list(n.get("inputs") or []),
                 ui=n.get("ui"),
+                group=n.get("group"),
             )
             for n in data["nodes"]
         ]
@@ -212,6 +218,9 @@ def _node_problems(i: int, node, seen: set) -> list[str]:
     inputs = node.get("inputs", [])
     if not isinstance(inputs, list) or not all(isinstance(x, str) for x in inputs):
         problems.append(f"{where}: 'inputs' must be a list of node ids")
+    group = node.get("group")
+    if group is not None and not (isinstance(group, str) and GROUP_PATTERN.fullmatch(group)):
+        problems.append(f"{where}: 'group' must be a block name like \"block_1\" (nested: \"encoder/block_1\")")
     ui = node.get("ui")
     if ui is not None and not isinstance(ui, dict):
         problems.append(f"{where}: 'ui' must be an object like {{\"x\": 120, \"y\": 40}}")

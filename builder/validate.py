@@ -21,8 +21,8 @@ from collections import deque
 from dataclasses import dataclass, field
 
 from builder import limits
-from builder.catalog import CATALOG, RECURRENT_TYPES, LayerType
-from builder.params import check_params
+from builder.catalog import CATALOG, LayerType
+from builder.params import Param, check_params
 from builder.spec import ModelSpec, Node, SpecError, structure_problems
 
 
@@ -115,8 +115,8 @@ def _node_problems(node: Node, ids: set[str]) -> list[Problem]:
         hint = f"did you mean {' or '.join(close)}?" if close else "pick a layer from the catalog"
         return [Problem(node.id, f"unknown layer type '{node.type}'; {hint}")]
     problems = _param_problems(node.id, lt, node.params)
-    if lt.name == "Bidirectional" and "layer" in node.params:
-        problems += _wrapped_problems(node.id, node.params["layer"])
+    if "layer" in node.params and "layer" in lt.param_map:
+        problems += _wrapped_problems(node.id, node.params["layer"], lt.param_map["layer"])
     problems += _input_count_problems(node, lt)
     for src in node.inputs:
         if src not in ids:
@@ -129,13 +129,13 @@ def _param_problems(node_id: str, lt: LayerType, params: dict, prefix: str = "")
     return [Problem(node_id, prefix + line[len(node_id) + 2:]) for line in lines]
 
 
-def _wrapped_problems(node_id: str, layer) -> list[Problem]:
-    example = '{"type": "LSTM", "params": {"units": 32}}'
+def _wrapped_problems(node_id: str, layer, declared: Param) -> list[Problem]:
+    example, choices = json.dumps(declared.default), declared.choices
     if not isinstance(layer, dict) or set(layer) - {"type", "params"} or not isinstance(layer.get("params", {}), dict):
         return [Problem(node_id, f"'layer' must be an object like {example}")]
     kind = layer.get("type")
-    if kind not in RECURRENT_TYPES:
-        return [Problem(node_id, f"'layer' type must be one of {', '.join(RECURRENT_TYPES)}, got {kind!r}")]
+    if kind not in choices:
+        return [Problem(node_id, f"'layer' type must be one of {', '.join(choices)}, got {kind!r}")]
     return _param_problems(node_id, CATALOG[kind], layer.get("params", {}), prefix=f"wrapped {kind}: ")
 
 

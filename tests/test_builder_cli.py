@@ -155,5 +155,5 @@ def test_python_dash_m_end_to_end(tmp_path):
                           text=True, timeout=120)
     assert done.returncode == 1 and done.stdout == ""
     assert done.stderr.splitlines() == [
-        "node '2nd conv': unknown key 'colour' (allowed: id, inputs, params, type, ui)",
+        "node '2nd conv': unknown key 'colour' (allowed: group, id, inputs, params, type, ui)",
         "node '2nd conv': id must start with a letter or '_' and use only letters, digits, '_' and '-'"]

@@ -2,11 +2,13 @@
 import zipfile
 
 import keras
+import numpy as np
 import pytest
 
-from builder import importer, templates
+from builder import importer, templates, validate
 from builder.build import build_model
-from builder.spec import SpecError
+from builder.codegen import to_python
+from builder.spec import ModelSpec, SpecError
 from tests.builder_fixtures import nodes_by_id
 
 L = keras.layers
@@ -123,13 +125,13 @@ def test_files_that_are_not_keras_models(tmp_path):
 
 def test_layers_outside_the_catalog_and_lost_settings_are_named():
     x = keras.Input((8, 8, 1), name="x")
-    padded = keras.Model(x, L.ZeroPadding2D(name="pad")(x))
-    with pytest.raises(SpecError, match="layer 'pad' is a ZeroPadding2D, which Layerlab's layer catalog does not have"):
-        importer.from_model(padded)
+    regularized = keras.Model(x, L.ActivityRegularization(name="reg")(x))
+    with pytest.raises(SpecError, match="layer 'reg' is a ActivityRegularization, which Layerlab's layer catalog does not have"):
+        importer.from_model(regularized)
     dilated = keras.Model(x, L.Conv2D(2, 3, dilation_rate=2, name="c")(x))
     with pytest.raises(SpecError, match="layer 'c' \\(Conv2D\\) uses dilation_rate=\\(2, 2\\)"):
         importer.from_model(dilated)
-    raw = keras.Model(x, L.Flatten(name="f")(x + 1.0))
+    raw = keras.Model(x, L.Flatten(name="f")(keras.ops.sqrt(x)))
     with pytest.raises(SpecError, match="raw operation"):
         importer.from_model(raw)
 
@@ -140,3 +142,110 @@ def test_shared_layer_is_refused():
     model = keras.Model([a, b], L.Add(name="sum")([shared(a), shared(b)]))
     with pytest.raises(SpecError, match="layer 'shared' is used more than once"):
         importer.from_model(model)
+
+
+def test_call_options_the_spec_cannot_hold_are_named():
+    q = keras.Input((5, 6), name="q")
+    masked = keras.Model(q, L.MultiHeadAttention(2, 3, name="att")(q, q, use_causal_mask=True))
+    with pytest.raises(SpecError, match="layer 'att' is called with use_causal_mask=True"):
+        importer.from_model(masked)
+
+
+def test_arithmetic_on_tensors_becomes_equivalent_layers():
+    x = keras.Input((4,), name="x")
+    d = L.Dense(4, name="d")(x)
+    hard_sigmoid = L.ReLU(6.0, name="relu6")(d + 3.0) * (1.0 / 6.0)  # as MobileNetV3 writes it
+    model = keras.Model(x, (x - hard_sigmoid) / 4.0 + (2.0 - x) * hard_sigmoid, name="arith")
+    spec = importer.from_model(model)
+    made = [(n.type, n.params, len(n.inputs)) for n in spec.nodes if n.type not in ("Input", "Dense", "ReLU")]
+    assert sorted(made, key=str) == sorted([
+        ("Rescaling", {"scale": 1.0, "offset": 3.0}, 1), ("Rescaling", {"scale": 1.0 / 6.0}, 1),
+        ("Subtract", {}, 2), ("Rescaling", {"scale": 0.25}, 1), ("Rescaling", {"scale": -1.0, "offset": 2.0}, 1),
+        ("Multiply", {}, 2), ("Add", {}, 2)], key=str)
+    rebuilt = build_model(spec)
+    rebuilt.get_layer("d").set_weights(model.get_layer("d").get_weights())
+    data = np.random.default_rng(0).normal(size=(8, 4)).astype("float32") * 4
+    np.testing.assert_allclose(rebuilt.predict(data, verbose=0), model.predict(data, verbose=0), rtol=1e-5, atol=1e-6)
+
+
+def test_application_helper_layers_become_catalog_layers_that_compute_the_same():
+    from keras.src.applications.convnext import LayerScale
+    from keras.src.applications.inception_resnet_v2 import CustomScaleLayer
+
+    x = keras.Input((3, 3, 4), name="x")
+    scaled = LayerScale(0.5, 4, name="ls")(x)
+    model = keras.Model(x, CustomScaleLayer(0.17, name="res")([x, L.Conv2D(4, 1, name="c")(scaled)]))
+    spec = importer.from_model(model)
+    assert (spec.node("ls").type, spec.node("ls").params) == ("DepthwiseConv2D", {"kernel_size": [1, 1], "use_bias": False})
+    assert spec.node("res_scale").params == {"scale": 0.17} and spec.node("res").inputs == ["x", "res_scale"]
+    rebuilt = build_model(spec)
+    assert rebuilt.count_params() == model.count_params() == 4 + (4 * 4 + 4)
+    gamma = np.arange(1, 5, dtype="float32")
+    model.get_layer("ls").set_weights([gamma])
+    rebuilt.get_layer("ls").set_weights([gamma.reshape(1, 1, 4, 1)])
+    rebuilt.get_layer("c").set_weights(model.get_layer("c").get_weights())
+    data = np.random.default_rng(1).normal(size=(2, 3, 3, 4)).astype("float32")
+    np.testing.assert_allclose(rebuilt.predict(data, verbose=0), model.predict(data, verbose=0), rtol=1e-5, atol=1e-6)
+
+
+def _residual_block(name: str, width: int):
+    """A block as its own functional model, with a nested Sequential inside; inner names repeat across blocks."""
+    x = keras.Input((width,))
+    h = L.Dense(width, activation="relu", name="dense")(x)
+    tail = keras.Sequential([L.Dense(width, name="proj"), L.LayerNormalization(name="norm")], name="tail")
+    return keras.Model(x, L.Add(name="add")([x, tail(h)]), name=name)
+
+
+def test_nested_models_import_as_named_groups_with_keras_counts_and_shapes(tmp_path):
+    x = keras.Input((6,), name="x")
+    y = _residual_block("block_2", 6)(_residual_block("block_1", 6)(x))
+    head = keras.Sequential([L.Dense(3, activation="softmax", name="probs")], name="head")
+    model = keras.Model(x, head(y), name="nested")
+    spec = importer.from_model(model)
+    groups = {n.id: n.group for n in spec.nodes}
+    assert groups == {"x": None, "dense": "block_1", "proj": "block_1/tail", "norm": "block_1/tail", "add": "block_1",
+                      "dense_2": "block_2", "proj_2": "block_2/tail", "norm_2": "block_2/tail", "add_2": "block_2",
+                      "probs": "head"}
+    assert spec.node("add").inputs == ["x", "norm"] and spec.node("dense_2").inputs == ["add"]
+    assert spec.node("add_2").inputs == ["add", "norm_2"] and spec.outputs == ["probs"]
+    rebuilt = build_model(spec)
+    assert rebuilt.count_params() == model.count_params() == 2 * (2 * (6 * 6 + 6) + 12) + 6 * 3 + 3
+    assert tuple(rebuilt.get_layer("norm_2").output.shape) == (None, 6)
+    # groups survive JSON and a .keras file
+    assert ModelSpec.from_json(spec.to_json()).to_dict() == spec.to_dict()
+    model.save(tmp_path / "nested.keras")
+    assert importer.from_keras_file(tmp_path / "nested.keras").to_dict()["nodes"] == spec.to_dict()["nodes"]
+
+
+def test_pretrained_base_inside_a_sequential_is_a_group():
+    image = keras.Input((8, 8, 1), name="image")
+    base = keras.Model(image, L.Conv2D(4, 3, activation="relu", name="conv")(image), name="base")
+    model = keras.Sequential([keras.Input((8, 8, 1)), base, L.GlobalAveragePooling2D(name="gap"),
+                              L.Dense(2, name="out")], name="transfer")
+    spec = importer.from_model(model)
+    assert [(n.type, n.group, n.inputs) for n in spec.nodes][1:] == [
+        ("Conv2D", "base", [spec.nodes[0].id]), ("GlobalAveragePooling2D", None, ["conv"]), ("Dense", None, ["gap"])]
+    assert build_model(spec).count_params() == model.count_params()
+
+
+def test_a_block_called_twice_is_refused_as_shared():
+    x = keras.Input((3,), name="x")
+    inner_in = keras.Input((3,))
+    block = keras.Model(inner_in, L.Dense(3, name="d")(inner_in), name="twice")
+    with pytest.raises(SpecError, match="layer 'twice' is used more than once"):
+        importer.from_model(keras.Model(x, block(block(x))))
+
+
+def test_group_tags_are_checked_and_marked_in_the_export():
+    x = keras.Input((6,), name="x")
+    model = keras.Model(x, _residual_block("block_1", 6)(x), name="one")
+    spec = importer.from_model(model)
+    source = to_python(spec)
+    assert "# block block_1\n" in source and "# block block_1/tail\n" in source
+    namespace = {}
+    exec(compile(source, "model.py", "exec"), namespace)
+    assert namespace["build_model"]().count_params() == model.count_params()
+    bad = spec.to_dict()
+    bad["nodes"][1]["group"] = "block 1\nimport os"
+    assert validate.check(bad).problems_for(bad["nodes"][1]["id"]) == [
+        "'group' must be a block name like \"block_1\" (nested: \"encoder/block_1\")"]

@@ -5,6 +5,7 @@
 * `overlay(image, heat, alpha)` — overlay.py
 * `decision_boundary(model, x2d, steps, margin)` — boundary.py
 * `activations(model, layer, x)` — activations.py
+* `latent_map(model, x, labels, layer)`, `code_layer(model)`, `LatentMap` — latent.py (autoencoders)
 * `model_randomization_check`, `rank_correlation` — sanity.py
 * `pointing_game`, `relevance_mass`, `chance` — scoring.py
 * `LiveExplainCallback` — live.py; `cli_explain` — cli.py (import it from there)
@@ -14,6 +15,7 @@ from code that should start fast.
 """
 from builder.explain.activations import activations, feature_layers
 from builder.explain.boundary import decision_boundary
+from builder.explain.latent import LatentMap, code_layer, latent_map
 from builder.explain.logits import ExplainError
 from builder.explain.methods import (
     METHODS,
@@ -33,7 +35,8 @@ from builder.explain.scoring import chance, pointing_game, relevance_mass
 saliency = explain  # the name docs/interfaces.md uses
 
 __all__ = [
-    "METHODS", "TITLES", "ExplainError", "activations", "chance", "colorize", "conv_layers", "decision_boundary", "gradcam_layers",
-    "explain", "feature_layers", "model_randomization_check", "normalize", "overlay", "per_feature", "per_step",
+    "METHODS", "TITLES", "ExplainError", "LatentMap", "activations", "chance", "code_layer", "colorize", "conv_layers",
+    "decision_boundary", "gradcam_layers", "explain", "feature_layers", "latent_map", "model_randomization_check",
+    "normalize", "overlay", "per_feature", "per_step",
     "pointing_game", "rank_correlation", "relevance_mass", "saliency", "to_map",
 ]
