@@ -8,6 +8,7 @@ of an unchanged graph never touches Keras.
 """
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import json
 import re
@@ -22,10 +23,16 @@ from builder.spec import ModelSpec, Node, SpecError, structure_problems
 
 @dataclass(frozen=True)
 class Problem:
-    """One problem. `node` is the node id, or None for the whole graph; `message` says what to do."""
+    """One problem. `node` is the node id, or None for the whole graph; `message` says what to do.
+
+    `field` names what is wrong (a node param such as "units", or an experiment setting such as
+    "training.loss"); `fix` is an edit that `builder.experiment.apply_fix` can apply, or None.
+    """
 
     node: str | None
     message: str
+    field: str | None = None
+    fix: dict | None = dataclasses.field(default=None, compare=False)  # `field` names the attribute above
 
     def __str__(self) -> str:
         return f"{self.node}: {self.message}" if self.node else self.message

@@ -86,7 +86,7 @@ def training_script(exp: Experiment, run_id: str = "") -> str:
         "# -- data: the same dataset, split and scaling as the run ------------------------",
         f"dataset = registry.load({data['dataset']!r}, **{data['options']!r})",
         f"parts = splits.prepare(dataset, {data['validation_split']!r}, {data['test_split']!r}, seed=SEED, "
-        f"normalize={data['normalize']!r})",
+        f"normalize={data['normalize']!r}, features={data['features']!r})",
         "",
         "",
         "def shaped(x):",
