@@ -57,9 +57,9 @@ HYPERPARAMS: dict[str, Param] = {p.name: p for p in (
     Param("optimizer", "choice", "adam", choices=OPTIMIZERS,
           help="How the weights are updated after each batch. Adam is a safe first choice; SGD is the classic "
           "plain gradient step; AdamW is Adam with weight decay; RMSprop adapts the step per weight."),
-    Param("learning_rate", "float", 0.001, min=1e-7, max=10.0, step=0.0001,
+    Param("learning_rate", "float", 0.005, min=1e-7, max=10.0, step=0.0001,
           help="How big each weight update is. Too high and the loss jumps around or becomes NaN; too low and "
-          "learning is slow. 0.001 suits Adam, 0.01–0.1 suits SGD."),
+          "learning is slow. 0.001–0.01 suits Adam on small models, 0.01–0.1 suits SGD."),
     Param("momentum", "float", 0.0, min=0.0, max=0.999, step=0.05,
           help="For SGD and RMSprop: keeps moving in the recent direction, which smooths and speeds up learning "
           "(0.9 is common). Ignored by Adam and AdamW.", extra={"optimizers": MOMENTUM_OPTIMIZERS}),
@@ -76,7 +76,7 @@ HYPERPARAMS: dict[str, Param] = {p.name: p for p in (
     Param("batch_size", "int", 32, min=1, max=65536,
           help="How many examples the model sees before each weight update. Bigger batches run faster per "
           "example but need more memory; 32 is a good start."),
-    Param("epochs", "int", 5, min=1, max=10000,
+    Param("epochs", "int", 10, min=1, max=10000,
           help="How many times the model goes through the whole training set."),
     Param("loss", "choice", None, choices=ALL_LOSSES, optional=True,
           help="What the model tries to make small. Leave empty for the usual loss of the task: sparse "

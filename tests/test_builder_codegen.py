@@ -52,7 +52,7 @@ def test_special_params_export(name, tmp_path):
 def test_script_is_readable():
     source = codegen.to_python(templates.get("seed-mlp"))
     assert 'hidden1 = layers.Dense(units=128, activation="relu", name="hidden1")(pixels)' in source
-    assert 'pixels = keras.Input(shape=(784,), name="pixels")' in source
+    assert 'pixels = keras.Input(shape=(64,), name="pixels")' in source
 
 
 def test_ids_that_are_not_python_names_get_safe_variables(tmp_path):
