@@ -1,9 +1,9 @@
 """Ready-made models a workshop can start from, each a spec with a short description.
 
-Every template names the offline dataset it is made for and the training and
-data settings that make its default run succeed there (on top of the
-experiment's declared defaults); its description states the accuracy that run
-reaches, which tests/test_templates_training.py checks.
+Every template names the offline dataset it is made for and the training
+settings that make its default run succeed there (on top of the experiment's
+declared defaults); its description states the accuracy that run reaches,
+which tests/test_templates_training.py checks.
 
 Node positions ("ui") lay each graph out left to right, branches one row
 apart, so the canvas shows it tidily the moment a template opens.
@@ -26,7 +26,6 @@ class Template:
     spec_dict: dict
     dataset: str  # the offline built-in dataset it is made for (datasets.registry)
     training: dict = field(default_factory=dict)  # settings over builder.experiment.HYPERPARAMS defaults
-    data: dict = field(default_factory=dict)  # settings over builder.experiment.DATA defaults (not "dataset")
 
 
 def _node(nid, type_, col, row=0, inputs=(), **params) -> dict:
@@ -55,9 +54,8 @@ def _spec(name, description, nodes, outputs=None) -> dict:
     return out
 
 
-def _template(id, title, description, dataset, nodes, outputs=None, training=None, data=None) -> Template:
-    return Template(id, title, description, _spec(id, description, nodes, outputs), dataset,
-                    training or {}, data or {})
+def _template(id, title, description, dataset, nodes, outputs=None, training=None) -> Template:
+    return Template(id, title, description, _spec(id, description, nodes, outputs), dataset, training or {})
 
 
 _SEED = _template(
@@ -212,15 +210,19 @@ def for_dataset(dataset_id: str) -> str | None:
 
 def experiment(template_id: str, dataset: str | None = None) -> dict:
     """The template's default run as a layerlab/experiment@1 dict, on its own dataset unless one is given."""
-    t = TEMPLATES[template_id]
+    t = _lookup(template_id)
     return {"format": "layerlab/experiment@1", "name": t.title, "model": copy.deepcopy(t.spec_dict),
-            "data": {"dataset": dataset or t.dataset, **copy.deepcopy(t.data)}, "augmentation": [],
+            "data": {"dataset": dataset or t.dataset}, "augmentation": [],
             "training": copy.deepcopy(t.training)}
 
 
 def get(template_id: str) -> ModelSpec:
     """A fresh spec for the template (safe to edit: nothing is shared)."""
+    return ModelSpec.from_dict(copy.deepcopy(_lookup(template_id).spec_dict))
+
+
+def _lookup(template_id: str) -> Template:
     if template_id not in TEMPLATES:
         known = ", ".join(TEMPLATES)
         raise KeyError(f"no template '{template_id}'; pick one of {known}")
-    return ModelSpec.from_dict(copy.deepcopy(TEMPLATES[template_id].spec_dict))
+    return TEMPLATES[template_id]
