@@ -6,7 +6,7 @@ builds and trains a batch.
 """
 import numpy as np
 import pytest
-from train_fixtures import digits_experiment, variant
+from train_fixtures import diabetes_experiment, digits_experiment, variant
 
 from builder import experiment as ex
 from builder import templates
@@ -108,9 +108,19 @@ def test_feature_crosses_make_seven_inputs_and_the_input_must_follow():
 
 
 def test_feature_crosses_on_images_are_a_data_problem():
-    p = only_problem({**digits_experiment(), "data": {"dataset": "digits", "features": "crosses"}})
+    exp = {**digits_experiment(), "data": {"dataset": "digits", "features": "crosses"}}
+    p = only_problem(exp)
     assert p.field == "data.features" and p.fix == {"data": {"features": "raw"}}
     assert ex.problem_text(p).startswith("data: feature crosses are made from 2-D points")
+    fixed(exp, p)
+
+
+def test_a_regression_output_of_several_numbers_gets_one_unit():
+    exp = diabetes_experiment()
+    exp["model"]["nodes"][1]["params"] = {"units": 3, "activation": "relu"}
+    p = only_problem(exp)
+    assert (p.node, p.field) == ("y", "units") and p.fix == {"node": "y", "params": {"units": 1, "activation": None}}
+    assert fixed(exp, p)["model"]["nodes"][1]["params"] == {"units": 1}
 
 
 def test_every_fixable_setting_problem_is_fixed_by_its_fix():
