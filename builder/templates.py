@@ -64,7 +64,7 @@ _SEED = _template(
     "10 class probabilities out. Its default run on 'digits' reaches about 96 % test accuracy in a few seconds.",
     "digits",
     _chain(
-        ("pixels", "Input", {"shape": [64]}),
+        ("image", "Input", {"shape": [64]}),
         ("hidden1", "Dense", {"units": 128, "activation": "relu"}),
         ("dropout", "Dropout", {"rate": 0.2}),
         ("hidden2", "Dense", {"units": 64, "activation": "relu"}),
