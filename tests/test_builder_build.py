@@ -16,8 +16,8 @@ def signature(model) -> list:
 
 
 def hand_seed_mlp():
-    x = keras.Input((64,))
-    h = L.Dense(128, activation="relu")(x)
+    x = keras.Input((8, 8, 1))
+    h = L.Dense(128, activation="relu")(L.Flatten()(x))
     h = L.Dropout(0.2)(h)
     h = L.Dense(64, activation="relu")(h)
     return keras.Model(x, L.Dense(10, activation="softmax")(h))
@@ -79,7 +79,7 @@ def test_template_model_equals_hand_written_keras(template_id, hand):
 def test_seed_mlp_is_exactly_the_classic_network():
     model = build_model(templates.get("seed-mlp"))
     assert [(type(layer).__name__, tuple(layer.output.shape)) for layer in model.layers] == [
-        ("InputLayer", (None, 64)), ("Dense", (None, 128)), ("Dropout", (None, 128)),
+        ("InputLayer", (None, 8, 8, 1)), ("Flatten", (None, 64)), ("Dense", (None, 128)), ("Dropout", (None, 128)),
         ("Dense", (None, 64)), ("Dense", (None, 10))]
     assert model.count_params() == 64 * 128 + 128 + 128 * 64 + 64 + 64 * 10 + 10
     assert model.get_layer("dropout").rate == 0.2
