@@ -102,14 +102,11 @@ def _validate(args) -> int:
 
 
 def _experiment_problems(data: dict) -> list[str]:
+    """The engine's one verdict (builder.experiment.check), one line per problem."""
     _quiet_keras()
-    try:
-        from builder.experiment import validate as validate_experiment
-    except ImportError:  # the training package is optional: check the model alone
-        from builder.validate import check
+    from builder.experiment import check, problem_text
 
-        return [f"model: {line}" for line in check(data.get("model")).lines()]
-    return list(dict.fromkeys(validate_experiment(data)))
+    return list(dict.fromkeys(problem_text(p) for p in check(data)))
 
 
 def _load_valid(path):

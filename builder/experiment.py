@@ -4,19 +4,26 @@ An experiment is everything a run needs, as plain JSON (contract 2). Every
 training setting is one `Param` declaration in `HYPERPARAMS`; the app's forms,
 the validation below and the tooltips all come from it.
 
-`validate(exp)` finds every problem a student can make *before* a process
-starts: unknown optimizer, a negative learning rate, a loss that does not fit
-the task, data whose shape the model cannot take, an invalid model.
+`check(exp)` is the one verdict on "valid" (Build, Data, the sidebar and Train
+all show it): every problem a student can make *before* a process starts —
+unknown optimizer, a negative learning rate, a loss that does not fit the
+task, data whose shape the model cannot take, an invalid model — as
+`builder.validate.Problem` values, each with a machine-applicable `fix` where
+one is obvious (`apply_fix`). `validate(exp)` is the same list as text.
 """
 from __future__ import annotations
 
+import copy
 import json
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from builder import validate as model_validate
 from builder.params import Param
 from builder.spec import ModelSpec, SpecError, atomic_write_text, parse_json, read_text
+from builder.validate import Problem
+from datasets.splits import FEATURES, MAX_FRACTION, feature_shape, features_problem, split_problems
 
 FORMAT = "layerlab/experiment@1"
 _KEYS = {"format", "name", "model", "data", "augmentation", "training"}
@@ -50,9 +57,9 @@ HYPERPARAMS: dict[str, Param] = {p.name: p for p in (
     Param("optimizer", "choice", "adam", choices=OPTIMIZERS,
           help="How the weights are updated after each batch. Adam is a safe first choice; SGD is the classic "
           "plain gradient step; AdamW is Adam with weight decay; RMSprop adapts the step per weight."),
-    Param("learning_rate", "float", 0.001, min=1e-7, max=10.0, step=0.0001,
+    Param("learning_rate", "float", 0.005, min=1e-7, max=10.0, step=0.0001,
           help="How big each weight update is. Too high and the loss jumps around or becomes NaN; too low and "
-          "learning is slow. 0.001 suits Adam, 0.01–0.1 suits SGD."),
+          "learning is slow. 0.001–0.01 suits Adam on small models, 0.01–0.1 suits SGD."),
     Param("momentum", "float", 0.0, min=0.0, max=0.999, step=0.05,
           help="For SGD and RMSprop: keeps moving in the recent direction, which smooths and speeds up learning "
           "(0.9 is common). Ignored by Adam and AdamW.", extra={"optimizers": MOMENTUM_OPTIMIZERS}),
@@ -69,7 +76,7 @@ HYPERPARAMS: dict[str, Param] = {p.name: p for p in (
     Param("batch_size", "int", 32, min=1, max=65536,
           help="How many examples the model sees before each weight update. Bigger batches run faster per "
           "example but need more memory; 32 is a good start."),
-    Param("epochs", "int", 5, min=1, max=10000,
+    Param("epochs", "int", 10, min=1, max=10000,
           help="How many times the model goes through the whole training set."),
     Param("loss", "choice", None, choices=ALL_LOSSES, optional=True,
           help="What the model tries to make small. Leave empty for the usual loss of the task: sparse "
@@ -106,13 +113,19 @@ EARLY_STOPPING: dict[str, Param] = {p.name: p for p in (
 
 DATA: dict[str, Param] = {p.name: p for p in (
     Param("dataset", "str", None, required=True, help="Id of a dataset from the registry, e.g. \"digits\"."),
-    Param("validation_split", "float", 0.2, min=0.0, max=0.9, step=0.05,
-          help="Fraction of the data held out to watch for overfitting while training."),
-    Param("test_split", "float", 0.2, min=0.0, max=0.9, step=0.05,
-          help="Fraction of the data kept aside for the final evaluation; the model never trains on it."),
+    Param("validation_split", "float", 0.2, min=0.0, max=MAX_FRACTION, step=0.05,
+          help="Fraction of the data held out to watch for overfitting while training. Validation and test "
+          "together must stay below 0.9."),
+    Param("test_split", "float", 0.2, min=0.0, max=MAX_FRACTION, step=0.05,
+          help="Fraction of the data kept aside for the final evaluation; the model never trains on it. "
+          "Validation and test together must stay below 0.9."),
     Param("normalize", "choice", "auto", choices=("auto", "standard", "minmax", "none"),
           help="How inputs are scaled, fitted on the training split only: auto standardizes tables and "
           "point sets and leaves images (already 0..1) as they are."),
+    Param("features", "choice", "raw", choices=FEATURES,
+          help="For 2-D points: 'raw' feeds x and y; 'crosses' feeds x, y, x², y², x·y, sin x and sin y "
+          "(TensorFlow Playground's features), so a small model can bend its boundary easily. "
+          "The Input then takes 7 numbers."),
     Param("options", "str", None, optional=True, extra={"object": {}},
           help="Options passed to the dataset loader (for example the number of samples)."),
 )}
@@ -236,54 +249,97 @@ def _upload_id_problem(dataset_id) -> str | None:
     return stored.id_problem(dataset_id) if stored.is_stored(dataset_id) else None
 
 
-# -- validation ----------------------------------------------------------------
-def validate(exp, dataset_info=None) -> list[str]:
-    """Every problem with the experiment, in plain words; [] means ready to train.
+# -- the verdict -------------------------------------------------------------------
+SECTIONS = ("training", "data", "augmentation")
 
-    `dataset_info` (a `datasets.registry.DatasetInfo`) is looked up when not given.
+
+def check(exp, dataset_info=None) -> list[Problem]:
+    """THE verdict on model + data + training: every problem before a process starts; [] means ready.
+
+    Build, Data, the sidebar and Train all show this one list. Each `Problem` names its `node` (or
+    None), its `field` ("units" or "shape" on a node; "training.loss", "data.test_split"… for a setting;
+    "model" for the graph as a whole) and, where one is obvious, a `fix` for `apply_fix`. `exp` is an
+    Experiment, its dict or a path; `dataset_info` (a `datasets.registry.DatasetInfo`) is looked up
+    when not given.
     """
     try:
         exp = coerce(exp)
     except SpecError as e:
-        return list(e.problems)
-    problems = training_problems(exp.training)
-    problems += _data_problems(exp.data)
-    report = _model_report(exp.model)
-    if report is not None and not report.ok:
-        problems += [f"model: {_problem_text(p)}" for p in report.problems]
-        report = None
-    if problems:
-        return problems
-    hp = exp.hp
+        return [Problem(None, line) for line in e.problems]
+    problems = training_problems(exp.training) + _data_problems(exp.data)
+    report = model_validate.check(exp.model)
+    problems += [p if p.node or p.field else replace(p, field="model") for p in report.problems]
     info = dataset_info
-    if info is None:
+    if info is None and not any(p.field in ("data.dataset", "data.options") for p in problems):
         info, problem = _dataset_info(exp.dataset, exp.data_settings["options"])
-        if problem:
-            return [problem]
-    problems += _augmentation_problems(exp.augmentation, info)
-    problems += _fit_problems(exp.model, report, info, hp)
+        problems += [problem] if problem else []
+    if info is not None:
+        problems += _augmentation_problems(exp.augmentation, info)
+        problems += _fit_problems(exp, report, info)
     return problems
 
 
-def training_problems(training: dict) -> list[str]:
-    problems = []
-    for key in training:
-        if key not in HYPERPARAMS:
-            problems.append(f"training: unknown setting '{key}' (known: {', '.join(HYPERPARAMS)})")
+def validate(exp, dataset_info=None) -> list[str]:
+    """`check` as plain lines for the CLI, logs and job errors: "training: …", "data: …", "model: node: …"."""
+    return [problem_text(p) for p in check(exp, dataset_info)]
+
+
+def problem_text(p: Problem) -> str:
+    section = (p.field or "").split(".")[0]
+    if section in SECTIONS:
+        return f"{section}: {p.message}"
+    return f"model: {p}" if p.node or p.field else p.message
+
+
+def apply_fix(experiment, fix: dict) -> dict:
+    """A copy of the experiment dict with a Problem's `fix` applied.
+
+    A fix is {"node": id, "params": {...}} (a model node's params), {"training": {...}} or
+    {"data": {...}}; a None value removes the setting, so its default applies.
+    """
+    out = copy.deepcopy(experiment.to_dict() if isinstance(experiment, Experiment) else experiment)
+    if "node" in fix:
+        nodes = {n.get("id"): n for n in out["model"]["nodes"]}
+        if fix["node"] not in nodes:
+            raise ValueError(f"the model has no node '{fix['node']}' any more; check the model again")
+        _merge(nodes[fix["node"]].setdefault("params", {}), fix.get("params", {}))
+    for section in ("training", "data"):
+        if section in fix:
+            _merge(out.setdefault(section, {}), fix[section])
+    return out
+
+
+def _merge(target: dict, changes: dict) -> None:
+    for key, value in changes.items():
+        if value is None:
+            target.pop(key, None)
+        else:
+            target[key] = copy.deepcopy(value)
+
+
+def _setting(section: str, name: str, message: str, fix=None) -> Problem:
+    return Problem(None, message, field=f"{section}.{name}", fix=None if fix is None else {section: fix})
+
+
+def training_problems(training: dict) -> list[Problem]:
+    problems = [_setting("training", key, f"unknown setting '{key}' (known: {', '.join(HYPERPARAMS)})", {key: None})
+                for key in training if key not in HYPERPARAMS]
     opt = training.get("optimizer", "adam")
     if opt not in OPTIMIZERS:
-        problems.append(f"training: unknown optimizer {opt!r}; choose one of {', '.join(OPTIMIZERS)}")
-    lr = training.get("learning_rate", 0.001)
+        problems.append(_setting("training", "optimizer", f"unknown optimizer {opt!r}; choose one of "
+                                 f"{', '.join(OPTIMIZERS)}", {"optimizer": HYPERPARAMS["optimizer"].default}))
+    handled = {"optimizer"}  # reported above in plainer words
+    lr = training.get("learning_rate", HYPERPARAMS["learning_rate"].default)
     if isinstance(lr, (int, float)) and not isinstance(lr, bool) and (not math.isfinite(lr) or lr <= 0):
-        problems.append(f"training: the learning rate must be a positive number such as 0.001, got {lr}")
+        handled.add("learning_rate")
+        problems.append(_setting("training", "learning_rate", "the learning rate must be a positive number such "
+                                 f"as 0.001, got {lr}", {"learning_rate": HYPERPARAMS["learning_rate"].default}))
     task = training.get("task", "classification")
     loss = LOSS_ALIASES.get(training.get("loss"), training.get("loss"))
     if task in TASKS and loss and loss in ALL_LOSSES and loss not in LOSSES_BY_TASK[task]:
         fits = ", ".join(LOSSES_BY_TASK[task])
-        problems.append(f"training: the loss {loss!r} does not fit a {task} task; use one of {fits}")
-    handled = {"optimizer"}  # already reported above in plainer words
-    if any("learning rate" in p for p in problems):
-        handled.add("learning_rate")
+        problems.append(_setting("training", "loss", f"the loss {loss!r} does not fit a {task} task; use one of "
+                                 f"{fits}", {"loss": LOSSES_BY_TASK[task][0]}))
     for name, value in training.items():
         param = HYPERPARAMS.get(name)
         if param is None or name in handled:
@@ -292,7 +348,7 @@ def training_problems(training: dict) -> list[str]:
             value = LOSS_ALIASES.get(value, value)
         problem = _check_param(param, value)
         if problem:
-            problems.append(f"training: {problem}")
+            problems.append(_setting("training", name, problem))
     return problems
 
 
@@ -321,33 +377,22 @@ def _check_param(param: Param, value) -> str | None:
     return param.check(value)
 
 
-def _data_problems(data: dict) -> list[str]:
-    problems = [f"data: unknown key '{k}' (known: {', '.join(DATA)})" for k in data if k not in DATA]
+def _data_problems(data: dict) -> list[Problem]:
+    problems = [_setting("data", k, f"unknown key '{k}' (known: {', '.join(DATA)})", {k: None})
+                for k in data if k not in DATA]
     if not isinstance(data.get("dataset"), str) or not data.get("dataset"):
-        problems.append("data: pick a dataset (\"dataset\": an id from `python -m builder datasets`)")
-    for name in ("validation_split", "test_split", "normalize"):
+        problems.append(_setting("data", "dataset", "pick a dataset (\"dataset\": an id from "
+                                 "`python -m builder datasets`)"))
+    for name in ("normalize", "features"):
         if name in data and (problem := DATA[name].check(data[name])):
-            problems.append(f"data: {problem}")
-    vs, ts = data.get("validation_split", 0.2), data.get("test_split", 0.2)
-    if isinstance(vs, (int, float)) and isinstance(ts, (int, float)) and vs + ts >= 0.95:
-        problems.append("data: validation_split + test_split leave almost nothing to train on; keep their sum below 0.95")
+            problems.append(_setting("data", name, problem, {name: DATA[name].default}))
+    defaults = {name: DATA[name].default for name in ("validation_split", "test_split")}
+    fractions = {**defaults, **{k: data[k] for k in defaults if k in data}}
+    problems += [_setting("data", "test_split" if line.startswith("test_split") else "validation_split", line,
+                          defaults) for line in split_problems(*fractions.values())]
     if data.get("options") is not None and not isinstance(data["options"], dict):
-        problems.append("data: 'options' must be an object of loader options")
+        problems.append(_setting("data", "options", "'options' must be an object of loader options", {"options": None}))
     return problems
-
-
-def _model_report(spec: ModelSpec):
-    """builder.validate's report, or None when that module is not available."""
-    try:
-        from builder import validate as model_validate
-    except ImportError:
-        return None
-    return model_validate.check(spec)
-
-
-def _problem_text(p) -> str:
-    node, message = getattr(p, "node", None), getattr(p, "message", str(p))
-    return f"{node}: {message}" if node and not str(message).startswith(str(node)) else str(message)
 
 
 def _dataset_info(dataset_id: str, options: dict):
@@ -358,24 +403,22 @@ def _dataset_info(dataset_id: str, options: dict):
             return registry.load(dataset_id, **options).info, None
         return registry.info(dataset_id), None
     except (KeyError, ValueError) as e:
-        return None, f"data: {e.args[0] if e.args else e}"
+        return None, _setting("data", "dataset", str(e.args[0] if e.args else e))
 
 
-def _augmentation_problems(entries: list, info) -> list[str]:
+def _augmentation_problems(entries: list, info) -> list[Problem]:
     if not entries:
         return []
-    problems = [f"augmentation #{i + 1}: must be an object like {{\"type\": \"RandomFlip\", \"params\": {{}}}}"
-                for i, e in enumerate(entries) if not isinstance(e, dict) or "type" not in e]
-    if problems:
-        return problems
-    try:
+    lines = [f"#{i + 1}: must be an object like {{\"type\": \"RandomFlip\", \"params\": {{}}}}"
+             for i, e in enumerate(entries) if not isinstance(e, dict) or "type" not in e]
+    if not lines:
         from datasets import augment
-    except ImportError:
-        return []
-    try:
-        return [f"augmentation: {p}" for p in augment.validate(entries, tuple(info.input_shape))]
-    except Exception as e:  # their validator failing must not hide the rest
-        return [f"augmentation: {e}"]
+
+        try:
+            lines = augment.validate(entries, tuple(info.input_shape))
+        except Exception as e:  # noqa: BLE001 - their validator failing must not hide the rest
+            lines = [str(e)]
+    return [Problem(None, line, field="augmentation") for line in lines]
 
 
 # -- does the data fit the model? ------------------------------------------------
@@ -396,53 +439,86 @@ def shapes_fit(data_shape, model_shape, flatten: bool = True) -> bool:
     return squeeze_ones(data_shape) == squeeze_ones(model_shape)
 
 
-def _fit_problems(spec: ModelSpec, report, info, hp: dict) -> list[str]:
-    inputs = [spec.node(i) for i in spec.input_ids()]
-    if len(inputs) != 1:
-        return [f"model: has {len(inputs)} inputs, but a dataset feeds exactly one; keep one Input layer"]
-    outputs = spec.output_ids()
-    if len(outputs) != 1:
-        return [f"model: has {len(outputs)} outputs ({', '.join(outputs)}); training needs exactly one"]
-    model_in = tuple(inputs[0].params.get("shape") or ())
-    data_in = tuple(info.input_shape)
+def data_input_shape(info, data_settings: dict) -> tuple:
+    """The shape of one example as the model gets it: the dataset's, after the chosen `features`."""
+    return feature_shape(info.input_shape, data_settings.get("features", DATA["features"].default))
+
+
+def _fit_problems(exp: Experiment, report, info) -> list[Problem]:
+    spec, hp, settings = exp.model, exp.hp, exp.data_settings
+    if settings["features"] in FEATURES and (problem := features_problem(info.input_shape, settings["features"])):
+        return [_setting("data", "features", problem, {"features": "raw"})]
+    inputs, outputs = spec.input_ids(), spec.output_ids()
+    if len(inputs) > 1:
+        return [Problem(None, f"has {len(inputs)} inputs, but a dataset feeds exactly one; keep one Input layer",
+                        field="model")]
+    if len(outputs) > 1:
+        return [Problem(None, f"has {len(outputs)} outputs ({', '.join(outputs)}); training needs exactly one",
+                        field="model")]
+    if not inputs or not outputs:
+        return []  # the model check says so
     problems = []
+    data_in = data_input_shape(info, settings)
+    model_in = tuple(spec.node(inputs[0]).params.get("shape") or ())
     if not shapes_fit(data_in, model_in):
-        problems.append(f"data shape {list(data_in)} does not match the model input '{inputs[0].id}' shape "
-                        f"{list(model_in)}; set the Input shape to {list(data_in)}")
-    out_shape = _output_shape(spec, report)
-    task = hp["task"]
-    data_task = getattr(info, "task", None)
-    if task == "classification":
-        classes = getattr(info, "classes", None)
-        n = len(classes) if isinstance(classes, (list, tuple)) else classes
-        if data_task and data_task not in ("classification",) and not n:
-            problems.append(f"the dataset '{info.id}' is for {data_task}, not classification; change the task")
-        if n and out_shape is not None:
-            units = out_shape[-1] if out_shape else 1
-            if hp["loss"] == "binary_crossentropy":
-                if n != 2 or units != 1:
-                    problems.append(f"binary cross-entropy needs 2 classes and 1 output unit with sigmoid; "
-                                    f"the data has {n} classes and the model {units} output units")
-            elif units != n:
-                problems.append(f"the model's output '{outputs[0]}' has {units} units but the data has {n} "
-                                f"classes; set units={n} (with softmax) on the last layer")
-    elif task == "reconstruction" and out_shape is not None and not shapes_fit(model_in, out_shape, flatten=False):
-        problems.append(f"for reconstruction the output '{outputs[0]}' must have the input's shape {list(data_in)}, "
-                        f"but it has {list(out_shape)}; end with a layer that rebuilds the input shape")
-    elif task == "regression" and data_task == "classification":
-        problems.append(f"the dataset '{info.id}' has classes, not numbers; choose the classification task")
-    return problems
+        target = [math.prod(data_in)] if len(model_in) == 1 else list(data_in)  # a flat Input stays flat
+        problems.append(Problem(inputs[0], f"data shape {list(data_in)} does not match the model input "
+                                f"'{inputs[0]}' shape {list(model_in)}; set the Input shape to {target}",
+                                field="shape", fix={"node": inputs[0], "params": {"shape": target}}))
+    out_shape = report.shapes.get(outputs[0])
+    return problems + _task_problems(spec.node(outputs[0]), None if out_shape is None else tuple(out_shape)[1:],
+                                     model_in, info, hp)
 
 
-def _output_shape(spec: ModelSpec, report):
-    """Output shape without the batch axis, from the validator or (fallback) a last Dense layer."""
-    out_id = spec.output_ids()[0]
-    if report is not None:
-        shape = getattr(report, "shapes", {}).get(out_id)
-        if shape is not None:
-            return tuple(shape)[1:]
+def _task_problems(out, out_shape, model_in, info, hp) -> list[Problem]:
+    """Does the model's output fit the task and the data's labels? `out_shape` is None when unknown."""
+    task, data_task = hp["task"], getattr(info, "task", None)
+    classes = getattr(info, "classes", None)
+    n = len(classes) if isinstance(classes, (list, tuple)) else classes
+    if task == "classification" and data_task and data_task != "classification" and not n:
+        return [_setting("training", "task", f"the dataset '{info.id}' is for {data_task}, not classification; "
+                         "change the task", {"task": data_task, "loss": None} if data_task in TASKS else None)]
+    if task == "regression" and data_task == "classification":
+        return [_setting("training", "task", f"the dataset '{info.id}' has classes, not numbers; choose the "
+                         "classification task", {"task": "classification", "loss": None})]
+    if out_shape is None:
+        return []
+    if task == "classification" and n:
+        return _class_problems(out, out_shape, n, hp["loss"])
+    if task == "reconstruction" and not shapes_fit(model_in, out_shape, flatten=False):
+        return [Problem(out.id, f"for reconstruction the output '{out.id}' must have the input's shape "
+                        f"{list(model_in)}, but it has {list(out_shape)}; end with a layer that rebuilds the "
+                        "input shape", field="shape")]
+    if task == "regression" and out_shape not in ((), (1,)):
+        return [Problem(out.id, f"gives {list(out_shape)} numbers per example, but the data has one target "
+                        "number; set units=1 on the last layer", field="units", fix=_output_fix(out, 1, None))]
+    return []
+
+
+def _class_problems(out, out_shape, n: int, loss: str) -> list[Problem]:
+    if len(out_shape) > 1:
+        return [Problem(out.id, f"gives an output of shape {list(out_shape)} per example, but classification "
+                        f"needs one vector of {n} class probabilities; add Flatten or GlobalAveragePooling "
+                        "before the last Dense", field="shape")]
+    units = out_shape[-1] if out_shape else 1
+    if loss == "binary_crossentropy":
+        if n != 2:
+            return [_setting("training", "loss", f"binary cross-entropy needs 2 classes, but the data has {n}; "
+                             "use sparse_categorical_crossentropy", {"loss": "sparse_categorical_crossentropy"})]
+        if units != 1:
+            return [Problem(out.id, f"has {units} units, but binary cross-entropy needs 1 output unit with "
+                            "sigmoid; set units=1 (with sigmoid) on the last layer", field="units",
+                            fix=_output_fix(out, 1, "sigmoid"))]
+        return []
+    if units != n:
+        return [Problem(out.id, f"has {units} units but the data has {n} classes; "
+                        f"set units={n} (with softmax) on the last layer", field="units",
+                        fix=_output_fix(out, n, "softmax"))]
+    return []
+
+
+def _output_fix(out, units: int, activation: str | None) -> dict | None:
+    """Set the last layer's units (and activation) when it is a Dense layer; no obvious fix otherwise."""
+    if out.type != "Dense":
         return None
-    node = spec.node(out_id)
-    if node.type == "Dense" and isinstance(node.params.get("units"), int):
-        return (node.params["units"],)
-    return None
+    return {"node": out.id, "params": {"units": units, "activation": activation}}

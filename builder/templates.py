@@ -1,12 +1,17 @@
 """Ready-made models a workshop can start from, each a spec with a short description.
 
+Every template names the offline dataset it is made for and the training
+settings that make its default run succeed there (on top of the experiment's
+declared defaults); its description states the accuracy that run reaches,
+which tests/test_templates_training.py checks.
+
 Node positions ("ui") lay each graph out left to right, branches one row
 apart, so the canvas shows it tidily the moment a template opens.
 """
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from builder.spec import FORMAT, ModelSpec
 
@@ -19,7 +24,8 @@ class Template:
     title: str
     description: str
     spec_dict: dict
-    dataset: str  # suggested built-in dataset id (datasets.registry)
+    dataset: str  # the offline built-in dataset it is made for (datasets.registry)
+    training: dict = field(default_factory=dict)  # settings over builder.experiment.HYPERPARAMS defaults
 
 
 def _node(nid, type_, col, row=0, inputs=(), **params) -> dict:
@@ -48,17 +54,19 @@ def _spec(name, description, nodes, outputs=None) -> dict:
     return out
 
 
-def _template(id, title, description, dataset, nodes, outputs=None) -> Template:
-    return Template(id, title, description, _spec(id, description, nodes, outputs), dataset)
+def _template(id, title, description, dataset, nodes, outputs=None, training=None) -> Template:
+    return Template(id, title, description, _spec(id, description, nodes, outputs), dataset, training or {})
 
 
 _SEED = _template(
-    "seed-mlp", "Seed MLP (784 → 128 → 64 → 10)",
-    "The classic first network: 784 pixel values in, two hidden Dense layers with Dropout, 10 class probabilities out. "
-    "Feed it flattened 28×28 images.",
-    "mnist",
+    "seed-mlp", "Seed MLP (8×8 → 128 → 64 → 10)",
+    "The classic first network: an 8×8 digit flattened into its 64 pixel values, two hidden Dense layers with "
+    "Dropout, 10 class probabilities out. Its default run on 'digits' reaches about 96 % test accuracy in a few "
+    "seconds.",
+    "digits",
     _chain(
-        ("pixels", "Input", {"shape": [784]}),
+        ("image", "Input", {"shape": [8, 8, 1]}),
+        ("flat", "Flatten", {}),
         ("hidden1", "Dense", {"units": 128, "activation": "relu"}),
         ("dropout", "Dropout", {"rate": 0.2}),
         ("hidden2", "Dense", {"units": 64, "activation": "relu"}),
@@ -66,22 +74,25 @@ _SEED = _template(
     ),
 )
 
-_MNIST = _template(
-    "mnist-mlp", "MNIST classifier (Flatten → Dense)",
-    "Flattens a 28×28 grayscale image into 784 numbers, one hidden Dense layer, then 10 digit probabilities.",
-    "mnist",
+_IMAGE_MLP = _template(
+    "image-mlp", "Image MLP (Flatten → Dense)",
+    "Flattens a 28×28 grayscale image into 784 numbers, one hidden Dense layer, then the class probabilities. "
+    "On the 'shapes' pictures its default run reaches about 64 % test accuracy; compare it with the Small CNN, "
+    "which looks for edges wherever the shape sits.",
+    "shapes",
     _chain(
         ("image", "Input", {"shape": [28, 28, 1]}),
         ("flat", "Flatten", {}),
         ("hidden", "Dense", {"units": 128, "activation": "relu"}),
-        ("probs", "Dense", {"units": 10, "activation": "softmax"}),
+        ("probs", "Dense", {"units": 3, "activation": "softmax"}),
     ),
+    training={"learning_rate": 0.001, "epochs": 20},
 )
 
 _CNN = _template(
     "small-cnn", "Small CNN for 28×28 images",
     "Two convolution + max-pooling stages find edges, then shapes; a small Dense head names the class. "
-    "Suggested data: the 3-class 'shapes' images.",
+    "On the 3-class 'shapes' images its default run reaches about 92 % test accuracy.",
     "shapes",
     _chain(
         ("image", "Input", {"shape": [28, 28, 1]}),
@@ -94,12 +105,14 @@ _CNN = _template(
         ("dropout", "Dropout", {"rate": 0.3}),
         ("probs", "Dense", {"units": 3, "activation": "softmax"}),
     ),
+    training={"learning_rate": 0.002, "epochs": 15},
 )
 
 _RESIDUAL = _template(
     "residual-cnn", "CNN with a residual block",
     "A convolution stem, then a residual block: two convolutions whose result is added back to their input "
-    "(the skip connection that lets very deep networks train). Sized for the 8×8 'digits' images.",
+    "(the skip connection that lets very deep networks train). Sized for the 8×8 'digits' images; its default "
+    "run reaches about 94 % test accuracy.",
     "digits",
     [
         _node("image", "Input", 0, shape=[8, 8, 1]),
@@ -112,12 +125,14 @@ _RESIDUAL = _template(
         _node("pool", "GlobalAveragePooling2D", 6, inputs=["relu"]),
         _node("probs", "Dense", 7, inputs=["pool"], units=10, activation="softmax"),
     ],
+    training={"learning_rate": 0.01, "epochs": 20},
 )
 
 _LSTM = _template(
     "lstm-classifier", "LSTM sequence classifier",
     "Each token id becomes a learned vector (Embedding); an LSTM reads the sequence step by step and its final "
-    "memory decides the class. Suggested data: the 'tokens' sequences (vocabulary under 32, length 20).",
+    "memory decides the class. Made for the 'tokens' sequences (vocabulary under 32, length 20), where its "
+    "default run reaches about 100 % test accuracy.",
     "tokens",
     _chain(
         ("tokens", "Input", {"shape": [20], "dtype": "int32"}),
@@ -125,12 +140,15 @@ _LSTM = _template(
         ("lstm", "LSTM", {"units": 32}),
         ("probs", "Dense", {"units": 2, "activation": "softmax"}),
     ),
+    training={"learning_rate": 0.01, "epochs": 5},
 )
 
 _TRANSFORMER = _template(
     "tiny-transformer", "Tiny Transformer encoder",
     "Embedding → self-attention (every token looks at every other) → Add the input back → LayerNormalization, "
-    "then average over the sequence and classify. One Transformer encoder block in miniature.",
+    "then Flatten and classify. One Transformer encoder block in miniature. Attention alone does not know where "
+    "a token stands; Flatten keeps each position apart, so the head can tell which token came first. On the "
+    "'tokens' sequences its default run reaches about 90 % test accuracy.",
     "tokens",
     [
         _node("tokens", "Input", 0, shape=[20], dtype="int32"),
@@ -138,16 +156,18 @@ _TRANSFORMER = _template(
         _node("attention", "MultiHeadAttention", 2, 1, inputs=["embed", "embed"], num_heads=2, key_dim=16),
         _node("residual", "Add", 3, inputs=["embed", "attention"]),
         _node("norm", "LayerNormalization", 4, inputs=["residual"]),
-        _node("pool", "GlobalAveragePooling1D", 5, inputs=["norm"]),
-        _node("hidden", "Dense", 6, inputs=["pool"], units=32, activation="relu"),
+        _node("flat", "Flatten", 5, inputs=["norm"]),
+        _node("hidden", "Dense", 6, inputs=["flat"], units=32, activation="relu"),
         _node("probs", "Dense", 7, inputs=["hidden"], units=2, activation="softmax"),
     ],
+    training={"learning_rate": 0.002, "epochs": 5},
 )
 
 _AUTOENCODER = _template(
     "dense-autoencoder", "Dense autoencoder",
-    "Squeezes each 8×8 image through an 8-number bottleneck (the code) and rebuilds it; trained to reproduce "
-    "its input, it learns what matters in the images.",
+    "Squeezes each 8×8 'digits' image through an 8-number bottleneck (the code) and rebuilds it; trained to "
+    "reproduce its input, it learns what matters in the images. Its default run (task: reconstruction) ends with "
+    "a mean absolute pixel error of about 0.10 on the test images (pixels run from 0 to 1).",
     "digits",
     _chain(
         ("image", "Input", {"shape": [8, 8, 1]}),
@@ -158,29 +178,53 @@ _AUTOENCODER = _template(
         ("pixels", "Dense", {"units": 64, "activation": "sigmoid"}),
         ("image_out", "Reshape", {"target_shape": [8, 8, 1]}),
     ),
+    training={"task": "reconstruction", "learning_rate": 0.005, "epochs": 20},
 )
 
 _PLAYGROUND = _template(
     "playground-mlp", "Playground MLP for 2-D points",
-    "Two numbers (x, y) in, two small tanh layers, a class out — watch the decision boundary bend. "
-    "Try it on 'moons', 'circles', 'spirals' or 'xor'.",
-    "moons",
+    "Two numbers (x, y) in, three small ReLU layers, a class out — watch the decision boundary bend. Its "
+    "default run reaches about 100 % test accuracy on 'spirals'; try 'moons', 'circles' and 'xor' too, or "
+    "the data setting features: crosses (x², y², x·y, sin x, sin y; set the Input to 7).",
+    "spirals",
     _chain(
         ("point", "Input", {"shape": [2]}),
-        ("hidden1", "Dense", {"units": 8, "activation": "tanh"}),
-        ("hidden2", "Dense", {"units": 8, "activation": "tanh"}),
+        ("hidden1", "Dense", {"units": 32, "activation": "relu"}),
+        ("hidden2", "Dense", {"units": 32, "activation": "relu"}),
+        ("hidden3", "Dense", {"units": 32, "activation": "relu"}),
         ("probs", "Dense", {"units": 2, "activation": "softmax"}),
     ),
+    training={"learning_rate": 0.01, "batch_size": 10, "epochs": 30},
 )
 
 TEMPLATES: dict[str, Template] = {
-    t.id: t for t in (_SEED, _MNIST, _CNN, _RESIDUAL, _LSTM, _TRANSFORMER, _AUTOENCODER, _PLAYGROUND)
+    t.id: t for t in (_SEED, _IMAGE_MLP, _CNN, _RESIDUAL, _LSTM, _TRANSFORMER, _AUTOENCODER, _PLAYGROUND)
 }
+
+
+DEFAULT_DATASET = "digits"  # what a first visit opens with: the template made for it, with the declared defaults
+
+
+def for_dataset(dataset_id: str) -> str | None:
+    """The id of the first template made for `dataset_id` (for DEFAULT_DATASET: the first-visit model)."""
+    return next((t.id for t in TEMPLATES.values() if t.dataset == dataset_id), None)
+
+
+def experiment(template_id: str, dataset: str | None = None) -> dict:
+    """The template's default run as a layerlab/experiment@1 dict, on its own dataset unless one is given."""
+    t = _lookup(template_id)
+    return {"format": "layerlab/experiment@1", "name": t.title, "model": copy.deepcopy(t.spec_dict),
+            "data": {"dataset": dataset or t.dataset}, "augmentation": [],
+            "training": copy.deepcopy(t.training)}
 
 
 def get(template_id: str) -> ModelSpec:
     """A fresh spec for the template (safe to edit: nothing is shared)."""
+    return ModelSpec.from_dict(copy.deepcopy(_lookup(template_id).spec_dict))
+
+
+def _lookup(template_id: str) -> Template:
     if template_id not in TEMPLATES:
         known = ", ".join(TEMPLATES)
         raise KeyError(f"no template '{template_id}'; pick one of {known}")
-    return ModelSpec.from_dict(copy.deepcopy(TEMPLATES[template_id].spec_dict))
+    return TEMPLATES[template_id]

@@ -12,6 +12,7 @@ linear in the number of nodes.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import difflib
 import json
 import math
@@ -28,10 +29,16 @@ from builder.spec import ModelSpec, Node, SpecError, structure_problems
 
 @dataclass(frozen=True)
 class Problem:
-    """One problem. `node` is the node id, or None for the whole graph; `message` says what to do."""
+    """One problem. `node` is the node id, or None for the whole graph; `message` says what to do.
+
+    `field` names what is wrong (a node param such as "units", or an experiment setting such as
+    "training.loss"); `fix` is an edit that `builder.experiment.apply_fix` can apply, or None.
+    """
 
     node: str | None
     message: str
+    field: str | None = None
+    fix: dict | None = dataclasses.field(default=None, compare=False)  # `field` names the attribute above
 
     def __str__(self) -> str:
         return f"{self.node}: {self.message}" if self.node else self.message

@@ -15,6 +15,52 @@ from datasets.base import Dataset, DatasetError
 
 NORMALIZE_MODES = ("standard", "minmax", "none")
 
+# The split limits: each fraction from 0 up to MAX_FRACTION, their sum below MAX_HELD_OUT (so training keeps
+# at least 10 %). builder.experiment.DATA declares the sliders' Params from these; the check and the splitter
+# both call `split_problems`.
+MAX_FRACTION = 0.85
+MAX_HELD_OUT = 0.9
+
+# Inputs made from 2-D points (x, y) before normalization, as in TensorFlow Playground.
+FEATURES = ("raw", "crosses")
+CROSSES = ("x", "y", "x²", "y²", "x·y", "sin x", "sin y")
+
+
+def split_problems(validation_split, test_split) -> list[str]:
+    """What is wrong with these split fractions, in plain words; [] when a split can be made."""
+    problems = [f"{label} must be a fraction from 0 to {MAX_FRACTION}; got {frac!r}"
+                for label, frac in (("validation_split", validation_split), ("test_split", test_split))
+                if isinstance(frac, bool) or not isinstance(frac, (int, float)) or not 0.0 <= frac <= MAX_FRACTION]
+    if not problems and validation_split + test_split >= MAX_HELD_OUT:
+        problems.append(f"validation_split + test_split = {validation_split + test_split:.2f} leave too little for "
+                        f"training; keep their sum below {MAX_HELD_OUT}")
+    return problems
+
+
+def feature_shape(input_shape, features: str = "raw") -> tuple:
+    """One example's shape after `add_features`."""
+    return (len(CROSSES),) if features == "crosses" else tuple(input_shape)
+
+
+def features_problem(input_shape, features: str) -> str | None:
+    if features not in FEATURES:
+        return f"features must be one of {', '.join(FEATURES)}; got {features!r}"
+    if features == "crosses" and tuple(input_shape) != (2,):
+        return (f"feature crosses are made from 2-D points (x, y), but this data has shape {list(input_shape)}; "
+                "use features 'raw'")
+    return None
+
+
+def add_features(x: np.ndarray, features: str = "raw") -> np.ndarray:
+    """(n, 2) points → (n, 7) columns x, y, x², y², x·y, sin x, sin y for "crosses"; "raw" is unchanged."""
+    problem = features_problem(np.shape(x)[1:], features)
+    if problem:
+        raise DatasetError(problem)
+    if features == "raw":
+        return x
+    px, py = np.asarray(x, np.float32).T
+    return np.stack([px, py, px * px, py * py, px * py, np.sin(px), np.sin(py)], axis=1).astype(np.float32)
+
 
 def encode_labels(values) -> tuple[np.ndarray, list[str]]:
     """Any labels (text or numbers) → int32 codes 0..k-1 and the sorted class names."""
@@ -64,11 +110,9 @@ def split_indices(y: np.ndarray, validation_split: float, test_split: float, see
                   stratify: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str]]:
     from sklearn.model_selection import train_test_split
 
-    for label, frac in (("validation_split", validation_split), ("test_split", test_split)):
-        if not 0.0 <= frac < 1.0:
-            raise DatasetError(f"{label} must be a fraction from 0 to below 1; got {frac}")
-    if validation_split + test_split >= 0.9:
-        raise DatasetError("validation_split plus test_split leave too little for training; keep their sum below 0.9")
+    problems = split_problems(validation_split, test_split)
+    if problems:
+        raise DatasetError("; ".join(problems))
     n = len(y)
     notes = []
 
@@ -164,9 +208,11 @@ def default_normalization(dataset: Dataset) -> str:
 
 
 def prepare(dataset: Dataset, validation_split: float = 0.2, test_split: float = 0.2, seed: int = 0,
-            normalize: str = "auto") -> Splits:
-    """Split, then fit the normalizer on the training split only and apply it to all three splits."""
+            normalize: str = "auto", features: str = "raw") -> Splits:
+    """Split, add the `features` to every split, then fit the normalizer on the training split only
+    and apply it to all three splits."""
     s = split(dataset, validation_split, test_split, seed)
+    s.x_train, s.x_val, s.x_test = (add_features(a, features) for a in (s.x_train, s.x_val, s.x_test))
     mode = default_normalization(dataset) if normalize == "auto" else normalize
     if mode != "none" and not np.issubdtype(dataset.x.dtype, np.floating):
         raise DatasetError(f"'{dataset.info.id}' holds token ids, which must not be normalized")

@@ -16,8 +16,8 @@ def signature(model) -> list:
 
 
 def hand_seed_mlp():
-    x = keras.Input((784,))
-    h = L.Dense(128, activation="relu")(x)
+    x = keras.Input((8, 8, 1))
+    h = L.Dense(128, activation="relu")(L.Flatten()(x))
     h = L.Dropout(0.2)(h)
     h = L.Dense(64, activation="relu")(h)
     return keras.Model(x, L.Dense(10, activation="softmax")(h))
@@ -52,7 +52,7 @@ def hand_transformer():
     x = keras.Input((20,), dtype="int32")
     e = L.Embedding(32, 32)(x)
     a = L.MultiHeadAttention(num_heads=2, key_dim=16)(e, e)
-    h = L.GlobalAveragePooling1D()(L.LayerNormalization()(L.Add()([e, a])))
+    h = L.Flatten()(L.LayerNormalization()(L.Add()([e, a])))
     return keras.Model(x, L.Dense(2, activation="softmax")(L.Dense(32, activation="relu")(h)))
 
 
@@ -79,9 +79,9 @@ def test_template_model_equals_hand_written_keras(template_id, hand):
 def test_seed_mlp_is_exactly_the_classic_network():
     model = build_model(templates.get("seed-mlp"))
     assert [(type(layer).__name__, tuple(layer.output.shape)) for layer in model.layers] == [
-        ("InputLayer", (None, 784)), ("Dense", (None, 128)), ("Dropout", (None, 128)),
+        ("InputLayer", (None, 8, 8, 1)), ("Flatten", (None, 64)), ("Dense", (None, 128)), ("Dropout", (None, 128)),
         ("Dense", (None, 64)), ("Dense", (None, 10))]
-    assert model.count_params() == 784 * 128 + 128 + 128 * 64 + 64 + 64 * 10 + 10
+    assert model.count_params() == 64 * 128 + 128 + 128 * 64 + 64 + 64 * 10 + 10
     assert model.get_layer("dropout").rate == 0.2
 
 
@@ -94,7 +94,7 @@ def test_layer_names_are_node_ids_and_inputs_keep_their_order():
 
 
 def test_every_template_has_layout_dataset_and_description():
-    assert set(templates.TEMPLATES) == {"seed-mlp", "mnist-mlp", "small-cnn", "residual-cnn", "lstm-classifier",
+    assert set(templates.TEMPLATES) == {"seed-mlp", "image-mlp", "small-cnn", "residual-cnn", "lstm-classifier",
                                         "tiny-transformer", "dense-autoencoder", "playground-mlp"}
     for tid, t in templates.TEMPLATES.items():
         assert t.id == tid and t.title and len(t.description) > 40 and t.dataset

@@ -87,8 +87,8 @@ def test_summary(capsys, tmp_path):
     assert code == 0
     lines = out.splitlines()
     assert lines[0].split() == ["layer", "type", "output", "shape", "params"]
-    assert lines[3].split() == ["hidden1", "Dense", "(None,", "128)", "100,480"]
-    assert "total parameters: 109,386" in out
+    assert lines[4].split() == ["hidden1", "Dense", "(None,", "128)", "8,320"]
+    assert "total parameters: 17,226" in out
 
 
 def test_export_runs_to_the_same_model(capsys, tmp_path):

@@ -51,8 +51,8 @@ def test_special_params_export(name, tmp_path):
 
 def test_script_is_readable():
     source = codegen.to_python(templates.get("seed-mlp"))
-    assert 'hidden1 = layers.Dense(units=128, activation="relu", name="hidden1")(pixels)' in source
-    assert 'pixels = keras.Input(shape=(784,), name="pixels")' in source
+    assert 'hidden1 = layers.Dense(units=128, activation="relu", name="hidden1")(flat)' in source
+    assert 'image = keras.Input(shape=(8, 8, 1), name="image")' in source
 
 
 def test_ids_that_are_not_python_names_get_safe_variables(tmp_path):

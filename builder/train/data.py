@@ -33,11 +33,13 @@ def load_dataset(dataset_id: str, options: dict):
     return registry.load(dataset_id, **options)
 
 
-def split(dataset, validation_split: float, test_split: float, seed: int, normalize: str = "auto"):
-    """Seeded splits with the normalizer fitted on the training split only (datasets.splits)."""
+def split(dataset, validation_split: float, test_split: float, seed: int, normalize: str = "auto",
+          features: str = "raw"):
+    """Seeded splits with their input features made and the normalizer fitted on the training split only
+    (datasets.splits)."""
     from datasets.splits import prepare as prepare_splits
 
-    s = prepare_splits(dataset, validation_split, test_split, seed, normalize=normalize)
+    s = prepare_splits(dataset, validation_split, test_split, seed, normalize=normalize, features=features)
     return [np.asarray(getattr(s, k)) for k in ("x_train", "y_train", "x_val", "y_val", "x_test", "y_test")]
 
 
@@ -46,7 +48,8 @@ def prepare(experiment) -> Prepared:
     ds_settings = experiment.data_settings
     hp = experiment.hp
     ds = load_dataset(ds_settings["dataset"], ds_settings["options"])
-    parts = split(ds, ds_settings["validation_split"], ds_settings["test_split"], hp["seed"], ds_settings["normalize"])
+    parts = split(ds, ds_settings["validation_split"], ds_settings["test_split"], hp["seed"], ds_settings["normalize"],
+                  ds_settings["features"])
     model_shape = tuple(experiment.model.node(experiment.model.input_ids()[0]).params["shape"])
     xs = [_fit_shape(parts[i], model_shape) for i in (0, 2, 4)]
     ys = [parts[i] for i in (1, 3, 5)]

@@ -87,7 +87,7 @@ def training_script(exp: Experiment, run_id: str = "") -> str:
         "# -- data: the same dataset, split and scaling as the run ------------------------",
         f"dataset = registry.load({literal(data['dataset'])}, **{literal(data['options'])})",
         f"parts = splits.prepare(dataset, {literal(data['validation_split'])}, {literal(data['test_split'])}, "
-        f"seed=SEED, normalize={literal(data['normalize'])})",
+        f"seed=SEED, normalize={literal(data['normalize'])}, features={literal(data['features'])})",
         "",
         "",
         "def shaped(x):",
