@@ -11,7 +11,7 @@ from pathlib import Path
 import streamlit as st
 
 from ui import feedback, navigation, state
-from ui.feedback import analyze, format_count
+from ui.feedback import format_count
 
 st.set_page_config(page_title="Layerlab", page_icon="🧱", layout="wide", initial_sidebar_state="expanded")
 state.init()
@@ -66,8 +66,9 @@ def sidebar() -> None:
     warm_up()
     spec = state.get_spec()
     data = state.get_data()
-    fb = analyze(spec)
-    st.session_state[feedback.SIDEBAR_SUMMARY] = feedback.model_summary(spec)
+    experiment = state.experiment_dict()
+    fb = feedback.review(experiment)
+    st.session_state[feedback.SIDEBAR_SUMMARY] = feedback.model_summary(experiment)
     with st.sidebar:
         st.markdown("### :material/deployed_code: Layerlab")
         st.caption("Pick data → build a network → train it and watch it learn.")
@@ -77,9 +78,9 @@ def sidebar() -> None:
         st.markdown(f"**Data:** `{dataset}`")
         st.markdown(f"**Model:** `{spec.get('name', 'model')}` · {len(spec.get('nodes', []))} layers")
         if fb.ok:
-            st.success(f"Model is valid · {format_count(fb.total_params)} params", icon=":material/check_circle:")
+            st.success(f"Ready to train · {format_count(fb.total_params)} params", icon=":material/check_circle:")
         else:
-            st.error(f"{len(fb.problems)} problem(s) in the model — see Build", icon=":material/error:")
+            st.error(f"{len(fb.problems)} problem(s) before training — see Build or Train", icon=":material/error:")
         run_id = state.get_run_id()
         if run_id:
             st.caption(f"Current run: `{run_id}`")

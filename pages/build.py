@@ -10,7 +10,7 @@ import json
 import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
-from ui import canvas, edits, feedback, state
+from ui import canvas, edits, feedback, problems, state
 from ui.feedback import analyze, format_count, format_shape, summary_rows
 from ui.forms import param_form
 from ui.navigation import require_app
@@ -69,7 +69,7 @@ def _new_params(lt) -> dict:
 def _rerun() -> None:
     """Redraw after an edit: only the Build view (a fragment) when the sidebar's summary of the model is
     still true, else the whole page. A click on the canvas then costs the view, not the page."""
-    if feedback.model_summary(state.get_spec()) == st.session_state.get(feedback.SIDEBAR_SUMMARY):
+    if feedback.model_summary(state.experiment_dict()) == st.session_state.get(feedback.SIDEBAR_SUMMARY):
         try:
             st.rerun(scope="fragment")
         except StreamlitAPIException:  # this run is a whole-page run: the fragment cannot rerun alone
@@ -103,9 +103,11 @@ def load_template(template_id: str) -> None:
     try:
         from builder import templates
 
-        state.set_spec(templates.get(template_id).to_dict())
+        tpl = _templates()[template_id]
+        state.load_experiment_dict(templates.experiment(template_id))  # its model, data and settings
         state.set_selected(None)
-        st.session_state["build_notice"] = f"Loaded the template “{_templates()[template_id].title}”. Undo brings your model back."
+        st.session_state["build_notice"] = (f"Loaded the template “{tpl.title}” with its data ({tpl.dataset}) and "
+                                            "training settings. Undo brings your model back.")
     except Exception as e:  # noqa: BLE001
         st.session_state["build_error"] = f"Could not load the template '{template_id}': {e}"
 
@@ -160,8 +162,11 @@ def toolbar(spec: dict, fb) -> None:
         _rerun()
     with c_status:
         if fb.ok:
-            st.success(f"**Valid** · {len(spec.get('nodes', []))} layers · **{format_count(fb.total_params)}** params",
-                       icon=":material/check_circle:")
+            st.success(f"**Ready to train** · {len(spec.get('nodes', []))} layers · "
+                       f"**{format_count(fb.total_params)}** params", icon=":material/check_circle:")
+        elif fb.builds:
+            st.warning(f"**Valid model**, but {len(fb.problems)} problem(s) before training — see below",
+                       icon=":material/warning:")
         else:
             st.error(f"**{len(fb.problems)} problem(s)** — fix the red layers", icon=":material/error:")
 
@@ -183,10 +188,8 @@ def palette() -> None:
 
 
 def problems_list(fb) -> None:
-    if fb.ok:
-        return
-    lines = [f"- **{n}**: {m}" if n else f"- {m}" for n, m in fb.problems]
-    st.error("**The model cannot be built yet:**\n" + "\n".join(lines))
+    problems.show(fb.items, key="build", title="The model cannot be built yet:" if not fb.builds
+                  else "Before this model can train on the chosen data:")
 
 
 def side_panel(spec: dict, fb, version: int) -> None:
@@ -309,7 +312,7 @@ def list_tab(spec: dict, fb, version: int) -> None:
 
 
 def code_tab(spec: dict, fb) -> None:
-    if not fb.ok:
+    if not fb.builds:
         st.warning("Fix the problems first; the code is written for a valid model.", icon=":material/error:")
         return
     try:
@@ -336,7 +339,7 @@ def summary_tab(spec: dict, fb) -> None:
 
     rows = summary_rows(spec, fb)
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
-    st.markdown(f"**Total params: {format_count(fb.total_params)}**" if fb.ok else "Total params: fix the problems first.")
+    st.markdown(f"**Total params: {format_count(fb.total_params)}**" if fb.builds else "Total params: fix the problems first.")
 
 
 def save_load_tab(spec: dict) -> None:
@@ -432,7 +435,7 @@ def notices() -> None:
 @st.fragment
 def build_view() -> None:
     spec = state.get_spec()
-    fb = analyze(spec)
+    fb = feedback.review(state.experiment_dict())
     version = state.spec_version()
     toolbar(spec, fb)
     notices()

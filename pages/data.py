@@ -13,7 +13,7 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-from ui import datacache, edits, state
+from ui import datacache, feedback, problems, state
 from ui.forms import param_form
 from ui.navigation import require_app
 
@@ -282,41 +282,19 @@ def _samples(ds):
 
 
 def fit_model_hint(ds) -> None:
-    """Say when the model's input does not match the data, with one-click fixes."""
-    spec = state.get_spec()
-    inputs = [n for n in spec.get("nodes", []) if n.get("type") == "Input"]
-    if len(inputs) != 1:
+    """The verdict on model + this data + training (the one Train enforces), with one-click fixes."""
+    found = feedback.verdict(state.experiment_dict())
+    if not found:
+        st.success("The model fits this data and is ready to train.", icon=":material/check_circle:")
         return
-    have = list((inputs[0].get("params") or {}).get("shape") or [])
-    want = list(ds.input_shape)
-    if have == want:
-        st.success(f"The model's input ({_shape_text(have)}) fits this data.", icon=":material/check_circle:")
-        return
-    st.warning(f"The model expects examples of shape {_shape_text(have) or '?'}, but this data has "
-               f"{_shape_text(want)}.", icon=":material/warning:")
-    c1, c2 = st.columns(2)
-    if c1.button(f"Set the model's input to {_shape_text(want)}", key="fit_input"):
-        node = inputs[0]
-        params = dict(node.get("params") or {})
-        params["shape"] = want
-        state.set_spec(edits.set_params(spec, node["id"], params))
-        st.rerun()
-    match = _template_for(ds.info.id)
-    if match and c2.button(f"Load the template “{match.title}”", key="fit_template"):
-        from builder import templates
+    problems.show(found, key="data", title="Before the model can train on this data:")
+    from builder import templates
 
-        state.set_spec(templates.get(match.id).to_dict())
+    match = templates.for_dataset(ds.info.id)
+    if match and st.button(f"Or load the template “{templates.TEMPLATES[match].title}” made for it", key="fit_template"):
+        state.load_experiment_dict(templates.experiment(match, dataset=ds.info.id))
         state.set_selected(None)
         st.rerun()
-
-
-def _template_for(dataset_id: str):
-    try:
-        from builder import templates
-
-        return next((t for t in templates.TEMPLATES.values() if t.dataset == dataset_id), None)
-    except Exception:  # noqa: BLE001
-        return None
 
 
 def splits_form() -> None:

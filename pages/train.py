@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui import feedback, jobs, live, state
+from ui import feedback, jobs, live, problems, state
 from ui.navigation import require_app
 from ui.train_form import hyperparameter_form
 
@@ -89,20 +89,18 @@ def settings_panel(info) -> None:
     training = hyperparameter_form(state.get_training(), default_task=getattr(info, "task", None))
     state.set_training(training)
     experiment = state.experiment_dict()
-    problems = feedback.experiment_problems(experiment, getattr(info, "id", None))
+    found = feedback.verdict(experiment)
     with actions:
-        if problems:
-            st.warning("Fix these before training:\n\n" + "\n".join(f"- {p}" for p in problems),
-                       icon=":material/warning:")
+        problems.show(found, key="train")
         if st.session_state.get("train_error"):
             st.error(st.session_state["train_error"])
         if notice := st.session_state.pop("train_notice", None):
             st.info(notice, icon=":material/delete_sweep:")
     # A run this session started blocks a second click on Train; a run adopted after a reload (or someone
     # else's, on a shared server) does not: the job queue bounds how many train at once.
-    b1.button("Train", type="primary", icon=":material/play_arrow:", disabled=bool(problems) or (active and own),
+    b1.button("Train", type="primary", icon=":material/play_arrow:", disabled=bool(found) or (active and own),
               width="stretch", on_click=_start, args=(experiment,), key="train_button",
-              help="Start a run with these settings" if not problems else "Fix the problems above first")
+              help="Start a run with these settings" if not found else "Fix the problems above first")
     b2.button("Stop", icon=":material/stop:", disabled=not active, width="stretch", on_click=_stop, args=(run_id,),
               key="stop_button", help="Stop after the current batch; the model so far is kept")
     if st.session_state.pop("train_started", False):

@@ -58,7 +58,7 @@ def test_first_visit_loads_a_model_that_fits_the_default_dataset():
     first = spec["nodes"][0]
     assert first["type"] == "Input" and first["params"]["shape"] == [8, 8, 1]
     assert any("Welcome" in m.value for m in at.markdown)
-    assert any("Valid" in s.value for s in at.success)
+    assert any("Ready to train" in s.value for s in at.success)
 
 
 def test_palette_adds_a_connected_layer_and_undo_redo_restore_it():
@@ -98,8 +98,10 @@ def test_invalid_spec_shows_the_error_on_the_node():
     at = _app(bad, selected="hidden")
     _no_exception(at)
     errors = " ".join(e.value for e in at.error)
-    assert "hidden" in errors
     assert "problem" in errors  # the toolbar and the sidebar say the model has problems
+    assert "rank 4" in errors  # the selected layer's own panel shows its problem
+    listed = [m.value for m in at.markdown if m.value.startswith("**hidden**:")]
+    assert listed and "Reshape" in listed[0]  # the list under the canvas names the node and the fix
 
 
 def test_input_order_buttons_reorder_a_merge():
@@ -213,3 +215,18 @@ def test_keras_import_of_a_broken_file_is_refused_in_words():
     _no_exception(at)
     assert any("model.keras" in e.value and "unchanged" in e.value for e in at.error)
     assert at.session_state["spec"] == MLP
+
+
+def test_opening_a_padding_layer_form_keeps_its_pairs():
+    """Paddings are pairs ([[top, bottom], [left, right]]): the form shows them as JSON and leaves them be."""
+    spec = {"format": "layerlab/model@1", "name": "pad", "nodes": [
+        {"id": "x", "type": "Input", "params": {"shape": [8, 8, 1]}},
+        {"id": "pad", "type": "ZeroPadding2D", "params": {"padding": [[1, 2], [3, 4]]}, "inputs": ["x"]}]}
+    at = _app(spec, selected="pad")
+    _no_exception(at)
+    assert at.session_state["spec"]["nodes"][1]["params"] == {"padding": [[1, 2], [3, 4]]}
+    box = next(t for t in at.text_input if t.key.endswith(".padding"))
+    assert json.loads(box.value) == [[1, 2], [3, 4]]
+    box.input("[[0, 0], [2, 2]]").run()
+    _no_exception(at)
+    assert at.session_state["spec"]["nodes"][1]["params"] == {"padding": [[0, 0], [2, 2]]}

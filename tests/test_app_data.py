@@ -43,17 +43,22 @@ def test_picking_a_dataset_changes_the_session_data_and_shows_split_sizes():
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Examples"] == "150"
     assert metrics["Test"] == "30" and metrics["Validation"] == "30" and metrics["Training"] == "90"
-    assert any("fits this data" in s.value for s in at.success)
+    assert any("fits this data and is ready to train" in s.value for s in at.success)
     at.selectbox(key="data_pick").set_value("moons").run()
     assert not at.exception
     assert at.session_state["data"]["dataset"] == "moons"
     assert at.session_state["data"]["options"] == {}
-    assert any("expects examples of shape 4" in w.value for w in at.warning)
+    # the engine's verdict, the same list Train shows, each problem on its node with a fix
+    listed = [m.value for m in at.markdown if m.value.startswith("**")]
+    assert any(t.startswith("**x**: data shape [2] does not match") for t in listed)
+    assert any(t.startswith("**probs**: has 3 units but the data has 2 classes") for t in listed)
+    assert {b.label for b in at.button if b.key.startswith("data_fix_")} == {"Set x: shape 2",
+                                                                               "Set probs: units 2, activation softmax"}
 
 
 def test_fit_button_sets_the_model_input_to_the_data_shape():
     at = _data_page("wine")
-    at.button(key="fit_input").click().run()
+    at.button(key="data_fix_0").click().run()
     assert not at.exception
     assert at.session_state["spec"]["nodes"][0]["params"]["shape"] == [13]
     assert at.session_state["history"][-1] == IRIS_MLP  # undoable from the Build page

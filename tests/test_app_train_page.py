@@ -68,8 +68,17 @@ def test_invalid_experiment_disables_train_and_says_why(runs_dir):
     spec["nodes"][-1]["params"]["units"] = 3  # digits has 10 classes
     at = page(spec)
     assert at.button(key="train_button").disabled
-    text = " ".join(w.value for w in at.warning)
-    assert "Fix these before training" in text and "10" in text and "probs" in text
+    text = " ".join(m.value for m in at.markdown)
+    assert "Fix these before training" in text and "10" in text and "**probs**" in text
+    # the one-click fix: the output gets the class count, Train is enabled, the change can be undone
+    fix = next(b for b in at.button if b.key.startswith("train_fix_"))
+    assert "units 10" in fix.label
+    fix.click().run()
+    assert not at.exception
+    probs = at.session_state["spec"]["nodes"][-1]
+    assert probs["params"]["units"] == 10 and probs["params"]["activation"] == "softmax"
+    assert not at.button(key="train_button").disabled
+    assert at.session_state["history"][-1]["nodes"][-1]["params"]["units"] == 3
 
 
 def test_failed_run_shows_its_error_in_plain_words(runs_dir):

@@ -87,6 +87,6 @@ def test_class_code_is_asked_once_per_workspace(server, monkeypatch):
     at.text_input(key="class_code").input("cats").run()
     assert any("not this class's code" in e.value for e in at.error)
     at.text_input(key="class_code").input("owls").run()
-    assert not at.exception and any("Valid" in s.value for s in at.success)  # the Build page
+    assert not at.exception and any("Ready to train" in s.value for s in at.success)  # the Build page
     again = visit(ws=at.session_state["ws"])
     assert not [t for t in again.text_input if t.key == "class_code"]  # remembered by the workspace

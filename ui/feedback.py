@@ -19,6 +19,12 @@ class Feedback:
     shapes: dict[str, tuple] = field(default_factory=dict)
     params: dict[str, int] = field(default_factory=dict)
     total_params: int | None = None
+    model_ok: bool | None = None  # the model alone builds (what the code export needs); None: same as ok
+    items: list = field(default_factory=list)  # the engine's Problem values behind `problems` (with fixes)
+
+    @property
+    def builds(self) -> bool:
+        return self.ok if self.model_ok is None else self.model_ok
 
     def node_problems(self, node_id: str) -> list[str]:
         return [m for n, m in self.problems if n == node_id]
@@ -74,10 +80,11 @@ def _split_node(problem: str, data) -> tuple[str | None, str]:
 SIDEBAR_SUMMARY = "_sidebar_model_summary"  # session key: the summary the sidebar shows right now
 
 
-def model_summary(spec: dict) -> tuple:
-    """What the sidebar says about a model: name, layer count, valid or not, parameter count."""
-    fb = analyze(spec)
-    return spec.get("name"), len(spec.get("nodes", [])), fb.ok, fb.total_params, len(fb.problems)
+def model_summary(experiment: dict) -> tuple:
+    """What the sidebar says: model name, layer count, ready to train or not, parameter count, problems."""
+    fb = review(experiment)
+    return experiment["model"].get("name"), len(experiment["model"].get("nodes", [])), fb.ok, fb.total_params, \
+        len(fb.problems)
 
 
 def format_shape(shape) -> str:
@@ -107,24 +114,31 @@ def summary_rows(spec: dict, fb: Feedback) -> list[dict]:
     return rows
 
 
-def experiment_problems(experiment: dict, dataset_id: str | None) -> list[str]:
-    """The engine's verdict on a whole experiment (what Train enforces), cached per experiment."""
-    return _experiment_problems_cached(json.dumps(experiment, sort_keys=True), dataset_id)
+def verdict(experiment: dict) -> list:
+    """THE verdict on model + data + training (builder.experiment.check, what Train enforces), cached per
+    experiment: every page shows this one list."""
+    return _verdict_cached(json.dumps(experiment, sort_keys=True))
 
 
 @st.cache_data(max_entries=512, show_spinner=False)
-def _experiment_problems_cached(experiment_json: str, dataset_id: str | None) -> list[str]:
+def _verdict_cached(experiment_json: str) -> list:
     from builder import experiment as ex
+    from builder.validate import Problem
 
-    info = None
-    if dataset_id:
-        from datasets import registry
-
-        try:
-            info = registry.info(dataset_id)
-        except Exception:  # noqa: BLE001 - uploads and unknown ids: validate() names the problem
-            info = None
     try:
-        return list(ex.validate(json.loads(experiment_json), dataset_info=info))
+        return ex.check(json.loads(experiment_json))
     except Exception as e:  # noqa: BLE001 - an engine bug must not take the page down
-        return [f"could not check the experiment: {e}"]
+        return [Problem(None, f"could not check the experiment: {e}")]
+
+
+def review(experiment: dict) -> Feedback:
+    """The model's shapes and counts with the whole experiment's problems: what Build, Data, the sidebar
+    and Train all show. `ok` means Train will accept it; `builds` that the model alone is valid."""
+    from dataclasses import replace
+
+    from builder.experiment import problem_text
+
+    fb = analyze(experiment["model"])
+    items = verdict(experiment)
+    problems = [(p.node, p.message) if p.node else (None, problem_text(p)) for p in items]
+    return replace(fb, ok=not items, problems=problems, model_ok=fb.ok, items=items)

@@ -50,6 +50,9 @@ def format_list(value) -> str:
     return str(value)
 
 
+_JSON_KINDS = {"layer": '{"type": "LSTM", "params": {"units": 32}}', "pairs": "[[1, 1], [2, 2]]"}
+
+
 def param_widget(param, value, key: str):
     """Draw one widget for `param` showing `value`; return the (possibly new) value."""
     k, label, hlp = param.kind, param.name.replace("_", " "), param.help or None
@@ -92,13 +95,15 @@ def param_widget(param, value, key: str):
         l2 = c2.number_input("L2", min_value=0.0, max_value=1.0, value=float(value.get("l2", 0.0)), step=0.0001,
                              format="%g", key=key + ".l2")
         return None if not l1 and not l2 else {"l1": l1, "l2": l2}
-    if k == "layer":
-        text = st.text_area(label, value=json.dumps(value) if value is not None else "", key=key, help=hlp,
-                            placeholder='{"type": "LSTM", "params": {"units": 32}}')
+    if k in _JSON_KINDS:  # nested values (a wrapped layer, padding pairs): edited as JSON text
+        example = _JSON_KINDS[k]
+        widget = st.text_area if k == "layer" else st.text_input
+        text = widget(label, value=json.dumps(value) if value is not None else "", key=key, help=hlp,
+                      placeholder=example)
         try:
             return json.loads(text) if text.strip() else None
         except json.JSONDecodeError as e:
-            st.error(f"{param.name}: not valid JSON ({e.msg}); write it like {{\"type\": \"LSTM\", \"params\": {{\"units\": 32}}}}")
+            st.error(f"{param.name}: not valid JSON ({e.msg}); write it like {example}")
             return value
     # "str" and anything new
     text = st.text_input(label, value="" if value is None else str(value), key=key, help=hlp)

@@ -23,50 +23,24 @@ import json
 
 import streamlit as st
 
-DEFAULT_DATASET = "digits"
 HISTORY_LIMIT = 100
-FIRST_TEMPLATES = ("seed-mlp", "small-mlp-digits")  # tried after a template made for the default dataset
-
-# Used only while builder.templates is unavailable: a small MLP for 8x8x1 digits.
-_FALLBACK_SPEC = {
-    "format": "layerlab/model@1",
-    "name": "digits-mlp",
-    "nodes": [
-        {"id": "image", "type": "Input", "params": {"shape": [8, 8, 1]}},
-        {"id": "flatten", "type": "Flatten", "inputs": ["image"]},
-        {"id": "hidden", "type": "Dense", "params": {"units": 64, "activation": "relu"}, "inputs": ["flatten"]},
-        {"id": "probs", "type": "Dense", "params": {"units": 10, "activation": "softmax"}, "inputs": ["hidden"]},
-    ],
-}
-
 KEYS = ("spec", "history", "future", "selected", "data", "upload_id", "augmentation", "training", "run_id")
 SAVED = ("spec", "history", "future", "data", "upload_id", "augmentation", "training", "run_id", "name",
          "admitted")
 SAVED_HISTORY = 20  # undo steps kept in the workspace file (the session keeps HISTORY_LIMIT)
 
 
-def default_data(dataset: str = DEFAULT_DATASET) -> dict:
-    return {"dataset": dataset, "options": {}, "validation_split": 0.2, "test_split": 0.2}
+def default_data(dataset: str | None = None) -> dict:
+    from builder import templates
+
+    return {"dataset": dataset or templates.DEFAULT_DATASET, "options": {}, "validation_split": 0.2, "test_split": 0.2}
 
 
-def starter_spec(dataset: str = DEFAULT_DATASET) -> dict:
-    """The model a first-time user sees: the template made for `dataset`, else the seed MLP."""
-    try:
-        from builder import templates
-    except Exception:  # templates not there yet: keep the app usable
-        return copy.deepcopy(_FALLBACK_SPEC)
-    chosen = None
-    for tid, tpl in templates.TEMPLATES.items():
-        if getattr(tpl, "dataset", None) == dataset:
-            chosen = tid
-            break
-    for tid in ((chosen,) if chosen else ()) + FIRST_TEMPLATES:
-        if tid in templates.TEMPLATES:
-            try:
-                return templates.get(tid).to_dict()
-            except Exception:
-                continue
-    return copy.deepcopy(_FALLBACK_SPEC)
+def first_visit() -> dict:
+    """What a first-time user gets: the template made for the default dataset, with its settings."""
+    from builder import templates
+
+    return templates.experiment(templates.for_dataset(templates.DEFAULT_DATASET))
 
 
 def workspaces():
@@ -82,10 +56,13 @@ def init() -> None:
     ss = st.session_state
     if "ws" not in ss:
         _open_workspace()
+    if "spec" not in ss:
+        exp = first_visit()
+        ss["spec"] = exp["model"]
+        ss.setdefault("data", default_data(exp["data"]["dataset"]))
+        ss.setdefault("training", exp["training"])
     if "data" not in ss:
         ss["data"] = default_data()
-    if "spec" not in ss:
-        ss["spec"] = starter_spec(ss["data"].get("dataset", DEFAULT_DATASET))
     ss.setdefault("history", [])
     ss.setdefault("future", [])
     ss.setdefault("selected", None)
