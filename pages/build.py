@@ -86,17 +86,47 @@ def _commit(new_spec: dict, select: str | None = "keep") -> None:
 
 # -- actions ------------------------------------------------------------------------------
 def add_layer(type_name: str) -> None:
+    """Add a layer: after the selected one (taking over its connections), else after the model's output;
+    an Input stands alone."""
     lt = _layer_type(type_name)
     spec = state.get_spec()
+    params = _new_params(lt) if lt else {}
     anchor = state.get_selected()
     if lt is not None and lt.max_inputs == 0:
-        anchor_for_edge = None
-    else:
-        anchor_for_edge = anchor
-    ui_pos = canvas.place_new(spec, anchor)
-    new, nid = edits.add_node(spec, type_name, _new_params(lt) if lt else {}, anchor_for_edge, ui_pos)
-    state.set_spec(new)
+        new, nid = edits.add_node(spec, type_name, params, None, canvas.place_new(spec, None))
+    elif lt is not None and lt.max_inputs == 1:
+        new, nid = edits.insert_after(spec, type_name, params, anchor)
+    else:  # a merge layer joins branches: it connects to the selected layer, and the others by hand
+        new, nid = edits.add_node(spec, type_name, params, anchor, canvas.place_new(spec, anchor))
+    state.set_spec(_own_name(new))
     state.set_selected(nid)
+
+
+def _own_name(spec: dict) -> dict:
+    """A model whose layers changed is no longer the template it started from: it gets a name of its own
+    ("my-model", "my-model-2"…), so sidebar, run names and exported code say what it is."""
+    template_names = {t.spec_dict.get("name") for t in _templates().values()}
+    if spec.get("name") in template_names:
+        spec = {**spec, "name": edits.fresh_name(template_names)}
+    return spec
+
+
+def new_model() -> None:
+    """A clean start: an Input sized to the chosen data, and an output layer sized to its classes."""
+    from builder import templates
+
+    try:
+        from datasets import registry
+
+        info = registry.info(state.get_data().get("dataset", ""))
+        shape, classes = list(info.input_shape), (len(info.classes) if info.classes else None)
+    except Exception:  # noqa: BLE001 - unknown data: a 2-number input to start from
+        shape, classes = None, None
+    taken = {t.spec_dict.get("name") for t in templates.TEMPLATES.values()} | {state.get_spec().get("name")}
+    state.set_spec(edits.new_model(shape, classes, edits.fresh_name(taken)))
+    state.set_selected(None)
+    st.session_state["build_notice"] = "A new model: the data's input and an output for its classes. Add layers " \
+                                       "between them from the palette. Undo brings the old model back."
 
 
 def load_template(template_id: str) -> None:
@@ -140,7 +170,16 @@ def _has_page(path: str) -> bool:
 
 
 def toolbar(spec: dict, fb) -> None:
-    c_tpl, c_load, c_undo, c_redo, c_status = st.columns([3.2, 1, 0.9, 0.9, 3], vertical_alignment="bottom")
+    c_tpl, c_load, c_new, c_tidy, c_undo, c_redo, c_status = st.columns([2.8, 0.8, 1, 0.9, 0.9, 0.9, 2.8],
+                                                                        vertical_alignment="bottom")
+    if c_new.button("New model", icon=":material/add_box:", width="stretch", key="new_model",
+                    help="Start again from an Input sized to your data and an output sized to its classes"):
+        new_model()
+        _rerun()
+    if c_tidy.button("Tidy up", icon=":material/auto_awesome_mosaic:", width="stretch", key="tidy",
+                     help="Lay the layers out again, in order, left to right"):
+        state.set_spec(edits.tidy(spec))
+        _rerun()
     tpls = _templates()
     choice = c_tpl.selectbox(
         "Start from a template", list(tpls), index=None, placeholder="Choose a template…", key="template_pick",
@@ -271,8 +310,10 @@ def canvas_tab(spec: dict, fb, version: int) -> None:
     c_canvas, c_side = st.columns([4, 1.3], gap="small")
     with c_canvas:
         change = canvas.show(spec, fb, state.get_selected(), version, key="canvas", height=480)
+        canvas.legend()
         st.caption("Drag a layer to move it · drag from a right dot to a left dot to connect · "
-                   "right-click a layer or a connection to delete it · the numbers on connections are the input order.")
+                   "click a layer or a connection and press Delete (or use *Delete layer* on the right) · "
+                   "the numbers on connections are the input order.")
         problems_list(fb)
     if change is not None:
         if change.spec is not None:

@@ -230,3 +230,22 @@ def test_opening_a_padding_layer_form_keeps_its_pairs():
     box.input("[[0, 0], [2, 2]]").run()
     _no_exception(at)
     assert at.session_state["spec"]["nodes"][1]["params"] == {"padding": [[0, 0], [2, 2]]}
+
+
+def test_new_model_is_sized_to_the_data_and_a_changed_template_gets_its_own_name():
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()  # first visit: the digits template
+    template_name = at.session_state["spec"]["name"]
+    at.session_state["welcome_dismissed"] = True
+    at.run()
+    at.button(key="new_model").click().run()
+    _no_exception(at)
+    spec = at.session_state["spec"]
+    assert spec["name"] == "my-model" and spec["name"] != template_name
+    assert spec["nodes"][0]["params"]["shape"] == [8, 8, 1] and spec["nodes"][-1]["params"]["units"] == 10
+    assert any("Ready to train" in s.value for s in at.success)  # already trainable, no empty-model message
+    at.button(key="undo").click().run()
+    assert at.session_state["spec"]["name"] == template_name
+    at.session_state["selected"] = at.session_state["spec"]["nodes"][1]["id"]
+    at.run()
+    at.button(key="add_Dropout").click().run()
+    assert at.session_state["spec"]["name"] == "my-model"  # no longer the template: a name of its own

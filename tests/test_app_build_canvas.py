@@ -87,3 +87,10 @@ def test_edits_ids_rename_and_input_order():
     assert renamed["nodes"][3]["inputs"] == ["first", "b"] and renamed["nodes"][2]["inputs"] == ["first"]
     assert edits.move_input(SPEC, "sum", 0, +1)["nodes"][3]["inputs"] == ["b", "a"]
     assert SPEC["nodes"][3]["inputs"] == ["a", "b"]  # edits never change their argument
+
+
+def test_every_family_has_its_own_colour():
+    from builder import catalog
+
+    assert set(canvas.FAMILY_COLOURS) == set(catalog.FAMILIES)
+    assert len(set(canvas.FAMILY_COLOURS.values())) == len(canvas.FAMILY_COLOURS)

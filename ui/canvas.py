@@ -30,8 +30,10 @@ SCALE = 0.8  # canvas px per spec px: templates space layers 220 px apart; drawn
 # Soft colours per layer family, so a graph reads at a glance.
 FAMILY_COLOURS = {
     "core": "#eef4ff",
+    "activation": "#fdeef4",
     "convolution": "#eefaf1",
     "pooling": "#f3f0ff",
+    "reshaping": "#f1f6e9",
     "recurrent": "#fff6e8",
     "attention & normalization": "#e9f8fb",
     "merge": "#fff9db",
@@ -159,8 +161,8 @@ def flow_elements(spec: dict, fb: Feedback, selected: str | None = None, family_
         nid = n["id"]
         style = {
             "background": FAMILY_COLOURS.get(family_of(n.get("type")), "#ffffff"),
-            "border": "1px solid #9aa5b1", "borderRadius": "8px", "fontSize": "13px",
-            "padding": "5px 8px", "width": "155px", "textAlign": "left", "lineHeight": "1.3",
+            "border": "1px solid #9aa5b1", "borderRadius": "8px", "fontSize": "14px",
+            "padding": "6px 10px", "width": "190px", "textAlign": "left", "lineHeight": "1.35",
         }
         if fb.node_problems(nid):
             style.update(ERROR_STYLE)
@@ -238,6 +240,14 @@ def apply_flow(spec: dict, flow_nodes: list[dict], flow_edges: list[dict]) -> di
     return new
 
 
+def legend() -> None:
+    """One coloured chip per layer family, in the colours the canvas uses."""
+    chips = " ".join(
+        f"<span style='background:{colour};border:1px solid #9aa5b1;border-radius:6px;padding:1px 8px;"
+        f"margin-right:4px;font-size:13px'>{family}</span>" for family, colour in FAMILY_COLOURS.items())
+    st.html(f"<div style='line-height:2'>{chips}</div>")
+
+
 # -- drawing ----------------------------------------------------------------------------
 def show(spec: dict, fb: Feedback, selected: str | None, version: int, key: str = "canvas",
          height: int = 560) -> CanvasChange | None:
@@ -282,7 +292,8 @@ def show(spec: dict, fb: Feedback, selected: str | None, version: int, key: str 
     state = StreamlitFlowState(flow_nodes, flow_edges, timestamp=ss[k_reset])
     result = streamlit_flow(
         key, state, height=height, fit_view=True, show_controls=True, allow_new_edges=True,
-        get_node_on_click=True, get_edge_on_click=False, enable_node_menu=True, enable_edge_menu=True,
+        get_node_on_click=True, get_edge_on_click=False, enable_node_menu=False, enable_edge_menu=False,
+        enable_pane_menu=False,
         hide_watermark=True, min_zoom=0.2, style={"background": "#fbfcfe"},
     )
     ts = getattr(result, "timestamp", None)

@@ -120,3 +120,65 @@ def _node(spec: dict, node_id: str) -> dict:
         if n.get("id") == node_id:
             return n
     raise KeyError(node_id)
+
+
+def consumers(spec: dict, node_id: str) -> list[str]:
+    """Ids of the nodes that take `node_id` as an input."""
+    return [n["id"] for n in spec.get("nodes", []) if node_id in (n.get("inputs") or [])]
+
+
+def current_output(spec: dict) -> str | None:
+    """The node a new layer is appended to when nothing is selected: the declared output, else the last
+    node nobody consumes."""
+    if spec.get("outputs"):
+        return spec["outputs"][-1]
+    free = [n["id"] for n in spec.get("nodes", []) if not consumers(spec, n["id"])]
+    return free[-1] if free else None
+
+
+def insert_after(spec: dict, type_name: str, params: dict, anchor: str | None) -> tuple[dict, str]:
+    """Add a one-input layer after `anchor` (or after the current output when None) and move the anchor's
+    consumers onto it: selecting `hidden` and adding Dropout gives hidden → dropout → (what hidden fed).
+    Positions are dropped so the layered layout places every node again (the canvas tidies itself)."""
+    anchor = anchor or current_output(spec)
+    new, nid = add_node(spec, type_name, params, anchor)
+    if anchor:
+        for n in new["nodes"]:
+            if n["id"] != nid and anchor in (n.get("inputs") or []):
+                n["inputs"] = [nid if i == anchor else i for i in n["inputs"]]
+        if new.get("outputs"):
+            new["outputs"] = [nid if o == anchor else o for o in new["outputs"]]
+    return tidy(new), nid
+
+
+def tidy(spec: dict) -> dict:
+    """The spec without stored canvas positions: the canvas lays every node out again, layer by layer."""
+    new = copy.deepcopy(spec)
+    for n in new["nodes"]:
+        n.pop("ui", None)
+    return new
+
+
+def fresh_name(taken: set[str], base: str = "my-model") -> str:
+    """"my-model", else "my-model-2", "my-model-3"… — a name not in `taken`."""
+    if base not in taken:
+        return base
+    i = 2
+    while f"{base}-{i}" in taken:
+        i += 1
+    return f"{base}-{i}"
+
+
+def new_model(input_shape: list[int] | None, classes: int | None, name: str) -> dict:
+    """A clean start: one Input sized to the data and, for class data, an output layer sized to the classes
+    (with a Flatten before it when examples are not flat)."""
+    shape = list(input_shape or [2])
+    nodes = [{"id": "input", "type": "Input", "params": {"shape": shape}}]
+    if classes:
+        last = "input"
+        if len(shape) > 1:
+            nodes.append({"id": "flatten", "type": "Flatten", "inputs": ["input"]})
+            last = "flatten"
+        nodes.append({"id": "output", "type": "Dense", "inputs": [last],
+                      "params": {"units": classes, "activation": "softmax"}})
+    return {"format": "layerlab/model@1", "name": name, "nodes": nodes}

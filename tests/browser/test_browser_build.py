@@ -61,12 +61,12 @@ def test_build_a_residual_branch_on_the_canvas(page, app_url, screenshot, idle):
     page.get_by_text("1 · hidden1").wait_for()
     page.get_by_text("2 · hidden2").wait_for()
     idle(page)
-    expect(_node(canvas, "add_1")).to_contain_text("(None, 8)")  # live output shape on the node
+    expect(_node(canvas, "add_1")).to_contain_text("(None, 32)")  # live output shape on the node
     for order in ("1", "2"):  # input order shown on the edges into add_1
         expect(canvas.locator(".react-flow__edge-text", has_text=re.compile(f"^{order}$"))).to_have_count(1)
     screenshot(page, "build-02-branch")
 
-    # make the branches disagree: hidden2 with 4 units cannot be added to hidden1's 8
+    # make the branches disagree: hidden2 with 4 units cannot be added to hidden1's 32
     _node(canvas, "hidden2").click()
     page.get_by_text("hidden2 · Dense").wait_for()
     idle(page)
@@ -76,13 +76,14 @@ def test_build_a_residual_branch_on_the_canvas(page, app_url, screenshot, idle):
     page.get_by_text("The model cannot be built yet").wait_for()
     idle(page)
     expect(_node(canvas, "add_1")).to_contain_text("⚠")  # the error sits on the offending node
-    assert "add_1" in page.locator("[data-testid='stAlert']", has_text="The model cannot be built yet").inner_text()
+    listed = page.locator("[data-testid='stVerticalBlockBorderWrapper']", has_text="The model cannot be built yet")
+    assert "add_1" in listed.last.inner_text()  # the list under the canvas names the node
     screenshot(page, "build-03-error-on-node")
 
     # undo brings back the valid model
     page.get_by_role("button", name="Undo").click()
-    page.get_by_text("Valid", exact=False).first.wait_for()
+    page.get_by_text("Ready to train", exact=False).first.wait_for()
     idle(page)
     expect(_node(canvas, "add_1")).not_to_contain_text("⚠")  # the canvas redraws from the restored spec
-    expect(_node(canvas, "add_1")).to_contain_text("(None, 8)")
+    expect(_node(canvas, "add_1")).to_contain_text("(None, 32)")
     screenshot(page, "build-04-after-undo")
