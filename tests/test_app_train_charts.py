@@ -125,14 +125,6 @@ def test_metric_names_skip_time_and_learning_rate_columns():
     assert charts.metric_names(df) == ["loss"]
 
 
-def test_mosaic_places_tiles_row_by_row_with_padding():
-    tiles = [np.full((2, 3, 3), v, np.uint8) for v in (10, 20, 30)]
-    out = charts.mosaic(tiles, cols=2, pad=1, background=255)
-    assert out.shape == (2 * 2 + 1, 2 * 3 + 1, 3)
-    assert (out[0:2, 0:3] == 10).all() and (out[0:2, 4:7] == 20).all() and (out[3:5, 0:3] == 30).all()
-    assert (out[2] == 255).all() and (out[3:5, 4:7] == 255).all()  # padding row and the empty last cell
-
-
 def test_enlarge_is_nearest_neighbour():
     a = np.arange(4, dtype=np.uint8).reshape(2, 2)
     big = charts.enlarge(a, 8)

@@ -106,8 +106,8 @@ def test_finished_run_curves_hold_the_metrics_and_saliency_shows(runs_dir):
     assert ys["val_accuracy"] == [r["val_accuracy"] for r in METRICS]
     assert ys["loss"] == [r["loss"] for r in METRICS]
     assert any("after epoch 3" in m.value for m in at.markdown)  # the newest saliency file is shown
-    mosaic = at.get("image")[0]
-    assert len(mosaic.captions) == 1 and "labels 0, 1, 2" in mosaic.captions[0]  # one picture of 3 pairs
+    pictures = at.get("image")[0]
+    assert pictures.captions == ["label 0", "label 1", "label 2"]  # each probe with its label under it
 
 
 def test_reload_without_a_run_id_watches_the_running_run(runs_dir):

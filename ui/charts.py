@@ -178,21 +178,6 @@ def enlarge(rgb, size: int = 96) -> np.ndarray:
     return np.repeat(np.repeat(a, factor, axis=0), factor, axis=1) if factor > 1 else a
 
 
-def mosaic(images, cols: int = 4, pad: int = 4, background: int = 255) -> np.ndarray:
-    """Equal-sized RGB images tiled into one uint8 picture, `cols` per row, `pad` pixels apart."""
-    tiles = [to_rgb(i) for i in images]
-    if not tiles:
-        return np.full((1, 1, 3), background, np.uint8)
-    h, w = tiles[0].shape[:2]
-    cols = max(1, min(cols, len(tiles)))
-    rows = -(-len(tiles) // cols)
-    out = np.full((rows * h + (rows - 1) * pad, cols * w + (cols - 1) * pad, 3), background, np.uint8)
-    for k, tile in enumerate(tiles):
-        r, c = divmod(k, cols)
-        out[r * (h + pad): r * (h + pad) + h, c * (w + pad): c * (w + pad) + w] = tile[:h, :w]
-    return out
-
-
 def png_data_url(rgb) -> str:
     """A uint8 RGB array as a `data:image/png` URL: encoded once, then drawn as often as needed
     without Streamlit opening and re-encoding the picture each time."""

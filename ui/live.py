@@ -226,10 +226,11 @@ def overlay_images(images, heats) -> list[np.ndarray]:
 
 
 @st.cache_resource(show_spinner=False, max_entries=16)
-def _saliency_mosaic(path: str, cell: int, cols: int):
-    """(PNG data URL, labels) of probes above their saliency overlays, or None while files are incomplete.
+def _saliency_pictures(path: str, cell: int):
+    """(PNG data URLs, labels): each probe above its saliency overlay, enlarged to `cell` pixels so an
+    8×8 digit is readable; None while the files are incomplete.
 
-    Encoded once per live file: a poll re-sends the same URL (the browser keeps large messages it has
+    Encoded once per live file: a poll re-sends the same URLs (the browser keeps large messages it has
     seen, so the server sends only their hash).
     """
     probes_file = Path(path).parent / "probes.npz"
@@ -239,25 +240,23 @@ def _saliency_mosaic(path: str, cell: int, cols: int):
     x = probes["x"][: len(heats)]
     pairs = [np.concatenate([charts.enlarge(charts.to_rgb(img), cell), charts.enlarge(over, cell)], axis=0)
              for img, over in zip(x, overlay_images(x, heats), strict=False)]
-    labels = probes.get("y")
-    return charts.png_data_url(charts.mosaic(pairs, cols=cols)), (
-        None if labels is None else np.ravel(labels)[: len(pairs)].tolist())
+    labels = np.ravel(probes["y"])[: len(pairs)].tolist() if "y" in probes else [None] * len(pairs)
+    words = ["" if y is None else f"label {y}" for y in labels]
+    return [charts.png_data_url(p) for p in pairs], words
 
 
-def live_saliency(folder: Path, cell: int = 64, cols: int = 4) -> bool:
-    """Probe images above their newest saliency overlay, as one picture; False when the run writes none."""
+def live_saliency(folder: Path, cell: int = 96) -> bool:
+    """Each probe image above its newest saliency overlay, its label under it; False when the run writes none."""
     path, epoch = latest_live_file(folder, "saliency")
     if path is None or not (Path(folder) / "live" / "probes.npz").exists():
         return False
-    made = _saliency_mosaic(str(path), cell, cols)
+    made = _saliency_pictures(str(path), cell)
     if made is None:
         return False
-    picture, labels = made
+    pictures, labels = made
     st.markdown(f"**Where the model looks** · after epoch {epoch}")
-    caption = "each pair: the input, and its saliency map (bright = the pixels that move the score most)"
-    if labels is not None:
-        caption += " · labels " + ", ".join(str(v) for v in labels)
-    st.image(picture, caption=caption, width="stretch")
+    st.caption("each pair: the input, and its saliency map (bright = the pixels that move the score most)")
+    st.image(pictures, caption=labels, width=cell)
     return True
 
 
@@ -280,7 +279,9 @@ def live_panel(store, run_id: str, queue_position=None) -> str | None:
     if state in ACTIVE:
         progress_bars(progress_of(store, run_id), df, current.get("epochs"), (epoch_slot, batch_slot))
     folder = run_dir(store, run_id)
-    curve_col, side_col = st.columns([3, 2])
+    points = watch.latest_live_file(folder, "boundary")[0] is not None
+    # 2-D data: the decision boundary is the main view, as large as the curves
+    curve_col, side_col = st.columns([1, 1] if points else [3, 2])
     with curve_col, st.empty().container():
         curves(df, key=f"live_curves_{run_id}", run_id=run_id, folder=folder)
     with side_col, st.empty().container():
