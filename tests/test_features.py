@@ -50,7 +50,7 @@ def test_the_run_and_the_exported_script_see_the_same_crossed_data():
     ours = prepare(exp)
     script = training_script(exp)
     data_lines = [line for line in script.splitlines() if line.startswith(("dataset = ", "parts = "))]
-    assert any("features='crosses'" in line for line in data_lines), data_lines
+    assert any('features="crosses"' in line for line in data_lines), data_lines
     scope = {"registry": registry, "splits": splits, "SEED": exp.hp["seed"]}
     exec("\n".join(data_lines), scope)  # noqa: S102 - the script's own data lines, generated from our experiment
     np.testing.assert_array_equal(scope["parts"].x_train, ours.x_train)
