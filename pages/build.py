@@ -97,7 +97,8 @@ def add_layer(type_name: str) -> None:
     elif lt is not None and lt.max_inputs == 1:
         new, nid = edits.insert_after(spec, type_name, params, anchor)
     else:  # a merge layer joins branches: it connects to the selected layer, and the others by hand
-        new, nid = edits.add_node(spec, type_name, params, anchor, canvas.place_new(spec, anchor))
+        new, nid = edits.add_node(spec, type_name, params, anchor)
+        new = edits.tidy(new)
     state.set_spec(_own_name(new))
     state.set_selected(nid)
 
@@ -170,16 +171,7 @@ def _has_page(path: str) -> bool:
 
 
 def toolbar(spec: dict, fb) -> None:
-    c_tpl, c_load, c_new, c_tidy, c_undo, c_redo, c_status = st.columns([2.8, 0.8, 1, 0.9, 0.9, 0.9, 2.8],
-                                                                        vertical_alignment="bottom")
-    if c_new.button("New model", icon=":material/add_box:", width="stretch", key="new_model",
-                    help="Start again from an Input sized to your data and an output sized to its classes"):
-        new_model()
-        _rerun()
-    if c_tidy.button("Tidy up", icon=":material/auto_awesome_mosaic:", width="stretch", key="tidy",
-                     help="Lay the layers out again, in order, left to right"):
-        state.set_spec(edits.tidy(spec))
-        _rerun()
+    c_tpl, c_load, c_undo, c_redo, c_status = st.columns([3.2, 1, 0.9, 0.9, 3], vertical_alignment="bottom")
     tpls = _templates()
     choice = c_tpl.selectbox(
         "Start from a template", list(tpls), index=None, placeholder="Choose a template…", key="template_pick",
@@ -214,6 +206,14 @@ def palette() -> None:
     """The layer palette: one pop-over per family, each layer a button with its help as tooltip."""
     groups = [(f, types) for f, types in _catalog().by_family().items() if types]
     with st.container(horizontal=True, gap="small", vertical_alignment="center"):
+        if st.button("New model", icon=":material/add_box:", key="new_model",
+                     help="Start again from an Input sized to your data and an output sized to its classes"):
+            new_model()
+            _rerun()
+        if st.button("Tidy up", icon=":material/auto_awesome_mosaic:", key="tidy",
+                     help="Lay the layers out again, in order, left to right"):
+            state.set_spec(edits.tidy(state.get_spec()))
+            _rerun()
         st.markdown("**Add a layer:**")
         for family, types in groups:
             with st.popover(family.capitalize(), key=f"pal_{family}"):

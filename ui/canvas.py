@@ -25,7 +25,7 @@ from ui.feedback import Feedback, format_count, format_shape
 
 NODE_W, NODE_H = 220, 140  # layout grid (px); the graph flows left → right
 _MOVE_EPS = 0.5
-SCALE = 0.8  # canvas px per spec px: templates space layers 220 px apart; drawn closer they stay readable
+SCALE = 0.85  # canvas px per spec px: templates space layers 220 px apart (187 px drawn, boxes are 170 px)
 
 # Soft colours per layer family, so a graph reads at a glance.
 FAMILY_COLOURS = {
@@ -162,7 +162,7 @@ def flow_elements(spec: dict, fb: Feedback, selected: str | None = None, family_
         style = {
             "background": FAMILY_COLOURS.get(family_of(n.get("type")), "#ffffff"),
             "border": "1px solid #9aa5b1", "borderRadius": "8px", "fontSize": "14px",
-            "padding": "6px 10px", "width": "190px", "textAlign": "left", "lineHeight": "1.35",
+            "padding": "6px 9px", "width": "170px", "textAlign": "left", "lineHeight": "1.35",
         }
         if fb.node_problems(nid):
             style.update(ERROR_STYLE)
