@@ -2,7 +2,7 @@
 
 A workshop of thirty sessions on one server must not start thirty trainings:
 the JobManager (one per server process, through `st.cache_resource`) queues
-runs and bounds how many train at once (env `LAYERLAB_MAX_RUNS`, default 1).
+runs and bounds how many train at once (env `LAYERLAB_MAX_RUNS`, default from the machine).
 Calls into it go through one lock so two sessions clicking Train at the same
 moment cannot race.
 """
@@ -27,10 +27,9 @@ def runs_root() -> Path:
 
 
 def max_runs() -> int:
-    try:
-        return max(1, int(os.environ.get("LAYERLAB_MAX_RUNS", "1")))
-    except ValueError:
-        return 1
+    from builder.train.jobs import default_max_runs  # env LAYERLAB_MAX_RUNS, else from cores and GPUs
+
+    return default_max_runs()
 
 
 @st.cache_resource(show_spinner="Starting the training worker…")

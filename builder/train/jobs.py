@@ -6,7 +6,7 @@ notices a worker that died (killed, out of memory) and marks its run failed
 with the reason, then starts a fresh warm worker. Training never runs in the
 server process, so a crash there cannot take the app down.
 
-    jobs = JobManager("runs", max_concurrent=1)
+    jobs = JobManager("runs", max_concurrent=default_max_runs())
     run_id = jobs.submit(experiment)     # validated first: SpecError lists the problems
     jobs.status(run_id)["status"]        # queued | running | completed | stopped | failed | interrupted
     jobs.stop(run_id)
@@ -30,7 +30,7 @@ from pathlib import Path
 
 from builder.experiment import coerce, validate
 from builder.spec import SpecError
-from builder.train import runfolder
+from builder.train import devices, runfolder
 
 TERMINAL = ("completed", "stopped", "failed", "interrupted")
 _SPAWN_LOCK = threading.Lock()  # process-wide: _main_hidden swaps a global
@@ -63,15 +63,19 @@ class _Slot:
     stop_flag: object
     run_id: str | None = None
     ready: bool = False
+    threads: dict | None = None  # what the worker's backend reported once ready
 
 
 class JobManager:
-    def __init__(self, runs_root, max_concurrent: int = 1, warm: bool = True, lazy: bool = False):
-        """`lazy`: start the worker processes at the first submit instead of now."""
+    def __init__(self, runs_root, max_concurrent: int = 1, warm: bool = True, lazy: bool = False,
+                 threads: int | None = None):
+        """`lazy`: start the worker processes at the first submit instead of now.
+        `threads`: per worker (default: env LAYERLAB_TRAIN_THREADS, else the cores after the server's, shared)."""
         self.root = Path(runs_root)
         self.root.mkdir(parents=True, exist_ok=True)
         self.max_concurrent = max(1, int(max_concurrent))
         self.warm = warm
+        self.thread_plan = devices.thread_plan(self.max_concurrent, threads or _env_int("LAYERLAB_TRAIN_THREADS"))
         self._ctx = mp.get_context("spawn")
         self._lock = threading.RLock()
         self._pending: deque[str] = deque()
@@ -141,6 +145,11 @@ class JobManager:
         with self._lock:
             return list(self._pending)
 
+    def worker_threads(self) -> list[dict]:
+        """Each ready worker's thread settings as its backend reports them."""
+        with self._lock:
+            return [s.threads for s in self._slots if s.threads is not None]
+
     def worker_pids(self) -> list[int]:
         with self._lock:
             return [s.process.pid for s in self._slots if s.process.is_alive()]
@@ -201,7 +210,7 @@ class JobManager:
         from builder.train.worker import worker_main
 
         jobs, results, flag = self._ctx.Queue(), self._ctx.Queue(), self._ctx.Event()
-        process = self._ctx.Process(target=worker_main, args=(jobs, results, flag, self.warm),
+        process = self._ctx.Process(target=worker_main, args=(jobs, results, flag, self.warm, self.thread_plan),
                                     name=f"layerlab-worker-{index}", daemon=True)
         with _main_hidden():
             process.start()
@@ -248,7 +257,7 @@ class JobManager:
             except (queue.Empty, OSError, ValueError, EOFError):
                 return
             if message[0] == "ready":
-                slot.ready = True
+                slot.ready, slot.threads = True, message[2]
             elif message[0] == "finished" and message[1] == slot.run_id:
                 slot.run_id = None
 
@@ -260,6 +269,20 @@ class JobManager:
             runfolder.write_status(run_dir, status="failed", finished=time.time(),
                                    error=death_reason(slot.process.exitcode))
         slot.run_id = None
+
+
+def default_max_runs() -> int:
+    """Runs training at once: env LAYERLAB_MAX_RUNS, else what the machine affords (cores, GPUs)."""
+    return _env_int("LAYERLAB_MAX_RUNS") or devices.default_max_runs()
+
+
+def _env_int(name: str) -> int | None:
+    """A positive integer server setting, or None when unset or not one."""
+    try:
+        value = int(os.environ.get(name, ""))
+    except ValueError:
+        return None
+    return value if value > 0 else None
 
 
 def death_reason(exitcode) -> str:
