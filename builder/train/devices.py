@@ -114,11 +114,42 @@ def _nvidia_memory_gb(index: int) -> float | None:
 _FINDERS = {"tensorflow": _tf_gpus, "jax": _jax_gpus, "torch": _torch_gpus}
 
 
+def supports_mixed_precision() -> bool:
+    """A GPU with float16 tensor cores (compute capability 7.0 or newer: V100, T4, A100, H100 …)."""
+    try:
+        return _CAPABILITY.get(backend_name(), _tf_capability)() >= (7, 0)
+    except Exception:  # noqa: BLE001 - no GPU, or a driver that cannot say: stay in float32
+        return False
+
+
+def _tf_capability() -> tuple:
+    import tensorflow as tf
+
+    gpus = tf.config.list_physical_devices("GPU")
+    return tuple(tf.config.experimental.get_device_details(gpus[0])["compute_capability"]) if gpus else (0, 0)
+
+
+def _jax_capability() -> tuple:
+    import jax
+
+    gpus = [d for d in jax.devices() if d.platform == "gpu"]
+    return tuple(int(p) for p in gpus[0].compute_capability.split(".")) if gpus else (0, 0)
+
+
+def _torch_capability() -> tuple:
+    import torch
+
+    return torch.cuda.get_device_capability(0) if torch.cuda.is_available() else (0, 0)
+
+
+_CAPABILITY = {"tensorflow": _tf_capability, "jax": _jax_capability, "torch": _torch_capability}
+
+
 def set_mixed_precision(enabled: bool) -> bool:
-    """mixed_float16 on a GPU only (on a CPU it is slower); returns whether it is on."""
+    """mixed_float16 on a GPU that supports it only (elsewhere it is slower); returns whether it is on."""
     import keras
 
-    on = bool(enabled) and describe().on_gpu
+    on = bool(enabled) and supports_mixed_precision()
     keras.mixed_precision.set_global_policy("mixed_float16" if on else "float32")
     return on
 
