@@ -50,3 +50,11 @@ def test_the_thread_setting_gives_a_worker_the_whole_machine(tmp_path, monkeypat
     finally:
         jobs.shutdown()
     assert reported["cores"] == devices.cpu_cores() and reported["threads"] == devices.cpu_cores()
+
+
+def test_an_unknown_executor_is_named_in_plain_words(tmp_path, monkeypatch):
+    from builder.train.jobs import make_job_manager
+
+    monkeypatch.setenv("LAYERLAB_EXECUTOR", "slurm")
+    with pytest.raises(ValueError, match="unknown executor 'slurm': choose one of local, ray"):
+        make_job_manager(tmp_path)

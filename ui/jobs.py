@@ -34,9 +34,9 @@ def max_runs() -> int:
 
 @st.cache_resource(show_spinner="Starting the training worker…")
 def _job_manager(root: str, max_concurrent: int):
-    from builder.train.jobs import JobManager
+    from builder.train.jobs import make_job_manager
 
-    manager = JobManager(root, max_concurrent=max_concurrent)
+    manager = make_job_manager(root, max_concurrent=max_concurrent)  # executor: env LAYERLAB_EXECUTOR
     _STARTED.add(root)
     return manager
 

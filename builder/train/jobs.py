@@ -90,25 +90,11 @@ class JobManager:
     # -- public ------------------------------------------------------------------
     def submit(self, experiment, name: str | None = None) -> str:
         """Validate, create the run folder (status queued) and queue the run; returns its id."""
-        exp = coerce(experiment)
-        problems = validate(exp)
-        if problems:
-            raise SpecError(problems)
-        if name:
-            exp.name = name
+        exp = checked(experiment, name)
         with self._lock:
             if self._closed:
                 raise RuntimeError("the job manager is shut down")
-            run_id = new_run_id(exp.title, self.root)
-            run_dir = self.root / run_id
-            run_dir.mkdir(parents=True)
-            runfolder.write_json(run_dir / runfolder.EXPERIMENT, exp.to_dict())
-            hp = exp.hp
-            runfolder.write_status(
-                run_dir, status="queued", run_id=run_id, name=exp.title, dataset=exp.dataset,
-                model=exp.model.name, created=time.time(), epochs=hp["epochs"], epochs_done=0, error=None,
-                manager_pid=os.getpid(),
-            )
+            run_id = create_run(self.root, exp)
             self._pending.append(run_id)
             if not self._slots:
                 self._start_workers()
@@ -269,6 +255,52 @@ class JobManager:
             runfolder.write_status(run_dir, status="failed", finished=time.time(),
                                    error=death_reason(slot.process.exitcode))
         slot.run_id = None
+
+
+EXECUTORS = ("local", "ray")
+
+
+def make_job_manager(runs_root, executor: str | None = None, **options):
+    """The job manager of an executor: `local` (warm worker processes here) or `ray` (a Ray cluster).
+
+    `executor` defaults to env LAYERLAB_EXECUTOR, else local. Both keep the
+    same run-folder contract and offer the same methods. `options` go to the
+    local JobManager (max_concurrent, warm, lazy, threads) or to
+    RayJobManager (address, cpus, gpus).
+    """
+    executor = (executor or os.environ.get("LAYERLAB_EXECUTOR") or "local").strip().lower()
+    if executor == "ray":
+        from builder.train.ray_executor import RayJobManager
+
+        ray_options = {k: v for k, v in options.items() if k in ("address", "cpus", "gpus")}
+        return RayJobManager(runs_root, **ray_options)
+    if executor != "local":
+        raise ValueError(f"unknown executor '{executor}': choose one of {', '.join(EXECUTORS)}")
+    return JobManager(runs_root, **{k: v for k, v in options.items() if k not in ("address", "cpus", "gpus")})
+
+
+def checked(experiment, name: str | None = None):
+    """The experiment, validated before anything starts (SpecError lists the problems)."""
+    exp = coerce(experiment)
+    problems = validate(exp)
+    if problems:
+        raise SpecError(problems)
+    if name:
+        exp.name = name
+    return exp
+
+
+def create_run(root: Path, exp, run_dir: Path | None = None) -> str:
+    """A new run folder (experiment.json, status queued) under `root` or at `run_dir`; returns its id."""
+    run_id = run_dir.name if run_dir else new_run_id(exp.title, root)
+    run_dir = run_dir or root / run_id
+    run_dir.mkdir(parents=True, exist_ok=True)
+    runfolder.write_json(run_dir / runfolder.EXPERIMENT, exp.to_dict())
+    runfolder.write_status(
+        run_dir, status="queued", run_id=run_id, name=exp.title, dataset=exp.dataset, model=exp.model.name,
+        created=time.time(), epochs=exp.hp["epochs"], epochs_done=0, error=None, manager_pid=os.getpid(),
+    )
+    return run_id
 
 
 def default_max_runs() -> int:
