@@ -155,12 +155,16 @@ def set_mixed_precision(enabled: bool) -> bool:
 
 
 def share_gpu_memory() -> None:
-    """TensorFlow only: take GPU memory as needed instead of all of it at start.
+    """Take GPU memory as needed instead of most of it at start (TensorFlow, JAX).
 
     A warm worker stays alive between runs; without this it would hold the
-    whole GPU while idle, and the app's explain views could not use it.
-    Must run before TensorFlow first touches the GPU; harmless afterwards.
+    whole GPU while idle, the app's explain views could not use it, and
+    several runs sharing a GPU (LAYERLAB_MAX_RUNS, Ray GPU fractions) would
+    run out of memory. Must run before the backend first touches the GPU;
+    harmless afterwards.
     """
+    if backend_name() == "jax":
+        os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
     if backend_name() != "tensorflow":
         return
     try:

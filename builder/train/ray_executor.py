@@ -55,7 +55,8 @@ def connect(address: str | None = None, num_cpus: int | None = None):
 def runtime_env() -> dict:
     """Each actor's environment. `connect` ships Layerlab's packages to the cluster (Keras and the backend
     must be installed there); when Ray was started by someone else, workers on this machine find them here."""
-    return {"env_vars": {"PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "2"}}
+    return {"env_vars": {"PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "2",
+                         "XLA_PYTHON_CLIENT_PREALLOCATE": "false"}}  # runs share a GPU: no up-front grab
 
 
 class TrainActor:

@@ -29,13 +29,13 @@ def worker_main(jobs, results, stop_flag, warm: bool = True, plan=None) -> None:
 
     if plan is not None:
         devices.limit_threads(plan)
+    devices.share_gpu_memory()  # before the backend starts
     import keras  # the slow import, paid before the first job
 
     from builder.train import runner
 
     if plan is not None:
         devices.apply_backend_threads(plan)
-    devices.share_gpu_memory()
 
     if warm:
         warm_up()
