@@ -4,6 +4,7 @@
 """
 from __future__ import annotations
 
+import functools
 import os
 from dataclasses import dataclass, field
 
@@ -188,8 +189,9 @@ def cpu_cores() -> int:
         return os.cpu_count() or 1
 
 
+@functools.cache
 def gpu_count() -> int:
-    """GPUs nvidia-smi lists, without importing a backend (the web server calls this)."""
+    """GPUs nvidia-smi lists, without importing a backend (the web server asks on every rerun: asked once)."""
     import shutil
     import subprocess
 
