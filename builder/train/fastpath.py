@@ -44,7 +44,9 @@ def applies(device, x, y) -> bool:
     `off` (never).
     """
     mode = os.environ.get("LAYERLAB_FAST_PATH", "auto")
-    if mode == "off" or device.backend not in BACKENDS or not 0 < x.nbytes + y.nbytes <= budget_bytes():
+    if mode == "off" or device.backend not in BACKENDS or not all(isinstance(a, np.ndarray) for a in (x, y)):
+        return False
+    if not 0 < x.nbytes + y.nbytes <= budget_bytes():
         return False
     return device.on_gpu or mode == "on"
 

@@ -115,8 +115,12 @@ class RemoteRun:
         self.pid: int | None = None
 
     def placed(self) -> bool:
+        """Ray has started the actor (or failed to: then pid is 0 and `sync` reports why)."""
         if self.pid is None and self.ray.wait([self.pid_ref], timeout=0)[0]:
-            self.pid = self.ray.get(self.pid_ref)
+            try:
+                self.pid = self.ray.get(self.pid_ref)
+            except self.ray.exceptions.RayError:
+                self.pid = 0
         return self.pid is not None
 
     def sync(self) -> str | None:
@@ -197,7 +201,7 @@ class RayJobManager:
 
     def worker_pids(self) -> list[int]:
         with self._lock:
-            return [remote.pid for remote in self._runs.values() if remote.placed()]
+            return [remote.pid for remote in self._runs.values() if remote.placed() and remote.pid]
 
     def worker_threads(self) -> list[dict]:
         return []  # each actor sizes its pools from its declared CPUs
