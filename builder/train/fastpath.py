@@ -87,9 +87,11 @@ class _Groups:
         self.n, self.batch, self.group = n, batch_size, group
         self.per_epoch = math.ceil(math.ceil(n / batch_size) / group)
         self.draw = _jax_order if backend == "jax" else _torch_order
-        if backend == "torch":  # plain fit's loader draws a base seed per epoch; the group loader does too
+        # Plain fit opens its data once more to build the model: one more order drawn (under PyTorch
+        # after the loader's base seed; each epoch's base seed the group loader draws itself).
+        if backend == "torch":
             _torch_seed()
-        self.draw(n)  # plain fit draws one order while building the model: stay in step with it
+        self.draw(n)
         self.order = None
         self.count = 0
 
