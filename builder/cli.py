@@ -66,6 +66,9 @@ def _parser() -> argparse.ArgumentParser:
     p = command("train", _train, "train an experiment headless into a run folder")
     p.add_argument("path", metavar="EXPERIMENT.json")
     p.add_argument("--out", metavar="DIR", required=True, help="the run folder to write")
+    p.add_argument("--executor", choices=["local", "ray"], default="local",
+                   help="local: train in this process; ray: on a Ray cluster (env LAYERLAB_RAY_ADDRESS, "
+                   "else a Ray instance started on this machine; pip install -r requirements-ray.txt)")
     p = command("explain", _explain, "saliency maps (or another method) for test samples of a finished run")
     p.add_argument("path", metavar="RUN_DIR")
     p.add_argument("--method", default="saliency", help="saliency (default), integrated_gradients, grad_cam, …")
@@ -176,6 +179,10 @@ def _datasets(args) -> int:
 
 
 def _train(args) -> int:
+    if args.executor == "ray":
+        from builder.train.ray_executor import cli_train as ray_train
+
+        return ray_train(args.path, args.out)
     _quiet_keras()
     from builder.train.runner import cli_train
 

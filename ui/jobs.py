@@ -2,7 +2,7 @@
 
 A workshop of thirty sessions on one server must not start thirty trainings:
 the JobManager (one per server process, through `st.cache_resource`) queues
-runs and bounds how many train at once (env `LAYERLAB_MAX_RUNS`, default 1).
+runs and bounds how many train at once (env `LAYERLAB_MAX_RUNS`, default from the machine).
 Calls into it go through one lock so two sessions clicking Train at the same
 moment cannot race.
 """
@@ -36,17 +36,16 @@ def workspaces_home() -> Path:
 
 
 def max_runs() -> int:
-    try:
-        return max(1, int(os.environ.get("LAYERLAB_MAX_RUNS", "1")))
-    except ValueError:
-        return 1
+    from builder.train.jobs import default_max_runs  # env LAYERLAB_MAX_RUNS, else from cores and GPUs
+
+    return default_max_runs()
 
 
 @st.cache_resource(show_spinner="Starting the training worker…")
 def _job_manager(root: str, max_concurrent: int):
-    from builder.train.jobs import JobManager
+    from builder.train.jobs import make_job_manager
 
-    manager = JobManager(root, max_concurrent=max_concurrent)
+    manager = make_job_manager(root, max_concurrent=max_concurrent)  # executor: env LAYERLAB_EXECUTOR
     _STARTED.add(root)
     return manager
 

@@ -78,6 +78,7 @@ class BatchMonitor(keras.callbacks.Callback):
         self.partial = False
         self.first_point: float | None = None
         self.lock = threading.Lock()
+        self.batches_per_step = 1
 
     def on_epoch_begin(self, epoch, logs=None):
         self.epoch = epoch
@@ -85,6 +86,7 @@ class BatchMonitor(keras.callbacks.Callback):
 
     def on_train_batch_end(self, batch, logs=None):
         logs = logs or {}
+        batch = min(self.batches, (batch + 1) * self.batches_per_step) - 1  # the fast path's steps are groups
         loss = logs.get("loss")
         if loss is not None and not math.isfinite(float(loss)):
             if self.nan_at is None or (self.epoch + 1, batch + 1) < self.nan_at:

@@ -4,6 +4,7 @@
 """
 from __future__ import annotations
 
+import functools
 import os
 from dataclasses import dataclass, field
 
@@ -114,22 +115,57 @@ def _nvidia_memory_gb(index: int) -> float | None:
 _FINDERS = {"tensorflow": _tf_gpus, "jax": _jax_gpus, "torch": _torch_gpus}
 
 
+def supports_mixed_precision() -> bool:
+    """A GPU with float16 tensor cores (compute capability 7.0 or newer: V100, T4, A100, H100 …)."""
+    try:
+        return _CAPABILITY.get(backend_name(), _tf_capability)() >= (7, 0)
+    except Exception:  # noqa: BLE001 - no GPU, or a driver that cannot say: stay in float32
+        return False
+
+
+def _tf_capability() -> tuple:
+    import tensorflow as tf
+
+    gpus = tf.config.list_physical_devices("GPU")
+    return tuple(tf.config.experimental.get_device_details(gpus[0])["compute_capability"]) if gpus else (0, 0)
+
+
+def _jax_capability() -> tuple:
+    import jax
+
+    gpus = [d for d in jax.devices() if d.platform == "gpu"]
+    return tuple(int(p) for p in gpus[0].compute_capability.split(".")) if gpus else (0, 0)
+
+
+def _torch_capability() -> tuple:
+    import torch
+
+    return torch.cuda.get_device_capability(0) if torch.cuda.is_available() else (0, 0)
+
+
+_CAPABILITY = {"tensorflow": _tf_capability, "jax": _jax_capability, "torch": _torch_capability}
+
+
 def set_mixed_precision(enabled: bool) -> bool:
-    """mixed_float16 on a GPU only (on a CPU it is slower); returns whether it is on."""
+    """mixed_float16 on a GPU that supports it only (elsewhere it is slower); returns whether it is on."""
     import keras
 
-    on = bool(enabled) and describe().on_gpu
+    on = bool(enabled) and supports_mixed_precision()
     keras.mixed_precision.set_global_policy("mixed_float16" if on else "float32")
     return on
 
 
 def share_gpu_memory() -> None:
-    """TensorFlow only: take GPU memory as needed instead of all of it at start.
+    """Take GPU memory as needed instead of most of it at start (TensorFlow, JAX).
 
     A warm worker stays alive between runs; without this it would hold the
-    whole GPU while idle, and the app's explain views could not use it.
-    Must run before TensorFlow first touches the GPU; harmless afterwards.
+    whole GPU while idle, the app's explain views could not use it, and
+    several runs sharing a GPU (LAYERLAB_MAX_RUNS, Ray GPU fractions) would
+    run out of memory. Must run before the backend first touches the GPU;
+    harmless afterwards.
     """
+    if backend_name() == "jax":
+        os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
     if backend_name() != "tensorflow":
         return
     try:
@@ -139,3 +175,117 @@ def share_gpu_memory() -> None:
             tf.config.experimental.set_memory_growth(gpu, True)
     except (ImportError, RuntimeError, ValueError):
         pass
+
+
+# -- how much of the machine training may take ------------------------------------------
+SERVER_CORES = 1  # cores kept free for the web server while runs train
+
+
+def cpu_cores() -> int:
+    """Cores this process may run on (the affinity mask, so a container's limit counts)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+@functools.cache
+def gpu_count() -> int:
+    """GPUs nvidia-smi lists, without importing a backend (the web server asks on every rerun: asked once)."""
+    import shutil
+    import subprocess
+
+    if not shutil.which("nvidia-smi"):
+        return 0
+    try:
+        out = subprocess.run(["nvidia-smi", "-L"], capture_output=True, text=True, timeout=5).stdout
+    except (OSError, subprocess.SubprocessError):
+        return 0
+    return sum(1 for line in out.splitlines() if line.startswith("GPU "))
+
+
+def default_max_runs(cores: int | None = None, gpus: int | None = None) -> int:
+    """How many runs may train at once when the server setting does not say.
+
+    On CPU each run gets at least two cores after the server's; on GPUs the
+    small models of a class share a GPU (4 runs each), but each run still
+    needs a host core to feed it.
+    """
+    cores = cpu_cores() if cores is None else cores
+    gpus = gpu_count() if gpus is None else gpus
+    free = max(1, cores - SERVER_CORES)
+    if gpus:
+        return max(1, min(4 * gpus, free))
+    return max(1, free // 2)
+
+
+@dataclass(frozen=True)
+class ThreadPlan:
+    """What one training process may use: `threads` per pool and the cores it is pinned to (None: all)."""
+
+    threads: int
+    cores: tuple | None = None
+
+
+def thread_plan(runs: int, threads: int | None = None, cores: int | None = None) -> ThreadPlan:
+    """Threads for each of `runs` concurrent training processes, leaving the server a core.
+
+    `threads` (the server setting LAYERLAB_TRAIN_THREADS) overrides the share;
+    the processes are pinned off the first core unless the setting asks for
+    every core.
+    """
+    all_cores = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
+    n = cores if cores is not None else (len(all_cores) if all_cores else cpu_cores())
+    free = max(1, n - SERVER_CORES)
+    share = threads if threads else max(1, free // max(1, runs))
+    pinned = tuple(all_cores[SERVER_CORES:]) if all_cores and len(all_cores) > SERVER_CORES and share < n else None
+    return ThreadPlan(threads=share, cores=pinned)
+
+
+def limit_threads(plan: ThreadPlan) -> None:
+    """Apply a plan in a fresh training process, before the backend is imported.
+
+    Pinning (Linux) bounds every pool the backends size from the affinity mask
+    (XLA's, TensorFlow's, OpenMP's); the variables fix the pool sizes.
+    """
+    if plan.cores and hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, plan.cores)
+    n = str(plan.threads)
+    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "TF_NUM_INTRAOP_THREADS"):
+        os.environ[var] = n
+    os.environ["TF_NUM_INTEROP_THREADS"] = str(min(2, plan.threads))
+
+
+def apply_backend_threads(plan: ThreadPlan) -> None:
+    """The backend's own thread settings, right after import (before any op runs)."""
+    backend = backend_name()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        try:
+            tf.config.threading.set_intra_op_parallelism_threads(plan.threads)
+            tf.config.threading.set_inter_op_parallelism_threads(min(2, plan.threads))
+        except RuntimeError:  # TensorFlow already started its pools: the variables set them
+            pass
+    elif backend == "torch":
+        import torch
+
+        torch.set_num_threads(plan.threads)
+
+
+def threads_in_use() -> dict:
+    """What this process's backend reports (the worker sends it to the manager)."""
+    backend = backend_name()
+    out = {"backend": backend, "cores": cpu_cores()}
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        out["threads"] = tf.config.threading.get_intra_op_parallelism_threads()
+        out["inter_op_threads"] = tf.config.threading.get_inter_op_parallelism_threads()
+    elif backend == "torch":
+        import torch
+
+        out["threads"] = torch.get_num_threads()
+    else:  # XLA's CPU pool takes one thread per core it may run on
+        out["threads"] = out["cores"]
+    return out

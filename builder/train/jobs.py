@@ -6,7 +6,7 @@ notices a worker that died (killed, out of memory) and marks its run failed
 with the reason, then starts a fresh warm worker. Training never runs in the
 server process, so a crash there cannot take the app down.
 
-    jobs = JobManager("runs", max_concurrent=1)
+    jobs = JobManager("runs", max_concurrent=default_max_runs())
     run_id = jobs.submit(experiment)     # validated first: SpecError lists the problems
     jobs.status(run_id)["status"]        # queued | running | completed | stopped | failed | interrupted
     jobs.stop(run_id)
@@ -31,7 +31,7 @@ from pathlib import Path
 from builder import limits
 from builder.experiment import coerce, validate
 from builder.spec import SpecError
-from builder.train import runfolder
+from builder.train import devices, runfolder
 from builder.train.runstore import RunStore
 from builder.workspace import QuotaExceeded, check_access
 from datasets.stored import uploads_dir
@@ -67,15 +67,19 @@ class _Slot:
     stop_flag: object
     run_id: str | None = None
     ready: bool = False
+    threads: dict | None = None  # what the worker's backend reported once ready
 
 
 class JobManager:
-    def __init__(self, runs_root, max_concurrent: int = 1, warm: bool = True, lazy: bool = False):
-        """`lazy`: start the worker processes at the first submit instead of now."""
+    def __init__(self, runs_root, max_concurrent: int = 1, warm: bool = True, lazy: bool = False,
+                 threads: int | None = None):
+        """`lazy`: start the worker processes at the first submit instead of now.
+        `threads`: per worker (default: env LAYERLAB_TRAIN_THREADS, else the cores after the server's, shared)."""
         self.root = Path(runs_root)
         self.root.mkdir(parents=True, exist_ok=True)
         self.max_concurrent = max(1, int(max_concurrent))
         self.warm = warm
+        self.thread_plan = devices.thread_plan(self.max_concurrent, threads or _env_int("LAYERLAB_TRAIN_THREADS"))
         self._ctx = mp.get_context("spawn")
         self._lock = threading.RLock()
         self._pending: deque[str] = deque()
@@ -93,33 +97,15 @@ class JobManager:
     def submit(self, experiment, name: str | None = None, workspace: str | None = None) -> str:
         """Validate, create the run folder (status queued) and queue the run; returns its id.
 
-        `workspace` records who started it; one workspace may have `max_active_runs` runs queued or
-        training at once (QuotaExceeded beyond), and the queue serves workspaces in turn.
+        `workspace` records who started it; see `admit` for what one workspace may ask. The queue serves
+        workspaces in turn.
         """
-        exp = coerce(experiment)
-        problems = validate(exp)
-        if problems:
-            raise SpecError(problems)
-        if name:
-            exp.name = name
+        exp = checked(experiment, name)
         with self._lock:
             if self._closed:
                 raise RuntimeError("the job manager is shut down")
-            if workspace is not None and self._active_of(workspace) >= limits.get("max_active_runs"):
-                raise QuotaExceeded("You already have a run training or waiting. Stop it, or wait until it "
-                                    "finishes, before you start another.")
-            limits.check_disk(self.root, uploads_dir())
-            pruned = RunStore(self.root, workspace).prune(limits.get("max_stored_runs")) if workspace else []
-            run_id = new_run_id(exp.title, self.root)
-            run_dir = self.root / run_id
-            run_dir.mkdir(parents=True)
-            runfolder.write_json(run_dir / runfolder.EXPERIMENT, exp.to_dict())
-            hp = exp.hp
-            runfolder.write_status(
-                run_dir, status="queued", run_id=run_id, name=exp.title, dataset=exp.dataset,
-                model=exp.model.name, created=time.time(), epochs=hp["epochs"], epochs_done=0, error=None,
-                manager_pid=os.getpid(), workspace=workspace, pruned=pruned,
-            )
+            pruned = admit(self.root, workspace, self._active_of(workspace) if workspace else 0)
+            run_id = create_run(self.root, exp, workspace=workspace, pruned=pruned)
             self._owner[run_id] = workspace
             self._pending.append(run_id)
             if not self._slots:
@@ -173,6 +159,11 @@ class JobManager:
                 clock += 1.0  # as if it started now: its workspace goes to the back of the turn order
                 served[self._owner.get(run_id)] = clock
             return order
+
+    def worker_threads(self) -> list[dict]:
+        """Each ready worker's thread settings as its backend reports them."""
+        with self._lock:
+            return [s.threads for s in self._slots if s.threads is not None]
 
     def worker_pids(self) -> list[int]:
         with self._lock:
@@ -234,7 +225,7 @@ class JobManager:
         from builder.train.worker import worker_main
 
         jobs, results, flag = self._ctx.Queue(), self._ctx.Queue(), self._ctx.Event()
-        process = self._ctx.Process(target=worker_main, args=(jobs, results, flag, self.warm),
+        process = self._ctx.Process(target=worker_main, args=(jobs, results, flag, self.warm, self.thread_plan),
                                     name=f"layerlab-worker-{index}", daemon=True)
         with _main_hidden():
             process.start()
@@ -292,7 +283,7 @@ class JobManager:
             except (queue.Empty, OSError, ValueError, EOFError):
                 return
             if message[0] == "ready":
-                slot.ready = True
+                slot.ready, slot.threads = True, message[2]
             elif message[0] == "finished" and message[1] == slot.run_id:
                 self._owner.pop(slot.run_id, None)
                 slot.run_id = None
@@ -306,6 +297,79 @@ class JobManager:
                                    error=death_reason(slot.process.exitcode))
         self._owner.pop(slot.run_id, None)
         slot.run_id = None
+
+
+EXECUTORS = ("local", "ray")
+
+
+def make_job_manager(runs_root, executor: str | None = None, **options):
+    """The job manager of an executor: `local` (warm worker processes here) or `ray` (a Ray cluster).
+
+    `executor` defaults to env LAYERLAB_EXECUTOR, else local. Both keep the
+    same run-folder contract and offer the same methods. `options` go to the
+    local JobManager (max_concurrent, warm, lazy, threads) or to
+    RayJobManager (address, cpus, gpus).
+    """
+    executor = (executor or os.environ.get("LAYERLAB_EXECUTOR") or "local").strip().lower()
+    if executor == "ray":
+        from builder.train.ray_executor import RayJobManager
+
+        ray_options = {k: v for k, v in options.items() if k in ("address", "cpus", "gpus")}
+        return RayJobManager(runs_root, **ray_options)
+    if executor != "local":
+        raise ValueError(f"unknown executor '{executor}': choose one of {', '.join(EXECUTORS)}")
+    return JobManager(runs_root, **{k: v for k, v in options.items() if k not in ("address", "cpus", "gpus")})
+
+
+def checked(experiment, name: str | None = None):
+    """The experiment, validated before anything starts (SpecError lists the problems)."""
+    exp = coerce(experiment)
+    problems = validate(exp)
+    if problems:
+        raise SpecError(problems)
+    if name:
+        exp.name = name
+    return exp
+
+
+def admit(root: Path, workspace: str | None, active: int) -> list[str]:
+    """Check a new run of `workspace` (which has `active` runs queued or training) may start: at most
+    `max_active_runs` per workspace (QuotaExceeded), room on disk (limits.DiskFull); then remove the
+    workspace's oldest unshared runs beyond `max_stored_runs` and return their ids."""
+    if workspace is not None and active >= limits.get("max_active_runs"):
+        raise QuotaExceeded("You already have a run training or waiting. Stop it, or wait until it "
+                            "finishes, before you start another.")
+    limits.check_disk(root, uploads_dir())
+    return RunStore(root, workspace).prune(limits.get("max_stored_runs")) if workspace else []
+
+
+def create_run(root: Path, exp, run_dir: Path | None = None, **fields) -> str:
+    """A new run folder (experiment.json, status queued) under `root` or at `run_dir`; returns its id.
+    `fields` go into status.json too (the workspace that started it, the runs pruned to make room)."""
+    run_id = run_dir.name if run_dir else new_run_id(exp.title, root)
+    run_dir = run_dir or root / run_id
+    run_dir.mkdir(parents=True, exist_ok=True)
+    runfolder.write_json(run_dir / runfolder.EXPERIMENT, exp.to_dict())
+    runfolder.write_status(
+        run_dir, status="queued", run_id=run_id, name=exp.title, dataset=exp.dataset, model=exp.model.name,
+        created=time.time(), epochs=exp.hp["epochs"], epochs_done=0, error=None, manager_pid=os.getpid(),
+        **fields,
+    )
+    return run_id
+
+
+def default_max_runs() -> int:
+    """Runs training at once: env LAYERLAB_MAX_RUNS, else what the machine affords (cores, GPUs)."""
+    return _env_int("LAYERLAB_MAX_RUNS") or devices.default_max_runs()
+
+
+def _env_int(name: str) -> int | None:
+    """A positive integer server setting, or None when unset or not one."""
+    try:
+        value = int(os.environ.get(name, ""))
+    except ValueError:
+        return None
+    return value if value > 0 else None
 
 
 def death_reason(exitcode) -> str:

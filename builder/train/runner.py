@@ -123,7 +123,7 @@ def epoch_line(row: dict, epochs: int) -> str:
 def _train(exp: Experiment, run_dir: Path, stop_flag, emit, log) -> dict:
     import keras
 
-    from builder.train import devices
+    from builder.train import devices, fastpath
     from builder.train.callbacks import BatchMonitor, EpochLog
     from builder.train.data import prepare
 
@@ -133,8 +133,8 @@ def _train(exp: Experiment, run_dir: Path, stop_flag, emit, log) -> dict:
     log.info("%s (Keras backend %s)", device.line, keras.backend.backend())
     emit("device", device.line)
     runfolder.write_status(run_dir, device=device.line, backend=device.backend)
-    if hp["mixed_precision"] and device.gpus:
-        keras.mixed_precision.set_global_policy("mixed_float16")
+    if hp["mixed_precision"]:
+        devices.set_mixed_precision(True)
 
     data = prepare(exp)  # seeded by its own arguments
     log.info("data: %d train, %d validation, %d test examples", len(data.x_train), len(data.x_val), len(data.x_test))
@@ -142,14 +142,22 @@ def _train(exp: Experiment, run_dir: Path, stop_flag, emit, log) -> dict:
     train_model = _training_model(model, exp, data, hp["seed"])
     _add_weight_penalty(model, hp["l1"], hp["l2"])
     batches = max(1, math.ceil(len(data.x_train) / hp["batch_size"]))
+    fast = fastpath.applies(device, data.x_train, data.y_train)
     train_model.compile(
         optimizer=make_optimizer(hp, batches),
         loss=hp["loss"],
         metrics=list(hp["metrics"]),
-        steps_per_execution=steps_per_execution(hp, batches),
+        steps_per_execution=1 if fast else steps_per_execution(hp, batches),  # a fast step is a group already
     )
-    has_val = len(data.x_val) > 0
     monitor = BatchMonitor(run_dir, hp["epochs"], batches, hp["max_batch_progress_rate"], stop_flag)
+    feed = {"x": data.x_train, "y": data.y_train, "batch_size": hp["batch_size"], "shuffle": True}
+    if fast:
+        groups = fastpath.install(train_model, data.x_train, data.y_train, hp["batch_size"])
+        feed = {"x": groups, "y": None, "batch_size": 1, "shuffle": False,
+                "validation_batch_size": fastpath.validation_batch(hp["batch_size"], data.x_val)}
+        monitor.batches_per_step = fastpath.group_size(device.backend)
+        log.info("fast path: training data on the device, %d batches per step", monitor.batches_per_step)
+    has_val = len(data.x_val) > 0
 
     def on_epoch(row):
         runfolder.write_status(run_dir, epochs_done=row["epoch"], last=row)
@@ -161,9 +169,8 @@ def _train(exp: Experiment, run_dir: Path, stop_flag, emit, log) -> dict:
     callbacks += _live_callbacks(run_dir, model, data, exp, log)
     t0 = time.perf_counter()
     train_model.fit(
-        data.x_train, data.y_train, batch_size=hp["batch_size"], epochs=hp["epochs"],
-        validation_data=(data.x_val, data.y_val) if has_val else None,
-        callbacks=callbacks, verbose=0, shuffle=True,
+        **feed, epochs=hp["epochs"], validation_data=(data.x_val, data.y_val) if has_val else None,
+        callbacks=callbacks, verbose=0,
     )
     log.info("training took %.2f s", time.perf_counter() - t0)
     if monitor.nan_at is not None:
@@ -234,18 +241,17 @@ def make_optimizer(hp: dict, batches_per_epoch: int):
 
 
 def steps_per_execution(hp: dict, batches_per_epoch: int) -> int:
-    """Several batches per backend call where that is free (TensorFlow's in-graph loop).
+    """Several batches per backend call where Keras allows it (TensorFlow, JAX; PyTorch only 1).
 
     Same batches, same order, same updates: only fewer trips from Python to the
-    backend. JAX and PyTorch keep 1 (JAX would unroll and recompile for the
-    last partial group).
+    backend (TensorFlow loops in-graph; JAX runs the callbacks once per group).
     """
     import keras
 
+    if keras.backend.backend() == "torch":
+        return 1
     if hp["steps_per_execution"]:
         return int(hp["steps_per_execution"])
-    if keras.backend.backend() != "tensorflow":
-        return 1
     return max(1, min(16, batches_per_epoch))
 
 

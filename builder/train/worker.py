@@ -4,7 +4,8 @@ Started by `JobManager` with the "spawn" start method (never fork: a forked
 TensorFlow is unsafe). It waits on its job queue, runs one job at a time
 through `runner.run` in-process, and reports on its result queue:
 
-    ("ready", pid)                 Keras imported, a tiny fit done: the next job starts fast
+    ("ready", pid, threads)        Keras imported, a tiny fit done: the next job starts fast;
+                                   `threads`: the backend's thread settings (devices.threads_in_use)
     ("started", run_id, pid)
     ("finished", run_id, status)
 
@@ -18,20 +19,27 @@ import os
 import signal
 
 
-def worker_main(jobs, results, stop_flag, warm: bool = True) -> None:
+def worker_main(jobs, results, stop_flag, warm: bool = True, plan=None) -> None:
+    """`plan`: a devices.ThreadPlan bounding this process's threads, so the web server keeps a core."""
     # Ctrl-C in the server's terminal reaches the whole process group; the
     # manager decides when a worker ends, so the worker ignores it.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from builder.train import devices
+
+    if plan is not None:
+        devices.limit_threads(plan)
+    devices.share_gpu_memory()  # before the backend starts
     import keras  # the slow import, paid before the first job
 
-    from builder.train import devices, runner
+    from builder.train import runner
 
-    devices.share_gpu_memory()
+    if plan is not None:
+        devices.apply_backend_threads(plan)
 
     if warm:
         warm_up()
-    results.put(("ready", os.getpid()))
+    results.put(("ready", os.getpid(), devices.threads_in_use()))
     while True:
         job = jobs.get()
         if job is None:
