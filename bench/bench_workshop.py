@@ -1,6 +1,6 @@
 """A class of students in real browsers: all press Train at once; what does each one see, and when?
 
-    python bench/bench_workshop.py [--students 10] [--epochs 5] [--runs-dir DIR]
+    python bench/bench_workshop.py [--students 10] [--epochs 5] [--runs-dir DIR] [--executor local|ray]
 
 Starts `streamlit run app.py` on a free port, opens one Chromium context per
 student (their own session), waits until every page shows the Train button,
@@ -188,13 +188,15 @@ def main() -> None:
     ap.add_argument("--epochs", type=int, default=5)
     ap.add_argument("--timeout", type=float, default=900, help="seconds to wait for every run to finish")
     ap.add_argument("--runs-dir", default=None)
+    ap.add_argument("--executor", choices=("local", "ray"), default="local",
+                    help="where the server trains: its own worker processes, or a Ray instance it starts")
     args = ap.parse_args()
     from playwright.sync_api import sync_playwright
 
     runs_dir = Path(args.runs_dir or tempfile.mkdtemp(prefix="layerlab-workshop-")) / "runs"
     runs_dir.mkdir(parents=True, exist_ok=True)
     port = free_port()
-    server = start_server(runs_dir, port)
+    server = start_server(runs_dir, port, {"LAYERLAB_EXECUTOR": args.executor})
     url = f"http://127.0.0.1:{port}"
     try:
         with sync_playwright() as pw:

@@ -120,22 +120,58 @@ def read_table(file, limits: Limits | None = None, delimiter: str | None = None)
     line_no = 1
     try:
         header = next(rows)
+        widths = {}  # field count → first line with it, for the lines after the first
         for line_no, row in enumerate(rows, start=2):
-            if row and len(row) != len(header):
-                raise UploadError(
-                    f"'{name}' line {line_no} has {len(row)} fields but the header has {len(header)}; "
-                    "fix that row (a missing or extra separator?) and upload again")
+            if row:
+                widths.setdefault(len(row), line_no)
     except csv.Error as exc:
         what = (f"a cell is longer than {csv.field_size_limit():,} characters" if "field limit" in str(exc)
                 else "it is not a well-formed table row (an unclosed quote?)")
         raise UploadError(f"'{name}' line {line_no + 1} could not be read: {what}; fix that row and upload again") from None
+    skip, note = _first_line_reading(header, widths, name)
     try:
-        df = pd.read_csv(io.StringIO(text), sep=sep, skip_blank_lines=True)
+        df = pd.read_csv(io.StringIO(text), sep=sep, skip_blank_lines=True, skiprows=skip,
+                         header=None if note and not skip else "infer")
     except (pd.errors.ParserError, ValueError) as exc:
         raise UploadError(f"'{name}' could not be read as a table: {exc}") from None
+    if note and not skip:
+        df.columns = [f"column {i + 1}" for i in range(df.shape[1])]
+    df.attrs["note"] = note
     if df.shape[1] < 2:
         raise UploadError(f"'{name}' needs at least two columns: one or more inputs and a target")
     return df
+
+
+def _first_line_reading(header: list[str], widths: dict[int, int], name: str) -> tuple[int, str | None]:
+    """How to read the first line: (lines to skip, a notice for the user or None).
+
+    A first line of numbers only is data, not column names; a first line whose field count differs from
+    every other line (which agree) is a title to skip. Rows that disagree among themselves are refused.
+    """
+    if len(widths) > 1:
+        if len(header) in widths:
+            width, line = min(((w, n) for w, n in widths.items() if w != len(header)), key=lambda wn: wn[1])
+            against = f"the header has {len(header)}"
+        else:
+            (a, line_a), (width, line) = sorted(widths.items(), key=lambda kv: kv[1])[:2]
+            against = f"line {line_a} has {a}"
+        raise UploadError(f"'{name}' line {line} has {width} fields but {against}; fix that row "
+                          "(a missing or extra separator?) and upload again")
+    if widths and len(header) not in widths:
+        return 1, (f"The first line of '{name}' has {len(header)} fields but the table has {next(iter(widths))}: "
+                   "it was read as a title and skipped; the second line gives the column names.")
+    if header and all(_is_number(cell) for cell in header):
+        return 0, (f"The first line of '{name}' holds numbers, not column names: it was read as data, and the "
+                   "columns are called column 1, column 2, …")
+    return 0, None
+
+
+def _is_number(cell: str) -> bool:
+    try:
+        float(cell)
+    except ValueError:
+        return False
+    return True
 
 
 def _check_table_size(text: str, sep: str, name: str, limits: Limits) -> None:

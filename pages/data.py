@@ -99,10 +99,13 @@ def upload_form() -> None:
         if f is None:
             return
         raw = f.getvalue()
-        columns = _columns(f.file_id, f.name, raw)
-        if isinstance(columns, str):
-            st.error(columns)
+        read = _columns(f.file_id, f.name, raw)
+        if isinstance(read, str):
+            st.error(read)
             return
+        columns, note = read
+        if note:
+            st.info(note, icon=":material/info:")
         c1, c2 = st.columns(2)
         target = c1.selectbox("Column to predict", columns, index=len(columns) - 1, key="csv_target")
         missing = c2.selectbox("Empty cells", uploads.MISSING_POLICIES, key="csv_missing",
@@ -155,15 +158,16 @@ def upload_form() -> None:
 
 
 @st.cache_resource(show_spinner="Reading the table…", max_entries=16)
-def _columns(file_id: str, name: str, _raw: bytes) -> list[str] | str:
-    """The column names of an uploaded table, read once per upload (not on every rerun), or the reason
-    it cannot be read."""
+def _columns(file_id: str, name: str, _raw: bytes) -> tuple[list[str], str | None] | str:
+    """(column names, how the first line was read) of an uploaded table, read once per upload (not on
+    every rerun), or the reason it cannot be read."""
     from datasets import uploads
 
     try:
-        return list(uploads.read_table(_named(_raw, name)).columns)
+        table = uploads.read_table(_named(_raw, name))
     except Exception as e:  # noqa: BLE001 - UploadError and friends, in plain words
         return f"Could not read {name}: {e}"
+    return list(table.columns), table.attrs.get("note")
 
 
 def _named(raw: bytes, name: str):

@@ -309,3 +309,29 @@ def test_save_npz_round_trips_a_dataset_with_masks(tmp_path):
     np.testing.assert_array_equal(back.masks, shapes.masks)
     assert back.class_names == shapes.class_names and back.task == "classification"
     assert [p.name for p in tmp_path.iterdir()] == ["shapes.npz"]  # no temporary file left behind
+
+
+def test_a_first_line_of_numbers_is_data_not_column_names(tmp_path):
+    path = tmp_path / "nohead.csv"
+    path.write_text("5.1,3.5,0\n4.9,3.0,0\n6.2,2.9,1\n5.9,3.0,1\n")
+    df = read_table(str(path))
+    assert list(df.columns) == ["column 1", "column 2", "column 3"]
+    assert len(df) == 4 and df.iloc[0].tolist() == [5.1, 3.5, 0]  # the first row is kept as data
+    assert "holds numbers, not column names" in df.attrs["note"]
+    ds = load_csv(str(path), "column 3")
+    assert len(ds) == 4 and ds.x.shape == (4, 2)
+
+
+def test_a_title_line_above_the_header_is_skipped_with_a_notice(tmp_path):
+    path = tmp_path / "titled.csv"
+    path.write_text("Flower measurements, 2024\nlength;width;kind\n".replace(";", ",") + "1,2,a\n3,4,b\n")
+    df = read_table(str(path))
+    assert list(df.columns) == ["length", "width", "kind"] and len(df) == 2
+    assert "read as a title and skipped" in df.attrs["note"]
+
+
+def test_a_header_row_reads_as_before_without_a_notice(tmp_path):
+    path = tmp_path / "plain.csv"
+    path.write_text("a,b,y\n1,2,0\n3,4,1\n")
+    df = read_table(str(path))
+    assert list(df.columns) == ["a", "b", "y"] and df.attrs["note"] is None
