@@ -25,7 +25,7 @@ st.title("Class")
 @st.fragment(run_every=2.0)
 def class_view() -> None:
     runs = live.list_runs(store)
-    rows = workspace.class_rows(state.workspaces(), runs)
+    rows = [r for r in workspace.class_rows(state.workspaces(), runs) if r["workspace"] != state.workspace_id()]
     for row in rows:  # the live validation metric of each run that trains now
         if row["run now"]:
             df = live.metrics_of(store, row["run now"])
@@ -39,6 +39,8 @@ def class_view() -> None:
     if table.empty:
         st.info("No student has opened the app yet. Share the app's address; each browser gets its own workspace.")
         return
+    words = ["run now", "status", "epoch"]
+    table[words] = table[words].fillna("—")
     st.dataframe(table.drop(columns=["workspace"]), hide_index=True, width="stretch", key="class_table",
                  column_config={"best test accuracy": st.column_config.ProgressColumn(min_value=0, max_value=1,
                                                                                         format="percent"),

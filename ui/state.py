@@ -63,6 +63,8 @@ def init() -> None:
         ss.setdefault("training", exp["training"])
     if "data" not in ss:
         ss["data"] = default_data()
+    if ss.pop("ws_unsaved", False):
+        save()  # a new workspace holds its first-visit model from the start (the teacher sees it)
     ss.setdefault("history", [])
     ss.setdefault("future", [])
     ss.setdefault("selected", None)
@@ -85,6 +87,7 @@ def _open_workspace() -> None:
     else:
         ws = store.create()
         ss["ws_new"] = True  # the sidebar shows the link once, prominently
+        ss["ws_unsaved"] = True
     ss["ws"] = ws
     st.query_params["ws"] = ws
 
