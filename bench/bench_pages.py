@@ -66,7 +66,19 @@ def main() -> None:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     run_id = finished_run(runs_dir)
 
+    from streamlit.runtime.pages_manager import PagesManager
     from streamlit.testing.v1 import AppTest
+
+    # AppTest starts every run in Streamlit's old pages-directory mode (it resets the flag st.navigation
+    # clears), which runs the page without app.py after the first run; a real server runs app.py (the
+    # sidebar, the navigation) on every rerun, so the bench does too.
+    init = PagesManager.__init__
+
+    def app_first(self, *args, **kwargs):
+        init(self, *args, **kwargs)
+        PagesManager.uses_pages_directory = False
+
+    PagesManager.__init__ = app_first
 
     print(f"warm rerun server time per page (median of {args.repeats}; process CPU includes AppTest's own work; "
           f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)")
