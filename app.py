@@ -11,7 +11,6 @@ from pathlib import Path
 import streamlit as st
 
 from ui import feedback, navigation, state
-from ui.feedback import format_count
 
 st.set_page_config(page_title="Layerlab", page_icon="🧱", layout="wide", initial_sidebar_state="expanded")
 state.init()
@@ -76,9 +75,9 @@ def sidebar() -> None:
         if str(dataset).startswith("upload:"):
             dataset = "your upload"
         st.markdown(f"**Data:** `{dataset}`")
-        st.markdown(f"**Model:** `{spec.get('name', 'model')}` · {len(spec.get('nodes', []))} layers")
+        st.markdown(f"**Model:** `{spec.get('name', 'model')}`")
         if fb.ok:
-            st.success(f"Ready to train · {format_count(fb.total_params)} params", icon=":material/check_circle:")
+            st.success("Ready to train", icon=":material/check_circle:")
         else:
             st.error(f"{len(fb.problems)} problem(s) before training — see Build or Train", icon=":material/error:")
         run_id = state.get_run_id()

@@ -21,7 +21,7 @@ from bench_workshop import CHROMIUM, CHROMIUM_ARGS, free_port, start_server
 
 FLOW = "iframe[title='streamlit_flow.streamlit_flow']"
 PAGES = [("Data", "Current data"), ("Train", "Live view"), ("Explain", "No trained model yet"),
-         ("Runs", "No runs yet"), ("Build", "Add a layer:")]
+         ("Runs", "No runs yet"), ("Build", None)]  # Build: usable once the canvas has drawn the model
 TARGETS = {"page switch": 1.0, "canvas click": 0.3}
 
 
@@ -47,18 +47,19 @@ def node(page, node_id: str):
 def page_switches(page) -> dict[str, float]:
     times = {}
     for name, marker in PAGES:
-        times[f"→ {name}"] = until_usable(page, lambda n=name: nav(page, n), page.get_by_text(marker).first)
+        shown = page.get_by_text(marker).first if marker else node(page, "image")
+        times[f"→ {name}"] = until_usable(page, lambda n=name: nav(page, n), shown)
     return times
 
 
 def canvas_clicks(page) -> dict[str, float]:
-    times = {"select a layer": until_usable(page, lambda: node(page, "hidden").click(),
-                                            page.get_by_text("hidden · Dense").first)}
+    times = {"select a layer": until_usable(page, lambda: node(page, "hidden1").click(),
+                                            page.get_by_text("hidden1 · Dense").first)}
 
-    def add():
-        page.get_by_role("button", name="Regularization").click()
-        page.get_by_role("button", name="Dropout", exact=True).click()
-    times["add a layer"] = until_usable(page, add, node(page, "dropout_1"))
+    page.get_by_role("button", name="Core").click()  # opening the family's list is the browser's alone
+    page.get_by_role("button", name="Dropout", exact=True).wait_for()
+    times["add a layer"] = until_usable(page, lambda: page.get_by_role("button", name="Dropout", exact=True).click(),
+                                        node(page, "dropout_1"))
     page.keyboard.press("Escape")
     times["delete it"] = until_usable(page, lambda: page.get_by_role("button", name="Delete layer").click(),
                                       page.get_by_text("Layer settings").first)
@@ -89,9 +90,14 @@ def main() -> None:
             node(page, "image").wait_for()
             page_switches(page)  # warm: every page once
             page.get_by_role("button", name="Got it").click()
-            for _ in range(args.repeats):
-                for what, seconds in {**page_switches(page), **canvas_clicks(page)}.items():
-                    samples.setdefault(what, []).append(seconds)
+            try:
+                for _ in range(args.repeats):
+                    for what, seconds in {**page_switches(page), **canvas_clicks(page)}.items():
+                        samples.setdefault(what, []).append(seconds)
+            except Exception:
+                page.screenshot(path=str(runs_dir.parent / "failed.png"))
+                print(f"stopped; the page is in {runs_dir.parent / 'failed.png'}")
+                raise
             browser.close()
     finally:
         server.terminate()

@@ -77,6 +77,19 @@ def _rerun() -> None:
     st.rerun()
 
 
+def _then_redraw(edit, *args) -> None:
+    """A button's callback: make the edit, then let Streamlit redraw once — only the Build view (the
+    fragment the button is in), or the whole page when the sidebar's summary of the model changed."""
+    edit(*args)
+    if feedback.model_summary(state.experiment_dict()) != st.session_state.get(feedback.SIDEBAR_SUMMARY):
+        st.rerun()  # from a callback: the interaction becomes one whole-page run
+
+
+def _delete(node_id: str) -> None:
+    state.set_spec(_own_name(edits.delete_node(state.get_spec(), node_id)))
+    state.set_selected(None)
+
+
 def _commit(new_spec: dict, select: str | None = "keep") -> None:
     state.set_spec(new_spec)
     if select != "keep":
@@ -183,14 +196,10 @@ def toolbar(spec: dict, fb) -> None:
     if c_load.button("Load", disabled=not choice, width="stretch", key="template_load"):
         load_template(choice)
         _rerun()
-    if c_undo.button("Undo", icon=":material/undo:", disabled=not state.can_undo(), width="stretch", key="undo",
-                     help="Undo the last change to the model"):
-        state.undo()
-        _rerun()
-    if c_redo.button("Redo", icon=":material/redo:", disabled=not state.can_redo(), width="stretch", key="redo",
-                     help="Redo what you undid"):
-        state.redo()
-        _rerun()
+    c_undo.button("Undo", icon=":material/undo:", disabled=not state.can_undo(), width="stretch", key="undo",
+                  help="Undo the last change to the model", on_click=_then_redraw, args=(state.undo,))
+    c_redo.button("Redo", icon=":material/redo:", disabled=not state.can_redo(), width="stretch", key="redo",
+                  help="Redo what you undid", on_click=_then_redraw, args=(state.redo,))
     with c_status:
         if fb.ok:
             st.success(f"**Ready to train** · {len(spec.get('nodes', []))} layers · "
@@ -206,24 +215,21 @@ def palette() -> None:
     """The layer palette: one pop-over per family, each layer a button with its help as tooltip."""
     groups = [(f, types) for f, types in _catalog().by_family().items() if types]
     with st.container(horizontal=True, gap="small", vertical_alignment="center"):
-        if st.button("New model", icon=":material/add_box:", key="new_model",
-                     help="Start again from an Input sized to your data and an output sized to its classes"):
-            new_model()
-            _rerun()
-        if st.button("Tidy up", icon=":material/auto_awesome_mosaic:", key="tidy",
-                     help="Lay the layers out again, in order, left to right"):
-            state.set_spec(edits.tidy(state.get_spec()))
-            _rerun()
+        st.button("New model", icon=":material/add_box:", key="new_model", on_click=_then_redraw, args=(new_model,),
+                  help="Start again from an Input sized to your data and an output sized to its classes")
+        st.button("Tidy up", icon=":material/auto_awesome_mosaic:", key="tidy", on_click=_then_redraw,
+                  args=(lambda: state.set_spec(edits.tidy(state.get_spec())),),
+                  help="Lay the layers out again, in order, left to right")
         st.markdown("**Add a layer:**")
         for family, types in groups:
             with st.popover(family.capitalize(), key=f"pal_{family}"):
                 sel = state.get_selected()
-                st.caption(f"Connects to **{sel}**" if sel else "Select a layer first to connect the new one to it.")
+                st.caption(f"Goes after **{sel}**" if sel else "Goes after the model's output (select a layer to "
+                           "put it after that one).")
                 with st.container(horizontal=True, gap="small"):
                     for lt in types:
-                        if st.button(lt.name, key=f"add_{lt.name}", help=lt.help):
-                            add_layer(lt.name)
-                            _rerun()
+                        st.button(lt.name, key=f"add_{lt.name}", help=lt.help, on_click=_then_redraw,
+                                  args=(add_layer, lt.name))
 
 
 def problems_list(fb) -> None:
@@ -242,10 +248,8 @@ def side_panel(spec: dict, fb, version: int) -> None:
             state.set_selected(pick)
             _rerun()
         return
-    if st.button("Deselect", key="side_deselect", type="tertiary", icon=":material/close:",
-                 help="New layers from the palette then start unconnected"):
-        state.set_selected(None)
-        _rerun()
+    st.button("Deselect", key="side_deselect", type="tertiary", icon=":material/close:",
+              on_click=state.set_selected, args=(None,), help="With nothing selected, new layers go after the output")
     node_editor(spec, fb, sel, version, prefix="side")
 
 
@@ -273,8 +277,8 @@ def node_editor(spec: dict, fb, nid: str, version: int, prefix: str) -> None:
         if params != (node.get("params") or {}):
             _commit(edits.set_params(spec, nid, params))
     inputs_editor(spec, node, lt, key)
-    if st.button("Delete layer", key=f"{key}.delete", type="secondary", width="stretch"):
-        _commit(edits.delete_node(spec, nid), select=None)
+    st.button("Delete layer", key=f"{key}.delete", type="secondary", width="stretch", on_click=_then_redraw,
+              args=(_delete, nid))
 
 
 def inputs_editor(spec: dict, node: dict, lt, key: str) -> None:
@@ -316,10 +320,11 @@ def canvas_tab(spec: dict, fb, version: int) -> None:
                    "the numbers on connections are the input order.")
         problems_list(fb)
     if change is not None:
+        state.set_selected(change.selected)
         if change.spec is not None:
             state.set_spec(change.spec)
-        state.set_selected(change.selected)
-        _rerun()
+            _rerun()
+        # a click that only selected: the canvas shows it already, the panel below draws it now (no rerun)
     with c_side:
         side_panel(spec, fb, version)
 

@@ -81,10 +81,10 @@ SIDEBAR_SUMMARY = "_sidebar_model_summary"  # session key: the summary the sideb
 
 
 def model_summary(experiment: dict) -> tuple:
-    """What the sidebar says: model name, layer count, ready to train or not, parameter count, problems."""
+    """What the sidebar says on every page: the model's name and whether it is ready to train (with how many
+    problems). Sizes and counts live on the Build page, so most edits redraw the Build view alone."""
     fb = review(experiment)
-    return experiment["model"].get("name"), len(experiment["model"].get("nodes", [])), fb.ok, fb.total_params, \
-        len(fb.problems)
+    return experiment["model"].get("name"), fb.ok, len(fb.problems)
 
 
 def format_shape(shape) -> str:
