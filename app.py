@@ -5,12 +5,11 @@ navigation and the shared sidebar; each screen is a thin script in pages/.
 """
 from __future__ import annotations
 
-import gc
 from pathlib import Path
 
 import streamlit as st
 
-from ui import feedback, navigation, state
+from ui import collector, feedback, navigation, state
 
 st.set_page_config(page_title="Layerlab", page_icon="🧱", layout="wide", initial_sidebar_state="expanded")
 state.init()
@@ -41,13 +40,8 @@ def device_line() -> str:
 
 @st.cache_resource(show_spinner="Starting Keras for the model checks (only on the server's first visit)…")
 def warm_up() -> bool:
-    """Shape inference uses Keras; importing it takes seconds, once per server.
-
-    Streamlit calls `keras.backend.clear_session()` after every script run once Keras is imported, and
-    that runs a full garbage collection over TensorFlow's millions of objects (~0.25 s per click).
-    Freezing everything imported so far moves it out of the collector's reach: the collection after a
-    rerun then only visits what the rerun made.
-    """
+    """Shape inference uses Keras; importing it takes seconds, once per server (then ui.collector keeps
+    the garbage collection Streamlit runs after every rerun from walking all of it)."""
     try:
         import keras  # noqa: F401
         import pandas  # noqa: F401
@@ -56,13 +50,12 @@ def warm_up() -> bool:
         from builder import validate  # noqa: F401 - imports keras
     except Exception:  # noqa: BLE001 - analyze() reports what is missing
         return False
-    finally:
-        gc.freeze()
     return True
 
 
 def sidebar() -> None:
     warm_up()
+    collector.keep_cheap()
     spec = state.get_spec()
     data = state.get_data()
     experiment = state.experiment_dict()

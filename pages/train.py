@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui import feedback, jobs, live, problems, state
+from ui import collector, feedback, jobs, live, problems, state
 from ui.navigation import require_app
 from ui.train_form import hyperparameter_form
 
@@ -114,14 +114,16 @@ def live_view(run_id: str | None, active: bool) -> None:
     if not run_id:
         st.markdown("#### Live view")
         st.caption("Press **Train**: the loss and accuracy curves appear here, epoch by epoch.")
+        live.empty_curves(key="live_curves_none")
         return
     own = run_id in st.session_state.get("train_own_runs", [])
 
     @st.fragment(run_every=POLL_SECONDS if active else None)
     def poll():
+        collector.keep_cheap()
         if active and not own:
             st.caption("Showing your run that is training now (started before a reload or in another tab).")
-        state_now = live.live_panel(store, run_id, jobs.queue_position)
+        state_now = live.live_panel(store, run_id, jobs.queue_position, jobs.others_training)
         if active and state_now is not None and state_now not in live.ACTIVE:
             st.rerun()  # the run ended: redraw the page so Train is enabled and polling stops
 

@@ -153,7 +153,9 @@ def test_queued_run_says_where_it_waits(runs_dir, monkeypatch):
 
     write_run(runs_dir, "run-busy", status="running", metrics=METRICS[:1], started=1000.0, workspace=ME)
     write_run(runs_dir, "run-mine", status="queued", metrics=[], started=2000.0, workspace=ME)
+    # the job manager's answers (no worker processes in page tests): one run trains, this one is second
     monkeypatch.setattr(jobs, "queue_position", lambda run_id: {"run-mine": 2}.get(run_id))
+    monkeypatch.setattr(jobs, "others_training", lambda run_id: run_id != "run-busy")
     at = page(run_id="run-mine")
     assert not at.exception
     assert any("position 2 in the queue" in i.value for i in at.info)

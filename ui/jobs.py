@@ -104,6 +104,16 @@ def queue_position(run_id: str) -> int | None:
         return None
 
 
+def others_training(run_id: str) -> bool:
+    """Whether a run other than `run_id` trains now (from the job manager's memory, no files read)."""
+    if str(runs_root()) not in _STARTED:
+        return False
+    try:
+        return any(r != run_id for r in get_job_manager().running())
+    except Exception:  # noqa: BLE001 - only a hint in a message
+        return False
+
+
 @st.cache_resource(show_spinner="Looking for a GPU…")
 def device_line() -> str:
     """One line saying where training runs ("no GPU found — training on CPU")."""

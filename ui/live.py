@@ -171,6 +171,17 @@ def _curves_figure(path: str, stamp: tuple | None):
     return charts.training_curves(_metrics(path, stamp))
 
 
+@st.cache_resource(show_spinner=False)
+def _empty_figure():
+    return charts.training_curves(pd.DataFrame())
+
+
+def empty_curves(key: str) -> None:
+    """Empty loss axes before any run: the browser loads its charting library with the page, not in the
+    busy seconds after Train is pressed."""
+    st.plotly_chart(_empty_figure(), width="stretch", key=key)
+
+
 def curves(df: pd.DataFrame, key: str, run_id: str = "", folder: Path | None = None) -> None:
     """Loss and metric curves of a run; with `folder`, the figure comes from the per-file cache."""
     if df.empty:
@@ -260,7 +271,7 @@ def live_saliency(folder: Path, cell: int = 96) -> bool:
     return True
 
 
-def live_panel(store, run_id: str, queue_position=None) -> str | None:
+def live_panel(store, run_id: str, queue_position=None, others_training=lambda run_id: False) -> str | None:
     """The whole live view of one run; returns its status word.
 
     Every part has a fixed slot (st.empty), so a poll that is cut short by the
@@ -273,7 +284,7 @@ def live_panel(store, run_id: str, queue_position=None) -> str | None:
     with message.container():
         queued = state == "queued"
         # anyone's run training (not only those this session may see) means this one waits its turn
-        others = queued and latest_running(store.as_workspace(None), ("running",)) not in (None, run_id)
+        others = queued and others_training(run_id)
         status_message(current, queue_position(run_id) if queue_position and queued else None, others)
     df = metrics_of(store, run_id)
     if state in ACTIVE:
