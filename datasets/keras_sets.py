@@ -20,22 +20,23 @@ class KerasSet:
     title: str
     files: tuple[str, ...]  # paths under <keras home>/datasets that the loader needs
     place: str  # what to tell the user to put in ~/.keras/datasets
+    stand_in: str  # the nearest built-in set that always works offline
 
 
 KERAS_SETS = {
-    "mnist": KerasSet("mnist", "MNIST", ("mnist.npz",), "mnist.npz"),
+    "mnist": KerasSet("mnist", "MNIST", ("mnist.npz",), "mnist.npz", "digits"),
     "fashion_mnist": KerasSet(
         "fashion_mnist", "Fashion-MNIST",
         tuple(f"fashion-mnist/{f}" for f in (
             "train-labels-idx1-ubyte.gz", "train-images-idx3-ubyte.gz",
             "t10k-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz")),
-        "the four fashion-mnist/*.gz files",
+        "the four fashion-mnist/*.gz files", "shapes",
     ),
     "cifar10": KerasSet(
         "cifar10", "CIFAR-10",
         tuple(f"cifar-10-batches-py-target/cifar-10-batches-py/{f}"
               for f in ("data_batch_1", "data_batch_2", "data_batch_3", "data_batch_4", "data_batch_5", "test_batch")),
-        "the extracted cifar-10-batches-py folder (under cifar-10-batches-py-target/)",
+        "the extracted cifar-10-batches-py folder (under cifar-10-batches-py-target/)", "shapes",
     ),
 }
 

@@ -40,6 +40,15 @@ def _shape_text(shape) -> str:
 
 
 # -- choosing ---------------------------------------------------------------------------------
+def _choose(dataset_id: str) -> None:
+    """Switch the session to a built-in dataset, keeping the split shares."""
+    data = state.get_data()
+    new = state.default_data(dataset_id)
+    new["validation_split"] = data.get("validation_split", 0.2)
+    new["test_split"] = data.get("test_split", 0.2)
+    state.set_data(new)
+    state.set_upload_id(None)
+    st.session_state.pop("data_pick", None)  # the picker shows the new choice
 def builtin_picker() -> None:
     infos = _infos()
     data = state.get_data()
@@ -50,15 +59,12 @@ def builtin_picker() -> None:
         info = infos[i]
         return f"{info.title}  ·  {info.task}  ·  {_shape_text(info.input_shape)}" + ("" if info.offline else "  ·  needs a download")
 
+    ids = sorted(ids, key=lambda i: not infos[i].offline)  # the ones that work offline first
     choice = st.selectbox("Dataset", ids, index=ids.index(current) if current else None, format_func=label,
                           key="data_pick", placeholder="Choose a dataset…",
                           help="Built-in datasets work offline; the big Keras sets need to be downloaded once.")
     if choice and choice != current:
-        new = state.default_data(choice)
-        new["validation_split"] = data.get("validation_split", 0.2)
-        new["test_split"] = data.get("test_split", 0.2)
-        state.set_data(new)
-        state.set_upload_id(None)
+        _choose(choice)
         st.rerun()
     if not choice:
         return
@@ -73,12 +79,12 @@ def builtin_picker() -> None:
         st.caption(f"Made of {KIND_WORDS.get(info.kind, info.kind)}. " + (
             "Available offline." if info.offline else "Not on this machine yet."))
         if not info.offline:
-            try:
-                from datasets import keras_sets
+            from datasets import keras_sets
 
-                st.warning(keras_sets.offline_message(choice), icon=":material/cloud_off:")
-            except Exception:  # noqa: BLE001
-                st.warning("This dataset must be downloaded first, and this machine is offline.")
+            st.warning(keras_sets.offline_message(choice), icon=":material/cloud_off:")
+            near = keras_sets.KERAS_SETS[choice].stand_in
+            st.button(f"Use “{infos[near].title}” instead — it works offline", key="use_stand_in",
+                      on_click=_choose, args=(near,), icon=":material/swap_horiz:")
     if info.options:
         with st.expander("Generator options", expanded=False):
             opts = param_form(tuple(info.options.values()), data.get("options") or {}, key=f"opt_{choice}")

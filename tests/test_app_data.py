@@ -123,3 +123,16 @@ def test_csv_upload_with_a_chosen_target_column():
     assert not at.exception
     assert at.session_state["data"]["dataset"].startswith("upload:")
     assert {m.label: m.value for m in at.metric}["Examples"] == "30"
+
+
+def test_an_offline_keras_set_offers_the_nearest_built_in_one(monkeypatch, tmp_path):
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))  # an empty Keras cache: MNIST is not here
+    at = _data_page("iris")
+    needs_download = ["needs a download" in label for label in at.selectbox(key="data_pick").options]
+    assert needs_download == sorted(needs_download) and needs_download[-1]  # the offline sets come first
+    at.selectbox(key="data_pick").set_value("mnist").run()
+    assert not at.exception
+    assert any("not available offline" in w.value for w in at.warning)
+    at.button(key="use_stand_in").click().run()
+    assert not at.exception
+    assert at.session_state["data"]["dataset"] == "digits"

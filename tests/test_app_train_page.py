@@ -140,12 +140,19 @@ def test_2d_dataset_boundary_is_drawn_from_the_live_file(runs_dir):
     xx, yy = np.meshgrid(ax, ax)
     probs = np.stack([xx < 0, xx >= 0], -1).astype(np.float32)
     np.savez(folder / "live" / "boundary_e002.npz", xx=xx, yy=yy, probs=probs)
-    np.savez(folder / "live" / "probes.npz", x=np.array([[-0.5, 0.2], [0.6, -0.1]], np.float32), y=np.array([0, 1]))
+    np.savez(folder / "live" / "probes.npz", x=np.array([[-0.5, 0.2], [0.6, -0.1]], np.float32), y=np.array([0, 1]),
+             x_test=np.array([[0.1, 0.9]], np.float32), y_test=np.array([1]))
     at = page(run_id="run-moons")
     figs = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
     boundary = [f for f in figs if f["data"][0]["type"] == "contour"][0]
     assert np.array_equal(np.array(boundary["data"][0]["z"]), (xx >= 0).astype(int))
     assert "epoch 2" in boundary["layout"]["title"]["text"]
+    # training points filled by class, the test point outlined in its class's colour
+    train = [t for t in boundary["data"][1:] if t.get("meta") != "test"]
+    test = [t for t in boundary["data"][1:] if t.get("meta") == "test"]
+    assert [np.round(t["x"] + t["y"], 3).tolist() for t in train] == [[-0.5, 0.2], [0.6, -0.1]]
+    assert np.round(test[0]["x"], 3).tolist() == [0.1] and test[0]["marker"]["symbol"] == "circle-open"
+    assert test[0]["marker"]["color"] == train[1]["marker"]["color"]
 
 
 def test_queued_run_says_where_it_waits(runs_dir, monkeypatch):

@@ -111,8 +111,10 @@ def regression_scatter(y_true, y_pred) -> go.Figure:
     return _layout(fig, height=420, title="Predicted vs true")
 
 
-def boundary_figure(xx, yy, probs, points=None, labels=None, class_names: list[str] | None = None) -> go.Figure:
-    """Decision boundary: the predicted class over a grid as a filled contour, the points on top.
+def boundary_figure(xx, yy, probs, points=None, labels=None, class_names: list[str] | None = None,
+                    test_points=None, test_labels=None) -> go.Figure:
+    """Decision boundary: the predicted class over a grid as a filled contour, the training points on top
+    (filled, coloured by class) and the test points outlined.
 
     `xx`, `yy` are 2-D grid coordinates (or 1-D axes); `probs` is (gh, gw, classes)
     or (gh, gw) for one sigmoid output.
@@ -139,6 +141,16 @@ def boundary_figure(xx, yy, probs, points=None, labels=None, class_names: list[s
             name = class_names[k] if class_names and k < len(class_names) else f"class {k}"
             fig.add_trace(go.Scatter(x=pts[sel, 0].tolist(), y=pts[sel, 1].tolist(), mode="markers", name=str(name),
                                      marker=dict(color=PALETTE[k % len(PALETTE)], size=6, line=dict(color="white", width=0.5))))
+    if test_points is not None and len(test_points):
+        pts = np.asarray(test_points, dtype=float)
+        lab = np.asarray(test_labels).astype(int).ravel()
+        for k in np.unique(lab):
+            sel = lab == k
+            name = class_names[k] if class_names and k < len(class_names) else f"class {k}"
+            fig.add_trace(go.Scatter(x=pts[sel, 0].tolist(), y=pts[sel, 1].tolist(), mode="markers",
+                                     name=f"{name} (test)", meta="test",
+                                     marker=dict(color=PALETTE[k % len(PALETTE)], size=8, symbol="circle-open",
+                                                 line=dict(width=2))))
     fig.update_yaxes(scaleanchor="x", scaleratio=1)
     return _layout(fig, height=420, title="Decision boundary")
 

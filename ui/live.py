@@ -203,8 +203,9 @@ def _boundary_figure(path: str, epoch: int):
         return None
     probes_file = Path(path).parent / "probes.npz"
     probes = _load_np(probes_file) if probes_file.exists() else None
-    pts, labels = (probes.get("x"), probes.get("y")) if probes else (None, None)
-    fig = charts.boundary_figure(grid["xx"], grid["yy"], grid["probs"], pts, labels)
+    probes = probes or {}
+    fig = charts.boundary_figure(grid["xx"], grid["yy"], grid["probs"], probes.get("x"), probes.get("y"),
+                                 test_points=probes.get("x_test"), test_labels=probes.get("y_test"))
     fig.update_layout(title=f"Decision boundary after epoch {epoch}")
     return fig
 

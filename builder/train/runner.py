@@ -354,7 +354,11 @@ def _live_callbacks(run_dir: Path, model, data, exp: Experiment, log) -> list:
         (run_dir / "live").mkdir(exist_ok=True)
         image_shape = tuple(getattr(data.info, "input_shape", x_probe.shape[1:]))
         x_saved = x_probe.reshape((n,) + image_shape) if kind == "saliency" and x_probe[0].size == math.prod(image_shape) else x_probe
-        np.savez(run_dir / "live" / "probes.npz", x=x_saved, y=y_probe)
+        held_out = {}
+        if kind == "boundary":  # the test points too, drawn outlined over the boundary
+            m = min(500, len(data.x_test))
+            held_out = {"x_test": data.x_test[:m], "y_test": data.y_test[:m]}
+        np.savez(run_dir / "live" / "probes.npz", x=x_saved, y=y_probe, **held_out)
         callback = live.LiveExplainCallback(run_dir, x_probe, y_probe, kind, image_shape=x_saved.shape[1:3])
         return [SafeCallback(callback, log)]
     except Exception as e:  # noqa: BLE001
