@@ -13,6 +13,7 @@ from ui.navigation import require_app
 from ui.train_form import hyperparameter_form
 
 POLL_SECONDS = 0.5  # the live view's poll: a new epoch shows at most this long after it is written
+POINTS_POLL_SECONDS = 0.3  # 2-D data: epochs are short and the boundary should move at least twice a second
 
 require_app()  # a deep link on a fresh server: let app.py draw this page
 state.init()
@@ -118,7 +119,9 @@ def live_view(run_id: str | None, active: bool) -> None:
         return
     own = run_id in st.session_state.get("train_own_runs", [])
 
-    @st.fragment(run_every=POLL_SECONDS if active else None)
+    points = live.run_is_points(store, run_id)
+
+    @st.fragment(run_every=(POINTS_POLL_SECONDS if points else POLL_SECONDS) if active else None)
     def poll():
         collector.keep_cheap()
         if active and not own:

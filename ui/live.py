@@ -64,6 +64,19 @@ def json_of(path) -> dict:
     return _json(str(path), watch.file_stamp(path))
 
 
+def run_is_points(store, run_id: str) -> bool:
+    """Whether a run trains on 2-D points (its live view is the decision boundary)."""
+    data = json_of(run_dir(store, run_id) / "experiment.json").get("data") or {}
+    if str(data.get("dataset", "")).startswith("upload:"):  # its info means reading the whole upload
+        return False
+    try:
+        from datasets import registry
+
+        return registry.info(data.get("dataset", "")).kind == "points"
+    except Exception:  # noqa: BLE001 - uploads and unknown ids: the usual poll
+        return False
+
+
 def status_of(store, run_id: str) -> dict:
     """status.json of a run as a dict ({} when the run is unknown). Do not modify the returned dict."""
     path = run_dir(store, run_id) / "status.json"
