@@ -111,9 +111,11 @@ if "teacher" in st.query_params:
     state.admit_teacher(st.query_params["teacher"])
 class_code_gate()
 chosen = PAGES + (TEACHER_PAGES if state.is_teacher() else [])
-pages = [st.Page(str(HERE / path), title=title, icon=icon, default=(title == "Build"), url_path=title.lower())
-         for path, title, icon in chosen]
-nav = st.navigation(pages, position="top")
+pages = {title: st.Page(str(HERE / path), title=title, icon=icon, url_path=title.lower()) for path, title, icon in chosen}
+# The root address opens Build at its own address, so a link to /build works like every other page's.
+home = st.Page(lambda: st.switch_page(pages["Build"]), title="Layerlab", default=True, visibility="hidden",
+               url_path="start")
+nav = st.navigation([home, *pages.values()], position="top")
 navigation.mark_app()
 sidebar()
 workspace_box()
