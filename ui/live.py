@@ -94,11 +94,6 @@ def progress_of(store, run_id: str) -> dict:
     return _json(str(path), watch.file_stamp(path))
 
 
-def latest_live_file(folder: Path, prefix: str) -> tuple[Path | None, int | None]:
-    """The newest `live/<prefix>_eNNN.*` file and its epoch number."""
-    return watch.latest_live_file(folder, prefix)
-
-
 def _load_np(path: Path):
     try:
         if path.suffix == ".npz":
@@ -195,7 +190,7 @@ def empty_curves(key: str) -> None:
     st.plotly_chart(_empty_figure(), width="stretch", key=key)
 
 
-def curves(df: pd.DataFrame, key: str, run_id: str = "", folder: Path | None = None) -> None:
+def curves(df: pd.DataFrame, key: str, folder: Path | None = None) -> None:
     """Loss and metric curves of a run; with `folder`, the figure comes from the per-file cache."""
     if df.empty:
         # Empty axes rather than nothing: the browser loads its charting library now, not when the
@@ -225,7 +220,7 @@ def _boundary_figure(path: str, epoch: int):
 
 def boundary(folder: Path, key: str) -> bool:
     """Draw the newest decision boundary of a 2-D dataset; False when there is none."""
-    path, epoch = latest_live_file(folder, "boundary")
+    path, epoch = watch.latest_live_file(folder, "boundary")
     if path is None:
         return False
     fig = _boundary_figure(str(path), epoch)
@@ -272,7 +267,7 @@ def _saliency_pictures(path: str, cell: int):
 
 def live_saliency(folder: Path, cell: int = 96) -> bool:
     """Each probe image above its newest saliency overlay, its label under it; False when the run writes none."""
-    path, epoch = latest_live_file(folder, "saliency")
+    path, epoch = watch.latest_live_file(folder, "saliency")
     if path is None or not (Path(folder) / "live" / "probes.npz").exists():
         return False
     made = _saliency_pictures(str(path), cell)
@@ -308,7 +303,7 @@ def live_panel(store, run_id: str, queue_position=None, others_training=lambda r
     # 2-D data: the decision boundary is the main view, as large as the curves
     curve_col, side_col = st.columns([1, 1] if points else [3, 2])
     with curve_col, st.empty().container():
-        curves(df, key=f"live_curves_{run_id}", run_id=run_id, folder=folder)
+        curves(df, key=f"live_curves_{run_id}", folder=folder)
     with side_col, st.empty().container():
         drew = live_saliency(folder)
         drew = boundary(folder, key=f"live_boundary_{run_id}") or drew

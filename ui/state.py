@@ -24,7 +24,6 @@ import json
 import streamlit as st
 
 HISTORY_LIMIT = 100
-KEYS = ("spec", "history", "future", "selected", "data", "upload_id", "augmentation", "training", "run_id")
 SAVED = ("spec", "history", "future", "data", "upload_id", "augmentation", "training", "run_id", "name",
          "admitted")
 SAVED_HISTORY = 20  # undo steps kept in the workspace file (the session keeps HISTORY_LIMIT)

@@ -181,15 +181,11 @@ class JobManager:
 
     def wait(self, run_id: str, timeout: float = 120.0) -> dict:
         """Block until the run reaches a final state (for scripts and tests)."""
-        end = time.monotonic() + timeout
-        while time.monotonic() < end:
-            status = self.status(run_id)
+        def busy() -> bool:
             with self._lock:
-                busy = run_id in self._pending or any(s.run_id == run_id for s in self._slots)
-            if status.get("status") in TERMINAL and not busy:
-                return status
-            time.sleep(0.05)
-        return self.status(run_id)
+                return run_id in self._pending or any(s.run_id == run_id for s in self._slots)
+
+        return wait_until_final(self.status, run_id, busy, timeout)
 
     def shutdown(self, timeout: float = 15.0) -> None:
         """Stop running runs (they save their model), end the workers, mark leftovers interrupted."""
@@ -330,6 +326,18 @@ def checked(experiment, name: str | None = None):
     if name:
         exp.name = name
     return exp
+
+
+def wait_until_final(status, run_id: str, busy, timeout: float) -> dict:
+    """Poll `status(run_id)` until it is final and `busy()` (the manager still holds the run) is False,
+    or `timeout` seconds pass; returns the last status. Shared by every job manager's `wait`."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        current = status(run_id)
+        if current.get("status") in TERMINAL and not busy():
+            return current
+        time.sleep(0.05)
+    return status(run_id)
 
 
 def admit(root: Path, workspace: str | None, active: int) -> list[str]:

@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 from builder.train import runfolder
-from builder.train.jobs import TERMINAL, admit, checked, create_run
+from builder.train.jobs import admit, checked, create_run, wait_until_final
 from builder.workspace import check_access
 
 INSTALL_HINT = "the Ray executor needs Ray, which is not installed: pip install -r requirements-ray.txt"
@@ -217,14 +217,11 @@ class RayJobManager:
         return True  # no warm workers: Ray starts an actor per run
 
     def wait(self, run_id: str, timeout: float = 120.0) -> dict:
-        end = time.monotonic() + timeout
-        while time.monotonic() < end:
+        def busy() -> bool:
             with self._lock:
-                busy = run_id in self._runs
-            if not busy and self.status(run_id).get("status") in TERMINAL:
-                break
-            time.sleep(0.05)
-        return self.status(run_id)
+                return run_id in self._runs
+
+        return wait_until_final(self.status, run_id, busy, timeout)
 
     def shutdown(self, timeout: float = 15.0) -> None:
         with self._lock:
