@@ -174,6 +174,7 @@ def welcome() -> None:
             c2.page_link("pages/train.py", label="Go to Train", icon=":material/rocket_launch:")
         if c2.button("Got it", key="welcome_ok"):
             st.session_state["welcome_dismissed"] = True
+            state.save()  # a reload of this workspace does not greet again
             st.rerun()
 
 

@@ -25,7 +25,7 @@ import streamlit as st
 
 HISTORY_LIMIT = 100
 SAVED = ("spec", "history", "future", "data", "upload_id", "augmentation", "training", "run_id", "name",
-         "admitted")
+         "admitted", "welcome_dismissed")
 SAVED_HISTORY = 20  # undo steps kept in the workspace file (the session keeps HISTORY_LIMIT)
 
 
