@@ -19,7 +19,6 @@ from pathlib import Path
 
 from bench_workshop import CHROMIUM, CHROMIUM_ARGS, free_port, start_server
 
-FLOW = "iframe[title='streamlit_flow.streamlit_flow']"
 PAGES = [("Data", "Current data"), ("Train", "Live view"), ("Explain", "No trained model yet"),
          ("Runs", "No runs yet"), ("Build", None)]  # Build: usable once the canvas has drawn the model
 TARGETS = {"page switch": 1.0, "canvas click": 0.3}
@@ -41,7 +40,7 @@ def nav(page, name: str) -> None:
 
 
 def node(page, node_id: str):
-    return page.frame_locator(FLOW).first.locator(f".react-flow__node[data-id='{node_id}']")
+    return page.locator(f".react-flow__node[data-id='{node_id}']")
 
 
 def page_switches(page) -> dict[str, float]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import keyword
 import textwrap
 
+from builder import describe
 from builder.build import MERGE_TYPES, model_name
 from builder.catalog import WRAPPERS
 from builder.spec import ModelSpec, topological_order, unique_name
@@ -41,8 +42,10 @@ def to_python(spec) -> str:
     inputs = _group([names[i] for i in spec.input_ids()])
     outputs = _group([names[o] for o in spec.output_ids()])
     body.append(f"return keras.Model(inputs={inputs}, outputs={outputs}, name={literal(model_name(spec.name))})")
+    ordered = [{"type": by_id[i].type, "params": by_id[i].params} for i in topological_order(spec)]
     lines = [
-        f"# Model {literal(spec.name)}, exported by Layerlab.",
+        f"# Model {literal(spec.name)} ({describe.kind(ordered)}), exported by Layerlab.",
+        *[f"# {line}" for line in comment_lines("Layers: " + describe.layers_line(ordered))],
         *[f"# {line}" for line in comment_lines(spec.description)],
         "# Run it with: python model.py",
         "import keras",

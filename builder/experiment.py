@@ -19,6 +19,7 @@ import math
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from builder import describe
 from builder import validate as model_validate
 from builder.params import Param
 from builder.spec import ModelSpec, SpecError, atomic_write_text, parse_json, read_text
@@ -170,7 +171,11 @@ class Experiment:
 
     @property
     def title(self) -> str:
-        return self.name or f"{self.model.name} on {self.dataset}"
+        """Its name, else what it is: "MLP on digits", "Autoencoder on shapes"."""
+        if self.name:
+            return self.name
+        nodes = [{"type": n.type} for n in self.model.nodes]
+        return f"{describe.kind(nodes, reconstructs=self.hp.get('task') == 'reconstruction')} on {self.dataset}"
 
     # -- (de)serialisation ---------------------------------------------------
     def to_dict(self) -> dict:

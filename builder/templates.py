@@ -5,8 +5,8 @@ settings that make its default run succeed there (on top of the experiment's
 declared defaults); its description states the accuracy that run reaches,
 which tests/test_templates_training.py checks.
 
-Node positions ("ui") lay each graph out left to right, branches one row
-apart, so the canvas shows it tidily the moment a template opens.
+Node positions ("ui") lay each graph out top to bottom, branches side by
+side, so the canvas shows it tidily the moment a template opens.
 """
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from builder.spec import FORMAT, ModelSpec
 
-X0, DX, Y0, DY = 40, 220, 120, 140  # canvas layout grid (pixels)
+X0, DX, Y0, DY = 40, 250, 40, 110  # canvas layout grid (pixels): DY between layers, DX between branches
 
 
 @dataclass(frozen=True)
@@ -28,21 +28,21 @@ class Template:
     training: dict = field(default_factory=dict)  # settings over builder.experiment.HYPERPARAMS defaults
 
 
-def _node(nid, type_, col, row=0, inputs=(), **params) -> dict:
+def _node(nid, type_, step, branch=0, inputs=(), **params) -> dict:
     node = {"id": nid, "type": type_}
     if params:
         node["params"] = params
     if inputs:
         node["inputs"] = list(inputs)
-    node["ui"] = {"x": X0 + DX * col, "y": Y0 + DY * row}
+    node["ui"] = {"x": X0 + DX * branch, "y": Y0 + DY * step}
     return node
 
 
 def _chain(*layers) -> list[dict]:
-    """Nodes each fed by the one before: (id, type, params) triples, left to right."""
+    """Nodes each fed by the one before: (id, type, params) triples, top to bottom."""
     nodes, previous = [], ()
-    for col, (nid, type_, params) in enumerate(layers):
-        nodes.append(_node(nid, type_, col, inputs=previous, **params))
+    for step, (nid, type_, params) in enumerate(layers):
+        nodes.append(_node(nid, type_, step, inputs=previous, **params))
         previous = (nid,)
     return nodes
 

@@ -120,8 +120,8 @@ def _own_name(spec: dict) -> dict:
     """A model whose layers changed is no longer the template it started from: it gets a name of its own
     ("my-model", "my-model-2"…), so sidebar, run names and exported code say what it is."""
     template_names = {t.spec_dict.get("name") for t in _templates().values()}
-    if spec.get("name") in template_names:
-        spec = {**spec, "name": edits.fresh_name(template_names)}
+    if spec.get("name") in template_names:  # the template's description no longer fits either
+        spec = {k: v for k, v in spec.items() if k != "description"} | {"name": edits.fresh_name(template_names)}
     return spec
 
 
@@ -167,7 +167,7 @@ def welcome() -> None:
             "#### Welcome to Layerlab — three steps to a trained network\n"
             "**1. Data** — pick a dataset (digits are already chosen). &nbsp; "
             "**2. Build** — a model is already loaded below: add layers from the palette, drag from a "
-            "layer's right dot to another's left dot to connect them, click a layer to change it. &nbsp; "
+            "layer's bottom dot onto another layer to connect them, click a layer to change it. &nbsp; "
             "**3. Train** — press *Train* and watch the curves live."
         )
         if _has_page("pages/train.py"):
@@ -289,7 +289,7 @@ def inputs_editor(spec: dict, node: dict, lt, key: str) -> None:
     ins = node.get("inputs", [])
     st.markdown("**Inputs, in order**")
     if not ins:
-        st.caption("No input yet: drag from another layer's right dot to this layer's left dot, or add one below.")
+        st.caption("No input yet: drag from another layer's bottom dot onto this layer, or add one below.")
     for i, src in enumerate(ins):
         role = canvas.input_roles(node.get("type"))
         label = f"**{i + 1}** · {src}" + (f" ({role[i]})" if i < len(role) else "")
@@ -314,20 +314,37 @@ def canvas_tab(spec: dict, fb, version: int) -> None:
     palette()
     c_canvas, c_side = st.columns([4, 1.3], gap="small")
     with c_canvas:
-        change = canvas.show(spec, fb, state.get_selected(), version, key="canvas", height=480)
+        canvas.show(spec, fb, state.get_selected(), version, st.session_state.get(CANVAS_ACK, 0), _canvas_events,
+                    key="canvas", height=600)
         canvas.legend()
-        st.caption("Drag a layer to move it · drag from a right dot to a left dot to connect · "
-                   "click a layer or a connection and press Delete (or use *Delete layer* on the right) · "
+        st.caption("Click a layer to change it · drag from a layer's bottom dot onto another layer to connect · "
+                   "right-click a layer for more · Delete removes what is selected (Shift-click selects several) · "
                    "the numbers on connections are the input order.")
         problems_list(fb)
-    if change is not None:
-        state.set_selected(change.selected)
-        if change.spec is not None:
-            state.set_spec(change.spec)
-            _rerun()
-        # a click that only selected: the canvas shows it already, the panel below draws it now (no rerun)
     with c_side:
         side_panel(spec, fb, version)
+
+
+CANVAS_ACK = "_canvas_ack"
+
+
+def _canvas_events() -> None:
+    """The canvas' callback: apply the student's operations (in order, each once), then redraw."""
+    events = canvas.pending_events("canvas", st.session_state.get(CANVAS_ACK, 0))
+    if not events:
+        return
+    st.session_state[CANVAS_ACK] = events[-1]["seq"]
+    spec = state.get_spec()
+    out = canvas.apply_events(spec, events, state.get_selected(), new_params=lambda t: _new_params(_layer_type(t)),
+                              max_inputs=lambda t: getattr(_layer_type(t), "max_inputs", None))
+    if out.changed:
+        structural = canvas.structure_key(out.spec) != canvas.structure_key(spec)
+        state.set_spec(_own_name(out.spec) if structural else out.spec)
+    state.set_selected(out.selected)
+    if out.notices:
+        st.session_state["build_notice"] = " ".join(out.notices)
+    if feedback.model_summary(state.experiment_dict()) != st.session_state.get(feedback.SIDEBAR_SUMMARY):
+        st.rerun()  # from a callback: the interaction becomes one whole-page run
 
 
 def list_tab(spec: dict, fb, version: int) -> None:

@@ -123,14 +123,14 @@ def test_input_order_buttons_reorder_a_merge():
     assert at.session_state["spec"]["nodes"][2]["inputs"] == ["a", "b"]
 
 
-def test_delete_layer_removes_its_connections():
+def test_delete_layer_takes_it_out_of_its_chain():
     at = _app(MLP, selected="hidden")
     version = at.session_state["spec_version"]
     at.button(key=f"side_hidden_{version}.delete").click().run()
     _no_exception(at)
     spec = at.session_state["spec"]
     assert [n["id"] for n in spec["nodes"]] == ["x", "probs"]
-    assert "inputs" not in spec["nodes"][1]
+    assert spec["nodes"][1]["inputs"] == ["x"]  # what the deleted layer fed now takes its input
     assert at.session_state["selected"] is None
 
 

@@ -17,67 +17,103 @@ FB = Feedback(ok=False, problems=[("b", "something is wrong")], shapes={"x": (No
               params={"x": 0, "a": 72})
 
 
-def _flow(spec):
-    nodes, edges = canvas.flow_elements(spec, FB)
-    return ([{"id": n["id"], "x": n["x"], "y": n["y"]} for n in nodes],
-            [{"source": e["source"], "target": e["target"]} for e in edges])
+MAX_INPUTS = {"Input": 0, "Dense": 1, "Dropout": 1, "Add": None}
 
 
-def test_elements_show_shapes_params_errors_and_input_order():
-    nodes, edges = canvas.flow_elements(SPEC, FB, selected="a")
-    by_id = {n["id"]: n for n in nodes}
-    assert "(None, 8)" in by_id["a"]["content"] and "72 params" in by_id["a"]["content"]
-    assert "something is wrong" in by_id["b"]["content"]
-    assert by_id["b"]["style"]["border"] == canvas.ERROR_STYLE["border"]
-    assert by_id["x"]["kind"] == "input" and by_id["a"]["selected"]
-    labels = {(e["source"], e["target"]): e["label"] for e in edges}
+def _apply(*events, spec=SPEC, selected=None):
+    seq = iter(range(1, 100))
+    return canvas.apply_events(spec, [{"seq": next(seq), **e} for e in events], selected,
+                               new_params=lambda t: {"rate": 0.5} if t == "Dropout" else {},
+                               max_inputs=MAX_INPUTS.get)
+
+
+def test_canvas_data_shows_shapes_params_errors_and_input_order():
+    data = canvas.canvas_data(SPEC, FB, selected="a")
+    by_id = {n["id"]: n for n in data["nodes"]}
+    assert by_id["a"]["shape"] == "(None, 8) · 72 params" and by_id["a"]["detail"] == "units 8"
+    assert by_id["b"]["problem"] == "something is wrong" and by_id["b"]["error"]
+    assert by_id["x"]["kind"] == "input" and data["selected"] == "a"
+    labels = {(e["source"], e["target"]): e["label"] for e in data["edges"]}
     assert labels[("a", "sum")] == "1" and labels[("b", "sum")] == "2"
     assert labels[("x", "a")] == ""  # single-input layers need no number
 
 
-def test_auto_layout_puts_each_node_right_of_its_inputs():
+def test_structure_key_changes_with_connections_not_with_moves_or_settings():
+    key = canvas.structure_key(SPEC)
+    assert canvas.structure_key(_apply({"action": "move", "positions": {"a": {"x": 5, "y": 9}}}).spec) == key
+    assert canvas.structure_key(edits.set_params(SPEC, "a", {"units": 99})) == key
+    assert canvas.structure_key(_apply({"action": "connect", "source": "x", "target": "sum"}).spec) != key
+
+
+def test_auto_layout_puts_each_node_below_its_inputs():
     pos = canvas.positions(SPEC)
-    assert pos["x"][0] < pos["a"][0] < pos["b"][0] < pos["sum"][0]
+    assert pos["x"][1] < pos["a"][1] < pos["b"][1] < pos["sum"][1]
     assert len(set(pos.values())) == 4
 
 
-def test_unchanged_canvas_leaves_the_spec_alone():
-    nodes, edges = _flow(SPEC)
-    assert canvas.apply_flow(SPEC, nodes, edges) == SPEC
+def test_selecting_changes_nothing_but_the_selection():
+    out = _apply({"action": "select", "id": "b"})
+    assert out.spec == SPEC and out.selected == "b" and not out.changed
 
 
-def test_move_stores_the_position():
-    nodes, edges = _flow(SPEC)
-    nodes[1]["x"] += 50
-    new = canvas.apply_flow(SPEC, nodes, edges)
-    assert new["nodes"][1]["ui"] == {"x": round(nodes[1]["x"]), "y": round(nodes[1]["y"])}
-    assert "ui" not in new["nodes"][0]
+def test_move_stores_the_position_of_the_moved_layer_only():
+    out = _apply({"action": "move", "positions": {"a": {"x": 300.4, "y": 20}}})
+    assert out.spec["nodes"][1]["ui"] == {"x": 300, "y": 20}
+    assert "ui" not in out.spec["nodes"][0]
 
 
-def test_new_edge_appends_to_the_target_inputs_in_order():
-    nodes, edges = _flow(SPEC)
-    edges.append({"source": "x", "target": "sum"})
-    new = canvas.apply_flow(SPEC, nodes, edges)
-    assert new["nodes"][3]["inputs"] == ["a", "b", "x"]
+def test_connect_appends_to_a_merge_and_replaces_a_one_input_layer():
+    out = _apply({"action": "connect", "source": "x", "target": "sum"})
+    assert out.spec["nodes"][3]["inputs"] == ["a", "b", "x"] and not out.notices
+    out = _apply({"action": "connect", "source": "x", "target": "b"})
+    assert out.spec["nodes"][2]["inputs"] == ["x"]
+    assert out.notices == ["'b' takes one input: it now takes 'x' instead of 'a'."]
+    out = _apply({"action": "connect", "source": "a", "target": "x"})
+    assert out.spec == SPEC and "Input" in out.notices[0]
 
 
-def test_removed_edge_and_node_disappear_from_the_spec():
-    nodes, edges = _flow(SPEC)
-    edges = [e for e in edges if (e["source"], e["target"]) != ("a", "sum")]
-    new = canvas.apply_flow(SPEC, nodes, edges)
-    assert new["nodes"][3]["inputs"] == ["b"]
-    nodes = [n for n in nodes if n["id"] != "b"]
-    edges = [e for e in edges if "b" not in (e["source"], e["target"])]
-    new = canvas.apply_flow(SPEC, nodes, edges)
-    assert [n["id"] for n in new["nodes"]] == ["x", "a", "sum"]
-    assert "inputs" not in new["nodes"][2]
+def test_delete_removes_layers_and_cut_connections():
+    out = _apply({"action": "delete", "nodes": [], "edges": [{"source": "a", "target": "sum", "index": 0}]})
+    assert out.spec["nodes"][3]["inputs"] == ["b"]
+    out = _apply({"action": "delete", "nodes": ["b"], "edges": []}, selected="b")
+    assert [n["id"] for n in out.spec["nodes"]] == ["x", "a", "sum"]
+    assert out.spec["nodes"][2]["inputs"] == ["a", "a"]  # b's place in the sum is taken by b's own input
+    assert out.selected is None
+
+
+def test_quick_successive_deletions_all_apply_and_a_repeat_is_refused_visibly():
+    # three deletions sent before the canvas heard back: each names its layer, so none undoes another
+    out = _apply({"action": "delete", "nodes": ["b"], "edges": []}, {"action": "delete", "nodes": ["a"], "edges": []},
+                 {"action": "delete", "nodes": ["b"], "edges": []})
+    assert [n["id"] for n in out.spec["nodes"]] == ["x", "sum"]
+    assert out.notices == ["The layer 'b' is no longer in the model, so that delete was not applied."]
+
+
+def test_insert_after_and_duplicate_from_the_menu():
+    out = _apply({"action": "insert_after", "id": "a", "type": "Dropout"})
+    drop = out.selected
+    by_id = {n["id"]: n for n in out.spec["nodes"]}
+    assert by_id[drop]["inputs"] == ["a"] and by_id[drop]["params"] == {"rate": 0.5}
+    assert by_id["b"]["inputs"] == [drop] and by_id["sum"]["inputs"] == [drop, "b"]
+    out = _apply({"action": "duplicate", "id": "b"})
+    copy_ = {n["id"]: n for n in out.spec["nodes"]}[out.selected]
+    assert out.selected == "dense_1" and copy_["inputs"] == ["a"] and copy_["params"] == {"units": 8}
+
+
+def test_pending_events_are_the_unapplied_ones_in_order(monkeypatch):
+    import streamlit as st
+
+    monkeypatch.setattr(st, "session_state", {"canvas": {"events": [{"seq": 7, "action": "select"},
+                                                                    {"seq": 5, "action": "move"},
+                                                                    {"seq": 3, "action": "select"}]}})
+    assert [e["seq"] for e in canvas.pending_events("canvas", 4)] == [5, 7]
 
 
 def test_place_new_avoids_existing_nodes():
     spot = canvas.place_new(SPEC, "a")
     taken = canvas.positions(SPEC).values()
     assert all(abs(spot["x"] - x) > 1 or abs(spot["y"] - y) > 1 for x, y in taken)
-    assert spot["x"] > canvas.positions(SPEC)["a"][0]
+    assert spot["y"] > canvas.positions(SPEC)["a"][1]
 
 
 def test_edits_ids_rename_and_input_order():

@@ -100,9 +100,9 @@ def test_every_template_has_layout_dataset_and_description():
         assert t.id == tid and t.title and len(t.description) > 40 and t.dataset
         positions = [(n["ui"]["x"], n["ui"]["y"]) for n in t.spec_dict["nodes"]]
         assert len(set(positions)) == len(positions), f"{tid}: nodes on top of each other"
-        for n in t.spec_dict["nodes"]:  # left to right: every node sits right of its inputs
+        for n in t.spec_dict["nodes"]:  # top to bottom: every node sits below its inputs
             for src in n.get("inputs", []):
-                assert n["ui"]["x"] > nodes_by_id(t.spec_dict, drop_ui=False)[src]["ui"]["x"]
+                assert n["ui"]["y"] > nodes_by_id(t.spec_dict, drop_ui=False)[src]["ui"]["y"]
 
 
 def test_template_get_returns_independent_copies():

@@ -1,31 +1,60 @@
 """The graph canvas: the ONE module that knows which canvas technology draws the spec.
 
-Today it is streamlit-flow-component (React Flow). Everything else in the app
-talks to this module in spec terms only:
+It is Layerlab's own component (ui/canvas_app: React Flow in the page, through Streamlit's
+components v2). Everything else in the app talks to this module in spec terms only:
 
-- `show(spec, feedback, selected)` draws the canvas and returns a `CanvasChange`
-  (a new spec and/or a new selection) when the user moved, connected, deleted
-  or clicked something, else None;
-- `flow_elements` / `apply_flow` are the pure mapping spec ⇄ canvas (tested
-  without a browser);
+- `show(spec, feedback, selected, version, ack, on_events)` draws the canvas; the student's edits
+  arrive as small operations (`select`, `move`, `connect`, `delete`, `duplicate`, `insert_after`)
+  that name layers by id, and `on_events` applies them;
+- `canvas_data` (spec → what the browser draws) and `apply_event` (one operation → a new spec)
+  are pure and tested without a browser;
 - `place_new` picks a position for a node added from the palette.
 
-React Flow gives each node one target handle, so the order of a node's inputs
-is kept in the spec (`inputs` list) and shown as edge labels 1, 2, 3 (query,
-value, key for attention); it is changed in the side panel, not by dragging.
+Because an operation names layers rather than carrying a copy of the whole graph, one made while
+an earlier one is still on its way applies to the newer spec: quick successive deletions all
+count. An operation on a layer that is already gone is refused with a notice that says so.
+
+React Flow gives each node one target handle, so the order of a node's inputs is kept in the spec
+(`inputs` list) and shown as edge labels 1, 2, 3 (query, value, key for attention); it is changed
+in the side panel, not by dragging.
 """
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
 
 import streamlit as st
 
+from builder import describe
+from ui import edits
 from ui.feedback import Feedback, format_count, format_shape
 
-NODE_W, NODE_H = 220, 140  # layout grid (px); the graph flows left → right
-_MOVE_EPS = 0.5
-SCALE = 0.85  # canvas px per spec px: templates space layers 220 px apart (187 px drawn, boxes are 170 px)
+COL_W, ROW_H = 250, 110  # layout grid (px): the graph flows top → bottom, branches side by side
+# The canvas' code (ui/canvas_app, built into static/canvas/) is served once by Streamlit's static file
+# serving and cached by the browser; each redraw sends only this loader and the model's data.
+BUNDLE = Path(__file__).parent.parent / "static" / "canvas"
+LOADER = """
+const loading = {};
+export default function (args) {
+  const { css, js } = args.data.bundle;
+  if (!document.querySelector(`link[href="${css}"]`)) {
+    const link = document.createElement("link");
+    link.rel = "stylesheet";
+    link.href = css;
+    document.head.appendChild(link);
+  }
+  // the loader itself runs from a blob: address, so the module's address is made absolute
+  loading[js] = loading[js] || import(new URL(js, window.location.href).href);
+  let cleanup = null, gone = false;
+  loading[js].then((m) => { if (!gone) cleanup = m.default(args); });
+  return () => { gone = true; if (cleanup) cleanup(); };
+}
+"""
+# The layers offered by the right-click menu's "Insert after".
+QUICK_TYPES = ("Dense", "Dropout", "Conv2D", "MaxPooling2D", "Flatten", "BatchNormalization", "Activation", "LSTM")
 
 # Soft colours per layer family, so a graph reads at a glance.
 FAMILY_COLOURS = {
@@ -39,15 +68,8 @@ FAMILY_COLOURS = {
     "merge": "#fff9db",
     "regularization": "#f4f4f4",
 }
-ERROR_STYLE = {"border": "2px solid #d93025", "background": "#fdecea"}
 INPUT_ROLES = {"MultiHeadAttention": ("query", "value", "key")}
-
-
-@dataclass
-class CanvasChange:
-    spec: dict | None = None  # the edited spec, when the graph changed
-    selected: str | None = None
-    selection_changed: bool = False
+COLLAPSE_FROM = 40  # layers: bigger imported models open with their blocks closed
 
 
 # -- layout --------------------------------------------------------------------
@@ -74,63 +96,36 @@ def positions(spec: dict) -> dict[str, tuple[float, float]]:
     for n in nodes:
         if n["id"] in out:
             continue
-        col = d(n["id"])  # depth from the inputs picks the column
-        row = per_row.get(col, 0)
-        per_row[col] = row + 1
-        out[n["id"]] = (float(col * NODE_W), float(row * NODE_H))
+        row = d(n["id"])  # depth from the inputs picks the row; layers at one depth stand side by side
+        col = per_row.get(row, 0)
+        per_row[row] = col + 1
+        out[n["id"]] = (float(col * COL_W), float(row * ROW_H))
     return out
 
 
 def place_new(spec: dict, anchor: str | None) -> dict:
-    """A free "ui" position for a new node: right of `anchor` when given, else below everything."""
+    """A free "ui" position for a new node: below `anchor` when given, else right of everything."""
     pos = positions(spec)
     if anchor in pos:
         x, y = pos[anchor]
-        x += NODE_W
+        y += ROW_H
     else:
-        x = min((p[0] for p in pos.values()), default=0.0)
-        y = (max((p[1] for p in pos.values()), default=-NODE_H)) + NODE_H
+        x = (max((p[0] for p in pos.values()), default=-COL_W)) + COL_W
+        y = min((p[1] for p in pos.values()), default=0.0)
     taken = set(pos.values())
-    while any(abs(px - x) < NODE_W * 0.8 and abs(py - y) < NODE_H * 0.9 for px, py in taken):
-        y += NODE_H
+    while any(abs(px - x) < COL_W * 0.8 and abs(py - y) < ROW_H * 0.9 for px, py in taken):
+        x += COL_W
     return {"x": round(x), "y": round(y)}
 
 
 # -- spec → canvas --------------------------------------------------------------------
-def node_label(node: dict, fb: Feedback) -> str:
-    """Markdown shown inside a node: id, type, output shape, params, problems."""
-    nid, ntype = node["id"], node.get("type", "?")
-    lines = [f"**{nid}**", f"{ntype}{_brief(node)}"]
-    if nid in fb.shapes:
-        count = fb.params.get(nid)
-        lines.append(f"`{format_shape(fb.shapes[nid])}`" + (f" · {format_count(count)} params" if count else ""))
-    problems = fb.node_problems(nid)
-    if problems:  # the first problem, short; the full list is under the canvas and in the side panel
-        msg = problems[0] if len(problems[0]) <= 90 else problems[0][:88].rstrip() + "…"
-        lines.append(f"⚠️ {msg}" + (f" (+{len(problems) - 1} more)" if len(problems) > 1 else ""))
-    return "  \n".join(lines)
-
-
-def _brief(node: dict) -> str:
-    p = node.get("params") or {}
-    bits = []
-    for key in ("units", "filters", "shape", "rate", "pool_size", "num_heads", "kernel_size"):
-        if key in p and p[key] is not None:
-            v = p[key]
-            bits.append(f"{key} {list(v) if isinstance(v, (list, tuple)) else v}")
-            break
-    if p.get("activation") and p["activation"] != "linear":
-        bits.append(p["activation"])
-    return (" · " + ", ".join(bits)) if bits else ""
-
-
 def input_roles(type_name) -> tuple:
     """Names of a layer's inputs in order ("query", "value", "key"), from the catalog."""
-    try:
-        from builder import catalog
+    from builder import catalog
 
+    try:
         return tuple(getattr(catalog.get(type_name), "input_names", ()) or ())
-    except Exception:
+    except KeyError:  # an unknown type: validation reports it
         return INPUT_ROLES.get(type_name, ())
 
 
@@ -149,8 +144,24 @@ def edge_id(src: str, dst: str, index: int) -> str:
     return f"{src}->{dst}#{index}"
 
 
-def flow_elements(spec: dict, fb: Feedback, selected: str | None = None, family_of=None) -> tuple[list[dict], list[dict]]:
-    """Plain node and edge dicts (React Flow's fields) for `spec`."""
+def _family_of(type_name) -> str | None:
+    from builder import catalog
+
+    try:
+        return catalog.get(type_name).family
+    except KeyError:
+        return None
+
+
+def structure_key(spec: dict) -> str:
+    """Changes when layers or connections do (not when a layer moves or a setting changes): the canvas
+    fits its view to the model again after such a change."""
+    shape = [(n.get("id"), tuple(n.get("inputs") or ())) for n in spec.get("nodes", []) if isinstance(n, dict)]
+    return hashlib.sha1(json.dumps(shape, default=str).encode()).hexdigest()[:12]
+
+
+def canvas_data(spec: dict, fb: Feedback, selected: str | None = None, family_of=None) -> dict:
+    """What the browser draws: each layer with its text, colour and problem; each connection."""
     family_of = family_of or _family_of
     pos = positions(spec)
     nodes, edges = [], []
@@ -159,85 +170,111 @@ def flow_elements(spec: dict, fb: Feedback, selected: str | None = None, family_
         if not isinstance(n, dict) or not isinstance(n.get("id"), str):
             continue
         nid = n["id"]
-        style = {
-            "background": FAMILY_COLOURS.get(family_of(n.get("type")), "#ffffff"),
-            "border": "1px solid #9aa5b1", "borderRadius": "8px", "fontSize": "14px",
-            "padding": "6px 9px", "width": "170px", "textAlign": "left", "lineHeight": "1.35",
-        }
-        if fb.node_problems(nid):
-            style.update(ERROR_STYLE)
+        problems = fb.node_problems(nid)
+        shape = ""
+        if nid in fb.shapes:
+            count = fb.params.get(nid)
+            shape = format_shape(fb.shapes[nid]) + (f" · {format_count(count)} params" if count else "")
+        problem = ""
+        if problems:  # the first, short; the full list is under the canvas and in the side panel
+            problem = problems[0] if len(problems[0]) <= 90 else problems[0][:88].rstrip() + "…"
+            problem += f" (+{len(problems) - 1} more)" if len(problems) > 1 else ""
         nodes.append({
-            "id": nid, "x": pos[nid][0], "y": pos[nid][1],
-            "content": node_label(n, fb),
-            "kind": "input" if n.get("type") == "Input" else "default",
-            "style": style, "selected": nid == selected,
+            "id": nid, "type": str(n.get("type", "?")), "detail": describe.layer_brief(n.get("params")), "shape": shape, "problem": problem,
+            "error": bool(problems), "colour": FAMILY_COLOURS.get(family_of(n.get("type")), "#ffffff"),
+            "kind": "input" if n.get("type") == "Input" else "layer", "group": n.get("group"),
+            "x": pos[nid][0], "y": pos[nid][1],
         })
         for i, src in enumerate(n.get("inputs", []) or []):
             if src in ids:
-                edges.append({"id": edge_id(src, nid, i), "source": src, "target": nid, "label": edge_label(n, i)})
-    return nodes, edges
+                edges.append({"id": edge_id(src, nid, i), "source": src, "target": nid, "index": i,
+                              "label": edge_label(n, i)})
+    groups = sorted({n["group"].split("/")[0] for n in nodes if n["group"]})
+    return {"nodes": nodes, "edges": edges, "selected": selected if selected in ids else None,
+            "structure": structure_key(spec), "quick": list(QUICK_TYPES),
+            "collapsed": groups if len(nodes) >= COLLAPSE_FROM else []}
 
 
-def _family_of(type_name) -> str | None:
-    try:
-        from builder import catalog
+# -- canvas → spec: the student's operations ------------------------------------------------
+@dataclass
+class Outcome:
+    """What applying the canvas' operations did: the new spec, the layer to select, notices to show."""
+    spec: dict
+    selected: str | None
+    notices: list[str] = field(default_factory=list)
+    changed: bool = False
 
-        return catalog.get(type_name).family
-    except Exception:
-        return None
+
+def apply_events(spec: dict, events: list[dict], selected: str | None, new_params, max_inputs) -> Outcome:
+    """Apply the canvas' operations in order. `new_params(type)` gives a new layer's params and
+    `max_inputs(type)` how many inputs a layer type takes (None: any)."""
+    out = Outcome(spec=spec, selected=selected)
+    for ev in events:
+        _apply(out, ev, new_params, max_inputs)
+    out.changed = out.spec != spec
+    return out
 
 
-# -- canvas → spec ----------------------------------------------------------------------
-def apply_flow(spec: dict, flow_nodes: list[dict], flow_edges: list[dict]) -> dict:
-    """The spec after the canvas edits: moved nodes, new/removed edges, deleted nodes.
+def _apply(out: Outcome, ev: dict, new_params, max_inputs) -> None:
+    ids = {n["id"] for n in out.spec.get("nodes", [])}
+    action = ev.get("action")
+    named = [i for i in [ev.get("id"), ev.get("source"), ev.get("target"), *(ev.get("nodes") or [])] if i]
+    gone = [i for i in named if i not in ids]
+    if gone:
+        out.notices.append(f"The layer {', '.join(repr(g) for g in gone)} is no longer in the model, so that "
+                           f"{action} was not applied.")
+        return
+    if action == "select":
+        out.selected = ev["id"]
+    elif action == "move":
+        out.spec = _moved(out.spec, ev.get("positions") or {})
+    elif action == "connect":
+        out.spec = _connected(out, ev["source"], ev["target"], max_inputs)
+    elif action == "delete":
+        for nid in ev.get("nodes") or []:
+            out.spec = edits.tidy(edits.delete_node(out.spec, nid))  # laid out again, like an insertion
+        for e in ev.get("edges") or []:
+            out.spec = _disconnected(out.spec, e)
+        if out.selected in (ev.get("nodes") or []):
+            out.selected = None
+    elif action == "duplicate":
+        out.spec, out.selected = edits.duplicate_node(out.spec, ev["id"], place_new(out.spec, ev["id"]))
+    elif action == "insert_after":
+        out.spec, out.selected = edits.insert_after(out.spec, ev["type"], new_params(ev["type"]), ev["id"])
 
-    `flow_nodes` are {"id", "x", "y"} and `flow_edges` {"source", "target"}. Positions
-    that did not move keep the spec as it was (no "ui" is added just for being drawn).
-    """
+
+def _moved(spec: dict, moves: dict) -> dict:
     new = copy.deepcopy(spec)
-    kept = {n["id"] for n in flow_nodes}
-    old_pos = positions(spec)
-    # deleted nodes go, and so do the connections to them
-    new["nodes"] = [n for n in new["nodes"] if n.get("id") in kept]
     for n in new["nodes"]:
-        if n.get("inputs"):
-            n["inputs"] = [i for i in n["inputs"] if i in kept or i not in old_pos]
-            if not n["inputs"]:
-                n.pop("inputs")
-    if new.get("outputs"):
-        new["outputs"] = [o for o in new["outputs"] if o in kept]
-        if not new["outputs"]:
-            new.pop("outputs")
-    by_id = {n["id"]: n for n in new["nodes"]}
-    # moves
-    for fn in flow_nodes:
-        nid = fn["id"]
-        if nid not in by_id or nid not in old_pos:
-            continue
-        ox, oy = old_pos[nid]
-        if abs(fn["x"] - ox) > _MOVE_EPS or abs(fn["y"] - oy) > _MOVE_EPS:
-            by_id[nid]["ui"] = {"x": round(fn["x"]), "y": round(fn["y"])}
-    # edges: compare the multiset of (source, target) pairs
-    want: dict[str, list[str]] = {}
-    for e in flow_edges:
-        if e["target"] in by_id and e["source"] in by_id:
-            want.setdefault(e["target"], []).append(e["source"])
-    for nid, node in by_id.items():
-        have = list(node.get("inputs", []))
-        wanted = list(want.get(nid, []))
-        result = []
-        for src in have:  # keep surviving inputs in their order
-            if src in wanted:
-                wanted.remove(src)
-                result.append(src)
-            elif src not in by_id:
-                result.append(src)  # a dangling input is not an edge on the canvas: keep it for validation
-        result += wanted  # new connections come last
-        if result:
-            node["inputs"] = result
-        else:
-            node.pop("inputs", None)
+        xy = moves.get(n["id"])
+        if isinstance(xy, dict) and all(isinstance(xy.get(k), (int, float)) for k in ("x", "y")):
+            n["ui"] = {"x": round(xy["x"]), "y": round(xy["y"])}
     return new
+
+
+def _connected(out: Outcome, source: str, target: str, max_inputs) -> dict:
+    """`source` becomes an input of `target`; a one-input layer swaps its old input for the new one."""
+    spec = out.spec
+    node = next(n for n in spec["nodes"] if n["id"] == target)
+    ins = node.get("inputs") or []
+    if source == target or source in ins:
+        return spec
+    if max_inputs(node.get("type")) == 0:
+        out.notices.append(f"'{target}' is an Input: it takes no connections in. Connect it to other layers instead.")
+        return spec
+    if max_inputs(node.get("type")) == 1 and ins:
+        out.notices.append(f"'{target}' takes one input: it now takes '{source}' instead of '{ins[0]}'.")
+        return edits.add_input(edits.remove_input(spec, target, 0), target, source)
+    return edits.add_input(spec, target, source)
+
+
+def _disconnected(spec: dict, edge: dict) -> dict:
+    node = next((n for n in spec["nodes"] if n["id"] == edge.get("target")), None)
+    ins = (node or {}).get("inputs") or []
+    index = edge.get("index")
+    if not isinstance(index, int) or index >= len(ins) or ins[index] != edge.get("source"):
+        index = ins.index(edge.get("source")) if edge.get("source") in ins else None
+    return spec if index is None else edits.remove_input(spec, edge["target"], index)
 
 
 def legend() -> None:
@@ -249,87 +286,35 @@ def legend() -> None:
 
 
 # -- drawing ----------------------------------------------------------------------------
-def show(spec: dict, fb: Feedback, selected: str | None, version: int, key: str = "canvas",
-         height: int = 560) -> CanvasChange | None:
-    """Draw the canvas; return what the user changed on it since the last call, if anything.
-
-    `version` changes whenever the spec changed outside the canvas; the canvas then
-    redraws from the spec (React Flow otherwise keeps its own copy between reruns).
-    """
-    from streamlit_flow import streamlit_flow
-    from streamlit_flow.elements import StreamlitFlowEdge, StreamlitFlowNode
-    from streamlit_flow.state import StreamlitFlowState
-
-    ss = st.session_state
-    k_reset, k_seen, k_ver = f"_{key}_reset_ts", f"_{key}_seen_ts", f"_{key}_version"
-    k_drawn, k_sync = f"_{key}_drawn", f"_{key}_sync"
-    if ss.get(k_ver) != version:
-        # Redraw from the spec: the component replaces its own copy when our timestamp is >= the
-        # last one it sent. Deriving ours from its timestamps keeps browser and server clocks apart.
-        last = ss.get(key)
-        last_ts = last.get("timestamp", 0) if isinstance(last, dict) else 0
-        ss[k_seen] = max(ss.get(k_seen, 0), last_ts or 0)
-        ss[k_reset] = ss[k_seen] + 1
-        ss[k_ver] = ss[k_drawn] = ss[k_sync] = version
-    nodes, edges = flow_elements(spec, fb, selected)
-    flow_nodes = [
-        StreamlitFlowNode(
-            n["id"], (n["x"] * SCALE, n["y"] * SCALE), {"content": n["content"], "v": ss[k_drawn]}, n["kind"],
-            source_position="right", target_position="left", draggable=True, selectable=True,
-            connectable=True, deletable=True, style=n["style"], selected=n["selected"],
-        )
-        for n in nodes
-    ]
-    flow_edges = [
-        StreamlitFlowEdge(
-            e["id"], e["source"], e["target"], edge_type="default", marker_end={"type": "arrowclosed"},
-            deletable=True, focusable=True, label=e["label"], label_show_bg=bool(e["label"]),
-            label_style={"fontWeight": 700, "fontSize": 12},
-            label_bg_style={"fill": "#fff7d6"},
-        )
-        for e in edges
-    ]
-    state = StreamlitFlowState(flow_nodes, flow_edges, timestamp=ss[k_reset])
-    result = streamlit_flow(
-        key, state, height=height, fit_view=True, show_controls=True, allow_new_edges=True,
-        get_node_on_click=True, get_edge_on_click=False, enable_node_menu=False, enable_edge_menu=False,
-        enable_pane_menu=False,
-        hide_watermark=True, min_zoom=0.2, style={"background": "#fbfcfe"},
-    )
-    ts = getattr(result, "timestamp", None)
-    if not ts or ts <= ss[k_reset] or ts == ss.get(k_seen):
-        return None
-    ss[k_seen] = ts
-    drawn = {n.data.get("v") for n in result.nodes if isinstance(n.data, dict)}
-    if (drawn and drawn != {ss[k_drawn]}) or ss[k_sync] != version:
-        # An event about a graph the spec has moved on from (an edit elsewhere raced with it):
-        # applying it would undo that edit, so drop it and redraw.
-        ss[k_ver] = None
-        st.rerun()
-    got_nodes = [{"id": n.id, "x": n.position["x"] / SCALE, "y": n.position["y"] / SCALE} for n in result.nodes]
-    got_edges = [{"source": e.source, "target": e.target} for e in result.edges]
-    new_spec = apply_flow(spec, got_nodes, got_edges)
-    moved = _only_moves(spec, new_spec)
-    change = CanvasChange()
-    if new_spec != spec:
-        change.spec = new_spec
-        ss[k_sync] = version + 1  # the caller stores it as the next version: what the canvas shows
-        if moved:
-            ss[k_ver] = version + 1  # positions only: the canvas already shows them, no redraw
-    # A click on a layer selects it. The component also reports "nothing selected" after every
-    # redraw and drag, so None never clears the selection (the side panel can).
-    sel = result.selected_id
-    if sel and any(n["id"] == sel for n in got_nodes):
-        change.selected, change.selection_changed = sel, sel != selected
-    else:
-        change.selected = selected
-    if change.spec is None and not change.selection_changed:
-        return None
-    return change
+@st.cache_resource(show_spinner=False)
+def _component():
+    return st.components.v2.component("layerlab_canvas", js=LOADER, isolate_styles=False)
 
 
-def _only_moves(old: dict, new: dict) -> bool:
-    if old == new:
-        return False
-    strip = lambda s: [{k: v for k, v in n.items() if k != "ui"} for n in s.get("nodes", [])]  # noqa: E731
-    return strip(old) == strip(new) and old.get("outputs") == new.get("outputs")
+@st.cache_resource(show_spinner=False)
+def _bundle_urls() -> dict:
+    """Where the browser loads the canvas' code and styles; the content hash makes an update load afresh."""
+    base = "/" + "/".join(p for p in (st.get_option("server.baseUrlPath") or "").split("/") if p)
+    urls = {}
+    for kind in ("js", "css"):
+        path = BUNDLE / f"canvas.{kind}"
+        digest = hashlib.sha1(path.read_bytes()).hexdigest()[:10]
+        urls[kind] = f"{base.rstrip('/')}/app/static/canvas/{path.name}?v={digest}"
+    return urls
+
+
+def show(spec: dict, fb: Feedback, selected: str | None, version: int, ack: int, on_events,
+         key: str = "canvas", height: int = 520) -> None:
+    """Draw the canvas. The student's operations arrive in `on_events` (a callback, run before the next
+    redraw) as st.session_state[key]["events"]; `ack` is the last operation already applied."""
+    data = canvas_data(spec, fb, selected)
+    data.update(version=version, ack=ack, height=height, bundle=_bundle_urls())
+    _component()(key=key, data=data, default={"events": []}, on_events_change=on_events, height=height)
+
+
+def pending_events(key: str, ack: int) -> list[dict]:
+    """The canvas' operations not applied yet (sequence number above `ack`), in order."""
+    result = st.session_state.get(key)
+    events = (result or {}).get("events") if isinstance(result, dict) else getattr(result, "events", None)
+    fresh = [e for e in events or [] if isinstance(e, dict) and isinstance(e.get("seq"), (int, float)) and e["seq"] > ack]
+    return sorted(fresh, key=lambda e: e["seq"])

@@ -40,11 +40,17 @@ def add_node(spec: dict, type_name: str, params: dict, connect_to: str | None = 
 
 
 def delete_node(spec: dict, node_id: str) -> dict:
+    """The spec without `node_id`. A layer with one input is taken out of its chain: what it fed takes
+    its input instead (deleting the Dropout in hidden1 → dropout → hidden2 leaves hidden1 → hidden2)."""
     new = copy.deepcopy(spec)
+    gone = next((n for n in new["nodes"] if n.get("id") == node_id), {})
+    bridge = gone.get("inputs") or []
+    bridge = bridge[0] if len(bridge) == 1 else None
     new["nodes"] = [n for n in new["nodes"] if n.get("id") != node_id]
     for n in new["nodes"]:
         if node_id in n.get("inputs", []):
-            n["inputs"] = [i for i in n["inputs"] if i != node_id]
+            n["inputs"] = ([bridge if i == node_id else i for i in n["inputs"]] if bridge
+                           else [i for i in n["inputs"] if i != node_id])
             if not n["inputs"]:
                 n.pop("inputs")
     if new.get("outputs"):
@@ -52,6 +58,16 @@ def delete_node(spec: dict, node_id: str) -> dict:
         if not new["outputs"]:
             new.pop("outputs")
     return new
+
+
+def duplicate_node(spec: dict, node_id: str, ui: dict | None = None) -> tuple[dict, str]:
+    """A copy of a layer (same type, settings and inputs), at canvas position `ui`; returns the new spec and
+    the copy's id."""
+    node = _node(spec, node_id)
+    new, nid = add_node(spec, node["type"], node.get("params") or {}, None, ui)
+    if node.get("inputs"):
+        new["nodes"][-1]["inputs"] = list(node["inputs"])
+    return new, nid
 
 
 def rename_node(spec: dict, old: str, new_name: str) -> dict:

@@ -359,11 +359,20 @@ def create_run(root: Path, exp, run_dir: Path | None = None, **fields) -> str:
     run_dir.mkdir(parents=True, exist_ok=True)
     runfolder.write_json(run_dir / runfolder.EXPERIMENT, exp.to_dict())
     runfolder.write_status(
-        run_dir, status="queued", run_id=run_id, name=exp.title, dataset=exp.dataset, model=exp.model.name,
+        run_dir, status="queued", run_id=run_id, name=numbered_name(root, exp.title, fields.get("workspace")),
+        dataset=exp.dataset, model=exp.model.name,
         created=time.time(), epochs=exp.hp["epochs"], epochs_done=0, error=None, manager_pid=os.getpid(),
         **fields,
     )
     return run_id
+
+
+def numbered_name(root: Path, title: str, workspace: str | None) -> str:
+    """"MLP on digits · 3": the title and how many runs of it this workspace has made (the id keeps the time)."""
+    pattern = re.compile(re.escape(title) + r" · (\d+)")
+    made = [int(m.group(1)) for info in RunStore(root, workspace).list() if info.workspace == workspace
+            and (m := pattern.fullmatch(info.name))]
+    return f"{title} · {max(made, default=0) + 1}"
 
 
 def default_max_runs() -> int:

@@ -53,7 +53,7 @@ def run(experiment, out_dir, stop_flag=None, on_event=None) -> str:
         (run_dir / runfolder.STOP).unlink(missing_ok=True)
         previous = runfolder.read_status(run_dir)
         runfolder.write_status(
-            run_dir, status="running", run_id=previous.get("run_id", run_dir.name), name=exp.title,
+            run_dir, status="running", run_id=previous.get("run_id", run_dir.name), name=previous.get("name") or exp.title,
             dataset=exp.dataset, model=exp.model.name, created=previous.get("created", time.time()),
             started=time.time(), finished=None, pid=os.getpid(), epochs=hp["epochs"], epochs_done=0, error=None,
         )

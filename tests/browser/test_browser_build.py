@@ -7,11 +7,10 @@ from playwright.sync_api import expect
 
 expect.set_options(timeout=30_000)  # the canvas redraws a moment after the page's run ends
 
-FLOW = "iframe[title='streamlit_flow.streamlit_flow']"
 
 
-def _node(canvas, node_id: str):
-    return canvas.locator(f".react-flow__node[data-id='{node_id}']")
+def _node(page, node_id: str):
+    return page.locator(f".react-flow__node[data-id='{node_id}']")
 
 
 def _drag(page, source, target) -> None:
@@ -29,11 +28,7 @@ def _drag(page, source, target) -> None:
 
 def test_build_a_residual_branch_on_the_canvas(page, app_url, screenshot, idle):
     page.goto(app_url)
-    page.wait_for_selector(FLOW, timeout=180_000)  # the first run imports TensorFlow
-    idle(page)
-    canvas = page.frame_locator(FLOW).first
-    _node(canvas, "image").wait_for()  # the first-visit model is there
-    page.wait_for_timeout(1000)  # the canvas reports its first drawing back: one more short run
+    _node(page, "image").wait_for(timeout=180_000)  # the first run imports TensorFlow
     idle(page)
     screenshot(page, "build-01-first-visit")
 
@@ -41,33 +36,33 @@ def test_build_a_residual_branch_on_the_canvas(page, app_url, screenshot, idle):
     page.get_by_role("combobox", name="Start from a template").click()
     page.get_by_role("option", name=re.compile("Playground MLP")).click()
     page.get_by_role("button", name="Load", exact=True).click()
-    _node(canvas, "hidden2").wait_for()
+    _node(page, "hidden2").wait_for()
     idle(page)
 
     # select hidden1 on the canvas, then add an Add layer from the palette: it connects to hidden1
-    _node(canvas, "hidden1").click()
+    _node(page, "hidden1").click()
     page.get_by_text("hidden1 · Dense").wait_for()
     idle(page)
     page.get_by_role("button", name="Merge").click()
     page.get_by_role("button", name="Add", exact=True).click()
-    add = _node(canvas, "add_1")
+    add = _node(page, "add_1")
     add.wait_for()
     idle(page)
     page.keyboard.press("Escape")  # close the palette pop-over
     assert "add_1" in add.inner_text()
 
-    # drag hidden2's output to add_1's input: a residual-style merge with two ordered inputs
-    _drag(page, _node(canvas, "hidden2").locator(".react-flow__handle.source"), add.locator(".react-flow__handle.target"))
+    # drag hidden2's output dot onto add_1's box (anywhere on it): a residual-style merge with two ordered inputs
+    _drag(page, _node(page, "hidden2").locator(".react-flow__handle.source"), add.locator(".ll-type"))
     page.get_by_text("1 · hidden1").wait_for()
     page.get_by_text("2 · hidden2").wait_for()
     idle(page)
-    expect(_node(canvas, "add_1")).to_contain_text("(None, 32)")  # live output shape on the node
+    expect(_node(page, "add_1")).to_contain_text("(None, 32)")  # live output shape on the node
     for order in ("1", "2"):  # input order shown on the edges into add_1
-        expect(canvas.locator(".react-flow__edge-text", has_text=re.compile(f"^{order}$"))).to_have_count(1)
+        expect(page.locator(".react-flow__edge-text", has_text=re.compile(f"^{order}$"))).to_have_count(1)
     screenshot(page, "build-02-branch")
 
     # make the branches disagree: hidden2 with 4 units cannot be added to hidden1's 32
-    _node(canvas, "hidden2").click()
+    _node(page, "hidden2").click()
     page.get_by_text("hidden2 · Dense").wait_for()
     idle(page)
     units = page.get_by_role("spinbutton", name="units")
@@ -75,7 +70,7 @@ def test_build_a_residual_branch_on_the_canvas(page, app_url, screenshot, idle):
     units.press("Enter")
     page.get_by_text("The model cannot be built yet").wait_for()
     idle(page)
-    expect(_node(canvas, "add_1")).to_contain_text("⚠")  # the error sits on the offending node
+    expect(_node(page, "add_1")).to_contain_text("⚠")  # the error sits on the offending node
     # the list under the canvas names the node and what is wrong
     expect(page.locator("[data-testid='stMarkdownContainer']", has_text="add_1: Add needs inputs of the same shape")
            .first).to_be_visible()
@@ -86,6 +81,6 @@ def test_build_a_residual_branch_on_the_canvas(page, app_url, screenshot, idle):
     # the model builds again (add_1 is a second output, so training still asks for one output)
     page.get_by_text(re.compile("Ready to train|Valid model")).first.wait_for()
     idle(page)
-    expect(_node(canvas, "add_1")).not_to_contain_text("⚠")  # the canvas redraws from the restored spec
-    expect(_node(canvas, "add_1")).to_contain_text("(None, 32)")
+    expect(_node(page, "add_1")).not_to_contain_text("⚠")  # the canvas redraws from the restored spec
+    expect(_node(page, "add_1")).to_contain_text("(None, 32)")
     screenshot(page, "build-04-after-undo")

@@ -1,0 +1,138 @@
+"""The canvas as a new student meets it, in a real browser: readable at the first fit, a model built from
+an empty start with palette clicks alone, quick deletions that all count, the right-click menu, and Train
+within reach on a laptop screen."""
+from __future__ import annotations
+
+import re
+
+from playwright.sync_api import expect
+
+expect.set_options(timeout=30_000)
+
+MIN_TEXT_PX = 12  # the issue's bar for text and handles on screen at the initial fit
+
+
+def _node(page, node_id: str):
+    return page.locator(f".react-flow__node[data-id='{node_id}']")
+
+
+def _ids(page) -> list[str]:
+    return sorted(page.locator(".react-flow__node").evaluate_all("els => els.map(e => e.dataset.id)"))
+
+
+def _edges(page) -> set[tuple[str, str]]:
+    ids = page.locator(".react-flow__edge").evaluate_all("els => els.map(e => e.dataset.id)")
+    return {tuple(i.split("#")[0].split("->")) for i in ids}
+
+
+def _add(page, family: str, layer: str, idle) -> None:
+    page.get_by_role("button", name=family, exact=True).click()
+    page.get_by_role("button", name=layer, exact=True).click()
+    idle(page)
+    page.keyboard.press("Escape")  # close the palette pop-over
+
+
+def _selected(page, node_id: str) -> None:
+    page.locator("h4", has_text=re.compile(f"^{node_id} ·")).wait_for()
+
+
+def test_readable_at_the_first_fit(page, app_url, screenshot, idle):
+    page.set_viewport_size({"width": 1440, "height": 900})
+    page.goto(f"{app_url}/build")
+    _node(page, "image").wait_for(timeout=180_000)
+    idle(page)
+    page.wait_for_timeout(500)  # the view fits a moment after the first drawing
+    sizes = page.evaluate("""() => {
+        const zoom = parseFloat(document.querySelector('.react-flow__viewport').style.transform.match(/scale\\(([^)]+)\\)/)[1]);
+        const texts = [...document.querySelectorAll('.ll-node div')].map(d => parseFloat(getComputedStyle(d).fontSize) * zoom);
+        const handles = [...document.querySelectorAll('.react-flow__handle')].map(h => h.getBoundingClientRect().width);
+        const pane = document.querySelector('.react-flow').getBoundingClientRect();
+        const inside = [...document.querySelectorAll('.react-flow__node')].every(n => {
+            const r = n.getBoundingClientRect();
+            return r.top >= pane.top - 1 && r.bottom <= pane.bottom + 1 && r.left >= pane.left && r.right <= pane.right;
+        });
+        return {zoom, smallestText: Math.min(...texts), smallestHandle: Math.min(...handles), inside};
+    }""")
+    screenshot(page, "canvas-01-first-fit")
+    assert sizes["smallestText"] >= MIN_TEXT_PX, sizes
+    assert sizes["smallestHandle"] >= MIN_TEXT_PX, sizes
+    assert sizes["inside"], f"the first-visit model does not fit the canvas: {sizes}"
+    # every family's colour is explained next to the canvas
+    for family in ("core", "convolution", "regularization"):
+        expect(page.get_by_text(family, exact=True).first).to_be_visible()
+
+
+def test_build_the_digits_mlp_from_empty_by_clicks_then_delete_quickly(page, app_url, screenshot, idle):
+    page.goto(f"{app_url}/build")
+    _node(page, "image").wait_for(timeout=180_000)
+    idle(page)
+    page.get_by_role("button", name="New model").click()
+    _node(page, "output").wait_for()
+    idle(page)
+    assert _ids(page) == ["flatten", "input", "output"]
+    assert _edges(page) == {("input", "flatten"), ("flatten", "output")}
+    expect(page.locator("[data-testid='stSidebar']")).to_contain_text("my-model")
+    screenshot(page, "canvas-02-new-model")
+
+    # select the Flatten and add Dense, Dropout, Dense: each goes after the one before, before the output
+    _node(page, "flatten").click()
+    _selected(page, "flatten")
+    _add(page, "Core", "Dense", idle)
+    _node(page, "dense_1").wait_for()
+    _selected(page, "dense_1")
+    _add(page, "Core", "Dropout", idle)
+    _node(page, "dropout_1").wait_for()
+    _selected(page, "dropout_1")
+    _add(page, "Core", "Dense", idle)
+    _node(page, "dense_2").wait_for()
+    idle(page)
+    assert _edges(page) == {("input", "flatten"), ("flatten", "dense_1"), ("dense_1", "dropout_1"),
+                            ("dropout_1", "dense_2"), ("dense_2", "output")}
+    page.get_by_text(re.compile("Ready to train")).first.wait_for()
+    screenshot(page, "canvas-03-digits-mlp-by-clicks")
+
+    # the code's header describes these layers, not a template
+    page.get_by_text("Python code").click()
+    code = page.get_by_test_id("stMainBlockContainer").get_by_test_id("stCode")
+    expect(code).to_contain_text('# Model "my-model" (MLP), exported by Layerlab.')
+    expect(code).to_contain_text("# Layers: Input · shape [8, 8, 1] → Flatten → Dense · units 64 → Dropout · rate 0.5")
+    page.get_by_text("Canvas", exact=True).click()
+    _node(page, "dense_2").wait_for()
+    idle(page)
+
+    # two quick deletions by keyboard (the second before the first has come back): both count
+    _node(page, "dense_2").click()
+    page.keyboard.press("Delete")
+    _node(page, "dropout_1").click()
+    page.keyboard.press("Delete")
+    expect(page.locator(".react-flow__node")).to_have_count(4)
+    idle(page)
+    page.wait_for_timeout(1500)  # both operations have reached the server and the canvas redrew from it
+    idle(page)
+    assert _ids(page) == ["dense_1", "flatten", "input", "output"]
+    assert _edges(page) == {("input", "flatten"), ("flatten", "dense_1"), ("dense_1", "output")}
+    screenshot(page, "canvas-04-after-quick-deletions")
+
+    # right-click: Layerlab's own menu inserts a layer after this one
+    _node(page, "dense_1").click(button="right")
+    menu = page.locator(".ll-menu")
+    expect(menu).to_contain_text("Settings")
+    screenshot(page, "canvas-05-right-click-menu")
+    menu.get_by_role("menuitem", name="Dropout").click()
+    _node(page, "dropout_1").wait_for()
+    idle(page)
+    assert ("dense_1", "dropout_1") in _edges(page) and ("dropout_1", "output") in _edges(page)
+    # and Undo takes it back
+    page.get_by_role("button", name="Undo").click()
+    expect(page.locator(".react-flow__node")).to_have_count(4)
+
+
+def test_train_is_in_view_on_a_laptop_screen(page, app_url, screenshot, idle):
+    page.set_viewport_size({"width": 1366, "height": 768})
+    page.goto(f"{app_url}/train")
+    train = page.get_by_role("button", name="Train", exact=True)
+    train.wait_for(timeout=180_000)
+    idle(page)
+    box = train.bounding_box()
+    screenshot(page, "canvas-06-train-at-1366x768")
+    assert box and box["y"] + box["height"] <= 768 and box["x"] + box["width"] <= 1366, box
