@@ -136,3 +136,56 @@ def test_train_is_in_view_on_a_laptop_screen(page, app_url, screenshot, idle):
     box = train.bounding_box()
     screenshot(page, "canvas-06-train-at-1366x768")
     assert box and box["y"] + box["height"] <= 768 and box["x"] + box["width"] <= 1366, box
+
+
+def _blocks_spec(blocks: int = 4, per_block: int = 12) -> dict:
+    """A valid digits model of `blocks` imported blocks (groups) of Dense layers: 50 layers in all."""
+    nodes = [{"id": "image", "type": "Input", "params": {"shape": [8, 8, 1]}},
+             {"id": "flat", "type": "Flatten", "inputs": ["image"]}]
+    previous = "flat"
+    for b in range(1, blocks + 1):
+        for i in range(1, per_block + 1):
+            nid = f"b{b}_dense_{i}"
+            nodes.append({"id": nid, "type": "Dense", "params": {"units": 8, "activation": "relu"},
+                          "inputs": [previous], "group": f"block_{b}"})
+            previous = nid
+    nodes.append({"id": "probs", "type": "Dense", "params": {"units": 10, "activation": "softmax"},
+                  "inputs": [previous]})
+    return {"format": "layerlab/model@1", "name": "deep-blocks", "nodes": nodes}
+
+
+def test_a_big_model_opens_as_blocks_with_a_minimap_and_search(page, app_url, screenshot, idle, tmp_path):
+    import json
+
+    path = tmp_path / "deep-blocks.json"
+    path.write_text(json.dumps(_blocks_spec()))
+    page.goto(f"{app_url}/build")
+    _node(page, "image").wait_for(timeout=180_000)
+    idle(page)
+    page.get_by_text("Save / load").click()
+    page.locator("[data-testid='stFileUploader']").first.locator("input[type='file']").set_input_files(str(path))
+    page.get_by_role("button", name="Load this file").click()
+    page.get_by_text("Loaded the model from deep-blocks.json").wait_for()
+    page.get_by_text("Canvas", exact=True).click()
+    _node(page, "group:block_1").wait_for()
+    idle(page)
+    # 50 layers: four closed blocks between the input and the output, and a minimap
+    assert _ids(page) == ["flat", "group:block_1", "group:block_2", "group:block_3", "group:block_4", "image", "probs"]
+    expect(_node(page, "group:block_2")).to_contain_text("block · 12 layers")
+    assert ("group:block_1", "group:block_2") in _edges(page)
+    expect(page.locator(".react-flow__minimap")).to_be_visible()
+    screenshot(page, "canvas-07-big-model-as-blocks")
+
+    # a click on a closed block opens it
+    _node(page, "group:block_1").click()
+    _node(page, "b1_dense_12").wait_for()
+    assert "group:block_1" not in _ids(page)
+
+    # search a layer by name: its block opens, the view goes there and the layer's settings open
+    search = page.get_by_placeholder("Find a layer…")
+    search.fill("b3_dense_5")
+    search.press("Enter")
+    _selected(page, "b3_dense_5")
+    expect(_node(page, "b3_dense_5")).to_be_in_viewport()
+    assert "group:block_3" not in _ids(page) and "group:block_2" in _ids(page)  # the others stay closed
+    screenshot(page, "canvas-08-search-focus")

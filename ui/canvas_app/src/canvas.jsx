@@ -33,7 +33,7 @@ function LayerNode({ data, selected }) {
   );
 }
 
-function GroupNode({ data }) {
+function BlockNode({ data }) {
   return (
     <div className="ll-node ll-group" title="Click to open this block">
       <Handle type="target" position={Position.Top} className="ll-handle" isConnectable={false} />
@@ -44,7 +44,7 @@ function GroupNode({ data }) {
   );
 }
 
-const NODE_TYPES = { layer: LayerNode, group: GroupNode };
+const NODE_TYPES = { layer: LayerNode, block: BlockNode }; // not "group": React Flow has its own of that name
 const topGroup = (g) => (g ? g.split("/")[0] : null);
 
 // The spec's nodes and edges as React Flow's, with collapsed blocks drawn as one box each.
@@ -67,7 +67,7 @@ function toFlow(data, collapsed, selected) {
     selected: selected.has(n.id),
   }));
   for (const [g, b] of blocks) {
-    nodes.push({ id: `group:${g}`, type: "group", position: { x: b.x, y: b.y }, data: { label: g, count: b.count },
+    nodes.push({ id: `group:${g}`, type: "block", position: { x: b.x, y: b.y }, data: { label: g, count: b.count },
                  deletable: false });
   }
   const seen = new Set();
@@ -130,7 +130,12 @@ function Canvas({ data, bridge }) {
     setGraph((g) => ({ ...g, nodes: g.nodes.map((n) => ({ ...n, selected: selected.has(n.id) })) }));
   }, [selected]);
   // The view fits after every structural change (layers or connections added or removed).
+  const focusing = useRef(false); // a search opened a block: go to the layer, not back to the top
   useEffect(() => {
+    if (focusing.current) {
+      focusing.current = false;
+      return undefined;
+    }
     const t = setTimeout(() => {
       const some = data.nodes.length > 30 ? data.nodes.slice(0, 8).map((n) => ({ id: n.id })) : undefined;
       flow.fitView({ nodes: some, padding: 0.06, minZoom: MIN_READABLE_ZOOM, maxZoom: 1.1 });
@@ -157,7 +162,7 @@ function Canvas({ data, bridge }) {
   }, []);
   const onNodeClick = useCallback((_, node) => {
     setMenu(null);
-    if (node.type === "group") {
+    if (node.type === "block") {
       setCollapsed((c) => { const n = new Set(c); n.delete(node.data.label); return n; });
       return;
     }
@@ -217,8 +222,14 @@ function Canvas({ data, bridge }) {
       data.nodes.find((n) => n.id.toLowerCase().includes(name.toLowerCase()));
     if (!hit) return;
     const g = topGroup(hit.group);
-    if (g && collapsed.has(g)) setCollapsed((c) => { const n = new Set(c); n.delete(g); return n; });
-    setTimeout(() => flow.fitView({ nodes: [{ id: hit.id }], maxZoom: 1.2, minZoom: 1.0, duration: 300 }), 50);
+    if (g && collapsed.has(g)) {
+      focusing.current = true;
+      setCollapsed((c) => { const n = new Set(c); n.delete(g); return n; });
+    }
+    const box = wrapper.current.querySelector(".ll-node");
+    const w = box ? box.offsetWidth : 210, h = box ? box.offsetHeight : 70;
+    flow.setCenter(hit.x + w / 2, hit.y + h / 2, { zoom: 1, duration: 300 });
+    setSelected(new Set([hit.id]));
     send({ action: "select", id: hit.id });
   }, [data.nodes, collapsed, flow, send]);
 
@@ -240,7 +251,7 @@ function Canvas({ data, bridge }) {
       >
         <Background gap={20} color="#e3e8ef" />
         <Controls showInteractive={false} />
-        {data.nodes.length > MINIMAP_FROM && <MiniMap pannable zoomable nodeColor={(n) => n.data.colour || "#dde3ea"} />}
+        {data.nodes.length > MINIMAP_FROM && <MiniMap pannable zoomable nodeColor={(n) => (n.selected ? "#1a73e8" : "#9aa5b1")} />}
         <Panel position="top-left" className="ll-tools">
           <input className="ll-search" placeholder="Find a layer…" list="ll-layer-names" value={query}
                  aria-label="Find a layer by name"
