@@ -125,6 +125,16 @@ def test_build_the_digits_mlp_from_empty_by_clicks_then_delete_quickly(page, app
     # and Undo takes it back
     page.get_by_role("button", name="Undo").click()
     expect(page.locator(".react-flow__node")).to_have_count(4)
+    idle(page)
+
+    # Shift-click two layers: one button deletes both, and the input joins the output
+    _node(page, "flatten").click()
+    _node(page, "dense_1").click(modifiers=["Shift"])
+    page.get_by_role("button", name="Delete 2 selected layers").click()
+    expect(page.locator(".react-flow__node")).to_have_count(2)
+    idle(page)
+    page.wait_for_timeout(500)
+    assert _ids(page) == ["input", "output"] and _edges(page) == {("input", "output")}
 
 
 def test_train_is_in_view_on_a_laptop_screen(page, app_url, screenshot, idle):

@@ -160,13 +160,14 @@ function Canvas({ data, bridge }) {
   const onEdgesChange = useCallback((changes) => {
     setGraph((g) => ({ ...g, edges: applyEdgeChanges(changes.filter((c) => c.type !== "remove"), g.edges) }));
   }, []);
-  const onNodeClick = useCallback((_, node) => {
+  const onNodeClick = useCallback((event, node) => {
     setMenu(null);
     if (node.type === "block") {
       setCollapsed((c) => { const n = new Set(c); n.delete(node.data.label); return n; });
       return;
     }
-    send({ action: "select", id: node.id });
+    // Shift/Ctrl-click gathers several layers here, for deleting together; the settings panel keeps its one
+    if (!(event.shiftKey || event.ctrlKey || event.metaKey)) send({ action: "select", id: node.id });
   }, [send]);
   const onNodeDragStop = useCallback((_, __, dragged) => {
     const moves = {};
@@ -245,6 +246,7 @@ function Canvas({ data, bridge }) {
         onConnect={onConnect} onConnectEnd={onConnectEnd} onDelete={onDelete}
         onNodeContextMenu={onNodeContextMenu}
         deleteKeyCode={["Delete", "Backspace"]} multiSelectionKeyCode={["Shift", "Meta", "Control"]}
+        selectionKeyCode={null}
         connectionRadius={36} minZoom={0.1} maxZoom={2} fitView
         fitViewOptions={{ padding: 0.06, minZoom: MIN_READABLE_ZOOM, maxZoom: 1.1 }}
         proOptions={{ hideAttribution: true }}
