@@ -40,14 +40,17 @@ class GAN(keras.Model):
     def call(self, real, training=False):
         """The discriminator's three verdicts, stacked: on real images, on fakes (for its own loss), on
         fakes through its frozen weights (for the generator's loss); each (batch, 1)."""
-        noise = keras.random.normal((ops.shape(real)[0], self.noise_size), seed=self.noise_seed)
-        fake = self.generator(noise, training=training)
+        fake = self.generator(self.noise(ops.shape(real)[0]), training=training)
         on_real = self.discriminator(real, training=training)
         on_fake = self.discriminator(ops.stop_gradient(fake), training=training)
         frozen = [ops.stop_gradient(v.value) for v in self.discriminator.trainable_variables]
         states = [v.value for v in self.discriminator.non_trainable_variables]
         for_generator, _ = self.discriminator.stateless_call(frozen, states, fake, training=training)
         return ops.stack([on_real, on_fake, for_generator])
+
+    def noise(self, n):
+        """A fresh batch of the generator's input: n standard-normal vectors."""
+        return keras.random.normal((n, self.noise_size), seed=self.noise_seed)
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
         d_loss, g_loss = _losses(y_pred)
