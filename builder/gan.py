@@ -23,6 +23,7 @@ from builder.validate import Problem
 KEY = "gan"
 PART = "discriminator"  # the problems' field section and the fix key for discriminator nodes
 KEYS = ("discriminator",)
+PARTS = {"generator": "Generator: noise → image", "discriminator": "Discriminator: image → real or fake"}
 
 
 def parse(value) -> dict:

@@ -10,7 +10,7 @@ import json
 import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
-from ui import canvas, edits, feedback, problems, state
+from ui import canvas, edits, feedback, gan_view, problems, state
 from ui.feedback import analyze, format_count, format_shape, summary_rows
 from ui.forms import param_form
 from ui.navigation import require_app
@@ -481,8 +481,9 @@ def notices() -> None:
 
 @st.fragment
 def build_view() -> None:
+    gan_view.part_selector()  # a GAN: which of its two networks the views below edit
     spec = state.get_spec()
-    fb = feedback.review(state.experiment_dict())
+    fb = feedback.review(state.experiment_dict(), state.gan_part())
     version = state.spec_version()
     toolbar(spec, fb)
     notices()
