@@ -3,7 +3,9 @@
 Every template names the offline dataset it is made for and the training
 settings that make its default run succeed there (on top of the experiment's
 declared defaults); its description states the accuracy that run reaches,
-which tests/test_templates_training.py checks.
+which tests/test_templates_training.py checks (a GAN template, whose `spec_dict` is
+the generator and `discriminator` the second network: its samples' quality,
+which tests/test_gan.py checks).
 
 Node positions ("ui") lay each graph out left to right, branches one row
 apart, so the canvas shows it tidily the moment a template opens.
@@ -198,13 +200,13 @@ _PLAYGROUND = _template(
     training={"learning_rate": 0.01, "batch_size": 10, "epochs": 30},
 )
 
-_GAN_DESCRIPTION = (
+_GAN = Template(
+    "mlp-gan", "GAN: MLP generator + discriminator for digits",
     "A generative adversarial network: the generator turns 16 random numbers into an 8×8 digit, the "
     "discriminator (pick it above the canvas) tells real digits from drawn ones, and each learns from the other. "
-    "Its default run on 'digits' takes about a minute on a laptop; afterwards a digit classifier trained on the "
-    "real images names about {confident} of its samples with confidence, and none is a copy of a training image.")
-_GAN = Template(
-    "mlp-gan", "GAN: MLP generator + discriminator for digits", _GAN_DESCRIPTION.format(confident="three in four"),
+    "Its default run on 'digits' takes under a minute on a laptop; afterwards a digit classifier trained on the "
+    "real images names about three in four of its samples with confidence, and none is a copy of a training "
+    "image.",
     _spec("mlp-gan", "generator: noise → 8×8 digit", _chain(
         ("noise", "Input", {"shape": [16]}),
         ("grow1", "Dense", {"units": 128}),

@@ -255,3 +255,11 @@ def test_template_default_run_draws_confident_digits_that_are_not_copies(tmp_pat
     # not copies: no sample sits on a training image, and typical distances match real unseen digits'
     assert quality["nn_min"] > 0.3, quality
     assert quality["nn_median"] > 0.8 * quality["real_nn_median"], quality
+
+
+def test_explain_cli_says_a_gan_run_has_samples_not_classes(short_run, capsys):
+    from builder.explain.cli import cli_explain
+
+    run_dir, _ = short_run
+    assert cli_explain(run_dir, "saliency") == 1
+    assert "this is a GAN run" in capsys.readouterr().err
