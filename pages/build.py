@@ -137,7 +137,9 @@ def new_model() -> None:
     except Exception:  # noqa: BLE001 - unknown data: a 2-number input to start from
         shape, classes = None, None
     taken = {t.spec_dict.get("name") for t in templates.TEMPLATES.values()} | {state.get_spec().get("name")}
-    state.set_spec(edits.new_model(shape, classes, edits.fresh_name(taken)))
+    experiment = state.experiment_dict()
+    experiment.pop("gan", None)  # a new model is one network, also after a GAN
+    state.load_experiment_dict({**experiment, "model": edits.new_model(shape, classes, edits.fresh_name(taken))})
     state.set_selected(None)
     st.session_state["build_notice"] = "A new model: the data's input and an output for its classes. Add layers " \
                                        "between them from the palette. Undo brings the old model back."

@@ -50,6 +50,10 @@ def test_build_switches_between_generator_and_discriminator_and_keeps_both(tmp_p
     assert at.session_state["spec"] == tpl["model"]
     at.button(key="undo").click().run()  # the generator's own history: nothing of the discriminator's
     assert at.session_state["spec"]["name"] != "mlp-gan-discriminator"
+    at.button(key="new_model").click().run()  # a new model is one network again
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.session_state["gan_part"] is None and at.session_state["spec"]["name"] == "my-model"
+    assert "gan_part_pick" not in [c.key for c in at.segmented_control]
 
 
 @pytest.fixture(scope="module")
