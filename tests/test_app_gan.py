@@ -75,19 +75,23 @@ def test_explain_shows_samples_and_interpolation(gan_runs, monkeypatch):
     assert len(at.get("image")) == 2
 
 
-def test_live_view_draws_the_newest_sample_grid(gan_runs):
+def test_live_view_draws_both_losses_and_the_newest_sample_grid(gan_runs):
+    import json
+
     from ui import gan_view
 
-    at = AppTest.from_function(_draw_live, args=(str(gan_runs / "gan-run"),), default_timeout=60).run()
+    at = AppTest.from_function(_live_panel, args=(str(gan_runs),), default_timeout=60).run()
     assert not at.exception, [e.value for e in at.exception]
+    [figure] = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    assert {"d_loss", "g_loss"} <= {trace["meta"] for trace in figure["data"]}
     assert any(f"after epoch {gan_check.EPOCHS}" in m.value for m in at.markdown)
+    assert len(at.get("image")) == 1
     picture = gan_view.grid(np.load(gan_runs / "gan-run" / "live" / f"samples_e{gan_check.EPOCHS:03d}.npy"))
     assert picture.shape == (8 * 50, 8 * 50, 3)  # 8×8 images of 8 px enlarged to 48, a 1 px frame each
 
 
-def _draw_live(folder):
-    from pathlib import Path
+def _live_panel(root):
+    from builder.train.runstore import RunStore
+    from ui import live
 
-    from ui import gan_view
-
-    gan_view.live_samples(Path(folder))
+    live.live_panel(RunStore(root), "gan-run")
