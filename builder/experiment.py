@@ -278,9 +278,9 @@ def check(exp, dataset_info=None) -> list[Problem]:
     if info is None and not any(p.field in ("data.dataset", "data.options") for p in problems):
         info, problem = _dataset_info(exp.dataset, exp.data_settings["options"])
         problems += [problem] if problem else []
+    if exp.gan:  # two networks, checked against each other and the data (builder.gan)
+        return problems + gan.problems(exp, report, info)
     if info is not None:
-        if exp.gan:
-            return problems + gan.problems(exp, report, info)
         problems += _augmentation_problems(exp.augmentation, info)
         problems += _fit_problems(exp, report, info)
     return problems

@@ -64,7 +64,8 @@ def apply_fix(experiment: dict, fix: dict) -> None:
 
 # -- the checks ----------------------------------------------------------------------------
 def problems(exp, generator_report, info) -> list[Problem]:
-    """Settings a GAN cannot use, then the two networks' shapes against each other and the data."""
+    """Settings a GAN cannot use, the discriminator's own problems, then the two networks' shapes against
+    each other and against the data (`info`: its DatasetInfo, or None when the dataset is unknown)."""
     from builder.experiment import data_input_shape
 
     found = _setting_problems(exp)
@@ -80,12 +81,11 @@ def problems(exp, generator_report, info) -> list[Problem]:
         return found + [_d(None, "the discriminator needs exactly one Input (an image) and one output "
                            "(real or fake)")]
     found += _noise_problems(exp.model.node(g_in[0]))
-    image = tuple(data_input_shape(info, exp.data_settings))
-    if getattr(info, "kind", None) != "image" and len(image) != 3:
+    image = None if info is None else tuple(data_input_shape(info, exp.data_settings))
+    if image is not None and getattr(info, "kind", None) != "image" and len(image) != 3:
         return found + [Problem(None, f"a GAN learns to draw images, but '{info.id}' is not an image dataset; "
                                 "pick one such as digits or shapes", field="data.dataset")]
-    found += _shape_problems(exp.model, generator_report, disc, d_report, image)
-    return found
+    return found + _shape_problems(exp.model, generator_report, disc, d_report, image)
 
 
 def _setting_problems(exp) -> list[Problem]:
@@ -112,13 +112,13 @@ def _noise_problems(noise_input) -> list[Problem]:
     return []
 
 
-def _shape_problems(gen: ModelSpec, g_report, disc: ModelSpec, d_report, image: tuple) -> list[Problem]:
+def _shape_problems(gen: ModelSpec, g_report, disc: ModelSpec, d_report, image: tuple | None) -> list[Problem]:
     from builder.experiment import shapes_fit
 
     found = []
     d_input = disc.node(disc.input_ids()[0])
     d_shape = tuple(d_input.params.get("shape") or ())
-    if not shapes_fit(image, d_shape):
+    if image is not None and not shapes_fit(image, d_shape):
         found.append(_d(d_input.id, f"the data's images are {list(image)}, but the discriminator's Input takes "
                         f"{list(d_shape)}; set its shape to {list(image)}", "shape",
                         {"node": d_input.id, "params": {"shape": list(image)}}))

@@ -263,3 +263,11 @@ def test_explain_cli_says_a_gan_run_has_samples_not_classes(short_run, capsys):
     run_dir, _ = short_run
     assert cli_explain(run_dir, "saliency") == 1
     assert "this is a GAN run" in capsys.readouterr().err
+
+
+def test_discriminator_problems_show_even_while_the_dataset_is_unknown():
+    exp = gan_experiment()
+    exp["data"]["dataset"] = "no-such-set"
+    _node(exp, "discriminator", "hidden1")["params"]["units"] = -4
+    found = {(p.node, p.field) for p in check(exp)}
+    assert (None, "data.dataset") in found and ("hidden1", "discriminator.model") in found, found

@@ -150,6 +150,10 @@ def save() -> None:
     state = {key: ss[key] for key in SAVED if key in ss}
     state["history"] = list(state.get("history") or [])[-SAVED_HISTORY:]
     state["future"] = list(state.get("future") or [])[-SAVED_HISTORY:]
+    if state.get("gan_other"):  # the GAN network off the canvas keeps its undo steps, trimmed alike
+        other = state["gan_other"]
+        state["gan_other"] = {**other, "history": other["history"][-SAVED_HISTORY:],
+                              "future": other["future"][-SAVED_HISTORY:]}
     workspaces().save(ss["ws"], state)
 
 
