@@ -19,7 +19,7 @@ import math
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from builder import describe
+from builder import describe, gan
 from builder import validate as model_validate
 from builder.params import Param
 from builder.spec import ModelSpec, SpecError, atomic_write_text, parse_json, read_text
@@ -27,7 +27,7 @@ from builder.validate import Problem
 from datasets.splits import FEATURES, MAX_FRACTION, feature_shape, features_problem, split_problems
 
 FORMAT = "layerlab/experiment@1"
-_KEYS = {"format", "name", "model", "data", "augmentation", "training"}
+_KEYS = {"format", "name", "model", "data", "augmentation", "training", "gan"}
 
 TASKS = ("classification", "regression", "reconstruction")
 OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop")
@@ -139,6 +139,7 @@ class Experiment:
     augmentation: list = field(default_factory=list)
     training: dict = field(default_factory=dict)
     name: str = ""
+    gan: dict | None = None  # a GAN experiment: {"discriminator": ModelSpec}; `model` is its generator (builder.gan)
 
     # -- resolved settings ---------------------------------------------------
     @property
@@ -184,6 +185,8 @@ class Experiment:
             out["name"] = self.name
         out.update(model=self.model.to_dict(), data=dict(self.data),
                    augmentation=[dict(a) for a in self.augmentation], training=dict(self.training))
+        if self.gan:
+            out[gan.KEY] = gan.to_dict(self.gan)
         return out
 
     def to_json(self) -> str:
@@ -200,7 +203,8 @@ class Experiment:
         except SpecError as e:
             raise SpecError([f"model: {p}" for p in e.problems]) from None
         return cls(model=model, data=dict(data["data"]), augmentation=list(data.get("augmentation") or []),
-                   training=dict(data.get("training") or {}), name=data.get("name", ""))
+                   training=dict(data.get("training") or {}), name=data.get("name", ""),
+                   gan=gan.parse(data[gan.KEY]) if gan.KEY in data else None)
 
     @classmethod
     def from_json(cls, text: str) -> Experiment:
@@ -255,7 +259,7 @@ def _upload_id_problem(dataset_id) -> str | None:
 
 
 # -- the verdict -------------------------------------------------------------------
-SECTIONS = ("training", "data", "augmentation")
+SECTIONS = ("training", "data", "augmentation")  # + gan.PART: a discriminator node's problem
 
 
 def check(exp, dataset_info=None) -> list[Problem]:
@@ -278,6 +282,8 @@ def check(exp, dataset_info=None) -> list[Problem]:
     if info is None and not any(p.field in ("data.dataset", "data.options") for p in problems):
         info, problem = _dataset_info(exp.dataset, exp.data_settings["options"])
         problems += [problem] if problem else []
+    if exp.gan:  # two networks, checked against each other and the data (builder.gan)
+        return problems + gan.problems(exp, report, info)
     if info is not None:
         problems += _augmentation_problems(exp.augmentation, info)
         problems += _fit_problems(exp, report, info)
@@ -291,6 +297,8 @@ def validate(exp, dataset_info=None) -> list[str]:
 
 def problem_text(p: Problem) -> str:
     section = (p.field or "").split(".")[0]
+    if section == gan.PART:
+        return f"{section}: {p}"
     if section in SECTIONS:
         return f"{section}: {p.message}"
     return f"model: {p}" if p.node or p.field else p.message
@@ -300,7 +308,8 @@ def apply_fix(experiment, fix: dict) -> dict:
     """A copy of the experiment dict with a Problem's `fix` applied.
 
     A fix is {"node": id, "params": {...}} (a model node's params), {"training": {...}} or
-    {"data": {...}}; a None value removes the setting, so its default applies.
+    {"data": {...}}; a None value removes the setting, so its default applies. A GAN's discriminator
+    node: {"discriminator": {"node": id, "params": {...}}}.
     """
     out = copy.deepcopy(experiment.to_dict() if isinstance(experiment, Experiment) else experiment)
     if "node" in fix:
@@ -308,6 +317,8 @@ def apply_fix(experiment, fix: dict) -> dict:
         if fix["node"] not in nodes:
             raise ValueError(f"the model has no node '{fix['node']}' any more; check the model again")
         _merge(nodes[fix["node"]].setdefault("params", {}), fix.get("params", {}))
+    if gan.PART in fix:
+        gan.apply_fix(out, fix[gan.PART])
     for section in ("training", "data"):
         if section in fix:
             _merge(out.setdefault(section, {}), fix[section])

@@ -10,7 +10,7 @@ import json
 import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
-from ui import canvas, edits, feedback, problems, state
+from ui import canvas, edits, feedback, gan_view, problems, state
 from ui.feedback import analyze, format_count, format_shape, summary_rows
 from ui.forms import param_form
 from ui.navigation import require_app
@@ -137,7 +137,9 @@ def new_model() -> None:
     except Exception:  # noqa: BLE001 - unknown data: a 2-number input to start from
         shape, classes = None, None
     taken = {t.spec_dict.get("name") for t in templates.TEMPLATES.values()} | {state.get_spec().get("name")}
-    state.set_spec(edits.new_model(shape, classes, edits.fresh_name(taken)))
+    experiment = state.experiment_dict()
+    experiment.pop("gan", None)  # a new model is one network, also after a GAN
+    state.load_experiment_dict({**experiment, "model": edits.new_model(shape, classes, edits.fresh_name(taken))})
     state.set_selected(None)
     st.session_state["build_notice"] = "A new model: the data's input and an output for its classes. Add layers " \
                                        "between them from the palette. Undo brings the old model back."
@@ -498,8 +500,9 @@ def notices() -> None:
 
 @st.fragment
 def build_view() -> None:
+    gan_view.part_selector()  # a GAN: which of its two networks the views below edit
     spec = state.get_spec()
-    fb = feedback.review(state.experiment_dict())
+    fb = feedback.review(state.experiment_dict(), state.gan_part())
     version = state.spec_version()
     toolbar(spec, fb)
     notices()

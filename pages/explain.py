@@ -5,7 +5,7 @@ import numpy as np
 import streamlit as st
 
 from builder.train import runfolder, watch
-from ui import charts, jobs, live, run_data, state
+from ui import charts, gan_view, jobs, live, run_data, state
 from ui.navigation import require_app
 
 METHOD_TITLES = {"saliency": "Vanilla gradient", "smoothgrad": "SmoothGrad",
@@ -42,6 +42,9 @@ run_id = st.selectbox("Run", ids, index=ids.index(current) if current in ids els
                       format_func=lambda r: titles.get(r, r), key="explain_run",
                       help="The newest finished run is picked first; the run you trained last is the default.")
 folder = live.run_dir(store, run_id)
+if gan_view.is_gan_run(folder):  # a GAN draws images: its results are samples, not test metrics
+    gan_view.results(folder)
+    st.stop()
 evaluation = live.json_of(folder / runfolder.EVALUATION)
 predictions = live.json_of(folder / runfolder.PREDICTIONS)
 stamp = (watch.file_stamp(folder / runfolder.EVALUATION), watch.file_stamp(folder / runfolder.PREDICTIONS))

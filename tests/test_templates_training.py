@@ -40,7 +40,8 @@ def stated(description: str, unit: str) -> float:
     return float(re.search(r"about (\d+\.\d+)", description).group(1))
 
 
-@pytest.mark.parametrize("template_id", list(templates.TEMPLATES))
+# GAN templates state sample quality, not accuracy: tests/test_gan.py checks theirs
+@pytest.mark.parametrize("template_id", [t.id for t in templates.TEMPLATES.values() if not t.discriminator])
 def test_the_default_run_reaches_what_the_description_says(template_id, default_run):
     t = templates.TEMPLATES[template_id]
     assert registry.info(t.dataset).offline and not registry.info(t.dataset).extra.get("keras")

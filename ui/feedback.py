@@ -131,14 +131,20 @@ def _verdict_cached(experiment_json: str) -> list:
         return [Problem(None, f"could not check the experiment: {e}")]
 
 
-def review(experiment: dict) -> Feedback:
+def review(experiment: dict, part: str | None = None) -> Feedback:
     """The model's shapes and counts with the whole experiment's problems: what Build, Data, the sidebar
-    and Train all show. `ok` means Train will accept it; `builds` that the model alone is valid."""
+    and Train all show. `ok` means Train will accept it; `builds` that the model alone is valid.
+
+    `part` "discriminator": a GAN's discriminator is on the canvas, so its shapes are shown and only its
+    problems are marked on nodes (the generator's become lines, and the reverse for the generator)."""
     from dataclasses import replace
 
     from builder.experiment import problem_text
+    from builder.gan import PART
 
-    fb = analyze(experiment["model"])
+    on_canvas = part == PART
+    fb = analyze(experiment["gan"][PART] if on_canvas else experiment["model"])
     items = verdict(experiment)
-    problems = [(p.node, p.message) if p.node else (None, problem_text(p)) for p in items]
+    problems = [(p.node, p.message) if p.node and (p.field or "").startswith(PART) == on_canvas
+                else (None, problem_text(p)) for p in items]
     return replace(fb, ok=not items, problems=problems, model_ok=fb.ok, items=items)

@@ -13,7 +13,7 @@ import pandas as pd
 import streamlit as st
 
 from builder.train import watch
-from ui import charts
+from ui import charts, gan_view
 
 ACTIVE = ("queued", "running")
 BADGES = {"queued": ":gray[:material/schedule: queued]", "running": ":blue[:material/sprint: running]",
@@ -307,6 +307,7 @@ def live_panel(store, run_id: str, queue_position=None, others_training=lambda r
     with side_col, st.empty().container():
         drew = live_saliency(folder)
         drew = boundary(folder, key=f"live_boundary_{run_id}") or drew
+        drew = gan_view.live_samples(folder) or drew
         if not drew and state in ACTIVE:
             st.caption("Saliency maps (image data) or the decision boundary (2-D points) appear here after each epoch.")
     return state

@@ -13,6 +13,8 @@ from ui import state
 
 def fix_label(fix: dict) -> str:
     """Button words for a fix: "Set probs: units 10, activation softmax", "Set loss: mse"."""
+    if "discriminator" in fix:  # a GAN's discriminator node
+        return "Discriminator: " + fix_label(fix["discriminator"])
     if "node" in fix:
         changes, where = fix.get("params") or {}, fix["node"]
     else:

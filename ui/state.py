@@ -10,6 +10,9 @@ Session state holds only plain JSON-able data and ids, never models or arrays:
 - "augmentation": list of {"type", "params"}
 - "training": the experiment "training" dict (edited on the Train page)
 - "run_id": the current run
+- "gan_part" / "gan_other": for a GAN experiment (builder.gan), which network "spec" holds ("generator"
+  or "discriminator") and the other one with its own undo stacks ({"spec", "history", "future"}); None
+  for every other experiment
 - "ws": the workspace id (builder.workspace): every key above is saved to the workspace's folder on
   every change and restored from it when a session opens the app with `?ws=<id>` (a reload, a new
   tab, the bookmarked link on another machine)
@@ -25,7 +28,7 @@ import streamlit as st
 
 HISTORY_LIMIT = 100
 SAVED = ("spec", "history", "future", "data", "upload_id", "augmentation", "training", "run_id", "name",
-         "admitted", "welcome_dismissed")
+         "admitted", "welcome_dismissed", "gan_part", "gan_other")
 SAVED_HISTORY = 20  # undo steps kept in the workspace file (the session keeps HISTORY_LIMIT)
 
 
@@ -147,6 +150,10 @@ def save() -> None:
     state = {key: ss[key] for key in SAVED if key in ss}
     state["history"] = list(state.get("history") or [])[-SAVED_HISTORY:]
     state["future"] = list(state.get("future") or [])[-SAVED_HISTORY:]
+    if state.get("gan_other"):  # the GAN network off the canvas keeps its undo steps, trimmed alike
+        other = state["gan_other"]
+        state["gan_other"] = {**other, "history": other["history"][-SAVED_HISTORY:],
+                              "future": other["future"][-SAVED_HISTORY:]}
     workspaces().save(ss["ws"], state)
 
 
@@ -306,18 +313,44 @@ def set_run_id(run_id: str | None) -> None:
     _set("run_id", run_id)
 
 
+# -- GAN experiments: two networks, one on the canvas --------------------------------
+def gan_part() -> str | None:
+    """"generator" or "discriminator" (the network on the canvas) for a GAN experiment, else None."""
+    init()
+    return st.session_state.get("gan_part")
+
+
+def set_gan_part(part: str) -> None:
+    """Put the other network of a GAN on the canvas; each network keeps its own undo and redo."""
+    ss = st.session_state
+    if gan_part() in (None, part):
+        return
+    other = ss["gan_other"]
+    ss["gan_other"] = {"spec": ss["spec"], "history": ss["history"], "future": ss["future"]}
+    ss["spec"], ss["history"], ss["future"] = other["spec"], other["history"], other["future"]
+    ss["gan_part"] = part
+    ss["spec_version"] = ss.get("spec_version", 0) + 1
+    _fix_selection()
+    save()
+
+
 # -- the whole experiment -------------------------------------------------------------
 def experiment_dict() -> dict:
     """layerlab/experiment@1 assembled from spec + data + augmentation + training."""
     init()
     ss = st.session_state
-    return {
+    out = {
         "format": "layerlab/experiment@1",
         "model": copy.deepcopy(ss["spec"]),
         "data": copy.deepcopy(ss["data"]),
         "augmentation": copy.deepcopy(ss["augmentation"]),
         "training": copy.deepcopy(ss["training"]),
     }
+    if ss.get("gan_other"):
+        other = copy.deepcopy(ss["gan_other"]["spec"])
+        generator, discriminator = (other, out["model"]) if ss["gan_part"] == "discriminator" else (out["model"], other)
+        out.update(model=generator, gan={"discriminator": discriminator})
+    return out
 
 
 def load_experiment_dict(exp: dict) -> None:
@@ -326,7 +359,19 @@ def load_experiment_dict(exp: dict) -> None:
     The caller validates `exp` first (builder.experiment); this only stores it.
     """
     init()
-    set_spec(exp["model"])
+    ss = st.session_state
+    if exp.get("gan"):  # the network on the canvas stays there (a fix, a reload of the same GAN)
+        part = ss.get("gan_part") or "generator"
+        mine, other = (exp["gan"]["discriminator"], exp["model"]) if part == "discriminator" else (
+            exp["model"], exp["gan"]["discriminator"])
+        kept = ss.get("gan_other") or {}
+        ss["gan_part"] = part
+        ss["gan_other"] = {"spec": copy.deepcopy(other), "history": kept.get("history", []),
+                           "future": kept.get("future", [])}
+        set_spec(mine)
+    else:
+        ss["gan_part"] = ss["gan_other"] = None
+        set_spec(exp["model"])
     data = default_data()
     data.update(exp.get("data") or {})
     set_data(data)

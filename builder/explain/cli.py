@@ -48,6 +48,11 @@ def _run(run_dir: Path, method: str, samples: int, out_dir, options: dict) -> di
     model_path = run_dir / "model.keras"
     if not model_path.exists():
         raise CliProblem(f"{model_path} not found — the run has not finished training (or failed); train it first")
+    from builder.train.gan_run import SAMPLES_FILE
+
+    if (run_dir / SAMPLES_FILE).exists():
+        raise CliProblem(f"this is a GAN run: its generator draws images, there is no class to explain; its results "
+                         f"are {SAMPLES_FILE} (samples and an interpolation) and the live/ sample grids")
     model = _load_model(model_path)
     x, y, image_shape, source = _test_items(run_dir, samples)
     out = Path(out_dir) if out_dir else run_dir / "explain" / name

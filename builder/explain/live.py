@@ -75,15 +75,16 @@ class LiveExplainCallback(keras.callbacks.Callback):
             maps = live_saliency(self.model, self.x_probe, target)
             if self.image_shape and maps.ndim == 2 and maps.shape[1] == np.prod(self.image_shape):
                 maps = maps.reshape((len(maps),) + self.image_shape)
-            return _atomic_save(saliency_path(self.run_dir, number), lambda f: np.save(f, maps))
+            return atomic_save(saliency_path(self.run_dir, number), lambda f: np.save(f, maps))
         from builder.explain.boundary import decision_boundary
 
         xx, yy, probs = decision_boundary(self.model, self.x_probe, steps=self.steps)
         arrays = {"xx": xx.astype("float32"), "yy": yy.astype("float32"), "probs": probs.astype("float32")}
-        return _atomic_save(boundary_path(self.run_dir, number), lambda f: np.savez(f, **arrays))
+        return atomic_save(boundary_path(self.run_dir, number), lambda f: np.savez(f, **arrays))
 
 
-def _atomic_save(path: Path, write) -> Path:
+def atomic_save(path: Path, write) -> Path:
+    """Write a binary file through `write(f)` so readers see the old file or the whole new one."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:

@@ -37,6 +37,10 @@ def write_scripts(run_dir) -> tuple[Path, Path]:
 
     run_dir = Path(run_dir)
     exp = coerce(run_dir / runfolder.EXPERIMENT)
+    if exp.gan:  # two networks and the adversarial loop
+        from builder.train import gan_export
+
+        return gan_export.write_scripts(run_dir, exp)
     code = run_dir / "code"
     code.mkdir(exist_ok=True)
     atomic_write_text(code / "model.py", to_python(exp.model))

@@ -127,6 +127,10 @@ def _train(exp: Experiment, run_dir: Path, stop_flag, emit, log) -> dict:
     from builder.train.callbacks import BatchMonitor, EpochLog
     from builder.train.data import prepare
 
+    if exp.gan:  # generator and discriminator train against each other: their own loop
+        from builder.train.gan_run import train_gan
+
+        return train_gan(exp, run_dir, stop_flag, emit, log)
     hp = exp.hp
     devices.share_gpu_memory()
     device = devices.describe()
@@ -322,11 +326,11 @@ def _add_weight_penalty(model, l1: float, l2: float) -> None:
                 var.regularizer = penalty
 
 
-def _save_model(model, run_dir: Path) -> None:
-    tmp = run_dir / ".model.tmp.keras"
+def _save_model(model, run_dir: Path, name: str = runfolder.MODEL) -> None:
+    tmp = run_dir / f".{name}.tmp.keras"
     try:
         model.save(tmp)
-        os.replace(tmp, run_dir / runfolder.MODEL)
+        os.replace(tmp, run_dir / name)
     except BaseException:  # disk full, read-only: the run fails with the reason, no temp file stays
         tmp.unlink(missing_ok=True)
         raise

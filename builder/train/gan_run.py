@@ -1,0 +1,137 @@
+"""The run of a GAN experiment (builder.gan): adversarial training into a run folder.
+
+Like any run it writes status.json, metrics.jsonl (per epoch `d_loss`, `g_loss`
+and their sum `loss`), progress and the log; it adds:
+
+- `live/samples_eNNN.npy`: the generator's images for one fixed noise batch,
+  before training (epoch 0) and after each epoch, (SAMPLES, h, w, c) in 0..1;
+- `samples.npz` at the end: `images` (FINAL_SAMPLES drawn from seeded noise)
+  and `interpolation` (INTERPOLATIONS rows of STEPS images, each row walking in
+  a straight line from one noise vector to another);
+- `model.keras` (the generator) and `discriminator.keras`.
+"""
+from __future__ import annotations
+
+import dataclasses
+import time
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from builder.explain.live import atomic_save
+from builder.train import runfolder
+from builder.train.watch import LIVE
+
+SAMPLES, FINAL_SAMPLES, INTERPOLATIONS, STEPS = 64, 256, 4, 10
+SAMPLES_FILE = "samples.npz"
+DISCRIMINATOR = "discriminator.keras"
+LIVE_PREFIX = "samples"  # live/samples_eNNN.npy (watch.latest_live_file)
+
+
+def live_path(run_dir, epoch: int) -> Path:
+    return Path(run_dir) / LIVE / f"{LIVE_PREFIX}_e{epoch:03d}.npy"
+
+
+def training_data(exp):
+    """The real images, shaped for the discriminator (the same split and seed as any run)."""
+    from builder.gan import PART
+    from builder.train.data import prepare
+
+    return prepare(dataclasses.replace(exp, model=exp.gan[PART], gan=None))
+
+
+def build_gan(exp):
+    """Generator, discriminator (each seeded) and the compiled-ready GAN model around them."""
+    from builder.gan import PART, noise_size
+    from builder.train.adversarial import GAN
+    from builder.train.runner import seeded_build
+
+    seed = exp.hp["seed"]
+    generator = seeded_build(exp.model, seed)
+    discriminator = seeded_build(exp.gan[PART], seed + 1)
+    return GAN(generator, discriminator, noise_size(exp.model), seed=seed)
+
+
+def noise(n: int, size: int, seed: int) -> np.ndarray:
+    return np.random.default_rng(seed).normal(size=(n, size)).astype("float32")
+
+
+def interpolation_noise(size: int, seed: int) -> np.ndarray:
+    """(INTERPOLATIONS * STEPS, size): per row, STEPS points on the line between two noise vectors."""
+    ends = noise(2 * INTERPOLATIONS, size, seed + 2).reshape(INTERPOLATIONS, 2, size)
+    t = np.linspace(0.0, 1.0, STEPS, dtype="float32")[None, :, None]
+    return ((1 - t) * ends[:, :1] + t * ends[:, 1:]).reshape(-1, size)
+
+
+def draw(generator, z: np.ndarray, image_shape: tuple) -> np.ndarray:
+    """The generator's images for noise `z`, as (n, h, w, c) pictures in 0..1."""
+    images = keras.ops.convert_to_numpy(generator(z, training=False)).astype("float32")
+    return np.clip(images.reshape((len(z),) + tuple(image_shape)), 0.0, 1.0)
+
+
+class SampleGrid(keras.callbacks.Callback):
+    """After each epoch, the generator's images for one fixed noise batch (live/samples_eNNN.npy)."""
+
+    def __init__(self, run_dir, generator, z, image_shape):
+        super().__init__()
+        self.run_dir, self.generator, self.z, self.image_shape = Path(run_dir), generator, z, image_shape
+
+    def write(self, number: int) -> Path:
+        images = draw(self.generator, self.z, self.image_shape)
+        return atomic_save(live_path(self.run_dir, number), lambda f: np.save(f, images))
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.write(epoch + 1)
+
+
+def train_gan(exp, run_dir: Path, stop_flag, emit, log) -> dict:
+    """The GAN counterpart of runner._train: same status, metrics, progress, stop and NaN handling."""
+    from builder.train import devices
+    from builder.train.callbacks import BatchMonitor, EpochLog, SafeCallback
+    from builder.train.runner import _finish, epoch_line, make_optimizer, steps_per_execution
+
+    hp = exp.hp
+    devices.share_gpu_memory()
+    device = devices.describe()
+    log.info("%s (Keras backend %s); a GAN run", device.line, keras.backend.backend())
+    emit("device", device.line)
+    runfolder.write_status(run_dir, device=device.line, backend=device.backend)
+    data = training_data(exp)
+    image_shape = tuple(data.info.input_shape)
+    log.info("data: %d real training images of shape %s", len(data.x_train), list(image_shape))
+    gan = build_gan(exp)
+    batches = max(1, -(-len(data.x_train) // hp["batch_size"]))
+    gan.compile(optimizer=make_optimizer(hp, batches), steps_per_execution=steps_per_execution(hp, batches))
+    monitor = BatchMonitor(run_dir, hp["epochs"], batches, hp["max_batch_progress_rate"], stop_flag)
+
+    def on_epoch(row):
+        runfolder.write_status(run_dir, epochs_done=row["epoch"], last=row)
+        log.info(epoch_line(row, hp["epochs"]))
+        emit("epoch", row)
+
+    grid = SampleGrid(run_dir, gan.generator, noise(SAMPLES, gan.noise_size, hp["seed"]), image_shape)
+    callbacks = [monitor, EpochLog(run_dir, monitor, on_epoch), SafeCallback(grid, log, share=1.0)]
+    t0 = time.perf_counter()
+    gan.fit(data.x_train, batch_size=hp["batch_size"], epochs=hp["epochs"], shuffle=True, callbacks=callbacks,
+            verbose=0)
+    log.info("training took %.2f s", time.perf_counter() - t0)
+    if monitor.nan_at is not None:
+        epoch, batch = monitor.nan_at
+        return _finish(run_dir, "failed", error=(
+            f"the GAN's loss became NaN (not a number) at epoch {epoch}, batch {batch}; try a lower learning "
+            f"rate (now {hp['learning_rate']:g})"))
+    save_results(gan, run_dir, image_shape, hp["seed"])
+    return _finish(run_dir, "stopped" if monitor.stopped else "completed")
+
+
+def save_results(gan, run_dir: Path, image_shape: tuple, seed: int) -> None:
+    """samples.npz (final samples, interpolation), then the generator as model.keras and the discriminator."""
+    from builder.train.runner import _save_model
+
+    images = draw(gan.generator, noise(FINAL_SAMPLES, gan.noise_size, seed + 1), image_shape)
+    walk = draw(gan.generator, interpolation_noise(gan.noise_size, seed), image_shape)
+    walk = walk.reshape((INTERPOLATIONS, STEPS) + tuple(image_shape))
+    atomic_save(Path(run_dir) / SAMPLES_FILE, lambda f: np.savez(f, images=images, interpolation=walk))
+    _save_model(gan.discriminator, run_dir, DISCRIMINATOR)
+    _save_model(gan.generator, run_dir)
