@@ -38,6 +38,7 @@ FAMILY_COLOURS = {
     "attention & normalization": "#e9f8fb",
     "merge": "#fff9db",
     "regularization": "#f4f4f4",
+    "transfer": "#fdf1e3",
 }
 ERROR_STYLE = {"border": "2px solid #d93025", "background": "#fdecea"}
 INPUT_ROLES = {"MultiHeadAttention": ("query", "value", "key")}
