@@ -528,7 +528,10 @@ CATALOG: dict[str, LayerType] = _catalog(
                "from: the layers from 'unfreeze_from' on learn, the earlier ones stay as they are.",
                extra={"choice_help": FREEZE_HELP}),
          Param("unfreeze_from", "str", None, optional=True,
-               help="With freeze 'from': the first layer of the base that learns (a name from the base).")),
+               help="With freeze 'from': the first layer of the base that learns (a name from the base)."),
+         Param("output_layer", "str", None, optional=True,
+               help="The base ends at this layer and its output feeds your head, e.g. the last convolution "
+               "of a saved classifier, leaving out its old head. Empty: the whole saved model.")),
     ),
 )
 

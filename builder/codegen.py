@@ -96,9 +96,11 @@ def _layer_expr(type_name: str, params: dict, name: str | None) -> str:
 
 def _base_loader(folder: str) -> list[str]:
     return [
-        "def pretrained_base(file, name, freeze, unfreeze_from=None):",
+        "def pretrained_base(file, name, freeze, unfreeze_from=None, output_layer=None):",
         '    """A saved model with its weights, used as one layer; frozen all / none / from a layer on."""',
         f"    base = keras.saving.load_model(Path(__file__).resolve().parent / {literal(folder)} / file, compile=False)",
+        "    if output_layer:  # the base ends there: that layer's output feeds the head",
+        "        base = keras.Model(base.inputs, base.get_layer(output_layer).output)",
         "    base.name = name",
         '    base.trainable = freeze != "all"',
         '    if freeze == "from":  # the layers before unfreeze_from keep their weights',
@@ -118,6 +120,8 @@ def _base_expr(node) -> str:
             f"freeze={literal(node.params.get('freeze', 'all'))}"]
     if node.params.get("freeze") == "from":
         args.append(f"unfreeze_from={literal(node.params['unfreeze_from'])}")
+    if node.params.get("output_layer"):
+        args.append(f"output_layer={literal(node.params['output_layer'])}")
     return f"pretrained_base({', '.join(args)})"
 
 

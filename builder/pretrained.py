@@ -216,11 +216,16 @@ def node_problems(node) -> list[Problem]:
         base = info(base_id)
     except SpecError as e:
         return [Problem(node.id, e.problems[0], field="model")]
+    end = node.params.get("output_layer")
+    if end and end not in base.layers:
+        return [Problem(node.id, f"output_layer: '{end}' is not one of the base's layers ({_some(base.layers)})",
+                        field="output_layer")]
+    kept = base.layers[:base.layers.index(end) + 1] if end else base.layers
     start = node.params.get("unfreeze_from")
-    if freeze == "from" and start not in base.layers:
+    if freeze == "from" and start not in kept:
         named = f"'{start}' is not one of its layers" if start else "name the first layer that learns"
         return [Problem(node.id, f"freeze 'from': {named} (unfreeze_from; the base's layers are "
-                                 f"{_some(base.layers)})", field="unfreeze_from")]
+                                 f"{_some(kept)})", field="unfreeze_from")]
     return []
 
 
@@ -239,7 +244,7 @@ def infer(node, shapes: list[tuple], dtypes: list[str]):
                                                  for a, b in zip(got, base.input_shape, strict=True)):
         return (f"the pretrained base '{base.title}' takes inputs of shape {fmt_shape(base.input_shape)} but gets "
                 f"{fmt_shape(got)}; add a Resizing (or Reshape) layer before it, or use data of that size")
-    model = _architecture(node.params["model"])
+    model = cut(_architecture(node.params["model"]), node.params, node.id)
     out = model(keras.KerasTensor(shapes[0], dtype=dtypes[0]))
     return tuple(out.shape), str(out.dtype), int(model.count_params())
 
@@ -257,9 +262,20 @@ def _architecture(base_id: str):
 
 def load(node):
     """The base of a Pretrained node with its weights, named by the node id, frozen as the node says."""
-    model = _open(path_of(node.params["model"]), f"the pretrained base of '{node.id}'")
-    model.name = node.id
+    model = cut(_open(path_of(node.params["model"]), f"the pretrained base of '{node.id}'"), node.params, node.id)
     apply_freeze(model, node.params)
+    return model
+
+
+def cut(model, params: dict, name: str):
+    """The base named `name`, ending at its layer `output_layer` when one is given (e.g. before a saved
+    classifier's own head), so that layer's output feeds the student's head."""
+    import keras
+
+    end = params.get("output_layer")
+    if end:
+        return keras.Model(model.inputs, model.get_layer(end).output, name=name)
+    model.name = name
     return model
 
 

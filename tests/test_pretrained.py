@@ -63,6 +63,7 @@ def test_spec_validates_builds_with_the_saved_weights_and_counts(tmp_path):
 @pytest.mark.parametrize(("params", "learning"), [
     ({"freeze": "none"}, {"c1", "c2", "probs"}),
     ({"freeze": "from", "unfreeze_from": "c2"}, {"c2", "probs"}),
+    ({"freeze": "none", "output_layer": "c1"}, {"c1", "probs"}),  # the base cut after c1
 ])
 def test_freeze_options(tmp_path, params, learning):
     small_base(tmp_path / "b.keras")
@@ -79,6 +80,9 @@ def test_problems_name_the_fix(tmp_path):
         "upload a .keras model or pick an application": spec_with(""),
         "not on this server": spec_with("pretrained:0123456789abcdef"),
         "not a pretrained base id": spec_with("pretrained:../../etc"),
+        "output_layer: 'head' is not one of the base's layers (c1, c2)": spec_with(base_id, output_layer="head"),
+        "unfreeze_from; the base's layers are c1)": spec_with(base_id, output_layer="c1", freeze="from",
+                                                              unfreeze_from="c2"),
     }
     for words, spec in cases.items():
         problems = validate.check(spec).problems
@@ -95,9 +99,16 @@ def test_custom_code_is_refused(tmp_path):
         pretrained.store_file(tmp_path / "plain.txt")
 
 
-def test_exported_code_loads_the_base_from_its_file(tmp_path):
+def test_cut_base_has_the_shapes_and_counts_of_its_kept_layers(tmp_path):
     small_base(tmp_path / "b.keras")
-    spec = spec_with(pretrained.store_file(tmp_path / "b.keras"), freeze="from", unfreeze_from="c2")
+    report = validate.check(spec_with(pretrained.store_file(tmp_path / "b.keras"), output_layer="c1"))
+    assert report.ok and report.shapes["base"] == (None, 6, 6, 4) and report.params["base"] == 4 * 10
+
+
+@pytest.mark.parametrize("params", [{"freeze": "from", "unfreeze_from": "c2"}, {"output_layer": "c1"}])
+def test_exported_code_loads_the_base_from_its_file(tmp_path, params):
+    small_base(tmp_path / "b.keras")
+    spec = spec_with(pretrained.store_file(tmp_path / "b.keras"), **params)
     folder = tmp_path / "export"
     pretrained.copy_files(validate.ensure_valid(spec), folder / "pretrained")
     (folder / "model.py").write_text(codegen.to_python(spec))
