@@ -181,6 +181,25 @@ _AUTOENCODER = _template(
     training={"task": "reconstruction", "learning_rate": 0.005, "epochs": 20},
 )
 
+_LATENT = _template(
+    "latent-autoencoder", "Autoencoder with a 2-D latent map",
+    "Squeezes each 8×8 'digits' image through a code of just 2 numbers and rebuilds it, so every image becomes a "
+    "point on a map: Explain shows that map coloured by digit — the model never sees the labels, yet similar "
+    "digits land together. Its default run (task: reconstruction) ends with a mean absolute pixel error of "
+    "about 0.13 on the test images.",
+    "digits",
+    _chain(
+        ("image", "Input", {"shape": [8, 8, 1]}),
+        ("flat", "Flatten", {}),
+        ("encode", "Dense", {"units": 64, "activation": "relu"}),
+        ("code", "Dense", {"units": 2}),
+        ("decode", "Dense", {"units": 64, "activation": "relu"}),
+        ("pixels", "Dense", {"units": 64, "activation": "sigmoid"}),
+        ("image_out", "Reshape", {"target_shape": [8, 8, 1]}),
+    ),
+    training={"task": "reconstruction", "learning_rate": 0.005, "epochs": 30},
+)
+
 _PLAYGROUND = _template(
     "playground-mlp", "Playground MLP for 2-D points",
     "Two numbers (x, y) in, three small ReLU layers, a class out — watch the decision boundary bend. Its "
@@ -198,7 +217,7 @@ _PLAYGROUND = _template(
 )
 
 TEMPLATES: dict[str, Template] = {
-    t.id: t for t in (_SEED, _IMAGE_MLP, _CNN, _RESIDUAL, _LSTM, _TRANSFORMER, _AUTOENCODER, _PLAYGROUND)
+    t.id: t for t in (_SEED, _IMAGE_MLP, _CNN, _RESIDUAL, _LSTM, _TRANSFORMER, _AUTOENCODER, _LATENT, _PLAYGROUND)
 }
 
 
