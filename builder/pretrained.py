@@ -243,10 +243,19 @@ def infer(node, shapes: list[tuple], dtypes: list[str]):
     if len(got) != len(base.input_shape) or any(a is not None and b is not None and a != b
                                                  for a, b in zip(got, base.input_shape, strict=True)):
         return (f"the pretrained base '{base.title}' takes inputs of shape {fmt_shape(base.input_shape)} but gets "
-                f"{fmt_shape(got)}; add a Resizing (or Reshape) layer before it, or use data of that size")
+                f"{fmt_shape(got)}; {_input_fix(got, base.input_shape)}")
     model = cut(_architecture(node.params["model"]), node.params, node.id)
     out = model(keras.KerasTensor(shapes[0], dtype=dtypes[0]))
     return tuple(out.shape), str(out.dtype), int(model.count_params())
+
+
+def _input_fix(got: tuple, want: tuple) -> str:
+    if len(got) != 3 or len(want) != 3:
+        return "add a Reshape layer before it, or use data of that shape"
+    fixes = [f"a Resizing layer to {want[0]}×{want[1]}"] if got[:2] != want[:2] else []
+    if got[2] != want[2]:
+        fixes.append(f"a 1×1 Conv2D with filters {want[2]} (the channels it takes)")
+    return "add " + " and ".join(fixes) + " before it"
 
 
 def _architecture(base_id: str):

@@ -75,7 +75,8 @@ def test_problems_name_the_fix(tmp_path):
     small_base(tmp_path / "b.keras")
     base_id = pretrained.store_file(tmp_path / "b.keras")
     cases = {
-        "Resizing": spec_with(base_id, shape=(16, 16, 1)),
+        "add a Resizing layer to 8×8 before it": spec_with(base_id, shape=(16, 16, 1)),
+        "add a 1×1 Conv2D with filters 1 (the channels it takes) before it": spec_with(base_id, shape=(8, 8, 3)),
         "the base's layers are c1, c2": spec_with(base_id, freeze="from", unfreeze_from="nope"),
         "upload a .keras model or pick an application": spec_with(""),
         "not on this server": spec_with("pretrained:0123456789abcdef"),
