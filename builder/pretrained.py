@@ -27,6 +27,7 @@ from builder.validate import Problem, fmt_shape, keras_message
 
 TYPE = "Pretrained"
 PREFIX = "pretrained:"
+SHIPPED = Path(__file__).parent / "bases"  # bases that ship with Layerlab (bench/make_pretrained_base.py)
 RUN_FOLDER = "pretrained"  # in a run folder: a copy of each base file the run's model uses
 _KEY = re.compile(r"[0-9a-f]{16}")  # fullmatch only
 # A few keras.applications image models (include_top=False) a student can start from: name → smallest side.
@@ -66,10 +67,12 @@ def is_base_id(value) -> bool:
 
 
 def path_of(base_id: str) -> Path:
-    """The stored file of a base id; the key is checked, so an id never names a path elsewhere."""
+    """The file of a base id: one that ships with Layerlab, else the store's; the key is checked, so an id
+    never names a path elsewhere."""
     if not is_base_id(base_id):
         raise SpecError([f"'{base_id}' is not a pretrained base id; upload the base again"])
-    return store_dir() / f"{base_id[len(PREFIX):]}.keras"
+    name = f"{base_id[len(PREFIX):]}.keras"
+    return SHIPPED / name if (SHIPPED / name).exists() else store_dir() / name
 
 
 def file_name(base_id: str) -> str:
@@ -96,17 +99,19 @@ def store_file(path, title: str | None = None) -> str:
     key = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
     base_id = PREFIX + key
     target = path_of(base_id)
-    if not target.exists():
-        tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
-        try:
-            shutil.copyfile(path, tmp)
-            tmp.replace(target)
-        finally:
-            tmp.unlink(missing_ok=True)
+    if target.exists():  # the same bytes again: the same base, kept as first described
+        return base_id
     meta = {"title": title or model.name, "input_shape": list(model.input_shape[1:]),
             "output_shape": list(model.output_shape[1:]),
-            "layers": [layer.name for layer in model.layers if not isinstance(layer, keras.layers.InputLayer)], "params": int(model.count_params())}
-    atomic_write_text(target.with_suffix(".json"), json.dumps(meta))
+            "layers": [layer.name for layer in model.layers if not isinstance(layer, keras.layers.InputLayer)],
+            "params": int(model.count_params())}
+    atomic_write_text(target.with_suffix(".json"), json.dumps(meta))  # first: a base file always has one
+    tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
+    try:
+        shutil.copyfile(path, tmp)
+        tmp.replace(target)
+    finally:
+        tmp.unlink(missing_ok=True)
     return base_id
 
 

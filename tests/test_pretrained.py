@@ -153,3 +153,18 @@ def test_fine_tuning_needs_a_base_to_unfreeze(tmp_path):
                          "inputs": ["image"]}
     without = [p for p in check_experiment(experiment(plain)) if p.field == "training.fine_tune_epochs"]
     assert without and without[0].fix == {"training": {"fine_tune_epochs": None}}
+
+
+def test_the_shipped_base_of_the_transfer_template_is_found_by_its_content(store):
+    import hashlib
+
+    from builder import templates
+
+    path = pretrained.path_of(templates.SHAPES_BASE)
+    assert path.parent == pretrained.SHIPPED and not store.exists()  # found without the store
+    assert templates.SHAPES_BASE == pretrained.PREFIX + hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+    model = build_model(templates.get("transfer-cnn"))
+    shipped = keras.saving.load_model(path)
+    for got, want in zip(model.get_layer("base").get_weights(), shipped.get_weights(), strict=True):
+        np.testing.assert_array_equal(got, want)
+    assert {w.path.split("/")[0] for w in model.trainable_weights} == {"c3", "probs"}  # freeze from c3
