@@ -91,8 +91,14 @@ def store_file(path, title: str | None = None) -> str:
         raise _error(f"{path.name} is larger than {cap // limits.MB} MB (server setting LAYERLAB_MAX_UPLOAD_MB)")
     try:
         importer.refuse_custom_code(importer.read_config(path))
+        declared = _architecture(path).count_params()  # a tiny file may declare gigabytes: count before loading
     except SpecError as e:
         raise _error("; ".join(e.problems)) from None
+    except Exception as e:  # noqa: BLE001 - any Keras complaint about the config becomes one plain line
+        raise _error(f"{path.name}: Keras could not open this model: {keras_message(e)}") from None
+    if declared > limits.get("max_params"):
+        raise _error(f"{path.name} has {limits.count(declared)} weights, over the limit of "
+                     f"{limits.count(limits.get('max_params'))} (server setting LAYERLAB_MAX_PARAMS)")
     import keras
 
     model = _open(path, path.name)
@@ -249,7 +255,7 @@ def infer(node, shapes: list[tuple], dtypes: list[str]):
                                                  for a, b in zip(got, base.input_shape, strict=True)):
         return (f"the pretrained base '{base.title}' takes inputs of shape {fmt_shape(base.input_shape)} but gets "
                 f"{fmt_shape(got)}; {_input_fix(got, base.input_shape)}")
-    model = cut(_architecture(node.params["model"]), node.params, node.id)
+    model = cut(_architecture(path_of(node.params["model"])), node.params, node.id)
     out = model(keras.KerasTensor(shapes[0], dtype=dtypes[0]))
     return tuple(out.shape), str(out.dtype), int(model.count_params())
 
@@ -263,15 +269,17 @@ def _input_fix(got: tuple, want: tuple) -> str:
     return "add " + " and ".join(fixes) + " before it"
 
 
-def _architecture(base_id: str):
-    """The base rebuilt from its config alone (call inside `declared_weights_only`)."""
+def _architecture(path: Path):
+    """The model in `path` rebuilt from its config alone: its weights declared, never allocated."""
     import keras
 
     from builder import importer
+    from builder.validate import declared_weights_only
 
-    config = importer.read_config(path_of(base_id))
-    return keras.saving.deserialize_keras_object({k: v for k, v in config.items() if k != "compile_config"},
-                                                 safe_mode=True)
+    config = importer.read_config(path)
+    with declared_weights_only():
+        return keras.saving.deserialize_keras_object({k: v for k, v in config.items() if k != "compile_config"},
+                                                     safe_mode=True)
 
 
 def load(node):

@@ -106,6 +106,13 @@ def test_cut_base_has_the_shapes_and_counts_of_its_kept_layers(tmp_path):
     assert report.ok and report.shapes["base"] == (None, 6, 6, 4) and report.params["base"] == 4 * 10
 
 
+def test_weights_over_the_budget_are_refused_before_they_are_loaded(tmp_path, monkeypatch):
+    small_base(tmp_path / "b.keras")
+    monkeypatch.setenv("LAYERLAB_MAX_PARAMS", "100")
+    with pytest.raises(pretrained.PretrainedError, match="b.keras has 262 weights, over the limit of 100"):
+        pretrained.store_file(tmp_path / "b.keras")
+
+
 @pytest.mark.parametrize("params", [{"freeze": "from", "unfreeze_from": "c2"}, {"output_layer": "c1"}])
 def test_exported_code_loads_the_base_from_its_file(tmp_path, params):
     small_base(tmp_path / "b.keras")
