@@ -79,6 +79,11 @@ def file_name(base_id: str) -> str:
     return path_of(base_id).name
 
 
+def id_of(path) -> str:
+    """The id a `.keras` file gets in the store: its content's."""
+    return PREFIX + hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
+
+
 def store_file(path, title: str | None = None) -> str:
     """Check a `.keras` file and keep it (weights included) in the store; returns its id `pretrained:<key>`."""
     from builder import importer, limits
@@ -102,8 +107,7 @@ def store_file(path, title: str | None = None) -> str:
     import keras
 
     model = _open(path, path.name)
-    key = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
-    base_id = PREFIX + key
+    base_id = id_of(path)
     target = path_of(base_id)
     if target.exists():  # the same bytes again: the same base, kept as first described
         return base_id

@@ -71,3 +71,33 @@ def test_an_application_without_its_weights_offline_is_said_plainly(tmp_path, mo
     assert at.session_state["spec"]["nodes"] == spec["nodes"]  # nothing added
     assert any("could not get the ImageNet weights of MobileNetV2" in e.value and "offline" in e.value
                for e in at.error)
+
+
+def _upload_script(raw: bytes):
+    import streamlit as st
+
+    from ui import state, transfer
+
+    state.init()
+    st.session_state["added"] = transfer._ready(lambda: transfer._store_upload(raw, "mine.keras"))
+
+
+def test_an_uploaded_base_counts_against_the_workspace_budgets(tmp_path, monkeypatch):
+    raws = []
+    for units in (4, 5):
+        inp = keras.Input((8, 8, 1))
+        keras.Model(inp, keras.layers.Conv2D(units, 3, name="c1")(inp), name="mine").save(tmp_path / "b.keras")
+        raws.append((tmp_path / "b.keras").read_bytes())
+    at = AppTest.from_function(_upload_script, args=(raws[0],), default_timeout=60).run()
+    assert not at.exception, [e.value for e in at.exception]
+    base_id, ws = at.session_state["added"]["model"], at.session_state["ws"]
+    assert pretrained.info(base_id).title == "mine"
+    from builder.workspace import Workspaces
+
+    assert Workspaces(tmp_path / "home").load(ws)["uploads"] == [{"id": base_id, "bytes": len(raws[0])}]
+    monkeypatch.setenv("LAYERLAB_MAX_WORKSPACE_UPLOADS", "1")
+    at = AppTest.from_function(_upload_script, args=(raws[1],), default_timeout=60)
+    at.query_params["ws"] = ws
+    at.run()
+    assert at.session_state["added"] is None
+    assert "Could not add the pretrained base: Your workspace already keeps 1 uploads" in at.session_state["build_error"]

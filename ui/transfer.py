@@ -41,22 +41,32 @@ def application_shape(anchor_shape) -> tuple[int, int, int]:
 
 
 def _ready(make) -> dict | None:
+    from builder.limits import DiskFull
     from builder.pretrained import PretrainedError
+    from builder.workspace import QuotaExceeded
 
     try:
         return {"model": make()}
     except PretrainedError as e:
         st.session_state["build_error"] = f"Could not add the pretrained base: {e.problem.message}"
-        return None
+    except (QuotaExceeded, DiskFull) as e:
+        st.session_state["build_error"] = f"Could not add the pretrained base: {e}"
+    return None
 
 
 def _store_upload(raw: bytes, name: str) -> str:
-    from builder import pretrained
+    """Keep an uploaded base, counted against the workspace's upload budgets and the server's disk budget."""
+    from builder import limits, pretrained
+    from datasets.stored import uploads_dir
+    from ui import state
+    from ui.jobs import runs_root
 
     with tempfile.TemporaryDirectory() as folder:
         path = os.path.join(folder, os.path.basename(name) or "model.keras")
         with open(path, "wb") as f:
             f.write(raw)
+        limits.check_disk(uploads_dir(), runs_root())  # the store lives in the uploads folder by default
+        state.workspaces().add_upload(state.workspace_id(), pretrained.id_of(path), len(raw))
         return pretrained.store_file(path, title=os.path.splitext(os.path.basename(name))[0] or None)
 
 
