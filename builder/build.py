@@ -29,6 +29,10 @@ def _tuples(value):
 def make_layer(node: Node):
     """The Keras layer for one non-Input node."""
     params = dict(node.params)
+    if node.type == "Pretrained":  # a saved model with its weights, frozen as the node says
+        from builder import pretrained
+
+        return pretrained.load(node)
     if node.type in WRAPPERS:  # Bidirectional, TimeDistributed: the inner layer comes first
         inner = params.pop("layer")
         wrapped = getattr(keras.layers, inner["type"])(**to_keras_params(inner.get("params", {})))

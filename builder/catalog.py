@@ -24,6 +24,7 @@ FAMILIES = (
     "attention & normalization",
     "merge",
     "regularization",
+    "transfer",
 )
 
 
@@ -169,7 +170,13 @@ RECURRENT_TYPES = ("SimpleRNN", "LSTM", "GRU")
 # Layers TimeDistributed may wrap: per-step layers without state.
 TIME_DISTRIBUTED_TYPES = ("Dense", "Conv1D", "Conv2D", "MaxPooling2D", "AveragePooling2D", "GlobalAveragePooling2D",
                           "Flatten", "Dropout")
-WRAPPERS = ("Bidirectional", "TimeDistributed")  # types whose "layer" param is a whole inner layer
+WRAPPERS = ("Bidirectional", "TimeDistributed")
+FREEZE_HELP = {
+    "all": "the base's weights stay exactly as trained; only the layers after it learn",
+    "none": "every layer of the base learns too (use a low learning rate)",
+    "from": "the base's layers from 'unfreeze_from' on learn; the earlier ones stay as trained",
+}
+FREEZE = tuple(FREEZE_HELP)  # types whose "layer" param is a whole inner layer
 
 
 def _catalog(*types: LayerType) -> dict[str, LayerType]:
@@ -509,6 +516,23 @@ CATALOG: dict[str, LayerType] = _catalog(
               "Multiplies values by random noise around 1 while training; a smooth kind of Dropout.", (RATE,)),
     LayerType("AlphaDropout", "regularization",
               "Dropout that keeps the mean and spread of values, for self-normalising (selu) networks.", (RATE,)),
+    # -- transfer: a whole saved model with its weights as one node (builder.pretrained) -------------
+    LayerType(
+        "Pretrained", "transfer",
+        "A model trained before, used as one layer with its learned weights; add your own head after it.",
+        (Param("model", "str", "", required=True,
+               help="The base: an id like pretrained:0123456789abcdef, set when you upload a .keras model "
+               "or pick an application in the Transfer menu."),
+         Param("freeze", "choice", "all", choices=FREEZE,
+               help="all: the base keeps its weights and only your head learns; none: every layer learns; "
+               "from: the layers from 'unfreeze_from' on learn, the earlier ones stay as they are.",
+               extra={"choice_help": FREEZE_HELP}),
+         Param("unfreeze_from", "str", None, optional=True,
+               help="With freeze 'from': the first layer of the base that learns (a name from the base)."),
+         Param("output_layer", "str", None, optional=True,
+               help="The base ends at this layer and its output feeds your head, e.g. the last convolution "
+               "of a saved classifier, leaving out its old head. Empty: the whole saved model.")),
+    ),
 )
 
 

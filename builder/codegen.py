@@ -20,8 +20,11 @@ from builder.validate import ensure_valid
 _RESERVED = {"keras", "layers", "regularizers", "build_model", "model", "inputs", "outputs"}
 
 
-def to_python(spec) -> str:
-    """The script (text) for a valid spec; SpecError for an invalid one."""
+def to_python(spec, bases: str = "pretrained") -> str:
+    """The script (text) for a valid spec; SpecError for an invalid one.
+
+    `bases`: the folder, relative to the script, that holds the pretrained base files it loads.
+    """
     spec = ensure_valid(spec)
     names = variable_names(spec)
     by_id = {n.id: n for n in spec.nodes}
@@ -38,20 +41,27 @@ def to_python(spec) -> str:
                 args.append(f"dtype={literal(node.params['dtype'])}")
             body.append(f"{var} = keras.Input({', '.join(args)})")
             continue
+        if node.type == "Pretrained":
+            body.append(f"{var} = {_base_expr(node)}({_call_args(node, names)})")
+            continue
         body.append(f"{var} = {_layer_expr(node.type, node.params, nid)}({_call_args(node, names)})")
     inputs = _group([names[i] for i in spec.input_ids()])
     outputs = _group([names[o] for o in spec.output_ids()])
     body.append(f"return keras.Model(inputs={inputs}, outputs={outputs}, name={literal(model_name(spec.name))})")
     ordered = [{"type": by_id[i].type, "params": by_id[i].params} for i in topological_order(spec)]
+    has_bases = any(n.type == "Pretrained" for n in spec.nodes)
     lines = [
         f"# Model {literal(spec.name)} ({describe.kind(ordered)}), exported by Layerlab.",
         *[f"# {line}" for line in comment_lines("Layers: " + describe.layers_line(ordered))],
         *[f"# {line}" for line in comment_lines(spec.description)],
         "# Run it with: python model.py",
+        *([f"# It loads pretrained base files (.keras, weights included) from the folder {literal(bases)} "
+           "beside it.", "from pathlib import Path", ""] if has_bases else []),
         "import keras",
         "from keras import layers, regularizers" if any("regularizers." in b for b in body) else "from keras import layers",
         "",
         "",
+        *(_base_loader(bases) if has_bases else []),
         "def build_model():",
         *[f"    {line}" for line in body],
         "",
@@ -85,6 +95,37 @@ def _layer_expr(type_name: str, params: dict, name: str | None) -> str:
     if name is not None:
         args.append(f"name={literal(name)}")
     return f"layers.{_identifier(type_name)}({', '.join(args)})"
+
+
+def _base_loader(folder: str) -> list[str]:
+    return [
+        "def pretrained_base(file, name, freeze, unfreeze_from=None, output_layer=None):",
+        '    """A saved model with its weights, used as one layer; frozen all / none / from a layer on."""',
+        f"    base = keras.saving.load_model(Path(__file__).resolve().parent / {literal(folder)} / file, compile=False)",
+        "    if output_layer:  # the base ends there: that layer's output feeds the head",
+        "        base = keras.Model(base.inputs, base.get_layer(output_layer).output)",
+        "    base.name = name",
+        '    base.trainable = freeze != "all"',
+        '    if freeze == "from":  # the layers before unfreeze_from keep their weights',
+        "        names = [layer.name for layer in base.layers]",
+        "        for layer in base.layers[:names.index(unfreeze_from)]:",
+        "            layer.trainable = False",
+        "    return base",
+        "",
+        "",
+    ]
+
+
+def _base_expr(node) -> str:
+    from builder.pretrained import file_name
+
+    args = [literal(file_name(node.params["model"])), f"name={literal(node.id)}",
+            f"freeze={literal(node.params.get('freeze', 'all'))}"]
+    if node.params.get("freeze") == "from":
+        args.append(f"unfreeze_from={literal(node.params['unfreeze_from'])}")
+    if node.params.get("output_layer"):
+        args.append(f"output_layer={literal(node.params['output_layer'])}")
+    return f"pretrained_base({', '.join(args)})"
 
 
 def _identifier(text: str) -> str:

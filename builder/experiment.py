@@ -79,6 +79,13 @@ HYPERPARAMS: dict[str, Param] = {p.name: p for p in (
           "example but need more memory; 32 is a good start."),
     Param("epochs", "int", 10, min=1, max=10000,
           help="How many times the model goes through the whole training set."),
+    Param("fine_tune_epochs", "int", 0, min=0, max=10000, advanced=True,
+          help="Transfer learning: after 'epochs' epochs that train only your head (every pretrained base "
+          "frozen), train this many more with each base unfrozen as its freeze option says (none, or from a "
+          "layer on), at the lower fine-tune rate. 0: one phase, the freeze options hold throughout."),
+    Param("fine_tune_rate", "float", 0.0001, min=1e-7, max=1.0, step=0.00001, advanced=True,
+          help="Learning rate of the fine-tuning epochs: much lower than the head's (e.g. 10× lower), so the "
+          "pretrained weights are adjusted gently instead of overwritten."),
     Param("loss", "choice", None, choices=ALL_LOSSES, optional=True,
           help="What the model tries to make small. Leave empty for the usual loss of the task: sparse "
           "categorical cross-entropy for classification, mean squared error for regression and reconstruction."),
@@ -278,6 +285,10 @@ def check(exp, dataset_info=None) -> list[Problem]:
     problems = training_problems(exp.training) + _data_problems(exp.data)
     report = model_validate.check(exp.model)
     problems += [p if p.node or p.field else replace(p, field="model") for p in report.problems]
+    if report.ok and not any(p.field == "training.fine_tune_epochs" for p in problems):
+        from builder.pretrained import fine_tune_problems
+
+        problems += fine_tune_problems(exp.model, exp.hp["fine_tune_epochs"])
     info = dataset_info
     if info is None and not any(p.field in ("data.dataset", "data.options") for p in problems):
         info, problem = _dataset_info(exp.dataset, exp.data_settings["options"])

@@ -34,7 +34,7 @@ def from_keras_file(path) -> ModelSpec:
         hint = ("old HDF5 (.h5) files are not supported; re-save it with model.save('model.keras')"
                 if path.suffix.lower() in (".h5", ".hdf5") else "save a model with model.save('model.keras')")
         raise SpecError([f"{path}: not a Keras model file (.keras zip archive); {hint}"])
-    config = _read_config(path)
+    config = read_config(path)
     refuse_custom_code(config)
     import keras
 
@@ -55,7 +55,7 @@ def _architecture(config: dict) -> dict:
     return {k: v for k, v in config.items() if k != "compile_config"}
 
 
-def _read_config(path: Path) -> dict:
+def read_config(path: Path) -> dict:
     from builder import limits
 
     cap = limits.get("max_keras_config_mb")

@@ -122,6 +122,10 @@ def _node_problems(node: Node, ids: set[str]) -> list[Problem]:
         hint = f"did you mean {' or '.join(close)}?" if close else "pick a layer from the catalog"
         return [Problem(node.id, f"unknown layer type '{node.type}'; {hint}")]
     problems = _param_problems(node.id, lt, node.params)
+    if lt.name == "Pretrained" and not problems:
+        from builder import pretrained
+
+        problems = pretrained.node_problems(node)
     if "layer" in node.params and "layer" in lt.param_map:
         problems += _wrapped_problems(node.id, node.params["layer"], lt.param_map["layer"])
     problems += _input_count_problems(node, lt)
@@ -403,6 +407,10 @@ def _keras_infer_uncached(node: Node, shapes: list[tuple], dtypes: list[str]):
 
     try:
         with declared_weights_only():
+            if node.type == "Pretrained":  # a whole saved model: its architecture, without its weights
+                from builder import pretrained
+
+                return pretrained.infer(node, shapes, dtypes)
             layer = make_layer(node)
             tensors = [keras.KerasTensor(shape, dtype=dtype) for shape, dtype in zip(shapes, dtypes, strict=True)]
             out = call_layer(layer, node, tensors)

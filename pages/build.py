@@ -10,7 +10,7 @@ import json
 import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
-from ui import canvas, edits, feedback, gan_view, problems, state
+from ui import canvas, edits, feedback, gan_view, problems, state, transfer
 from ui.feedback import analyze, format_count, format_shape, summary_rows
 from ui.forms import param_form
 from ui.navigation import require_app
@@ -98,12 +98,12 @@ def _commit(new_spec: dict, select: str | None = "keep") -> None:
 
 
 # -- actions ------------------------------------------------------------------------------
-def add_layer(type_name: str) -> None:
+def add_layer(type_name: str, params: dict | None = None) -> None:
     """Add a layer: after the selected one (taking over its connections), else after the model's output;
     an Input stands alone."""
     lt = _layer_type(type_name)
     spec = state.get_spec()
-    params = _new_params(lt) if lt else {}
+    params = params if params is not None else _new_params(lt) if lt else {}
     anchor = state.get_selected()
     if lt is not None and lt.max_inputs == 0:
         new, nid = edits.add_node(spec, type_name, params, None, canvas.place_new(spec, None))
@@ -222,9 +222,12 @@ def palette() -> None:
                   help="Start again from an Input sized to your data and an output sized to its classes")
         st.button("Tidy up", icon=":material/auto_awesome_mosaic:", key="tidy", on_click=_then_redraw,
                   args=(lambda: state.set_spec(edits.tidy(state.get_spec())),),
-                  help="Lay the layers out again, in order, left to right")
+                  help="Lay the layers out again, in order, top to bottom")
         st.markdown("**Add a layer:**")
         for family, types in groups:
+            if family == "transfer":  # a base needs a file or an application first
+                transfer_popover()
+                continue
             with st.popover(family.capitalize(), key=f"pal_{family}"):
                 sel = state.get_selected()
                 st.caption(f"Goes after **{sel}**" if sel else "Goes after the model's output (select a layer to "
@@ -233,6 +236,17 @@ def palette() -> None:
                     for lt in types:
                         st.button(lt.name, key=f"add_{lt.name}", help=lt.help, on_click=_then_redraw,
                                   args=(add_layer, lt.name))
+
+
+def transfer_popover() -> None:
+    with st.popover("Transfer", key="pal_transfer"):
+        spec = state.get_spec()
+        anchor = state.get_selected() or edits.current_output(spec)
+        params = transfer.menu(analyze(spec).shapes.get(anchor))
+        if params is not None:
+            add_layer("Pretrained", params)
+        if params is not None or "build_error" in st.session_state:
+            _rerun()
 
 
 def problems_list(fb) -> None:
@@ -275,6 +289,8 @@ def node_editor(spec: dict, fb, nid: str, version: int, prefix: str) -> None:
             st.error(f"The name '{new_id}' is taken; pick another.")
         else:
             _commit(edits.rename_node(spec, nid, new_id), select=new_id)
+    if node.get("type") == "Pretrained":
+        transfer.describe(node.get("params") or {})
     if lt is not None and lt.params:
         params = param_form(lt.params, node.get("params", {}) or {}, key)
         if params != (node.get("params") or {}):

@@ -148,10 +148,36 @@ def results_view() -> None:
     elif task == "reconstruction" and evaluation.get("pairs"):
         if np.asarray(evaluation["pairs"][0]["input"]).ndim >= 2:
             st.plotly_chart(_figure(run_id, stamp, "pairs", evaluation, predictions, class_names), width="stretch", key="pairs")
+        latent_view()
     df = live.metrics_of(store, run_id)
     if not df.empty:
         with st.expander("Training curves of this run"):
             live.curves(df, key="explain_curves", folder=folder)
+
+
+@st.cache_resource(show_spinner="Placing the test examples on the latent map…", max_entries=16)
+def _latent_figure(run: str, mtime: float, _model, _x, _labels, _names):
+    from builder.explain import latent_map
+
+    found = latent_map(_model, _x, _labels)
+    return charts.latent_figure(found.coords, found.labels, _names, found.method, found.explained, found.layer)
+
+
+def latent_view() -> None:
+    """Where the test examples land in the autoencoder's code, coloured by their class."""
+    model = _model_or_none() if data is not None else None
+    if model is None or len(data.x_test) == 0:
+        return
+    labels = data.labels_test if class_names and data.labels_test is not None else None
+    try:
+        fig = _latent_figure(run_id, mtime_of_model(), model, data.x_test[:1000], labels[:1000] if labels is not None
+                             else None, class_names)
+    except Exception as e:  # noqa: BLE001 - the map is an extra: say why it is missing
+        st.info(f"No latent map for this model: {jobs.error_text(e)}")
+        return
+    st.plotly_chart(fig, width="stretch", key="latent_map")
+    st.caption("Each dot is a test example at its code, the bottleneck layer; the autoencoder never saw the "
+               "classes, so classes that sit apart were told apart by reconstruction alone.")
 
 
 # -- saliency ----------------------------------------------------------------------

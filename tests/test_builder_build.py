@@ -64,7 +64,14 @@ def hand_autoencoder():
     return keras.Model(x, L.Reshape((8, 8, 1))(L.Dense(64, activation="sigmoid")(h)))
 
 
+def hand_latent_autoencoder():
+    x = keras.Input((8, 8, 1))
+    code = L.Dense(2)(L.Dense(64, activation="relu")(L.Flatten()(x)))
+    return keras.Model(x, L.Reshape((8, 8, 1))(L.Dense(64, activation="sigmoid")(L.Dense(64, activation="relu")(code))))
+
+
 @pytest.mark.parametrize("template_id, hand", [
+    ("latent-autoencoder", hand_latent_autoencoder),
     ("seed-mlp", hand_seed_mlp), ("small-cnn", hand_small_cnn), ("residual-cnn", hand_residual_cnn),
     ("lstm-classifier", hand_lstm), ("tiny-transformer", hand_transformer), ("dense-autoencoder", hand_autoencoder),
 ])
@@ -95,7 +102,8 @@ def test_layer_names_are_node_ids_and_inputs_keep_their_order():
 
 def test_every_template_has_layout_dataset_and_description():
     assert set(templates.TEMPLATES) == {"seed-mlp", "image-mlp", "small-cnn", "residual-cnn", "lstm-classifier",
-                                        "tiny-transformer", "dense-autoencoder", "playground-mlp", "mlp-gan"}
+                                        "tiny-transformer", "dense-autoencoder", "latent-autoencoder",
+                                        "transfer-cnn", "playground-mlp", "mlp-gan"}
     for tid, t in templates.TEMPLATES.items():
         assert t.id == tid and t.title and len(t.description) > 40 and t.dataset
         positions = [(n["ui"]["x"], n["ui"]["y"]) for n in t.spec_dict["nodes"]]

@@ -9,7 +9,7 @@ from tests.builder_fixtures import SAMPLES, single_layer_spec
 
 
 def test_every_catalog_layer_has_a_sample():
-    covered = {entry[0] for entry in SAMPLES.values()} | {"Input"}
+    covered = {entry[0] for entry in SAMPLES.values()} | {"Input", "Pretrained"}  # Pretrained: test_pretrained.py
     assert covered == set(catalog.CATALOG)
 
 
@@ -31,7 +31,7 @@ def test_families_cover_issue_list_and_every_type_is_in_one():
 def test_declarations_are_usable_for_forms(name):
     lt = catalog.get(name)
     assert lt.help.endswith(".") and len(lt.help) > 20
-    assert hasattr(keras.layers, name) or name == "Input"
+    assert hasattr(keras.layers, name) or name in ("Input", "Pretrained")
     for p in lt.params:
         assert p.help, f"{name}.{p.name} has no help"
         # the default (or the starting value of a required param) must itself be valid
@@ -50,7 +50,7 @@ def _plain(value):
 def test_keras_defaults_match_declared_defaults():
     """An omitted param must mean the same in Layerlab and Keras."""
     for name, lt in catalog.CATALOG.items():
-        if name == "Input" or name in catalog.WRAPPERS:
+        if name in ("Input", "Pretrained") or name in catalog.WRAPPERS:
             continue
         required = {p.name: p.default for p in lt.params if p.required}
         config = getattr(keras.layers, name)(**{k: tuple(v) if isinstance(v, list) else v

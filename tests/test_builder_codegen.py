@@ -4,9 +4,10 @@ import runpy
 
 import pytest
 
-from builder import codegen, templates
+from builder import codegen, pretrained, templates
 from builder.build import build_model
 from builder.spec import SpecError
+from builder.validate import ensure_valid
 from tests.builder_fixtures import single_layer_spec, spec
 
 
@@ -17,6 +18,7 @@ def run_script(source: str, tmp_path):
 
 
 def assert_same_model(spec_, tmp_path):
+    pretrained.copy_files(ensure_valid(spec_), tmp_path / "pretrained")  # the script loads bases from there
     source = codegen.to_python(spec_)
     exported = run_script(source, tmp_path)["build_model"]()
     ours = build_model(spec_)

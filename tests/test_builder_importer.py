@@ -48,7 +48,8 @@ def test_functional_model_with_a_branch_keeps_input_order():
     assert [tuple(t.shape) for t in rebuilt.outputs] == [(None, 3), (None, 2)]
 
 
-@pytest.mark.parametrize("template_id", list(templates.TEMPLATES))
+# A pretrained base imports as its own layers (a spec is an architecture): transfer-cnn has its own tests.
+@pytest.mark.parametrize("template_id", [t for t in templates.TEMPLATES if t != "transfer-cnn"])
 def test_round_trip_spec_build_import_equals_spec(template_id):
     spec = templates.get(template_id)
     back = importer.from_model(build_model(spec))

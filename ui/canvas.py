@@ -67,6 +67,7 @@ FAMILY_COLOURS = {
     "attention & normalization": "#e9f8fb",
     "merge": "#fff9db",
     "regularization": "#f4f4f4",
+    "transfer": "#fdf1e3",
 }
 INPUT_ROLES = {"MultiHeadAttention": ("query", "value", "key")}
 COLLAPSE_FROM = 40  # layers: bigger imported models open with their blocks closed

@@ -155,6 +155,26 @@ def boundary_figure(xx, yy, probs, points=None, labels=None, class_names: list[s
     return _layout(fig, height=420, title="Decision boundary")
 
 
+def latent_figure(coords, labels=None, class_names: list[str] | None = None, method: str = "code",
+                  explained: float = 1.0, layer: str = "code") -> go.Figure:
+    """An autoencoder's latent map: one point per example at its code (or the code's first two principal
+    axes), coloured by class when labels are given."""
+    pts = np.asarray(coords, dtype=float)
+    lab = np.zeros(len(pts), dtype=int) if labels is None else np.asarray(labels).astype(int).ravel()
+    fig = go.Figure()
+    for k in np.unique(lab):
+        sel = lab == k
+        name = "examples" if labels is None else class_names[k] if class_names and k < len(class_names) else f"class {k}"
+        fig.add_trace(go.Scatter(x=pts[sel, 0].tolist(), y=pts[sel, 1].tolist(), mode="markers", name=str(name),
+                                 marker=dict(color=PALETTE[k % len(PALETTE)], size=6, opacity=0.8)))
+    axes = ("code 1", "code 2") if method == "code" else ("principal axis 1", "principal axis 2")
+    fig.update_xaxes(title_text=axes[0])
+    fig.update_yaxes(title_text=axes[1])
+    title = (f"Latent map: the 2 numbers of '{layer}'" if method == "code" else
+             f"Latent map: '{layer}' on its first two principal axes ({explained:.0%} of its spread)")
+    return _layout(fig, height=460, title=title)
+
+
 def _class_scale(n: int) -> list:
     """A discrete colorscale: class k gets PALETTE[k] over its integer band."""
     if n <= 1:

@@ -21,6 +21,7 @@ class Prepared:
     info: object
     class_names: list | None = None
     notes: list = field(default_factory=list)
+    labels_test: np.ndarray | None = None  # the dataset's own targets of the test split (an autoencoder's y is x)
 
     @property
     def is_image(self) -> bool:
@@ -61,7 +62,7 @@ def prepare(experiment) -> Prepared:
         ys = [np.asarray(y).astype("float32") for y in ys]
     return Prepared(xs[0], ys[0], xs[1], ys[1], xs[2], ys[2], info=ds.info,
                     class_names=list(ds.class_names) if getattr(ds, "class_names", None) is not None else None,
-                    notes=list(getattr(ds, "notes", []) or []))
+                    notes=list(getattr(ds, "notes", []) or []), labels_test=np.asarray(parts[5]))
 
 
 def _fit_shape(x: np.ndarray, model_shape: tuple) -> np.ndarray:

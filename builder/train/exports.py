@@ -33,6 +33,7 @@ def export_all(run_dir) -> dict:
 def write_scripts(run_dir) -> tuple[Path, Path]:
     """code/model.py (the model, from builder.codegen) and code/train.py (the run)."""
     from builder.codegen import to_python
+    from builder.pretrained import RUN_FOLDER
     from builder.spec import atomic_write_text
 
     run_dir = Path(run_dir)
@@ -43,7 +44,7 @@ def write_scripts(run_dir) -> tuple[Path, Path]:
         return gan_export.write_scripts(run_dir, exp)
     code = run_dir / "code"
     code.mkdir(exist_ok=True)
-    atomic_write_text(code / "model.py", to_python(exp.model))
+    atomic_write_text(code / "model.py", to_python(exp.model, bases=f"../{RUN_FOLDER}"))  # the run's copies
     atomic_write_text(code / "train.py", training_script(exp, run_dir.name))
     return code / "model.py", code / "train.py"
 
@@ -86,6 +87,7 @@ def training_script(exp: Experiment, run_id: str = "") -> str:
         f"TASK = {literal(hp['task'])}",
         f"BATCH_SIZE = {literal(hp['batch_size'])}",
         f"EPOCHS = {literal(hp['epochs'])}",
+        *([f"BASES = {literal(_bases(exp))}  # pretrained base: [freeze, unfreeze_from]"] if _bases(exp) else []),
         f"INPUT_SHAPE = {literal(shape)}",
         "",
         "# -- data: the same dataset, split and scaling as the run ------------------------",
@@ -141,6 +143,10 @@ def training_script(exp: Experiment, run_id: str = "") -> str:
             "            var.regularizer = penalty",
         ]
     lines += ["", "# -- training -------------------------------------------------------------------------"]
+    fine_tune = _fine_tune_lines(exp, batches)
+    if fine_tune:
+        lines += ["for name in BASES:  # transfer learning: the head first, every pretrained base frozen",
+                  "    model.get_layer(name).trainable = False"]
     lines += _optimizer_lines(hp, batches)
     lines += [
         "training_model.compile(",
@@ -167,6 +173,7 @@ def training_script(exp: Experiment, run_id: str = "") -> str:
         "    validation_data=(x_val, y_val) if len(x_val) else None,",
         "    callbacks=callbacks, shuffle=True, verbose=2,",
         ")",
+        *fine_tune,
         "",
         "# -- results --------------------------------------------------------------------------",
         "final = {name: float(values[-1]) for name, values in history.history.items()}",
@@ -175,6 +182,46 @@ def training_script(exp: Experiment, run_id: str = "") -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def _fine_tune_lines(exp: Experiment, batches: int) -> list[str]:
+    """The second phase of transfer learning (builder.train.finetune), or [] when the run has none."""
+    from builder.codegen import literal
+    from builder.train import finetune
+
+    if not finetune.applies(exp):
+        return []
+    hp = exp.hp
+    return [
+        "",
+        f"# then fine-tuning: each base unfrozen as its node says, {literal(hp['fine_tune_epochs'])} epochs at a lower rate",
+        "for name, (freeze, start) in BASES.items():",
+        "    base = model.get_layer(name)",
+        '    base.trainable = freeze != "all"',
+        '    if freeze == "from":',
+        "        names = [layer.name for layer in base.layers]",
+        "        for layer in base.layers[:names.index(start)]:",
+        "            layer.trainable = False",
+        *_optimizer_lines(finetune.fine_tune_settings(hp), batches),
+        f"training_model.compile(optimizer=optimizer, loss={literal(hp['loss'])}, metrics="
+        f"{literal(list(hp['metrics']))})  # Keras fixes what trains when it compiles",
+        "done = len(history.epoch)",
+        "history = training_model.fit(",
+        f"    x_train, y_train, batch_size=BATCH_SIZE, initial_epoch=done, epochs=done + {literal(hp['fine_tune_epochs'])},",
+        "    validation_data=(x_val, y_val) if len(x_val) else None,",
+        "    callbacks=callbacks, shuffle=True, verbose=2,",
+        ")",
+    ]
+
+
+def _bases(exp: Experiment) -> dict:
+    """Pretrained node id → [freeze, unfreeze_from], for a run with fine-tuning epochs (else {})."""
+    from builder.pretrained import base_nodes
+    from builder.train import finetune
+
+    if not finetune.applies(exp):
+        return {}
+    return {n.id: [n.params.get("freeze", "all"), n.params.get("unfreeze_from")] for n in base_nodes(exp.model)}
 
 
 def _optimizer_lines(hp: dict, batches: int) -> list[str]:

@@ -32,6 +32,7 @@ from builder import limits
 from builder.experiment import coerce, validate
 from builder.spec import SpecError
 from builder.train import devices, runfolder
+from builder.train.finetune import total_epochs
 from builder.train.runstore import RunStore
 from builder.workspace import QuotaExceeded, check_access
 from datasets.stored import uploads_dir
@@ -361,7 +362,7 @@ def create_run(root: Path, exp, run_dir: Path | None = None, **fields) -> str:
     runfolder.write_status(
         run_dir, status="queued", run_id=run_id, name=numbered_name(root, exp.title, fields.get("workspace")),
         dataset=exp.dataset, model=exp.model.name,
-        created=time.time(), epochs=exp.hp["epochs"], epochs_done=0, error=None, manager_pid=os.getpid(),
+        created=time.time(), epochs=total_epochs(exp.hp), epochs_done=0, error=None, manager_pid=os.getpid(),
         **fields,
     )
     return run_id

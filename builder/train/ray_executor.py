@@ -281,6 +281,7 @@ def _write_bytes(path: Path, data: bytes) -> None:
 def cli_train(experiment_path, out_dir, address: str | None = None) -> int:
     """`python -m builder train EXP --out DIR --executor ray`: the same lines and exit code as the local trainer."""
     from builder.spec import SpecError
+    from builder.train.finetune import total_epochs
     from builder.train.runner import epoch_line
 
     try:
@@ -304,7 +305,7 @@ def cli_train(experiment_path, out_dir, address: str | None = None) -> int:
             state = remote.sync()
             rows = runfolder.read_jsonl(run_dir / runfolder.METRICS)
             for row in rows[shown:]:
-                print(epoch_line(row, exp.hp["epochs"]), flush=True)
+                print(epoch_line(row, total_epochs(exp.hp)), flush=True)
             shown = len(rows)
     except ray.exceptions.RayError as e:
         runfolder.write_status(run_dir, status="failed", finished=time.time(), error=death_reason(e))

@@ -17,9 +17,11 @@ import time
 import traceback
 from pathlib import Path
 
+from builder import pretrained
 from builder.experiment import Experiment, coerce, validate
 from builder.spec import SpecError
 from builder.train import runfolder
+from builder.train.finetune import total_epochs
 
 
 class TrainingError(ValueError):
@@ -50,12 +52,13 @@ def run(experiment, out_dir, stop_flag=None, on_event=None) -> str:
     try:
         if not (run_dir / runfolder.EXPERIMENT).exists():
             runfolder.write_json(run_dir / runfolder.EXPERIMENT, exp.to_dict())
+        pretrained.copy_files(exp.model, run_dir / pretrained.RUN_FOLDER)  # the bases' weights travel with the run
         (run_dir / runfolder.STOP).unlink(missing_ok=True)
         previous = runfolder.read_status(run_dir)
         runfolder.write_status(
             run_dir, status="running", run_id=previous.get("run_id", run_dir.name), name=previous.get("name") or exp.title,
             dataset=exp.dataset, model=exp.model.name, created=previous.get("created", time.time()),
-            started=time.time(), finished=None, pid=os.getpid(), epochs=hp["epochs"], epochs_done=0, error=None,
+            started=time.time(), finished=None, pid=os.getpid(), epochs=total_epochs(hp), epochs_done=0, error=None,
         )
     except OSError as e:  # disk full or read-only before training began
         status = _finish(run_dir, "failed", error=friendly_error(e))
@@ -94,7 +97,7 @@ def cli_train(experiment_path, out_dir) -> int:
         elif kind == "device":
             print(payload, flush=True)
         elif kind == "epoch":
-            print(epoch_line(payload, exp.hp["epochs"]), flush=True)
+            print(epoch_line(payload, total_epochs(exp.hp)), flush=True)
         elif kind == "end":
             state = payload["status"]
             print(f"{state}: {payload['error']}" if payload.get("error") else state, flush=True)
@@ -123,7 +126,7 @@ def epoch_line(row: dict, epochs: int) -> str:
 def _train(exp: Experiment, run_dir: Path, stop_flag, emit, log) -> dict:
     import keras
 
-    from builder.train import devices, fastpath
+    from builder.train import devices, fastpath, finetune
     from builder.train.callbacks import BatchMonitor, EpochLog
     from builder.train.data import prepare
 
@@ -143,39 +146,53 @@ def _train(exp: Experiment, run_dir: Path, stop_flag, emit, log) -> dict:
     data = prepare(exp)  # seeded by its own arguments
     log.info("data: %d train, %d validation, %d test examples", len(data.x_train), len(data.x_val), len(data.x_test))
     model = seeded_build(exp.model, hp["seed"])
+    two_phases = finetune.applies(exp)
+    if two_phases:
+        finetune.freeze_bases(model, exp.model)  # the head first
     train_model = _training_model(model, exp, data, hp["seed"])
     _add_weight_penalty(model, hp["l1"], hp["l2"])
     batches = max(1, math.ceil(len(data.x_train) / hp["batch_size"]))
     fast = fastpath.applies(device, data.x_train, data.y_train)
-    train_model.compile(
-        optimizer=make_optimizer(hp, batches),
-        loss=hp["loss"],
-        metrics=list(hp["metrics"]),
-        steps_per_execution=1 if fast else steps_per_execution(hp, batches),  # a fast step is a group already
-    )
-    monitor = BatchMonitor(run_dir, hp["epochs"], batches, hp["max_batch_progress_rate"], stop_flag)
-    feed = {"x": data.x_train, "y": data.y_train, "batch_size": hp["batch_size"], "shuffle": True}
-    if fast:
+    epochs = total_epochs(hp)
+    monitor = BatchMonitor(run_dir, epochs, batches, hp["max_batch_progress_rate"], stop_flag)
+
+    def compiled(settings: dict) -> dict:
+        """Compile for these settings; the arguments `fit` then takes."""
+        train_model.compile(
+            optimizer=make_optimizer(settings, batches),
+            loss=hp["loss"],
+            metrics=list(hp["metrics"]),
+            steps_per_execution=1 if fast else steps_per_execution(hp, batches),  # a fast step is a group already
+        )
+        if not fast:
+            return {"x": data.x_train, "y": data.y_train, "batch_size": hp["batch_size"], "shuffle": True}
         groups = fastpath.install(train_model, data.x_train, data.y_train, hp["batch_size"])
-        feed = {"x": groups, "y": None, "batch_size": 1, "shuffle": False,
-                "validation_batch_size": fastpath.validation_batch(hp["batch_size"], data.x_val)}
         monitor.batches_per_step = fastpath.group_size(device.backend)
         log.info("fast path: training data on the device, %d batches per step", monitor.batches_per_step)
+        return {"x": groups, "y": None, "batch_size": 1, "shuffle": False,
+                "validation_batch_size": fastpath.validation_batch(hp["batch_size"], data.x_val)}
+
+    feed = compiled(hp)
     has_val = len(data.x_val) > 0
 
     def on_epoch(row):
         runfolder.write_status(run_dir, epochs_done=row["epoch"], last=row)
-        log.info(epoch_line(row, hp["epochs"]))
+        log.info(epoch_line(row, epochs))
         emit("epoch", row)
 
     callbacks = [monitor, EpochLog(run_dir, monitor, on_epoch)]
     callbacks += _schedule_callbacks(hp, has_val)
     callbacks += _live_callbacks(run_dir, model, data, exp, log)
     t0 = time.perf_counter()
-    train_model.fit(
-        **feed, epochs=hp["epochs"], validation_data=(data.x_val, data.y_val) if has_val else None,
-        callbacks=callbacks, verbose=0,
-    )
+    validation = (data.x_val, data.y_val) if has_val else None
+    history = train_model.fit(**feed, epochs=hp["epochs"], validation_data=validation, callbacks=callbacks, verbose=0)
+    if two_phases and not monitor.stopped and monitor.nan_at is None:
+        done = len(history.epoch)  # early stopping may have ended the first phase sooner
+        finetune.unfreeze_bases(model, exp.model)
+        log.info("fine-tuning: %d epochs at learning rate %g", hp["fine_tune_epochs"], hp["fine_tune_rate"])
+        feed = compiled(finetune.fine_tune_settings(hp))
+        train_model.fit(**feed, initial_epoch=done, epochs=done + hp["fine_tune_epochs"], validation_data=validation,
+                        callbacks=callbacks, verbose=0)
     log.info("training took %.2f s", time.perf_counter() - t0)
     if monitor.nan_at is not None:
         epoch, batch = monitor.nan_at

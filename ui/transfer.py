@@ -1,0 +1,84 @@
+"""The Build palette's Transfer menu and the pretrained base's description in the settings panel.
+
+A base comes from a `.keras` file the student uploads (weights kept) or from a keras.applications
+model with ImageNet weights; the engine (`builder.pretrained`) checks and stores it and says
+plainly when it cannot. The menu returns the new node's params; the page adds the node.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+
+import streamlit as st
+
+
+def menu(anchor_shape) -> dict | None:
+    """Draw the menu; the params of a `Pretrained` node to add once a base is ready, else None.
+
+    `anchor_shape`: the output shape (with batch) of the layer the base will follow, or None.
+    """
+    from builder import pretrained
+
+    st.caption("A model trained before, with its weights, as one layer: add your own head after it. "
+               "Freeze options are in its settings.")
+    up = st.file_uploader("A trained model (.keras), weights kept", type=["keras"], key="base_upload",
+                          help="Opened in safe mode: models with custom code are refused.")
+    if up is not None and st.button("Add as pretrained base", key="base_add_upload", width="stretch"):
+        with st.spinner("Checking the model…"):
+            return _ready(lambda: _store_upload(up.getvalue(), up.name))
+    name = st.selectbox("Or a keras.applications model with ImageNet weights", list(pretrained.APPLICATIONS),
+                        key="base_app", help="Needs the weights in Keras' cache (~/.keras/models) or internet.")
+    if st.button(f"Add {name}", key="base_add_app", width="stretch"):
+        with st.spinner(f"Getting {name} with its ImageNet weights…"):
+            return _ready(lambda: pretrained.from_application(name, application_shape(anchor_shape)))
+    return None
+
+
+def application_shape(anchor_shape) -> tuple[int, int, int]:
+    """The application's input: the incoming pictures' size (at least the smallest allowed), colour."""
+    h, w = (anchor_shape[1:3] if anchor_shape and len(anchor_shape) == 4 else (None, None))
+    return max(h or 32, 32), max(w or 32, 32), 3
+
+
+def _ready(make) -> dict | None:
+    from builder.limits import DiskFull
+    from builder.pretrained import PretrainedError
+    from builder.workspace import QuotaExceeded
+
+    try:
+        return {"model": make()}
+    except PretrainedError as e:
+        st.session_state["build_error"] = f"Could not add the pretrained base: {e.problem.message}"
+    except (QuotaExceeded, DiskFull) as e:
+        st.session_state["build_error"] = f"Could not add the pretrained base: {e}"
+    return None
+
+
+def _store_upload(raw: bytes, name: str) -> str:
+    """Keep an uploaded base, counted against the workspace's upload budgets and the server's disk budget."""
+    from builder import limits, pretrained
+    from datasets.stored import uploads_dir
+    from ui import state
+    from ui.jobs import runs_root
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = os.path.join(folder, os.path.basename(name) or "model.keras")
+        with open(path, "wb") as f:
+            f.write(raw)
+        limits.check_disk(uploads_dir(), runs_root())  # the store lives in the uploads folder by default
+        state.workspaces().add_upload(state.workspace_id(), pretrained.id_of(path), len(raw))
+        return pretrained.store_file(path, title=os.path.splitext(os.path.basename(name))[0] or None)
+
+
+def describe(params: dict) -> None:
+    """One line about the node's base: what it is, its shapes, its size and the layer names to unfreeze from."""
+    from builder import pretrained
+    from builder.spec import SpecError
+
+    try:
+        base = pretrained.info(params.get("model", ""))
+    except SpecError:
+        return  # the node's problem says what to do
+    layers = ", ".join(base.layers)
+    st.caption(f"**{base.title}** · input {base.input_shape} → output {base.output_shape} · "
+               f"{base.params:,} weights · layers: {layers}")
