@@ -122,9 +122,10 @@ function Canvas({ data, bridge }) {
   useEffect(() => {
     setGraph(toFlow(data, collapsed, selected));
   }, [data, collapsed]); // eslint-disable-line react-hooks/exhaustive-deps
-  // The server picked a layer (a new one was added, the side panel chose one): select it here too.
+  // The server picked a layer (a new one was added, the side panel chose one): select it here too. When it is
+  // already among the selected (the answer to this browser's own click), a Shift-click made since stays.
   useEffect(() => {
-    if (data.selected) setSelected(new Set([data.selected]));
+    if (data.selected) setSelected((s) => (s.has(data.selected) ? s : new Set([data.selected])));
   }, [data.selected, data.version]);
   useEffect(() => {
     setGraph((g) => ({ ...g, nodes: g.nodes.map((n) => ({ ...n, selected: selected.has(n.id) })) }));
