@@ -15,7 +15,7 @@ import {
 import "@xyflow/react/dist/style.css";
 import "./canvas.css"; // built into static/canvas/canvas.css, loaded by ui/canvas.py
 
-const MIN_READABLE_ZOOM = 0.8; // 15 px text and 16 px handles stay >= 12 px on screen
+const MIN_READABLE_ZOOM = 0.86; // 14-15 px text and 16 px handles stay >= 12 px on screen
 const MINIMAP_FROM = 12; // layers
 const MENU_W = 210, MENU_H = 330; // px, the right-click menu's size
 
@@ -139,12 +139,20 @@ function Canvas({ data, bridge }) {
     }
     const t = setTimeout(() => {
       const some = data.nodes.length > 30 ? data.nodes.slice(0, 8).map((n) => ({ id: n.id })) : undefined;
-      flow.fitView({ nodes: some, padding: 0.06, minZoom: MIN_READABLE_ZOOM, maxZoom: 1.1 });
+      flow.fitView({ nodes: some, padding: 0.06, minZoom: MIN_READABLE_ZOOM, maxZoom: 1.1 }).then(showTheTop);
     }, 30);
     return () => clearTimeout(t);
   }, [data.structure, collapsed, flow]);
 
   const send = useCallback((ev) => bridge.send(ev), [bridge]);
+  // A model too tall to fit at a readable zoom starts at its inputs, not in its middle.
+  const showTheTop = useCallback(() => {
+    const { x, zoom } = flow.getViewport();
+    const top = Math.min(...flow.getNodes().map((n) => n.position.y));
+    if (flow.getNodesBounds(flow.getNodes()).height * zoom > wrapper.current.clientHeight) {
+      flow.setViewport({ x, y: -top * zoom + 16, zoom });
+    }
+  }, [flow]);
 
   const onNodesChange = useCallback((changes) => {
     const kept = changes.filter((c) => c.type !== "remove" && c.type !== "select");
