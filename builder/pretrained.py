@@ -157,6 +157,14 @@ def _error(message: str, field: str = "model") -> PretrainedError:
 
 
 # -- keras.applications ------------------------------------------------------------------------
+def application_input(name: str, incoming_shape) -> tuple[int, int, int]:
+    """The input an application base gets after a layer of `incoming_shape` (with batch, or None): the
+    incoming pictures' size, at least the application's smallest side, in colour."""
+    h, w = incoming_shape[1:3] if incoming_shape and len(incoming_shape) == 4 else (None, None)
+    smallest = APPLICATIONS[name]
+    return max(h or smallest, smallest), max(w or smallest, smallest), 3
+
+
 def from_application(name: str, input_shape, allow_download: bool = True) -> str:
     """A keras.applications model (without its classifier top) with ImageNet weights, kept in the store.
 

@@ -175,3 +175,9 @@ def test_the_shipped_base_of_the_transfer_template_is_found_by_its_content(store
     for got, want in zip(model.get_layer("base").get_weights(), shipped.get_weights(), strict=True):
         np.testing.assert_array_equal(got, want)
     assert {w.path.split("/")[0] for w in model.trainable_weights} == {"c3", "probs"}  # freeze from c3
+
+
+def test_application_input_is_the_incoming_size_at_least_the_smallest_side_in_colour():
+    assert pretrained.application_input("MobileNetV2", (None, 64, 48, 1)) == (64, 48, 3)
+    assert pretrained.application_input("MobileNetV2", (None, 8, 8, 1)) == (32, 32, 3)
+    assert pretrained.application_input("ResNet50", None) == (32, 32, 3)

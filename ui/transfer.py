@@ -30,14 +30,8 @@ def menu(anchor_shape) -> dict | None:
                         key="base_app", help="Needs the weights in Keras' cache (~/.keras/models) or internet.")
     if st.button(f"Add {name}", key="base_add_app", width="stretch"):
         with st.spinner(f"Getting {name} with its ImageNet weights…"):
-            return _ready(lambda: pretrained.from_application(name, application_shape(anchor_shape)))
+            return _ready(lambda: pretrained.from_application(name, pretrained.application_input(name, anchor_shape)))
     return None
-
-
-def application_shape(anchor_shape) -> tuple[int, int, int]:
-    """The application's input: the incoming pictures' size (at least the smallest allowed), colour."""
-    h, w = (anchor_shape[1:3] if anchor_shape and len(anchor_shape) == 4 else (None, None))
-    return max(h or 32, 32), max(w or 32, 32), 3
 
 
 def _ready(make) -> dict | None:
