@@ -126,6 +126,7 @@ def _train(exp: Experiment, run_dir: Path, stop_flag, emit, log) -> dict:
     from builder.train import devices, fastpath
     from builder.train.callbacks import BatchMonitor, EpochLog
     from builder.train.data import prepare
+    from builder.train.preprocessing import save_deployable
 
     hp = exp.hp
     devices.share_gpu_memory()
@@ -137,6 +138,7 @@ def _train(exp: Experiment, run_dir: Path, stop_flag, emit, log) -> dict:
         devices.set_mixed_precision(True)
 
     data = prepare(exp)  # seeded by its own arguments
+    data.preprocessing.write(run_dir)
     log.info("data: %d train, %d validation, %d test examples", len(data.x_train), len(data.x_val), len(data.x_test))
     model = seeded_build(exp.model, hp["seed"])
     train_model = _training_model(model, exp, data, hp["seed"])
@@ -179,6 +181,7 @@ def _train(exp: Experiment, run_dir: Path, stop_flag, emit, log) -> dict:
             f"the loss became NaN (not a number) at epoch {epoch}, batch {batch} — the updates blew up; "
             f"try a lower learning rate (now {hp['learning_rate']:g}) or normalised inputs"))
     _save_model(model, run_dir)
+    save_deployable(model, data.preprocessing, run_dir)
     final = {}
     try:
         from builder.train.evaluate import write_evaluation
