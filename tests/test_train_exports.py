@@ -139,3 +139,33 @@ def test_each_artifact_says_how_to_use_it(tmp_path):
     exports.write_scripts(tmp_path)
     assert {a.title for a in exports.artifacts(tmp_path) if a.exists} >= {"model.keras", "model.py", "train.py",
                                                                             "preprocessing.json", "canvas-model.keras"}
+
+
+# -- the notebook runs top to bottom in an empty folder and reproduces the run ------------------------------------
+def test_train_ipynb_executes_in_an_empty_folder_and_reproduces_the_run(tmp_path):
+    import nbformat
+
+    folder = tmp_path / "run"
+    assert run(digits_experiment(epochs=2), folder) == "completed"
+    written = exports.write_scripts(folder)
+    empty = tmp_path / "elsewhere"
+    empty.mkdir()
+    for path in written:
+        shutil.copy(path, empty / path.name)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    proc = subprocess.run([sys.executable, "-m", "jupyter", "nbconvert", "--to", "notebook", "--execute", "train.ipynb",
+                           "--output", "done.ipynb"], cwd=empty, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    book = nbformat.read(empty / "done.ipynb", as_version=4)
+    code = [c.source for c in book.cells if c.cell_type == "code"]
+    sections = [text for _, _, text in exports.sections(coerce(folder / runfolder.EXPERIMENT))]
+    assert all(text in code for text in sections)  # the notebook's steps are train.py's
+    assert sum(c.cell_type == "markdown" for c in book.cells) >= len(sections) + 2
+    outputs = [o for c in book.cells if c.cell_type == "code" for o in c.outputs]
+    printed = [o.text for o in outputs if o.output_type == "stream" and o.text.startswith('{"final"')]
+    result = json.loads(printed[-1])
+    recorded = json.loads((folder / runfolder.EVALUATION).read_text())
+    assert result["test"]["accuracy"] == pytest.approx(recorded["accuracy"], abs=1e-6)
+    figures = [o for o in outputs if o.output_type == "display_data" and "application/vnd.plotly.v1+json" in o.data]
+    assert len(figures) == 2  # the loss curve and the saliency map
+    assert (empty / "model.keras").is_file()

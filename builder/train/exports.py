@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from builder.experiment import Experiment, coerce
-from builder.train import plan, preprocessing, runfolder, tflite
+from builder.train import notebook, plan, preprocessing, runfolder, tflite
 from builder.train.tflite import ExportError
 
 DATA_FILE = "data.npz"
@@ -46,8 +46,8 @@ def export_all(run_dir) -> dict:
 
 
 def write_scripts(run_dir) -> list[Path]:
-    """code/model.py (the model, from builder.codegen), code/train.py (the run) and, for data without a public
-    loader, code/data.npz."""
+    """code/model.py (the model, from builder.codegen), code/train.py (the run), code/train.ipynb (the run as a
+    notebook) and, for data without a public loader, code/data.npz."""
     from builder.codegen import to_python
     from builder.spec import atomic_write_text
 
@@ -60,7 +60,8 @@ def write_scripts(run_dir) -> list[Path]:
     written = [code / "model.py", code / "train.py"]
     if _loader_lines(exp) is None:
         written.append(_write_data_file(exp, code / DATA_FILE))
-    return written
+    atomic_write_text(code / "train.ipynb", notebook.build(exp, exp.title, data_file=len(written) > 2))
+    return written + [code / "train.ipynb"]
 
 
 # -- the standalone training script --------------------------------------------------------------------
@@ -391,6 +392,8 @@ def artifacts(run_dir) -> list[Artifact]:
         ("code/model.py", "model.py", "python model.py prints the summary; build_model() makes the untrained model"),
         ("code/train.py", "train.py",
          "python train.py in any folder (with model.py beside it) trains the run again and saves model.keras"),
+        ("code/train.ipynb", "train.ipynb",
+         "open in Jupyter beside model.py: the same training, step by step, with a loss curve and a saliency map"),
         (f"code/{DATA_FILE}", DATA_FILE, "the run's data (np.load: x raw inputs, y targets); train.py reads it"),
         (runfolder.MODEL, "canvas-model.keras",
          "the model as built on the canvas, trained; it expects preprocessed inputs (see preprocessing.json)"),
