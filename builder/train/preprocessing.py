@@ -140,17 +140,18 @@ def fitted(info, splits, data_settings: dict, task: str, model_shape) -> Preproc
     )
 
 
-def save_deployable(model, prep: Preprocessing, run_dir) -> Path:
-    """deploy/model.keras: the trained canvas model wrapped to take raw inputs (atomic)."""
+def save_deployable(model, prep: Preprocessing, run_dir):
+    """deploy/model.keras: the trained canvas model wrapped to take raw inputs (atomic); returns the wrapped model."""
     import os
 
     folder = Path(run_dir) / DEPLOY
     folder.mkdir(exist_ok=True)
     tmp = folder / ".model.tmp.keras"
+    deployable = prep.wrap(model)
     try:
-        prep.wrap(model).save(tmp)
+        deployable.save(tmp)
         os.replace(tmp, folder / "model.keras")
     except BaseException:  # a failed save leaves no temp file behind
         tmp.unlink(missing_ok=True)
         raise
-    return folder / "model.keras"
+    return deployable

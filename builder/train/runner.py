@@ -123,7 +123,7 @@ def epoch_line(row: dict, epochs: int) -> str:
 def _train(exp: Experiment, run_dir: Path, stop_flag, emit, log) -> dict:
     import keras
 
-    from builder.train import devices, fastpath, plan
+    from builder.train import devices, fastpath, plan, tracking
     from builder.train.callbacks import BatchMonitor, EpochLog
     from builder.train.data import prepare
     from builder.train.preprocessing import save_deployable
@@ -173,6 +173,7 @@ def _train(exp: Experiment, run_dir: Path, stop_flag, emit, log) -> dict:
 
     callbacks = [monitor, EpochLog(run_dir, monitor, on_epoch)]
     callbacks += [c.make() for c in steps.callbacks]
+    callbacks += tracking.callbacks(run_dir, exp, log)  # TensorBoard; MLflow when LAYERLAB_MLFLOW_URI is set
     callbacks += _live_callbacks(run_dir, model, data, exp, log)
     t0 = time.perf_counter()
     train_model.fit(
@@ -186,7 +187,7 @@ def _train(exp: Experiment, run_dir: Path, stop_flag, emit, log) -> dict:
             f"the loss became NaN (not a number) at epoch {epoch}, batch {batch} — the updates blew up; "
             f"try a lower learning rate (now {hp['learning_rate']:g}) or normalised inputs"))
     _save_model(model, run_dir)
-    save_deployable(model, data.preprocessing, run_dir)
+    deployable = save_deployable(model, data.preprocessing, run_dir)
     final = {}
     try:
         from builder.train.evaluate import write_evaluation
@@ -195,6 +196,7 @@ def _train(exp: Experiment, run_dir: Path, stop_flag, emit, log) -> dict:
     except Exception as e:  # noqa: BLE001 - the trained model is still worth keeping
         log.error("evaluation failed:\n%s", traceback.format_exc())
         runfolder.write_status(run_dir, evaluation_error=friendly_error(e))
+    tracking.finish(run_dir, final, deployable, log)
     state = "stopped" if monitor.stopped else "completed"
     return _finish(run_dir, state, final=final)
 
