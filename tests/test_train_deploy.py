@@ -129,8 +129,8 @@ def test_tflite_files_match_the_deployable_model(runs, name):
     metric = rows["keras"]["metric"]
     assert rows["keras"]["value"] == pytest.approx(recorded[metric], rel=1e-4)
     assert rows["float"]["value"] == pytest.approx(recorded[metric], rel=1e-3)
-    if name == "tokens":  # TensorFlow's converter crashes (in its own process) calibrating an int8 LSTM
-        assert set(files) == {"float", "dynamic"} and "int8" in rows["int8"]["error"]
+    if name == "tokens" and "int8" not in files:  # TF 2.21's converter crashes calibrating an int8 LSTM:
+        assert set(files) == {"float", "dynamic"} and "int8" in rows["int8"]["error"]  # its own process, one row
     else:
         assert list(rows) == ["keras", "float", "dynamic", "int8"] and set(files) == {"float", "dynamic", "int8"}
     if name == "digits":  # TFLite leaves tensors under 1024 numbers in float: only digits' 64×16 kernel shrinks
