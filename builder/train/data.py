@@ -1,7 +1,8 @@
 """The arrays a run trains on: dataset → train/validation/test splits → model-shaped.
 
-Uses the `datasets` package (registry + splits). The same function feeds the
-runner and the exported training script, so both see exactly the same data.
+Uses the `datasets` package (registry + splits). `prepare` feeds the runner,
+Explain and the exports; `raw_parts` gives the same splits as a user holds
+them (raw inputs), for checking deployable models and calibrating TFLite.
 """
 from __future__ import annotations
 
@@ -32,16 +33,6 @@ def load_dataset(dataset_id: str, options: dict):
     from datasets import registry
 
     return registry.load(dataset_id, **options)
-
-
-def split(dataset, validation_split: float, test_split: float, seed: int, normalize: str = "auto",
-          features: str = "raw"):
-    """Seeded splits with their input features made and the normalizer fitted on the training split only
-    (datasets.splits)."""
-    from datasets.splits import prepare as prepare_splits
-
-    s = prepare_splits(dataset, validation_split, test_split, seed, normalize=normalize, features=features)
-    return [np.asarray(getattr(s, k)) for k in ("x_train", "y_train", "x_val", "y_val", "x_test", "y_test")]
 
 
 def prepare(experiment) -> Prepared:
