@@ -7,7 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from builder import workspace
-from builder.train import exports, preprocessing, tflite, watch
+from builder.train import exports, runfolder, tflite, watch
 from ui import charts, jobs, live, state
 from ui.navigation import require_app
 
@@ -144,7 +144,7 @@ if sizes:
                  column_config={"size_bytes": st.column_config.NumberColumn("size (bytes)", format="%d"),
                                 "value": st.column_config.NumberColumn("test score", format="%.4f")})
 missing = [a for a in listed if not a.exists and a.path.startswith(("code/", "deploy/model"))]
-if missing and mine and (folder / preprocessing.DEPLOY_MODEL).exists():
+if missing and mine and (folder / runfolder.MODEL).exists():
     if st.button("Generate code and TFLite exports", key="generate_exports",
                  help="Writes code/model.py, code/train.py and (TensorFlow backend) the TensorFlow Lite files."):
         with st.spinner("Writing the code and converting the model to TensorFlow Lite (three sizes)…"):

@@ -169,3 +169,13 @@ def test_train_ipynb_executes_in_an_empty_folder_and_reproduces_the_run(tmp_path
     figures = [o for o in outputs if o.output_type == "display_data" and "application/vnd.plotly.v1+json" in o.data]
     assert len(figures) == 2  # the loss curve and the saliency map
     assert (empty / "model.keras").is_file()
+
+
+def test_a_run_from_before_preprocessing_was_recorded_still_exports_its_code(tmp_path):
+    assert run(digits_experiment(epochs=1), tmp_path) == "completed"
+    (tmp_path / "preprocessing.json").unlink()  # as an older Layerlab left its runs
+    shutil.rmtree(tmp_path / "deploy")
+    out = exports.export_all(tmp_path)
+    assert out["code/train.py"].is_file() and out["deploy/model.keras"] is None and out["deploy/model.tflite"] is None
+    (row,) = json.loads((tmp_path / "deploy" / "tflite.json").read_text())["rows"]
+    assert "no deployable model" in row["error"] and "train it again" in row["error"]

@@ -38,8 +38,9 @@ def export_all(run_dir) -> dict:
         out[script.relative_to(run_dir).as_posix()] = script
     try:
         made = tflite.export(run_dir)
-    except ExportError:
+    except ExportError as e:  # the reason goes where the Runs page shows the TFLite table
         made = {}
+        tflite.record_refusal(run_dir, str(e))
     for variant, name in tflite.FILES.items():
         out[f"{preprocessing.DEPLOY}/{name}"] = made.get(variant)
     return out

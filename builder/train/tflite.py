@@ -152,6 +152,14 @@ def _row(variant: str, file: str, size: int, task: str, y_test, y_pred) -> dict:
     return {"variant": variant, "file": file, "size_bytes": int(size), "metric": metric, "value": value}
 
 
+def record_refusal(run_dir, reason: str) -> None:
+    """deploy/tflite.json with one row saying why no TFLite file could be made here."""
+    folder = Path(run_dir) / preprocessing.DEPLOY
+    folder.mkdir(exist_ok=True)
+    runfolder.write_json(folder / TABLE, {"rows": [{"variant": "float", "file": None, "size_bytes": None,
+                                                    "metric": None, "value": None, "error": reason}]})
+
+
 def table(run_dir) -> list[dict]:
     """The rows of deploy/tflite.json, or [] before the TFLite export."""
     data = runfolder.read_json(Path(run_dir) / preprocessing.DEPLOY / TABLE, {})
