@@ -68,6 +68,23 @@ def test_the_printed_loader_gives_the_raw_data_layerlab_trains_on(dataset):
     np.testing.assert_array_equal(scope["y"], registry.load(dataset).y)
 
 
+@pytest.mark.parametrize("dataset, shape", [("mnist", (28, 28)), ("cifar10", (32, 32, 3))])
+def test_the_printed_keras_loader_gives_the_same_subset(dataset, shape, tmp_path, monkeypatch):
+    from datasets import keras_sets
+
+    rng = np.random.default_rng(0)  # a stand-in for the download: tests never fetch data
+    parts = ((rng.integers(0, 256, (30, *shape), dtype=np.uint8), rng.integers(0, 10, (30, 1), dtype=np.uint8)),
+             (rng.integers(0, 256, (10, *shape), dtype=np.uint8), rng.integers(0, 10, (10, 1), dtype=np.uint8)))
+    monkeypatch.setattr(getattr(keras.datasets, dataset), "load_data", lambda: parts)
+    monkeypatch.setattr(keras_sets, "is_cached", lambda _: True)
+    exp = coerce({**digits_experiment(), "data": {"dataset": dataset, "options": {"n_samples": 12, "seed": 3}}})
+    scope = {"np": np, "keras": keras}
+    exec("\n".join(exports._loader_lines(exp)), scope)  # noqa: S102 - our own generated source
+    ours = registry.load(dataset, n_samples=12, seed=3)
+    np.testing.assert_array_equal(scope["x"], np.round(ours.x * 255))
+    np.testing.assert_array_equal(scope["y"], ours.y)
+
+
 def test_made_up_sets_travel_as_a_data_file(tmp_path):
     exp = coerce(templates.experiment("playground-mlp", "moons"))
     assert exports._loader_lines(exp) is None
