@@ -138,3 +138,19 @@ def test_tflite_files_match_the_deployable_model(runs, name):
     for variant in set(files) - {"float"}:  # quantized: close to the float model, not equal
         loose = 0.1 * recorded[metric] if metric == "mae" else 0.1
         assert abs(rows[variant]["value"] - recorded[metric]) <= loose, variant
+
+
+def test_an_autoencoder_takes_raw_images_and_rebuilds_them_as_the_run_scored_it(tmp_path):
+    import keras
+
+    exp_dict = _small("dense-autoencoder", "digits", 2)
+    assert run(exp_dict, tmp_path) == "completed"
+    exp = coerce(exp_dict)
+    data = prepare(exp)
+    x_raw, _ = raw_parts(exp, data.preprocessing)["test"]
+    assert x_raw.max() == 16  # sklearn's pixels, not Layerlab's 0..1
+    out = keras.saving.load_model(tmp_path / preprocessing.DEPLOY_MODEL).predict(x_raw, verbose=0)
+    # the reconstruction comes out as the model saw its input (pixels 0..1): the run's own error
+    got = evaluate_arrays("reconstruction", data.x_test, out)
+    recorded = json.loads((tmp_path / runfolder.EVALUATION).read_text())
+    assert got["reconstruction_error"] == pytest.approx(recorded["reconstruction_error"], rel=1e-4)

@@ -88,7 +88,7 @@ def test_the_printed_keras_loader_gives_the_same_subset(dataset, shape, tmp_path
 def test_made_up_sets_travel_as_a_data_file(tmp_path):
     exp = coerce(templates.experiment("playground-mlp", "moons"))
     assert exports._loader_lines(exp) is None
-    exports._write_data_file(exp, tmp_path / "data.npz")
+    exports._write_data_file(exp, tmp_path / "data.npz", prepare(exp).preprocessing)
     with np.load(tmp_path / "data.npz") as saved:
         np.testing.assert_array_equal(saved["x"], registry.load("moons").x)
         np.testing.assert_array_equal(saved["y"], registry.load("moons").y)
@@ -110,8 +110,14 @@ def _crossed_moons():
     return exp
 
 
+def _autoencoder():
+    exp = templates.experiment("dense-autoencoder", "digits")
+    exp["training"].update(epochs=2)
+    return exp
+
+
 STANDALONE = {"digits": _augmented_digits, "diabetes": lambda: diabetes_experiment(epochs=5, learning_rate=0.05),
-              "moons": _crossed_moons}
+              "moons": _crossed_moons, "autoencoder": _autoencoder}
 
 
 @pytest.mark.parametrize("name", list(STANDALONE))

@@ -51,23 +51,27 @@ def write_scripts(run_dir) -> list[Path]:
     notebook) and, for data without a public loader, code/data.npz."""
     from builder.codegen import to_python
     from builder.spec import atomic_write_text
+    from builder.train.data import prepare
 
     run_dir = Path(run_dir)
     exp = coerce(run_dir / runfolder.EXPERIMENT)
     code = run_dir / "code"
     code.mkdir(exist_ok=True)
+    data = prepare(exp)  # once: the script, the notebook and the data file all need it
+    steps = sections(exp, data)
     atomic_write_text(code / "model.py", to_python(exp.model))
-    atomic_write_text(code / "train.py", training_script(exp, run_dir.name))
+    atomic_write_text(code / "train.py", training_script(exp, run_dir.name, steps))
     written = [code / "model.py", code / "train.py"]
     if _loader_lines(exp) is None:
-        written.append(_write_data_file(exp, code / DATA_FILE))
-    atomic_write_text(code / "train.ipynb", notebook.build(exp, exp.title, data_file=len(written) > 2))
+        written.append(_write_data_file(exp, code / DATA_FILE, data.preprocessing))
+    atomic_write_text(code / "train.ipynb", notebook.build(exp, steps, data_file=len(written) > 2))
     return written + [code / "train.ipynb"]
 
 
 # -- the standalone training script --------------------------------------------------------------------
-def training_script(exp: Experiment, run_id: str = "") -> str:
-    """A standalone script (text) that trains the experiment like the runner does, from raw data."""
+def training_script(exp: Experiment, run_id: str = "", steps: list | None = None) -> str:
+    """A standalone script (text) that trains the experiment like the runner does, from raw data
+    (`steps`: its `sections`, when already made)."""
     from builder.codegen import comment_lines  # imports Keras: only when a script is made
 
     head = [
@@ -84,17 +88,18 @@ def training_script(exp: Experiment, run_id: str = "") -> str:
         '"""',
     ]
     body = []
-    for title, _words, code in sections(exp):
+    for title, _words, code in steps or sections(exp):
         body += ["", f"# -- {title} " + "-" * max(3, 96 - len(title)), *code.splitlines()]
     return "\n".join(head + body) + "\n"
 
 
-def sections(exp: Experiment) -> list[tuple[str, str, str]]:
-    """The script in steps: (title, what it does in a student's words, code). train.py and train.ipynb share them."""
+def sections(exp: Experiment, data=None) -> list[tuple[str, str, str]]:
+    """The script in steps: (title, what it does in a student's words, code). train.py and train.ipynb share them.
+    `data`: the experiment's `prepare`d data, when already loaded."""
     from builder.train.data import prepare
 
     hp, d = exp.hp, exp.data_settings
-    data = prepare(exp)
+    data = data or prepare(exp)
     prep = data.preprocessing
     batches = max(1, math.ceil(len(data.x_train) / hp["batch_size"]))
     has_val = len(data.x_val) > 0
@@ -124,7 +129,7 @@ def sections(exp: Experiment) -> list[tuple[str, str, str]]:
     out.append(("data", _data_words(exp), "\n".join(_data_lines(exp, prep))))
     out.append(("split", "The examples are split into training, validation and test sets with the run's seed, so "
                 "the test examples are the very ones the run was scored on. The test set is never trained on.",
-                "\n".join(_split_lines(task, prep))))
+                "\n".join(_split_lines(data.info.task == "classification", prep))))
     out.append(("preprocessing", _prep_words(prep), "\n".join(_prep_lines(prep, task))))
     out.append(("model", "The model you built on the canvas (model.py), started from the run's seed so its first "
                 "weights are the run's. The preprocessing layers go in front of it, so the saved model takes raw "
@@ -183,30 +188,30 @@ def _lit(value) -> str:
     return literal(value)
 
 
-def _write_data_file(exp: Experiment, path: Path) -> Path:
+def _write_data_file(exp: Experiment, path: Path, prep) -> Path:
     """The raw data as Layerlab loaded it (for data with no public loader), atomic."""
     import io
 
     import numpy as np
 
     from builder.spec import atomic_write_bytes
-    from builder.train.data import load_dataset, prepare
+    from builder.train.data import load_dataset
 
     d = exp.data_settings
     ds = load_dataset(d["dataset"], d["options"])
-    prep = prepare(exp).preprocessing
     buffer = io.BytesIO()
     np.savez_compressed(buffer, x=prep.raw_inputs(ds.x), y=np.asarray(ds.y))
     atomic_write_bytes(path, buffer.getvalue())
     return path
 
 
-def _split_lines(task: str, prep) -> list[str]:
+def _split_lines(stratify: bool, prep) -> list[str]:
+    """Layerlab's split (datasets.splits.split_indices): stratified when the dataset has classes."""
     lines = [
         "def cut(idx, fraction):",
         "    if fraction <= 0:",
         "        return idx, idx[:0]",
-        f"    labels = y[idx] if {_lit(task == 'classification')} else None  # classification: same class mix",
+        f"    labels = y[idx] if {_lit(stratify)} else None  # classes: each part gets the same class mix",
         "    try:",
         "        return tuple(train_test_split(idx, test_size=fraction, random_state=SEED, stratify=labels))",
         "    except ValueError:  # some classes have too few examples to split evenly: split at random",

@@ -34,16 +34,15 @@ SHOW_FEATURES = ('px.bar(x=[f"input {i}" for i in range(saliency.size)], y=salie
                  'title="How much each input number moves the answer")')
 
 
-def build(exp, title: str, data_file: bool) -> str:
-    """The notebook (JSON text) for an experiment."""
+def build(exp, steps: list, data_file: bool) -> str:
+    """The notebook (JSON text) for an experiment from its training script's `steps`
+    (builder.train.exports.sections)."""
     import nbformat
     from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-    from builder.train.exports import sections
-
     note = " and `data.npz`, the run's data" if data_file else ""
-    cells = [new_markdown_cell(INTRO.format(title=title or "Your Layerlab run", data_note=note))]
-    for name, words, code in sections(exp):
+    cells = [new_markdown_cell(INTRO.format(title=exp.title, data_note=note))]
+    for name, words, code in steps:
         cells += [new_markdown_cell(f"## {name.capitalize()}\n\n{words}"), new_code_cell(code)]
         if name == "training":
             cells += [new_markdown_cell("The loss should fall epoch by epoch. If the validation loss climbs while the "
