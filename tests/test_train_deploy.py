@@ -154,3 +154,15 @@ def test_an_autoencoder_takes_raw_images_and_rebuilds_them_as_the_run_scored_it(
     got = evaluate_arrays("reconstruction", data.x_test, out)
     recorded = json.loads((tmp_path / runfolder.EVALUATION).read_text())
     assert got["reconstruction_error"] == pytest.approx(recorded["reconstruction_error"], rel=1e-4)
+
+
+def test_a_deployable_model_that_cannot_be_made_does_not_fail_the_run(tmp_path, monkeypatch):
+    def refuse(self, model):
+        raise ValueError("this model has two inputs")
+
+    monkeypatch.setattr(preprocessing.Preprocessing, "wrap", refuse)
+    assert run(digits_experiment(epochs=1), tmp_path) == "completed"
+    status = runfolder.read_status(tmp_path)
+    assert status["deploy_error"] == "this model has two inputs"
+    assert (tmp_path / runfolder.MODEL).is_file() and (tmp_path / runfolder.EVALUATION).is_file()
+    assert not (tmp_path / preprocessing.DEPLOY_MODEL).exists()

@@ -56,22 +56,24 @@ class Preprocessing:
 
     # -- the deployable model ------------------------------------------------------
     def wrap(self, model):
-        """The canvas model with these steps as Keras layers around it: raw inputs in, target units out."""
+        """The canvas model with these steps as Keras layers around it: raw inputs in, target units out.
+        The steps compute in float32 even in a mixed-precision run (float16 would round the statistics)."""
         import keras
 
         inp = keras.Input(shape=tuple(self.raw_shape), dtype=self.raw_dtype, name="raw_input")
         x = inp
         if self.raw_max != 1:
-            x = keras.layers.Rescaling(1.0 / self.raw_max, name="pixels_to_0_1")(x)
+            x = keras.layers.Rescaling(1.0 / self.raw_max, name="pixels_to_0_1", dtype="float32")(x)
         if self.normalize != "none":
             scale = np.asarray(self.scale, np.float32)
             x = keras.layers.Normalization(mean=np.asarray(self.shift, np.float32), variance=scale * scale,
-                                           name="normalize_features")(x)
+                                           name="normalize_features", dtype="float32")(x)
         if tuple(self.raw_shape) != tuple(self.model_shape):
             x = keras.layers.Reshape(tuple(self.model_shape), name="to_model_shape")(x)
         y = model(x)
         if self.target:
-            y = keras.layers.Rescaling(self.target["std"], offset=self.target["mean"], name="to_target_units")(y)
+            y = keras.layers.Rescaling(self.target["std"], offset=self.target["mean"], name="to_target_units",
+                                          dtype="float32")(y)
         return keras.Model(inp, y, name=f"{model.name}_deploy")
 
     def describe_inputs(self) -> str:

@@ -187,7 +187,12 @@ def _train(exp: Experiment, run_dir: Path, stop_flag, emit, log) -> dict:
             f"the loss became NaN (not a number) at epoch {epoch}, batch {batch} — the updates blew up; "
             f"try a lower learning rate (now {hp['learning_rate']:g}) or normalised inputs"))
     _save_model(model, run_dir)
-    deployable = save_deployable(model, data.preprocessing, run_dir)
+    deployable = None
+    try:
+        deployable = save_deployable(model, data.preprocessing, run_dir)
+    except Exception as e:  # noqa: BLE001 - the canvas model is saved; only the raw-data download is missing
+        log.error("saving the deployable model failed:\n%s", traceback.format_exc())
+        runfolder.write_status(run_dir, deploy_error=friendly_error(e))
     final = {}
     try:
         from builder.train.evaluate import write_evaluation

@@ -86,7 +86,8 @@ def finish(run_dir: Path, evaluation: dict, deployable, log) -> None:
         return
     try:
         mlflow.log_metrics({f"test_{k}": float(v) for k, v in evaluation.items() if isinstance(v, (int, float))})
-        mlflow.keras.log_model(deployable, name="model")
+        if deployable is not None:
+            mlflow.keras.log_model(deployable, name="model")
         mlflow.set_tag("layerlab.run_dir", str(Path(run_dir).resolve()))
     except Exception as e:  # noqa: BLE001 - tracking never fails a run
         log.warning("MLflow logging failed: %s: %s", type(e).__name__, e)
