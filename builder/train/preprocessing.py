@@ -69,8 +69,9 @@ class Preprocessing:
             x = keras.layers.Normalization(mean=np.asarray(self.shift, np.float32), variance=scale * scale,
                                            name="normalize_features", dtype="float32")(x)
         if tuple(self.raw_shape) != tuple(self.model_shape):
-            x = keras.layers.Reshape(tuple(self.model_shape), name="to_model_shape")(x)
-        y = model(x)
+            x = keras.layers.Reshape(tuple(self.model_shape), name="to_model_shape", dtype="float32")(x)
+        core = keras.Model(model.input, model.output, name=model.name)  # same layers, no optimizer state saved
+        y = core(x)
         if self.target:
             y = keras.layers.Rescaling(self.target["std"], offset=self.target["mean"], name="to_target_units",
                                           dtype="float32")(y)
