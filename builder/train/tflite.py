@@ -103,7 +103,8 @@ def _failure(proc, variant: str) -> str:
     lines = [line for line in (proc.stderr or "").splitlines() if line.startswith("layerlab-export-error: ")]
     if lines:
         return lines[-1].removeprefix("layerlab-export-error: ")
-    return f"the TensorFlow Lite converter crashed on the {variant} version of this model (exit code {proc.returncode})"
+    return (f"TensorFlow Lite's converter crashed making the {variant} version of this model (it does with "
+            f"recurrent layers such as LSTM or GRU; exit code {proc.returncode}); the other files are fine")
 
 
 def _convert_all(run_dir: Path) -> None:
