@@ -104,7 +104,7 @@ def _failure(proc, variant: str) -> str:
     if lines:
         return lines[-1].removeprefix("layerlab-export-error: ")
     return (f"TensorFlow Lite's converter crashed making the {variant} version of this model (it does with "
-            f"recurrent layers such as LSTM or GRU; exit code {proc.returncode}); the other files are fine")
+            f"recurrent layers such as LSTM or GRU; exit code {proc.returncode})")
 
 
 def _convert_all(run_dir: Path) -> None:
