@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 from app_train_fixtures import METRICS, evaluation, write_run
 from streamlit.testing.v1 import AppTest
+from train_fixtures import digits_experiment
 
 PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "runs.py")
 
@@ -98,3 +99,19 @@ def test_the_tflite_table_shows_each_file_size_and_score(runs_dir):
     assert not at.exception
     table = at.dataframe[-1].value  # after the runs table
     assert table["size_bytes"].tolist() == [90000, 9000] and table["value"].tolist() == [0.9, 0.89]
+
+
+def test_generate_writes_the_exports_of_a_real_run_and_lists_them(runs_dir):
+    from builder.train.runner import run
+
+    assert run(digits_experiment(epochs=1), runs_dir / "real") == "completed"
+    at = AppTest.from_file(PAGE, default_timeout=240).run()
+    assert at.button(key="missing_train.py").disabled and at.button(key="missing_model.tflite").disabled
+    at.button(key="generate_exports").click().run()
+    assert not at.exception
+    assert any("TensorFlow Lite files" in s.value for s in at.success)
+    labels = {b.proto.label for b in at.get("download_button")}
+    assert {"model.keras", "model.tflite", "model-dynamic.tflite", "model-int8.tflite", "train.py", "train.ipynb"} <= labels
+    table = at.dataframe[-1].value
+    assert table["variant"].tolist() == ["keras", "float", "dynamic", "int8"]
+    assert table["value"].notna().all()
