@@ -1,7 +1,7 @@
 """Exports from a finished run: what a student carries away, each working on its own.
 
-    export_all(run_dir)  → {relative path: path or None}: code/model.py, code/train.py (+ code/data.npz when the
-                           data has no public loader), deploy/model*.tflite
+    export_all(run_dir)  → {relative path: path or None}: code/model.py, code/train.py, code/train.ipynb
+                           (+ code/data.npz when the data has no public loader), deploy/model*.tflite
     artifacts(run_dir)   → one `Artifact` per file a student can download, with one line on how to use it
 
 `code/train.py` is standalone: it needs only the pinned libraries and
@@ -24,9 +24,6 @@ DATA_FILE = "data.npz"
 _SKLEARN_TABLES = {"iris": "load_iris", "wine": "load_wine", "breast_cancer": "load_breast_cancer",
                    "diabetes": "load_diabetes"}
 _KERAS_SETS = ("mnist", "fashion_mnist", "cifar10")
-
-__all__ = ["ExportError", "export_all", "write_scripts", "training_script", "artifacts"]
-
 
 def export_all(run_dir) -> dict:
     """Write every export that can be made here; TFLite is None where it cannot (another backend, a converter
