@@ -208,7 +208,8 @@ def _split_lines(stratify: bool, prep) -> list[str]:
         "def cut(idx, fraction):",
         "    if fraction <= 0:",
         "        return idx, idx[:0]",
-        f"    labels = y[idx] if {_lit(stratify)} else None  # classes: each part gets the same class mix",
+        ("    labels = y[idx]  # each part gets the same mix of classes" if stratify else
+         "    labels = None  # no classes to balance"),
         "    try:",
         "        return tuple(train_test_split(idx, test_size=fraction, random_state=SEED, stratify=labels))",
         "    except ValueError:  # some classes have too few examples to split evenly: split at random",
@@ -237,8 +238,10 @@ def _split_lines(stratify: bool, prep) -> list[str]:
 
 
 def _prep_words(prep) -> str:
-    words = ["Statistics for the preprocessing are measured on the training set only, so nothing about the "
-             "test examples leaks into training."]
+    words = []
+    if prep.normalize != "none" or prep.target:
+        words.append("Statistics for the preprocessing are measured on the training set only, so nothing about "
+                     "the test examples leaks into training.")
     if prep.raw_max != 1:
         words.append(f"Pixels are divided by {prep.raw_max:g} so they run from 0 to 1.")
     if prep.normalize == "standard":
@@ -246,6 +249,8 @@ def _prep_words(prep) -> str:
                      "just because its numbers are big.")
     elif prep.normalize == "minmax":
         words.append("Each feature is scaled to run from 0 to 1.")
+    if not words:
+        words.append("The inputs go into the model as they are.")
     if prep.target:
         words.append("The targets are standardized too while training (the model learns small numbers); a last "
                      "layer turns its answers back into the target's own units.")
@@ -253,14 +258,19 @@ def _prep_words(prep) -> str:
 
 
 def _prep_lines(prep, task: str) -> list[str]:
-    lines = ['fit = x_train.astype("float64")' + (" / RAW_MAX" if prep.raw_max != 1 else ""),
-             "axes = tuple(range(fit.ndim - 1))  # one statistic per feature (per channel for images)"]
-    if prep.normalize == "minmax":
-        lines += ["shift = fit.min(axis=axes)", "scale = fit.max(axis=axes) - shift"]
+    lines = []
+    if prep.normalize == "none":
+        lines.append("# NORMALIZE is 'none': the inputs go into the model as they are" +
+                     (" (divided by RAW_MAX)" if prep.raw_max != 1 else ""))
     else:
-        lines += ["shift, scale = fit.mean(axis=axes), fit.std(axis=axes)"]
-    lines += ["scale = np.where(scale > 1e-12, scale, 1.0)  # a constant feature stays constant",
-              'shift, scale = shift.astype("float32"), scale.astype("float32")']
+        lines += ['fit = x_train.astype("float64")' + (" / RAW_MAX" if prep.raw_max != 1 else ""),
+                  "axes = tuple(range(fit.ndim - 1))  # one statistic per feature (per channel for images)"]
+        if prep.normalize == "minmax":
+            lines += ["shift = fit.min(axis=axes)", "scale = fit.max(axis=axes) - shift"]
+        else:
+            lines += ["shift, scale = fit.mean(axis=axes), fit.std(axis=axes)"]
+        lines += ["scale = np.where(scale > 1e-12, scale, 1.0)  # a constant feature stays constant",
+                  'shift, scale = shift.astype("float32"), scale.astype("float32")']
     if prep.target:
         lines += ["",
                   'y_mean, y_std = float(y_train.astype("float64").mean()), float(y_train.astype("float64").std())',
@@ -270,7 +280,7 @@ def _prep_lines(prep, task: str) -> list[str]:
         lines += ["",
                   "def model_view(v):",
                   ("    v = v.astype(\"float64\")" + (" / RAW_MAX" if prep.raw_max != 1 else "")),
-                  ("    v = (v - shift) / scale" if prep.normalize != "none" else "    v = v"),
+                  *(["    v = (v - shift) / scale"] if prep.normalize != "none" else []),
                   '    return v.astype("float32").reshape((len(v),) + MODEL_SHAPE)',
                   "",
                   "",
