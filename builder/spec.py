@@ -157,10 +157,15 @@ def read_text(path) -> str:
 
 def atomic_write_text(path, text: str) -> None:
     """Write to a temporary file beside `path`, then rename: never half a file."""
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def atomic_write_bytes(path, data: bytes) -> None:
+    """`atomic_write_text` for bytes (model files)."""
     path = Path(path)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     try:
-        tmp.write_text(text, encoding="utf-8")
+        tmp.write_bytes(data)
         tmp.replace(path)
     except BaseException:  # disk full, read-only, killed: leave no temp file behind
         tmp.unlink(missing_ok=True)

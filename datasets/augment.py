@@ -126,12 +126,16 @@ def build(entries: list, seed: int | None = None, input_shape=None):
     problems = validate(entries, input_shape)
     if problems:
         raise ValueError("; ".join(problems))
-    layers = []
-    for i, entry in enumerate(entries):
-        cls = getattr(keras.layers, entry["type"])
-        layer_seed = None if seed is None else seed + 1000 * i
-        layers.append(cls(seed=layer_seed, name=f"augment_{i}_{entry['type'].lower()}", **_kwargs(entry)))
+    layers = [getattr(keras.layers, name)(**kwargs) for name, kwargs in layer_specs(entries, seed)]
     return keras.Sequential(layers, name="augmentation")
+
+
+def layer_specs(entries: list, seed: int | None = None) -> list[tuple[str, dict]]:
+    """(Keras layer class name, constructor arguments) per step, seeded as `build` makes them
+    (the exported training script prints these same calls)."""
+    return [(entry["type"], {"seed": None if seed is None else seed + 1000 * i,
+                             "name": f"augment_{i}_{entry['type'].lower()}", **_kwargs(entry)})
+            for i, entry in enumerate(entries)]
 
 
 def preview(entries: list, sample, n: int = 8, seed: int = 0):

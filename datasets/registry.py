@@ -30,7 +30,8 @@ class DatasetInfo:
     offline: bool = True  # usable right now without internet
     options: dict[str, Param] = field(default_factory=dict)  # generator settings
     kind: str = "table"  # image | table | points | sequence | tokens
-    extra: dict = field(default_factory=dict)  # e.g. {"vocab_size": 20} for tokens
+    extra: dict = field(default_factory=dict)  # e.g. {"vocab_size": 20} for tokens; images: "raw_max", the
+    # loader's pixel range before it scaled them to 0..1 (16 for digits, 255 for photos; 1 when absent)
 
     @property
     def num_classes(self) -> int | None:
@@ -74,7 +75,8 @@ _KERAS_OPTS = _opts(
 
 _ENTRIES: dict[str, _Entry] = {e.info.id: e for e in (
     _Entry(DatasetInfo("digits", "Handwritten digits (8×8)", "classification", (8, 8, 1), [str(i) for i in range(10)],
-                       1797, "Small 8×8 pictures of handwritten digits 0–9; tell which digit it is.", kind="image"),
+                       1797, "Small 8×8 pictures of handwritten digits 0–9; tell which digit it is.", kind="image",
+                       extra={"raw_max": 16}),
            builtin.digits),
     _Entry(DatasetInfo("iris", "Iris flowers", "classification", (4,), ["setosa", "versicolor", "virginica"], 150,
                        "Four measurements of a flower's petals and sepals; tell which of three iris species it is."),
@@ -120,16 +122,16 @@ _ENTRIES: dict[str, _Entry] = {e.info.id: e for e in (
            generated.tokens),
     _Entry(DatasetInfo("mnist", "MNIST digits", "classification", (28, 28, 1), [str(i) for i in range(10)], 70000,
                        "70,000 handwritten digits 0–9 at 28×28 pixels; the classic first image task.",
-                       options=_KERAS_OPTS, kind="image", extra={"keras": True}), None),
+                       options=_KERAS_OPTS, kind="image", extra={"keras": True, "raw_max": 255}), None),
     _Entry(DatasetInfo("fashion_mnist", "Fashion-MNIST", "classification", (28, 28, 1),
                        ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
                         "Ankle boot"], 70000,
                        "70,000 small pictures of clothes in 10 kinds; harder than digits.",
-                       options=_KERAS_OPTS, kind="image", extra={"keras": True}), None),
+                       options=_KERAS_OPTS, kind="image", extra={"keras": True, "raw_max": 255}), None),
     _Entry(DatasetInfo("cifar10", "CIFAR-10", "classification", (32, 32, 3),
                        ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"], 60000,
                        "60,000 tiny colour photos of planes, cars, animals and more; a real challenge for a CNN.",
-                       options=_KERAS_OPTS, kind="image", extra={"keras": True}), None),
+                       options=_KERAS_OPTS, kind="image", extra={"keras": True, "raw_max": 255}), None),
 )}
 
 

@@ -7,7 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from builder import workspace
-from builder.train import runfolder, watch
+from builder.train import exports, runfolder, tflite, watch
 from ui import charts, jobs, live, state
 from ui.navigation import require_app
 
@@ -112,33 +112,42 @@ def _zip() -> bytes:
 
 def _generate(folder: Path) -> tuple[str, str]:
     try:
-        from builder.train import exports
-
         made = exports.export_all(folder)
     except Exception as e:  # noqa: BLE001
         return "error", f"Could not export the run: {jobs.error_text(e)}"
-    if made.get("model.tflite") is None:
-        return "ok", "Wrote code/model.py and code/train.py. TensorFlow Lite could not be made for this model here."
-    return "ok", "Wrote code/model.py, code/train.py and model.tflite."
+    missing = [rel.split("/")[-1] for rel, path in made.items() if path is None]
+    if missing:
+        return "ok", f"Wrote the code and the exports; not made here: {', '.join(missing)} (see the table for why)."
+    return "ok", "Wrote the code, the TensorFlow Lite files and their size/accuracy table."
 
 
-files = [("model.keras", "model.keras", "application/octet-stream"), ("code/model.py", "model.py", "text/x-python"),
-         ("code/train.py", "train.py", "text/x-python"), ("model.tflite", "model.tflite", "application/octet-stream")]
-cols = st.columns(len(files) + 1)
-cols[0].download_button("Whole run (.zip)", data=_zip, file_name=f"{run_id}.zip", mime="application/zip",
-                        disabled=active, key="dl_zip", icon=":material/folder_zip:")
-for col, (rel, name, mime) in zip(cols[1:], files, strict=True):
-    path = folder / rel
-    if path.exists():
+MIME = {".py": "text/x-python", ".json": "application/json"}
+listed = exports.artifacts(folder)
+st.download_button("Whole run (.zip)", data=_zip, file_name=f"{run_id}.zip", mime="application/zip",
+                   disabled=active, key="dl_zip", icon=":material/folder_zip:")
+for artifact in listed:
+    left, right = st.columns([1, 3], vertical_alignment="center")
+    path = folder / artifact.path
+    if artifact.exists:
         # The file is read when the button is pressed, not on every rerun.
-        col.download_button(name, data=path.read_bytes, file_name=f"{run_id}-{name}", mime=mime, key=f"dl_{name}")
+        left.download_button(artifact.title, data=path.read_bytes, file_name=f"{run_id}-{artifact.title}",
+                             mime=MIME.get(path.suffix, "application/octet-stream"), key=f"dl_{artifact.title}")
     else:
-        col.button(name, disabled=True, key=f"missing_{name}", help="Not in this run yet: generate the exports below.")
-missing = [rel for rel, *_ in files[1:] if not (folder / rel).exists()]
+        left.button(artifact.title, disabled=True, key=f"missing_{artifact.title}",
+                    help="Not in this run yet: generate the exports below.")
+    right.caption(artifact.how)
+sizes = tflite.table(folder)
+if sizes:
+    st.caption("TensorFlow Lite: each file's size and its test score, measured with the TFLite interpreter on the "
+               "raw test data, beside the Keras model's.")
+    st.dataframe(pd.DataFrame(sizes), hide_index=True, key="tflite_table",
+                 column_config={"size_bytes": st.column_config.NumberColumn("size (bytes)", format="%d"),
+                                "value": st.column_config.NumberColumn("test score", format="%.4f")})
+missing = [a for a in listed if not a.exists and a.path.startswith(("code/", "deploy/model"))]
 if missing and mine and (folder / runfolder.MODEL).exists():
     if st.button("Generate code and TFLite exports", key="generate_exports",
-                 help="Writes code/model.py, code/train.py and (TensorFlow backend) model.tflite into the run folder."):
-        with st.spinner("Writing the code and converting the model to TensorFlow Lite…"):
+                 help="Writes code/model.py, code/train.py and (TensorFlow backend) the TensorFlow Lite files."):
+        with st.spinner("Writing the code and converting the model to TensorFlow Lite (three sizes)…"):
             st.session_state["export_note"] = _generate(folder)
         st.rerun()
 note = st.session_state.pop("export_note", None)

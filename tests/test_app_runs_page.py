@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 from app_train_fixtures import METRICS, evaluation, write_run
 from streamlit.testing.v1 import AppTest
+from train_fixtures import digits_experiment
 
 PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "runs.py")
 
@@ -73,6 +74,8 @@ def test_a_running_run_cannot_be_deleted(runs_dir):
 def test_missing_exports_offer_generation_and_existing_files_download(runs_dir):
     folder = write_run(runs_dir, "run-x")
     (folder / "model.keras").write_bytes(b"fake")
+    (folder / "deploy").mkdir()
+    (folder / "deploy" / "model.keras").write_bytes(b"fake")
     (folder / "code").mkdir()
     (folder / "code" / "model.py").write_text("print('model')\n")
     at = AppTest.from_file(PAGE, default_timeout=60).run()
@@ -80,4 +83,35 @@ def test_missing_exports_offer_generation_and_existing_files_download(runs_dir):
     assert at.button(key="missing_train.py").disabled
     assert at.button(key="generate_exports")  # train.py / tflite missing → offered
     labels = [b.proto.label for b in at.get("download_button")]
-    assert "model.keras" in labels and "model.py" in labels and "Whole run (.zip)" in labels
+    assert {"model.keras", "canvas-model.keras", "model.py", "Whole run (.zip)"} <= set(labels)
+    how = " ".join(c.value for c in at.caption)
+    assert "load with keras.saving.load_model" in how and "python train.py in any folder" in how
+
+
+def test_the_tflite_table_shows_each_file_size_and_score(runs_dir):
+    folder = write_run(runs_dir, "run-t")
+    (folder / "deploy").mkdir()
+    rows = [{"variant": "keras", "file": "deploy/model.keras", "size_bytes": 90000, "metric": "accuracy", "value": 0.9},
+            {"variant": "int8", "file": "deploy/model-int8.tflite", "size_bytes": 9000, "metric": "accuracy",
+             "value": 0.89}]
+    (folder / "deploy" / "tflite.json").write_text(json.dumps({"rows": rows}))
+    at = AppTest.from_file(PAGE, default_timeout=60).run()
+    assert not at.exception
+    table = at.dataframe[-1].value  # after the runs table
+    assert table["size_bytes"].tolist() == [90000, 9000] and table["value"].tolist() == [0.9, 0.89]
+
+
+def test_generate_writes_the_exports_of_a_real_run_and_lists_them(runs_dir):
+    from builder.train.runner import run
+
+    assert run(digits_experiment(epochs=1), runs_dir / "real") == "completed"
+    at = AppTest.from_file(PAGE, default_timeout=240).run()
+    assert at.button(key="missing_train.py").disabled and at.button(key="missing_model.tflite").disabled
+    at.button(key="generate_exports").click().run()
+    assert not at.exception
+    assert any("TensorFlow Lite files" in s.value for s in at.success)
+    labels = {b.proto.label for b in at.get("download_button")}
+    assert {"model.keras", "model.tflite", "model-dynamic.tflite", "model-int8.tflite", "train.py", "train.ipynb"} <= labels
+    table = at.dataframe[-1].value
+    assert table["variant"].tolist() == ["keras", "float", "dynamic", "int8"]
+    assert table["value"].notna().all()

@@ -1,10 +1,7 @@
 """The in-process runner on digits: run folder, repeatability, stop, NaN, augmentation, exports, run store."""
 import json
 import math
-import os
 import re
-import subprocess
-import sys
 import zipfile
 from io import BytesIO
 from pathlib import Path
@@ -85,24 +82,15 @@ def test_live_probes_are_written_for_image_data(runs):
     assert probes["x"].shape == (8, 8, 8, 1) and probes["y"].shape == (8,)
 
 
-@pytest.mark.slow
-def test_exported_training_script_reproduces_the_run(runs):
+def test_exports_of_a_run(runs):
     from builder.train.exports import export_all
 
     root, _, _ = runs
     out = export_all(root / "first")
     assert out["code/model.py"].is_file() and out["code/train.py"].is_file()
-    assert out["model.tflite"] is None or out["model.tflite"].stat().st_size > 1000
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "3"}
-    proc = subprocess.run([sys.executable, str(out["code/train.py"])], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=240)
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    result = json.loads(proc.stdout.strip().splitlines()[-1])
-    last = runfolder.read_jsonl(root / "first" / "metrics.jsonl")[-1]
-    for key in ("loss", "accuracy", "val_loss"):
-        assert result["final"][key] == pytest.approx(last[key], abs=0.02), key
-    test_acc = json.loads((root / "first" / "evaluation.json").read_text())["accuracy"]
-    assert result["test"]["accuracy"] == pytest.approx(test_acc, abs=0.03)
+    assert out["deploy/model.keras"].is_file() and "code/data.npz" not in out  # digits: sklearn's loader
+    assert out["deploy/model.tflite"].stat().st_size > 1000  # TensorFlow is the tests' backend
+    # train.py in an empty folder: tests/test_train_exports.py
 
 
 def test_stop_finishes_the_batch_and_keeps_the_model(tmp_path):

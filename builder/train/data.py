@@ -1,7 +1,8 @@
 """The arrays a run trains on: dataset → train/validation/test splits → model-shaped.
 
-Uses the `datasets` package (registry + splits). The same function feeds the
-runner and the exported training script, so both see exactly the same data.
+Uses the `datasets` package (registry + splits). `prepare` feeds the runner,
+Explain and the exports; `raw_parts` gives the same splits as a user holds
+them (raw inputs), for checking deployable models and calibrating TFLite.
 """
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ class Prepared:
     class_names: list | None = None
     notes: list = field(default_factory=list)
     labels_test: np.ndarray | None = None  # the dataset's own targets of the test split (an autoencoder's y is x)
+    preprocessing: object = None  # builder.train.preprocessing.Preprocessing: how raw data became these arrays
 
     @property
     def is_image(self) -> bool:
@@ -34,35 +36,43 @@ def load_dataset(dataset_id: str, options: dict):
     return registry.load(dataset_id, **options)
 
 
-def split(dataset, validation_split: float, test_split: float, seed: int, normalize: str = "auto",
-          features: str = "raw"):
-    """Seeded splits with their input features made and the normalizer fitted on the training split only
-    (datasets.splits)."""
+def prepare(experiment) -> Prepared:
+    """Load, split and reshape the experiment's data for its model; regression targets standardized
+    (see builder.train.preprocessing, which records every step)."""
+    from builder.train.preprocessing import fitted
     from datasets.splits import prepare as prepare_splits
 
-    s = prepare_splits(dataset, validation_split, test_split, seed, normalize=normalize, features=features)
-    return [np.asarray(getattr(s, k)) for k in ("x_train", "y_train", "x_val", "y_val", "x_test", "y_test")]
-
-
-def prepare(experiment) -> Prepared:
-    """Load, split and reshape the experiment's data for its model."""
     ds_settings = experiment.data_settings
     hp = experiment.hp
     ds = load_dataset(ds_settings["dataset"], ds_settings["options"])
-    parts = split(ds, ds_settings["validation_split"], ds_settings["test_split"], hp["seed"], ds_settings["normalize"],
-                  ds_settings["features"])
+    s = prepare_splits(ds, ds_settings["validation_split"], ds_settings["test_split"], hp["seed"],
+                       normalize=ds_settings["normalize"], features=ds_settings["features"])
     model_shape = tuple(experiment.model.node(experiment.model.input_ids()[0]).params["shape"])
-    xs = [_fit_shape(parts[i], model_shape) for i in (0, 2, 4)]
-    ys = [parts[i] for i in (1, 3, 5)]
+    prep = fitted(ds.info, s, ds_settings, hp["task"], model_shape)
+    xs = [_fit_shape(np.asarray(a), model_shape) for a in (s.x_train, s.x_val, s.x_test)]
+    ys = [np.asarray(a) for a in (s.y_train, s.y_val, s.y_test)]
     if hp["task"] == "reconstruction":
         ys = list(xs)
     elif hp["task"] == "classification":
-        ys = [np.asarray(y).astype("int32") for y in ys]
+        ys = [y.astype("int32") for y in ys]
     else:
-        ys = [np.asarray(y).astype("float32") for y in ys]
+        ys = [prep.scale_targets(y.astype("float32")) for y in ys]
     return Prepared(xs[0], ys[0], xs[1], ys[1], xs[2], ys[2], info=ds.info,
                     class_names=list(ds.class_names) if getattr(ds, "class_names", None) is not None else None,
-                    notes=list(getattr(ds, "notes", []) or []), labels_test=np.asarray(parts[5]))
+                    notes=list(getattr(ds, "notes", []) or []), labels_test=np.asarray(s.y_test),
+                    preprocessing=prep)
+
+
+def raw_parts(experiment, prep) -> dict:
+    """{"train"|"validation"|"test": (inputs, targets)} as a user holds them: raw inputs (`prep.raw_inputs`),
+    targets in their own units. For checking and quantizing a deployable model."""
+    from datasets.splits import add_features
+    from datasets.splits import split as split_only
+
+    d, hp = experiment.data_settings, experiment.hp
+    s = split_only(load_dataset(d["dataset"], d["options"]), d["validation_split"], d["test_split"], hp["seed"])
+    return {part: (prep.raw_inputs(add_features(np.asarray(x), d["features"])), np.asarray(y))
+            for part, (x, y) in s.parts().items()}
 
 
 def _fit_shape(x: np.ndarray, model_shape: tuple) -> np.ndarray:

@@ -142,11 +142,14 @@ def write_evaluation(model, data, task: str, run_dir, class_names=None) -> dict:
         runfolder.write_json(run_dir / runfolder.EVALUATION, {"task": task, "n": 0, "note": "no test split"})
         return {}
     y_pred = np.asarray(model.predict(data.x_test, batch_size=256, verbose=0))
-    evaluation = evaluate_arrays(task, data.y_test, y_pred, class_names)
+    y_true = data.y_test
+    if data.preprocessing is not None:  # regression: the numbers in the target's own units, not standardized
+        y_true, y_pred = data.preprocessing.unscale_targets(y_true), data.preprocessing.unscale_targets(y_pred)
+    evaluation = evaluate_arrays(task, y_true, y_pred, class_names)
     if task == "classification" and class_names is None:
         class_names = evaluation["class_names"]
     runfolder.write_json(run_dir / runfolder.EVALUATION, evaluation)
     runfolder.write_json(run_dir / runfolder.PREDICTIONS, {
         "task": task, "class_names": class_names,
-        "items": predictions_sample(task, data.y_test, y_pred, class_names)})
+        "items": predictions_sample(task, y_true, y_pred, class_names)})
     return headline(evaluation)

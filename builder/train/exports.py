@@ -1,40 +1,56 @@
-"""Exports from a finished run: the model script, a training script that reproduces the run, TFLite.
+"""Exports from a finished run: what a student carries away, each working on its own.
 
-    export_all(run_dir)   → {"model.keras": path, "code/model.py": path, "code/train.py": path, "model.tflite": path|None}
+    export_all(run_dir)  → {relative path: path or None}: code/model.py, code/train.py, code/train.ipynb
+                           (+ code/data.npz when the data has no public loader), deploy/model*.tflite
+    artifacts(run_dir)   → one `Artifact` per file a student can download, with one line on how to use it
 
-`code/train.py` rebuilds the run from its experiment: the same dataset and
-split (through Layerlab's `datasets` package), the same seed, optimizer,
-schedule, loss, metrics, batch size and epochs. Run it from the Layerlab
-folder: `python runs/<run>/code/train.py`.
+`code/train.py` is standalone: it needs only the pinned libraries and
+`model.py` beside it, loads the data itself (scikit-learn's or Keras' public
+loaders, else `data.npz` beside it), and trains with the run's training plan
+(builder/train/plan.py), so it reproduces the run's test numbers in any folder.
 """
 from __future__ import annotations
 
+import inspect
+import math
+from dataclasses import dataclass
 from pathlib import Path
 
 from builder.experiment import Experiment, coerce
-from builder.train import runfolder
+from builder.train import finetune, notebook, plan, preprocessing, runfolder, tflite
+from builder.train.tflite import ExportError
 
-
-class ExportError(ValueError):
-    """An export that cannot be made here, in plain words."""
+DATA_FILE = "data.npz"
+_SKLEARN_TABLES = {"iris": "load_iris", "wine": "load_wine", "breast_cancer": "load_breast_cancer",
+                   "diabetes": "load_diabetes"}
+_KERAS_SETS = ("mnist", "fashion_mnist", "cifar10")
 
 
 def export_all(run_dir) -> dict:
+    """Write every export that can be made here; TFLite is None where it cannot (another backend, a converter
+    refusal: see deploy/tflite.json)."""
     run_dir = Path(run_dir)
-    out = {"model.keras": run_dir / runfolder.MODEL if (run_dir / runfolder.MODEL).exists() else None}
-    out["code/model.py"], out["code/train.py"] = write_scripts(run_dir)
+    deploy = run_dir / preprocessing.DEPLOY_MODEL
+    out = {preprocessing.DEPLOY_MODEL: deploy if deploy.exists() else None}
+    for script in write_scripts(run_dir):
+        out[script.relative_to(run_dir).as_posix()] = script
     try:
-        out["model.tflite"] = export_tflite(run_dir)
-    except ExportError:
-        out["model.tflite"] = None
+        made = tflite.export(run_dir)
+    except ExportError as e:  # the reason goes where the Runs page shows the TFLite table
+        made = {}
+        tflite.record_refusal(run_dir, str(e))
+    for variant, name in tflite.FILES.items():
+        out[f"{preprocessing.DEPLOY}/{name}"] = made.get(variant)
     return out
 
 
-def write_scripts(run_dir) -> tuple[Path, Path]:
-    """code/model.py (the model, from builder.codegen) and code/train.py (the run)."""
+def write_scripts(run_dir) -> list[Path]:
+    """code/model.py (the model, from builder.codegen), code/train.py (the run), code/train.ipynb (the run as a
+    notebook) and, for data without a public loader, code/data.npz."""
     from builder.codegen import to_python
     from builder.pretrained import RUN_FOLDER
     from builder.spec import atomic_write_text
+    from builder.train.data import prepare
 
     run_dir = Path(run_dir)
     exp = coerce(run_dir / runfolder.EXPERIMENT)
@@ -44,157 +60,323 @@ def write_scripts(run_dir) -> tuple[Path, Path]:
         return gan_export.write_scripts(run_dir, exp)
     code = run_dir / "code"
     code.mkdir(exist_ok=True)
+    data = prepare(exp)  # once: the script, the notebook and the data file all need it
+    steps = sections(exp, data)
     atomic_write_text(code / "model.py", to_python(exp.model, bases=f"../{RUN_FOLDER}"))  # the run's copies
-    atomic_write_text(code / "train.py", training_script(exp, run_dir.name))
-    return code / "model.py", code / "train.py"
+    atomic_write_text(code / "train.py", training_script(exp, run_dir.name, steps))
+    written = [code / "model.py", code / "train.py"]
+    if _loader_lines(exp) is None:
+        written.append(_write_data_file(exp, code / DATA_FILE, data.preprocessing))
+    atomic_write_text(code / "train.ipynb", notebook.build(exp, steps, data_file=len(written) > 2))
+    return written + [code / "train.ipynb"]
 
 
-def training_script(exp: Experiment, run_id: str = "") -> str:
-    """A standalone script (text) that trains the experiment like the runner does."""
-    from builder.codegen import comment_lines, literal  # imports Keras: only when a script is made
-    from builder.train.runner import steps_per_execution
+# -- the standalone training script --------------------------------------------------------------------
+def training_script(exp: Experiment, run_id: str = "", steps: list | None = None) -> str:
+    """A standalone script (text) that trains the experiment like the runner does, from raw data
+    (`steps`: its `sections`, when already made)."""
+    from builder.codegen import comment_lines  # imports Keras: only when a script is made
 
-    hp = exp.hp
-    data = exp.data_settings
-    shape = tuple(exp.model.node(exp.model.input_ids()[0]).params["shape"])
-    batches = _batches_per_epoch(exp)
-    spe = _spe_literal(hp, batches, steps_per_execution)
-    lines = [
+    head = [
         *[f"# {line}" for line in comment_lines(f"Run {run_id}" if run_id else "")],
-        '"""Training script exported by Layerlab.',
+        '"""Training script exported by Layerlab: it trains the run\'s model again, on its own.',
         "",
-        "It reproduces the run: same data split, seed and hyperparameters. Run it from the",
-        "Layerlab folder, which holds the `datasets` package:",
+        "It needs only Keras (with TensorFlow, JAX or PyTorch), NumPy and scikit-learn, and model.py beside it.",
+        "Run it in any folder:",
         "",
-        "    python runs/<run>/code/train.py",
+        "    python train.py",
+        "",
+        "It loads the data, splits it like the run (same seed), trains with the run's settings, saves",
+        "model.keras (it takes raw data: the preprocessing is inside it) and prints the test numbers as JSON.",
         '"""',
+    ]
+    body = []
+    for title, _words, code in steps or sections(exp):
+        body += ["", f"# -- {title} " + "-" * max(3, 96 - len(title)), *code.splitlines()]
+    return "\n".join(head + body) + "\n"
+
+
+def sections(exp: Experiment, data=None) -> list[tuple[str, str, str]]:
+    """The script in steps: (title, what it does in a student's words, code). train.py and train.ipynb share them.
+    `data`: the experiment's `prepare`d data, when already loaded."""
+    from builder.train.data import prepare
+
+    hp, d = exp.hp, exp.data_settings
+    data = data or prepare(exp)
+    prep = data.preprocessing
+    batches = max(1, math.ceil(len(data.x_train) / hp["batch_size"]))
+    has_val = len(data.x_val) > 0
+    steps = plan.make(exp, batches, has_val, tuple(data.info.input_shape))
+    task = hp["task"]
+    out = [("settings", "The run's settings: change them here to try something else.", "\n".join([
         "import json",
         "import sys",
         "from pathlib import Path",
         "",
         "import keras",
+        "import numpy as np",
+        "from sklearn.model_selection import train_test_split",
         "",
-        "sys.path.insert(0, str(Path(__file__).resolve().parent))  # model.py lives beside this script",
-        "sys.path.append(str(Path.cwd()))",
+        "HERE = Path(__file__).resolve().parent if '__file__' in globals() else Path.cwd()",
+        "sys.path.insert(0, str(HERE))  # model.py lives beside this script",
         "from model import build_model  # noqa: E402",
         "",
-        "try:",
-        "    from datasets import registry, splits",
-        "except ImportError:",
-        '    sys.exit("run this script from the Layerlab folder: it loads the data with Layerlab\'s datasets package")',
+        f"SEED = {_lit(hp['seed'])}",
+        f"TASK = {_lit(task)}",
+        f"VALIDATION_SPLIT = {_lit(d['validation_split'])}",
+        f"TEST_SPLIT = {_lit(d['test_split'])}",
+        f"RAW_MAX = {_lit(prep.raw_max)}  # pixels come in 0..RAW_MAX; the model divides by it",
+        f"NORMALIZE = {_lit(prep.normalize)}  # standard: mean 0, spread 1 per feature; minmax: 0..1; none",
+        f"MODEL_SHAPE = {_lit(tuple(prep.model_shape))}",
+    ]))]
+    out.append(("data", _data_words(exp), "\n".join(_data_lines(exp, prep))))
+    out.append(("split", "The examples are split into training, validation and test sets with the run's seed, so "
+                "the test examples are the very ones the run was scored on. The test set is never trained on.",
+                "\n".join(_split_lines(data.info.task == "classification", prep))))
+    out.append(("preprocessing", _prep_words(prep), "\n".join(_prep_lines(prep, task))))
+    out.append(("model", "The model you built on the canvas (model.py), started from the run's seed so its first "
+                "weights are the run's. The preprocessing layers go in front of it, so the saved model takes raw "
+                "data.", "\n".join(_model_lines(prep, steps))))
+    out.append(("training", _training_words(steps, exp), "\n".join(_training_lines(steps, exp, batches))))
+    out.append(("results", "The model scored on the test set: the same numbers as the run's evaluation.",
+                "\n".join(_result_lines(task))))
+    return out
+
+
+def _data_words(exp: Experiment) -> str:
+    if _loader_lines(exp) is None:
+        return ("The data comes from data.npz beside this script (Layerlab made or stored it; there is no public "
+                "loader for it).")
+    return "The data comes from its public loader, exactly as anyone can get it."
+
+
+def _loader_lines(exp: Experiment) -> list[str] | None:
+    """Code that loads the raw data with its public loader into x, y; None when it has none (made by Layerlab,
+    uploaded): then it travels as data.npz."""
+    ds = exp.dataset
+    if ds == "digits":
+        return ["from sklearn.datasets import load_digits", "", "digits = load_digits()",
+                'x = digits.images.astype("float32")[..., None]  # 8×8 pictures, pixels 0..16', "y = digits.target"]
+    if ds in _SKLEARN_TABLES:
+        fn = _SKLEARN_TABLES[ds]
+        return [f"from sklearn.datasets import {fn}", "", f"table = {fn}()", 'x = table.data.astype("float32")',
+                "y = table.target"]
+    if ds in _KERAS_SETS:
+        opts = exp.data_settings["options"]
+        n, seed = opts.get("n_samples", 0), opts.get("seed", 0)
+        lines = [f"(x1, y1), (x2, y2) = keras.datasets.{ds}.load_data()  # downloaded once into ~/.keras/datasets",
+                 'x = np.concatenate([x1, x2]).astype("float32")',
+                 "y = np.concatenate([y1.ravel(), y2.ravel()])"]
+        if ds != "cifar10":
+            lines.append("x = x[..., None]  # one grey channel")
+        if n:
+            lines += [f"if {_lit(n)} < len(x):  # the run used a random part of the data",
+                      f"    keep = np.sort(np.random.default_rng({_lit(seed)}).choice(len(x), {_lit(n)}, replace=False))",
+                      "    x, y = x[keep], y[keep]"]
+        return lines
+    return None
+
+
+def _data_lines(exp: Experiment, prep) -> list[str]:
+    lines = _loader_lines(exp) or [f"with np.load(HERE / {_lit(DATA_FILE)}) as saved:",
+                                   '    x, y = saved["x"], saved["y"]']
+    lines.append('y = y.astype("int32")' if exp.hp["task"] == "classification" else 'y = y.astype("float32")')
+    lines.append('print("data:", x.shape, "inputs,", y.shape, "targets")')
+    return lines
+
+
+def _lit(value) -> str:
+    from builder.codegen import literal  # imports Keras: only when a script is made
+
+    return literal(value)
+
+
+def _write_data_file(exp: Experiment, path: Path, prep) -> Path:
+    """The raw data as Layerlab loaded it (for data with no public loader), atomic."""
+    import io
+
+    import numpy as np
+
+    from builder.spec import atomic_write_bytes
+    from builder.train.data import load_dataset
+
+    d = exp.data_settings
+    ds = load_dataset(d["dataset"], d["options"])
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, x=prep.raw_inputs(ds.x), y=np.asarray(ds.y))
+    atomic_write_bytes(path, buffer.getvalue())
+    return path
+
+
+def _split_lines(stratify: bool, prep) -> list[str]:
+    """Layerlab's split (datasets.splits.split_indices): stratified when the dataset has classes."""
+    lines = [
+        "def cut(idx, fraction):",
+        "    if fraction <= 0:",
+        "        return idx, idx[:0]",
+        ("    labels = y[idx]  # each part gets the same mix of classes" if stratify else
+         "    labels = None  # no classes to balance"),
+        "    try:",
+        "        return tuple(train_test_split(idx, test_size=fraction, random_state=SEED, stratify=labels))",
+        "    except ValueError:  # some classes have too few examples to split evenly: split at random",
+        "        return tuple(train_test_split(idx, test_size=fraction, random_state=SEED))",
         "",
-        f"SEED = {literal(hp['seed'])}",
-        f"TASK = {literal(hp['task'])}",
-        f"BATCH_SIZE = {literal(hp['batch_size'])}",
-        f"EPOCHS = {literal(hp['epochs'])}",
-        *([f"BASES = {literal(_bases(exp))}  # pretrained base: [freeze, unfreeze_from]"] if _bases(exp) else []),
-        f"INPUT_SHAPE = {literal(shape)}",
         "",
-        "# -- data: the same dataset, split and scaling as the run ------------------------",
-        f"dataset = registry.load({literal(data['dataset'])}, **{literal(data['options'])})",
-        f"parts = splits.prepare(dataset, {literal(data['validation_split'])}, {literal(data['test_split'])}, "
-        f"seed=SEED, normalize={literal(data['normalize'])}, features={literal(data['features'])})",
-        "",
-        "",
-        "def shaped(x):",
-        "    return x if x.shape[1:] == INPUT_SHAPE else x.reshape((len(x),) + INPUT_SHAPE)",
-        "",
-        "",
-        "x_train, x_val, x_test = shaped(parts.x_train), shaped(parts.x_val), shaped(parts.x_test)",
+        "rest, test = cut(np.arange(len(y)), TEST_SPLIT)",
+        "train, val = cut(rest, VALIDATION_SPLIT / (1.0 - TEST_SPLIT))",
+        "train, val, test = np.sort(train), np.sort(val), np.sort(test)",
     ]
-    if hp["task"] == "reconstruction":
-        lines.append("y_train, y_val, y_test = x_train, x_val, x_test  # an autoencoder learns its input")
-    elif hp["task"] == "classification":
-        lines.append("y_train, y_val, y_test = (y.astype('int32') for y in (parts.y_train, parts.y_val, parts.y_test))")
+    if prep.features == "crosses":
+        lines += [
+            "",
+            "",
+            "def crosses(points):  # x, y, x², y², x·y, sin x, sin y: the model takes these 7 numbers per point",
+            '    px, py = points.astype("float32").T',
+            '    return np.stack([px, py, px * px, py * py, px * py, np.sin(px), np.sin(py)], axis=1).astype("float32")',
+            "",
+            "",
+            "x = crosses(x)",
+        ]
+    lines += ["x_train, x_val, x_test = x[train], x[val], x[test]",
+              "y_train, y_val, y_test = y[train], y[val], y[test]",
+              'print(len(train), "training,", len(val), "validation,", len(test), "test examples")']
+    return lines
+
+
+def _prep_words(prep) -> str:
+    words = []
+    if prep.normalize != "none" or prep.target:
+        words.append("Statistics for the preprocessing are measured on the training set only, so nothing about "
+                     "the test examples leaks into training.")
+    if prep.raw_max != 1:
+        words.append(f"Pixels are divided by {prep.raw_max:g} so they run from 0 to 1.")
+    if prep.normalize == "standard":
+        words.append("Each feature is shifted and scaled to mean 0 and spread 1, so no feature dominates "
+                     "just because its numbers are big.")
+    elif prep.normalize == "minmax":
+        words.append("Each feature is scaled to run from 0 to 1.")
+    if not words:
+        words.append("The inputs go into the model as they are.")
+    if prep.target:
+        words.append("The targets are standardized too while training (the model learns small numbers); a last "
+                     "layer turns its answers back into the target's own units.")
+    return " ".join(words)
+
+
+def _prep_lines(prep, task: str) -> list[str]:
+    lines = []
+    if prep.normalize == "none":
+        lines.append("# NORMALIZE is 'none': the inputs go into the model as they are" +
+                     (" (divided by RAW_MAX)" if prep.raw_max != 1 else ""))
     else:
-        lines.append("y_train, y_val, y_test = (y.astype('float32') for y in (parts.y_train, parts.y_val, parts.y_test))")
-    lines += [
-        "",
-        "# -- model: seeded so the starting weights are the run's ---------------------------",
+        lines += ['fit = x_train.astype("float64")' + (" / RAW_MAX" if prep.raw_max != 1 else ""),
+                  "axes = tuple(range(fit.ndim - 1))  # one statistic per feature (per channel for images)"]
+        if prep.normalize == "minmax":
+            lines += ["shift = fit.min(axis=axes)", "scale = fit.max(axis=axes) - shift"]
+        else:
+            lines += ["shift, scale = fit.mean(axis=axes), fit.std(axis=axes)"]
+        lines += ["scale = np.where(scale > 1e-12, scale, 1.0)  # a constant feature stays constant",
+                  'shift, scale = shift.astype("float32"), scale.astype("float32")']
+    if prep.target:
+        lines += ["",
+                  'y_mean, y_std = float(y_train.astype("float64").mean()), float(y_train.astype("float64").std())',
+                  "y_std = y_std if y_std > 1e-12 else 1.0",
+                  'y_train_t, y_val_t = (((v.astype("float64") - y_mean) / y_std).astype("float32") for v in (y_train, y_val))']
+    elif task == "reconstruction":  # an autoencoder's target is its own input, as the model sees it
+        lines += ["",
+                  "def model_view(v):",
+                  ("    v = v.astype(\"float64\")" + (" / RAW_MAX" if prep.raw_max != 1 else "")),
+                  *(["    v = (v - shift) / scale"] if prep.normalize != "none" else []),
+                  '    return v.astype("float32").reshape((len(v),) + MODEL_SHAPE)',
+                  "",
+                  "",
+                  "y_train_t, y_val_t = model_view(x_train), model_view(x_val)"]
+    else:
+        lines += ["y_train_t, y_val_t = y_train, y_val"]
+    return lines
+
+
+def _model_lines(prep, steps: plan.Plan) -> list[str]:
+    lines = [
         "build_model()  # a first build runs Keras' lazy set-up, which draws random numbers",
-        "keras.backend.clear_session()",
         "keras.utils.set_random_seed(SEED)",
         "model = build_model()",
-        "training_model = model",
+        "model.summary()",
+        "",
+        f"raw = keras.Input(shape={_lit(tuple(prep.raw_shape))}, dtype={_lit(prep.raw_dtype)}, "
+        'name="raw_input")',
+        "features = raw",
     ]
-    if exp.augmentation:
-        image_shape = tuple(_dataset_input_shape(exp) or shape)
-        lines += [
-            "",
-            "# augmentation runs only while training: it wraps the model, it is not part of it",
-            "from datasets import augment  # noqa: E402",
-            "",
-            f"augmenter = augment.build({literal(exp.augmentation)}, seed=SEED, input_shape={literal(image_shape)})",
-            "inp = keras.Input(shape=INPUT_SHAPE)",
-            f"x = keras.layers.Reshape({literal(image_shape)})(inp)" if image_shape != shape else "x = inp",
-            "x = augmenter(x)",
-        ]
-        if image_shape != shape:
-            lines.append("x = keras.layers.Reshape(INPUT_SHAPE)(x)")
-        lines.append("training_model = keras.Model(inp, model(x))")
-    if hp["l1"] or hp["l2"]:
-        lines += [
-            "",
-            f"penalty = keras.regularizers.L1L2(l1={literal(hp['l1'])}, l2={literal(hp['l2'])})  # weight decay on every kernel",
-            "for layer in model.layers:",
-            "    for name in ('kernel', 'depthwise_kernel', 'pointwise_kernel', 'embeddings'):",
-            "        var = getattr(layer, name, None)",
-            "        if var is not None and var.regularizer is None:",
-            "            var.regularizer = penalty",
-        ]
-    lines += ["", "# -- training -------------------------------------------------------------------------"]
-    fine_tune = _fine_tune_lines(exp, batches)
-    if fine_tune:
-        lines += ["for name in BASES:  # transfer learning: the head first, every pretrained base frozen",
+    if prep.raw_max != 1:
+        lines.append('features = keras.layers.Rescaling(1.0 / RAW_MAX, name="pixels_to_0_1")(features)')
+    if prep.normalize != "none":
+        lines.append('features = keras.layers.Normalization(mean=shift, variance=scale * scale, '
+                     'name="normalize_features")(features)')
+    if tuple(prep.raw_shape) != tuple(prep.model_shape):
+        lines.append('features = keras.layers.Reshape(MODEL_SHAPE, name="to_model_shape")(features)')
+    lines += ["outputs = model(features)"]
+    if prep.target:
+        lines.append('outputs = keras.layers.Rescaling(y_std, offset=y_mean, name="to_target_units")(outputs)'
+                     "  # back to the target's units")
+    lines += ["deployable = keras.Model(raw, outputs)  # raw data in, answers out: the model to keep", ""]
+    trainee = "model"
+    if steps.augmentation:
+        lines += ["", inspect.getsource(plan.with_augmentation).rstrip(), "",
+                  "",
+                  f"augmenter = {steps.augmentation.source()}",
+                  f"trainee = with_augmentation(model, augmenter, {_lit(tuple(prep.raw_shape))})"]
+        trainee = "trainee"
+    lines.append(f"training_model = keras.Model(raw, {trainee}(features))  # what fit() trains: no target scaling"
+                 + (", augmentation in front" if steps.augmentation else ""))
+    if steps.penalty:
+        lines += ["", "", inspect.getsource(plan.add_weight_penalty).rstrip(), "", "",
+                  f"add_weight_penalty(model, {steps.penalty.source()})"]
+    return lines
+
+
+def _training_words(steps: plan.Plan, exp: Experiment) -> str:
+    words = [f"The model learns for {steps.epochs} epochs in batches of {steps.batch_size}, with the run's "
+             "optimizer and learning rate."]
+    if steps.callbacks:
+        words.append("Callbacks watch each epoch (to lower the learning rate or stop early).")
+    if steps.augmentation:
+        words.append("Random changes to the training images (augmentation) happen only while training.")
+    if finetune.applies(exp):
+        words.append(f"The pretrained base stays frozen while the new head learns; then it is fine-tuned for "
+                     f"{exp.hp['fine_tune_epochs']} more epochs at a lower learning rate.")
+    return " ".join(words)
+
+
+def _training_lines(steps: plan.Plan, exp: Experiment, batches: int) -> list[str]:
+    bases = _bases(exp)
+    lines = []
+    if bases:
+        lines += [f"BASES = {_lit(bases)}  # pretrained base: [freeze, unfreeze_from]",
+                  "for name in BASES:  # transfer learning: the head first, every pretrained base frozen",
                   "    model.get_layer(name).trainable = False"]
-    lines += _optimizer_lines(hp, batches)
     lines += [
         "training_model.compile(",
-        "    optimizer=optimizer,",
-        f"    loss={literal(hp['loss'])},",
-        f"    metrics={literal(list(hp['metrics']))},",
-        f"    steps_per_execution={spe},  # batches per backend call: speed only",
+        f"    optimizer={steps.optimizer.source()},",
+        f"    loss={_lit(steps.loss)},",
+        f"    metrics={_lit(steps.metrics)},",
+        f"    steps_per_execution={_lit(steps.steps_per_execution)},  # batches per backend call: speed only",
         ")",
-        "callbacks = []",
-    ]
-    has_val = data["validation_split"] > 0
-    if hp["lr_schedule"] == "reduce_on_plateau":
-        lines.append(f"callbacks.append(keras.callbacks.ReduceLROnPlateau(monitor={literal('val_loss' if has_val else 'loss')}, "
-                     f"factor={literal(hp['lr_factor'])}, patience={literal(hp['lr_patience'])}))")
-    if hp["early_stopping"]:
-        monitor = hp["early_stopping"]["monitor"]
-        if not has_val and monitor.startswith("val_"):
-            monitor = monitor[4:]
-        lines.append(f"callbacks.append(keras.callbacks.EarlyStopping(monitor={literal(monitor)}, "
-                     f"patience={literal(hp['early_stopping']['patience'])}, restore_best_weights=True))")
-    lines += [
+        f"callbacks = [{', '.join(c.source() for c in steps.callbacks)}]",
         "history = training_model.fit(",
-        "    x_train, y_train, batch_size=BATCH_SIZE, epochs=EPOCHS,",
-        "    validation_data=(x_val, y_val) if len(x_val) else None,",
+        f"    x_train, y_train_t, batch_size={_lit(steps.batch_size)}, epochs={_lit(steps.epochs)},",
+        "    validation_data=(x_val, y_val_t) if len(x_val) else None,",
         "    callbacks=callbacks, shuffle=True, verbose=2,",
         ")",
-        *fine_tune,
-        "",
-        "# -- results --------------------------------------------------------------------------",
-        "final = {name: float(values[-1]) for name, values in history.history.items()}",
-        "test = model.evaluate(x_test, y_test, batch_size=256, verbose=0, return_dict=True) if len(x_test) else {}",
-        'print(json.dumps({"final": final, "test": {k: float(v) for k, v in test.items()}}))',
-        "",
     ]
-    return "\n".join(lines)
+    return lines + (_fine_tune_lines(exp, steps, batches) if bases else [])
 
 
-def _fine_tune_lines(exp: Experiment, batches: int) -> list[str]:
-    """The second phase of transfer learning (builder.train.finetune), or [] when the run has none."""
-    from builder.codegen import literal
-    from builder.train import finetune
-
-    if not finetune.applies(exp):
-        return []
+def _fine_tune_lines(exp: Experiment, steps: plan.Plan, batches: int) -> list[str]:
+    """The second phase of transfer learning (builder.train.finetune)."""
     hp = exp.hp
     return [
         "",
-        f"# then fine-tuning: each base unfrozen as its node says, {literal(hp['fine_tune_epochs'])} epochs at a lower rate",
+        f"# then fine-tuning: each base unfrozen as its node says, {_lit(hp['fine_tune_epochs'])} epochs at a lower rate",
         "for name, (freeze, start) in BASES.items():",
         "    base = model.get_layer(name)",
         '    base.trainable = freeze != "all"',
@@ -202,13 +384,17 @@ def _fine_tune_lines(exp: Experiment, batches: int) -> list[str]:
         "        names = [layer.name for layer in base.layers]",
         "        for layer in base.layers[:names.index(start)]:",
         "            layer.trainable = False",
-        *_optimizer_lines(finetune.fine_tune_settings(hp), batches),
-        f"training_model.compile(optimizer=optimizer, loss={literal(hp['loss'])}, metrics="
-        f"{literal(list(hp['metrics']))})  # Keras fixes what trains when it compiles",
-        "done = len(history.epoch)",
+        "training_model.compile(  # Keras fixes what trains when it compiles",
+        f"    optimizer={plan.optimizer(finetune.fine_tune_settings(hp), batches).source()},",
+        f"    loss={_lit(steps.loss)},",
+        f"    metrics={_lit(steps.metrics)},",
+        f"    steps_per_execution={_lit(steps.steps_per_execution)},",
+        ")",
+        "done = len(history.epoch)  # early stopping may have ended the first phase sooner",
         "history = training_model.fit(",
-        f"    x_train, y_train, batch_size=BATCH_SIZE, initial_epoch=done, epochs=done + {literal(hp['fine_tune_epochs'])},",
-        "    validation_data=(x_val, y_val) if len(x_val) else None,",
+        f"    x_train, y_train_t, batch_size={_lit(steps.batch_size)}, initial_epoch=done, "
+        f"epochs=done + {_lit(hp['fine_tune_epochs'])},",
+        "    validation_data=(x_val, y_val_t) if len(x_val) else None,",
         "    callbacks=callbacks, shuffle=True, verbose=2,",
         ")",
     ]
@@ -217,92 +403,74 @@ def _fine_tune_lines(exp: Experiment, batches: int) -> list[str]:
 def _bases(exp: Experiment) -> dict:
     """Pretrained node id → [freeze, unfreeze_from], for a run with fine-tuning epochs (else {})."""
     from builder.pretrained import base_nodes
-    from builder.train import finetune
 
     if not finetune.applies(exp):
         return {}
     return {n.id: [n.params.get("freeze", "all"), n.params.get("unfreeze_from")] for n in base_nodes(exp.model)}
 
 
-def _optimizer_lines(hp: dict, batches: int) -> list[str]:
-    from builder.codegen import literal
-
-    lr = literal(hp["learning_rate"])
-    lines = [f"learning_rate = {lr}"]
-    if hp["lr_schedule"] == "step":
-        lines.append(f"learning_rate = keras.optimizers.schedules.ExponentialDecay({lr}, decay_steps="
-                     f"{literal(hp['lr_step_epochs'] * batches)}, decay_rate={literal(hp['lr_factor'])}, staircase=True)"
-                     f"  # x{literal(hp['lr_factor'])} every {literal(hp['lr_step_epochs'])} epochs")
-    elif hp["lr_schedule"] == "cosine":
-        lines.append(f"learning_rate = keras.optimizers.schedules.CosineDecay({lr}, decay_steps={literal(hp['epochs'] * batches)})")
-    name = hp["optimizer"]
-    if name in ("sgd", "rmsprop"):
-        cls = "SGD" if name == "sgd" else "RMSprop"
-        lines.append(f"optimizer = keras.optimizers.{cls}(learning_rate=learning_rate, momentum={literal(hp['momentum'])})")
+def _result_lines(task: str) -> list[str]:
+    lines = ['deployable.save("model.keras")  # in the folder you run this from',
+             "predictions = deployable.predict(x_test, verbose=0)",
+             "test = {}"]
+    if task == "classification":
+        lines += ["labels = (predictions[:, 0] > 0.5).astype(int) if predictions.shape[-1] == 1 else predictions.argmax(-1)",
+                  'test["accuracy"] = float((labels == y_test).mean())']
+    elif task == "regression":
+        lines += ["from sklearn.metrics import mean_absolute_error, mean_squared_error, r2_score  # noqa: E402",
+                  "",
+                  "truth, guess = y_test.reshape(len(y_test), -1), predictions.reshape(len(predictions), -1)",
+                  'test.update(mse=float(mean_squared_error(truth, guess)), mae=float(mean_absolute_error(truth, guess)),',
+                  "            r2=float(r2_score(truth, guess)))"]
     else:
-        cls = {"adam": "Adam", "adamw": "AdamW"}[name]
-        lines.append(f"optimizer = keras.optimizers.{cls}(learning_rate=learning_rate)")
+        lines += ["errors = ((model_view(x_test) - predictions.reshape(model_view(x_test).shape)) ** 2)",
+                  'test["reconstruction_error"] = float(errors.reshape(len(errors), -1).mean(axis=1).mean())']
+    lines += ["final = {name: float(values[-1]) for name, values in history.history.items()}",
+              'print(json.dumps({"final": final, "test": test}))']
     return lines
 
 
-def _batches_per_epoch(exp: Experiment) -> int:
-    """Training batches per epoch, from the data split the run used."""
-    import math
-
-    from builder.train.data import load_dataset, split
-
-    d = exp.data_settings
-    ds = load_dataset(d["dataset"], d["options"])
-    parts = split(ds, d["validation_split"], d["test_split"], exp.hp["seed"], d["normalize"])
-    return max(1, math.ceil(len(parts[0]) / exp.hp["batch_size"]))
+# -- what each download is --------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Artifact:
+    path: str  # relative to the run folder
+    title: str
+    how: str  # one line: how to use it
+    exists: bool
 
 
-def _spe_literal(hp: dict, batches: int, chooser) -> int:
-    try:
-        return int(chooser(hp, batches))
-    except Exception:  # noqa: BLE001 - Keras missing: one step per call is always valid
-        return 1
-
-
-def _dataset_input_shape(exp: Experiment):
-    try:
-        from datasets import registry
-
-        return tuple(registry.info(exp.dataset).input_shape)
-    except Exception:  # noqa: BLE001
-        return None
-
-
-def export_tflite(run_dir) -> Path:
-    """model.tflite beside model.keras (TensorFlow backend only)."""
-    import keras
-
+def artifacts(run_dir) -> list[Artifact]:
+    """Every file a student can carry away from this run, with one line on how to use it."""
     run_dir = Path(run_dir)
-    if keras.backend.backend() != "tensorflow":
-        raise ExportError(f"TensorFlow Lite export needs the TensorFlow backend; this is {keras.backend.backend()}. "
-                          "Start Layerlab with KERAS_BACKEND=tensorflow to export it.")
-    source = run_dir / runfolder.MODEL
-    if not source.exists():
-        raise ExportError("this run has no saved model yet; export once it has finished or been stopped")
-    model = keras.saving.load_model(source, compile=False)
-    target = run_dir / "model.tflite"
-    tmp = run_dir / ".model.tmp.tflite"
-    try:
-        _convert(model, tmp)
-        tmp.replace(target)
-    finally:  # a failed conversion or a full disk leaves no temp file
-        tmp.unlink(missing_ok=True)
-    return target
-
-
-def _convert(model, tmp: Path) -> None:
-    try:
-        model.export(str(tmp), format="litert", verbose=False)
-    except Exception as first:  # noqa: BLE001 - fall back to the classic converter
-        try:
-            import tensorflow as tf
-
-            tmp.write_bytes(tf.lite.TFLiteConverter.from_keras_model(model).convert())
-        except Exception as e:  # noqa: BLE001
-            raise ExportError(f"this model cannot be converted to TensorFlow Lite ({type(first).__name__}: "
-                              f"{str(first).splitlines()[0] if str(first) else ''}; {type(e).__name__})") from None
+    prep = preprocessing.read(run_dir)
+    takes = f"takes {prep.describe_inputs()}" if prep else "takes the inputs as the run prepared them"
+    answers = ""
+    if prep and prep.target:
+        answers = ", answers in the target's own units"
+    rows = [
+        (preprocessing.DEPLOY_MODEL, "model.keras",
+         f"load with keras.saving.load_model; {takes}{answers}; the preprocessing is inside it"),
+        (f"{preprocessing.DEPLOY}/{tflite.FILES['float']}", "model.tflite",
+         f"TensorFlow Lite (float32) for phones and small boards; {takes}, one example per call"),
+        (f"{preprocessing.DEPLOY}/{tflite.FILES['dynamic']}", "model-dynamic.tflite",
+         "TensorFlow Lite with 8-bit weights (about 4× smaller), same inputs"),
+        (f"{preprocessing.DEPLOY}/{tflite.FILES['int8']}", "model-int8.tflite",
+         "TensorFlow Lite with 8-bit weights and activations (for integer-only chips); float inputs and outputs"),
+        ("code/model.py", "model.py", "python model.py prints the summary; build_model() makes the untrained model"),
+        ("code/train.py", "train.py",
+         "python train.py in any folder (with model.py beside it) trains the run again and saves model.keras"),
+        ("code/train.ipynb", "train.ipynb",
+         "open in Jupyter beside model.py: the same training, step by step, with a loss curve and a saliency map"),
+        (f"code/{DATA_FILE}", DATA_FILE, "the run's data (np.load: x raw inputs, y targets); train.py reads it"),
+        (runfolder.MODEL, "canvas-model.keras",
+         "the model as built on the canvas, trained; it expects preprocessed inputs (see preprocessing.json)"),
+        (preprocessing.FILE, "preprocessing.json",
+         "the fitted preprocessing: pixel range, per-feature shift and scale, target mean and spread"),
+    ]
+    out = []
+    for rel, title, how in rows:
+        exists = (run_dir / rel).is_file()
+        if rel.endswith(DATA_FILE) and not exists:
+            continue  # public loader: no data file to offer
+        out.append(Artifact(rel, title, how, exists))
+    return out

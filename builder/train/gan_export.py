@@ -29,14 +29,13 @@ def write_scripts(run_dir, exp) -> tuple[Path, Path]:
 def training_script(exp, run_id: str = "") -> str:
     from builder.codegen import comment_lines, literal
     from builder.gan import PART, noise_size
-    from builder.train import adversarial
-    from builder.train.exports import _batches_per_epoch, _optimizer_lines, _spe_literal
-    from builder.train.runner import steps_per_execution
+    from builder.train import adversarial, plan
+    from builder.train.gan_run import training_data
 
     hp, data = exp.hp, exp.data_settings
     disc = exp.gan[PART]
     image_shape = tuple(disc.node(disc.input_ids()[0]).params["shape"])
-    batches = _batches_per_epoch(exp)
+    batches = max(1, -(-len(training_data(exp).x_train) // hp["batch_size"]))  # as the run counted them
     lines = [
         *[f"# {line}" for line in comment_lines(f"Run {run_id}" if run_id else "")],
         '"""GAN training script exported by Layerlab.',
@@ -92,8 +91,8 @@ def training_script(exp, run_id: str = "") -> str:
         "generator = seeded(build_generator, SEED)",
         "discriminator = seeded(build_discriminator, SEED + 1)",
         "gan = GAN(generator, discriminator, NOISE_SIZE, seed=SEED)",
-        *_optimizer_lines(hp, batches),
-        f"gan.compile(optimizer=optimizer, steps_per_execution={_spe_literal(hp, batches, steps_per_execution)})",
+        f"optimizer = {plan.optimizer(hp, batches).source()}",
+        f"gan.compile(optimizer=optimizer, steps_per_execution={literal(plan.steps_per_execution(hp, batches))})",
         "history = gan.fit(x_train, batch_size=BATCH_SIZE, epochs=EPOCHS, shuffle=True, verbose=2)",
         "generator.save('generator.keras')",
         'print(json.dumps({name: float(values[-1]) for name, values in history.history.items()}))',

@@ -87,9 +87,9 @@ class SampleGrid(keras.callbacks.Callback):
 
 def train_gan(exp, run_dir: Path, stop_flag, emit, log) -> dict:
     """The GAN counterpart of runner._train: same status, metrics, progress, stop and NaN handling."""
-    from builder.train import devices
+    from builder.train import devices, plan
     from builder.train.callbacks import BatchMonitor, EpochLog, SafeCallback
-    from builder.train.runner import _finish, epoch_line, make_optimizer, steps_per_execution
+    from builder.train.runner import _finish, epoch_line
 
     hp = exp.hp
     devices.share_gpu_memory()
@@ -102,7 +102,7 @@ def train_gan(exp, run_dir: Path, stop_flag, emit, log) -> dict:
     log.info("data: %d real training images of shape %s", len(data.x_train), list(image_shape))
     gan = build_gan(exp)
     batches = max(1, -(-len(data.x_train) // hp["batch_size"]))
-    gan.compile(optimizer=make_optimizer(hp, batches), steps_per_execution=steps_per_execution(hp, batches))
+    gan.compile(optimizer=plan.optimizer(hp, batches).make(), steps_per_execution=plan.steps_per_execution(hp, batches))
     monitor = BatchMonitor(run_dir, hp["epochs"], batches, hp["max_batch_progress_rate"], stop_flag)
 
     def on_epoch(row):

@@ -126,9 +126,10 @@ def epoch_line(row: dict, epochs: int) -> str:
 def _train(exp: Experiment, run_dir: Path, stop_flag, emit, log) -> dict:
     import keras
 
-    from builder.train import devices, fastpath, finetune
+    from builder.train import devices, fastpath, finetune, plan, tracking
     from builder.train.callbacks import BatchMonitor, EpochLog
     from builder.train.data import prepare
+    from builder.train.preprocessing import save_deployable
 
     if exp.gan:  # generator and discriminator train against each other: their own loop
         from builder.train.gan_run import train_gan
@@ -144,25 +145,32 @@ def _train(exp: Experiment, run_dir: Path, stop_flag, emit, log) -> dict:
         devices.set_mixed_precision(True)
 
     data = prepare(exp)  # seeded by its own arguments
+    data.preprocessing.write(run_dir)
     log.info("data: %d train, %d validation, %d test examples", len(data.x_train), len(data.x_val), len(data.x_test))
     model = seeded_build(exp.model, hp["seed"])
     two_phases = finetune.applies(exp)
     if two_phases:
         finetune.freeze_bases(model, exp.model)  # the head first
-    train_model = _training_model(model, exp, data, hp["seed"])
-    _add_weight_penalty(model, hp["l1"], hp["l2"])
     batches = max(1, math.ceil(len(data.x_train) / hp["batch_size"]))
+    has_val = len(data.x_val) > 0
+    image_shape = tuple(getattr(data.info, "input_shape", model.input_shape[1:]))
+    steps = plan.make(exp, batches, has_val, image_shape)  # the Keras calls, as the exported script prints them
+    train_model = model
+    if steps.augmentation:
+        train_model = plan.with_augmentation(model, steps.augmentation.make(), image_shape)
+    if steps.penalty:
+        plan.add_weight_penalty(model, steps.penalty.make())
     fast = fastpath.applies(device, data.x_train, data.y_train)
     epochs = total_epochs(hp)
     monitor = BatchMonitor(run_dir, epochs, batches, hp["max_batch_progress_rate"], stop_flag)
 
-    def compiled(settings: dict) -> dict:
-        """Compile for these settings; the arguments `fit` then takes."""
+    def compiled(optimizer: plan.Call) -> dict:
+        """Compile with this optimizer; the arguments `fit` then takes."""
         train_model.compile(
-            optimizer=make_optimizer(settings, batches),
-            loss=hp["loss"],
-            metrics=list(hp["metrics"]),
-            steps_per_execution=1 if fast else steps_per_execution(hp, batches),  # a fast step is a group already
+            optimizer=optimizer.make(),
+            loss=steps.loss,
+            metrics=steps.metrics,
+            steps_per_execution=1 if fast else steps.steps_per_execution,  # a fast step is a group already
         )
         if not fast:
             return {"x": data.x_train, "y": data.y_train, "batch_size": hp["batch_size"], "shuffle": True}
@@ -172,8 +180,7 @@ def _train(exp: Experiment, run_dir: Path, stop_flag, emit, log) -> dict:
         return {"x": groups, "y": None, "batch_size": 1, "shuffle": False,
                 "validation_batch_size": fastpath.validation_batch(hp["batch_size"], data.x_val)}
 
-    feed = compiled(hp)
-    has_val = len(data.x_val) > 0
+    feed = compiled(steps.optimizer)
 
     def on_epoch(row):
         runfolder.write_status(run_dir, epochs_done=row["epoch"], last=row)
@@ -181,7 +188,8 @@ def _train(exp: Experiment, run_dir: Path, stop_flag, emit, log) -> dict:
         emit("epoch", row)
 
     callbacks = [monitor, EpochLog(run_dir, monitor, on_epoch)]
-    callbacks += _schedule_callbacks(hp, has_val)
+    callbacks += [c.make() for c in steps.callbacks]
+    callbacks += tracking.callbacks(run_dir, exp, log)  # TensorBoard; MLflow when LAYERLAB_MLFLOW_URI is set
     callbacks += _live_callbacks(run_dir, model, data, exp, log)
     t0 = time.perf_counter()
     validation = (data.x_val, data.y_val) if has_val else None
@@ -190,7 +198,7 @@ def _train(exp: Experiment, run_dir: Path, stop_flag, emit, log) -> dict:
         done = len(history.epoch)  # early stopping may have ended the first phase sooner
         finetune.unfreeze_bases(model, exp.model)
         log.info("fine-tuning: %d epochs at learning rate %g", hp["fine_tune_epochs"], hp["fine_tune_rate"])
-        feed = compiled(finetune.fine_tune_settings(hp))
+        feed = compiled(plan.optimizer(finetune.fine_tune_settings(hp), batches))
         train_model.fit(**feed, initial_epoch=done, epochs=done + hp["fine_tune_epochs"], validation_data=validation,
                         callbacks=callbacks, verbose=0)
     log.info("training took %.2f s", time.perf_counter() - t0)
@@ -200,6 +208,12 @@ def _train(exp: Experiment, run_dir: Path, stop_flag, emit, log) -> dict:
             f"the loss became NaN (not a number) at epoch {epoch}, batch {batch} — the updates blew up; "
             f"try a lower learning rate (now {hp['learning_rate']:g}) or normalised inputs"))
     _save_model(model, run_dir)
+    deployable = None
+    try:
+        deployable = save_deployable(model, data.preprocessing, run_dir)
+    except Exception as e:  # noqa: BLE001 - the canvas model is saved; only the raw-data download is missing
+        log.error("saving the deployable model failed:\n%s", traceback.format_exc())
+        runfolder.write_status(run_dir, deploy_error=friendly_error(e))
     final = {}
     try:
         from builder.train.evaluate import write_evaluation
@@ -208,6 +222,7 @@ def _train(exp: Experiment, run_dir: Path, stop_flag, emit, log) -> dict:
     except Exception as e:  # noqa: BLE001 - the trained model is still worth keeping
         log.error("evaluation failed:\n%s", traceback.format_exc())
         runfolder.write_status(run_dir, evaluation_error=friendly_error(e))
+    tracking.finish(run_dir, final, deployable, log)
     state = "stopped" if monitor.stopped else "completed"
     return _finish(run_dir, state, final=final)
 
@@ -241,108 +256,6 @@ def _finish(run_dir: Path, state: str, error: str | None = None, final: dict | N
 
 
 # -- pieces ----------------------------------------------------------------------------
-def make_optimizer(hp: dict, batches_per_epoch: int):
-    import keras
-
-    lr = hp["learning_rate"]
-    schedule = hp["lr_schedule"]
-    if schedule == "step":
-        lr = keras.optimizers.schedules.ExponentialDecay(
-            lr, decay_steps=hp["lr_step_epochs"] * batches_per_epoch, decay_rate=hp["lr_factor"], staircase=True)
-    elif schedule == "cosine":
-        lr = keras.optimizers.schedules.CosineDecay(lr, decay_steps=hp["epochs"] * batches_per_epoch)
-    name = hp["optimizer"]
-    if name == "sgd":
-        return keras.optimizers.SGD(learning_rate=lr, momentum=hp["momentum"])
-    if name == "rmsprop":
-        return keras.optimizers.RMSprop(learning_rate=lr, momentum=hp["momentum"])
-    if name == "adamw":
-        return keras.optimizers.AdamW(learning_rate=lr)
-    return keras.optimizers.Adam(learning_rate=lr)
-
-
-def steps_per_execution(hp: dict, batches_per_epoch: int) -> int:
-    """Several batches per backend call where Keras allows it (TensorFlow, JAX; PyTorch only 1).
-
-    Same batches, same order, same updates: only fewer trips from Python to the
-    backend (TensorFlow loops in-graph; JAX runs the callbacks once per group).
-    """
-    import keras
-
-    if keras.backend.backend() == "torch":
-        return 1
-    if hp["steps_per_execution"]:
-        return int(hp["steps_per_execution"])
-    return max(1, min(16, batches_per_epoch))
-
-
-def _schedule_callbacks(hp: dict, has_val: bool) -> list:
-    import keras
-
-    out = []
-    if hp["lr_schedule"] == "reduce_on_plateau":
-        out.append(keras.callbacks.ReduceLROnPlateau(
-            monitor="val_loss" if has_val else "loss", factor=hp["lr_factor"], patience=hp["lr_patience"], verbose=0))
-    es = hp["early_stopping"]
-    if es:
-        monitor = es["monitor"]
-        if not has_val and monitor.startswith("val_"):
-            monitor = monitor[4:]
-        out.append(keras.callbacks.EarlyStopping(
-            monitor=monitor, patience=es["patience"], restore_best_weights=True, verbose=0))
-    return out
-
-
-def _training_model(model, exp: Experiment, data, seed: int):
-    """The model, with the augmentation layers in front while training only.
-
-    Augmentation is a separate wrapper model sharing the same layers, so the
-    saved model (and inference) never contains it.
-    """
-    if not exp.augmentation:
-        return model
-    import keras
-
-    model_shape = tuple(model.input_shape[1:])
-    image_shape = tuple(getattr(data.info, "input_shape", model_shape))
-    augmenter = _build_augmentation(exp.augmentation, seed, image_shape)
-    inp = keras.Input(shape=model_shape, name="augment_input")
-    x = inp
-    if image_shape != model_shape:
-        x = keras.layers.Reshape(image_shape)(x)
-    x = augmenter(x)
-    if image_shape != model_shape:
-        x = keras.layers.Reshape(model_shape)(x)
-    return keras.Model(inp, model(x), name=f"{model.name}_training")
-
-
-def _build_augmentation(entries: list, seed: int, image_shape: tuple):
-    try:
-        from datasets import augment
-    except ImportError:
-        augment = None
-    if augment is not None and hasattr(augment, "build"):
-        return augment.build(entries, seed=seed, input_shape=image_shape)
-    import keras  # minimal fallback: Keras preprocessing layers by class name
-
-    layers = [getattr(keras.layers, e["type"])(**(e.get("params") or {}), seed=seed + i) for i, e in enumerate(entries)]
-    return keras.Sequential(layers, name="augmentation")
-
-
-def _add_weight_penalty(model, l1: float, l2: float) -> None:
-    """L1/L2 on every kernel that has no penalty of its own (training only: not saved)."""
-    if not (l1 or l2):
-        return
-    import keras
-
-    penalty = keras.regularizers.L1L2(l1=l1, l2=l2)
-    for layer in model.layers:
-        for name in ("kernel", "depthwise_kernel", "pointwise_kernel", "embeddings"):
-            var = getattr(layer, name, None)
-            if var is not None and getattr(var, "regularizer", "missing") is None:
-                var.regularizer = penalty
-
-
 def _save_model(model, run_dir: Path, name: str = runfolder.MODEL) -> None:
     tmp = run_dir / f".{name}.tmp.keras"
     try:

@@ -439,15 +439,15 @@ def make_quoted_run():
 
 def check_quoted_run(folder):
     from builder.train import exports
-    model_py, train_py = exports.write_scripts(folder)
+    model_py, train_py = exports.write_scripts(folder)[:2]
     for script in (model_py, train_py):
         tree = ast.parse(script.read_text())
         calls = {getattr(n.func, "id", getattr(n.func, "attr", "")) for n in ast.walk(tree) if isinstance(n, ast.Call)}
         assert "__import__" not in calls and "touch" not in calls, script
-    build = next(n for n in ast.walk(ast.parse(train_py.read_text()))
-                 if isinstance(n, ast.Call) and getattr(n.func, "attr", "") == "build")
-    augmentation = ast.literal_eval(build.args[0])
-    assert augmentation[0]["params"]["width_factor"] is None, augmentation
+    zoom = next(n for n in ast.walk(ast.parse(train_py.read_text()))
+                if isinstance(n, ast.Call) and getattr(n.func, "attr", "") == "RandomZoom")
+    width = next(k.value for k in zoom.keywords if k.arg == "width_factor")
+    assert isinstance(width, ast.Constant) and width.value is None, ast.dump(width)
     return "exported: the name only in comments, null written as None"
 
 
