@@ -117,7 +117,7 @@ def test_head_first_then_fine_tuning_changes_only_the_unfrozen_layers(base, tmp_
             np.testing.assert_array_equal(got, want)
     assert not np.array_equal(tuned["c3"][0], base["weights"]["c3"][0])
     # the exported scripts load the run's copy of the base and repeat both phases
-    model_py, train_py = write_scripts(tmp_path / "run")
+    model_py, train_py = write_scripts(tmp_path / "run")[:2]
     assert "initial_epoch=done" in train_py.read_text()
     exported = runpy.run_path(str(model_py))["build_model"]()
     assert [w.path for w in exported.trainable_weights] == ["c3/kernel", "c3/bias", "probs/kernel", "probs/bias"]
