@@ -2,12 +2,34 @@
 
 Run by tests/test_backends.py in a fresh process per backend (the Keras
 backend is fixed at import). Prints one JSON line the test compares across
-backends.
+backends. Under JAX and PyTorch, TensorFlow is made unimportable first, as on a
+machine that has only that backend (a GPU server often does).
 """
+import importlib.abc
 import json
+import os
 import sys
 
 import numpy as np
+
+
+class WithoutTensorFlow(importlib.abc.MetaPathFinder):
+    """An import finder that does not see TensorFlow, as on a machine without it."""
+
+    def __init__(self, inner):
+        self.inner = inner
+
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] == "tensorflow":
+            return None
+        return self.inner.find_spec(name, path, target)
+
+    def __getattr__(self, attr):
+        return getattr(self.inner, attr)
+
+
+if os.environ.get("KERAS_BACKEND", "tensorflow") != "tensorflow":
+    sys.meta_path[:] = [WithoutTensorFlow(finder) for finder in sys.meta_path]
 
 EXPERIMENT = {
     "format": "layerlab/experiment@1",

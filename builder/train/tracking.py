@@ -1,4 +1,4 @@
-"""Runs also go where ML users keep them: TensorBoard (always) and MLflow (when LAYERLAB_MLFLOW_URI is set).
+"""Runs also go where ML users keep them: TensorBoard and MLflow (when LAYERLAB_MLFLOW_URI is set).
 
     tensorboard --logdir runs/     # every run writes runs/<run>/tensorboard/{train,validation}
     LAYERLAB_MLFLOW_URI=./mlruns   # or sqlite:///mlflow.db, or http://tracking-server:5000
@@ -6,10 +6,13 @@
 MLflow gets the experiment's settings as params, every epoch's numbers as
 metrics, the test evaluation (`test_` metrics) and the deployable model as an
 MLflow Keras model. Tracking never fails a run: a tracking server that is down
-costs a line in the run's log, not the training.
+costs a line in the run's log, not the training. Keras writes TensorBoard logs
+with TensorFlow's summary writer, so a machine with JAX or PyTorch alone (no
+TensorFlow installed) trains without that log and says so in the run's log.
 """
 from __future__ import annotations
 
+import importlib.util
 import os
 from pathlib import Path
 
@@ -21,8 +24,12 @@ MLFLOW_EXPERIMENT = "layerlab"
 
 
 def callbacks(run_dir: Path, exp, log) -> list:
-    """The tracking callbacks for a run: TensorBoard, and MLflow when it is switched on."""
-    out = [keras.callbacks.TensorBoard(log_dir=str(Path(run_dir) / TENSORBOARD), write_graph=False)]
+    """The tracking callbacks for a run: TensorBoard where TensorFlow is installed, MLflow when switched on."""
+    out = []
+    if importlib.util.find_spec("tensorflow") is not None:  # found without importing it (seconds elsewhere)
+        out.append(keras.callbacks.TensorBoard(log_dir=str(Path(run_dir) / TENSORBOARD), write_graph=False))
+    else:
+        log.info("no TensorBoard log: TensorFlow, which writes it, is not installed (training is unaffected)")
     if os.environ.get(MLFLOW_ENV):
         out.append(MlflowLogger(run_dir, exp, log))
     return out
