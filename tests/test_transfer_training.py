@@ -6,7 +6,11 @@ The source is a large generated `shapes` set (seed 1, noise 0.1); the target a s
 same network trained from scratch with the same budget (README "Model families" gives the numbers).
 """
 import json
+import os
 import runpy
+import shutil
+import subprocess
+import sys
 
 import keras
 import numpy as np
@@ -121,3 +125,13 @@ def test_head_first_then_fine_tuning_changes_only_the_unfrozen_layers(base, tmp_
     assert "initial_epoch=done" in train_py.read_text()
     exported = runpy.run_path(str(model_py))["build_model"]()
     assert [w.path for w in exported.trainable_weights] == ["c3/kernel", "c3/bias", "probs/kernel", "probs/bias"]
+    # the code folder works on its own: copied anywhere, train.py repeats both phases and the run's test numbers
+    elsewhere = tmp_path / "elsewhere"
+    shutil.copytree(model_py.parent, elsewhere)
+    proc = subprocess.run([sys.executable, "train.py"], cwd=elsewhere, capture_output=True, text=True, timeout=300,
+                          env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"})
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    evaluation = json.loads((tmp_path / "run" / "evaluation.json").read_text())
+    assert result["test"]["accuracy"] == pytest.approx(evaluation["accuracy"], abs=1e-6)
+    assert result["final"]["loss"] == pytest.approx(rows[-1]["loss"], rel=1e-4)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import inspect
 import math
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -62,13 +63,29 @@ def write_scripts(run_dir) -> list[Path]:
     code.mkdir(exist_ok=True)
     data = prepare(exp)  # once: the script, the notebook and the data file all need it
     steps = sections(exp, data)
-    atomic_write_text(code / "model.py", to_python(exp.model, bases=f"../{RUN_FOLDER}"))  # the run's copies
+    written = _copy_bases(run_dir, code)  # a transfer run's base files travel with its code
+    atomic_write_text(code / "model.py", to_python(exp.model, bases=RUN_FOLDER))
     atomic_write_text(code / "train.py", training_script(exp, run_dir.name, steps))
-    written = [code / "model.py", code / "train.py"]
-    if _loader_lines(exp) is None:
+    written = [code / "model.py", code / "train.py", *written]
+    data_file = _loader_lines(exp) is None
+    if data_file:
         written.append(_write_data_file(exp, code / DATA_FILE, data.preprocessing))
-    atomic_write_text(code / "train.ipynb", notebook.build(exp, steps, data_file=len(written) > 2))
+    atomic_write_text(code / "train.ipynb", notebook.build(exp, steps, data_file=data_file))
     return written + [code / "train.ipynb"]
+
+
+def _copy_bases(run_dir: Path, code: Path) -> list[Path]:
+    """The run's pretrained base files (its `pretrained/` copies) into code/pretrained/, so model.py, train.py
+    and train.ipynb work wherever the code folder goes."""
+    from builder.pretrained import RUN_FOLDER
+
+    out = []
+    for base in sorted((run_dir / RUN_FOLDER).glob("*.keras")):
+        target = code / RUN_FOLDER / base.name
+        target.parent.mkdir(exist_ok=True)
+        shutil.copyfile(base, target)
+        out.append(target)
+    return out
 
 
 # -- the standalone training script --------------------------------------------------------------------
