@@ -51,7 +51,7 @@ def test_the_run_and_the_exported_script_see_the_same_crossed_data(tmp_path):
     ours = prepare(exp)
     steps = {title: code for title, _, code in exports.sections(exp)}
     assert "x = crosses(x)" in steps["split"]
-    exports._write_data_file(exp, tmp_path / "data.npz", prepare(exp).preprocessing)  # circles has no public loader: it travels as a file
+    exports.write_data_file(exp, tmp_path / "data.npz", prepare(exp).preprocessing)  # circles has no public loader: it travels as a file
     setup = "\n".join(line for line in steps["settings"].splitlines() if "build_model" not in line and "HERE" not in line)
     scope = {"HERE": tmp_path}
     # the script's own data, split and preprocessing steps, generated from our experiment

@@ -4,6 +4,7 @@ import copy
 import importlib.util
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -190,15 +191,17 @@ def test_exported_train_py_reproduces_the_run(short_run, tmp_path):
     run_dir, _ = short_run
     made = export_all(run_dir)
     assert (run_dir / "code" / "discriminator.py").exists() and (run_dir / "model.keras").exists()  # the generator
-    env = dict(os.environ, PYTHONPATH=str(ROOT), CUDA_VISIBLE_DEVICES="")
-    proc = subprocess.run([sys.executable, str(made["code/train.py"])], cwd=tmp_path, env=env,
+    # standalone: the code folder copied elsewhere, no Layerlab on the path
+    shutil.copytree(made["code/train.py"].parent, tmp_path / "code")
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"} | {"CUDA_VISIBLE_DEVICES": ""}
+    proc = subprocess.run([sys.executable, "train.py"], cwd=tmp_path / "code", env=env,
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     final = json.loads(proc.stdout.strip().splitlines()[-1])
     last = read_jsonl(run_dir / METRICS)[-1]
     for key in ("d_loss", "g_loss"):
         assert final[key] == pytest.approx(last[key], rel=1e-4), (key, final, last)
-    assert (tmp_path / "generator.keras").exists()
+    assert (tmp_path / "code" / "generator.keras").exists()
 
 
 @pytest.mark.parametrize("backend", ["jax", "torch"])

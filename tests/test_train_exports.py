@@ -87,8 +87,8 @@ def test_the_printed_keras_loader_gives_the_same_subset(dataset, shape, tmp_path
 
 def test_made_up_sets_travel_as_a_data_file(tmp_path):
     exp = coerce(templates.experiment("playground-mlp", "moons"))
-    assert exports._loader_lines(exp) is None
-    exports._write_data_file(exp, tmp_path / "data.npz", prepare(exp).preprocessing)
+    assert exports.needs_data_file(exp)
+    exports.write_data_file(exp, tmp_path / "data.npz", prepare(exp).preprocessing)
     with np.load(tmp_path / "data.npz") as saved:
         np.testing.assert_array_equal(saved["x"], registry.load("moons").x)
         np.testing.assert_array_equal(saved["y"], registry.load("moons").y)

@@ -67,9 +67,9 @@ def write_scripts(run_dir) -> list[Path]:
     atomic_write_text(code / "model.py", to_python(exp.model, bases=RUN_FOLDER))
     atomic_write_text(code / "train.py", training_script(exp, run_dir.name, steps))
     written = [code / "model.py", code / "train.py", *written]
-    data_file = _loader_lines(exp) is None
+    data_file = needs_data_file(exp)
     if data_file:
-        written.append(_write_data_file(exp, code / DATA_FILE, data.preprocessing))
+        written.append(write_data_file(exp, code / DATA_FILE, data.preprocessing))
     atomic_write_text(code / "train.ipynb", notebook.build(exp, steps, data_file=data_file))
     return written + [code / "train.ipynb"]
 
@@ -161,7 +161,7 @@ def sections(exp: Experiment, data=None) -> list[tuple[str, str, str]]:
 
 
 def _data_words(exp: Experiment) -> str:
-    if _loader_lines(exp) is None:
+    if needs_data_file(exp):
         return ("The data comes from data.npz beside this script (Layerlab made or stored it; there is no public "
                 "loader for it).")
     return "The data comes from its public loader, exactly as anyone can get it."
@@ -194,6 +194,11 @@ def _loader_lines(exp: Experiment) -> list[str] | None:
     return None
 
 
+def needs_data_file(exp: Experiment) -> bool:
+    """True when the data has no public loader, so the exported script reads it from data.npz beside it."""
+    return _loader_lines(exp) is None
+
+
 def _data_lines(exp: Experiment, prep) -> list[str]:
     lines = _loader_lines(exp) or [f"with np.load(HERE / {_lit(DATA_FILE)}) as saved:",
                                    '    x, y = saved["x"], saved["y"]']
@@ -208,7 +213,7 @@ def _lit(value) -> str:
     return literal(value)
 
 
-def _write_data_file(exp: Experiment, path: Path, prep) -> Path:
+def write_data_file(exp: Experiment, path: Path, prep) -> Path:
     """The raw data as Layerlab loaded it (for data with no public loader), atomic."""
     import io
 

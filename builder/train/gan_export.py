@@ -13,74 +13,100 @@ import inspect
 from pathlib import Path
 
 
-def write_scripts(run_dir, exp) -> tuple[Path, Path]:
+def write_scripts(run_dir, exp) -> list[Path]:
     from builder.codegen import to_python
     from builder.gan import PART
     from builder.spec import atomic_write_text
+    from builder.train import exports
+    from builder.train.gan_run import training_data
 
     code = Path(run_dir) / "code"
     code.mkdir(exist_ok=True)
+    real = _real_images_experiment(exp)
+    data = training_data(exp)
     atomic_write_text(code / "model.py", to_python(exp.model))
     atomic_write_text(code / "discriminator.py", to_python(exp.gan[PART]))
-    atomic_write_text(code / "train.py", training_script(exp, Path(run_dir).name))
-    return code / "model.py", code / "train.py"
+    atomic_write_text(code / "train.py", training_script(exp, Path(run_dir).name, data))
+    written = [code / "model.py", code / "train.py", code / "discriminator.py"]
+    if exports.needs_data_file(real):
+        written.append(exports.write_data_file(real, code / exports.DATA_FILE, data.preprocessing))
+    return written
 
 
-def training_script(exp, run_id: str = "") -> str:
+def _real_images_experiment(exp):
+    """The experiment as the real images see it: the discriminator's input, the run's data settings."""
+    import dataclasses
+
+    from builder.gan import PART
+
+    return dataclasses.replace(exp, model=exp.gan[PART], gan=None)
+
+
+def training_script(exp, run_id: str = "", data=None) -> str:
+    """A standalone script: the run's real images through the same public loader, split and scaling as any
+    exported train.py (builder.train.exports), then the adversarial loop with the run's seeds and optimizer."""
     from builder.codegen import comment_lines, literal
-    from builder.gan import PART, noise_size
-    from builder.train import adversarial, plan
+    from builder.gan import noise_size
+    from builder.train import adversarial, exports, plan
     from builder.train.gan_run import training_data
 
-    hp, data = exp.hp, exp.data_settings
-    disc = exp.gan[PART]
-    image_shape = tuple(disc.node(disc.input_ids()[0]).params["shape"])
-    batches = max(1, -(-len(training_data(exp).x_train) // hp["batch_size"]))  # as the run counted them
+    hp = exp.hp
+    real = _real_images_experiment(exp)
+    data = data or training_data(exp)
+    prep = data.preprocessing
+    image_shape = tuple(prep.model_shape)
+    batches = max(1, -(-len(data.x_train) // hp["batch_size"]))  # as the run counted them
+    shared = {title: code for title, _words, code in exports.sections(real, data)
+              if title in ("data", "split", "preprocessing")}
     lines = [
         *[f"# {line}" for line in comment_lines(f"Run {run_id}" if run_id else "")],
-        '"""GAN training script exported by Layerlab.',
+        '"""GAN training script exported by Layerlab: it trains the run\'s two networks again, on its own.',
         "",
-        "It reproduces the run: same data split, seeds, hyperparameters and adversarial step. Run it",
-        "from the Layerlab folder, which holds the `datasets` package:",
+        "It needs only Keras (with TensorFlow, JAX or PyTorch), NumPy and scikit-learn, with model.py (the",
+        "generator) and discriminator.py beside it. Run it in any folder:",
         "",
-        "    python runs/<run>/code/train.py",
+        "    python train.py",
         "",
-        "It saves the generator as generator.keras and prints the last epoch's losses as JSON.",
+        "It loads the real images, splits and scales them like the run (same seed), trains with the run's",
+        "settings, saves the generator as generator.keras and prints the last epoch's losses as JSON.",
         '"""',
         "import json",
         "import sys",
         "from pathlib import Path",
         "",
         "import keras",
+        "import numpy as np",
         "from keras import ops",
+        "from sklearn.model_selection import train_test_split",
         "",
-        "sys.path.insert(0, str(Path(__file__).resolve().parent))  # model.py and discriminator.py live here",
-        "sys.path.append(str(Path.cwd()))",
+        "HERE = Path(__file__).resolve().parent",
+        "sys.path.insert(0, str(HERE))  # model.py and discriminator.py live here",
         "from discriminator import build_model as build_discriminator  # noqa: E402",
         "from model import build_model as build_generator  # noqa: E402",
-        "",
-        "try:",
-        "    from datasets import registry, splits",
-        "except ImportError:",
-        '    sys.exit("run this script from the Layerlab folder: it loads the data with Layerlab\'s datasets package")',
         "",
         f"SEED = {literal(hp['seed'])}",
         f"BATCH_SIZE = {literal(hp['batch_size'])}",
         f"EPOCHS = {literal(hp['epochs'])}",
         f"NOISE_SIZE = {literal(noise_size(exp.model))}",
-        f"IMAGE_SHAPE = {literal(image_shape)}",
+        f"VALIDATION_SPLIT = {literal(real.data_settings['validation_split'])}",
+        f"TEST_SPLIT = {literal(real.data_settings['test_split'])}",
+        f"RAW_MAX = {literal(prep.raw_max)}  # pixels come in 0..RAW_MAX",
+        f"MODEL_SHAPE = {literal(image_shape)}",
         "",
         "",
         "# -- the adversarial step (Layerlab's builder/train/adversarial.py) --------------------",
         _step_source(adversarial),
         "",
-        "# -- data: the run's real training images -------------------------------------------",
-        f"dataset = registry.load({literal(data['dataset'])}, **{literal(data['options'])})",
-        f"parts = splits.prepare(dataset, {literal(data['validation_split'])}, {literal(data['test_split'])}, "
-        f"seed=SEED, normalize={literal(data['normalize'])}, features={literal(data['features'])})",
-        "x_train = parts.x_train.reshape((len(parts.x_train),) + IMAGE_SHAPE)",
+        "# -- data: the run's real training images, from the same loader, split and scaling -------",
+        *shared["data"].splitlines(),
+        *shared["split"].splitlines(),
+        *shared["preprocessing"].splitlines(),
+        'x_train = x_train.astype("float64")' + (" / RAW_MAX" if prep.raw_max != 1 else ""),
+        *(["x_train = (x_train - shift) / scale"] if prep.normalize != "none" else []),
+        'x_train = x_train.astype("float32").reshape((len(x_train),) + MODEL_SHAPE)',
         "",
         "",
+        "# -- the two networks, seeded like the run's, and the loop ---------------------------------",
         "def seeded(build, seed):",
         '    """The run\'s starting weights: a first build runs Keras\' lazy set-up, which draws random numbers."""',
         "    build()",
