@@ -130,3 +130,18 @@ def test_every_family_has_its_own_colour():
 
     assert set(canvas.FAMILY_COLOURS) == set(catalog.FAMILIES)
     assert len(set(canvas.FAMILY_COLOURS.values())) == len(canvas.FAMILY_COLOURS)
+
+
+def test_a_big_model_without_blocks_is_grouped_by_keras_block_names():
+    nodes = [{"id": "input_layer", "type": "Input", "params": {"shape": [8]}}]
+    for block in range(1, 5):
+        for step in range(1, 11):
+            nodes.append({"id": f"conv2_block{block}_{step}_dense", "type": "Dense", "params": {"units": 4},
+                          "inputs": [nodes[-1]["id"]]})
+    nodes.append({"id": "predictions", "type": "Dense", "params": {"units": 2}, "inputs": [nodes[-1]["id"]]})
+    data = canvas.canvas_data({"format": "layerlab/model@1", "name": "deep", "nodes": nodes}, FB)
+    group_of = {n["id"]: n["group"] for n in data["nodes"]}
+    assert group_of["conv2_block3_7_dense"] == "conv2_block3" and group_of["predictions"] is None
+    assert data["collapsed"] == ["conv2_block1", "conv2_block2", "conv2_block3", "conv2_block4"]
+    small = canvas.canvas_data(SPEC, FB)  # a small model is drawn as it is
+    assert small["collapsed"] == [] and all(n["group"] is None for n in small["nodes"])

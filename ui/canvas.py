@@ -23,6 +23,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -71,6 +72,9 @@ FAMILY_COLOURS = {
 }
 INPUT_ROLES = {"MultiHeadAttention": ("query", "value", "key")}
 COLLAPSE_FROM = 40  # layers: bigger imported models open with their blocks closed
+# Keras' own models name their repeated blocks ("conv2_block1_1_conv" in ResNet, "block_3_expand" in
+# MobileNetV2, "block2a_se_squeeze" in EfficientNet): a big model without sub-models is grouped by that name.
+NAMED_BLOCK = re.compile(r"^(.*?block_?\d+[a-z]?)_")
 
 
 # -- layout --------------------------------------------------------------------
@@ -190,6 +194,10 @@ def canvas_data(spec: dict, fb: Feedback, selected: str | None = None, family_of
             if src in ids:
                 edges.append({"id": edge_id(src, nid, i), "source": src, "target": nid, "index": i,
                               "label": edge_label(n, i)})
+    if len(nodes) >= COLLAPSE_FROM and not any(n["group"] for n in nodes):  # a view of the canvas, not the spec
+        for n in nodes:
+            m = NAMED_BLOCK.match(n["id"])
+            n["group"] = m.group(1) if m else None
     groups = sorted({n["group"].split("/")[0] for n in nodes if n["group"]})
     return {"nodes": nodes, "edges": edges, "selected": selected if selected in ids else None,
             "structure": structure_key(spec), "quick": list(QUICK_TYPES),

@@ -27,7 +27,7 @@ function LayerNode({ data, selected }) {
       <div className="ll-title">{data.id}</div>
       <div className="ll-type">{data.type}{data.detail ? ` · ${data.detail}` : ""}</div>
       {data.shape && <div className="ll-shape">{data.shape}</div>}
-      {data.problem && <div className="ll-problem">⚠ {data.problem}</div>}
+      {data.problem && <div className="ll-problem" title={data.problem}>⚠ {data.problem}</div>}
       <Handle type="source" position={Position.Bottom} className="ll-handle" />
     </div>
   );
@@ -42,6 +42,31 @@ function BlockNode({ data }) {
       <Handle type="source" position={Position.Bottom} className="ll-handle" isConnectable={false} />
     </div>
   );
+}
+
+const COL_W = 250, ROW_H = 110; // as ui/canvas.py lays out the spec
+
+// Top-to-bottom layers for the graph as drawn with closed blocks: each box one row below its lowest input.
+function layered(nodes, edges) {
+  const inputs = new Map(nodes.map((n) => [n.id, []]));
+  for (const e of edges) if (inputs.has(e.target)) inputs.get(e.target).push(e.source);
+  const depth = new Map();
+  const depthOf = (id, seen = new Set()) => {
+    if (depth.has(id)) return depth.get(id);
+    if (seen.has(id)) return 0; // a cycle: validation reports it
+    seen.add(id);
+    const d = Math.max(-1, ...(inputs.get(id) || []).map((i) => depthOf(i, seen))) + 1;
+    depth.set(id, d);
+    return d;
+  };
+  const perRow = new Map();
+  for (const n of nodes) {
+    const row = depthOf(n.id);
+    const col = perRow.get(row) || 0;
+    perRow.set(row, col + 1);
+    n.position = { x: col * COL_W, y: row * ROW_H };
+  }
+  return nodes;
 }
 
 const NODE_TYPES = { layer: LayerNode, block: BlockNode }; // not "group": React Flow has its own of that name
@@ -85,7 +110,7 @@ function toFlow(data, collapsed, selected) {
       labelStyle: { fontWeight: 700, fontSize: 13 }, labelBgStyle: { fill: "#fff7d6" },
     });
   }
-  return { nodes, edges };
+  return { nodes: blocks.size ? layered(nodes, edges) : nodes, edges };
 }
 
 function Menu({ menu, quick, onAction, onClose }) {
