@@ -261,9 +261,12 @@ function Canvas({ data, bridge }) {
       focusing.current = true;
       setCollapsed((c) => { const n = new Set(c); n.delete(g); return n; });
     }
-    const box = wrapper.current.querySelector(".ll-node");
-    const w = box ? box.offsetWidth : 210, h = box ? box.offsetHeight : 70;
-    flow.setCenter(hit.x + w / 2, hit.y + h / 2, { zoom: 1, duration: 300 });
+    setTimeout(() => { // once its block is open and laid out: where it is drawn, not where the spec has it
+      const drawn = flow.getNode(hit.id);
+      const at = drawn ? drawn.position : { x: hit.x, y: hit.y };
+      const w = drawn?.measured?.width ?? 210, h = drawn?.measured?.height ?? 70;
+      flow.setCenter(at.x + w / 2, at.y + h / 2, { zoom: 1, duration: 300 });
+    }, 60);
     setSelected(new Set([hit.id]));
     send({ action: "select", id: hit.id });
   }, [data.nodes, collapsed, flow, send]);
