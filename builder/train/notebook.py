@@ -18,15 +18,16 @@ CURVE = """import plotly.express as px
 curves = {name: values for name, values in history.history.items() if name.endswith("loss")}
 px.line(curves, labels={"index": "epoch", "value": "loss", "variable": ""}, title="Loss while training")"""
 
-SALIENCY = """import tensorflow as tf
-
-example = tf.convert_to_tensor(x_test[:1].astype("float32"))
-with tf.GradientTape() as tape:
-    tape.watch(example)
-    answer = deployable(example)[0]
-    top = answer[int(tf.argmax(answer))] if answer.shape[-1] > 1 else answer[0]
-saliency = tf.abs(tape.gradient(top, example))[0].numpy()
-print("test example 0: true answer", y_test[0], "- model says", answer.numpy().round(3))
+# Occlusion, not gradients: it needs only predict(), so the notebook runs under any Keras backend.
+SALIENCY = """example = x_test[:1]
+answer = deployable.predict(example, verbose=0)[0]
+top = int(answer.argmax()) if answer.size > 1 else 0
+count = example[0].size
+hidden = np.repeat(example, count, axis=0).reshape(count, -1)
+hidden[np.arange(count), np.arange(count)] = 0  # copy i hides input number i
+scores = deployable.predict(hidden.reshape((count,) + example.shape[1:]), verbose=0).reshape(count, -1)[:, top]
+saliency = np.abs(answer[top] - scores).reshape(example.shape[1:])
+print("test example 0: true answer", y_test[0], "- model says", answer.round(3))
 {show}"""
 
 SHOW_IMAGE = 'px.imshow(saliency.max(axis=-1), color_continuous_scale="hot", title="Where the model looked")'
@@ -48,11 +49,11 @@ def build(exp, steps: list, data_file: bool) -> str:
             cells += [new_markdown_cell("The loss should fall epoch by epoch. If the validation loss climbs while the "
                                         "training loss keeps falling, the model is learning the training examples "
                                         "by heart (overfitting)."), new_code_cell(CURVE)]
-    if exp.hp["task"] != "reconstruction" and _kind(exp) != "tokens":  # token ids have no gradient
+    if exp.hp["task"] != "reconstruction" and _kind(exp) != "tokens":  # token id 0 is a word too: no "hidden"
         show = SHOW_IMAGE if _is_image(exp) else SHOW_FEATURES
         cells += [new_markdown_cell("## Saliency\n\nWhich parts of the input change the model's answer most? The "
-                                    "gradient of its top answer with respect to each input number says so: big "
-                                    "values mark what the model looks at."),
+                                    "notebook hides one input number at a time and measures how much the top "
+                                    "answer moves: big values mark what the model looks at."),
                   new_code_cell(SALIENCY.format(show=show))]
     book = new_notebook(cells=cells, metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
                                                               "language": "python"}})
