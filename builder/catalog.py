@@ -540,6 +540,24 @@ def get(name: str) -> LayerType:
     return CATALOG[name]
 
 
+# What a layer added by hand starts with beyond its required params: the choice a course makes (a hidden
+# layer with ReLU; a convolution that keeps the picture's size), where Keras' own default (linear, valid)
+# would quietly make a stack of layers act like one. Imports and exports keep Keras' defaults.
+_RELU_SAME = {"activation": "relu", "padding": "same"}
+STARTERS = {"Dense": {"activation": "relu"}, "Conv1D": _RELU_SAME, "Conv2D": _RELU_SAME, "Conv3D": _RELU_SAME,
+            "SeparableConv1D": _RELU_SAME, "SeparableConv2D": _RELU_SAME}
+
+
+def new_params(type_name: str, input_shape=None) -> dict:
+    """A new layer's params: its required ones at their declared defaults, plus its starter choices; an Input
+    takes `input_shape` (the chosen data's) when given."""
+    lt = get(type_name)
+    params = {p.name: p.default for p in lt.params if p.required and p.default is not None}
+    if type_name == "Input" and input_shape:
+        params["shape"] = list(input_shape)
+    return params | STARTERS.get(type_name, {})
+
+
 def by_family() -> dict[str, list[LayerType]]:
     out = {f: [] for f in FAMILIES}
     for t in CATALOG.values():

@@ -53,17 +53,9 @@ def _dataset_shape() -> list[int] | None:
         return None
 
 
-def _new_params(lt) -> dict:
-    """A new layer's params: its required ones, at their declared defaults."""
-    params = {}
-    for p in lt.params:
-        if not p.required:
-            continue
-        if p.name == "shape" and lt.name == "Input":
-            params["shape"] = _dataset_shape() or p.default or [8, 8, 1]
-        elif p.default is not None:
-            params[p.name] = p.default
-    return params
+def _new_params(type_name: str) -> dict:
+    """A new layer's params, as the engine starts them (an Input sized to the chosen data)."""
+    return _catalog().new_params(type_name, _dataset_shape())
 
 
 def _rerun() -> None:
@@ -103,7 +95,7 @@ def add_layer(type_name: str, params: dict | None = None) -> None:
     an Input stands alone."""
     lt = _layer_type(type_name)
     spec = state.get_spec()
-    params = params if params is not None else _new_params(lt) if lt else {}
+    params = params if params is not None else _new_params(type_name) if lt else {}
     anchor = state.get_selected()
     if lt is not None and lt.max_inputs == 0:
         new, nid = edits.add_node(spec, type_name, params, None, canvas.place_new(spec, None))
@@ -353,7 +345,7 @@ def _canvas_events() -> None:
         return
     st.session_state[CANVAS_ACK] = events[-1]["seq"]
     spec = state.get_spec()
-    out = canvas.apply_events(spec, events, state.get_selected(), new_params=lambda t: _new_params(_layer_type(t)),
+    out = canvas.apply_events(spec, events, state.get_selected(), new_params=_new_params,
                               max_inputs=lambda t: getattr(_layer_type(t), "max_inputs", None))
     if out.changed:
         structural = canvas.structure_key(out.spec) != canvas.structure_key(spec)
@@ -388,7 +380,7 @@ def list_tab(spec: dict, fb, version: int) -> None:
     after = c2.selectbox("Connected to", ids, index=len(ids) - 1 if ids else None, key=f"list_add_after_{version}")
     if c3.button("Add", key="list_add", width="stretch"):
         lt = _layer_type(t)
-        new, nid = edits.add_node(spec, t, _new_params(lt) if lt else {}, None if lt and lt.max_inputs == 0 else after,
+        new, nid = edits.add_node(spec, t, _new_params(t) if lt else {}, None if lt and lt.max_inputs == 0 else after,
                                   canvas.place_new(spec, after))
         _commit(new, select=nid)
 

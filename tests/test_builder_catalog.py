@@ -92,3 +92,16 @@ def test_activation_choices_have_help_for_each():
     p = catalog.get("Dense").param_map["activation"]
     assert set(p.extra["choice_help"]) == set(p.choices)
     assert "negative" in p.extra["choice_help"]["relu"]
+
+
+def test_a_layer_added_by_hand_starts_as_a_course_would_have_it():
+    assert catalog.new_params("Dense") == {"units": 64, "activation": "relu"}
+    assert catalog.new_params("Conv2D") == {"filters": 32, "kernel_size": [3, 3], "activation": "relu",
+                                            "padding": "same"}
+    assert catalog.new_params("Dropout") == {"rate": 0.5}
+    assert catalog.new_params("Input", (8, 8, 1)) == {"shape": [8, 8, 1]}
+    assert catalog.new_params("Input") == {"shape": [28, 28, 1]}  # no data chosen: the declared default
+    for name, starter in catalog.STARTERS.items():  # every starter choice is a valid value of a declared param
+        for key, value in starter.items():
+            param = catalog.get(name).param_map[key]
+            assert not param.choices or value in param.choices, (name, key)

@@ -95,7 +95,7 @@ def test_build_the_digits_mlp_from_empty_by_clicks_then_delete_quickly(page, app
     page.get_by_text("Python code").click()
     code = page.get_by_test_id("stMainBlockContainer").get_by_test_id("stCode")
     expect(code).to_contain_text('# Model "my-model" (MLP), exported by Layerlab.')
-    expect(code).to_contain_text("# Layers: Input · shape [8, 8, 1] → Flatten → Dense · units 64 → Dropout · rate 0.5")
+    expect(code).to_contain_text("# Layers: Input · shape [8, 8, 1] → Flatten → Dense · units 64, relu → Dropout · rate 0.5")
     page.get_by_text("Canvas", exact=True).click()
     _node(page, "dense_2").wait_for()
     idle(page)
