@@ -140,8 +140,11 @@ sizes = tflite.table(folder)
 if sizes:
     st.caption("TensorFlow Lite: each file's size and its test score, measured with the TFLite interpreter on the "
                "raw test data, beside the Keras model's.")
-    st.dataframe(pd.DataFrame(sizes), hide_index=True, key="tflite_table",
-                 column_config={"size_bytes": st.column_config.NumberColumn("size (bytes)", format="%d"),
+    table = pd.DataFrame(sizes)
+    table["size_kb"] = table["size_bytes"] / 1000
+    st.dataframe(table, hide_index=True, key="tflite_table",
+                 column_order=("variant", "file", "size_kb", "metric", "value"),
+                 column_config={"size_kb": st.column_config.NumberColumn("size", format="%.0f kB"),
                                 "value": st.column_config.NumberColumn("test score", format="%.4f")})
 missing = [a for a in listed if not a.exists and a.path.startswith(("code/", "deploy/model"))]
 if missing and mine and (folder / runfolder.MODEL).exists():
