@@ -70,7 +70,6 @@ FAMILY_COLOURS = {
     "regularization": "#f4f4f4",
     "transfer": "#fdf1e3",
 }
-INPUT_ROLES = {"MultiHeadAttention": ("query", "value", "key")}
 COLLAPSE_FROM = 40  # layers: bigger imported models open with their blocks closed
 # Keras' own models name their repeated blocks ("conv2_block1_1_conv" in ResNet, "block_3_expand" in
 # MobileNetV2, "block2a_se_squeeze" in EfficientNet): a big model without sub-models is grouped by that name.
@@ -129,9 +128,9 @@ def input_roles(type_name) -> tuple:
     from builder import catalog
 
     try:
-        return tuple(getattr(catalog.get(type_name), "input_names", ()) or ())
+        return catalog.get(type_name).input_names
     except KeyError:  # an unknown type: validation reports it
-        return INPUT_ROLES.get(type_name, ())
+        return ()
 
 
 def edge_label(target: dict, index: int) -> str:

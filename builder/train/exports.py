@@ -12,7 +12,6 @@ loaders, else `data.npz` beside it), and trains with the run's training plan
 from __future__ import annotations
 
 import inspect
-import math
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -121,7 +120,7 @@ def sections(exp: Experiment, data=None) -> list[tuple[str, str, str]]:
     hp, d = exp.hp, exp.data_settings
     data = data or prepare(exp)
     prep = data.preprocessing
-    batches = max(1, math.ceil(len(data.x_train) / hp["batch_size"]))
+    batches = plan.count_batches(len(data.x_train), hp["batch_size"])
     has_val = len(data.x_val) > 0
     steps = plan.make(exp, batches, has_val, tuple(data.info.input_shape))
     task = hp["task"]

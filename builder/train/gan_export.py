@@ -55,7 +55,7 @@ def training_script(exp, run_id: str = "", data=None) -> str:
     data = data or training_data(exp)
     prep = data.preprocessing
     image_shape = tuple(prep.model_shape)
-    batches = max(1, -(-len(data.x_train) // hp["batch_size"]))  # as the run counted them
+    batches = plan.count_batches(len(data.x_train), hp["batch_size"])
     shared = {title: code for title, _words, code in exports.sections(real, data)
               if title in ("data", "split", "preprocessing")}
     lines = [

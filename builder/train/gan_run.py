@@ -87,21 +87,17 @@ class SampleGrid(keras.callbacks.Callback):
 
 def train_gan(exp, run_dir: Path, stop_flag, emit, log) -> dict:
     """The GAN counterpart of runner._train: same status, metrics, progress, stop and NaN handling."""
-    from builder.train import devices, plan
+    from builder.train import plan
     from builder.train.callbacks import BatchMonitor, EpochLog, SafeCallback
-    from builder.train.runner import _finish, epoch_line
+    from builder.train.runner import _finish, epoch_line, open_device
 
     hp = exp.hp
-    devices.share_gpu_memory()
-    device = devices.describe()
-    log.info("%s (Keras backend %s); a GAN run", device.line, keras.backend.backend())
-    emit("device", device.line)
-    runfolder.write_status(run_dir, device=device.line, backend=device.backend)
+    open_device(run_dir, emit, log, "; a GAN run")
     data = training_data(exp)
     image_shape = tuple(data.info.input_shape)
     log.info("data: %d real training images of shape %s", len(data.x_train), list(image_shape))
     gan = build_gan(exp)
-    batches = max(1, -(-len(data.x_train) // hp["batch_size"]))
+    batches = plan.count_batches(len(data.x_train), hp["batch_size"])
     gan.compile(optimizer=plan.optimizer(hp, batches).make(), steps_per_execution=plan.steps_per_execution(hp, batches))
     monitor = BatchMonitor(run_dir, hp["epochs"], batches, hp["max_batch_progress_rate"], stop_flag)
 

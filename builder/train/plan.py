@@ -66,6 +66,11 @@ class Plan:
     steps_per_execution: int  # batches per backend call: speed only, same updates
 
 
+def count_batches(examples: int, batch_size: int) -> int:
+    """Training batches per epoch (the last one may be short): schedules and steps per call count them."""
+    return max(1, -(-examples // batch_size))
+
+
 def make(exp, batches_per_epoch: int, has_val: bool, image_shape=None) -> Plan:
     """The plan for an experiment; `image_shape` (one example as the dataset holds it) checks the augmentation."""
     from datasets import augment

@@ -124,7 +124,6 @@ def epoch_line(row: dict, epochs: int) -> str:
 
 # -- the run itself -------------------------------------------------------------------
 def _train(exp: Experiment, run_dir: Path, stop_flag, emit, log) -> dict:
-    import keras
 
     from builder.train import devices, fastpath, finetune, plan, tracking
     from builder.train.callbacks import BatchMonitor, EpochLog
@@ -136,11 +135,7 @@ def _train(exp: Experiment, run_dir: Path, stop_flag, emit, log) -> dict:
 
         return train_gan(exp, run_dir, stop_flag, emit, log)
     hp = exp.hp
-    devices.share_gpu_memory()
-    device = devices.describe()
-    log.info("%s (Keras backend %s)", device.line, keras.backend.backend())
-    emit("device", device.line)
-    runfolder.write_status(run_dir, device=device.line, backend=device.backend)
+    device = open_device(run_dir, emit, log)
     if hp["mixed_precision"]:
         devices.set_mixed_precision(True)
 
@@ -151,7 +146,7 @@ def _train(exp: Experiment, run_dir: Path, stop_flag, emit, log) -> dict:
     two_phases = finetune.applies(exp)
     if two_phases:
         finetune.freeze_bases(model, exp.model)  # the head first
-    batches = max(1, math.ceil(len(data.x_train) / hp["batch_size"]))
+    batches = plan.count_batches(len(data.x_train), hp["batch_size"])
     has_val = len(data.x_val) > 0
     image_shape = tuple(getattr(data.info, "input_shape", model.input_shape[1:]))
     steps = plan.make(exp, batches, has_val, image_shape)  # the Keras calls, as the exported script prints them
@@ -225,6 +220,20 @@ def _train(exp: Experiment, run_dir: Path, stop_flag, emit, log) -> dict:
     tracking.finish(run_dir, final, deployable, log)
     state = "stopped" if monitor.stopped else "completed"
     return _finish(run_dir, state, final=final)
+
+
+def open_device(run_dir: Path, emit, log, what: str = ""):
+    """Take the best device (sharing a GPU's memory), and say which in the log, to the caller and in status."""
+    import keras
+
+    from builder.train import devices
+
+    devices.share_gpu_memory()
+    device = devices.describe()
+    log.info("%s (Keras backend %s)%s", device.line, keras.backend.backend(), what)
+    emit("device", device.line)
+    runfolder.write_status(run_dir, device=device.line, backend=device.backend)
+    return device
 
 
 def seeded_build(spec, seed: int):
