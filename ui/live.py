@@ -289,7 +289,9 @@ def live_panel(store, run_id: str, queue_position=None, others_training=lambda r
     current = status_of(store, run_id)
     state = current.get("status")
     header, message, epoch_slot, batch_slot = st.empty(), st.empty(), st.empty(), st.empty()
-    header.markdown(f"#### Run `{run_id}` — {badge(state)}")
+    with header.container():  # the run's name ("MLP on digits · 3"), and its id, which names its folder
+        st.markdown(f"#### {current.get('name') or run_id} — {badge(state)}")
+        st.caption(f"Run `{run_id}`")
     with message.container():
         queued = state == "queued"
         # anyone's run training (not only those this session may see) means this one waits its turn

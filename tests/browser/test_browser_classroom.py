@@ -31,7 +31,7 @@ def test_students_are_isolated_and_the_teacher_sees_the_class(browser, app_url, 
     a.get_by_role("button", name="Train", exact=True).click()
     header = a.get_by_text(RUN_HEADER).first
     header.wait_for(timeout=60_000)
-    run_a = re.search(r"Run `?(\S+?)`? —", header.inner_text()).group(1)
+    run_a = re.search(r"Run `?(\d{8}-\d{6}[^`\s]*)", header.inner_text()).group(1)
     expect(a.get_by_text("running")).to_be_visible(timeout=120_000)
     screenshot(a, "class-01-student-a-trains")
 

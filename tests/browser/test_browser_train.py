@@ -63,6 +63,8 @@ def test_train_watch_stop_and_explain(page, app_url, screenshot, idle):
     clicked = time.monotonic()
     train.click()
     page.get_by_text(re.compile(r"Run `?\d{8}-\d{6}")).first.wait_for(timeout=30_000)
+    # the run is named by what it is and how many this workspace has made; its id keeps the time
+    expect(page.get_by_role("heading", name=re.compile(r"MLP on digits · 1"))).to_be_visible()
     # the worker starts (first time: imports the backend), then one point per epoch appears live
     seen = _wait_points(page, 1, timeout_s=150)
     print(f"click to first curve point: {time.monotonic() - clicked:.1f} s")  # shown with -s; not asserted
@@ -75,7 +77,7 @@ def test_train_watch_stop_and_explain(page, app_url, screenshot, idle):
     page.get_by_role("button", name="Stop", exact=True).click()
     page.get_by_text(re.compile(r"^Stopped")).wait_for(timeout=60_000)
     idle(page)
-    assert page.locator("h4").filter(has_text="Run").first.inner_text().rstrip().endswith("stopped")  # the badge
+    assert page.locator("h4").filter(has_text="MLP on digits").first.inner_text().rstrip().endswith("stopped")  # the badge
     expect(page.get_by_role("button", name="Train", exact=True)).to_be_enabled(timeout=30_000)  # full rerun
     stopped_at = _points(page)
     page.wait_for_timeout(2500)
