@@ -36,8 +36,9 @@ POINTS_JS = """() => {
   return plot && plot.data && plot.data.length ? plot.data[0].y.length : 0;
 }"""
 RUN_ID_JS = r"""() => {
-  const h = [...document.querySelectorAll('h4')].map(e => e.innerText).find(t => t.startsWith('Run '));
-  return h ? h.split(' ')[1].replace(/`/g, '') : null;
+  const line = [...document.querySelectorAll('[data-testid="stCaptionContainer"]')].map(e => e.innerText)
+    .find(t => /^Run \d{8}-\d{6}/.test(t));  // under the run's name: "Run 20261126-…"
+  return line ? line.split(' ')[1].replace(/`/g, '') : null;
 }"""
 FINISHED_JS = "() => document.body.innerText.includes('Training finished')"
 
