@@ -8,7 +8,7 @@ from train_fixtures import digits_experiment
 
 from builder.spec import SpecError
 from builder.train import runfolder
-from builder.train.jobs import JobManager, mark_interrupted
+from builder.train.jobs import JobManager, recover
 
 pytestmark = pytest.mark.slow
 
@@ -81,20 +81,20 @@ def test_queued_run_can_be_stopped_before_it_starts(jobs):
     assert jobs.wait(first, timeout=60)["status"] in ("stopped", "completed")
 
 
-def test_restart_marks_unfinished_runs_interrupted(tmp_path):
-    for name, state in (("was-running", "running"), ("was-queued", "queued"), ("done", "completed")):
+def test_restart_marks_a_run_without_a_usable_checkpoint_interrupted(tmp_path):
+    for name, state in (("was-running", "running"), ("done", "completed")):
         (tmp_path / name).mkdir()
         runfolder.write_json(tmp_path / name / "experiment.json", digits_experiment())
         runfolder.write_status(tmp_path / name, status=state, pid=2**22 + 12345)  # no such process
     runfolder.append_jsonl(tmp_path / "was-running" / "metrics.jsonl", {"epoch": 1, "loss": 1.0})
-    manager = JobManager(tmp_path, lazy=True)  # lazy: no worker process for this test
+    manager = JobManager(tmp_path, lazy=True)  # lazy, and nothing to queue again: no worker process for this test
     try:
-        assert sorted(manager.interrupted) == ["was-queued", "was-running"]
+        assert manager.interrupted == ["was-running"]
         assert runfolder.read_status(tmp_path / "was-running")["status"] == "interrupted"
-        assert "start it again" in runfolder.read_status(tmp_path / "was-running")["error"]
+        assert "no checkpoint" in runfolder.read_status(tmp_path / "was-running")["error"]
         assert runfolder.read_status(tmp_path / "done")["status"] == "completed"
         assert runfolder.read_jsonl(tmp_path / "was-running" / "metrics.jsonl") == [{"epoch": 1, "loss": 1.0}]
         assert manager.worker_pids() == []
     finally:
         manager.shutdown()
-    assert mark_interrupted(tmp_path) == []  # nothing left to mark
+    assert recover(tmp_path) == ([], [])  # nothing left to mark

@@ -95,6 +95,15 @@ def load(run_dir) -> Checkpoint:
                               "the run cannot go on from it — start it again") from e
 
 
+def problem(run_dir) -> str | None:
+    """Why the run's checkpoint cannot be used, or None (it is read in full: every entry's CRC checked)."""
+    try:
+        load(run_dir)
+    except CheckpointError as e:
+        return str(e)
+    return None
+
+
 def remove(run_dir) -> None:
     path(run_dir).unlink(missing_ok=True)
 

@@ -263,7 +263,8 @@ def _train(exp: Experiment, run_dir: Path, stop_flag, emit, log, resume_from=Non
         train_model.fit(**feed, initial_epoch=start, epochs=end, validation_data=validation,
                         callbacks=callbacks, verbose=0)
     log.info("training took %.2f s", time.perf_counter() - t0)
-    if monitor.stopped and getattr(stop_flag, "interrupted", False):
+    if monitor.stopped and getattr(stop_flag, "interrupted", False):  # the server died: the next one goes on
+        runfolder.write_status(run_dir, resume_on_restart=True)
         return _finish(run_dir, "interrupted", error=INTERRUPTED)
     if monitor.nan_at is not None:
         epoch, batch = monitor.nan_at
