@@ -1,10 +1,12 @@
 """What a run's per-epoch checkpoint costs: its time as a share of the epoch's, for the seed MLP and a small CNN.
 
 Trains each model through `builder.train.runner.run` (checkpoint after every
-epoch, as in the app) on the `shapes` images (28×28), timing each
-CheckpointSaver.on_epoch_end (gathering the weights and optimizer state, writing
-checkpoint.npz, fsync, rename) against the epoch's own time_s. Prints the median
-of the epochs after the first (the first traces the graph) and the file size.
+epoch, as in the app) on the `shapes` images (28×28), timing what the training
+thread spends in CheckpointSaver.on_epoch_end (copying the weights and optimizer
+state, waiting for the previous file to be written, starting this one's write)
+against the epoch's own time_s, which includes the overlapped writing. Prints
+the median of the epochs after the first (the first traces the graph) and the
+file size.
 
     python bench/bench_checkpoint.py            # 5 epochs, 4000 images, batch 32
     python bench/bench_checkpoint.py --quick    # 3 epochs, 2000 images

@@ -36,7 +36,7 @@ def test_three_then_four_epochs_end_where_seven_end(tmp_path):
     assert resume(tmp_path / "split", more_epochs=4) == "completed"
     whole, split = losses(tmp_path / "seven"), losses(tmp_path / "split")
     assert [e for e, _, _ in split] == list(range(1, 8))  # each epoch once, no gap
-    np.testing.assert_allclose([l for _, l, _ in split], [l for _, l, _ in whole], atol=1e-4)
+    np.testing.assert_allclose([loss for _, loss, _ in split], [loss for _, loss, _ in whole], atol=1e-4)
     np.testing.assert_allclose([v for _, _, v in split], [v for _, _, v in whole], atol=1e-4)
     status = runfolder.read_status(tmp_path / "split")
     assert status["epochs"] == 7 and status["epochs_done"] == 7

@@ -12,7 +12,6 @@ import time
 from pathlib import Path
 
 import keras
-
 import numpy as np
 
 from builder.train import checkpoint, runfolder
@@ -195,7 +194,10 @@ class CheckpointSaver(keras.callbacks.Callback):
 
     Put it last: on_train_begin runs after the other callbacks reset their own
     state there, so what it restores is what they then use. `callbacks`: the
-    ones whose state travels (early stopping, reduce-on-plateau).
+    ones whose state travels (early stopping, reduce-on-plateau). The state is
+    copied at the epoch's end; the file is written on a helper thread while the
+    next epoch trains (one write at a time; training ends only once it is on
+    disk, and a failed write fails the run at the next epoch's end).
     """
 
     def __init__(self, run_dir, callbacks: list, phase: int = 1, resume_from: checkpoint.Checkpoint | None = None,
@@ -206,6 +208,8 @@ class CheckpointSaver(keras.callbacks.Callback):
         self.phase = phase
         self.resume_from = resume_from
         self.elapsed = elapsed
+        self.writer: threading.Thread | None = None
+        self.write_error: BaseException | None = None
 
     def on_train_begin(self, logs=None):
         state, self.resume_from = self.resume_from, None
@@ -220,14 +224,35 @@ class CheckpointSaver(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         early = next((cb for cb in self.tracked if getattr(cb, "best_weights", None) is not None), None)
-        checkpoint.save(self.run_dir, checkpoint.Checkpoint(
+        state = checkpoint.Checkpoint(
             epoch=epoch + 1, phase=self.phase, model=values(self.model.variables),
             optimizer=values(self.model.optimizer.variables),
             callbacks={type(cb).__name__: {k: checkpoint.plain(getattr(cb, k))
                                            for k in checkpoint.CALLBACK_STATE if hasattr(cb, k)}
                        for cb in self.tracked},
             best_weights=[np.asarray(w) for w in early.best_weights] if early else None,
-            rng=checkpoint.rng_state(), elapsed_s=self.elapsed()))
+            rng=checkpoint.rng_state(), elapsed_s=self.elapsed())
+        self.wait_written()
+        self.writer = threading.Thread(target=self._write, args=(state,), name="layerlab-checkpoint")
+        self.writer.start()
+
+    def on_train_end(self, logs=None):
+        self.wait_written()
+
+    def wait_written(self) -> None:
+        """Block until the last checkpoint is on disk; raise what its write raised (a full disk)."""
+        if self.writer is not None:
+            self.writer.join()
+            self.writer = None
+        error, self.write_error = self.write_error, None
+        if error is not None:
+            raise error
+
+    def _write(self, state: checkpoint.Checkpoint) -> None:
+        try:
+            checkpoint.save(self.run_dir, state)
+        except BaseException as e:  # noqa: BLE001 - handed to the training thread by wait_written
+            self.write_error = e
 
 
 def restore_model(model, state: checkpoint.Checkpoint) -> None:
@@ -238,7 +263,8 @@ def restore_model(model, state: checkpoint.Checkpoint) -> None:
 
 
 def values(variables) -> list:
-    return [keras.ops.convert_to_numpy(v) for v in variables]
+    """Copies of the variables' values now (the checkpoint is written while training goes on)."""
+    return [np.array(keras.ops.convert_to_numpy(v)) for v in variables]
 
 
 def assign(variables, arrays, what: str) -> None:

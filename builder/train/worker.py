@@ -38,6 +38,8 @@ def worker_main(jobs, results, stop_flag, warm: bool = True, plan=None) -> None:
     # Ctrl-C in the server's terminal reaches the whole process group; the
     # manager decides when a worker ends, so the worker ignores it.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    stop = ServerWatch(stop_flag)
+    stop.start()  # first: a server that dies while this worker imports Keras leaves no orphan either
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from builder.train import devices
 
@@ -46,13 +48,9 @@ def worker_main(jobs, results, stop_flag, warm: bool = True, plan=None) -> None:
     devices.share_gpu_memory()  # before the backend starts
     import keras  # the slow import, paid before the first job
 
-    from builder.train import runner
-
     if plan is not None:
         devices.apply_backend_threads(plan)
 
-    stop = ServerWatch(stop_flag)
-    stop.start()
     if warm:
         warm_up()
     results.put(("ready", os.getpid(), devices.threads_in_use()))
