@@ -1,10 +1,9 @@
 """The job manager with one real warm worker process (spawned once for the whole module)."""
 import os
 import signal
-import time
 
 import pytest
-from train_fixtures import digits_experiment
+from train_fixtures import digits_experiment, wait_for
 
 from builder.spec import SpecError
 from builder.train import runfolder
@@ -19,15 +18,6 @@ def jobs(tmp_path_factory):
     assert manager.wait_ready(timeout=180), "the warm worker did not start"
     yield manager
     manager.shutdown()
-
-
-def wait_for(predicate, timeout=120.0):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if predicate():
-            return True
-        time.sleep(0.02)
-    return False
 
 
 def test_a_submitted_run_completes_in_the_worker_process(jobs):

@@ -5,11 +5,10 @@ import signal
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 import pytest
-from train_fixtures import digits_experiment
+from train_fixtures import digits_experiment, wait_for
 
 from builder.train import checkpoint, runfolder
 from builder.train.jobs import RESUMED_NOTE, JobManager, recover
@@ -25,15 +24,6 @@ SERVER = textwrap.dedent("""
     print(json.dumps([first, second]), flush=True)
     time.sleep(600)
 """)
-
-
-def wait_for(predicate, timeout):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def alive(pid):
