@@ -225,14 +225,12 @@ class JobManager:
         return wait_until_final(self.status, run_id, busy, timeout)
 
     def shutdown(self, timeout: float = 15.0) -> None:
-        """Stop running runs (they save their model), end the workers, mark leftovers interrupted."""
+        """Stop running runs (they save their model), end the workers, mark leftovers interrupted. Queued runs
+        stay `queued` in their folders: the next server starts them (`recover`)."""
         with self._lock:
             if self._closed:
                 return
             self._closed = True
-            for run_id in list(self._pending):
-                runfolder.write_status(self.root / run_id, status="interrupted", finished=time.time(),
-                                       error="the server stopped before this run started; start it again")
             self._pending.clear()
             for slot in self._slots:
                 if slot.run_id:
@@ -460,7 +458,8 @@ def recover(root: Path, grace: float = ORPHAN_GRACE_S) -> tuple[list[tuple[str, 
     left = []
     for run_dir in (p for p in Path(root).iterdir() if p.is_dir()):
         status = runfolder.read_status(run_dir)
-        if status.get("status") in runfolder.ACTIVE or status.get("resume_on_restart"):
+        state = status.get("status")
+        if state in runfolder.ACTIVE or (state == "interrupted" and status.get("resume_on_restart") is True):
             left.append((status.get("created") or 0.0, run_dir, status))
     left.sort(key=lambda item: item[0])
     orphans = [s["pid"] for _, _, s in left if _is_orphan(s)]
