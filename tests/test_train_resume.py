@@ -91,3 +91,13 @@ def test_cli_resume_arguments_are_checked(capsys, tmp_path):
     assert cli.main(["train", "e.json", "--out", str(tmp_path), "--resume", str(tmp_path)]) == 1
     assert "either" in capsys.readouterr().err
     assert cli.main(["train", "--epochs", "3"]) == 1
+
+
+def test_asking_for_more_epochs_gives_early_stopping_its_patience_again(tmp_path):
+    assert run(experiment(2), tmp_path) == "completed"
+    state = checkpoint.load(tmp_path)
+    # as if it had run out of patience (50) long ago, at a best value no later epoch can beat
+    state.callbacks["EarlyStopping"].update(wait=100, best=-1.0)
+    checkpoint.save(tmp_path, state)
+    assert resume(tmp_path, more_epochs=3) == "completed"
+    assert [r["epoch"] for r in runfolder.read_jsonl(tmp_path / runfolder.METRICS)] == [1, 2, 3, 4, 5]

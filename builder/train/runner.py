@@ -96,6 +96,9 @@ def resume(run_dir, more_epochs: int | None = None, stop_flag=None, on_event=Non
     run_dir = Path(run_dir)
     state = checkpoint.load(run_dir)
     exp = continued(coerce(runfolder.read_json(run_dir / runfolder.EXPERIMENT)), state, more_epochs)
+    if more_epochs is not None:  # asked for more: patience starts afresh (the best value so far is kept)
+        state.callbacks = {name: {k: v for k, v in values.items() if k not in ("wait", "stopped_epoch")}
+                           for name, values in state.callbacks.items()}
     runfolder.write_json(run_dir / runfolder.EXPERIMENT, exp.to_dict())
     keep_metrics_until(run_dir, state.epoch)
     return run(exp, run_dir, stop_flag, on_event, resume_from=state)
