@@ -8,7 +8,7 @@ import streamlit as st
 
 from builder import workspace
 from builder.train import exports, runfolder, tflite, watch
-from ui import charts, jobs, live, state
+from ui import charts, continue_run, jobs, live, state
 from ui.navigation import require_app
 
 require_app()  # a deep link on a fresh server: let app.py draw this page
@@ -104,6 +104,7 @@ if mine:
               help="Shared runs appear on everyone's Runs and Explain pages, read-only. Only you can stop or delete it.")
 else:
     st.caption(":material/group: Shared by another student — you can look at it and download it, not change it.")
+continue_run.controls(store, run_id, key="runs")  # own finished/stopped/interrupted runs only
 
 
 def _zip() -> bytes:

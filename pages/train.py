@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui import collector, feedback, jobs, live, problems, state
+from ui import collector, continue_run, feedback, jobs, live, problems, state
 from ui.navigation import require_app
 from ui.train_form import hyperparameter_form
 
@@ -141,4 +141,6 @@ settings, view = st.columns([1, 2], gap="large")
 with settings:
     settings_panel(_dataset_info(state.get_data().get("dataset", "")))
 with view:
+    continue_run.restart_note(store, run_id)
     live_view(run_id, is_active(run_id))
+    continue_run.controls(store, run_id, key="train")
