@@ -7,6 +7,7 @@ about the validation or test examples leaks into training.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -35,6 +36,17 @@ def split_problems(validation_split, test_split) -> list[str]:
         problems.append(f"validation_split + test_split = {validation_split + test_split:.2f} leave too little for "
                         f"training; keep their sum below {MAX_HELD_OUT}")
     return problems
+
+
+def split_sizes(n: int, validation_split: float, test_split: float) -> tuple[int, int, int]:
+    """(train, validation, test) counts of `split_indices` on n examples, without the data: scikit-learn
+    rounds each held-out share up. Raises ValueError for shares `split_problems` refuses."""
+    if problems := split_problems(validation_split, test_split):
+        raise ValueError("; ".join(problems))
+    test = math.ceil(test_split * n) if test_split > 0 else 0
+    rest = n - test
+    validation = math.ceil(validation_split / (1.0 - test_split) * rest) if validation_split > 0 else 0
+    return rest - validation, validation, test
 
 
 def feature_shape(input_shape, features: str = "raw") -> tuple:

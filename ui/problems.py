@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui import state
+from ui import state, train_form
 
 
 def fix_label(fix: dict) -> str:
@@ -38,6 +38,8 @@ def apply(fix: dict) -> None:
         state.load_experiment_dict(ex.apply_fix(state.experiment_dict(), fix))
     except ValueError as e:  # the node is gone meanwhile: say so, change nothing
         st.session_state["fix_error"] = str(e)
+        return
+    train_form.forget(fix.get("training") or {})
 
 
 def show(items, key: str, title: str = "Fix these before training:") -> None:
