@@ -266,6 +266,39 @@ def _upload_id_problem(dataset_id) -> str | None:
     return stored.id_problem(dataset_id) if stored.is_stored(dataset_id) else None
 
 
+
+# -- defaults that follow the data's size ---------------------------------------------
+SMALL_IMAGES = 1000  # image datasets up to this many examples train better with augmentation and transfer
+EPOCHS_BY_SIZE = ((200, 60), (SMALL_IMAGES, 30))  # (up to n examples, epochs): few examples need more passes
+SMALL_AUGMENTATION = ({"type": "RandomFlip", "params": {"mode": "horizontal"}},
+                      {"type": "RandomRotation", "params": {"factor": 0.05}})
+
+
+@dataclass(frozen=True)
+class SizeDefaults:
+    training: dict  # settings to set ({} when the declared defaults suit the data)
+    augmentation: list  # augmentation to switch on ([] to leave it as it is)
+    notes: list  # what was set and why, and what else to try, in a student's words
+
+
+def size_defaults(experiment: dict, info) -> SizeDefaults:
+    """Settings for new data of `info.size` examples: a small image set gets more epochs, flips and small
+    rotations, and the advice to start from a pretrained model. Never lowers what the student chose."""
+    if getattr(info, "kind", None) != "image" or not 0 < info.size <= SMALL_IMAGES:
+        return SizeDefaults({}, [], [])
+    training, notes = {}, []
+    epochs = next(e for n, e in EPOCHS_BY_SIZE if info.size <= n)
+    if coerce(experiment).hp["epochs"] < epochs:
+        training["epochs"] = epochs
+        notes.append(f"{info.size} pictures are few: training goes through them {epochs} times (epochs).")
+    augmentation = [] if experiment.get("augmentation") else [copy.deepcopy(a) for a in SMALL_AUGMENTATION]
+    if augmentation:
+        notes.append("Augmentation is on (flips and small rotations), so the model sees varied copies.")
+    if not has_pretrained_base(experiment):
+        notes.append("A pretrained model learns far more from few pictures: try the template "
+                     "“Transfer learning” on the Build page.")
+    return SizeDefaults(training, augmentation, notes)
+
 # -- the verdict -------------------------------------------------------------------
 SECTIONS = ("training", "data", "augmentation")  # + gan.PART: a discriminator node's problem
 
@@ -407,13 +440,18 @@ def shown_settings(experiment: dict) -> tuple[str, ...]:
     metrics and early stopping do not apply; the fine-tuning settings apply only to a model with a pretrained
     base. Reads the dict as it is, so a model that does not parse yet still gets its form.
     """
-    from builder.pretrained import TYPE as PRETRAINED
-
-    nodes = (experiment.get("model") or {}).get("nodes") or []
     hidden = set(GAN_HIDDEN if experiment.get(gan.KEY) else ())
-    if not any(isinstance(n, dict) and n.get("type") == PRETRAINED for n in nodes):
+    if not has_pretrained_base(experiment):
         hidden |= {"fine_tune_epochs", "fine_tune_rate"}
     return tuple(name for name in HYPERPARAMS if name not in hidden)
+
+
+def has_pretrained_base(experiment: dict) -> bool:
+    """Whether the experiment dict's model holds a pretrained base (read as it is: it need not parse)."""
+    from builder.pretrained import TYPE
+
+    nodes = (experiment.get("model") or {}).get("nodes") or []
+    return any(isinstance(n, dict) and n.get("type") == TYPE for n in nodes)
 
 
 def metric_choices(task: str) -> tuple[str, ...]:

@@ -21,6 +21,7 @@ NORMALIZE_MODES = ("standard", "minmax", "none")
 # both call `split_problems`.
 MAX_FRACTION = 0.85
 MAX_HELD_OUT = 0.9
+MIN_PER_CLASS = 30  # fewer examples of a class than this: the Data page warns
 
 # Inputs made from 2-D points (x, y) before normalization, as in TensorFlow Playground.
 FEATURES = ("raw", "crosses")
@@ -253,6 +254,16 @@ def class_balance(data: Dataset | Splits):
     table["total"] = np.bincount(np.asarray(ds.y, int), minlength=k)[:k]
     table["percent"] = (100.0 * table["total"] / max(len(ds), 1)).round(1)
     return table
+
+
+def small_classes(dataset: Dataset, minimum: int = MIN_PER_CLASS) -> list[str]:
+    """A warning per class with fewer than `minimum` examples (a model rarely learns a class from fewer)."""
+    if dataset.class_names is None:
+        return []
+    counts = np.bincount(np.asarray(dataset.y, int).reshape(-1), minlength=len(dataset.class_names))
+    return [f"Class '{name}' has only {count} example{'' if count == 1 else 's'}; give it at least {minimum} "
+            "(more is better), or the model will rarely learn it." for name, count in
+            zip(dataset.class_names, counts.tolist(), strict=True) if count < minimum]
 
 
 def feature_stats(dataset: Dataset):
