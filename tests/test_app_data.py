@@ -136,3 +136,23 @@ def test_an_offline_keras_set_offers_the_nearest_built_in_one(monkeypatch, tmp_p
     at.button(key="use_stand_in").click().run()
     assert not at.exception
     assert at.session_state["data"]["dataset"] == "digits"
+
+
+def test_a_small_picture_upload_gets_size_defaults_in_view_and_warns_about_small_classes():
+    rng = np.random.default_rng(0)
+    buf = io.BytesIO()  # the upload: 60 pictures in 3 classes
+    np.savez(buf, x=rng.random((60, 8, 8, 1)).astype("float32"), y=np.arange(60) % 3)
+    at = _data_page("iris")
+    at.segmented_control(key="data_source").set_value("Upload your own").run()
+    at.radio(key="upload_kind").set_value("NumPy arrays (NPZ)").run()
+    at.file_uploader(key="upload_npz").upload("pics.npz", buf.getvalue(), "application/octet-stream").run()
+    at.button(key="upload_use").click().run()
+    assert not at.exception
+    assert at.session_state["training"]["epochs"] == 60
+    assert [a["type"] for a in at.session_state["augmentation"]] == ["RandomFlip", "RandomRotation"]
+    [notice] = [s.value for s in at.success if s.value.startswith("Using pics.npz")]
+    assert "60 times (epochs)" in notice and "Augmentation is on" in notice and "“Transfer learning”" in notice
+    warnings = [w.value for w in at.warning]
+    assert [w for w in warnings if w.startswith("Class ")] == [
+        f"Class '{c}' has only 20 examples; give it at least 30 (more is better), or the model will rarely learn it."
+        for c in ("0", "1", "2")]
