@@ -39,7 +39,7 @@ def apply(fix: dict) -> None:
     except ValueError as e:  # the node is gone meanwhile: say so, change nothing
         st.session_state["fix_error"] = str(e)
         return
-    train_form.forget(fix.get("training") or {})
+    train_form.show_changes(fix.get("training") or {})
 
 
 def show(items, key: str, title: str = "Fix these before training:") -> None:

@@ -12,7 +12,7 @@ from builder import experiment as ex
 from builder.params import Param
 
 DEFAULT_LOSS = "(usual for the task)"
-FIELD_WIDTH = 200  # px: room for the longest label and value; fields wrap into the column
+FIELD_WIDTH = 170  # px: room for the longest label and value; fields wrap into the column
 PHASES = ("fine_tune_epochs", "fine_tune_rate")  # beside the epochs when the model has a pretrained base
 SCHEDULE_PARAMS = {"lr_step_epochs": ("step",), "lr_factor": ("step", "reduce_on_plateau"),
                    "lr_patience": ("reduce_on_plateau",)}
@@ -46,10 +46,19 @@ def widget_key(name: str) -> str:
     return f"hp_{name}"
 
 
-def forget(names) -> None:
-    """Drop these settings' widget values, so the boxes show a value changed elsewhere (a one-click fix)."""
-    for name in names:
-        st.session_state.pop(widget_key(name), None)
+def show_changes(changes: dict) -> None:
+    """Put settings changed elsewhere (a one-click fix) into their boxes: a box keeps what the browser holds
+    unless its value is set. None means the declared default."""
+    for name, value in changes.items():
+        p = ex.HYPERPARAMS.get(name)
+        if p is None or name == "metrics":
+            st.session_state.pop(widget_key(name), None)
+        elif name == "early_stopping":
+            st.session_state[widget_key(name)] = value is not None
+        elif name == "loss":
+            st.session_state[widget_key(name)] = value or DEFAULT_LOSS
+        else:
+            st.session_state[widget_key(name)] = p.default if value is None else value
 
 
 def widget(p: Param, training: dict, task: str, disabled: bool = False):
