@@ -54,10 +54,7 @@ def show(items, key: str, title: str = "Fix these before training:") -> None:
         st.markdown(f":red[:material/error: **{title}**]")
         for i, p in enumerate(items):
             text = f"**{p.node}**: {p.message}" if p.node else problem_text(p)
-            if p.fix:
-                c1, c2 = st.columns([3, 2], vertical_alignment="center")
-                c1.markdown(text)
-                c2.button(fix_label(p.fix), key=f"{key}_fix_{i}", on_click=apply, args=(p.fix,),
-                          icon=":material/auto_fix_high:", width="stretch")
-            else:
-                st.markdown(text)
+            st.markdown(text)
+            if p.fix:  # under its problem, as wide as its words: a narrow column never cuts the label
+                st.button(fix_label(p.fix), key=f"{key}_fix_{i}", on_click=apply, args=(p.fix,),
+                          icon=":material/auto_fix_high:")

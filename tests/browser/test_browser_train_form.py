@@ -54,13 +54,14 @@ def test_a_value_out_of_range_is_a_problem_until_its_fix_and_the_sidebar_follows
     expect(sidebar.get_by_text("Ready to train")).to_be_visible()
     rate = column.locator(".st-key-hp_learning_rate input")
     rate.fill("100")
-    rate.press("Tab")
+    rate.press("Enter")
     idle(page)
     expect(column.get_by_text("'learning_rate' must be at most 10.0, got 100.0")).to_be_visible()
     expect(page.get_by_role("button", name="Train", exact=True)).to_be_disabled()
     expect(rate).to_have_value("100.00000")  # the box keeps what the run would get: nothing changed silently
     expect(sidebar.get_by_text("1 problem(s) before training")).to_be_visible()
     screenshot(page, "train-form-problem")
+    assert column.evaluate(CLIPPED_JS) == []  # the problem and its fix button are readable too
     column.get_by_role("button", name="Set learning rate 0.005").click()
     idle(page)
     expect(sidebar.get_by_text("Ready to train")).to_be_visible()
