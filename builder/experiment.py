@@ -266,7 +266,6 @@ def _upload_id_problem(dataset_id) -> str | None:
     return stored.id_problem(dataset_id) if stored.is_stored(dataset_id) else None
 
 
-
 # -- defaults that follow the data's size ---------------------------------------------
 SMALL_IMAGES = 1000  # image datasets up to this many examples train better with augmentation and transfer
 EPOCHS_BY_SIZE = ((200, 60), (SMALL_IMAGES, 30))  # (up to n examples, epochs): few examples need more passes
@@ -298,6 +297,7 @@ def size_defaults(experiment: dict, info) -> SizeDefaults:
         notes.append("A pretrained model learns far more from few pictures: try the template "
                      "“Transfer learning” on the Build page.")
     return SizeDefaults(training, augmentation, notes)
+
 
 # -- the verdict -------------------------------------------------------------------
 SECTIONS = ("training", "data", "augmentation")  # + gan.PART: a discriminator node's problem

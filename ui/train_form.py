@@ -10,6 +10,7 @@ import streamlit as st
 
 from builder import experiment as ex
 from builder.params import Param
+from builder.train.finetune import total_epochs
 
 DEFAULT_LOSS = "(usual for the task)"
 FIELD_WIDTH = 170  # px: room for the longest label and value; fields wrap into the column
@@ -95,20 +96,17 @@ def widget(p: Param, training: dict, task: str, disabled: bool = False):
 
 def _early_stopping(p: Param, value, task: str, disabled: bool):
     on = st.checkbox("stop early when validation stops improving", value=isinstance(value, dict),
-                     help=p.help, key="hp_early_stopping", disabled=disabled)
+                     help=p.help, key=widget_key(p.name), disabled=disabled)
     if not on:
         return None
     current = value if isinstance(value, dict) else dict(p.extra.get("object") or {})
     monitor_p, patience_p = ex.EARLY_STOPPING["monitor"], ex.EARLY_STOPPING["patience"]
-    c1, c2 = st.columns(2)
     monitor, choices = current.get("monitor", monitor_p.default), list(ex.monitor_choices(task))
-    with c1:
+    with st.container(horizontal=True, gap="small"):
         monitor = st.selectbox("watch", choices, index=choices.index(monitor) if monitor in choices else 0,
-                               help=monitor_p.help, key="hp_es_monitor", disabled=disabled)
-    with c2:
-        patience = st.number_input("patience (epochs)", min_value=int(patience_p.min), max_value=int(patience_p.max),
-                                   value=int(current.get("patience", patience_p.default)), help=patience_p.help,
-                                   key="hp_es_patience", disabled=disabled)
+                               help=monitor_p.help, key="hp_es_monitor", disabled=disabled, width=FIELD_WIDTH)
+        patience = st.number_input("patience (epochs)", value=int(current.get("patience", patience_p.default)),
+                                   help=patience_p.help, key="hp_es_patience", disabled=disabled, width=FIELD_WIDTH)
     return {"monitor": monitor, "patience": int(patience)}
 
 
@@ -161,5 +159,6 @@ def phases_line(epochs, fine_tune_epochs) -> str:
     fine = fine_tune_epochs if isinstance(fine_tune_epochs, int) else 0
     if fine <= 0:
         return f"One phase: {epochs} epochs with the pretrained base as its freeze option says."
-    return (f"{epochs + fine} epochs in all: {epochs} training the new head (base frozen), then {fine} "
+    total = total_epochs({"epochs": epochs, "fine_tune_epochs": fine})
+    return (f"{total} epochs in all: {epochs} training the new head (base frozen), then {fine} "
             "fine-tuning the base at the fine-tune rate.")

@@ -40,10 +40,12 @@ def _train_page(page, app_url, idle, width: int, height: int):
 def test_no_label_or_value_of_the_train_form_is_cut_off(page, app_url, screenshot, idle, width, height):
     column = _train_page(page, app_url, idle, width, height)
     screenshot(page, f"train-form-{width}x{height}")
+    column.get_by_text("stop early when validation stops improving").click()  # with its two fields
+    idle(page)
     column.get_by_text("Advanced settings").click()  # its fields are measured too
     idle(page)
     labels = column.locator("[data-testid='stWidgetLabel']").all_inner_texts()
-    assert {"learning rate", "batch size", "loss", "metrics", "L2 penalty (weight decay)"} <= set(labels)
+    assert {"learning rate", "batch size", "loss", "metrics", "watch", "L2 penalty (weight decay)"} <= set(labels)
     screenshot(page, f"train-form-{width}x{height}-advanced")
     assert column.evaluate(CLIPPED_JS) == []
 
