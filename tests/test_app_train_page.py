@@ -218,7 +218,8 @@ def test_a_run_that_did_not_learn_says_so_with_the_cause_and_a_fix(runs_dir):
     at = page(run_id="run-chance", training={"learning_rate": 10.0})
     assert not at.exception and not at.success
     [warning] = [w.value for w in at.warning]
-    assert warning.startswith("**The run did not learn: it ended near chance (50%, guessing gives 50%).** "
+    assert warning.startswith("**Training finished, but the model did not learn: it ended near chance (50%, "
+                              "guessing gives 50%).** "
                               "Test accuracy 50.0% on 8 test examples")
     assert "**Likely cause:** The learning rate 10 is likely too high" in warning
     at.button(key="outcome_fix_run-chance").click().run()

@@ -42,6 +42,8 @@ def test_a_loss_that_became_nan_or_grew_has_diverged():
         found = outcome(classification(0.9), metrics, exp(learning_rate=0.05))
         assert found.problem == "the loss diverged (it grew or became NaN)"
         assert found.fix == {"training": {"learning_rate": 0.005}}
+    # a loss that rises a little after a low point, still far below where it started, has not diverged
+    assert outcome(classification(0.9), rows(2.3, 0.05, 0.12), exp()).problem is None
 
 
 def test_a_loss_still_falling_asks_for_more_epochs():

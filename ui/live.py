@@ -158,7 +158,8 @@ def end_message(folder: Path, df: pd.DataFrame, state: str | None) -> None:
         elif score:
             st.caption(score)
         return
-    st.warning(f"**The run did not learn: {found.problem}.**{score}\n\n**Likely cause:** {found.cause}",
+    ended = "Training finished, but the model" if state == "completed" else "Until it stopped, the model"
+    st.warning(f"**{ended} did not learn: {found.problem}.**{score}\n\n**Likely cause:** {found.cause}",
                icon=":material/trending_flat:")
     if found.fix:
         st.button(problems.fix_label(found.fix), key=f"outcome_fix_{folder.name}", on_click=problems.apply,

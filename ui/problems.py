@@ -40,6 +40,7 @@ def apply(fix: dict) -> None:
         st.session_state["fix_error"] = str(e)
         return
     train_form.show_changes(fix.get("training") or {})
+    st.rerun()  # from a callback: one whole-page run, so the form, the verdict and the sidebar all follow
 
 
 def show(items, key: str, title: str = "Fix these before training:") -> None:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 NEAR_CHANCE = 0.1  # within this share of the way from chance to a perfect score: "near chance"
 STILL_FALLING = 0.97  # the last epoch's loss below this × the loss LOOKBACK epochs earlier: still learning
 LOOKBACK = 3
+GREW = 2.0  # the last epoch's loss above this × the first one's: the loss diverged
 HIGH_RATE = {"sgd": 1.0}  # learning rates above which a run likely overshoots; other optimizers (Adam…):
 HIGH_RATE_OTHERS = 0.05
 FEW_PER_CLASS = 50  # fewer training examples per class than this: more data, augmentation or transfer
@@ -72,7 +73,7 @@ def _diverged(metrics: list[dict]) -> bool:
     losses = _losses(metrics)
     if any(not math.isfinite(v) for v in losses) or any(r.get("loss") is None for r in metrics if "loss" in r):
         return True
-    return len(losses) >= 2 and losses[-1] > 2 * min(losses[0], losses[1])
+    return len(losses) >= 2 and losses[-1] > GREW * losses[0]  # worse than after the first epoch, by far
 
 
 def _rate_advice(training: dict, diverged: bool = False) -> tuple[str, dict]:
