@@ -13,6 +13,7 @@ METHOD_TITLES = {"saliency": "Vanilla gradient", "smoothgrad": "SmoothGrad",
 GALLERY_DEFAULT = ("saliency", "smoothgrad", "integrated_gradients", "gradcam")
 FINISHED = ("completed", "stopped", "interrupted")
 PREDICTED = "predicted class"
+MISTAKES_PER_PAGE = 12
 
 require_app()  # a deep link on a fresh server: let app.py draw this page
 state.init()
@@ -81,9 +82,6 @@ def metric_cards(ev: dict) -> None:
         st.caption(f"on {ev['n']} test examples the model never trained on")
 
 
-MISTAKES_PER_PAGE = 12
-
-
 def misclassified(items: list[dict]) -> None:
     """Every misclassified test example (the run's `mistakes`; older runs kept only a sample), a page at a time."""
     wrong = predictions.get("mistakes")
@@ -101,7 +99,7 @@ def misclassified(items: list[dict]) -> None:
                       for it in wrong], hide_index=True)
         return
     pages = -(-len(wrong) // MISTAKES_PER_PAGE)
-    page = st.number_input(f"Page (of {pages})", 1, pages, 1, key="mistakes_page") if pages > 1 else 1
+    page = st.number_input(f"Page (of {pages})", 1, pages, 1, key=f"mistakes_page_{run_id}") if pages > 1 else 1
     shown = wrong[(page - 1) * MISTAKES_PER_PAGE: page * MISTAKES_PER_PAGE]
     cols = st.columns(6)
     for i, it in enumerate(shown):

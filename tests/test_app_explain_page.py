@@ -162,5 +162,5 @@ def test_mistakes_shows_every_misclassified_example_a_page_at_a_time(tmp_path, m
         return sorted(c for img in at.get("image") for c in img.captions)
 
     assert shown() == sorted(f"true {w['true']} · predicted {w['predicted']}" for w in wrong[:12])
-    at.number_input(key="mistakes_page").set_value(2).run()
+    at.number_input(key="mistakes_page_run-many").set_value(2).run()
     assert shown() == sorted(f"true {w['true']} · predicted {w['predicted']}" for w in wrong[12:])

@@ -275,3 +275,13 @@ def test_a_transfer_run_shows_both_phases_of_its_epochs(runs_dir):
             "fine-tune rate.") in [c.value for c in at.caption]
     at.number_input(key="hp_fine_tune_epochs").set_value(0).run()
     assert "One phase: 5 epochs with the pretrained base as its freeze option says." in [c.value for c in at.caption]
+
+
+def test_the_live_view_promises_saliency_maps_only_to_runs_that_draw_them(runs_dir):
+    promise = "Saliency maps (image data) or the decision boundary (2-D points) appear here after each epoch."
+    write_run(runs_dir, "run-ae", status="running", metrics=METRICS[:1], workspace=ME, task="reconstruction")
+    at = page(run_id="run-ae")
+    assert not at.exception and promise not in [c.value for c in at.caption]
+    write_run(runs_dir, "run-mlp", status="running", metrics=METRICS[:1], workspace=ME)
+    at = page(run_id="run-mlp")
+    assert promise in [c.value for c in at.caption]

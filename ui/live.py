@@ -166,6 +166,16 @@ def end_message(folder: Path, df: pd.DataFrame, state: str | None) -> None:
                   args=(found.fix,), icon=":material/auto_fix_high:", help="Change the setting for the next run")
 
 
+def _side_promise(folder: Path) -> str | None:
+    """What the side of the live view will draw for this run's kind (an autoencoder draws nothing there)."""
+    experiment = json_of(folder / runfolder.EXPERIMENT)
+    if experiment.get("gan"):
+        return "The generator's samples appear here after each epoch."
+    if (experiment.get("training") or {}).get("task") == "reconstruction":
+        return None
+    return "Saliency maps (image data) or the decision boundary (2-D points) appear here after each epoch."
+
+
 def _explain_shows(folder: Path) -> str:
     """What the Explain page has for this run (saliency maps only for runs that draw them)."""
     if gan_view.is_gan_run(folder):
@@ -341,6 +351,6 @@ def live_panel(store, run_id: str, queue_position=None, others_training=lambda r
         drew = live_saliency(folder)
         drew = boundary(folder, key=f"live_boundary_{run_id}") or drew
         drew = gan_view.live_samples(folder) or drew
-        if not drew and state in ACTIVE:
-            st.caption("Saliency maps (image data) or the decision boundary (2-D points) appear here after each epoch.")
+        if not drew and state in ACTIVE and (promise := _side_promise(folder)):
+            st.caption(promise)
     return state
