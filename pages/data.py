@@ -6,7 +6,7 @@ only asks it and draws. The session keeps ids and settings, never arrays.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -159,7 +159,9 @@ def upload_form() -> None:
         data.update({"dataset": datacache.UPLOAD_PREFIX + upload_id, "options": {}})
         state.set_data(data)
         state.set_upload_id(upload_id)
-        st.session_state["data_notice"] = f"Using {f.name}: {len(ds):,} examples of shape {_shape_text(ds.input_shape)}."
+        notes = _follow_size(ds.info)
+        st.session_state["data_notice"] = (f"Using {f.name}: {len(ds):,} examples of shape "
+                                           f"{_shape_text(ds.input_shape)}. " + " ".join(notes))
         st.rerun()
 
 
@@ -194,6 +196,19 @@ class DataView:
     samples: object  # a Plotly figure, or a table (pandas) for tabular data
     balance: object  # a Plotly figure (classes) or a table (regression targets), or None
     error: str | None = None
+    warnings: list = field(default_factory=list)  # classes with too few examples (datasets.splits.small_classes)
+
+
+def _follow_size(info) -> list[str]:
+    """Settings that follow the new data's size (the engine's size_defaults), set in view; returns its notes."""
+    from builder.experiment import size_defaults
+
+    found = size_defaults(state.experiment_dict(), info)
+    if found.training:
+        state.set_training({**state.get_training(), **found.training})
+    if found.augmentation:
+        state.set_augmentation(found.augmentation)
+    return found.notes
 
 
 def _data_key(data: dict) -> str:
@@ -211,7 +226,8 @@ def _view(data_key: str, _ds) -> DataView:
         return DataView({"Examples": len(_ds)}, list(_ds.notes), _samples(_ds), None, f"Could not split the data: {e}")
     counts = {"Examples": len(_ds), "Training": len(parts.y_train), "Validation": len(parts.y_val),
               "Test": len(parts.y_test)}
-    return DataView(counts, list(_ds.notes) + list(parts.notes), _samples(_ds), _balance(_ds, parts))
+    return DataView(counts, list(_ds.notes) + list(parts.notes), _samples(_ds), _balance(_ds, parts),
+                    warnings=splits.small_classes(_ds))
 
 
 def _balance(ds, parts):
@@ -237,6 +253,8 @@ def show_dataset(ds, data: dict) -> None:
         col.metric(name, f"{n:,}")
     for note in view.notes:
         st.info(note, icon=":material/info:")
+    for warning in view.warnings:
+        st.warning(warning, icon=":material/warning:")
     left, right = st.columns([3, 2], gap="large")
     with left:
         st.markdown("**Samples**")
