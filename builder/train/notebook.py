@@ -7,6 +7,9 @@ folder that holds model.py (and data.npz where the run needed one).
 """
 from __future__ import annotations
 
+import html
+import re
+
 INTRO = """# {title}
 
 This notebook trains your Layerlab model again, step by step, outside Layerlab. Run the cells from top to bottom
@@ -35,6 +38,16 @@ SHOW_FEATURES = ('px.bar(x=[f"input {i}" for i in range(saliency.size)], y=salie
                  'title="How much each input number moves the answer")')
 
 
+# Characters that mean something in Markdown; escaped with a backslash they read as themselves.
+_MARKDOWN_MARKS = re.compile(r"([\\`*_{}\[\]()#+\-.!|~=:])")
+
+
+def markdown_text(text: str) -> str:
+    """A name as plain words inside Markdown: one line, no HTML, no formatting (as `comment_lines` is for code)."""
+    line = " ".join(str(text).split())  # line breaks (any kind) would start new Markdown blocks
+    return _MARKDOWN_MARKS.sub(r"\\\1", html.escape(line, quote=False))  # <, >, & as entities: shown, not run
+
+
 def build(exp, steps: list, data_file: bool) -> str:
     """The notebook (JSON text) for an experiment from its training script's `steps`
     (builder.train.exports.sections)."""
@@ -42,7 +55,7 @@ def build(exp, steps: list, data_file: bool) -> str:
     from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
     note = " and `data.npz`, the run's data" if data_file else ""
-    cells = [new_markdown_cell(INTRO.format(title=exp.title, data_note=note))]
+    cells = [new_markdown_cell(INTRO.format(title=markdown_text(exp.title), data_note=note))]
     for name, words, code in steps:
         cells += [new_markdown_cell(f"## {name.capitalize()}\n\n{words}"), new_code_cell(code)]
         if name == "training":
