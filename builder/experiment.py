@@ -183,7 +183,8 @@ class Experiment:
         if self.name:
             return self.name
         nodes = [{"type": n.type} for n in self.model.nodes]
-        return f"{describe.kind(nodes, reconstructs=self.hp.get('task') == 'reconstruction')} on {self.dataset}"
+        network = describe.kind(nodes, reconstructs=self.hp.get("task") == "reconstruction", gan=bool(self.gan))
+        return f"{network} on {dataset_title(self.dataset)}"
 
     # -- (de)serialisation ---------------------------------------------------
     def to_dict(self) -> dict:
@@ -256,6 +257,15 @@ def _structure_problems(data) -> list[str]:
     if "name" in data and not isinstance(data["name"], str):
         problems.append("'name' must be text")
     return problems
+
+
+def dataset_title(dataset_id: str) -> str:
+    """The dataset as people name it: an upload by its file's name ("harvest.csv"), a built-in one by its id."""
+    from datasets import stored
+
+    if isinstance(dataset_id, str) and dataset_id.startswith(stored.PREFIX) and not stored.id_problem(dataset_id):
+        return stored.title(dataset_id)
+    return dataset_id
 
 
 def _upload_id_problem(dataset_id) -> str | None:
