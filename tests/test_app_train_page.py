@@ -92,6 +92,8 @@ def test_failed_run_shows_its_error_in_plain_words(runs_dir):
 
 def test_finished_run_curves_hold_the_metrics_and_saliency_shows(runs_dir):
     folder = write_run(runs_dir, "run-done")
+    exp = json.loads((folder / "experiment.json").read_text())
+    (folder / "experiment.json").write_text(json.dumps({**exp, "data": {"dataset": "shapes"}}))
     live = folder / "live"
     live.mkdir()
     rng = np.random.default_rng(0)
@@ -107,7 +109,7 @@ def test_finished_run_curves_hold_the_metrics_and_saliency_shows(runs_dir):
     assert ys["loss"] == [r["loss"] for r in METRICS]
     assert any("after epoch 3" in m.value for m in at.markdown)  # the newest saliency file is shown
     pictures = at.get("image")[0]
-    assert pictures.captions == ["label 0", "label 1", "label 2"]  # each probe with its label under it
+    assert pictures.captions == ["circle", "square", "triangle"]  # each probe with its class's name under it
 
 
 def test_reload_without_a_run_id_watches_the_running_run(runs_dir):

@@ -13,7 +13,7 @@ import pandas as pd
 import streamlit as st
 
 from builder.train import watch
-from ui import charts, gan_view
+from ui import charts, gan_view, run_data
 
 ACTIVE = ("queued", "running")
 BADGES = {"queued": ":gray[:material/schedule: queued]", "running": ":blue[:material/sprint: running]",
@@ -245,10 +245,21 @@ def overlay_images(images, heats) -> list[np.ndarray]:
     return out
 
 
+def label_words(labels: list, class_names: tuple[str, ...]) -> list[str]:
+    """Each probe's true answer as the student knows it: its class name ("circle"), else the label itself."""
+    def word(y):
+        if y is None:
+            return ""
+        if class_names and float(y).is_integer() and 0 <= int(y) < len(class_names):
+            return class_names[int(y)]
+        return f"label {y}"
+    return [word(y) for y in labels]
+
+
 @st.cache_resource(show_spinner=False, max_entries=16)
-def _saliency_pictures(path: str, cell: int):
+def _saliency_pictures(path: str, cell: int, class_names: tuple[str, ...] = ()):
     """(PNG data URLs, labels): each probe above its saliency overlay, enlarged to `cell` pixels so an
-    8×8 digit is readable; None while the files are incomplete.
+    8×8 digit is readable, named by its class; None while the files are incomplete.
 
     Encoded once per live file: a poll re-sends the same URLs (the browser keeps large messages it has
     seen, so the server sends only their hash).
@@ -261,8 +272,7 @@ def _saliency_pictures(path: str, cell: int):
     pairs = [np.concatenate([charts.enlarge(charts.to_rgb(img), cell), charts.enlarge(over, cell)], axis=0)
              for img, over in zip(x, overlay_images(x, heats), strict=False)]
     labels = np.ravel(probes["y"])[: len(pairs)].tolist() if "y" in probes else [None] * len(pairs)
-    words = ["" if y is None else f"label {y}" for y in labels]
-    return [charts.png_data_url(p) for p in pairs], words
+    return [charts.png_data_url(p) for p in pairs], label_words(labels, class_names)
 
 
 def live_saliency(folder: Path, cell: int = 96) -> bool:
@@ -270,7 +280,7 @@ def live_saliency(folder: Path, cell: int = 96) -> bool:
     path, epoch = watch.latest_live_file(folder, "saliency")
     if path is None or not (Path(folder) / "live" / "probes.npz").exists():
         return False
-    made = _saliency_pictures(str(path), cell)
+    made = _saliency_pictures(str(path), cell, run_data.class_names(folder))
     if made is None:
         return False
     pictures, labels = made
