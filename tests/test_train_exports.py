@@ -200,6 +200,25 @@ def test_a_regression_model_carries_no_class_names(tmp_path):
     assert "labels.txt" not in {a.title for a in exports.artifacts(tmp_path)}
 
 
+def test_the_notebooks_saliency_bars_of_a_table_are_named_by_its_columns():
+    import ast
+
+    import nbformat
+
+    from builder.train import notebook
+
+    wine = coerce({**diabetes_experiment(), "data": {"dataset": "wine"},
+                   "training": {"task": "classification", "loss": "sparse_categorical_crossentropy"}})
+    book = nbformat.reads(notebook.build(wine, [], False, exports.feature_names(wine)), as_version=4)
+    bar = next(n for n in ast.walk(ast.parse(book.cells[-1].source))
+               if isinstance(n, ast.Call) and getattr(n.func, "attr", "") == "bar")
+    names = ast.literal_eval(next(k.value for k in bar.keywords if k.arg == "x"))
+    assert names == list(registry.load("wine").feature_names) and names[0] == "alcohol"  # not input 0..12
+    moons = coerce(_crossed_moons())
+    assert exports.feature_names(moons) == ["x", "y", "x²", "y²", "x·y", "sin x", "sin y"]
+    assert exports.feature_names(coerce(digits_experiment())) is None  # pictures: a heat map, not bars
+
+
 # -- every download says what it is -------------------------------------------------------------------------------
 def test_each_artifact_says_how_to_use_it(tmp_path):
     assert run(digits_experiment(epochs=1), tmp_path) == "completed"

@@ -69,8 +69,21 @@ def write_scripts(run_dir) -> list[Path]:
     data_file = needs_data_file(exp)
     if data_file:
         written.append(write_data_file(exp, code / DATA_FILE, data.preprocessing))
-    atomic_write_text(code / "train.ipynb", notebook.build(exp, steps, data_file=data_file))
+    atomic_write_text(code / "train.ipynb", notebook.build(exp, steps, data_file=data_file,
+                                                           feature_names=feature_names(exp)))
     return written + [code / "train.ipynb"]
+
+
+def feature_names(exp: Experiment) -> list[str] | None:
+    """A table's column names as the model takes them (the crosses' names after `features: crosses`), else None."""
+    from builder.train.data import load_dataset
+    from datasets import registry, splits
+
+    if exp.data_settings["features"] == "crosses":
+        return list(splits.CROSSES)
+    if registry.info(exp.dataset).kind != "table":
+        return None
+    return load_dataset(exp.dataset, exp.data_settings["options"]).feature_names
 
 
 def _copy_bases(run_dir: Path, code: Path) -> list[Path]:
