@@ -33,6 +33,18 @@ def layer_brief(params: dict | None) -> str:
     return ", ".join(bits)
 
 
+def frozen_brief(params: dict | None) -> str:
+    """How much of a pretrained base keeps its trained weights: "frozen", "frozen before block_3" (the layers from
+    block_3 on learn) or "" (every layer learns)."""
+    p = params or {}
+    freeze = p.get("freeze", "all")
+    if freeze == "none":
+        return ""
+    if freeze == "from" and p.get("unfreeze_from"):
+        return f"frozen before {p['unfreeze_from']}"
+    return "frozen"
+
+
 def layers_line(nodes: list[dict]) -> str:
     """The layers in order as one line: "Input · shape [8, 8, 1] → Flatten → Dense · units 64, relu → …"."""
     named = [f"{n.get('type')}" + (f" · {b}" if (b := layer_brief(n.get("params"))) else "") for n in nodes]

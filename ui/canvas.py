@@ -157,6 +157,21 @@ def _family_of(type_name) -> str | None:
         return None
 
 
+def _base_brief(params: dict | None) -> str:
+    """A pretrained base by its source ("MobileNetV2 (ImageNet)", the uploaded file's name) and how much of it
+    learns: never its store id."""
+    from builder import pretrained
+    from builder.spec import SpecError
+
+    p = params or {}
+    try:
+        source = pretrained.info(str(p.get("model", ""))).title
+    except SpecError:  # no such base: the node's problem says so
+        source = ""
+    frozen = describe.frozen_brief(p) or "every layer learns"
+    return f"{source} · {frozen}" if source else frozen
+
+
 def structure_key(spec: dict) -> str:
     """Changes when layers or connections do (not when a layer moves or a setting changes): the canvas
     fits its view to the model again after such a change."""
@@ -183,8 +198,11 @@ def canvas_data(spec: dict, fb: Feedback, selected: str | None = None, family_of
         if problems:  # the first, short; the full list is under the canvas and in the side panel
             problem = problems[0] if len(problems[0]) <= 90 else problems[0][:88].rstrip() + "…"
             problem += f" (+{len(problems) - 1} more)" if len(problems) > 1 else ""
+        base = n.get("type") == "Pretrained"
         nodes.append({
-            "id": nid, "type": str(n.get("type", "?")), "detail": describe.layer_brief(n.get("params")), "shape": shape, "problem": problem,
+            "id": nid, "type": str(n.get("type", "?")), "detail": _base_brief(n.get("params")) if base else
+            describe.layer_brief(n.get("params")), "frozen": describe.frozen_brief(n.get("params")) if base else "",
+            "shape": shape, "problem": problem,
             "error": bool(problems), "colour": FAMILY_COLOURS.get(family_of(n.get("type")), "#ffffff"),
             "kind": "input" if n.get("type") == "Input" else "layer", "group": n.get("group"),
             "x": pos[nid][0], "y": pos[nid][1],
