@@ -174,9 +174,9 @@ def progress_bars(progress: dict, df: pd.DataFrame, epochs_planned: int | None, 
 
 
 @st.cache_resource(show_spinner=False, max_entries=64)
-def _curves_figure(path: str, stamp: tuple | None):
+def _curves_figure(path: str, stamp: tuple | None, fine_tune_from: int | None = None):
     """One figure per state of a metrics file, built once for every watcher (building costs ~50 ms)."""
-    return charts.training_curves(_metrics(path, stamp))
+    return charts.training_curves(_metrics(path, stamp), fine_tune_from=fine_tune_from)
 
 
 @st.cache_resource(show_spinner=False)
@@ -190,17 +190,18 @@ def empty_curves(key: str) -> None:
     st.plotly_chart(_empty_figure(), width="stretch", key=key)
 
 
-def curves(df: pd.DataFrame, key: str, folder: Path | None = None) -> None:
-    """Loss and metric curves of a run; with `folder`, the figure comes from the per-file cache."""
+def curves(df: pd.DataFrame, key: str, folder: Path | None = None, fine_tune_from: int | None = None) -> None:
+    """Loss and metric curves of a run, the switch to fine-tuning marked; with `folder`, the figure comes from the
+    per-file cache."""
     if df.empty:
         # Empty axes rather than nothing: the browser loads its charting library now, not when the
         # first epoch arrives (that load delayed the first point by ~2 s).
         st.caption("The first curve point appears after the first epoch.")
     if folder is not None:
         path = Path(folder) / "metrics.jsonl"
-        fig = _curves_figure(str(path), watch.file_stamp(path))
+        fig = _curves_figure(str(path), watch.file_stamp(path), fine_tune_from)
     else:
-        fig = charts.training_curves(df)
+        fig = charts.training_curves(df, fine_tune_from=fine_tune_from)
     st.plotly_chart(fig, width="stretch", key=key)
 
 
@@ -315,7 +316,7 @@ def live_panel(store, run_id: str, queue_position=None, others_training=lambda r
     # 2-D data: the decision boundary is the main view, as large as the curves
     curve_col, side_col = st.columns([1, 1] if points else [3, 2])
     with curve_col, st.empty().container():
-        curves(df, key=f"live_curves_{run_id}", folder=folder)
+        curves(df, key=f"live_curves_{run_id}", folder=folder, fine_tune_from=current.get("fine_tune_from"))
     with side_col, st.empty().container():
         drew = live_saliency(folder)
         drew = boundary(folder, key=f"live_boundary_{run_id}") or drew

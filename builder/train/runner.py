@@ -191,6 +191,7 @@ def _train(exp: Experiment, run_dir: Path, stop_flag, emit, log) -> dict:
     history = train_model.fit(**feed, epochs=hp["epochs"], validation_data=validation, callbacks=callbacks, verbose=0)
     if two_phases and not monitor.stopped and monitor.nan_at is None:
         done = len(history.epoch)  # early stopping may have ended the first phase sooner
+        runfolder.write_status(run_dir, fine_tune_from=done + 1)  # the curves mark where fine-tuning starts
         finetune.unfreeze_bases(model, exp.model)
         log.info("fine-tuning: %d epochs at learning rate %g", hp["fine_tune_epochs"], hp["fine_tune_rate"])
         feed = compiled(plan.optimizer(finetune.fine_tune_settings(hp), batches))
