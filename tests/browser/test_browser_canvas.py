@@ -199,3 +199,49 @@ def test_a_big_model_opens_as_blocks_with_a_minimap_and_search(page, app_url, sc
     expect(_node(page, "b3_dense_5")).to_be_in_viewport()
     assert "group:block_3" not in _ids(page) and "group:block_2" in _ids(page)  # the others stay closed
     screenshot(page, "canvas-08-search-focus")
+
+
+def test_a_frozen_pretrained_base_is_marked_and_named_by_its_source(page, app_url, app_runs_dir, screenshot, idle,
+                                                                     tmp_path, monkeypatch):
+    import json
+
+    import keras
+
+    from builder import pretrained
+
+    monkeypatch.setenv("LAYERLAB_PRETRAINED_DIR", str(app_runs_dir.parent / "uploads" / "pretrained"))  # the server's
+    inp = keras.Input((8, 8, 1))
+    out = keras.layers.Conv2D(8, 3, padding="same", name="c2")(keras.layers.Conv2D(4, 3, padding="same", name="c1")(inp))
+    keras.Model(inp, out).save(tmp_path / "digits CNN.keras")
+    base_id = pretrained.store_file(tmp_path / "digits CNN.keras", title="digits CNN")
+    spec = {"format": "layerlab/model@1", "name": "transfer", "nodes": [
+        {"id": "image", "type": "Input", "params": {"shape": [8, 8, 1]}},
+        {"id": "base", "type": "Pretrained", "params": {"model": base_id, "freeze": "from", "unfreeze_from": "c2"},
+         "inputs": ["image"]},
+        {"id": "gap", "type": "GlobalAveragePooling2D", "inputs": ["base"]},
+        {"id": "probs", "type": "Dense", "params": {"units": 10, "activation": "softmax"}, "inputs": ["gap"]}]}
+    path = tmp_path / "transfer.json"
+    path.write_text(json.dumps(spec))
+    page.set_viewport_size({"width": 1366, "height": 768})
+    page.goto(f"{app_url}/build")
+    _node(page, "image").wait_for(timeout=180_000)
+    idle(page)
+    page.get_by_text("Save / load").click()
+    page.locator("[data-testid='stFileUploader']").first.locator("input[type='file']").set_input_files(str(path))
+    page.get_by_role("button", name="Load this file").click()
+    page.get_by_text("Loaded the model from transfer.json").wait_for()
+    page.get_by_text("Canvas", exact=True).click()
+    _node(page, "base").wait_for()
+    idle(page)
+    base = _node(page, "base")
+    expect(base.locator(".ll-node")).to_have_class(re.compile(r"\bll-frozen\b"))
+    expect(base.locator(".ll-title")).to_have_text("🔒 base")
+    expect(base.locator(".ll-type")).to_have_text("Pretrained · digits CNN · frozen before c2")
+    assert "ll-frozen" not in (_node(page, "gap").locator(".ll-node").get_attribute("class") or "")
+    # its settings pick the layer to unfreeze from among the base's own
+    base.click()
+    _selected(page, "base")
+    idle(page)
+    picker = page.locator("[data-testid='stSelectbox']").filter(has_text="unfreeze from")
+    expect(picker).to_contain_text("c2")
+    screenshot(page, "canvas-09-frozen-base")
