@@ -24,6 +24,7 @@ from builder import validate as model_validate
 from builder.params import Param
 from builder.spec import ModelSpec, SpecError, atomic_write_text, parse_json, read_text
 from builder.validate import Problem
+from datasets import stored
 from datasets.splits import FEATURES, MAX_FRACTION, feature_shape, features_problem, split_problems
 
 FORMAT = "layerlab/experiment@1"
@@ -261,8 +262,6 @@ def _structure_problems(data) -> list[str]:
 
 def dataset_title(dataset_id: str) -> str:
     """The dataset as people name it: an upload by its file's name ("harvest.csv"), a built-in one by its id."""
-    from datasets import stored
-
     if isinstance(dataset_id, str) and dataset_id.startswith(stored.PREFIX) and not stored.id_problem(dataset_id):
         return stored.title(dataset_id)
     return dataset_id

@@ -15,6 +15,7 @@ import tempfile
 from dataclasses import replace
 from pathlib import Path
 
+from builder.spec import atomic_write_text
 from datasets.base import Dataset, DatasetError
 
 PREFIX = "upload:"
@@ -42,7 +43,6 @@ def path_of(dataset_id: str) -> Path:
 def store(dataset: Dataset, key: str, title: str | None = None) -> str:
     """Keep `dataset` under `key` (and `title`, the uploaded file's name, beside it); returns its dataset id
     ``upload:<key>``."""
-    from builder.spec import atomic_write_text
     from datasets.uploads import save_npz
 
     save_npz(dataset, path_of(key))

@@ -164,7 +164,6 @@ def test_a_pretrained_base_is_named_by_its_source_and_marked_frozen(tmp_path, mo
         spec["nodes"][1]["params"] = {"model": base_id, **freeze}
         node = next(n for n in canvas.canvas_data(spec, FB)["nodes"] if n["id"] == "base")
         seen[freeze.get("freeze", "all")] = (node["detail"], node["frozen"])
-    assert seen == {"all": ("shapes CNN · frozen", "frozen"),
-                    "from": ("shapes CNN · frozen before c1", "frozen before c1"),
-                    "none": ("shapes CNN · every layer learns", "")}  # "" draws no lock
+    assert seen == {"all": ("shapes CNN", "frozen"), "from": ("shapes CNN", "frozen before c1"),
+                    "none": ("shapes CNN · every layer learns", "")}  # "frozen": the tag on the box; "": none
     assert "pretrained:" not in str(seen)

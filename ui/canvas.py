@@ -29,7 +29,8 @@ from pathlib import Path
 
 import streamlit as st
 
-from builder import describe
+from builder import describe, pretrained
+from builder.spec import SpecError
 from ui import edits
 from ui.feedback import Feedback, format_count, format_shape
 
@@ -158,18 +159,15 @@ def _family_of(type_name) -> str | None:
 
 
 def _base_brief(params: dict | None) -> str:
-    """A pretrained base by its source ("MobileNetV2 (ImageNet)", the uploaded file's name) and how much of it
-    learns: never its store id."""
-    from builder import pretrained
-    from builder.spec import SpecError
-
+    """A pretrained base by its source ("MobileNetV2 (ImageNet weights)", the uploaded file's name), never by its
+    store id; "every layer learns" when nothing of it is frozen."""
     p = params or {}
     try:
         source = pretrained.info(str(p.get("model", ""))).title
     except SpecError:  # no such base: the node's problem says so
         source = ""
-    frozen = describe.frozen_brief(p) or "every layer learns"
-    return f"{source} · {frozen}" if source else frozen
+    learns = "" if describe.frozen_brief(p) else "every layer learns"  # a frozen base wears a tag instead
+    return " · ".join(part for part in (source, learns) if part)
 
 
 def structure_key(spec: dict) -> str:
@@ -308,6 +306,9 @@ def legend() -> None:
     chips = " ".join(
         f"<span style='background:{colour};border:1px solid #9aa5b1;border-radius:6px;padding:1px 8px;"
         f"margin-right:4px;font-size:13px'>{family}</span>" for family, colour in FAMILY_COLOURS.items())
+    chips += (" <span style='border:1px solid #9aa5b1;border-left:6px solid #52606d;border-radius:6px;padding:1px 8px;"
+              "font-size:13px;background:repeating-linear-gradient(135deg,rgba(82,96,109,.09) 0 6px,transparent 6px 12px)'>"
+              "frozen: keeps its trained weights</span>")
     st.html(f"<div style='line-height:2'>{chips}</div>")
 
 

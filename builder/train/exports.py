@@ -76,7 +76,7 @@ def write_scripts(run_dir) -> list[Path]:
 
 def feature_names(exp: Experiment) -> list[str] | None:
     """A table's column names as the model takes them (the crosses' names after `features: crosses`), else None."""
-    from builder.train.data import load_dataset
+    from builder.train.data import load_dataset  # the loaders import Keras: only when a notebook is made
     from datasets import registry, splits
 
     if exp.data_settings["features"] == "crosses":

@@ -9,6 +9,8 @@ from __future__ import annotations
 import zipfile
 from pathlib import Path
 
+from builder.spec import atomic_write_text
+
 FILE = "labels.txt"
 
 
@@ -23,8 +25,6 @@ def text(class_names) -> str:
 
 def attach(keras_file, folder, class_names) -> None:
     """Add labels.txt into `keras_file` and write it into `folder` (atomic); nothing without class names."""
-    from builder.spec import atomic_write_text
-
     if not class_names:
         return
     with zipfile.ZipFile(keras_file, "a") as saved:

@@ -18,6 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
+from builder.train import labels
+
 FILE = "preprocessing.json"
 FORMAT = "layerlab/preprocessing@1"
 DEPLOY = "deploy"  # folder of the deployable models (raw inputs)
@@ -147,8 +149,6 @@ def save_deployable(model, prep: Preprocessing, run_dir, class_names=None):
     """deploy/model.keras: the trained canvas model wrapped to take raw inputs (atomic), with its class names
     (builder.train.labels); returns the wrapped model."""
     import os
-
-    from builder.train import labels
 
     folder = Path(run_dir) / DEPLOY
     folder.mkdir(exist_ok=True)

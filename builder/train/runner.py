@@ -20,7 +20,7 @@ from pathlib import Path
 from builder import pretrained
 from builder.experiment import Experiment, coerce, validate
 from builder.spec import SpecError
-from builder.train import runfolder
+from builder.train import labels, runfolder
 from builder.train.finetune import total_epochs
 
 
@@ -268,8 +268,6 @@ def _finish(run_dir: Path, state: str, error: str | None = None, final: dict | N
 
 # -- pieces ----------------------------------------------------------------------------
 def _save_model(model, run_dir: Path, name: str = runfolder.MODEL, class_names=None) -> None:
-    from builder.train import labels
-
     tmp = run_dir / f".{name}.tmp.keras"
     try:
         model.save(tmp)

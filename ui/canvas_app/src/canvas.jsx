@@ -24,7 +24,8 @@ function LayerNode({ data, selected }) {
     <div className={`ll-node${data.error ? " ll-error" : ""}${data.frozen ? " ll-frozen" : ""}${selected ? " ll-selected" : ""}`}
          style={{ background: data.colour }} title={data.frozen || data.help || undefined}>
       {!data.isInput && <Handle type="target" position={Position.Top} className="ll-handle" />}
-      <div className="ll-title">{data.frozen ? "🔒 " : ""}{data.id}</div>
+      {data.frozen && <span className="ll-frozen-tag">{data.frozen}</span>}
+      <div className="ll-title">{data.id}</div>
       <div className="ll-type">{data.type}{data.detail ? ` · ${data.detail}` : ""}</div>
       {data.shape && <div className="ll-shape">{data.shape}</div>}
       {data.problem && <div className="ll-problem" title={data.problem}>⚠ {data.problem}</div>}
