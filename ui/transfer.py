@@ -80,8 +80,7 @@ def settings(params: dict, key: str) -> dict:
     layers = list(base.layers)
     out = dict(params)
     freeze = st.selectbox("freeze", list(catalog.FREEZE), index=catalog.FREEZE.index(params.get("freeze", "all")),
-                          key=f"{key}.freeze", help=declared["freeze"].help,
-                          format_func=lambda f: f"{f}: {catalog.FREEZE_HELP[f]}")
+                          key=f"{key}.freeze", help=declared["freeze"].help)
     _changed(out, "freeze", freeze, params.get("freeze", "all"))
     if freeze == "from":
         first = params.get("unfreeze_from")

@@ -235,6 +235,6 @@ def test_a_frozen_pretrained_base_is_marked_and_named_by_its_source(page, app_ur
     _selected(page, "base")
     idle(page)
     screenshot(page, "canvas-09-frozen-base")
-    page.locator("[data-testid='stSelectbox']").filter(has_text="unfreeze from").click()
+    page.get_by_role("combobox", name="unfreeze from").click()
     expect(page.get_by_role("option")).to_have_text(["c1", "c2"])  # the base's own layers, nothing to type
     screenshot(page, "canvas-10-unfreeze-from-choices")
