@@ -193,6 +193,15 @@ def test_each_download_alone_in_an_empty_folder_trains_and_names_the_classes(tmp
     assert (downloads / "labels.txt").read_text().splitlines() == shapes
 
 
+def test_a_gan_run_offers_its_discriminator_and_no_notebook(tmp_path):
+    (tmp_path / runfolder.EXPERIMENT).write_text(json.dumps(templates.experiment("mlp-gan")))
+    titles = [a.title for a in exports.artifacts(tmp_path)]
+    assert "discriminator.py" in titles and "train.py" in titles and "train.ipynb" not in titles
+    (tmp_path / runfolder.EXPERIMENT).write_text(json.dumps(digits_experiment()))
+    titles = [a.title for a in exports.artifacts(tmp_path)]
+    assert "discriminator.py" not in titles and "train.ipynb" in titles
+
+
 def test_a_regression_model_carries_no_class_names(tmp_path):
     assert run(diabetes_experiment(epochs=1), tmp_path) == "completed"
     with zipfile.ZipFile(tmp_path / "deploy" / "model.keras") as zf:
