@@ -112,6 +112,17 @@ def test_finished_run_curves_hold_the_metrics_and_saliency_shows(runs_dir):
     assert pictures.captions == ["circle", "square", "triangle"]  # each probe with its class's name under it
 
 
+def test_a_fine_tuned_runs_curves_mark_the_switch(runs_dir):
+    folder = write_run(runs_dir, "run-tuned")
+    status = json.loads((folder / "status.json").read_text())
+    (folder / "status.json").write_text(json.dumps({**status, "fine_tune_from": 3}))  # as the runner records it
+    at = page(run_id="run-tuned")
+    assert not at.exception
+    fig = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert {s["x0"] for s in fig["layout"]["shapes"]} == {2.5}  # between epoch 2 (head) and 3 (fine-tuning)
+    assert "fine-tuning" in [a["text"] for a in fig["layout"]["annotations"]]
+
+
 def test_reload_without_a_run_id_watches_the_running_run(runs_dir):
     write_run(runs_dir, "run-old", metrics=METRICS, started=1000.0, workspace=ME)
     write_run(runs_dir, "run-now", status="running", metrics=METRICS[:2], started=2000.0, workspace=ME)
