@@ -65,7 +65,7 @@ def sidebar() -> None:
     with st.sidebar:
         st.markdown("### :material/deployed_code: Layerlab")
         st.caption("Pick data → build a network → train it and watch it learn.")
-        shown = dataset_title(data.get("dataset", "—")).replace("`", "'")  # an upload by its file's name
+        shown = dataset_title(str(data.get("dataset") or "—")).replace("`", "'")  # an upload by its file's name
         st.markdown(f"**Data:** `{shown}`")
         st.markdown(f"**Model:** `{spec.get('name', 'model')}`")
         if fb.ok:

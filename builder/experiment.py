@@ -262,15 +262,13 @@ def _structure_problems(data) -> list[str]:
 
 def dataset_title(dataset_id: str) -> str:
     """The dataset as people name it: an upload by its file's name ("harvest.csv"), a built-in one by its id."""
-    if isinstance(dataset_id, str) and dataset_id.startswith(stored.PREFIX) and not stored.id_problem(dataset_id):
+    if stored.is_stored(dataset_id) and not stored.id_problem(dataset_id):
         return stored.title(dataset_id)
     return dataset_id
 
 
 def _upload_id_problem(dataset_id) -> str | None:
     """An upload id that could name a path outside the uploads folder is refused on load, not later."""
-    from datasets import stored
-
     return stored.id_problem(dataset_id) if stored.is_stored(dataset_id) else None
 
 

@@ -137,6 +137,7 @@ def sections(exp: Experiment, data=None) -> list[tuple[str, str, str]]:
     has_val = len(data.x_val) > 0
     steps = plan.make(exp, batches, has_val, tuple(data.info.input_shape))
     task = hp["task"]
+    named = task == "classification" and bool(data.class_names)  # the script writes labels.txt
     out = [("settings", "The run's settings: change them here to try something else.", "\n".join([
         "import json",
         "import sys",
@@ -158,7 +159,7 @@ def sections(exp: Experiment, data=None) -> list[tuple[str, str, str]]:
         f"NORMALIZE = {_lit(prep.normalize)}  # standard: mean 0, spread 1 per feature; minmax: 0..1; none",
         f"MODEL_SHAPE = {_lit(tuple(prep.model_shape))}",
         *([f"CLASS_NAMES = {_lit(labels.one_line(data.class_names))}  # the model's outputs, in order"]
-          if task == "classification" and data.class_names else []),
+          if named else []),
     ]))]
     out.append(("data", _data_words(exp), "\n".join(_data_lines(exp, prep))))
     out.append(("split", "The examples are split into training, validation and test sets with the run's seed, so "
@@ -170,7 +171,7 @@ def sections(exp: Experiment, data=None) -> list[tuple[str, str, str]]:
                 "data.", "\n".join(_model_lines(prep, steps))))
     out.append(("training", _training_words(steps, exp), "\n".join(_training_lines(steps, exp, batches))))
     out.append(("results", "The model scored on the test set: the same numbers as the run's evaluation.",
-                "\n".join(_result_lines(task, bool(task == "classification" and data.class_names)))))
+                "\n".join(_result_lines(task, named))))
     return out
 
 
