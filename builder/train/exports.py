@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from builder.experiment import Experiment, coerce
+from builder.pretrained import RUN_FOLDER, base_nodes
 from builder.train import finetune, labels, notebook, plan, preprocessing, runfolder, tflite
 from builder.train.tflite import ExportError
 
@@ -48,7 +49,6 @@ def write_scripts(run_dir) -> list[Path]:
     """code/model.py (the model, from builder.codegen), code/train.py (the run), code/train.ipynb (the run as a
     notebook) and, for data without a public loader, code/data.npz."""
     from builder.codegen import to_python
-    from builder.pretrained import RUN_FOLDER
     from builder.spec import atomic_write_text
     from builder.train.data import prepare
 
@@ -89,8 +89,6 @@ def feature_names(exp: Experiment) -> list[str] | None:
 def _copy_bases(run_dir: Path, code: Path) -> list[Path]:
     """The run's pretrained base files (its `pretrained/` copies) into code/pretrained/, so model.py, train.py
     and train.ipynb work wherever the code folder goes."""
-    from builder.pretrained import RUN_FOLDER
-
     out = []
     for base in sorted((run_dir / RUN_FOLDER).glob("*.keras")):
         target = code / RUN_FOLDER / base.name
@@ -439,8 +437,6 @@ def _fine_tune_lines(exp: Experiment, steps: plan.Plan, batches: int) -> list[st
 
 def _bases(exp: Experiment) -> dict:
     """Pretrained node id → [freeze, unfreeze_from], for a run with fine-tuning epochs (else {})."""
-    from builder.pretrained import base_nodes
-
     if not finetune.applies(exp):
         return {}
     return {n.id: [n.params.get("freeze", "all"), n.params.get("unfreeze_from")] for n in base_nodes(exp.model)}
@@ -531,8 +527,6 @@ def _is_gan(run_dir: Path) -> bool:
 
 def _base_rows(run_dir: Path) -> list[tuple[str, str, str]]:
     """A transfer run's pretrained base files (the run's own copies), which model.py loads."""
-    from builder.pretrained import RUN_FOLDER
-
     return [(f"{RUN_FOLDER}/{base.name}", base.name,
              "the pretrained base (weights included) that model.py loads: keep it beside model.py")
             for base in sorted((run_dir / RUN_FOLDER).glob("*.keras"))]
