@@ -510,7 +510,6 @@ GROUPS = {
         "guard: .keras with a Lambda layer": (make_lambda_keras, check_lambda_keras),
         "guard: run ids outside the runs folder": (lambda: None, check_run_id_traversal),
         "disk full while writing status.json": (lambda: None, check_status_write_disk_full),
-        "run name with line breaks, <img onerror> and Markdown: notebook title": (lambda: None, check_markup_run_name),
     },
     "keras": {
         "spec: Input [6000] -> Dense 65536": (lambda: None, check_big_dense),
@@ -519,6 +518,7 @@ GROUPS = {
         "spec: 2,000-node chain at the cap, every layer different": (lambda: None, check_chain_at_cap),
         ".keras: 1.5 KB declaring Dense 6000 -> 65536": (make_keras_declares_dense, check_keras_declares_dense),
         "run folder named with triple quotes + augmentation null": (make_quoted_run, check_quoted_run),
+        "run name with line breaks, <img onerror> and Markdown: notebook title": (lambda: None, check_markup_run_name),
         "disk full during training": (lambda: None, check_disk_full_training),
     },
 }
