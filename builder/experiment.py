@@ -24,6 +24,7 @@ from builder import validate as model_validate
 from builder.params import Param
 from builder.spec import ModelSpec, SpecError, atomic_write_text, parse_json, read_text
 from builder.validate import Problem
+from datasets import stored
 from datasets.splits import FEATURES, MAX_FRACTION, feature_shape, features_problem, split_problems, split_sizes
 
 FORMAT = "layerlab/experiment@1"
@@ -184,7 +185,8 @@ class Experiment:
         if self.name:
             return self.name
         nodes = [{"type": n.type} for n in self.model.nodes]
-        return f"{describe.kind(nodes, reconstructs=self.hp.get('task') == 'reconstruction')} on {self.dataset}"
+        network = describe.kind(nodes, reconstructs=self.hp.get("task") == "reconstruction", gan=bool(self.gan))
+        return f"{network} on {dataset_title(self.dataset)}"
 
     # -- (de)serialisation ---------------------------------------------------
     def to_dict(self) -> dict:
@@ -259,10 +261,15 @@ def _structure_problems(data) -> list[str]:
     return problems
 
 
+def dataset_title(dataset_id: str) -> str:
+    """The dataset as people name it: an upload by its file's name ("harvest.csv"), a built-in one by its id."""
+    if stored.is_stored(dataset_id) and not stored.id_problem(dataset_id):
+        return stored.title(dataset_id)
+    return dataset_id
+
+
 def _upload_id_problem(dataset_id) -> str | None:
     """An upload id that could name a path outside the uploads folder is refused on load, not later."""
-    from datasets import stored
-
     return stored.id_problem(dataset_id) if stored.is_stored(dataset_id) else None
 
 

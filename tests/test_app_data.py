@@ -129,6 +129,11 @@ def test_csv_upload_with_a_chosen_target_column():
     assert not at.exception
     assert at.session_state["data"]["dataset"].startswith("upload:")
     assert {m.label: m.value for m in at.metric}["Examples"] == "30"
+    whole = AppTest.from_file(APP, default_timeout=TIMEOUT)  # the whole app, with its sidebar
+    whole.session_state["data"], whole.session_state["spec"] = at.session_state["data"], copy.deepcopy(IRIS_MLP)
+    whole.session_state["welcome_dismissed"] = True
+    whole.run()
+    assert "**Data:** `t.csv`" in [m.value for m in whole.sidebar.markdown]  # by its file, not upload:3b7f…
 
 
 def test_an_offline_keras_set_offers_the_nearest_built_in_one(monkeypatch, tmp_path):

@@ -92,6 +92,8 @@ def test_failed_run_shows_its_error_in_plain_words(runs_dir):
 
 def test_finished_run_curves_hold_the_metrics_and_saliency_shows(runs_dir):
     folder = write_run(runs_dir, "run-done")
+    exp = json.loads((folder / "experiment.json").read_text())
+    (folder / "experiment.json").write_text(json.dumps({**exp, "data": {"dataset": "shapes"}}))
     live = folder / "live"
     live.mkdir()
     rng = np.random.default_rng(0)
@@ -107,7 +109,18 @@ def test_finished_run_curves_hold_the_metrics_and_saliency_shows(runs_dir):
     assert ys["loss"] == [r["loss"] for r in METRICS]
     assert any("after epoch 3" in m.value for m in at.markdown)  # the newest saliency file is shown
     pictures = at.get("image")[0]
-    assert pictures.captions == ["label 0", "label 1", "label 2"]  # each probe with its label under it
+    assert pictures.captions == ["circle", "square", "triangle"]  # each probe with its class's name under it
+
+
+def test_a_fine_tuned_runs_curves_mark_the_switch(runs_dir):
+    folder = write_run(runs_dir, "run-tuned")
+    status = json.loads((folder / "status.json").read_text())
+    (folder / "status.json").write_text(json.dumps({**status, "fine_tune_from": 3}))  # as the runner records it
+    at = page(run_id="run-tuned")
+    assert not at.exception
+    fig = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert {s["x0"] for s in fig["layout"]["shapes"]} == {2.5}  # between epoch 2 (head) and 3 (fine-tuning)
+    assert "fine-tuning" in [a["text"] for a in fig["layout"]["annotations"]]
 
 
 def test_reload_without_a_run_id_watches_the_running_run(runs_dir):

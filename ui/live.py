@@ -13,7 +13,7 @@ import pandas as pd
 import streamlit as st
 
 from builder.train import outcome, runfolder, watch
-from ui import charts, gan_view, problems
+from ui import charts, gan_view, problems, run_data
 
 ACTIVE = ("queued", "running")
 BADGES = {"queued": ":gray[:material/schedule: queued]", "running": ":blue[:material/sprint: running]",
@@ -214,9 +214,9 @@ def progress_bars(progress: dict, df: pd.DataFrame, epochs_planned: int | None, 
 
 
 @st.cache_resource(show_spinner=False, max_entries=64)
-def _curves_figure(path: str, stamp: tuple | None):
+def _curves_figure(path: str, stamp: tuple | None, fine_tune_from: int | None = None):
     """One figure per state of a metrics file, built once for every watcher (building costs ~50 ms)."""
-    return charts.training_curves(_metrics(path, stamp))
+    return charts.training_curves(_metrics(path, stamp), fine_tune_from=fine_tune_from)
 
 
 @st.cache_resource(show_spinner=False)
@@ -230,17 +230,18 @@ def empty_curves(key: str) -> None:
     st.plotly_chart(_empty_figure(), width="stretch", key=key)
 
 
-def curves(df: pd.DataFrame, key: str, folder: Path | None = None) -> None:
-    """Loss and metric curves of a run; with `folder`, the figure comes from the per-file cache."""
+def curves(df: pd.DataFrame, key: str, folder: Path | None = None, fine_tune_from: int | None = None) -> None:
+    """Loss and metric curves of a run, the switch to fine-tuning marked; with `folder`, the figure comes from the
+    per-file cache."""
     if df.empty:
         # Empty axes rather than nothing: the browser loads its charting library now, not when the
         # first epoch arrives (that load delayed the first point by ~2 s).
         st.caption("The first curve point appears after the first epoch.")
     if folder is not None:
         path = Path(folder) / "metrics.jsonl"
-        fig = _curves_figure(str(path), watch.file_stamp(path))
+        fig = _curves_figure(str(path), watch.file_stamp(path), fine_tune_from)
     else:
-        fig = charts.training_curves(df)
+        fig = charts.training_curves(df, fine_tune_from=fine_tune_from)
     st.plotly_chart(fig, width="stretch", key=key)
 
 
@@ -285,10 +286,21 @@ def overlay_images(images, heats) -> list[np.ndarray]:
     return out
 
 
+def label_words(labels: list, class_names: tuple[str, ...]) -> list[str]:
+    """Each probe's true answer as the student knows it: its class name ("circle"), else the label itself."""
+    def word(y):
+        if y is None:
+            return ""
+        if class_names and float(y).is_integer() and 0 <= int(y) < len(class_names):
+            return class_names[int(y)]
+        return f"label {y}"
+    return [word(y) for y in labels]
+
+
 @st.cache_resource(show_spinner=False, max_entries=16)
-def _saliency_pictures(path: str, cell: int):
+def _saliency_pictures(path: str, cell: int, class_names: tuple[str, ...] = ()):
     """(PNG data URLs, labels): each probe above its saliency overlay, enlarged to `cell` pixels so an
-    8×8 digit is readable; None while the files are incomplete.
+    8×8 digit is readable, named by its class; None while the files are incomplete.
 
     Encoded once per live file: a poll re-sends the same URLs (the browser keeps large messages it has
     seen, so the server sends only their hash).
@@ -301,8 +313,7 @@ def _saliency_pictures(path: str, cell: int):
     pairs = [np.concatenate([charts.enlarge(charts.to_rgb(img), cell), charts.enlarge(over, cell)], axis=0)
              for img, over in zip(x, overlay_images(x, heats), strict=False)]
     labels = np.ravel(probes["y"])[: len(pairs)].tolist() if "y" in probes else [None] * len(pairs)
-    words = ["" if y is None else f"label {y}" for y in labels]
-    return [charts.png_data_url(p) for p in pairs], words
+    return [charts.png_data_url(p) for p in pairs], label_words(labels, class_names)
 
 
 def live_saliency(folder: Path, cell: int = 96) -> bool:
@@ -310,7 +321,7 @@ def live_saliency(folder: Path, cell: int = 96) -> bool:
     path, epoch = watch.latest_live_file(folder, "saliency")
     if path is None or not (Path(folder) / "live" / "probes.npz").exists():
         return False
-    made = _saliency_pictures(str(path), cell)
+    made = _saliency_pictures(str(path), cell, run_data.class_names(folder))
     if made is None:
         return False
     pictures, labels = made
@@ -346,7 +357,7 @@ def live_panel(store, run_id: str, queue_position=None, others_training=lambda r
     # 2-D data: the decision boundary is the main view, as large as the curves
     curve_col, side_col = st.columns([1, 1] if points else [3, 2])
     with curve_col, st.empty().container():
-        curves(df, key=f"live_curves_{run_id}", folder=folder)
+        curves(df, key=f"live_curves_{run_id}", folder=folder, fine_tune_from=current.get("fine_tune_from"))
     with side_col, st.empty().container():
         drew = live_saliency(folder)
         drew = boundary(folder, key=f"live_boundary_{run_id}") or drew

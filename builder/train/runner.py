@@ -21,7 +21,7 @@ from pathlib import Path
 from builder import pretrained
 from builder.experiment import Experiment, coerce, validate
 from builder.spec import SpecError
-from builder.train import checkpoint, runfolder
+from builder.train import checkpoint, labels, runfolder
 from builder.train.finetune import total_epochs
 
 
@@ -259,6 +259,7 @@ def _train(exp: Experiment, run_dir: Path, stop_flag, emit, log, resume_from=Non
     if two_phases and not monitor.stopped and monitor.nan_at is None:
         end = total_epochs(hp) if phase == 2 else start + hp["fine_tune_epochs"]
         if phase == 1:
+            runfolder.write_status(run_dir, fine_tune_from=start + 1)  # the curves mark where fine-tuning starts
             finetune.unfreeze_bases(model, exp.model)
             feed = compiled(plan.optimizer(finetune.fine_tune_settings(hp), batches))
             saver.phase = 2
@@ -274,10 +275,11 @@ def _train(exp: Experiment, run_dir: Path, stop_flag, emit, log, resume_from=Non
         return _finish(run_dir, "failed", error=(
             f"the loss became NaN (not a number) at epoch {epoch}, batch {batch} — the updates blew up; "
             f"try a lower learning rate (now {hp['learning_rate']:g}) or normalised inputs"))
-    _save_model(model, run_dir)
+    class_names = data.class_names if hp["task"] == "classification" else None
+    _save_model(model, run_dir, class_names=class_names)
     deployable = None
     try:
-        deployable = save_deployable(model, data.preprocessing, run_dir)
+        deployable = save_deployable(model, data.preprocessing, run_dir, class_names)
     except Exception as e:  # noqa: BLE001 - the canvas model is saved; only the raw-data download is missing
         log.error("saving the deployable model failed:\n%s", traceback.format_exc())
         runfolder.write_status(run_dir, deploy_error=friendly_error(e))
@@ -339,10 +341,11 @@ def _finish(run_dir: Path, state: str, error: str | None = None, final: dict | N
 
 
 # -- pieces ----------------------------------------------------------------------------
-def _save_model(model, run_dir: Path, name: str = runfolder.MODEL) -> None:
+def _save_model(model, run_dir: Path, name: str = runfolder.MODEL, class_names=None) -> None:
     tmp = run_dir / f".{name}.tmp.keras"
     try:
         model.save(tmp)
+        labels.attach(tmp, run_dir, class_names)
         os.replace(tmp, run_dir / name)
     except BaseException:  # disk full, read-only: the run fails with the reason, no temp file stays
         tmp.unlink(missing_ok=True)
