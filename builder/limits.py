@@ -47,6 +47,10 @@ BUDGETS: dict[str, Budget] = {b.name: b for b in (
     Budget("max_files", "LAYERLAB_MAX_FILES", 20_000, "", "entries in one archive"),
     Budget("max_image_pixels", "LAYERLAB_MAX_IMAGE_PIXELS", 4096 * 4096, "",
            "pixels of one image, read from its header before it is decoded"),
+    Budget("max_archive_pixels", "LAYERLAB_MAX_ARCHIVE_PIXELS", 1_000_000_000, "",
+           "pixels of all images in one ZIP together, read from their headers before any is decoded"),
+    Budget("max_decode_seconds", "LAYERLAB_MAX_DECODE_SECONDS", 60, "",
+           "seconds of server CPU spent decoding one ZIP's images; the upload is refused beyond it"),
     Budget("max_dataset_mb", "LAYERLAB_MAX_DATASET_MB", 256, "MB",
            "an uploaded dataset once loaded as float32 numbers (images after resizing)"),
     Budget("max_csv_mb", "LAYERLAB_MAX_CSV_MB", 50, "MB", "a CSV/TSV upload"),
@@ -108,8 +112,8 @@ def lines() -> list[str]:
 
 
 def count(n: int) -> str:
-    """A big count in words people read: 393.3 M, 4.1 G."""
-    for size, suffix in ((1e9, " G"), (1e6, " M"), (1e3, " k")):
+    """A big count in words people read: 393.3 M, 4.1 G, 1.5 T."""
+    for size, suffix in ((1e12, " T"), (1e9, " G"), (1e6, " M"), (1e3, " k")):
         if n >= size:
             return f"{n / size:.1f}{suffix}"
     return str(n)
