@@ -35,6 +35,12 @@ BUDGETS: dict[str, Budget] = {b.name: b for b in (
            "weights in one model (trainable and not), counted from the declared sizes"),
     Budget("max_activations", "LAYERLAB_MAX_ACTIVATIONS", 20_000_000, "",
            "numbers all layers output for one example, added up (memory per example while training)"),
+    Budget("max_step_flops", "LAYERLAB_MAX_STEP_FLOPS", 1_000_000_000_000, "",
+           "arithmetic operations of one training step (forward and backward over a whole batch), estimated "
+           "from the layer shapes when the experiment is checked"),
+    Budget("max_step_memory_mb", "LAYERLAB_MAX_STEP_MEMORY_MB", 4096, "MB",
+           "activation memory of one training step: every layer's output and its gradient for the whole batch, "
+           "attention scores included, estimated when the experiment is checked"),
     Budget("max_input_dim", "LAYERLAB_MAX_INPUT_DIM", 100_000, "", "size of any one axis of an Input"),
     Budget("max_nodes", "LAYERLAB_MAX_NODES", 2_000, "", "layers in one model spec"),
     Budget("max_spec_mb", "LAYERLAB_MAX_SPEC_MB", 8, "MB", "a model spec or experiment JSON file"),
@@ -109,6 +115,14 @@ def lines() -> list[str]:
         value = b.value() // MB if b.unit == "MB" else b.value()
         out.append(f"{b.env}={value:_}{' ' + b.unit if b.unit else ''}  {b.help}")
     return out
+
+
+def size(n: int) -> str:
+    """Bytes in words people read, in the units of the MB settings: 640.0 kB, 4.0 GB."""
+    for unit, suffix in ((1024**3, " GB"), (MB, " MB"), (1024, " kB")):
+        if n >= unit:
+            return f"{n / unit:.1f}{suffix}"
+    return f"{n} bytes"
 
 
 def count(n: int) -> str:

@@ -131,6 +131,34 @@ def check_npz_bomb(path):
     return refusal(uploads.load_npz, path)
 
 
+def npy_bomb(descr: str, shape: tuple) -> tuple[int, bytes]:
+    """An .npy entry of zeros declaring `shape`, as (size, head) for `deflated_zip`."""
+    from numpy.lib import format as npy
+
+    head = io.BytesIO()
+    npy.write_array_header_1_0(head, {"descr": descr, "fortran_order": False, "shape": shape})
+    return np.dtype(descr).itemsize * int(np.prod(shape)) + len(head.getvalue()), head.getvalue()
+
+
+def make_npz_served_entries():
+    """What numpy serves beyond `*.npy`: a plain 'x' entry (preferred over x.npy), a plain 'masks' entry,
+    and a complex128 'x' whose float32 size fits the budget but whose real size is 4 times that."""
+    small = io.BytesIO()
+    np.save(small, np.zeros((900, 2), np.float32))
+    y = io.BytesIO()
+    np.save(y, np.zeros(900, np.int64))
+    ok = {"x.npy": small.getvalue(), "y.npy": y.getvalue()}
+    return [deflated_zip(INPUTS / "raw-x.npz", {**ok, "x": npy_bomb("|u1", (900, 1000, 1000))}),
+            deflated_zip(INPUTS / "raw-masks.npz", {**ok, "masks": npy_bomb("|b1", (900, 1000, 1000))}),
+            deflated_zip(INPUTS / "complex.npz", {"x.npy": npy_bomb("<c16", (900, 60_000)), "y.npy": y.getvalue()})]
+
+
+def check_npz_served_entries(paths):
+    from datasets import uploads
+    assert all(p.stat().st_size < 5_000_000 for p in paths)
+    return "; ".join(refusal(uploads.load_npz, p) for p in paths)
+
+
 def make_zip_big_entry():
     return deflated_zip(INPUTS / "big-entry.zip", {"cats/big.png": (950 * 1024 * 1024, small_png(1)),
                                                    "dogs/a.png": small_png(2)})
@@ -160,6 +188,19 @@ def check_pixel_bomb(path):
     ds = uploads.load_image_zip(path, size=8)
     assert len(ds.x) == 2 and ds.info.extra["too_large"] == 1, (len(ds.x), ds.info.extra)
     return f"the bomb was skipped: {'; '.join(ds.notes)}"
+
+
+def make_pixel_flood():
+    """300 PNGs each exactly at the per-image pixel budget (4096 x 4096): ~180 KB, minutes of decoding."""
+    side = 4096
+    at_budget = png(side, side, bytes((side + 1) * side))  # every row: filter byte 0, then black pixels
+    return deflated_zip(INPUTS / "flood.zip", {f"{c}/{i}.png": at_budget for c in ("a", "b") for i in range(150)})
+
+
+def check_pixel_flood(path):
+    from datasets import uploads
+    assert path.stat().st_size < 6_000_000
+    return refusal(uploads.load_image_zip, path, size=8)
 
 
 def make_chain():
@@ -390,6 +431,50 @@ def check_big_activations(_):
     return report.lines()[0]
 
 
+def compute_refusal(model: dict, batch_size: int, budget: str) -> str:
+    """The experiment check's refusal of `model` trained at `batch_size`, by the compute `budget` (an env name)."""
+    from builder import experiment
+    exp = experiment(model)
+    exp["training"]["batch_size"] = batch_size
+    lines = [line for line in experiment.validate(exp) if budget in line]
+    if not lines:
+        raise Accepted(f"no {budget} refusal: {experiment.validate(exp)}")
+    return lines[0]
+
+
+def check_big_kernel(_):
+    model = {"format": MODEL, "nodes": [
+        {"id": "img", "type": "Input", "params": {"shape": [2048, 2048, 1]}},
+        {"id": "conv", "type": "Conv2D", "params": {"filters": 2, "kernel_size": 31, "padding": "same"},
+         "inputs": ["img"]},
+        {"id": "pool", "type": "GlobalMaxPooling2D", "inputs": ["conv"]},
+        {"id": "out", "type": "Dense", "params": {"units": 10, "activation": "softmax"}, "inputs": ["pool"]}]}
+    message = compute_refusal(model, 64, "LAYERLAB_MAX_STEP_FLOPS")
+    assert "'conv' (Conv2D)" in message, message
+    return message
+
+
+def check_big_batch(_):
+    model = {"format": MODEL, "nodes": [
+        {"id": "img", "type": "Input", "params": {"shape": [2048, 2048, 1]}},
+        {"id": "flat", "type": "Flatten", "inputs": ["img"]},
+        {"id": "out", "type": "Dense", "params": {"units": 10, "activation": "softmax"}, "inputs": ["flat"]}]}
+    message = compute_refusal(model, 65_536, "LAYERLAB_MAX_STEP_MEMORY_MB")
+    assert "'img' (Input)" in message and "'flat' (Flatten)" in message, message
+    return message
+
+
+def check_attention_scores(_):
+    model = {"format": MODEL, "nodes": [
+        {"id": "seq", "type": "Input", "params": {"shape": [20_000, 4]}},
+        {"id": "att", "type": "MultiHeadAttention", "params": {"num_heads": 64, "key_dim": 2}, "inputs": ["seq", "seq"]},
+        {"id": "pool", "type": "GlobalAveragePooling1D", "inputs": ["att"]},
+        {"id": "out", "type": "Dense", "params": {"units": 10, "activation": "softmax"}, "inputs": ["pool"]}]}
+    message = compute_refusal(model, 1, "LAYERLAB_MAX_STEP_MEMORY_MB")
+    assert "'att' (MultiHeadAttention)" in message, message
+    return message
+
+
 def check_chain_at_cap(_):
     from builder import validate
     nodes = [{"id": "n0", "type": "Input", "params": {"shape": [8]}}]
@@ -476,9 +561,12 @@ GROUPS = {
         "csv with 1,000,000 columns": (make_csv_columns, check_csv_columns),
         "csv with a 200,000-character field": (make_csv_field, check_csv_field),
         "npz: ~1-4 MB holding 900x1000x1000 uint8": (make_npz_bomb, check_npz_bomb),
+        "npz: plain 'x' beside x.npy, plain 'masks', complex128 'x'": (make_npz_served_entries,
+                                                                      check_npz_served_entries),
         "zip: one 950 MB image entry": (make_zip_big_entry, check_zip_big_entry),
         "zip: 160 tiny PNGs resized to 1024x1024": (make_many_pngs, check_many_pngs),
         "zip: PNG header declaring 100,000 x 100,000": (make_pixel_bomb, check_pixel_bomb),
+        "zip: 300 PNGs each at the pixel budget (4096 x 4096)": (make_pixel_flood, check_pixel_flood),
         "spec: 50,000-node chain (file)": (make_chain, check_chain),
         "spec: node id 'x\\n'": (lambda: None, check_newline_id),
         "spec files: nested 100,000 deep; 9 MB": (make_odd_spec_files, check_odd_spec_files),
@@ -497,6 +585,9 @@ GROUPS = {
         "spec: Embedding 10^6 x 4096": (lambda: None, check_big_embedding),
         "spec: 2048x2048x3 image -> Conv2D 64 (activations)": (lambda: None, check_big_activations),
         "spec: 2,000-node chain at the cap, every layer different": (lambda: None, check_chain_at_cap),
+        "experiment: Conv2D 31x31 over a 2048x2048 picture (FLOPs)": (lambda: None, check_big_kernel),
+        "experiment: batch 65,536 x 4.2 M numbers per example (memory)": (lambda: None, check_big_batch),
+        "experiment: attention, 64 heads over 20,000 steps (scores)": (lambda: None, check_attention_scores),
         ".keras: 1.5 KB declaring Dense 6000 -> 65536": (make_keras_declares_dense, check_keras_declares_dense),
         "run folder named with triple quotes + augmentation null": (make_quoted_run, check_quoted_run),
         "disk full during training": (lambda: None, check_disk_full_training),
