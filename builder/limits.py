@@ -41,6 +41,9 @@ BUDGETS: dict[str, Budget] = {b.name: b for b in (
     Budget("max_step_memory_mb", "LAYERLAB_MAX_STEP_MEMORY_MB", 4096, "MB",
            "activation memory of one training step: every layer's output and its gradient for the whole batch, "
            "attention scores included, estimated when the experiment is checked"),
+    Budget("max_worker_mb", "LAYERLAB_MAX_WORKER_MB", 8192, "MB",
+           "memory one training worker process may hold (its heap and the private memory it writes, "
+           "RLIMIT_DATA); a run that needs more ends as failed, with the reason"),
     Budget("max_input_dim", "LAYERLAB_MAX_INPUT_DIM", 100_000, "", "size of any one axis of an Input"),
     Budget("max_nodes", "LAYERLAB_MAX_NODES", 2_000, "", "layers in one model spec"),
     Budget("max_spec_mb", "LAYERLAB_MAX_SPEC_MB", 8, "MB", "a model spec or experiment JSON file"),
