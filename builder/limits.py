@@ -76,6 +76,8 @@ BUDGETS: dict[str, Budget] = {b.name: b for b in (
            "hours an upload is kept after it was last used; then it is deleted"),
     Budget("max_disk_mb", "LAYERLAB_MAX_DISK_MB", 20_480, "MB",
            "the runs and uploads folders together; a new run or upload is refused above it"),
+    Budget("max_run_mb", "LAYERLAB_MAX_RUN_MB", 2048, "MB",
+           "what one run writes into its folder, counted while it trains; a run that would go over it stops as failed"),
     Budget("max_dataset_cache_mb", "LAYERLAB_MAX_DATASET_CACHE_MB", 1024, "MB",
            "uploaded datasets the web server keeps in memory for all sessions (least recently stored go first)"),
 )}
@@ -100,6 +102,15 @@ def check_disk(*folders) -> None:
     if used >= allowed:
         raise DiskFull(f"The server's storage for runs and uploads is full ({used // MB:,} MB of {allowed // MB:,} MB). "
                        "Delete old runs on the Runs page, or ask the teacher to make room.")
+
+
+def check_run_disk(run_dir, adding: int = 0) -> None:
+    """Raise DiskFull when a run folder, with `adding` bytes more, would hold more than `max_run_mb`."""
+    used, allowed = folder_bytes(run_dir), get("max_run_mb")
+    if used + adding > allowed:
+        raise DiskFull(f"the run stopped: its folder would hold {size(used + adding)}, over the limit of "
+                       f"{size(allowed)} for one run (server setting LAYERLAB_MAX_RUN_MB); use smaller pictures, "
+                       "a smaller model or fewer epochs")
 
 
 class DiskFull(ValueError):

@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import functools
 import os
+import resource
 from dataclasses import dataclass, field
+
+from builder import limits
 
 
 @dataclass(frozen=True)
@@ -250,10 +253,6 @@ def limit_memory() -> int:
     picking a victim. RLIMIT_AS would also count the address space TensorFlow and CUDA only reserve
     (gigabytes never touched) and break them.
     """
-    import resource
-
-    from builder import limits
-
     cap = limits.get("max_worker_mb")
     _soft, hard = resource.getrlimit(resource.RLIMIT_DATA)
     cap = cap if hard == resource.RLIM_INFINITY else min(cap, hard)

@@ -556,6 +556,25 @@ def check_disk_full_training(_):
     return status["error"]
 
 
+def check_run_disk_budget(_):
+    """A run whose files (here its saved model: 200k weights and Adam's two copies, ~2.4 MB) would pass the
+    per-run disk budget stops as failed with the reason, and writes no model."""
+    from builder.train import runner
+    run_dir = RUNS / "disk-budget"
+    exp = experiment(tiny_spec(units=10, inputs=(64,)))
+    exp["model"]["nodes"].insert(1, {"id": "wide", "type": "Dense", "params": {"units": 3000}, "inputs": ["x"]})
+    exp["model"]["nodes"][2]["inputs"] = ["wide"]
+    os.environ["LAYERLAB_MAX_RUN_MB"] = "1"
+    try:
+        state = runner.run(exp, run_dir)
+    finally:
+        del os.environ["LAYERLAB_MAX_RUN_MB"]
+    status = json.loads((run_dir / "status.json").read_text())
+    assert state == "failed" and "LAYERLAB_MAX_RUN_MB" in status["error"], status
+    assert not (run_dir / "model.keras").exists() and (run_dir / "metrics.jsonl").exists()
+    return status["error"]
+
+
 GROUPS = {
     "plain": {
         "csv with 1,000,000 columns": (make_csv_columns, check_csv_columns),
@@ -591,6 +610,7 @@ GROUPS = {
         ".keras: 1.5 KB declaring Dense 6000 -> 65536": (make_keras_declares_dense, check_keras_declares_dense),
         "run folder named with triple quotes + augmentation null": (make_quoted_run, check_quoted_run),
         "disk full during training": (lambda: None, check_disk_full_training),
+        "a run writing past its own disk budget": (lambda: None, check_run_disk_budget),
     },
 }
 
