@@ -157,6 +157,7 @@ def test_cli_default_folder_and_probe_fallback(run_dir, tmp_path, capsys):
 @pytest.mark.parametrize("case,expected", [
     ("missing", "does not exist"), ("no_model", "model.keras not found"), ("method", "unknown explanation method"),
     ("samples", "at least 1"), ("corrupt", "cannot load"), ("no_data", "no live/probes.npz"),
+    ("shrunk_probes", "shrunk for the live view [14, 14, 1], not the model's input [28, 28, 1]"),
 ])
 def test_cli_errors_are_one_plain_line(run_dir, tmp_path, capsys, case, expected):
     folder, method, samples = tmp_path / "run", "saliency", 2
@@ -169,8 +170,11 @@ def test_cli_errors_are_one_plain_line(run_dir, tmp_path, capsys, case, expected
         folder, samples = run_dir, 0
     elif case == "corrupt":
         (folder / "model.keras").write_bytes(b"not a zip")
-    elif case == "no_data":
+    elif case in ("no_data", "shrunk_probes"):
         (folder / "model.keras").write_bytes((run_dir / "model.keras").read_bytes())
+    if case == "shrunk_probes":  # a run of pictures bigger than the live view keeps its probes at that size
+        (folder / "live").mkdir()
+        np.savez(folder / "live" / "probes.npz", x=np.zeros((4, 14, 14, 1), "float32"), y=np.zeros(4))
     assert cli_explain(folder, method, samples, tmp_path / "out") == 1
     err = capsys.readouterr().err
     assert expected in err and "Traceback" not in err and len(err.strip().splitlines()) == 1, err

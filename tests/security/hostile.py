@@ -433,12 +433,12 @@ def check_big_activations(_):
 
 def compute_refusal(model: dict, batch_size: int, budget: str) -> str:
     """The experiment check's refusal of `model` trained at `batch_size`, by the compute `budget` (an env name)."""
-    from builder import experiment
+    from builder.experiment import validate
     exp = experiment(model)
     exp["training"]["batch_size"] = batch_size
-    lines = [line for line in experiment.validate(exp) if budget in line]
+    lines = [line for line in validate(exp) if budget in line]
     if not lines:
-        raise Accepted(f"no {budget} refusal: {experiment.validate(exp)}")
+        raise Accepted(f"no {budget} refusal: {validate(exp)}")
     return lines[0]
 
 
