@@ -431,48 +431,35 @@ def check_big_activations(_):
     return report.lines()[0]
 
 
-def compute_refusal(model: dict, batch_size: int, budget: str) -> str:
-    """The experiment check's refusal of `model` trained at `batch_size`, by the compute `budget` (an env name)."""
-    from builder.experiment import validate
-    exp = experiment(model)
-    exp["training"]["batch_size"] = batch_size
-    lines = [line for line in validate(exp) if budget in line]
-    if not lines:
-        raise Accepted(f"no {budget} refusal: {validate(exp)}")
-    return lines[0]
+def classifier(shape, *middle: dict) -> dict:
+    """A model spec: Input `shape` → the `middle` nodes, each fed by the one before → Dense(10, softmax)."""
+    nodes = [{"id": "in", "type": "Input", "params": {"shape": list(shape)}}]
+    for node in (*middle, {"id": "out", "type": "Dense", "params": {"units": 10, "activation": "softmax"}}):
+        nodes.append({"inputs": [nodes[-1]["id"]], **node})
+    return {"format": MODEL, "nodes": nodes}
 
 
-def check_big_kernel(_):
-    model = {"format": MODEL, "nodes": [
-        {"id": "img", "type": "Input", "params": {"shape": [2048, 2048, 1]}},
-        {"id": "conv", "type": "Conv2D", "params": {"filters": 2, "kernel_size": 31, "padding": "same"},
-         "inputs": ["img"]},
-        {"id": "pool", "type": "GlobalMaxPooling2D", "inputs": ["conv"]},
-        {"id": "out", "type": "Dense", "params": {"units": 10, "activation": "softmax"}, "inputs": ["pool"]}]}
-    message = compute_refusal(model, 64, "LAYERLAB_MAX_STEP_FLOPS")
-    assert "'conv' (Conv2D)" in message, message
-    return message
+def compute_refusal(model: dict, batch_size: int, budget: str, layer: str):
+    """A check: the experiment check refuses `model` at `batch_size` by `budget` (its setting), naming `layer`."""
+    def check(_):
+        from builder.experiment import validate
+        exp = experiment(model)
+        exp["training"]["batch_size"] = batch_size
+        lines = [line for line in validate(exp) if budget in line]
+        if not lines:
+            raise Accepted(f"no {budget} refusal: {validate(exp)}")
+        assert layer in lines[0], lines[0]
+        return lines[0]
+    return check
 
 
-def check_big_batch(_):
-    model = {"format": MODEL, "nodes": [
-        {"id": "img", "type": "Input", "params": {"shape": [2048, 2048, 1]}},
-        {"id": "flat", "type": "Flatten", "inputs": ["img"]},
-        {"id": "out", "type": "Dense", "params": {"units": 10, "activation": "softmax"}, "inputs": ["flat"]}]}
-    message = compute_refusal(model, 65_536, "LAYERLAB_MAX_STEP_MEMORY_MB")
-    assert "'img' (Input)" in message and "'flat' (Flatten)" in message, message
-    return message
-
-
-def check_attention_scores(_):
-    model = {"format": MODEL, "nodes": [
-        {"id": "seq", "type": "Input", "params": {"shape": [20_000, 4]}},
-        {"id": "att", "type": "MultiHeadAttention", "params": {"num_heads": 64, "key_dim": 2}, "inputs": ["seq", "seq"]},
-        {"id": "pool", "type": "GlobalAveragePooling1D", "inputs": ["att"]},
-        {"id": "out", "type": "Dense", "params": {"units": 10, "activation": "softmax"}, "inputs": ["pool"]}]}
-    message = compute_refusal(model, 1, "LAYERLAB_MAX_STEP_MEMORY_MB")
-    assert "'att' (MultiHeadAttention)" in message, message
-    return message
+BIG_KERNEL = classifier((2048, 2048, 1), {"id": "conv", "type": "Conv2D",
+                                          "params": {"filters": 2, "kernel_size": 31, "padding": "same"}},
+                        {"id": "pool", "type": "GlobalMaxPooling2D"})
+BIG_EXAMPLES = classifier((2048, 2048, 1), {"id": "flat", "type": "Flatten"})
+LONG_ATTENTION = classifier((20_000, 4), {"id": "att", "type": "MultiHeadAttention",
+                                          "params": {"num_heads": 64, "key_dim": 2}, "inputs": ["in", "in"]},
+                            {"id": "pool", "type": "GlobalAveragePooling1D"})
 
 
 def check_chain_at_cap(_):
@@ -604,9 +591,12 @@ GROUPS = {
         "spec: Embedding 10^6 x 4096": (lambda: None, check_big_embedding),
         "spec: 2048x2048x3 image -> Conv2D 64 (activations)": (lambda: None, check_big_activations),
         "spec: 2,000-node chain at the cap, every layer different": (lambda: None, check_chain_at_cap),
-        "experiment: Conv2D 31x31 over a 2048x2048 picture (FLOPs)": (lambda: None, check_big_kernel),
-        "experiment: batch 65,536 x 4.2 M numbers per example (memory)": (lambda: None, check_big_batch),
-        "experiment: attention, 64 heads over 20,000 steps (scores)": (lambda: None, check_attention_scores),
+        "experiment: Conv2D 31x31 over a 2048x2048 picture (FLOPs)": (
+            lambda: None, compute_refusal(BIG_KERNEL, 64, "LAYERLAB_MAX_STEP_FLOPS", "'conv' (Conv2D)")),
+        "experiment: batch 65,536 x 4.2 M numbers per example (memory)": (
+            lambda: None, compute_refusal(BIG_EXAMPLES, 65_536, "LAYERLAB_MAX_STEP_MEMORY_MB", "'flat' (Flatten)")),
+        "experiment: attention, 64 heads over 20,000 steps (scores)": (
+            lambda: None, compute_refusal(LONG_ATTENTION, 1, "LAYERLAB_MAX_STEP_MEMORY_MB", "'att' (MultiHeadAttention)")),
         ".keras: 1.5 KB declaring Dense 6000 -> 65536": (make_keras_declares_dense, check_keras_declares_dense),
         "run folder named with triple quotes + augmentation null": (make_quoted_run, check_quoted_run),
         "disk full during training": (lambda: None, check_disk_full_training),
