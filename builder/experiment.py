@@ -19,7 +19,7 @@ import math
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from builder import describe, gan
+from builder import compute, describe, gan
 from builder import validate as model_validate
 from builder.params import Param
 from builder.spec import ModelSpec, SpecError, atomic_write_text, parse_json, read_text
@@ -336,6 +336,7 @@ def check(exp, dataset_info=None) -> list[Problem]:
         problems += [problem] if problem else []
     if info is not None and not any(p.field == "training.batch_size" for p in problems):
         problems += batch_problems(exp, info)
+    problems += compute.problems(report, compute.step_batch(exp.hp["batch_size"], info))
     if exp.gan:  # two networks, checked against each other and the data (builder.gan)
         return problems + gan.problems(exp, report, info)
     if info is not None:

@@ -316,7 +316,7 @@ def _saliency_pictures(path: str, cell: int, class_names: tuple[str, ...] = ()):
     return [charts.png_data_url(p) for p in pairs], label_words(labels, class_names)
 
 
-def live_saliency(folder: Path, cell: int = 96) -> bool:
+def live_saliency(folder: Path, cell: int = watch.PICTURE_SIZE) -> bool:
     """Each probe image above its newest saliency overlay, its label under it; False when the run writes none."""
     path, epoch = watch.latest_live_file(folder, "saliency")
     if path is None or not (Path(folder) / "live" / "probes.npz").exists():

@@ -430,6 +430,9 @@ def _env_int(name: str) -> int | None:
     return value if value > 0 else None
 
 
+CRASH_SIGNALS = ("SIGSEGV", "SIGABRT", "SIGBUS")
+
+
 def death_reason(exitcode) -> str:
     if exitcode is not None and exitcode < 0:
         try:
@@ -438,6 +441,10 @@ def death_reason(exitcode) -> str:
             name = f"signal {-exitcode}"
         if name == "SIGKILL":
             return ("the training process was killed (SIGKILL) — usually because the machine ran out of memory; "
+                    "try a smaller batch size or a smaller model. The metrics so far are kept.")
+        if name in CRASH_SIGNALS:  # what TensorFlow does where an allocation fails under the worker's memory cap
+            return (f"the training process crashed ({name}) — most likely it needed more memory than a run may use "
+                    f"({limits.get('max_worker_mb') // limits.MB:,} MB, server setting LAYERLAB_MAX_WORKER_MB); "
                     "try a smaller batch size or a smaller model. The metrics so far are kept.")
         return f"the training process was ended by {name}. The metrics so far are kept."
     return (f"the training process exited unexpectedly (exit code {exitcode}); see train.log in the run folder. "

@@ -51,10 +51,10 @@ def markdown_text(text: str) -> str:
 def build(exp, steps: list, data_file: bool, feature_names: list[str] | None = None) -> str:
     """The notebook (JSON text) for an experiment from its training script's `steps`
     (builder.train.exports.sections); a table's saliency bars are named by its `feature_names`."""
-    from builder.codegen import literal  # imports Keras: only when a notebook is made
-
     import nbformat
     from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+    from builder.codegen import literal  # imports Keras: only when a notebook is made
 
     note = " and `data.npz`, the run's data" if data_file else ""
     cells = [new_markdown_cell(INTRO.format(title=markdown_text(exp.title), data_note=note))]

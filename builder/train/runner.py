@@ -18,7 +18,7 @@ import time
 import traceback
 from pathlib import Path
 
-from builder import pretrained
+from builder import limits, pretrained
 from builder.experiment import Experiment, coerce, validate
 from builder.spec import SpecError
 from builder.train import checkpoint, labels, runfolder
@@ -179,7 +179,7 @@ def epoch_line(row: dict, epochs: int) -> str:
 # -- the run itself -------------------------------------------------------------------
 def _train(exp: Experiment, run_dir: Path, stop_flag, emit, log, resume_from=None) -> dict:
     from builder.train import devices, fastpath, finetune, plan, tracking
-    from builder.train.callbacks import BatchMonitor, CheckpointSaver, EpochLog, restore_model
+    from builder.train.callbacks import BatchMonitor, CheckpointSaver, DiskBudget, EpochLog, restore_model
     from builder.train.data import prepare
     from builder.train.preprocessing import save_deployable
 
@@ -249,7 +249,8 @@ def _train(exp: Experiment, run_dir: Path, stop_flag, emit, log, resume_from=Non
     callbacks = [monitor, epoch_log, *stateful]
     callbacks += tracking.callbacks(run_dir, exp, log)  # TensorBoard; MLflow when LAYERLAB_MLFLOW_URI is set
     callbacks += _live_callbacks(run_dir, model, data, exp, log)
-    callbacks.append(saver)  # last: it restores the others' state after their on_train_begin reset it
+    callbacks.append(saver)  # after the others: it restores their state once their on_train_begin reset it
+    callbacks.append(DiskBudget(run_dir))  # last: counts what the callbacks before it (checkpoint included) wrote
     t0 = time.perf_counter()
     validation = (data.x_val, data.y_val) if has_val else None
     if phase == 1:
@@ -279,6 +280,7 @@ def _train(exp: Experiment, run_dir: Path, stop_flag, emit, log, resume_from=Non
     _save_model(model, run_dir, class_names=class_names)
     deployable = None
     try:
+        limits.check_run_disk(run_dir, adding=saved_bytes(model.weights))
         deployable = save_deployable(model, data.preprocessing, run_dir, class_names)
     except Exception as e:  # noqa: BLE001 - the canvas model is saved; only the raw-data download is missing
         log.error("saving the deployable model failed:\n%s", traceback.format_exc())
@@ -341,7 +343,16 @@ def _finish(run_dir: Path, state: str, error: str | None = None, final: dict | N
 
 
 # -- pieces ----------------------------------------------------------------------------
+def saved_bytes(variables) -> int:
+    """About what saving these variables writes: their numbers at their dtypes' sizes."""
+    import numpy as np
+
+    return sum(math.prod(v.shape) * np.dtype(v.dtype).itemsize for v in variables)
+
+
 def _save_model(model, run_dir: Path, name: str = runfolder.MODEL, class_names=None) -> None:
+    optimizer = getattr(model, "optimizer", None)
+    limits.check_run_disk(run_dir, adding=saved_bytes(model.weights + list(getattr(optimizer, "variables", []))))
     tmp = run_dir / f".{name}.tmp.keras"
     try:
         model.save(tmp)
@@ -378,7 +389,8 @@ def _live_callbacks(run_dir: Path, model, data, exp: Experiment, log) -> list:
         if kind == "boundary":  # the test points too, drawn outlined over the boundary
             m = min(500, len(data.x_test))
             held_out = {"x_test": data.x_test[:m], "y_test": data.y_test[:m]}
-        np.savez(run_dir / "live" / "probes.npz", x=x_saved, y=y_probe, **held_out)
+        pictures = live.shrink(x_saved) if kind == "saliency" else x_saved  # as small as the live view shows them
+        np.savez(run_dir / "live" / "probes.npz", x=pictures, y=y_probe, **held_out)
         callback = live.LiveExplainCallback(run_dir, x_probe, y_probe, kind, image_shape=x_saved.shape[1:3])
         return [SafeCallback(callback, log)]
     except Exception as e:  # noqa: BLE001
