@@ -63,6 +63,8 @@ BUDGETS: dict[str, Budget] = {b.name: b for b in (
            "hours an upload is kept after it was last used; then it is deleted"),
     Budget("max_disk_mb", "LAYERLAB_MAX_DISK_MB", 20_480, "MB",
            "the runs and uploads folders together; a new run or upload is refused above it"),
+    Budget("max_loaded_models", "LAYERLAB_MAX_LOADED_MODELS", 8, "",
+           "trained runs the Try page keeps loaded for all sessions (least recently used go first)"),
     Budget("max_dataset_cache_mb", "LAYERLAB_MAX_DATASET_CACHE_MB", 1024, "MB",
            "uploaded datasets the web server keeps in memory for all sessions (least recently stored go first)"),
 )}
