@@ -203,6 +203,28 @@ class Trained:
         return keras.ops.convert_to_numpy(x)
 
 
+class Generator:
+    """A GAN run's generator, loaded for drawing pictures from chosen noise (see `open_generator`)."""
+
+    def __init__(self, run_dir: Path):
+        import keras
+
+        self.run_dir = run_dir
+        self.model = keras.saving.load_model(run_dir / "model.keras", compile=False, safe_mode=True)
+        self.size = int(self.model.inputs[0].shape[-1])
+        self.image_shape = tuple(int(d) for d in self.model.outputs[0].shape[1:])
+
+    def noise(self, seed: int) -> np.ndarray:
+        """One noise vector, the same for the same seed."""
+        return np.random.default_rng(seed).normal(size=self.size).astype(np.float32)
+
+    def draw(self, z: np.ndarray) -> np.ndarray:
+        """The picture (h, w[, c]) in 0..1 the generator draws for one noise vector."""
+        from builder.train.gan_run import draw
+
+        return draw(self.model, np.asarray(z, np.float32).reshape(1, self.size), self.image_shape)[0]
+
+
 # -- the cache --------------------------------------------------------------------------
 _CACHE: OrderedDict[tuple, Trained] = OrderedDict()
 _CACHE_LOCK = threading.Lock()
@@ -238,20 +260,32 @@ def open_run(run_dir) -> Trained:
     problem = deploy_problem(run_dir)
     if problem:
         raise PredictError(problem)
-    key = (str(run_dir), (run_dir / preprocessing.DEPLOY_MODEL).stat().st_mtime_ns)
+    return _cached(Trained, run_dir / preprocessing.DEPLOY_MODEL)
+
+
+def open_generator(run_dir) -> Generator:
+    """A GAN run's generator, cached like `open_run`."""
+    run_dir = Path(run_dir).resolve()
+    if not (run_dir / "model.keras").exists():
+        raise PredictError("this GAN run has no saved generator (model.keras): it did not finish")
+    return _cached(Generator, run_dir / "model.keras")
+
+
+def _cached(kind, model_file: Path):
+    key = (kind.__name__, str(model_file), model_file.stat().st_mtime_ns)
     with _CACHE_LOCK:
         if key in _CACHE:
             _CACHE.move_to_end(key)
             return _CACHE[key]
     try:
-        trained = Trained(run_dir)
+        loaded = kind(model_file.parents[1] if kind is Trained else model_file.parent)
     except (OSError, ValueError, StopIteration) as e:
-        raise PredictError(f"the run's deployable model could not be loaded: {e}") from None
+        raise PredictError(f"the run's model could not be loaded: {e}") from None
     with _CACHE_LOCK:
-        _CACHE[key] = trained
+        _CACHE[key] = loaded
         while len(_CACHE) > limits.get("max_loaded_models"):
             _CACHE.popitem(last=False)
-    return trained
+    return loaded
 
 
 def predict(run_dir, raw, method: str | None = "saliency") -> Answer:

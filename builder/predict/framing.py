@@ -54,8 +54,8 @@ def border(image: np.ndarray) -> np.ndarray:
 
 
 def is_light(picture: np.ndarray) -> bool:
-    """Is the paper light? The median of the picture's border (0..1 values) is above one half."""
-    return bool(np.median(border(grey(picture))) > 0.5)
+    """Is the paper light? The median of the picture's border is above one half of white."""
+    return bool(np.median(border(grey(to_unit(picture)))) > 0.5)
 
 
 def data_look(images: np.ndarray) -> DataLook:

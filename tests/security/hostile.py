@@ -162,6 +162,15 @@ def check_pixel_bomb(path):
     return f"the bomb was skipped: {'; '.join(ds.notes)}"
 
 
+def check_try_pixel_bomb(_):
+    """The Try page's upload: a PNG header declaring 10^10 pixels is refused before any pixel is decoded."""
+    from builder.limits import get
+    from builder.predict.framing import read_picture
+    message = refusal(read_picture, png(100_000, 100_000), get("max_image_pixels"), "bomb.png")
+    assert "100000×100000 pixels" in message and "LAYERLAB_MAX_IMAGE_PIXELS" in message, message
+    return message
+
+
 def make_chain():
     nodes = [{"id": "n0", "type": "Input", "params": {"shape": [8]}}]
     nodes += [{"id": f"n{i}", "type": "Dense", "params": {"units": 8}, "inputs": [f"n{i - 1}"]} for i in range(1, 50_000)]
@@ -479,6 +488,7 @@ GROUPS = {
         "zip: one 950 MB image entry": (make_zip_big_entry, check_zip_big_entry),
         "zip: 160 tiny PNGs resized to 1024x1024": (make_many_pngs, check_many_pngs),
         "zip: PNG header declaring 100,000 x 100,000": (make_pixel_bomb, check_pixel_bomb),
+        "try: picture upload with a PNG header declaring 100,000 x 100,000": (lambda: None, check_try_pixel_bomb),
         "spec: 50,000-node chain (file)": (make_chain, check_chain),
         "spec: node id 'x\\n'": (lambda: None, check_newline_id),
         "spec files: nested 100,000 deep; 9 MB": (make_odd_spec_files, check_odd_spec_files),
