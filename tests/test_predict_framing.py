@@ -20,7 +20,8 @@ def drawing_of(digit: np.ndarray, size: int = 256) -> np.ndarray:
 
 
 def test_the_digits_look_dark_plain_and_filled():
-    assert DIGITS_LOOK == DataLook(dark=True, plain=True, fill=1.0)
+    assert DIGITS_LOOK.dark and DIGITS_LOOK.plain and DIGITS_LOOK.fill == 1.0
+    assert 0.15 < DIGITS_LOOK.stroke < 0.25  # about 1.5 of 8 pixels
 
 
 def test_a_256px_black_on_white_drawing_of_a_digit_becomes_its_8x8_0_to_16_input():
@@ -34,7 +35,7 @@ def test_a_256px_black_on_white_drawing_of_a_digit_becomes_its_8x8_0_to_16_input
 
 def test_a_mnist_like_margin_is_kept():
     pictures = np.zeros((20, 28, 28), np.float32)
-    pictures[:, 4:24, 8:20] = 1  # content 20 px tall in a 28 px box, like MNIST
+    pictures[:, 4:24, 13:15] = 1  # a stroke 20 px tall in a 28 px box, like MNIST's margin
     look = data_look(pictures)
     assert look.dark and look.plain and look.fill == pytest.approx(20 / 28)
     drawing = np.full((300, 300), 255, np.uint8)
@@ -48,11 +49,14 @@ def test_a_mnist_like_margin_is_kept():
 
 def test_a_colour_photo_becomes_grey_where_the_data_is_grey():
     photo = np.full((90, 120, 3), 255, np.uint8)
-    photo[30:60, 45:75] = (255, 0, 0)  # a red square on white
+    photo[30:60, 45:60] = (255, 0, 0)  # a red and a black rectangle side by side on white: a 30 px square
+    photo[30:60, 60:75] = 0
     framed = frame(photo, (8, 8, 1), 16, DIGITS_LOOK)
     assert framed.shape == (8, 8, 1)
-    # cropped to the square, which fills the box: red's luminance 0.299, inverted (dark data) → 0.701 × 16
-    np.testing.assert_allclose(framed, np.full((8, 8, 1), 0.701 * 16), atol=0.01)
+    # cropped to the square, which fills the box; inverted (dark data): black → full ink (16), red → its
+    # luminance 0.299 inverted, 0.701 of full ink
+    np.testing.assert_allclose(framed[..., 0], np.hstack([np.full((8, 4), 0.701 * 16), np.full((8, 4), 16.0)]),
+                               atol=0.01)
 
 
 def test_a_colour_photo_stays_colour_for_colour_photos():
@@ -72,6 +76,14 @@ def test_light_and_dark_paper_are_told_apart():
     transparent = np.zeros((64, 64, 4), np.uint8)  # a drawing app's transparent background counts as white paper
     transparent[10:50, 30:34, 3] = 255
     assert is_light(transparent)
+
+
+def test_a_thin_pen_is_thickened_to_the_data_strokes():
+    pad = np.full((280, 280), 255, np.uint8)
+    pad[40:240, 136:144] = 0  # an 8 px pen on a 200 px tall "1"
+    framed = frame(pad, (8, 8, 1), 16, DIGITS_LOOK)[..., 0]
+    assert np.count_nonzero(framed[4] > 8) == 2  # as thick as the data's strokes, not a faint line
+    assert framed[:, :3].max() == 0 and framed[:, 5:].max() == 0
 
 
 def test_dark_paper_for_dark_data_is_not_inverted():

@@ -54,8 +54,8 @@ def _component():
     return st.components.v2.component("layerlab_drawpad", js=JS, isolate_styles=False)
 
 
-def show(key: str, size: int = 280, stroke: int = 22) -> None:
-    """Draw the pad (`size` px square, ink `stroke` px wide)."""
+def show(key: str, size: int = 280, stroke: int = 36) -> None:
+    """Draw the pad (`size` px square, ink `stroke` px wide: a fat marker, as thick as small datasets' strokes)."""
     _component()(key=key, data={"size": size, "stroke": stroke}, default={"png": None},
                  on_png_change=lambda: None, height=size + 44)
 

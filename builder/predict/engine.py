@@ -274,16 +274,16 @@ def open_generator(run_dir) -> Generator:
 def _cached(kind, model_file: Path):
     key = (kind.__name__, str(model_file), model_file.stat().st_mtime_ns)
     with _CACHE_LOCK:
-        if key in _CACHE:
-            _CACHE.move_to_end(key)
-            return _CACHE[key]
-    try:
-        loaded = kind(model_file.parents[1] if kind is Trained else model_file.parent)
-    except (OSError, ValueError, StopIteration) as e:
-        raise PredictError(f"the run's model could not be loaded: {e}") from None
+        loaded = _CACHE.get(key)
+    if loaded is None:
+        try:
+            loaded = kind(model_file.parents[1] if kind is Trained else model_file.parent)
+        except (OSError, ValueError, StopIteration) as e:
+            raise PredictError(f"the run's model could not be loaded: {e}") from None
     with _CACHE_LOCK:
         _CACHE[key] = loaded
-        while len(_CACHE) > limits.get("max_loaded_models"):
+        _CACHE.move_to_end(key)
+        while len(_CACHE) > limits.get("max_loaded_models"):  # the budget is read each time: an admin may lower it
             _CACHE.popitem(last=False)
     return loaded
 

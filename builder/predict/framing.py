@@ -20,6 +20,8 @@ import numpy as np
 
 FORMATS = ("PNG", "JPEG", "WEBP")
 INK = 0.25  # a pixel this far from the background (0..1) is content
+WORK = 64  # px: the least resolution content is handled at before it is resized to the data's size
+THIN = 0.6  # strokes thinner than this share of the data's typical stroke are thickened to it
 PLAIN = 0.9  # a background is plain when this share of the pictures have their border's median near the data's
 
 
@@ -32,6 +34,7 @@ class DataLook:
     dark: bool  # the pictures' background is dark (digits, MNIST: light strokes on black)
     plain: bool  # the background is one flat value (drawings); False for photos (CIFAR)
     fill: float  # the content's side as a share of the picture's side (MNIST ≈ 0.7, digits ≈ 1)
+    stroke: float = 0.0  # the strokes' thickness as a share of the content's side (digits ≈ 0.3)
 
     @property
     def background(self) -> float:
@@ -64,8 +67,19 @@ def data_look(images: np.ndarray) -> DataLook:
     edge = np.median(border(g), axis=-1)  # each picture's paper
     background = float(np.median(edge))
     plain = float(np.mean(np.abs(edge - background) < INK)) >= PLAIN
-    fills = [_content_side(m) / max(m.shape) for m in np.abs(g - background) > INK if m.any()]
-    return DataLook(dark=background < 0.5, plain=plain, fill=float(np.median(fills)) if fills else 1.0)
+    masks = [m for m in np.abs(g - background) > INK if m.any()]
+    fills = [_content_side(m) / max(m.shape) for m in masks]
+    strokes = [stroke_width(m) / _content_side(m) for m in masks]
+    return DataLook(dark=background < 0.5, plain=plain, fill=float(np.median(fills)) if fills else 1.0,
+                    stroke=float(np.median(strokes)) if strokes else 0.0)
+
+
+def stroke_width(mask: np.ndarray) -> float:
+    """The typical thickness in pixels of the strokes in a binary picture: 2 × area / outline length
+    (a stroke of width w and length l has area w·l and an outline of about 2·l)."""
+    m = np.pad(mask, 1)
+    outline = np.count_nonzero(m[1:] != m[:-1]) + np.count_nonzero(m[:, 1:] != m[:, :-1])
+    return 2.0 * np.count_nonzero(m) / outline if outline else 0.0
 
 
 def _content_side(mask: np.ndarray) -> int:
@@ -104,23 +118,64 @@ def frame(picture: np.ndarray, shape, raw_max: float, look: DataLook) -> np.ndar
     if look.plain and is_light(p) == look.dark:  # light paper for dark-background data, or the reverse
         p = 1.0 - p
     p = grey(p)[..., None] if c == 1 else p
-    p = _square(p, look) if look.plain else _centre_crop(p, w / h)
-    channels = [Image.fromarray(p[..., k]).resize((w, h), Image.Resampling.BOX) for k in range(p.shape[-1])]
-    out = np.stack([np.asarray(ch, np.float32) for ch in channels], axis=-1)
+    p = _square(_levels(p, look), look, max(WORK, 8 * max(h, w))) if look.plain else _centre_crop(p, w / h)
+    out = _per_channel(p, lambda ch: ch.resize((w, h), Image.Resampling.BOX))
     return (np.clip(out, 0, 1) * raw_max).astype(np.float32).reshape(h, w, c)
 
 
-def _square(p: np.ndarray, look: DataLook) -> np.ndarray:
-    """The drawn content, cut out, centred on a square of background with the data's margin."""
-    box = content_box(np.abs(grey(p) - look.background) > INK)
-    if box is not None:
-        top, bottom, left, right = box
-        p = p[top:bottom, left:right]
+def _levels(p: np.ndarray, look: DataLook) -> np.ndarray:
+    """Greyish paper becomes the data's background and the strongest ink full ink (a photo of a drawing)."""
+    ink = p if look.dark else 1.0 - p
+    paper, top = float(np.median(border(grey(ink)))), float(ink.max())
+    ink = np.clip((ink - paper) / max(top - paper, 1e-3), 0, 1)
+    return ink if look.dark else 1.0 - ink
+
+
+def _square(p: np.ndarray, look: DataLook, work: int) -> np.ndarray:
+    """The drawn content, cut out, its strokes as thick as the data's, centred on a square of background with
+    the data's margin. The content is first brought to at most `work` pixels, enough to measure strokes."""
+    from PIL import ImageFilter
+
+    p = _shrink(_crop(p, look), work)
+    want, have = look.stroke * max(p.shape[:2]), stroke_width(np.abs(grey(p) - look.background) > INK)
+    if have < THIN * want:  # a thin pen: thicken its strokes (dilate the ink) to the data's thickness
+        size = 2 * int(round((want - have) / 2)) + 1
+        thicken = ImageFilter.MaxFilter(size) if look.dark else ImageFilter.MinFilter(size)
+        p = np.pad(p, ((size, size), (size, size), (0, 0)), constant_values=look.background)
+        p = _crop(_per_channel(p, lambda ch: ch.filter(thicken)), look)
     side = int(np.ceil(max(p.shape[:2]) / max(look.fill, 1e-3)))
     out = np.full((side, side, p.shape[-1]), look.background, np.float32)
     top, left = (side - p.shape[0]) // 2, (side - p.shape[1]) // 2
     out[top:top + p.shape[0], left:left + p.shape[1]] = p
     return out
+
+
+def _crop(p: np.ndarray, look: DataLook) -> np.ndarray:
+    """The part of the picture that holds content (all of it when there is none)."""
+    box = content_box(np.abs(grey(p) - look.background) > INK)
+    if box is None:
+        return p
+    top, bottom, left, right = box
+    return p[top:bottom, left:right]
+
+
+def _shrink(p: np.ndarray, work: int) -> np.ndarray:
+    """At most `work` pixels on the longer side, area-averaged (a big photo or drawing loses nothing visible)."""
+    from PIL import Image
+
+    scale = work / max(p.shape[:2])
+    if scale >= 1:
+        return p
+    size = (max(1, round(p.shape[1] * scale)), max(1, round(p.shape[0] * scale)))
+    return _per_channel(p, lambda ch: ch.resize(size, Image.Resampling.BOX))
+
+
+def _per_channel(p: np.ndarray, op) -> np.ndarray:
+    """`op` on each channel of (h, w, c) floats as a Pillow "F" picture."""
+    from PIL import Image
+
+    return np.stack([np.asarray(op(Image.fromarray(np.ascontiguousarray(p[..., k]))), np.float32)
+                     for k in range(p.shape[-1])], axis=-1)
 
 
 def _centre_crop(p: np.ndarray, aspect: float) -> np.ndarray:

@@ -42,21 +42,24 @@ def answer_text(page) -> re.Match:
     return ANSWER.search(page.get_by_text(ANSWER).first.inner_text())
 
 
-def test_a_one_drawn_with_the_mouse_is_answered(page, app_url, idle, screenshot, digits_run):
+def test_a_seven_drawn_with_the_mouse_is_answered(page, app_url, idle, screenshot, digits_run):
     open_try(page, app_url, idle)
     pad = page.get_by_label("drawing pad")
     pad.wait_for()
     box = pad.bounding_box()
-    x, top, bottom = box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.15, box["y"] + box["height"] * 0.85
-    page.mouse.move(x - 25, top + 30)  # a "1": a short up-stroke, then straight down
+
+    def at(u, v):  # a point of the pad, as shares of its width and height
+        return box["x"] + box["width"] * u, box["y"] + box["height"] * v
+
+    page.mouse.move(*at(0.25, 0.2))  # a "7": the top bar, then the long stroke down to the left
     page.mouse.down()
-    page.mouse.move(x, top, steps=5)
-    page.mouse.move(x, bottom, steps=20)
+    page.mouse.move(*at(0.75, 0.2), steps=15)
+    page.mouse.move(*at(0.43, 0.82), steps=25)
     page.mouse.up()
     found = answer_text(page)
     idle(page)
-    screenshot(page, "try-01-drawn-one")
-    assert found.group(1) == "1", f"a drawn 1 was read as {found.group(0)}"
+    screenshot(page, "try-01-drawn-seven")
+    assert found.group(1) == "7", f"a drawn 7 was read as {found.group(0)}"
     assert page.get_by_text("as the model sees it").count() == 1
     assert page.get_by_text(re.compile("where it looked")).count() == 1
 
