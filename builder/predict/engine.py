@@ -10,6 +10,7 @@ saliency of the chosen class, computed by `builder.explain`.
 """
 from __future__ import annotations
 
+import functools
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -170,11 +171,17 @@ class Trained:
 
     def methods(self) -> list[str]:
         """Saliency methods that fit this model: gradient (occlusion for token ids), Grad-CAM with a convolution."""
-        from builder.explain import gradcam_layers
-
         if self.prep.raw_dtype != "float32":
             return ["occlusion"]
-        return ["saliency", "gradcam"] if self.kind == "image" and gradcam_layers(self.core) else ["saliency"]
+        return ["saliency", "gradcam"] if self.kind == "image" and self.cam_layer else ["saliency"]
+
+    @functools.cached_property
+    def cam_layer(self) -> str | None:
+        """The convolution Grad-CAM reads (the last one no skip connection goes around), found once."""
+        from builder.explain import gradcam_layers
+
+        layers = gradcam_layers(self.core)
+        return layers[-1] if layers else None
 
     def saliency(self, x: np.ndarray, method: str, target) -> tuple[str, np.ndarray]:
         """(method, map) for one input batch: image (h, w) in 0..1, table per feature, sequence per step."""
@@ -184,7 +191,7 @@ class Trained:
             method = self.methods()[0]
         target = None if target is None else np.array([target])
         if method == "gradcam":  # Grad-CAM reads the canvas model's convolutions, behind the preprocessing
-            cam = explain(self.core, self._to_core(x), "gradcam", target=target)
+            cam = explain(self.core, self._to_core(x), "gradcam", target=target, layer=self.cam_layer)
             return method, normalize(cam.reshape((1,) + self.shape[:2]))[0]
         if self.kind == "table":  # the path from the training data's average row: bars that add up
             attr = explain(self.core, self._to_core(x), "integrated_gradients", target=target, steps=32)

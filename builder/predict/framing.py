@@ -134,15 +134,15 @@ def _levels(p: np.ndarray, look: DataLook) -> np.ndarray:
 def _square(p: np.ndarray, look: DataLook, work: int) -> np.ndarray:
     """The drawn content, cut out, its strokes as thick as the data's, centred on a square of background with
     the data's margin. The content is first brought to at most `work` pixels, enough to measure strokes."""
-    from PIL import ImageFilter
+    from scipy import ndimage
 
     p = _shrink(_crop(p, look), work)
     want, have = look.stroke * max(p.shape[:2]), stroke_width(np.abs(grey(p) - look.background) > INK)
     if have < THIN * want:  # a thin pen: thicken its strokes (dilate the ink) to the data's thickness
         size = 2 * int(round((want - have) / 2)) + 1
-        thicken = ImageFilter.MaxFilter(size) if look.dark else ImageFilter.MinFilter(size)
+        thicken = ndimage.maximum_filter if look.dark else ndimage.minimum_filter
         p = np.pad(p, ((size, size), (size, size), (0, 0)), constant_values=look.background)
-        p = _crop(_per_channel(p, lambda ch: ch.filter(thicken)), look)
+        p = _crop(thicken(p, size=(size, size, 1), mode="nearest"), look)
     side = int(np.ceil(max(p.shape[:2]) / max(look.fill, 1e-3)))
     out = np.full((side, side, p.shape[-1]), look.background, np.float32)
     top, left = (side - p.shape[0]) // 2, (side - p.shape[1]) // 2
