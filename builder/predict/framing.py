@@ -202,8 +202,7 @@ def read_picture(raw: bytes, max_pixels: int, name: str = "the picture") -> np.n
     if img.width * img.height > max_pixels:
         raise PictureError(f"{name} is {img.width}×{img.height} pixels, more than the {max_pixels:,} this server "
                            "decodes (server setting LAYERLAB_MAX_IMAGE_PIXELS); use a smaller picture")
-    try:
-        Image.MAX_IMAGE_PIXELS = max_pixels  # Pillow refuses a file whose frames declare more than its header
+    try:  # PNG, JPEG and WebP decode to the size their header declares
         return np.asarray(ImageOps.exif_transpose(img).convert("RGBA"))
     except Image.DecompressionBombError:
         raise PictureError(f"{name} declares more pixels than its header shows; it was not decoded") from None
