@@ -15,7 +15,6 @@ from builder import limits, predict
 from ui import charts, drawpad, gan_view, jobs, live, state
 from ui.navigation import require_app
 
-FINISHED = ("completed", "stopped", "interrupted")
 SOURCES = ["Draw", "Camera", "Upload", "Test example"]
 GAN_SLIDERS = 4  # noise directions a student moves by hand
 SHOWN = 200  # px: pictures on screen, however small the model's input
@@ -26,14 +25,6 @@ require_app()  # a deep link on a fresh server: let app.py draw this page
 state.init()
 store = jobs.get_run_store()
 st.title("Try it")
-
-
-def finished_runs() -> list:
-    try:
-        return [r for r in live.list_runs(store) if getattr(r, "status", None) in FINISHED]
-    except Exception as e:  # noqa: BLE001
-        st.error(f"Could not read the runs folder: {jobs.error_text(e)}")
-        return []
 
 
 def pick_run(runs: list) -> str:
@@ -259,7 +250,7 @@ def feature_names(trained) -> list[str] | None:
     return run_data.feature_names(trained.run_dir) or [f"feature {j}" for j in range(trained.shape[0])]
 
 
-runs = finished_runs()
+runs = live.finished_runs(store)
 if not runs:
     st.info("No trained model yet. Train one on the **Train** page, then come back and try it on your own input.")
     st.stop()

@@ -157,3 +157,24 @@ def test_the_cli_prints_the_answer_as_json(runs, tmp_path, capsys):
     assert out["text"].startswith("Prediction: ") and np.shape(out["saliency"]) == (8, 8)
     assert main(["predict", str(runs / "iris"), "[1, 2]"]) == 1
     assert "predict: this model takes 4 raw feature values" in capsys.readouterr().err
+
+
+def test_a_gan_draws_the_picture_of_the_chosen_noise(tmp_path):
+    from builder import templates
+    from builder.train.gan_run import draw
+    from builder.train.runner import run
+
+    exp = templates.experiment("mlp-gan")
+    exp["training"]["epochs"] = 1
+    run(exp, tmp_path / "gan")
+    assert "GAN run" in predict.deploy_problem(tmp_path / "gan")
+    generator = predict.open_generator(tmp_path / "gan")
+    assert generator.size == 16 and generator.image_shape == (8, 8, 1)
+    z = generator.noise(3)
+    np.testing.assert_array_equal(z, generator.noise(3))
+    assert not np.array_equal(z, generator.noise(4))
+    picture = generator.draw(z)
+    np.testing.assert_allclose(picture, draw(generator.model, z[None], (8, 8, 1))[0])
+    moved = z.copy()
+    moved[0] += 3
+    assert not np.allclose(generator.draw(moved), picture)  # a slider moves the picture
