@@ -205,7 +205,6 @@ def try_run(folder) -> None:
     problem = predict.deploy_problem(folder)
     if problem:
         st.warning(problem[0].upper() + problem[1:] + ".", icon=":material/block:")
-        st.page_link("pages/explain.py", label="Its results on Explain", icon=":material/visibility:")
         return
     try:
         with st.spinner("Loading the trained model…"):

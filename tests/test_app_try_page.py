@@ -28,6 +28,8 @@ def runs_dir(tmp_path_factory):
     old = root / "run-old"  # finished before Layerlab saved deployable models
     old.mkdir()
     (old / "status.json").write_text(json.dumps({"status": "completed", "run_id": "run-old", "created": 1.0}))
+    (old / "experiment.json").write_text(json.dumps(_experiment("digits", mlp_spec(), 1)))
+    (old / "model.keras").write_bytes(b"")  # its canvas model, but no deploy/model.keras
     return root
 
 
