@@ -102,7 +102,7 @@ def _png(width, height, mode="L") -> bytes:
 def test_uploads_are_checked_by_their_header_before_decoding():
     picture = read_picture(_png(30, 20), 1000)
     assert picture.shape == (20, 30, 4) and picture.dtype == np.uint8 and picture[0, 0, 0] == 128
-    with pytest.raises(PictureError, match="60×20 pixels, more than the 1,000"):
+    with pytest.raises(PictureError, match="60×20 pixels, more pixels than the 1,000 this server decodes"):
         read_picture(_png(60, 20), 1000)
     gif = io.BytesIO()
     Image.new("L", (4, 4)).save(gif, format="GIF")
@@ -110,6 +110,9 @@ def test_uploads_are_checked_by_their_header_before_decoding():
         read_picture(gif.getvalue(), 1000)
     with pytest.raises(PictureError, match="not a picture"):
         read_picture(b"hello", 1000)
+    from tests.security.hostile import png
+    with pytest.raises(PictureError, match="bomb.png has more pixels than the 1,000"):  # past Pillow's own limit
+        read_picture(png(100_000, 100_000), 1000, "bomb.png")
     with pytest.raises(PictureError, match="damaged|not a picture"):
         noisy = io.BytesIO()
         Image.fromarray(np.random.default_rng(0).integers(0, 255, (20, 30), np.uint8)).save(noisy, format="PNG")

@@ -193,15 +193,18 @@ def read_picture(raw: bytes, max_pixels: int, name: str = "the picture") -> np.n
     is checked against `max_pixels` before any pixel is decoded."""
     from PIL import Image, ImageOps
 
+    limit = (f"more pixels than the {max_pixels:,} this server decodes (server setting LAYERLAB_MAX_IMAGE_PIXELS); "
+             "use a smaller picture")
     try:
         img = Image.open(io.BytesIO(raw))  # reads the header only
+    except Image.DecompressionBombError:  # Pillow's own limit, already past ours
+        raise PictureError(f"{name} has {limit}") from None
     except Exception:  # noqa: BLE001 - Pillow raises many kinds for what is not a picture
         raise PictureError(f"{name} is not a picture Layerlab can read; use a PNG or JPEG file") from None
     if img.format not in FORMATS:
         raise PictureError(f"{name} is a {img.format} file; use a PNG or JPEG picture")
     if img.width * img.height > max_pixels:
-        raise PictureError(f"{name} is {img.width}×{img.height} pixels, more than the {max_pixels:,} this server "
-                           "decodes (server setting LAYERLAB_MAX_IMAGE_PIXELS); use a smaller picture")
+        raise PictureError(f"{name} is {img.width}×{img.height} pixels, {limit}")
     try:  # PNG, JPEG and WebP decode to the size their header declares
         return np.asarray(ImageOps.exif_transpose(img).convert("RGBA"))
     except Image.DecompressionBombError:
