@@ -23,6 +23,7 @@ PAGES = [  # (file, title, icon)
     ("pages/build.py", "Build", ":material/account_tree:"),
     ("pages/train.py", "Train", ":material/model_training:"),
     ("pages/explain.py", "Explain", ":material/visibility:"),
+    ("pages/try.py", "Try", ":material/touch_app:"),
     ("pages/runs.py", "Runs", ":material/history:"),
 ]
 TEACHER_PAGES = [("pages/class.py", "Class", ":material/groups:")]

@@ -78,6 +78,8 @@ BUDGETS: dict[str, Budget] = {b.name: b for b in (
            "the runs and uploads folders together; a new run or upload is refused above it"),
     Budget("max_run_mb", "LAYERLAB_MAX_RUN_MB", 2048, "MB",
            "what one run writes into its folder, counted while it trains; a run that would go over it stops as failed"),
+    Budget("max_loaded_models", "LAYERLAB_MAX_LOADED_MODELS", 8, "",
+           "trained runs the Try page keeps loaded for all sessions (least recently used go first)"),
     Budget("max_dataset_cache_mb", "LAYERLAB_MAX_DATASET_CACHE_MB", 1024, "MB",
            "uploaded datasets the web server keeps in memory for all sessions (least recently stored go first)"),
 )}

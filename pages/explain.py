@@ -11,7 +11,6 @@ from ui.navigation import require_app
 METHOD_TITLES = {"saliency": "Vanilla gradient", "smoothgrad": "SmoothGrad",
                  "integrated_gradients": "Integrated Gradients", "gradcam": "Grad-CAM", "occlusion": "Occlusion"}
 GALLERY_DEFAULT = ("saliency", "smoothgrad", "integrated_gradients", "gradcam")
-FINISHED = ("completed", "stopped", "interrupted")
 PREDICTED = "predicted class"
 MISTAKES_PER_PAGE = 12
 
@@ -21,17 +20,7 @@ store = jobs.get_run_store()
 st.title("Explain")
 
 
-def _finished_runs() -> list:
-    try:
-        runs = live.list_runs(store)
-    except Exception as e:  # noqa: BLE001
-        st.error(f"Could not read the runs folder: {jobs.error_text(e)}")
-        return []
-    return [r for r in runs if getattr(r, "status", None) in FINISHED
-            and (live.run_dir(store, r.id) / runfolder.MODEL).exists()]
-
-
-runs = _finished_runs()
+runs = live.finished_runs(store)
 if not runs:
     st.info("No trained model yet. Train one on the **Train** page, then come back to see what it learned.")
     st.stop()

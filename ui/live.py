@@ -13,7 +13,7 @@ import pandas as pd
 import streamlit as st
 
 from builder.train import outcome, runfolder, watch
-from ui import charts, gan_view, problems, run_data
+from ui import charts, gan_view, jobs, problems, run_data
 
 ACTIVE = ("queued", "running")
 BADGES = {"queued": ":gray[:material/schedule: queued]", "running": ":blue[:material/sprint: running]",
@@ -111,6 +111,20 @@ def list_runs(store) -> list:
     """store.list() (the runs this session may see), read again only when a run folder was added,
     removed or changed state."""
     return _runs(str(store.root), store.workspace, watch.store_stamp(store.root))
+
+
+FINISHED = ("completed", "stopped", "interrupted")
+
+
+def finished_runs(store) -> list:
+    """The runs this session may see that ended with a saved model (newest first); an unreadable runs folder
+    is shown as an error and counts as none."""
+    try:
+        runs = list_runs(store)
+    except Exception as e:  # noqa: BLE001
+        st.error(f"Could not read the runs folder: {jobs.error_text(e)}")
+        return []
+    return [r for r in runs if getattr(r, "status", None) in FINISHED and (run_dir(store, r.id) / runfolder.MODEL).exists()]
 
 
 def latest_running(store, states: tuple = ACTIVE, owner: str | None = None) -> str | None:

@@ -203,6 +203,16 @@ def check_pixel_flood(path):
     return refusal(uploads.load_image_zip, path, size=8)
 
 
+def check_try_pixel_bomb(_):
+    """The Try page's upload: a PNG header declaring 10^10 pixels is refused before any pixel is decoded."""
+    from builder.limits import get
+    from builder.predict.framing import read_picture
+    message = refusal(read_picture, png(100_000, 100_000), get("max_image_pixels"), "bomb.png")
+    assert "more pixels than the 16,777,216 this server decodes" in message, message
+    assert "LAYERLAB_MAX_IMAGE_PIXELS" in message, message
+    return message
+
+
 def make_chain():
     nodes = [{"id": "n0", "type": "Input", "params": {"shape": [8]}}]
     nodes += [{"id": f"n{i}", "type": "Dense", "params": {"units": 8}, "inputs": [f"n{i - 1}"]} for i in range(1, 50_000)]
@@ -592,6 +602,7 @@ GROUPS = {
         "zip: 160 tiny PNGs resized to 1024x1024": (make_many_pngs, check_many_pngs),
         "zip: PNG header declaring 100,000 x 100,000": (make_pixel_bomb, check_pixel_bomb),
         "zip: 300 PNGs each at the pixel budget (4096 x 4096)": (make_pixel_flood, check_pixel_flood),
+        "try: picture upload with a PNG header declaring 100,000 x 100,000": (lambda: None, check_try_pixel_bomb),
         "spec: 50,000-node chain (file)": (make_chain, check_chain),
         "spec: node id 'x\\n'": (lambda: None, check_newline_id),
         "spec files: nested 100,000 deep; 9 MB": (make_odd_spec_files, check_odd_spec_files),
