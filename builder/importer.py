@@ -456,7 +456,7 @@ def _refuse_lost_settings(layer, kind: str) -> None:
                              f"layer with {key}={fresh.get(key)!r} to open it"])
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _fresh_config(kind: str) -> dict:
     """The config of a new layer of `kind` (settings outside the catalog at Keras' defaults); one per type, so an
     import costs one layer construction per layer type, not per layer."""

@@ -25,14 +25,13 @@ def mnist_convnet():  # vision/mnist_convnet
     ], name="mnist_convnet")
 
 
-def image_classification_from_scratch():  # vision/image_classification_from_scratch (small Xception)
-    inputs = keras.Input(shape=(32, 32, 3))
-    x = layers.Rescaling(1.0 / 255)(inputs)
-    x = layers.Conv2D(16, 3, strides=2, padding="same")(x)
+def _xception_entry_flow(x, sizes=(16, 32)):
+    """BatchNorm + relu after the stem, then Xception's downsampling blocks with strided 1×1 shortcuts (shared by
+    the two examples, which write the same code)."""
     x = layers.BatchNormalization()(x)
     x = layers.Activation("relu")(x)
     previous_block_activation = x
-    for size in [16, 32]:
+    for size in sizes:
         x = layers.Activation("relu")(x)
         x = layers.SeparableConv2D(size, 3, padding="same")(x)
         x = layers.BatchNormalization()(x)
@@ -43,6 +42,14 @@ def image_classification_from_scratch():  # vision/image_classification_from_scr
         residual = layers.Conv2D(size, 1, strides=2, padding="same")(previous_block_activation)
         x = layers.add([x, residual])
         previous_block_activation = x
+    return x
+
+
+def image_classification_from_scratch():  # vision/image_classification_from_scratch (small Xception)
+    inputs = keras.Input(shape=(32, 32, 3))
+    x = layers.Rescaling(1.0 / 255)(inputs)
+    x = layers.Conv2D(16, 3, strides=2, padding="same")(x)
+    x = _xception_entry_flow(x)
     x = layers.SeparableConv2D(48, 3, padding="same")(x)
     x = layers.BatchNormalization()(x)
     x = layers.Activation("relu")(x)
@@ -146,20 +153,8 @@ def deeplabv3_plus():  # vision/deeplabv3_plus (a small strided backbone instead
 def oxford_pets_unet():  # vision/oxford_pets_image_segmentation
     inputs = keras.Input(shape=(32, 32, 3))
     x = layers.Conv2D(8, 3, strides=2, padding="same")(inputs)
-    x = layers.BatchNormalization()(x)
-    x = layers.Activation("relu")(x)
+    x = _xception_entry_flow(x)
     previous_block_activation = x
-    for filters in [16, 32]:
-        x = layers.Activation("relu")(x)
-        x = layers.SeparableConv2D(filters, 3, padding="same")(x)
-        x = layers.BatchNormalization()(x)
-        x = layers.Activation("relu")(x)
-        x = layers.SeparableConv2D(filters, 3, padding="same")(x)
-        x = layers.BatchNormalization()(x)
-        x = layers.MaxPooling2D(3, strides=2, padding="same")(x)
-        residual = layers.Conv2D(filters, 1, strides=2, padding="same")(previous_block_activation)
-        x = layers.add([x, residual])
-        previous_block_activation = x
     for filters in [32, 16, 8]:
         x = layers.Activation("relu")(x)
         x = layers.Conv2DTranspose(filters, 3, padding="same")(x)
