@@ -2,8 +2,9 @@
 
 Only models made of catalog layers can be opened. Only the file's
 `config.json` is read (its size checked from the archive header first), and
-before Keras even sees it the config is scanned: a Lambda layer or any custom
-class is refused by name, so no code from the file ever runs. Keras then
+before Keras even sees it the config is scanned: Lambda layers and custom
+classes are refused, all named in one message, so no code from the file ever
+runs, and its layers are counted against the node budget. Keras then
 rebuilds the architecture in safe mode with its weights declared but never
 allocated, and the spec is held against the server budgets like any other.
 Weights are not imported — a spec describes the architecture only.
@@ -126,7 +127,7 @@ def refuse_too_many_layers(config) -> None:
     and the nested models themselves (groups, not nodes) left out, so it never refuses a model that fits."""
     entries = [e for item in _walk(config) if isinstance(item.get("layers"), list) for e in item["layers"]]
     too_many = too_many_nodes(sum(1 for e in entries if isinstance(e, dict) and e.get("class_name") != "InputLayer"
-                                  and not isinstance((e.get("config") or {}).get("layers"), list)))
+                                  and not (isinstance(e.get("config"), dict) and isinstance(e["config"].get("layers"), list))))
     if too_many:
         raise SpecError([too_many])
 
