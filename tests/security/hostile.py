@@ -503,6 +503,36 @@ def check_keras_declares_dense(path):
     return message
 
 
+def dense_chain_keras(layers: int) -> Path:
+    """A Sequential of `layers` Dense 8 layers as a .keras file of a few KB (its config.json deflates well)."""
+    import keras
+    model = keras.Sequential([keras.Input((8,)), keras.layers.Dense(8, name="d")])
+    path = INPUTS / f"dense-{layers}.keras"
+    model.save(path)
+    with zipfile.ZipFile(path) as zf:
+        config = json.loads(zf.read("config.json"))
+    config["config"]["layers"][1:] = [{"module": "keras.layers", "class_name": "Dense", "config": {"name": f"d{i}",
+                                                                                                  "units": 8}}
+                                      for i in range(layers)]
+    return deflated_zip(path, {"metadata.json": b"{}", "config.json": json.dumps(config).encode()})
+
+
+def check_keras_dense_3000(path):
+    from builder import importer
+    assert path.stat().st_size < 12_000, path.stat().st_size
+    message = refusal(importer.from_keras_file, path)
+    assert "the model has 3,000 layers" in message and "LAYERLAB_MAX_NODES" in message, message
+    return message
+
+
+def check_keras_dense_500(path):
+    from builder import importer
+    assert path.stat().st_size < 3_000, path.stat().st_size
+    spec = importer.from_keras_file(path)
+    assert len(spec.nodes) == 501 and spec.nodes[-1].id == "d499", spec.nodes[-1]
+    return f"imported: {len(spec.nodes)} nodes"
+
+
 PAYLOAD = "__import__('pathlib').Path('PWNED').touch()"
 
 
@@ -628,6 +658,9 @@ GROUPS = {
         "experiment: attention, 64 heads over 20,000 steps (scores)": (
             lambda: None, compute_refusal(LONG_ATTENTION, 1, "LAYERLAB_MAX_STEP_MEMORY_MB", "'att' (MultiHeadAttention)")),
         ".keras: 1.5 KB declaring Dense 6000 -> 65536": (make_keras_declares_dense, check_keras_declares_dense),
+        ".keras: 9 KB holding 3,000 Dense layers": (lambda: dense_chain_keras(3000), check_keras_dense_3000),
+        ".keras: 2 KB holding 500 Dense layers (imports, linear time)": (lambda: dense_chain_keras(500),
+                                                                         check_keras_dense_500),
         "run folder named with triple quotes + augmentation null": (make_quoted_run, check_quoted_run),
         "run name with line breaks, <img onerror> and Markdown: notebook title": (lambda: None, check_markup_run_name),
         "disk full during training": (lambda: None, check_disk_full_training),
