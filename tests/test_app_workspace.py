@@ -29,16 +29,23 @@ def visit(**query) -> AppTest:
     return at.run()
 
 
+def add_a_layer(at: AppTest) -> dict:
+    """A Dropout after the selected layer, on the Build page: the student's first change. Returns the spec."""
+    at.session_state["selected"] = "hidden"
+    at.session_state["welcome_dismissed"] = True
+    at.run()
+    at.button(key="add_Dropout").click().run()
+    return at.session_state["spec"]
+
+
 def test_a_reload_with_the_link_restores_model_data_and_settings(server):
     first = visit()
     assert not first.exception
     ws = first.session_state["ws"]
     assert first.query_params["ws"] == [ws] or first.query_params["ws"] == ws  # the link is in the URL
-    first.session_state["selected"] = "hidden"
-    first.session_state["welcome_dismissed"] = True
-    first.run()
-    first.button(key="add_Dropout").click().run()
-    edited = first.session_state["spec"]
+    assert not (server / "home" / ws).exists()  # a visit alone makes no folder
+    edited = add_a_layer(first)
+    assert (server / "home" / ws / "state.json").is_file()  # the first change does
     assert "dropout_1" in {n["id"] for n in edited["nodes"]}
 
     again = visit(ws=ws)  # a reload, a new tab, or the link on another machine: a fresh session
@@ -61,7 +68,11 @@ def test_a_made_up_link_gets_a_new_workspace_not_someone_elses(server):
 
 def test_teacher_key_opens_the_class_page_and_a_wrong_key_gets_nothing(server, monkeypatch):
     monkeypatch.setenv("LAYERLAB_TEACHER_KEY", "s3cret-key")
-    ws = visit().session_state["ws"]
+    student = visit()
+    student.session_state["name"] = "Grace"
+    add_a_layer(student)  # did something: the teacher lists it
+    ws = student.session_state["ws"]
+    visit()  # a visit that does nothing leaves no row (and no folder)
 
     write_run(server / "runs", "run-grace", status="running", metrics=[{"epoch": 1, "loss": 0.5, "val_accuracy": 0.8}],
               workspace=ws)
@@ -74,9 +85,10 @@ def test_teacher_key_opens_the_class_page_and_a_wrong_key_gets_nothing(server, m
     teacher.switch_page("pages/class.py").run()
     assert not teacher.exception
     table = teacher.dataframe[0].value
-    assert len(table) == 2  # the student and the one who guessed the key; not the teacher's own workspace
-    row = table[table["name"] == f"student {ws[:4]}"].iloc[0]  # no display name given
+    assert list(table["name"]) == ["Grace"]  # not the idle visit, the wrong key, nor the teacher's own workspace
+    row = table.iloc[0]
     assert row["run now"] == "run-grace" and row["status"] == "running" and row["val accuracy now"] == 0.8
+    assert "teacher" not in teacher.query_params  # the key left the address
 
 
 def test_class_code_is_asked_once_per_workspace(server, monkeypatch):

@@ -86,7 +86,8 @@ def test_one_active_run_per_workspace_and_stop_checks_the_owner(queue_only, tmp_
     with pytest.raises(QuotaExceeded, match="already have a run"):
         queue_only.submit(experiment(), workspace=A)
     b1 = queue_only.submit(experiment(), workspace=B)
-    assert json.loads((tmp_path / a1 / "status.json").read_text())["workspace"] == A
+    status = json.loads((tmp_path / a1 / "status.json").read_text())
+    assert status["owner"] == workspace.owner_tag(A) and A not in json.dumps(status)  # a hash, never the id
     with pytest.raises(NotYourRun):
         queue_only.stop(a1, workspace=B)
     assert queue_only.status(a1)["status"] == "queued"

@@ -14,8 +14,13 @@ Session state holds only plain JSON-able data and ids, never models or arrays:
   or "discriminator") and the other one with its own undo stacks ({"spec", "history", "future"}); None
   for every other experiment
 - "ws": the workspace id (builder.workspace): every key above is saved to the workspace's folder on
-  every change and restored from it when a session opens the app with `?ws=<id>` (a reload, a new
-  tab, the bookmarked link on another machine)
+  every change (the folder is made by the first save, not by a visit) and restored from it when a session
+  opens the app with `?ws=<id>` (a reload, a new tab, the bookmarked link on another machine) or, without
+  a link, from the browser's cookie (`WS_COOKIE`, set by app.py once the workspace exists)
+- "ws_base": the saved state this session last read or wrote (with its "version"): a save from an older
+  version keeps another tab's newer edits, and every rerun takes in what another tab saved
+  ("ws_stamp": the file's mtime and size when last looked at); "ws_notice" / "ws_error": a sentence for
+  the student (another tab's change was taken in, saved work was reset, the server is full)
 
 Pages read and write these only through the functions below.
 """
@@ -30,6 +35,9 @@ HISTORY_LIMIT = 100
 SAVED = ("spec", "history", "future", "data", "upload_id", "augmentation", "training", "run_id", "name",
          "admitted", "welcome_dismissed", "gan_part", "gan_other")
 SAVED_HISTORY = 20  # undo steps kept in the workspace file (the session keeps HISTORY_LIMIT)
+WS_COOKIE = "layerlab_ws"  # the browser's last workspace, so retyping the address finds it again
+TEACHER_COOKIE = "layerlab_teacher"  # a proof of the teacher key for this browser session (never the key)
+OTHER_TAB = "This workspace changed in another tab — reloaded its newer work here."
 
 
 def default_data(dataset: str | None = None) -> dict:
@@ -58,6 +66,8 @@ def init() -> None:
     ss = st.session_state
     if "ws" not in ss:
         _open_workspace()
+    else:
+        _follow_other_tabs()
     if "spec" not in ss:
         exp = first_visit()
         ss["spec"] = exp["model"]
@@ -65,8 +75,6 @@ def init() -> None:
         ss.setdefault("training", exp["training"])
     if "data" not in ss:
         ss["data"] = default_data()
-    if ss.pop("ws_unsaved", False):
-        save()  # a new workspace holds its first-visit model from the start (the teacher sees it)
     ss.setdefault("history", [])
     ss.setdefault("future", [])
     ss.setdefault("selected", None)
@@ -78,20 +86,75 @@ def init() -> None:
 
 
 def _open_workspace() -> None:
-    """The workspace named by `?ws=` (restored), else a new one whose id goes into the URL."""
+    """The workspace named by `?ws=`, else the one this browser used last (its cookie), restored and checked
+    field by field; else a new id, whose folder the first save makes. The id goes into the URL."""
     ss = st.session_state
     store = workspaces()
-    ws = st.query_params.get("ws")
-    if store.exists(ws):
-        for key, value in store.load(ws).items():
+    ws = next((w for w in (st.query_params.get("ws"), st.context.cookies.get(WS_COOKIE)) if store.exists(w)), None)
+    if ws:
+        opened = store.open(ws)
+        for key, value in opened.state.items():
             if key in SAVED:
-                ss[key] = value
+                ss[key] = copy.deepcopy(value)
+        ss["ws_base"] = opened.state
+        if opened.reset:
+            ss["ws_notice"] = ("Some of your saved work could not be read and was reset: " + ", ".join(opened.reset)
+                               + ". Everything else is as you left it.")
     else:
-        ws = store.create()
+        from builder.workspace import new_id
+
+        ws = new_id()
         ss["ws_new"] = True  # the sidebar shows the link once, prominently
-        ss["ws_unsaved"] = True
+        ss["ws_base"] = {}
     ss["ws"] = ws
+    ss["ws_stamp"] = _stamp(store, ws)
     st.query_params["ws"] = ws
+
+
+def _stamp(store, ws: str) -> tuple | None:
+    """The state file's (mtime, size): a cheap sign that another tab saved."""
+    try:
+        info = (store.folder(ws) / "state.json").stat()
+    except OSError:
+        return None
+    return info.st_mtime_ns, info.st_size
+
+
+def _follow_other_tabs() -> None:
+    """Take in what another tab of this workspace saved since this session last looked, and say so."""
+    ss = st.session_state
+    store = workspaces()
+    stamp = _stamp(store, ss["ws"])
+    if stamp == ss.get("ws_stamp"):
+        return
+    ss["ws_stamp"] = stamp
+    disk, base = store.load(ss["ws"]), ss.get("ws_base", {})
+    if disk.get("version") == base.get("version"):
+        return
+    _take_in(disk, [k for k in SAVED if k in disk and disk[k] != base.get(k)])
+
+
+def _take_in(disk: dict, keys: list[str]) -> None:
+    ss = st.session_state
+    for key in keys:
+        ss[key] = copy.deepcopy(disk[key])
+    ss["ws_base"] = disk
+    if keys:
+        ss["ws_notice"] = OTHER_TAB
+    if {"spec", "gan_part"} & set(keys):
+        ss["spec_version"] = ss.get("spec_version", 0) + 1
+        _fix_selection()
+
+
+def notices() -> tuple[str | None, str | None]:
+    """(a notice, an error) for the student about their workspace, each given once."""
+    init()
+    return st.session_state.pop("ws_notice", None), st.session_state.pop("ws_error", None)
+
+
+def workspace_saved() -> bool:
+    """Whether this workspace has a folder yet (it is made by the first save)."""
+    return workspaces().exists(workspace_id())
 
 
 def workspace_id() -> str:
@@ -100,8 +163,27 @@ def workspace_id() -> str:
 
 
 def is_teacher() -> bool:
-    """Whether this session opened the app with the teacher key (`?teacher=<LAYERLAB_TEACHER_KEY>`)."""
-    return st.session_state.get("teacher") is True
+    """Whether this session is the teacher's: it gave the teacher key (`?teacher=<LAYERLAB_TEACHER_KEY>`), or
+    its browser holds this server's teacher cookie from an earlier page load of the same browser session."""
+    import hmac
+
+    ss = st.session_state
+    if ss.get("teacher") is not True:
+        token, proof = teacher_token(), st.context.cookies.get(TEACHER_COOKIE)
+        if token and isinstance(proof, str) and hmac.compare_digest(proof.encode(), token.encode()):
+            ss["teacher"] = True
+    return ss.get("teacher") is True
+
+
+def teacher_token() -> str | None:
+    """What the teacher's browser keeps instead of the key: an HMAC of a fixed text under the key (None when
+    the server has no teacher key)."""
+    import hashlib
+    import hmac
+    import os
+
+    key = os.environ.get("LAYERLAB_TEACHER_KEY", "")
+    return hmac.new(key.encode(), b"layerlab-teacher-session", hashlib.sha256).hexdigest() if key else None
 
 
 def admit_teacher(key: str | None) -> bool:
@@ -143,7 +225,10 @@ def viewer() -> str:
 
 
 def save() -> None:
-    """Write the session's work to its workspace (atomic; called on every change)."""
+    """Write the session's work to its workspace (atomic; called on every change). A field group another tab
+    changed since this session last looked is taken from there instead, and the student is told."""
+    from builder.workspace import QuotaExceeded
+
     ss = st.session_state
     if "ws" not in ss:
         return
@@ -154,7 +239,15 @@ def save() -> None:
         other = state["gan_other"]
         state["gan_other"] = {**other, "history": other["history"][-SAVED_HISTORY:],
                               "future": other["future"][-SAVED_HISTORY:]}
-    workspaces().save(ss["ws"], state)
+    store = workspaces()
+    try:
+        saved = store.save(ss["ws"], copy.deepcopy(state), base=ss.get("ws_base", {}))
+    except QuotaExceeded as e:  # the work stays in this session; the sidebar says why it is not saved
+        ss["ws_error"] = str(e)
+        return
+    _take_in(saved.state, [k for k in SAVED if k in saved.state and saved.state[k] != state.get(k)]
+             if saved.theirs else [])
+    ss["ws_stamp"] = _stamp(store, ss["ws"])
 
 
 def get_name() -> str:

@@ -34,7 +34,7 @@ from builder.spec import SpecError
 from builder.train import devices, runfolder
 from builder.train.finetune import total_epochs
 from builder.train.runstore import RunStore
-from builder.workspace import QuotaExceeded, check_access
+from builder.workspace import QuotaExceeded, check_access, note_stopper, owner_tag
 from datasets.stored import uploads_dir
 
 TERMINAL = ("completed", "stopped", "failed", "interrupted")
@@ -106,7 +106,7 @@ class JobManager:
             if self._closed:
                 raise RuntimeError("the job manager is shut down")
             pruned = admit(self.root, workspace, self._active_of(workspace) if workspace else 0)
-            run_id = create_run(self.root, exp, workspace=workspace, pruned=pruned)
+            run_id = create_run(self.root, exp, owner=owner_tag(workspace) if workspace else None, pruned=pruned)
             self._owner[run_id] = workspace
             self._pending.append(run_id)
             if not self._slots:
@@ -121,6 +121,7 @@ class JobManager:
         """
         if workspace is not None and (self.root / run_id).is_dir():
             check_access(self.root / run_id, workspace, "stop")
+            note_stopper(self.root / run_id, workspace)
         with self._lock:
             if run_id in self._pending:
                 self._pending.remove(run_id)
@@ -354,13 +355,14 @@ def admit(root: Path, workspace: str | None, active: int) -> list[str]:
 
 def create_run(root: Path, exp, run_dir: Path | None = None, **fields) -> str:
     """A new run folder (experiment.json, status queued) under `root` or at `run_dir`; returns its id.
-    `fields` go into status.json too (the workspace that started it, the runs pruned to make room)."""
+    `fields` go into status.json too (the owner tag of the workspace that started it, the runs pruned to make
+    room)."""
     run_id = run_dir.name if run_dir else new_run_id(exp.title, root)
     run_dir = run_dir or root / run_id
     run_dir.mkdir(parents=True, exist_ok=True)
     runfolder.write_json(run_dir / runfolder.EXPERIMENT, exp.to_dict())
     runfolder.write_status(
-        run_dir, status="queued", run_id=run_id, name=numbered_name(root, exp.title, fields.get("workspace")),
+        run_dir, status="queued", run_id=run_id, name=numbered_name(root, exp.title, fields.get("owner")),
         dataset=exp.dataset, model=exp.model.name,
         created=time.time(), epochs=total_epochs(exp.hp), epochs_done=0, error=None, manager_pid=os.getpid(),
         **fields,
@@ -368,10 +370,11 @@ def create_run(root: Path, exp, run_dir: Path | None = None, **fields) -> str:
     return run_id
 
 
-def numbered_name(root: Path, title: str, workspace: str | None) -> str:
-    """"MLP on digits · 3": the title and how many runs of it this workspace has made (the id keeps the time)."""
+def numbered_name(root: Path, title: str, owner: str | None) -> str:
+    """"MLP on digits · 3": the title and how many runs of it the workspace with owner tag `owner` has made (the
+    id keeps the time)."""
     pattern = re.compile(re.escape(title) + r" · (\d+)")
-    made = [int(m.group(1)) for info in RunStore(root, workspace).list() if info.workspace == workspace
+    made = [int(m.group(1)) for info in RunStore(root).list() if info.owner == owner
             and (m := pattern.fullmatch(info.name))]
     return f"{title} · {max(made, default=0) + 1}"
 
