@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from builder import limits
-from builder.spec import atomic_write_text
+from builder.spec import atomic_write_bytes, atomic_write_text
 from builder.train import runfolder
 
 ID_PATTERN = re.compile(r"[A-Za-z0-9_-]{16}")
@@ -174,28 +174,28 @@ class Workspaces:
         unreadable one kept as state.broken.json). A workspace with no file opens empty, with nothing reset."""
         path = self.folder(ws) / STATE
         try:
-            text = path.read_text(encoding="utf-8")
+            raw_bytes = path.read_bytes()
         except FileNotFoundError:
             return Opened({})
-        except (OSError, UnicodeDecodeError):
-            text = ""
+        except OSError:
+            raw_bytes = b""
         try:
-            raw = json.loads(text)
-        except ValueError:
+            raw = json.loads(raw_bytes.decode("utf-8"))
+        except ValueError:  # not JSON, cut short, not UTF-8
             raw = None
         if raw is None:
             state, reset = {}, ["everything (the saved file was damaged or cut short)"]
         else:
             state, reset = clean_state(raw)
         if reset:
-            self._repair(ws, text, state)
+            self._repair(ws, raw_bytes, state)
         return Opened(state, reset)
 
-    def _repair(self, ws: str, text: str, state: dict) -> None:
+    def _repair(self, ws: str, raw_bytes: bytes, state: dict) -> None:
         folder = self.folder(ws)
         try:
             with self._locked(folder):
-                atomic_write_text(folder / BROKEN, text)
+                atomic_write_bytes(folder / BROKEN, raw_bytes)
                 atomic_write_text(folder / STATE, json.dumps(state, sort_keys=True))
         except OSError:
             pass  # a read-only folder: the valid fields are still served

@@ -151,7 +151,7 @@ def upload_form() -> None:
             st.error(f"Could not use {f.name}: {e}", icon=":material/block:")
             return
         try:
-            upload_id = datacache.store_upload(raw, kind, settings, ds, state.workspace_id())
+            upload_id = datacache.store_upload(raw, kind, settings, ds, state.workspace_id(), f.name)
         except ValueError as e:  # a workspace or disk budget: in plain words, nothing stored
             st.error(f"Could not keep {f.name}: {e}", icon=":material/block:")
             return
