@@ -213,3 +213,48 @@ def test_uploads_unused_for_too_long_are_swept(tmp_path, monkeypatch):
     os.utime(old, (time.time() - 7200, time.time() - 7200))
     assert stored.sweep(3600) == ["upload:old"]
     assert not old.exists() and fresh.exists()
+
+
+def test_a_run_folder_from_before_hashed_owners_loses_the_plain_id_on_first_read(runs):
+    before = json.loads((runs / "run-a" / "status.json").read_text())
+    assert before["workspace"] == A  # what older servers wrote
+    assert {r.id for r in RunStore(runs, B).list()} == {"run-b", "run-a-shared", "run-cli"}  # still A's
+    after = json.loads((runs / "run-a" / "status.json").read_text())
+    assert "workspace" not in after and after["owner"] == workspace.owner_tag(A) and A not in json.dumps(after)
+    assert workspace.may_change(runs / "run-a", A) and not workspace.may_change(runs / "run-a", B)
+    assert not workspace.is_id(after["owner"])  # a tag is no link
+
+
+def test_the_class_lists_workspaces_that_did_something_with_best_accuracy_per_dataset(tmp_path):
+    from types import SimpleNamespace
+
+    store = Workspaces(tmp_path / "home")
+    ada, idle, broken = workspace.new_id(), workspace.new_id(), workspace.new_id()
+    store.save(ada, {"name": "Ada", "spec": SPEC})
+    store.save(idle, {"admitted": True})
+    store.save(broken, {"name": "Bo"})
+    (tmp_path / "home" / broken / "state.json").write_text('{"spec": "oops", "data": 3, "name": "Bo"}')
+
+    def run(owner, dataset, acc, status="completed"):
+        return SimpleNamespace(owner=workspace.owner_tag(owner), dataset=dataset, final={"test_accuracy": acc},
+                               status=status, id=f"{dataset}-{acc}", model="m", epochs_done=1, epochs=2)
+    runs_ = [run(ada, "digits", 0.9), run(ada, "digits", 0.95), run(ada, "iris", 0.7), run(broken, "iris", 0.8)]
+    rows = {r["name"]: r for r in workspace.class_rows(store, runs_)}
+    assert set(rows) == {"Ada", "Bo"}  # the idle workspace is not a student
+    assert rows["Ada"]["best test accuracy (digits)"] == 0.95 and rows["Ada"]["best test accuracy (iris)"] == 0.7
+    assert rows["Bo"]["best test accuracy (digits)"] is None and rows["Bo"]["best test accuracy (iris)"] == 0.8
+    assert rows["Bo"]["model"] == "" and rows["Bo"]["runs"] == 1  # the broken fields reset, the row still there
+    assert all(ada not in json.dumps(r) and broken not in json.dumps(r) for r in rows.values())
+    assert workspace.export_columns(list(rows.values())) == [
+        "name", "model", "dataset", "runs", "best test accuracy (digits)", "best test accuracy (iris)"]
+    board = workspace.leaderboard(runs_)
+    assert [(b["dataset"], b["test accuracy"]) for b in board][:2] == [("digits", 0.95), ("digits", 0.9)]
+
+
+def test_a_run_the_teacher_stops_says_so(queue_only, tmp_path):
+    mine = queue_only.submit(experiment(), workspace=A)
+    queue_only.stop(mine, workspace=workspace.TEACHER)
+    assert json.loads((tmp_path / mine / "status.json").read_text())["stopped_by"] == "teacher"
+    again = queue_only.submit(experiment(), workspace=A)
+    queue_only.stop(again, workspace=A)  # the student's own stop is not the teacher's
+    assert "stopped_by" not in json.loads((tmp_path / again / "status.json").read_text())
