@@ -81,13 +81,13 @@ def sidebar() -> None:
         st.caption(f":material/memory: {device_line()}")
 
 
-def workspace_box() -> None:
+def workspace_box(redirecting: bool) -> None:
     """The student's link (shown open on a first visit) and display name; the browser remembers the workspace
     (a cookie) once it holds something, and the teacher's sign-in for this browser session."""
     ws = state.workspace_id()
     if st.query_params.get("ws") != ws:  # page links drop the query: keep the link reloadable on every page
         st.query_params["ws"] = ws
-    notice, error = state.notices()
+    notice, error = (None, None) if redirecting else state.notices()  # said on the page the student sees
     if notice:
         st.info(notice, icon=":material/sync:")
     with st.sidebar, st.expander(":material/bookmark: Your workspace", expanded=st.session_state.pop("ws_new", False)):
@@ -131,6 +131,6 @@ home = st.Page(lambda: st.switch_page(pages["Build"]), title="Layerlab", default
                url_path="start")
 nav = st.navigation([home, *pages.values()], position="top")
 navigation.mark_app()
-workspace_box()  # first in the sidebar: a first visit sees its link
+workspace_box(redirecting=nav.url_path == home.url_path)  # first in the sidebar: a first visit sees its link
 sidebar()
 nav.run()

@@ -46,9 +46,9 @@ TEACHER = "teacher"  # the role that may read and stop every run (never a worksp
 SWEEP_GRACE_S = 60  # a folder without a state file younger than this may be one being made right now
 
 # Fields a session edits together: a save from an older version keeps the other tab's newer group whole.
-GROUPS = (("spec", "history", "future", "gan_part", "gan_other"), ("data", "upload_id"), ("augmentation",),
+GROUPS = (("spec", "history", "future", "data_history", "data_future", "gan_part", "gan_other"), ("data", "upload_id"), ("augmentation",),
           ("training",), ("run_id",), ("name",), ("admitted",), ("welcome_dismissed",), ("uploads",))
-WORK = {"spec", "history", "future", "gan_other", "data", "upload_id", "augmentation", "training", "run_id",
+WORK = {"spec", "history", "future", "data_history", "data_future", "gan_other", "data", "upload_id", "augmentation", "training", "run_id",
         "name", "uploads"}  # a change to these means the workspace did something (the teacher lists it)
 
 
@@ -70,6 +70,11 @@ def _is_gan_other(v) -> bool:
                          and _is_specs(v.get("future", [])))
 
 
+def _is_data_steps(v) -> bool:
+    return isinstance(v, list) and all(s is None or (isinstance(s, dict) and isinstance(s.get("data"), dict)
+                                                     and _is_str_or_none(s.get("upload_id"))) for s in v)
+
+
 def _is_upload(v) -> bool:
     return isinstance(v, dict) and isinstance(v.get("id"), str) and isinstance(v.get("bytes", 0), int)
 
@@ -79,6 +84,8 @@ FIELDS = {
     "spec": (_is_spec, "the model"),
     "history": (_is_specs, "the undo history"),
     "future": (_is_specs, "the redo history"),
+    "data_history": (_is_data_steps, "the data choices in the undo history"),
+    "data_future": (_is_data_steps, "the data choices in the redo history"),
     "data": (lambda v: isinstance(v, dict) and isinstance(v.get("dataset", ""), str), "the data choice"),
     "upload_id": (_is_str_or_none, "the chosen upload"),
     "augmentation": (lambda v: isinstance(v, list) and all(isinstance(e, dict) for e in v), "the augmentation"),

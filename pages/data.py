@@ -94,8 +94,37 @@ def builtin_picker() -> None:
                 st.rerun()
 
 
+def earlier_uploads() -> None:
+    """The workspace's uploads, by file name, newest first: one click uses one again."""
+    names = {u["id"]: u["name"] for u in reversed(state.uploads())}
+    if not names:
+        return
+    current = state.get_upload_id() if datacache.is_upload(state.get_data().get("dataset")) else None
+    c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
+    pick = c1.selectbox("Your uploads", list(names), format_func=names.get, key="upload_pick",
+                        index=list(names).index(current) if current in names else 0)
+    if not c2.button("Use it", key="upload_again", disabled=pick == current, width="stretch"):
+        return
+    try:
+        ds = datacache.get_upload(pick)
+    except ValueError:
+        ds = None
+    if ds is None:
+        st.error(f"{names[pick]} is no longer on the server (uploads nobody uses are deleted after a while); "
+                 "upload the file again.", icon=":material/cloud_off:")
+        return
+    data = state.get_data()
+    data.update({"dataset": datacache.UPLOAD_PREFIX + pick, "options": {}})
+    state.set_data(data)
+    state.set_upload_id(pick)
+    st.session_state["data_notice"] = f"Using {names[pick]} again: {len(ds):,} examples."
+    st.rerun()
+
+
 def upload_form() -> None:
     from datasets import uploads
+
+    earlier_uploads()
 
     kind = st.radio("File type", ["CSV table", "Image folders (ZIP)", "NumPy arrays (NPZ)"], horizontal=True,
                     key="upload_kind")
@@ -393,7 +422,8 @@ except Exception as e:  # noqa: BLE001 - unavailable Keras sets, lost uploads: s
     ds = None
 if ds is not None:
     st.divider()
-    st.markdown(f"### Current data: {'your upload' if datacache.is_upload(data.get('dataset')) else ds.info.title}")
+    uploaded = {u["id"]: u["name"] for u in state.uploads()}.get(state.get_upload_id(), "your upload")
+    st.markdown(f"### Current data: {uploaded if datacache.is_upload(data.get('dataset')) else ds.info.title}")
     splits_form()
     show_dataset(ds, state.get_data())
     st.divider()

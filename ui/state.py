@@ -4,6 +4,9 @@ Session state holds only plain JSON-able data and ids, never models or arrays:
 
 - "spec": the model spec dict (layerlab/model@1) — the single source of truth
 - "history" / "future": undo / redo stacks of spec dicts
+- "data_history" / "data_future": beside each undo / redo step, the data choice it changed
+  ({"data", "upload_id"} as it was before; None for a step that kept the data), so Undo after loading a
+  template or an assignment brings the student's data back with their model
 - "selected": the selected node id, or None
 - "data": the experiment "data" dict ({"dataset", "options", "validation_split", "test_split"})
 - "upload_id": key of an uploaded dataset held in a server-side cache (see ui/datacache.py)
@@ -32,8 +35,8 @@ import json
 import streamlit as st
 
 HISTORY_LIMIT = 100
-SAVED = ("spec", "history", "future", "data", "upload_id", "augmentation", "training", "run_id", "name",
-         "admitted", "welcome_dismissed", "gan_part", "gan_other")
+SAVED = ("spec", "history", "future", "data_history", "data_future", "data", "upload_id", "augmentation",
+         "training", "run_id", "name", "admitted", "welcome_dismissed", "gan_part", "gan_other")
 SAVED_HISTORY = 20  # undo steps kept in the workspace file (the session keeps HISTORY_LIMIT)
 WS_COOKIE = "layerlab_ws"  # the browser's last workspace, so retyping the address finds it again
 TEACHER_COOKIE = "layerlab_teacher"  # a proof of the teacher key for this browser session (never the key)
@@ -157,6 +160,11 @@ def workspace_saved() -> bool:
     return workspaces().exists(workspace_id())
 
 
+def uploads() -> list[dict]:
+    """The uploads this workspace keeps, oldest first ({"id", "name", "bytes"}; builder.workspace)."""
+    return workspaces().uploads(workspace_id()) if workspace_saved() else []
+
+
 def workspace_id() -> str:
     init()
     return st.session_state["ws"]
@@ -233,8 +241,8 @@ def save() -> None:
     if "ws" not in ss:
         return
     state = {key: ss[key] for key in SAVED if key in ss}
-    state["history"] = list(state.get("history") or [])[-SAVED_HISTORY:]
-    state["future"] = list(state.get("future") or [])[-SAVED_HISTORY:]
+    for key in ("history", "future", "data_history", "data_future"):
+        state[key] = list(state.get(key) or [])[-SAVED_HISTORY:]
     if state.get("gan_other"):  # the GAN network off the canvas keeps its undo steps, trimmed alike
         other = state["gan_other"]
         state["gan_other"] = {**other, "history": other["history"][-SAVED_HISTORY:],
@@ -277,8 +285,9 @@ def set_spec(new: dict, record: bool = True) -> bool:
     if _same(old, new):
         return False
     if record:
+        ss["data_history"] = (_data_steps("history") + [None])[-HISTORY_LIMIT:]
         ss["history"] = (ss["history"] + [copy.deepcopy(old)])[-HISTORY_LIMIT:]
-        ss["future"] = []
+        ss["future"] = ss["data_future"] = []
     ss["spec"] = copy.deepcopy(new)
     ss["spec_version"] = ss.get("spec_version", 0) + 1
     _fix_selection()
@@ -301,6 +310,7 @@ def undo() -> bool:
     ss = st.session_state
     if not ss["history"]:
         return False
+    _step_data("history", "future")
     ss["future"] = ss["future"] + [ss["spec"]]
     ss["spec"] = ss["history"][-1]
     ss["history"] = ss["history"][:-1]
@@ -315,6 +325,7 @@ def redo() -> bool:
     ss = st.session_state
     if not ss["future"]:
         return False
+    _step_data("future", "history")
     ss["history"] = ss["history"] + [ss["spec"]]
     ss["spec"] = ss["future"][-1]
     ss["future"] = ss["future"][:-1]
@@ -322,6 +333,28 @@ def redo() -> bool:
     _fix_selection()
     save()
     return True
+
+
+def _data_steps(stack: str) -> list:
+    """The data steps beside undo stack `stack` ("history" or "future"), one per spec step (older saves and a
+    GAN's network swap have none: those steps kept the data)."""
+    ss = st.session_state
+    n = len(ss[stack])
+    steps = list(ss.get(f"data_{stack}") or [])[-n:] if n else []
+    return [None] * (n - len(steps)) + steps
+
+
+def _step_data(source: str, target: str) -> None:
+    """Move the data step of `source`'s last spec step over to `target`, putting its data choice back."""
+    ss = st.session_state
+    steps = _data_steps(source)
+    step = steps.pop()
+    if step is not None:
+        now = {"data": ss["data"], "upload_id": ss.get("upload_id")}
+        ss["data"], ss["upload_id"] = step["data"], step["upload_id"]
+        step = now
+    ss[f"data_{source}"] = steps
+    ss[f"data_{target}"] = _data_steps(target) + [step]
 
 
 def spec_version() -> int:
@@ -421,6 +454,7 @@ def set_gan_part(part: str) -> None:
     other = ss["gan_other"]
     ss["gan_other"] = {"spec": ss["spec"], "history": ss["history"], "future": ss["future"]}
     ss["spec"], ss["history"], ss["future"] = other["spec"], other["history"], other["future"]
+    ss["data_history"] = ss["data_future"] = []  # the other network's steps never changed the data
     ss["gan_part"] = part
     ss["spec_version"] = ss.get("spec_version", 0) + 1
     _fix_selection()
@@ -453,6 +487,7 @@ def load_experiment_dict(exp: dict) -> None:
     """
     init()
     ss = st.session_state
+    before = {"data": copy.deepcopy(ss["data"]), "upload_id": ss.get("upload_id")}
     if exp.get("gan"):  # the network on the canvas stays there (a fix, a reload of the same GAN)
         part = ss.get("gan_part") or "generator"
         mine, other = (exp["gan"]["discriminator"], exp["model"]) if part == "discriminator" else (
@@ -461,10 +496,12 @@ def load_experiment_dict(exp: dict) -> None:
         ss["gan_part"] = part
         ss["gan_other"] = {"spec": copy.deepcopy(other), "history": kept.get("history", []),
                            "future": kept.get("future", [])}
-        set_spec(mine)
+        recorded = set_spec(mine)
     else:
         ss["gan_part"] = ss["gan_other"] = None
-        set_spec(exp["model"])
+        recorded = set_spec(exp["model"])
+    if recorded:  # the step just recorded: Undo brings the data back with the model
+        ss["data_history"] = _data_steps("history")[:-1] + [before]
     data = default_data()
     data.update(exp.get("data") or {})
     set_data(data)
