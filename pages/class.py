@@ -61,12 +61,13 @@ def class_view() -> None:
 def hide_rows(everyone: list[dict], hidden: set[str]) -> None:
     """The teacher hides rows that are no student (a test browser, an old workspace); they come back here."""
     names = {r["key"]: r["name"] for r in everyone}
-    chosen = st.multiselect("Hidden rows", list(names), default=[k for k in names if k in hidden],
-                            format_func=names.get, key="class_hidden", placeholder="Hide a row…",
-                            help="Hidden rows leave the table, the counts and the CSV; remove one here to show it again.")
-    if set(chosen) != hidden & set(names):
-        state.workspaces().set_hidden(set(chosen) | (hidden - set(names)))
-        st.rerun(scope="fragment")
+
+    def keep_choice() -> None:  # rows of workspaces not listed now stay hidden
+        state.workspaces().set_hidden(set(st.session_state["class_hidden"]) | (hidden - set(names)))
+
+    st.multiselect("Hidden rows", list(names), default=[k for k in names if k in hidden], format_func=names.get,
+                   key="class_hidden", placeholder="Hide a row…", on_change=keep_choice,
+                   help="Hidden rows leave the table, the counts and the CSV; remove one here to show it again.")
 
 
 def leaderboard(runs: list, everyone: list[dict]) -> None:

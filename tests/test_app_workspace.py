@@ -97,6 +97,17 @@ def test_teacher_key_opens_the_class_page_and_a_wrong_key_gets_nothing(server, m
     assert row["run now"] == "run-grace" and row["status"] == "running" and row["val accuracy now"] == 0.8
     assert "teacher" not in teacher.query_params  # the key left the address
 
+    broken = "B" * 16  # a workspace whose saved state has the wrong types never breaks the page
+    (server / "home" / broken).mkdir()
+    (server / "home" / broken / "state.json").write_text('{"name": "Bo", "spec": "oops", "data": [1]}')
+    teacher.run()
+    assert not teacher.exception and sorted(teacher.dataframe[0].value["name"]) == ["Bo", "Grace"]
+    from builder.workspace import owner_tag
+
+    teacher.multiselect(key="class_hidden").select(owner_tag(broken)).run()
+    assert list(teacher.dataframe[0].value["name"]) == ["Grace"]  # the teacher hid the row
+    assert ws not in (server / "home" / "class.json").read_text()
+
 
 def test_class_code_is_asked_once_per_workspace(server, monkeypatch):
     monkeypatch.setenv("LAYERLAB_CLASS_CODE", "owls")
