@@ -9,7 +9,6 @@ import json
 from pathlib import Path
 
 import numpy as np
-
 import pytest
 from app_train_fixtures import write_run
 from streamlit.testing.v1 import AppTest
@@ -194,3 +193,16 @@ def test_undo_after_a_template_brings_the_upload_back_and_the_data_page_lists_up
     again.button(key="upload_again").click().run()
     assert not again.exception and again.session_state["data"]["dataset"] == upload
     assert any("Using my points.npz again" in s.value for s in again.success)
+
+
+def _stopped_script():
+    from ui import live
+
+    live.status_message({"status": "stopped", "stopped_by": "teacher", "epochs_done": 3})
+    live.status_message({"status": "stopped", "epochs_done": 4})
+
+
+def test_a_student_whose_run_the_teacher_stopped_is_told_so(server):
+    at = AppTest.from_function(_stopped_script, default_timeout=30).run()
+    assert [w.value.split(".")[0] for w in at.warning] == ["Stopped by the teacher after epoch 3",
+                                                            "Stopped after epoch 4"]
