@@ -94,6 +94,16 @@ def builtin_picker() -> None:
                 st.rerun()
 
 
+def _use_upload(upload_id: str, notice: str) -> None:
+    """Make a kept upload the session's data and say so on the redrawn page."""
+    data = state.get_data()
+    data.update({"dataset": datacache.UPLOAD_PREFIX + upload_id, "options": {}})
+    state.set_data(data)
+    state.set_upload_id(upload_id)
+    st.session_state["data_notice"] = notice
+    st.rerun()
+
+
 def earlier_uploads() -> None:
     """The workspace's uploads, by file name, newest first: one click uses one again."""
     names = {u["id"]: u["name"] for u in reversed(state.uploads())}
@@ -113,12 +123,7 @@ def earlier_uploads() -> None:
         st.error(f"{names[pick]} is no longer on the server (uploads nobody uses are deleted after a while); "
                  "upload the file again.", icon=":material/cloud_off:")
         return
-    data = state.get_data()
-    data.update({"dataset": datacache.UPLOAD_PREFIX + pick, "options": {}})
-    state.set_data(data)
-    state.set_upload_id(pick)
-    st.session_state["data_notice"] = f"Using {names[pick]} again: {len(ds):,} examples."
-    st.rerun()
+    _use_upload(pick, f"Using {names[pick]} again: {len(ds):,} examples.")
 
 
 def upload_form() -> None:
@@ -184,12 +189,7 @@ def upload_form() -> None:
         except ValueError as e:  # a workspace or disk budget: in plain words, nothing stored
             st.error(f"Could not keep {f.name}: {e}", icon=":material/block:")
             return
-        data = state.get_data()
-        data.update({"dataset": datacache.UPLOAD_PREFIX + upload_id, "options": {}})
-        state.set_data(data)
-        state.set_upload_id(upload_id)
-        st.session_state["data_notice"] = f"Using {f.name}: {len(ds):,} examples of shape {_shape_text(ds.input_shape)}."
-        st.rerun()
+        _use_upload(upload_id, f"Using {f.name}: {len(ds):,} examples of shape {_shape_text(ds.input_shape)}.")
 
 
 @st.cache_resource(show_spinner="Reading the table…", max_entries=16)
