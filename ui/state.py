@@ -34,6 +34,8 @@ import json
 
 import streamlit as st
 
+from builder.workspace import STATE, TEACHER, QuotaExceeded, Workspaces, new_id
+
 HISTORY_LIMIT = 100
 SAVED = ("spec", "history", "future", "data_history", "data_future", "data", "upload_id", "augmentation",
          "training", "run_id", "name", "admitted", "welcome_dismissed", "gan_part", "gan_other")
@@ -57,7 +59,6 @@ def first_visit() -> dict:
 
 
 def workspaces():
-    from builder.workspace import Workspaces
     from ui.jobs import workspaces_home
 
     return Workspaces(workspaces_home())
@@ -104,8 +105,6 @@ def _open_workspace() -> None:
             ss["ws_notice"] = ("Some of your saved work could not be read and was reset: " + ", ".join(opened.reset)
                                + ". Everything else is as you left it.")
     else:
-        from builder.workspace import new_id
-
         ws = new_id()
         ss["ws_new"] = True  # the sidebar shows the link once, prominently
         ss["ws_base"] = {}
@@ -117,8 +116,8 @@ def _open_workspace() -> None:
 def _stamp(store, ws: str) -> tuple | None:
     """The state file's (mtime, size): a cheap sign that another tab saved."""
     try:
-        info = (store.folder(ws) / "state.json").stat()
-    except OSError:
+        info = (store.folder(ws) / STATE).stat()
+    except (OSError, ValueError):  # not saved yet, or a session key that is no workspace id
         return None
     return info.st_mtime_ns, info.st_size
 
@@ -227,16 +226,12 @@ def admit(code: str) -> bool:
 
 def viewer() -> str:
     """Who this session is to the engine's run checks: the teacher, else its workspace."""
-    from builder.workspace import TEACHER
-
     return TEACHER if is_teacher() else workspace_id()
 
 
 def save() -> None:
     """Write the session's work to its workspace (atomic; called on every change). A field group another tab
     changed since this session last looked is taken from there instead, and the student is told."""
-    from builder.workspace import QuotaExceeded
-
     ss = st.session_state
     if "ws" not in ss:
         return
