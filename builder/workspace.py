@@ -211,9 +211,6 @@ class Workspaces:
         """The saved state's valid fields ({} when it has none or the file is damaged)."""
         return self.open(ws).state
 
-    def version(self, ws: str) -> int:
-        return int(self.load(ws).get("version") or 0) if self.exists(ws) else 0
-
     def save(self, ws: str, state: dict, base: dict | None = None) -> Saved:
         """Write `state`'s fields over the saved ones and count a new version.
 
