@@ -26,7 +26,6 @@ PAGES = [  # (file, title, icon)
     ("pages/runs.py", "Runs", ":material/history:"),
 ]
 TEACHER_PAGES = [("pages/class.py", "Class", ":material/groups:")]
-ONE_YEAR_S = 365 * 24 * 3600
 
 
 @st.cache_resource(show_spinner=False)
@@ -99,11 +98,11 @@ def workspace_box(redirecting: bool) -> None:
         name = st.text_input("Your name (shown to the teacher)", value=state.get_name(), key="ws_name", max_chars=60)
         if name != state.get_name():
             state.set_name(name)
-    cookies = {state.WS_COOKIE: (ws, ONE_YEAR_S)} if state.workspace_saved() else {}
-    if state.is_teacher():
-        cookies[state.TEACHER_COOKIE] = (state.teacher_token(), None)  # until the browser closes
-    with st.sidebar:
-        remember_cookies(cookies)
+        st.button("Start a new workspace", key="ws_leave", on_click=state.start_new_workspace,
+                  icon=":material/add_circle:", help="On a shared computer: an empty workspace for the next person. "
+                  "This one stays saved; its link above still opens it.")
+    with st.sidebar:  # outside the expander: a folded one need not run its scripts
+        remember_cookies(state.browser_cookies())
 
 
 def class_code_gate() -> None:

@@ -23,7 +23,8 @@ Session state holds only plain JSON-able data and ids, never models or arrays:
 - "ws_base": the saved state this session last read or wrote (with its "version"): a save from an older
   version keeps another tab's newer edits, and every rerun takes in what another tab saved
   ("ws_stamp": the file's mtime and size when last looked at); "ws_notice" / "ws_error": a sentence for
-  the student (another tab's change was taken in, saved work was reset, the server is full)
+  the student (another tab's change was taken in, saved work was reset, the server is full); "ws_left":
+  this session left a workspace for a new one, so the browser's cookie no longer opens it
 
 Pages read and write these only through the functions below.
 """
@@ -42,6 +43,7 @@ SAVED = ("spec", "history", "future", "data_history", "data_future", "data", "up
 SAVED_HISTORY = 20  # undo steps kept in the workspace file (the session keeps HISTORY_LIMIT)
 WS_COOKIE = "layerlab_ws"  # the browser's last workspace, so retyping the address finds it again
 TEACHER_COOKIE = "layerlab_teacher"  # a proof of the teacher key for this browser session (never the key)
+ONE_YEAR_S = 365 * 24 * 3600
 OTHER_TAB = "This workspace changed in another tab — reloaded its newer work here."
 
 
@@ -94,7 +96,8 @@ def _open_workspace() -> None:
     field by field; else a new id, whose folder the first save makes. The id goes into the URL."""
     ss = st.session_state
     store = workspaces()
-    ws = next((w for w in (st.query_params.get("ws"), st.context.cookies.get(WS_COOKIE)) if store.exists(w)), None)
+    cookie = None if ss.get("ws_left") else st.context.cookies.get(WS_COOKIE)  # not the one just left
+    ws = next((w for w in (st.query_params.get("ws"), cookie) if store.exists(w)), None)
     if ws:
         opened = store.open(ws)
         for key, value in opened.state.items():
@@ -152,6 +155,31 @@ def notices() -> tuple[str | None, str | None]:
     """(a notice, an error) for the student about their workspace, each given once."""
     init()
     return st.session_state.pop("ws_notice", None), st.session_state.pop("ws_error", None)
+
+
+def start_new_workspace() -> None:
+    """Leave this workspace for a new, empty one (a shared computer): its link still opens it, but the
+    browser no longer comes back to it."""
+    ss = st.session_state
+    for key in (*SAVED, "ws", "ws_base", "ws_stamp", "selected"):
+        ss.pop(key, None)
+    ss["ws_left"] = True
+    st.query_params.pop("ws", None)
+    init()
+    ss["spec_version"] = ss.get("spec_version", 0) + 1  # the canvas draws the new model
+
+
+def browser_cookies() -> dict[str, tuple[str, int | None]]:
+    """The cookies this browser should hold (ui.cookies.remember): its workspace once that holds something
+    (emptied after leaving one), and the teacher's proof for the browser session."""
+    cookies = {}
+    if workspace_saved():
+        cookies[WS_COOKIE] = (workspace_id(), ONE_YEAR_S)
+    elif st.session_state.get("ws_left"):
+        cookies[WS_COOKIE] = ("", None)
+    if is_teacher():
+        cookies[TEACHER_COOKIE] = (teacher_token(), None)  # until the browser closes
+    return cookies
 
 
 def workspace_saved() -> bool:

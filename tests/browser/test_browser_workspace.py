@@ -63,6 +63,14 @@ def test_the_browser_comes_back_to_its_workspace_when_the_address_is_retyped(bro
     expect(_sidebar(page).get_by_text("playground-mlp")).to_be_visible()
     assert _ws(page) == ws
     screenshot(page, "workspace-02-address-retyped")
+    _sidebar(page).get_by_text("Your workspace").click()  # a shared computer: the next person starts afresh
+    _sidebar(page).get_by_role("button", name="Start a new workspace").click()
+    idle(page)
+    expect(_sidebar(page).get_by_text("seed-mlp")).to_be_visible()
+    page.wait_for_function("!document.cookie.includes('layerlab_ws=" + ws + "')")
+    _open_build(page, app_url, idle)
+    assert _ws(page) != ws  # the browser no longer opens the one left
+    expect(_sidebar(page).get_by_text("seed-mlp")).to_be_visible()
     other = _tab(browser.new_context(viewport={"width": 1366, "height": 768}))  # another browser: its own
     _open_build(other, app_url, idle)
     assert _ws(other) != ws
