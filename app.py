@@ -9,6 +9,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from builder.experiment import dataset_title
 from ui import collector, feedback, navigation, state
 from ui.cookies import remember as remember_cookies
 
@@ -65,10 +66,8 @@ def sidebar() -> None:
     with st.sidebar:
         st.markdown("### :material/deployed_code: Layerlab")
         st.caption("Pick data → build a network → train it and watch it learn.")
-        dataset = data.get("dataset", "—")
-        if str(dataset).startswith("upload:"):
-            dataset = "your upload"
-        st.markdown(f"**Data:** `{dataset}`")
+        shown = dataset_title(str(data.get("dataset") or "—")).replace("`", "'")  # an upload by its file's name
+        st.markdown(f"**Data:** `{shown}`")
         st.markdown(f"**Model:** `{spec.get('name', 'model')}`")
         if fb.ok:
             st.success("Ready to train", icon=":material/check_circle:")

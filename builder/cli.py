@@ -63,9 +63,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("path", metavar="MODEL.keras")
     p.add_argument("--out", metavar="FILE", help="write the spec to FILE instead of stdout")
     command("datasets", _datasets, "the built-in datasets, one per line")
-    p = command("train", _train, "train an experiment headless into a run folder")
-    p.add_argument("path", metavar="EXPERIMENT.json")
-    p.add_argument("--out", metavar="DIR", required=True, help="the run folder to write")
+    p = command("train", _train, "train an experiment headless into a run folder, or continue a run (--resume)")
+    p.add_argument("path", metavar="EXPERIMENT.json", nargs="?")
+    p.add_argument("--out", metavar="DIR", help="the run folder to write")
+    p.add_argument("--resume", metavar="RUN_DIR", help="go on training this run in its own folder, from its checkpoint")
+    p.add_argument("--epochs", type=int, metavar="N", help="with --resume: train N more epochs (default: up to the "
+                   "run's planned epochs)")
     p.add_argument("--executor", choices=["local", "ray"], default="local",
                    help="local: train in this process; ray: on a Ray cluster (env LAYERLAB_RAY_ADDRESS, "
                    "else a Ray instance started on this machine; pip install -r requirements-ray.txt)")
@@ -179,6 +182,16 @@ def _datasets(args) -> int:
 
 
 def _train(args) -> int:
+    if args.resume or args.epochs is not None:
+        if args.path or args.out or not args.resume:
+            return _fail(["use either EXPERIMENT.json --out DIR (a new run) or --resume RUN_DIR [--epochs N] "
+                          "(a run goes on in its own folder)"])
+        _quiet_keras()
+        from builder.train.runner import cli_resume
+
+        return cli_resume(args.resume, args.epochs)
+    if not args.path or not args.out:
+        return _fail(["train needs EXPERIMENT.json and --out DIR (or --resume RUN_DIR)"])
     if args.executor == "ray":
         from builder.train.ray_executor import cli_train as ray_train
 

@@ -457,7 +457,7 @@ def load_image_zip(file, size: int | tuple[int, int] = 28, color: str = "graysca
 
 
 def load_npz(file, task: str | None = None, limits: Limits | None = None) -> Dataset:
-    """An .npz with arrays `x` and `y` (optionally `class_names`, `masks`) as a Dataset.
+    """An .npz with arrays `x` and `y` (optionally `class_names`, `feature_names`, `masks`) as a Dataset.
 
     Object arrays are refused (they would need pickle, which can run code).
     uint8 inputs are treated as images and scaled 0..1; (n, h, w) uint8 images
@@ -479,6 +479,7 @@ def load_npz(file, task: str | None = None, limits: Limits | None = None) -> Dat
         with np.load(io.BytesIO(raw), allow_pickle=False) as npz:
             x, y = npz["x"], npz["y"]
             names = npz["class_names"] if "class_names" in npz.files else None
+            columns = npz["feature_names"] if "feature_names" in npz.files else None
             masks = npz["masks"].astype(bool) if "masks" in npz.files else None
     except Exception as exc:  # noqa: BLE001 - a damaged archive or array, in numpy's words
         raise UploadError(f"'{name}' could not be read as .npz: {exc}") from None
@@ -514,7 +515,8 @@ def load_npz(file, task: str | None = None, limits: Limits | None = None) -> Dat
 
     info = DatasetInfo(f"upload:{name}", name, task, x.shape[1:], class_names, len(x),
                        f"Your arrays '{name}'.", kind=kind)
-    return Dataset(x, y, info, class_names, masks=masks)
+    columns = [str(c) for c in columns] if columns is not None and len(columns) == x.shape[-1] else None
+    return Dataset(x, y, info, class_names, masks=masks, feature_names=columns)
 
 
 def _npy_headers(zf: zipfile.ZipFile, name: str) -> dict[str, tuple[tuple, np.dtype]]:
@@ -538,7 +540,7 @@ def _npy_headers(zf: zipfile.ZipFile, name: str) -> dict[str, tuple[tuple, np.dt
 
 
 def save_npz(dataset: Dataset, path) -> None:
-    """Write a dataset as .npz (x, y, class_names, masks) that `load_npz` reads back.
+    """Write a dataset as .npz (x, y, class_names, feature_names, masks) that `load_npz` reads back.
 
     Lets the app hand an uploaded dataset to the training worker process as a
     file. Written to a temporary name and renamed, so readers never see half a file.
@@ -546,6 +548,8 @@ def save_npz(dataset: Dataset, path) -> None:
     arrays = {"x": dataset.x, "y": dataset.y}
     if dataset.class_names is not None:
         arrays["class_names"] = np.array(dataset.class_names, dtype=str)
+    if dataset.feature_names is not None:  # an uploaded table's column names, for Explain's bars
+        arrays["feature_names"] = np.array(dataset.feature_names, dtype=str)
     if dataset.masks is not None:
         arrays["masks"] = dataset.masks
     path = os.fspath(path)

@@ -6,7 +6,7 @@ only asks it and draws. The session keeps ids and settings, never arrays.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -94,13 +94,15 @@ def builtin_picker() -> None:
                 st.rerun()
 
 
-def _use_upload(upload_id: str, notice: str) -> None:
-    """Make a kept upload the session's data and say so on the redrawn page."""
+def _use_upload(upload_id: str, ds, what: str) -> None:
+    """Make a kept upload the session's data (settings follow its size) and say so on the redrawn page."""
     data = state.get_data()
     data.update({"dataset": datacache.UPLOAD_PREFIX + upload_id, "options": {}})
     state.set_data(data)
     state.set_upload_id(upload_id)
-    st.session_state["data_notice"] = notice
+    notes = _follow_size(ds.info)
+    st.session_state["data_notice"] = (f"Using {what}: {len(ds):,} examples of shape {_shape_text(ds.input_shape)}. "
+                                       + " ".join(notes))
     st.rerun()
 
 
@@ -123,7 +125,7 @@ def earlier_uploads() -> None:
         st.error(f"{names[pick]} is no longer on the server (uploads nobody uses are deleted after a while); "
                  "upload the file again.", icon=":material/cloud_off:")
         return
-    _use_upload(pick, f"Using {names[pick]} again: {len(ds):,} examples.")
+    _use_upload(pick, ds, f"{names[pick]} again")
 
 
 def upload_form() -> None:
@@ -189,7 +191,7 @@ def upload_form() -> None:
         except ValueError as e:  # a workspace or disk budget: in plain words, nothing stored
             st.error(f"Could not keep {f.name}: {e}", icon=":material/block:")
             return
-        _use_upload(upload_id, f"Using {f.name}: {len(ds):,} examples of shape {_shape_text(ds.input_shape)}.")
+        _use_upload(upload_id, ds, f.name)
 
 
 @st.cache_resource(show_spinner="Reading the table…", max_entries=16)
@@ -223,6 +225,19 @@ class DataView:
     samples: object  # a Plotly figure, or a table (pandas) for tabular data
     balance: object  # a Plotly figure (classes) or a table (regression targets), or None
     error: str | None = None
+    warnings: list = field(default_factory=list)  # classes with too few examples (datasets.splits.small_classes)
+
+
+def _follow_size(info) -> list[str]:
+    """Settings that follow the new data's size (the engine's size_defaults), set in view; returns its notes."""
+    from builder.experiment import size_defaults
+
+    found = size_defaults(state.experiment_dict(), info)
+    if found.training:
+        state.set_training({**state.get_training(), **found.training})
+    if found.augmentation:
+        state.set_augmentation(found.augmentation)
+    return found.notes
 
 
 def _data_key(data: dict) -> str:
@@ -240,7 +255,8 @@ def _view(data_key: str, _ds) -> DataView:
         return DataView({"Examples": len(_ds)}, list(_ds.notes), _samples(_ds), None, f"Could not split the data: {e}")
     counts = {"Examples": len(_ds), "Training": len(parts.y_train), "Validation": len(parts.y_val),
               "Test": len(parts.y_test)}
-    return DataView(counts, list(_ds.notes) + list(parts.notes), _samples(_ds), _balance(_ds, parts))
+    return DataView(counts, list(_ds.notes) + list(parts.notes), _samples(_ds), _balance(_ds, parts),
+                    warnings=splits.small_classes(_ds))
 
 
 def _balance(ds, parts):
@@ -266,6 +282,8 @@ def show_dataset(ds, data: dict) -> None:
         col.metric(name, f"{n:,}")
     for note in view.notes:
         st.info(note, icon=":material/info:")
+    for warning in view.warnings:
+        st.warning(warning, icon=":material/warning:")
     left, right = st.columns([3, 2], gap="large")
     with left:
         st.markdown("**Samples**")

@@ -311,6 +311,22 @@ def test_save_npz_round_trips_a_dataset_with_masks(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["shapes.npz"]  # no temporary file left behind
 
 
+def test_an_uploaded_table_keeps_its_column_and_file_names_in_the_store(tmp_path, monkeypatch):
+    """Explain's bars and run names read an upload back from the store: by its columns and its file's name."""
+    from datasets import stored
+
+    monkeypatch.setenv("LAYERLAB_UPLOADS_DIR", str(tmp_path))
+    path = tmp_path / "harvest.csv"
+    path.write_text("rain mm,sun hours,crop\n10,5,good\n2,9,poor\n11,4,good\n3,8,poor\n")
+    table = load_csv(str(path), target="crop")
+    upload_id = stored.store(table, "k1", title="harvest.csv")
+    back = registry.load(upload_id)
+    assert back.feature_names == ["rain mm", "sun hours"] and back.class_names == ["good", "poor"]
+    assert registry.info(upload_id).title == "harvest.csv"
+    stored.store(table, "k2")  # kept before uploads had names
+    assert registry.info("upload:k2").title == "your upload (k2)"
+
+
 def test_a_first_line_of_numbers_is_data_not_column_names(tmp_path):
     path = tmp_path / "nohead.csv"
     path.write_text("5.1,3.5,0\n4.9,3.0,0\n6.2,2.9,1\n5.9,3.0,1\n")

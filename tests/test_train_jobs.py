@@ -1,14 +1,13 @@
 """The job manager with one real warm worker process (spawned once for the whole module)."""
 import os
 import signal
-import time
 
 import pytest
-from train_fixtures import digits_experiment
+from train_fixtures import digits_experiment, wait_for
 
 from builder.spec import SpecError
 from builder.train import runfolder
-from builder.train.jobs import JobManager, mark_interrupted
+from builder.train.jobs import JobManager, recover
 
 pytestmark = pytest.mark.slow
 
@@ -19,15 +18,6 @@ def jobs(tmp_path_factory):
     assert manager.wait_ready(timeout=180), "the warm worker did not start"
     yield manager
     manager.shutdown()
-
-
-def wait_for(predicate, timeout=120.0):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if predicate():
-            return True
-        time.sleep(0.02)
-    return False
 
 
 def test_a_submitted_run_completes_in_the_worker_process(jobs):
@@ -81,20 +71,20 @@ def test_queued_run_can_be_stopped_before_it_starts(jobs):
     assert jobs.wait(first, timeout=60)["status"] in ("stopped", "completed")
 
 
-def test_restart_marks_unfinished_runs_interrupted(tmp_path):
-    for name, state in (("was-running", "running"), ("was-queued", "queued"), ("done", "completed")):
+def test_restart_marks_a_run_without_a_usable_checkpoint_interrupted(tmp_path):
+    for name, state in (("was-running", "running"), ("done", "completed")):
         (tmp_path / name).mkdir()
         runfolder.write_json(tmp_path / name / "experiment.json", digits_experiment())
         runfolder.write_status(tmp_path / name, status=state, pid=2**22 + 12345)  # no such process
     runfolder.append_jsonl(tmp_path / "was-running" / "metrics.jsonl", {"epoch": 1, "loss": 1.0})
-    manager = JobManager(tmp_path, lazy=True)  # lazy: no worker process for this test
+    manager = JobManager(tmp_path, lazy=True)  # lazy, and nothing to queue again: no worker process for this test
     try:
-        assert sorted(manager.interrupted) == ["was-queued", "was-running"]
+        assert manager.interrupted == ["was-running"]
         assert runfolder.read_status(tmp_path / "was-running")["status"] == "interrupted"
-        assert "start it again" in runfolder.read_status(tmp_path / "was-running")["error"]
+        assert "no checkpoint" in runfolder.read_status(tmp_path / "was-running")["error"]
         assert runfolder.read_status(tmp_path / "done")["status"] == "completed"
         assert runfolder.read_jsonl(tmp_path / "was-running" / "metrics.jsonl") == [{"epoch": 1, "loss": 1.0}]
         assert manager.worker_pids() == []
     finally:
         manager.shutdown()
-    assert mark_interrupted(tmp_path) == []  # nothing left to mark
+    assert recover(tmp_path) == ([], [])  # nothing left to mark

@@ -11,7 +11,7 @@ import time
 
 import numpy as np
 import pytest
-from train_fixtures import digits_experiment
+from train_fixtures import digits_experiment, wait_for
 
 from builder.train import runfolder
 
@@ -34,15 +34,6 @@ def jobs(cluster, tmp_path_factory):
     manager = RayJobManager(tmp_path_factory.mktemp("ray"), cpus=1, gpus=0)
     yield manager
     manager.shutdown()
-
-
-def wait_for(predicate, timeout=120.0):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def test_a_ray_run_completes_with_the_metrics_of_a_local_run(jobs, tmp_path):

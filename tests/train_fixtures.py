@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import copy
+import time
 
 
 def mlp_spec(units: int = 16, classes: int = 10, shape=(8, 8)) -> dict:
@@ -51,3 +52,13 @@ def variant(exp: dict, **changes) -> dict:
             node = node[p] if not p.isdigit() else node[int(p)]
         node[int(last) if last.isdigit() else last] = value
     return out
+
+
+def wait_for(predicate, timeout: float = 120.0) -> bool:
+    """Poll `predicate` until it is true (True) or `timeout` seconds pass (False)."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return False

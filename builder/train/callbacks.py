@@ -12,15 +12,18 @@ import time
 from pathlib import Path
 
 import keras
+import numpy as np
 
-from builder.train import runfolder
+from builder.train import checkpoint, runfolder
 
 
 class EpochLog(keras.callbacks.Callback):
     """Appends one JSON line per epoch to metrics.jsonl: epoch, every Keras log key, time_s."""
 
-    def __init__(self, run_dir, monitor: BatchMonitor, on_epoch=None):
+    def __init__(self, run_dir, monitor: BatchMonitor, on_epoch=None, elapsed_before: float = 0.0):
+        """`elapsed_before`: training seconds of the epochs before a resume (elapsed_s goes on from there)."""
         super().__init__()
+        self.elapsed_before = elapsed_before
         self.path = Path(run_dir) / runfolder.METRICS
         self.monitor = monitor
         self.on_epoch = on_epoch
@@ -41,7 +44,7 @@ class EpochLog(keras.callbacks.Callback):
         if "learning_rate" not in row:
             row["learning_rate"] = _current_lr(self.model)
         row["time_s"] = round(now - self.t_epoch, 4)
-        row["elapsed_s"] = round(now - self.t_train, 4)
+        row["elapsed_s"] = round(self.elapsed(now), 4)
         if self.monitor.partial:
             row["partial"] = True  # stopped inside this epoch
         loss = row.get("loss")
@@ -52,6 +55,10 @@ class EpochLog(keras.callbacks.Callback):
         self.rows.append(row)
         if self.on_epoch:
             self.on_epoch(row)
+
+
+    def elapsed(self, now: float | None = None) -> float:
+        return self.elapsed_before + (now or time.perf_counter()) - self.t_train
 
 
 class BatchMonitor(keras.callbacks.Callback):
@@ -180,6 +187,95 @@ class SafeCallback(keras.callbacks.Callback):
 
     def on_train_end(self, logs=None):
         self._guard("on_train_end", logs)
+
+
+class CheckpointSaver(keras.callbacks.Callback):
+    """Saves the checkpoint after each epoch; with `resume_from`, restores it when training begins.
+
+    Put it last: on_train_begin runs after the other callbacks reset their own
+    state there, so what it restores is what they then use. `callbacks`: the
+    ones whose state travels (early stopping, reduce-on-plateau). The state is
+    copied at the epoch's end; the file is written on a helper thread while the
+    next epoch trains (one write at a time; training ends only once it is on
+    disk, and a failed write fails the run at the next epoch's end).
+    """
+
+    def __init__(self, run_dir, callbacks: list, phase: int = 1, resume_from: checkpoint.Checkpoint | None = None,
+                 elapsed=lambda: 0.0):
+        super().__init__()
+        self.run_dir = Path(run_dir)
+        self.tracked = callbacks
+        self.phase = phase
+        self.resume_from = resume_from
+        self.elapsed = elapsed
+        self.writer: threading.Thread | None = None
+        self.write_error: BaseException | None = None
+
+    def on_train_begin(self, logs=None):
+        state, self.resume_from = self.resume_from, None
+        if state is None:
+            return
+        for cb in self.tracked:
+            for name, value in state.callbacks.get(type(cb).__name__, {}).items():
+                setattr(cb, name, float(value) if value in ("inf", "-inf") else value)
+            if state.best_weights is not None and hasattr(cb, "best_weights"):
+                cb.best_weights = state.best_weights
+        checkpoint.set_rng_state(state.rng)
+
+    def on_epoch_end(self, epoch, logs=None):
+        early = next((cb for cb in self.tracked if getattr(cb, "best_weights", None) is not None), None)
+        state = checkpoint.Checkpoint(
+            epoch=epoch + 1, phase=self.phase, model=values(self.model.variables),
+            optimizer=values(self.model.optimizer.variables),
+            callbacks={type(cb).__name__: {k: checkpoint.plain(getattr(cb, k))
+                                           for k in checkpoint.CALLBACK_STATE if hasattr(cb, k)}
+                       for cb in self.tracked},
+            best_weights=[np.asarray(w) for w in early.best_weights] if early else None,
+            rng=checkpoint.rng_state(), elapsed_s=self.elapsed())
+        self.wait_written()
+        self.writer = threading.Thread(target=self._write, args=(state,), name="layerlab-checkpoint")
+        self.writer.start()
+
+    def on_train_end(self, logs=None):
+        self.wait_written()
+
+    def wait_written(self) -> None:
+        """Block until the last checkpoint is on disk; raise what its write raised (a full disk)."""
+        if self.writer is not None:
+            self.writer.join()
+            self.writer = None
+        error, self.write_error = self.write_error, None
+        if error is not None:
+            raise error
+
+    def _write(self, state: checkpoint.Checkpoint) -> None:
+        try:
+            checkpoint.save(self.run_dir, state)
+        except BaseException as e:  # noqa: BLE001 - handed to the training thread by wait_written
+            self.write_error = e
+
+
+def restore_model(model, state: checkpoint.Checkpoint) -> None:
+    """The weights and the optimizer's state (build the optimizer first: its variables exist only then)."""
+    assign(model.variables, state.model, "weights")
+    model.optimizer.build(model.trainable_variables)
+    assign(model.optimizer.variables, state.optimizer, "optimizer state")
+
+
+def values(variables) -> list:
+    """Copies of the variables' values now (the checkpoint is written while training goes on)."""
+    return [np.array(keras.ops.convert_to_numpy(v)) for v in variables]
+
+
+def assign(variables, arrays, what: str) -> None:
+    """Put saved arrays back into variables, refusing a checkpoint of another model."""
+    variables = list(variables)
+    shapes = [tuple(v.shape) for v in variables]
+    if shapes != [tuple(a.shape) for a in arrays]:
+        raise checkpoint.CheckpointError(f"the checkpoint's {what} do not fit this run's model (was the "
+                                         "experiment changed?); start the run again")
+    for var, array in zip(variables, arrays, strict=True):
+        var.assign(array)
 
 
 def _number(v):

@@ -10,6 +10,12 @@ server process, so a crash there cannot take the app down.
     run_id = jobs.submit(experiment)     # validated first: SpecError lists the problems
     jobs.status(run_id)["status"]        # queued | running | completed | stopped | failed | interrupted
     jobs.stop(run_id)
+    jobs.resume(run_id, more_epochs=5)   # a finished, stopped or interrupted run goes on in its folder
+
+A server that starts picks up what the last one left (`recover`): live
+workers of a dead server are reaped, queued runs are queued again in their
+old order, and runs cut off while training go on from their checkpoint
+(status note "resumed after a server restart").
 """
 from __future__ import annotations
 
@@ -31,13 +37,16 @@ from pathlib import Path
 from builder import limits
 from builder.experiment import coerce, validate
 from builder.spec import SpecError
-from builder.train import devices, runfolder
+from builder.train import checkpoint, devices, runfolder
 from builder.train.finetune import total_epochs
 from builder.train.runstore import RunStore
-from builder.workspace import QuotaExceeded, check_access, note_stopper, owner_tag
+from builder.workspace import QuotaExceeded, check_access, note_stopper, owner, owner_tag
 from datasets.stored import uploads_dir
 
 TERMINAL = ("completed", "stopped", "failed", "interrupted")
+CONTINUABLE = ("completed", "stopped", "interrupted")
+RESUMED_NOTE = "resumed after a server restart"
+ORPHAN_GRACE_S = 15.0  # a dead server's worker stops by itself within this (worker.EXIT_GRACE_S); then it is killed
 _SPAWN_LOCK = threading.Lock()  # process-wide: _main_hidden swaps a global
 
 
@@ -84,12 +93,16 @@ class JobManager:
         self._ctx = mp.get_context("spawn")
         self._lock = threading.RLock()
         self._pending: deque[str] = deque()
-        self._owner: dict[str, str | None] = {}  # run id → workspace that submitted it
-        self._served: dict[str | None, float] = {}  # workspace → when one of its runs last started
+        self._more: dict[str, int] = {}  # queued run → more epochs to go on with (worker.RESUME: as planned)
+        self._owner: dict[str, str | None] = {}  # run id → owner tag of the workspace that submitted it
+        self._served: dict[str | None, float] = {}  # owner tag → when one of its runs last started
         self._slots: list[_Slot] = []
         self._closed = False
-        self.interrupted = mark_interrupted(self.root)
-        if not lazy:
+        queued_again, self.interrupted = recover(self.root)
+        for run_id, more_epochs in queued_again:
+            self._queue(run_id, owner(self.root / run_id), more_epochs)
+        self.resumed = [run_id for run_id, more in queued_again if more is not None]
+        if not lazy or self._pending:
             self._start_workers()
         self._watcher = threading.Thread(target=self._watch, name="layerlab-jobs", daemon=True)
         self._watcher.start()
@@ -106,13 +119,36 @@ class JobManager:
             if self._closed:
                 raise RuntimeError("the job manager is shut down")
             pruned = admit(self.root, workspace, self._active_of(workspace) if workspace else 0)
-            run_id = create_run(self.root, exp, owner=owner_tag(workspace) if workspace else None, pruned=pruned)
-            self._owner[run_id] = workspace
-            self._pending.append(run_id)
+            tag = owner_tag(workspace) if workspace else None
+            run_id = create_run(self.root, exp, owner=tag, pruned=pruned)
+            self._queue(run_id, tag)
             if not self._slots:
                 self._start_workers()
             self._dispatch()
         return run_id
+
+    def resume(self, run_id: str, more_epochs: int, workspace: str | None = None) -> None:
+        """Queue a finished, stopped or interrupted run to train `more_epochs` more in its own folder.
+
+        With `workspace`, only its owner (or the teacher) may, under the same rules as a new run (`admit`).
+        ValueError (in plain words) when the run cannot go on: still active, or no usable checkpoint.
+        """
+        run_dir = self.root / run_id
+        if workspace is not None:
+            check_access(run_dir, workspace, "continue")
+        problem = continue_problem(run_dir)
+        if problem:
+            raise ValueError(problem)
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("the job manager is shut down")
+            admit(self.root, workspace, self._active_of(workspace) if workspace else 0)
+            runfolder.write_status(run_dir, status="queued", finished=None, error=None, note=None,
+                                   manager_pid=os.getpid())
+            self._queue(run_id, owner(run_dir), more_epochs)
+            if not self._slots:
+                self._start_workers()
+            self._dispatch()
 
     def stop(self, run_id: str, workspace: str | None = None) -> bool:
         """Ask a run to stop: a queued run is dropped, a running one finishes its batch and saves.
@@ -125,6 +161,7 @@ class JobManager:
         with self._lock:
             if run_id in self._pending:
                 self._pending.remove(run_id)
+                self._more.pop(run_id, None)
                 runfolder.write_status(self.root / run_id, status="stopped", finished=time.time(),
                                        error=None, note="stopped before it started")
                 self._owner.pop(run_id, None)
@@ -190,14 +227,12 @@ class JobManager:
         return wait_until_final(self.status, run_id, busy, timeout)
 
     def shutdown(self, timeout: float = 15.0) -> None:
-        """Stop running runs (they save their model), end the workers, mark leftovers interrupted."""
+        """Stop running runs (they save their model), end the workers, mark leftovers interrupted. Queued runs
+        stay `queued` in their folders: the next server starts them (`recover`)."""
         with self._lock:
             if self._closed:
                 return
             self._closed = True
-            for run_id in list(self._pending):
-                runfolder.write_status(self.root / run_id, status="interrupted", finished=time.time(),
-                                       error="the server stopped before this run started; start it again")
             self._pending.clear()
             for slot in self._slots:
                 if slot.run_id:
@@ -216,6 +251,12 @@ class JobManager:
             self._slots = []
 
     # -- internals -------------------------------------------------------------------
+    def _queue(self, run_id: str, tag: str | None, more_epochs: int | None = None) -> None:
+        self._owner[run_id] = tag
+        self._pending.append(run_id)
+        if more_epochs is not None:
+            self._more[run_id] = more_epochs
+
     def _start_workers(self) -> None:
         self._slots = [self._spawn(i) for i in range(self.max_concurrent)]
 
@@ -240,7 +281,7 @@ class JobManager:
             slot.process.join(timeout=5)
 
     def _active_of(self, workspace: str) -> int:
-        mine = [r for r, ws in self._owner.items() if ws == workspace]
+        mine = [r for r, tag in self._owner.items() if tag == owner_tag(workspace)]
         return sum(1 for r in mine if r in self._pending or any(s.run_id == r for s in self._slots))
 
     def _next_pending(self) -> str:
@@ -259,7 +300,7 @@ class JobManager:
                 slot.stop_flag.clear()
                 slot.run_id = run_id
                 experiment = runfolder.read_json(self.root / run_id / runfolder.EXPERIMENT)
-                slot.jobs.put((run_id, str(self.root / run_id), experiment))
+                slot.jobs.put((run_id, str(self.root / run_id), experiment, self._more.pop(run_id, None)))
 
     def _watch(self) -> None:
         while not self._closed or self.running():
@@ -370,11 +411,11 @@ def create_run(root: Path, exp, run_dir: Path | None = None, **fields) -> str:
     return run_id
 
 
-def numbered_name(root: Path, title: str, owner: str | None) -> str:
-    """"MLP on digits · 3": the title and how many runs of it the workspace with owner tag `owner` has made (the
+def numbered_name(root: Path, title: str, tag: str | None) -> str:
+    """"MLP on digits · 3": the title and how many runs of it the workspace with owner tag `tag` has made (the
     id keeps the time)."""
     pattern = re.compile(re.escape(title) + r" · (\d+)")
-    made = [int(m.group(1)) for info in RunStore(root).list() if info.owner == owner
+    made = [int(m.group(1)) for info in RunStore(root).list() if info.owner == tag
             and (m := pattern.fullmatch(info.name))]
     return f"{title} · {max(made, default=0) + 1}"
 
@@ -407,29 +448,103 @@ def death_reason(exitcode) -> str:
             "The metrics so far are kept.")
 
 
-def mark_interrupted(root: Path) -> list[str]:
-    """Runs left queued/running by a server that is gone → `interrupted` (their metrics stay)."""
-    out = []
-    for run_dir in sorted(p for p in Path(root).iterdir() if p.is_dir()):
+def recover(root: Path, grace: float = ORPHAN_GRACE_S) -> tuple[list[tuple[str, int | None]], list[str]]:
+    """What a starting server does with the runs a gone server left active; returns (runs to queue again,
+    oldest first, each with its `more_epochs`: None starts it afresh, worker.RESUME goes on from its
+    checkpoint; runs marked `interrupted`, with the reason).
+
+    Live workers of a dead server are reaped first (each stops by itself when its server dies: see
+    worker.ServerWatch; one that has not within `grace` seconds is killed), so no run trains twice.
+    A run still trained by another live server, or by a CLI process, is left alone.
+    """
+    from builder.train.worker import RESUME
+
+    left = []
+    for run_dir in (p for p in Path(root).iterdir() if p.is_dir()):
         status = runfolder.read_status(run_dir)
         state = status.get("status")
-        if state not in runfolder.ACTIVE:
+        if state in runfolder.ACTIVE or (state == "interrupted" and status.get("resume_on_restart") is True):
+            left.append((status.get("created") or 0.0, run_dir, status))
+    left.sort(key=lambda item: item[0])
+    orphans = [s["pid"] for _, _, s in left if _is_orphan(s)]
+    reap(orphans, grace)
+    queued_again, interrupted = [], []
+    for _, run_dir, status in left:
+        if status.get("status") == "running" and _alive(status.get("pid")) and not _is_orphan(status):
+            continue  # another live server's worker, or a CLI run, is still training it
+        status = runfolder.read_status(run_dir)  # the reaped worker may have written its end
+        more, note = restart_plan(run_dir, status)
+        if more == "interrupted":
+            runfolder.write_status(run_dir, status="interrupted", finished=time.time(), resume_on_restart=None,
+                                   error=note)
+            interrupted.append(run_dir.name)
             continue
-        owner = status.get("pid") if state == "running" else status.get("manager_pid")
-        if owner and owner != os.getpid() and _alive(owner) and state == "running":
-            continue  # another live server's worker is still training it
-        runfolder.write_status(run_dir, status="interrupted", finished=time.time(),
-                               error=f"the server stopped while this run was {state}; start it again")
-        out.append(run_dir.name)
-    return out
+        runfolder.write_status(run_dir, status="queued", finished=None, error=None, note=note,
+                               resume_on_restart=None, manager_pid=os.getpid())
+        queued_again.append((run_dir.name, RESUME if more == "resume" else None))
+    return queued_again, interrupted
 
 
-def _alive(pid: int) -> bool:
+def restart_plan(run_dir: Path, status: dict) -> tuple[str, str | None]:
+    """("fresh" | "resume" | "interrupted", the note or reason) for a run a gone server left."""
+    if status.get("status") == "queued":
+        return "fresh", None
+    if not checkpoint.path(run_dir).exists() and not runfolder.read_jsonl(run_dir / runfolder.METRICS):
+        return "fresh", RESUMED_NOTE  # cut off before its first epoch ended: nothing to lose
+    problem = checkpoint.problem(run_dir)
+    if problem:
+        return "interrupted", f"the server stopped while this run was training, and {problem}"
+    return "resume", RESUMED_NOTE
+
+
+def continue_problem(run_dir: Path) -> str | None:
+    """Why a run cannot be continued now, in plain words, or None."""
+    state = runfolder.read_status(run_dir).get("status")
+    if state not in CONTINUABLE:
+        return f"only a finished, stopped or interrupted run can go on; this one is {state or 'unreadable'}"
+    return checkpoint.problem(run_dir)
+
+
+def _is_orphan(status: dict) -> bool:
+    """Trained by a worker that is alive while the server that started it is gone."""
+    manager = status.get("manager_pid")
+    return (status.get("status") == "running" and bool(manager) and manager != os.getpid()
+            and not _alive(manager) and _alive(status.get("pid")))
+
+
+def reap(pids: list[int], grace: float) -> None:
+    """Wait up to `grace` seconds for these workers to end by themselves, then kill those still alive
+    (only processes that are multiprocessing workers: a reused pid is left alone)."""
+    end = time.monotonic() + grace
+    while time.monotonic() < end and any(_alive(p) for p in pids):
+        time.sleep(0.1)
+    for pid in pids:
+        if _alive(pid) and _is_worker(pid):
+            os.kill(pid, signal.SIGKILL)
+    end = time.monotonic() + 5
+    while time.monotonic() < end and any(_alive(p) for p in pids):
+        time.sleep(0.05)
+
+
+def _is_worker(pid: int) -> bool:
+    try:
+        return b"--multiprocessing-fork" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
+
+
+def _alive(pid) -> bool:
+    """The process exists and is not a zombie (a killed orphan that nobody has reaped yet)."""
+    if not pid:
+        return False
     try:
         os.kill(int(pid), 0)
     except (OSError, ValueError):
         return False
-    return True
+    try:
+        return Path(f"/proc/{int(pid)}/stat").read_text().rpartition(")")[2].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True  # no /proc (macOS): it exists
 
 
 def new_run_id(title: str, root: Path) -> str:

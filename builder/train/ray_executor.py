@@ -173,6 +173,11 @@ class RayJobManager:
             self._runs[run_id] = RemoteRun(self.ray, self.root / run_id, self.cpus, self.gpus)
         return run_id
 
+    def resume(self, run_id: str, more_epochs: int, workspace: str | None = None) -> None:
+        """Not on Ray yet: its actors keep no checkpoint in the server's run folder."""
+        raise ValueError("continuing a run is not available with the Ray executor yet; start a new run with "
+                         "more epochs")
+
     def stop(self, run_id: str, workspace: str | None = None) -> bool:
         """As the local manager's: only the run's owner (or the teacher) may stop it (NotYourRun)."""
         if workspace is not None and (self.root / run_id).is_dir():

@@ -25,6 +25,7 @@ EVALUATION = "evaluation.json"
 PREDICTIONS = "predictions.json"
 LOG = "train.log"
 STOP = "STOP"
+CHECKPOINT = "checkpoint.npz"  # builder.train.checkpoint: the latest full training state
 
 STATES = ("queued", "running", "completed", "stopped", "failed", "interrupted")
 ACTIVE = ("queued", "running")
@@ -112,6 +113,11 @@ def append_jsonl(path, record: dict) -> None:
         f.write(line)
         f.flush()
         os.fsync(f.fileno())
+
+
+def write_jsonl(path, rows: list[dict]) -> None:
+    """Replace a JSON-lines file atomically (a resumed run drops the epochs past its checkpoint)."""
+    atomic_write_text(Path(path), "".join(json.dumps(clean(r)) + "\n" for r in rows))
 
 
 def read_jsonl(path) -> list[dict]:

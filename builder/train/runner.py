@@ -4,7 +4,8 @@ The core is plain `model.fit` on NumPy arrays with a few light callbacks, so a
 run is as fast as hand-written Keras. Used by `python -m builder train` and by
 the worker process of the app.
 
-    status = run(experiment, "runs/my-run")   # "completed" | "stopped" | "failed"
+    status = run(experiment, "runs/my-run")   # "completed" | "stopped" | "failed" | "interrupted"
+    status = resume("runs/my-run", more_epochs=4)  # the same folder goes on from its checkpoint
 """
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from pathlib import Path
 from builder import pretrained
 from builder.experiment import Experiment, coerce, validate
 from builder.spec import SpecError
-from builder.train import runfolder
+from builder.train import checkpoint, labels, runfolder
 from builder.train.finetune import total_epochs
 
 
@@ -28,13 +29,20 @@ class TrainingError(ValueError):
     """A run that cannot go on, with a message in plain words."""
 
 
+INTERRUPTED = ("the server stopped while this run was training; it goes on from its last epoch when the server "
+               "is back")
+
+
 # -- entry points ------------------------------------------------------------------
-def run(experiment, out_dir, stop_flag=None, on_event=None) -> str:
+def run(experiment, out_dir, stop_flag=None, on_event=None, resume_from: checkpoint.Checkpoint | None = None) -> str:
     """Train `experiment` into `out_dir`; returns the final status.
 
     `stop_flag`: anything with `is_set()` (a multiprocessing Event); a file
-    named STOP in the run folder works too. `on_event(kind, payload)` gets
-    "start", "epoch" (the metrics row) and "end" (the status) events.
+    named STOP in the run folder works too; when it also has `interrupted()`
+    True (the worker's server died) the run ends `interrupted`, to go on later.
+    `on_event(kind, payload)` gets "start", "epoch" (the metrics row) and
+    "end" (the status) events. `resume_from`: a checkpoint of this run folder
+    to go on from (see `resume`).
     """
     run_dir = Path(out_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -58,16 +66,17 @@ def run(experiment, out_dir, stop_flag=None, on_event=None) -> str:
         runfolder.write_status(
             run_dir, status="running", run_id=previous.get("run_id", run_dir.name), name=previous.get("name") or exp.title,
             dataset=exp.dataset, model=exp.model.name, created=previous.get("created", time.time()),
-            started=time.time(), finished=None, pid=os.getpid(), epochs=total_epochs(hp), epochs_done=0, error=None,
+            started=previous.get("started", time.time()) if resume_from else time.time(), finished=None,
+            pid=os.getpid(), epochs=total_epochs(hp), epochs_done=resume_from.epoch if resume_from else 0, error=None,
         )
     except OSError as e:  # disk full or read-only before training began
         status = _finish(run_dir, "failed", error=friendly_error(e))
         emit("end", status)
         return "failed"
     log, handler = _open_log(run_dir)
-    emit("start", {"run_dir": str(run_dir)})
+    emit("start", {"run_dir": str(run_dir), "title": exp.title, "epochs": total_epochs(hp)})
     try:
-        status = _train(exp, run_dir, stop_flag, emit, log)
+        status = _train(exp, run_dir, stop_flag, emit, log, resume_from)
     except Exception as e:  # noqa: BLE001 - every failure becomes a plain-words status
         log.error("run failed:\n%s", traceback.format_exc())
         status = _finish(run_dir, "failed", error=friendly_error(e))
@@ -77,6 +86,43 @@ def run(experiment, out_dir, stop_flag=None, on_event=None) -> str:
         handler.close()
     emit("end", status)
     return status["status"]
+
+
+def resume(run_dir, more_epochs: int | None = None, stop_flag=None, on_event=None) -> str:
+    """Go on training a run in its own folder from its checkpoint: to its planned epochs, or `more_epochs` past
+    the checkpoint's. Metrics past the checkpoint (an epoch cut off by a crash) are dropped first, so each
+    epoch is logged once; evaluation and exports are written again at the end. CheckpointError (no usable
+    checkpoint) and SpecError (no readable experiment) leave the folder as it was."""
+    run_dir = Path(run_dir)
+    state = checkpoint.load(run_dir)
+    exp = continued(coerce(runfolder.read_json(run_dir / runfolder.EXPERIMENT)), state, more_epochs)
+    if more_epochs is not None:  # asked for more: patience starts afresh (the best value so far is kept)
+        state.callbacks = {name: {k: v for k, v in values.items() if k not in ("wait", "stopped_epoch")}
+                           for name, values in state.callbacks.items()}
+    runfolder.write_json(run_dir / runfolder.EXPERIMENT, exp.to_dict())
+    keep_metrics_until(run_dir, state.epoch)
+    return run(exp, run_dir, stop_flag, on_event, resume_from=state)
+
+
+def continued(exp: Experiment, state: checkpoint.Checkpoint, more_epochs: int | None) -> Experiment:
+    """The experiment with its epochs raised so training ends `more_epochs` past the checkpoint (the phase the
+    checkpoint is in grows: the fine-tune phase of a transfer run, else the only one)."""
+    if more_epochs is None:
+        return exp
+    if more_epochs < 1:
+        raise ValueError(f"more epochs must be a whole number of at least 1, not {more_epochs}")
+    training, end = dict(exp.training), state.epoch + more_epochs
+    if state.phase == 2:
+        training["fine_tune_epochs"] = end - exp.hp["epochs"]
+    else:
+        training["epochs"] = end
+    return coerce({**exp.to_dict(), "training": training})
+
+
+def keep_metrics_until(run_dir: Path, epoch: int) -> None:
+    """metrics.jsonl holds epochs 1..`epoch` only (atomically rewritten)."""
+    rows = [r for r in runfolder.read_jsonl(run_dir / runfolder.METRICS) if r.get("epoch", 0) <= epoch]
+    runfolder.write_jsonl(run_dir / runfolder.METRICS, rows)
 
 
 def cli_train(experiment_path, out_dir) -> int:
@@ -90,29 +136,37 @@ def cli_train(experiment_path, out_dir) -> int:
     if problems:
         print("\n".join(problems), file=sys.stderr)
         return 1
+    return _cli_run(lambda on_event: run(exp, out_dir, on_event=on_event))
+
+
+def cli_resume(run_dir, more_epochs: int | None = None) -> int:
+    """`python -m builder train --resume RUN_DIR [--epochs N]`: the run goes on in its folder, exit 0/1."""
+    try:
+        return _cli_run(lambda on_event: resume(run_dir, more_epochs, on_event=on_event))
+    except (SpecError, checkpoint.CheckpointError, ValueError) as e:
+        print("\n".join(e.problems) if isinstance(e, SpecError) else str(e), file=sys.stderr)
+        return 1
+
+
+def _cli_run(start) -> int:
+    """Print a run's events as lines while `start(on_event)` trains; 1 when it failed."""
+    status, epochs = {}, [0]
 
     def show(kind, payload):
         if kind == "start":
-            print(f"training {exp.title} → {payload['run_dir']}", flush=True)
+            print(f"training {payload['title']} → {payload['run_dir']}", flush=True)
+            epochs[0] = payload["epochs"]
         elif kind == "device":
             print(payload, flush=True)
         elif kind == "epoch":
-            print(epoch_line(payload, total_epochs(exp.hp)), flush=True)
+            print(epoch_line(payload, epochs[0]), flush=True)
         elif kind == "end":
+            status.update(payload)
             state = payload["status"]
             print(f"{state}: {payload['error']}" if payload.get("error") else state, flush=True)
 
-    status = {}
-
-    def record(kind, payload):
-        show(kind, payload)
-        if kind == "end":
-            status.update(payload)
-
-    run(exp, out_dir, on_event=record)
-    if status.get("status") == "failed":
-        return 1
-    return 0
+    start(show)
+    return 1 if status.get("status") == "failed" else 0
 
 
 def epoch_line(row: dict, epochs: int) -> str:
@@ -123,16 +177,17 @@ def epoch_line(row: dict, epochs: int) -> str:
 
 
 # -- the run itself -------------------------------------------------------------------
-def _train(exp: Experiment, run_dir: Path, stop_flag, emit, log) -> dict:
-
+def _train(exp: Experiment, run_dir: Path, stop_flag, emit, log, resume_from=None) -> dict:
     from builder.train import devices, fastpath, finetune, plan, tracking
-    from builder.train.callbacks import BatchMonitor, EpochLog
+    from builder.train.callbacks import BatchMonitor, CheckpointSaver, EpochLog, restore_model
     from builder.train.data import prepare
     from builder.train.preprocessing import save_deployable
 
     if exp.gan:  # generator and discriminator train against each other: their own loop
         from builder.train.gan_run import train_gan
 
+        if resume_from:
+            raise TrainingError("a GAN run cannot go on from a checkpoint yet; start it again")
         return train_gan(exp, run_dir, stop_flag, emit, log)
     hp = exp.hp
     device = open_device(run_dir, emit, log)
@@ -175,37 +230,56 @@ def _train(exp: Experiment, run_dir: Path, stop_flag, emit, log) -> dict:
         return {"x": groups, "y": None, "batch_size": 1, "shuffle": False,
                 "validation_batch_size": fastpath.validation_batch(hp["batch_size"], data.x_val)}
 
-    feed = compiled(steps.optimizer)
+    phase, start = (resume_from.phase, resume_from.epoch) if resume_from else (1, 0)
+    if phase == 2:
+        finetune.unfreeze_bases(model, exp.model)
+    feed = compiled(plan.optimizer(finetune.fine_tune_settings(hp), batches) if phase == 2 else steps.optimizer)
+    if resume_from:
+        restore_model(train_model, resume_from)
+        log.info("going on from the checkpoint of epoch %d", start)
 
     def on_epoch(row):
         runfolder.write_status(run_dir, epochs_done=row["epoch"], last=row)
         log.info(epoch_line(row, epochs))
         emit("epoch", row)
 
-    callbacks = [monitor, EpochLog(run_dir, monitor, on_epoch)]
-    callbacks += [c.make() for c in steps.callbacks]
+    epoch_log = EpochLog(run_dir, monitor, on_epoch, elapsed_before=resume_from.elapsed_s if resume_from else 0.0)
+    stateful = [c.make() for c in steps.callbacks]  # early stopping, reduce-on-plateau: their state is checkpointed
+    saver = CheckpointSaver(run_dir, stateful, phase, resume_from, elapsed=epoch_log.elapsed)
+    callbacks = [monitor, epoch_log, *stateful]
     callbacks += tracking.callbacks(run_dir, exp, log)  # TensorBoard; MLflow when LAYERLAB_MLFLOW_URI is set
     callbacks += _live_callbacks(run_dir, model, data, exp, log)
+    callbacks.append(saver)  # last: it restores the others' state after their on_train_begin reset it
     t0 = time.perf_counter()
     validation = (data.x_val, data.y_val) if has_val else None
-    history = train_model.fit(**feed, epochs=hp["epochs"], validation_data=validation, callbacks=callbacks, verbose=0)
+    if phase == 1:
+        history = train_model.fit(**feed, initial_epoch=start, epochs=hp["epochs"], validation_data=validation,
+                                  callbacks=callbacks, verbose=0)
+        start += len(history.epoch)  # early stopping may have ended the first phase sooner
     if two_phases and not monitor.stopped and monitor.nan_at is None:
-        done = len(history.epoch)  # early stopping may have ended the first phase sooner
-        finetune.unfreeze_bases(model, exp.model)
-        log.info("fine-tuning: %d epochs at learning rate %g", hp["fine_tune_epochs"], hp["fine_tune_rate"])
-        feed = compiled(plan.optimizer(finetune.fine_tune_settings(hp), batches))
-        train_model.fit(**feed, initial_epoch=done, epochs=done + hp["fine_tune_epochs"], validation_data=validation,
+        end = total_epochs(hp) if phase == 2 else start + hp["fine_tune_epochs"]
+        if phase == 1:
+            runfolder.write_status(run_dir, fine_tune_from=start + 1)  # the curves mark where fine-tuning starts
+            finetune.unfreeze_bases(model, exp.model)
+            feed = compiled(plan.optimizer(finetune.fine_tune_settings(hp), batches))
+            saver.phase = 2
+        log.info("fine-tuning: epochs %d to %d at learning rate %g", start + 1, end, hp["fine_tune_rate"])
+        train_model.fit(**feed, initial_epoch=start, epochs=end, validation_data=validation,
                         callbacks=callbacks, verbose=0)
     log.info("training took %.2f s", time.perf_counter() - t0)
+    if monitor.stopped and getattr(stop_flag, "interrupted", False):  # the server died: the next one goes on
+        runfolder.write_status(run_dir, resume_on_restart=True)
+        return _finish(run_dir, "interrupted", error=INTERRUPTED)
     if monitor.nan_at is not None:
         epoch, batch = monitor.nan_at
         return _finish(run_dir, "failed", error=(
             f"the loss became NaN (not a number) at epoch {epoch}, batch {batch} — the updates blew up; "
             f"try a lower learning rate (now {hp['learning_rate']:g}) or normalised inputs"))
-    _save_model(model, run_dir)
+    class_names = data.class_names if hp["task"] == "classification" else None
+    _save_model(model, run_dir, class_names=class_names)
     deployable = None
     try:
-        deployable = save_deployable(model, data.preprocessing, run_dir)
+        deployable = save_deployable(model, data.preprocessing, run_dir, class_names)
     except Exception as e:  # noqa: BLE001 - the canvas model is saved; only the raw-data download is missing
         log.error("saving the deployable model failed:\n%s", traceback.format_exc())
         runfolder.write_status(run_dir, deploy_error=friendly_error(e))
@@ -219,6 +293,8 @@ def _train(exp: Experiment, run_dir: Path, stop_flag, emit, log) -> dict:
         runfolder.write_status(run_dir, evaluation_error=friendly_error(e))
     tracking.finish(run_dir, final, deployable, log)
     state = "stopped" if monitor.stopped else "completed"
+    if state == "completed" and not checkpoint.keep_on_completion():
+        checkpoint.remove(run_dir)
     return _finish(run_dir, state, final=final)
 
 
@@ -265,10 +341,11 @@ def _finish(run_dir: Path, state: str, error: str | None = None, final: dict | N
 
 
 # -- pieces ----------------------------------------------------------------------------
-def _save_model(model, run_dir: Path, name: str = runfolder.MODEL) -> None:
+def _save_model(model, run_dir: Path, name: str = runfolder.MODEL, class_names=None) -> None:
     tmp = run_dir / f".{name}.tmp.keras"
     try:
         model.save(tmp)
+        labels.attach(tmp, run_dir, class_names)
         os.replace(tmp, run_dir / name)
     except BaseException:  # disk full, read-only: the run fails with the reason, no temp file stays
         tmp.unlink(missing_ok=True)

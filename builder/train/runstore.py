@@ -200,13 +200,14 @@ class RunStore:
         return [r.id for r in doomed]
 
     def zip_run(self, run_id: str) -> bytes:
-        """The run folder as a zip (experiment, metrics, model, evaluation, log, exports)."""
+        """The run folder as a zip (experiment, metrics, model, evaluation, log, exports); not the checkpoint,
+        which only the server needs to continue the run (it is several times the model's size)."""
         run_dir = self.checked(run_id, "read")
         owner(run_dir)  # a folder from before hashed owners loses its plain id before it is packed
         buf = io.BytesIO()
         with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
             for path in sorted(run_dir.rglob("*")):
-                if path.is_file() and not path.name.startswith("."):
+                if path.is_file() and not path.name.startswith(".") and path.name != runfolder.CHECKPOINT:
                     zf.write(path, f"{run_id}/{path.relative_to(run_dir).as_posix()}")
         return buf.getvalue()
 

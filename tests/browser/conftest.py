@@ -57,36 +57,42 @@ def app_runs_dir(app_server) -> Path:
     return app_server[1]
 
 
-@pytest.fixture(scope="session")
-def app_server(tmp_path_factory):
-    """(base URL, runs folder) of a fresh Layerlab server (runs and uploads in temp folders), stopped at the end."""
-    port = _free_port()
-    tmp = tmp_path_factory.mktemp("layerlab")
+def start_server(tmp: Path, port: int, **popen):
+    """`streamlit run app.py` on `port` with its runs, uploads and workspaces under `tmp`; returns (process, url)
+    once it answers its health check (pytest.fail with the log's tail when it does not). `popen`: e.g.
+    start_new_session=True, for a test that kills the server's whole process group."""
     env = dict(os.environ, KERAS_BACKEND=os.environ.get("KERAS_BACKEND", "tensorflow"), TF_CPP_MIN_LOG_LEVEL="3",
                LAYERLAB_RUNS_DIR=str(tmp / "runs"), LAYERLAB_UPLOADS_DIR=str(tmp / "uploads"),
                LAYERLAB_HOME=str(tmp / "workspaces"), LAYERLAB_TEACHER_KEY=TEACHER_KEY,
                CUDA_VISIBLE_DEVICES=os.environ.get("CUDA_VISIBLE_DEVICES", ""))
-    log = open(tmp / "streamlit.log", "w")  # noqa: SIM115 - closed below
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-         "--browser.gatherUsageStats", "false", "--server.port", str(port), "--server.address", "127.0.0.1",
-         "--server.fileWatcherType", "none"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )
+    with open(tmp / "streamlit.log", "a") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+             "--browser.gatherUsageStats", "false", "--server.port", str(port), "--server.address", "127.0.0.1",
+             "--server.fileWatcherType", "none"],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, **popen,
+        )
     url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                if r.status == 200:
+                    return proc, url
+        except OSError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            pytest.fail(f"streamlit did not start; log:\n{(tmp / 'streamlit.log').read_text()[-3000:]}")
+        time.sleep(0.3)
+
+
+@pytest.fixture(scope="session")
+def app_server(tmp_path_factory):
+    """(base URL, runs folder) of a fresh Layerlab server (runs and uploads in temp folders), stopped at the end."""
+    tmp = tmp_path_factory.mktemp("layerlab")
+    proc, url = start_server(tmp, _free_port())
     try:
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                log.flush()
-                pytest.fail(f"streamlit did not start; log:\n{(tmp / 'streamlit.log').read_text()[-3000:]}")
-            time.sleep(0.3)
         yield url, tmp / "runs"
     finally:
         proc.terminate()
@@ -94,7 +100,12 @@ def app_server(tmp_path_factory):
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             proc.kill()
-        log.close()
+
+
+@pytest.fixture
+def launch():
+    """`launch(tmp, port=None, **popen)` → (process, url): a server of the test's own, to kill and restart."""
+    return lambda tmp, port=None, **popen: start_server(tmp, port or _free_port(), **popen)
 
 
 @pytest.fixture(scope="session")

@@ -451,6 +451,25 @@ def check_quoted_run(folder):
     return "exported: the name only in comments, null written as None"
 
 
+MARKUP_NAME = "line one\n\n<img src=x onerror=alert(1)>\r\n# heading *bold* [link](javascript:alert(1)) & more"
+
+
+def check_markup_run_name(_):
+    """A run name in the notebook's title cell is plain text: one heading line, no HTML, no Markdown."""
+    import nbformat
+    from markdown_it import MarkdownIt
+
+    from builder.experiment import coerce
+    from builder.train import notebook
+    exp = coerce({**experiment(), "name": MARKUP_NAME})
+    title = nbformat.reads(notebook.build(exp, [], data_file=False), as_version=4).cells[0].source.split("\n")[0]
+    page = MarkdownIt("commonmark").render(title)
+    shown = " ".join(MARKUP_NAME.split())
+    expected = f"<h1>{shown.replace('&', '&amp;').replace('<', '&lt;').replace('>', '&gt;')}</h1>\n"
+    assert page == expected, page
+    return "notebook title: the name shown as text, one line"
+
+
 def check_disk_full_training(_):
     from builder.train import runner
     run_dir = RUNS / "disk-full"
@@ -499,6 +518,7 @@ GROUPS = {
         "spec: 2,000-node chain at the cap, every layer different": (lambda: None, check_chain_at_cap),
         ".keras: 1.5 KB declaring Dense 6000 -> 65536": (make_keras_declares_dense, check_keras_declares_dense),
         "run folder named with triple quotes + augmentation null": (make_quoted_run, check_quoted_run),
+        "run name with line breaks, <img onerror> and Markdown: notebook title": (lambda: None, check_markup_run_name),
         "disk full during training": (lambda: None, check_disk_full_training),
     },
 }
