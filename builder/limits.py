@@ -66,6 +66,8 @@ BUDGETS: dict[str, Budget] = {b.name: b for b in (
     Budget("max_csv_columns", "LAYERLAB_MAX_CSV_COLUMNS", 2_000, "", "columns of a CSV/TSV upload"),
     Budget("max_csv_rows", "LAYERLAB_MAX_CSV_ROWS", 1_000_000, "", "rows of a CSV/TSV upload"),
     # a workshop: what one workspace (one student) may hold
+    Budget("max_workspaces", "LAYERLAB_MAX_WORKSPACES", 500, "",
+           "workspaces on the server (one is made when a browser first saves something; empty ones are swept)"),
     Budget("max_active_runs", "LAYERLAB_MAX_ACTIVE_RUNS", 1, "", "runs one workspace may have queued or training"),
     Budget("max_stored_runs", "LAYERLAB_MAX_STORED_RUNS", 30, "",
            "finished runs one workspace keeps; beyond it the oldest unshared one is removed"),

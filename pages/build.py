@@ -145,7 +145,7 @@ def load_template(template_id: str) -> None:
         state.load_experiment_dict(templates.experiment(template_id))  # its model, data and settings
         state.set_selected(None)
         st.session_state["build_notice"] = (f"Loaded the template “{tpl.title}” with its data ({tpl.dataset}) and "
-                                            "training settings. Undo brings your model back.")
+                                            "training settings. Undo brings your model and data back.")
     except Exception as e:  # noqa: BLE001
         st.session_state["build_error"] = f"Could not load the template '{template_id}': {e}"
 

@@ -101,7 +101,7 @@ def test_an_uploaded_base_counts_against_the_workspace_budgets(tmp_path, monkeyp
     assert pretrained.info(base_id).title == "mine"
     from builder.workspace import Workspaces
 
-    assert Workspaces(tmp_path / "home").load(ws)["uploads"] == [{"id": base_id, "bytes": len(raws[0])}]
+    assert Workspaces(tmp_path / "home").load(ws)["uploads"] == [{"id": base_id, "bytes": len(raws[0]), "name": "mine.keras"}]
     monkeypatch.setenv("LAYERLAB_MAX_WORKSPACE_UPLOADS", "1")
     at = AppTest.from_function(_upload_script, args=(raws[1],), default_timeout=60)
     at.query_params["ws"] = ws

@@ -5,6 +5,7 @@ from builder import codegen, describe, templates
 from builder.experiment import Experiment
 from builder.train.jobs import create_run
 from builder.train.runstore import RunStore
+from builder.workspace import owner_tag
 
 
 def _nodes(*types):
@@ -56,8 +57,8 @@ def test_runs_are_named_by_kind_and_data_and_counted_per_workspace(tmp_path):
     assert exp.title == "MLP on digits"
     names = []
     for workspace in ("ann", "ann", "bob", "ann"):
-        run_id = create_run(tmp_path, exp, workspace=workspace)
-        names.append(RunStore(tmp_path, workspace).get(run_id).name)
+        run_id = create_run(tmp_path, exp, owner=owner_tag(workspace))  # as the job manager records the owner
+        names.append(RunStore(tmp_path).get(run_id).name)
     assert names == ["MLP on digits · 1", "MLP on digits · 2", "MLP on digits · 1", "MLP on digits · 3"]
 
 

@@ -52,7 +52,7 @@ def store_upload(raw: bytes, kind: str, settings: dict, dataset, workspace: str,
     key = hashlib.sha256(raw + kind.encode() + json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
     stored.sweep(limits.get("upload_ttl_hours") * 3600)
     limits.check_disk(stored.uploads_dir(), _runs_root())
-    state.workspaces().add_upload(workspace, key, int(dataset.x.nbytes + dataset.y.nbytes))
+    state.workspaces().add_upload(workspace, key, int(dataset.x.nbytes + dataset.y.nbytes), file_name or "")
     _remember(key, dataset)
     stored.store(dataset, key, file_name)  # the engine's own store, which the registry and trainer read
     return key

@@ -13,6 +13,7 @@ import pandas as pd
 import streamlit as st
 
 from builder.train import outcome, runfolder, watch
+from builder.workspace import TEACHER, owns
 from ui import charts, gan_view, jobs, problems, run_data
 
 ACTIVE = ("queued", "running")
@@ -134,7 +135,7 @@ def latest_running(store, states: tuple = ACTIVE, owner: str | None = None) -> s
         runs = list_runs(store)
     except Exception:  # noqa: BLE001 - an unreadable runs folder means "none"
         return None
-    active = [r for r in runs if getattr(r, "status", None) in states and (owner is None or r.workspace == owner)]
+    active = [r for r in runs if getattr(r, "status", None) in states and (owner is None or owns(owner, r.owner))]
     return active[0].id if active else None
 
 
@@ -152,7 +153,8 @@ def status_message(status: dict, queue_pos: int | None = None, others_training: 
         st.info(f"Waiting for a free trainer{where}: other runs are training. It starts on its own.",
                 icon=":material/hourglass_top:")
     elif state == "stopped":
-        st.warning(f"Stopped{_at_epoch(status)}. The model so far is saved — see Explain for its results.")
+        who = " by the teacher" if status.get("stopped_by") == TEACHER else ""
+        st.warning(f"Stopped{who}{_at_epoch(status)}. The model so far is saved — see Explain for its results.")
     elif state == "interrupted":
         st.warning("This run was interrupted when the server stopped; its metrics so far are kept.")
 

@@ -60,7 +60,7 @@ def _store_upload(raw: bytes, name: str) -> str:
         with open(path, "wb") as f:
             f.write(raw)
         limits.check_disk(uploads_dir(), runs_root())  # the store lives in the uploads folder by default
-        state.workspaces().add_upload(state.workspace_id(), pretrained.id_of(path), len(raw))
+        state.workspaces().add_upload(state.workspace_id(), pretrained.id_of(path), len(raw), os.path.basename(name))
         return pretrained.store_file(path, title=os.path.splitext(os.path.basename(name))[0] or None)
 
 

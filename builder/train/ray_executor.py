@@ -24,7 +24,7 @@ from pathlib import Path
 
 from builder.train import runfolder
 from builder.train.jobs import admit, checked, create_run, wait_until_final
-from builder.workspace import check_access
+from builder.workspace import check_access, note_stopper, owner_tag
 
 INSTALL_HINT = "the Ray executor needs Ray, which is not installed: pip install -r requirements-ray.txt"
 ROOT = Path(__file__).resolve().parents[2]
@@ -167,9 +167,9 @@ class RayJobManager:
         with self._lock:
             if self._closed:
                 raise RuntimeError("the job manager is shut down")
-            active = sum(1 for r in self._runs if runfolder.read_status(self.root / r).get("workspace") == workspace)
+            active = sum(1 for r in self._runs if runfolder.read_status(self.root / r).get("owner") == owner_tag(workspace))
             pruned = admit(self.root, workspace, active if workspace else 0)
-            run_id = create_run(self.root, exp, workspace=workspace, pruned=pruned)
+            run_id = create_run(self.root, exp, owner=owner_tag(workspace) if workspace else None, pruned=pruned)
             self._runs[run_id] = RemoteRun(self.ray, self.root / run_id, self.cpus, self.gpus)
         return run_id
 
@@ -182,6 +182,7 @@ class RayJobManager:
         """As the local manager's: only the run's owner (or the teacher) may stop it (NotYourRun)."""
         if workspace is not None and (self.root / run_id).is_dir():
             check_access(self.root / run_id, workspace, "stop")
+            note_stopper(self.root / run_id, workspace)
         with self._lock:
             remote = self._runs.get(run_id)
             if remote is None:
