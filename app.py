@@ -9,7 +9,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from builder.experiment import dataset_title
+from builder.experiments.experiment import dataset_title
 from ui import collector, feedback, navigation, state
 from ui.cookies import remember as remember_cookies
 
@@ -50,7 +50,7 @@ def warm_up() -> bool:
         import pandas  # noqa: F401
         import plotly.graph_objects  # noqa: F401
 
-        from builder import validate  # noqa: F401 - imports keras
+        from builder.graph import validate  # noqa: F401 - imports keras
     except Exception:  # noqa: BLE001 - analyze() reports what is missing
         return False
     return True

@@ -29,7 +29,8 @@ from bench_train import cnn_spec, experiment, mlp_spec  # noqa: E402 - after the
 
 def measure(spec: dict, epochs: int, n: int, batch: int) -> tuple[float, float, float, int]:
     """(median checkpoint seconds, median epoch seconds, share %, checkpoint bytes)."""
-    from builder.train import callbacks, checkpoint, runfolder
+    from builder.store import runfolder
+    from builder.train import callbacks, checkpoint
     from builder.train.runner import run
 
     costs = []

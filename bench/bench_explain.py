@@ -69,10 +69,10 @@ def main(argv=None) -> int:
 
     import keras
 
-    from builder.build import build_model
     from builder.explain import explain
     from builder.explain.live import live_saliency
-    from builder.spec import ModelSpec
+    from builder.graph.build import build_model
+    from builder.model.spec import ModelSpec
 
     keras.utils.set_random_seed(0)
     model = build_model(ModelSpec.from_dict(SPEC))

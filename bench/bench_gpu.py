@@ -35,7 +35,7 @@ MODELS = (("seed MLP", mlp_spec), ("small CNN", cnn_spec))
 
 def measure(args) -> dict:
     """This process's backend: every model × batch; returns the rows and the device line."""
-    from builder.experiment import coerce
+    from builder.experiments.experiment import coerce
     from builder.train import devices
     from builder.train.data import prepare
 

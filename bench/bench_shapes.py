@@ -3,7 +3,7 @@
     python bench/bench_shapes.py [--layers 50] [--repeats 20]
 
 Generates a 50-layer graph (an MLP trunk with residual Add blocks, normalisation
-and dropout), then times `builder.validate.check` cold (empty cache: Keras
+and dropout), then times `builder.graph.validate.check` cold (empty cache: Keras
 infers every layer), repeated on the unchanged graph (median of several), after
 a one-parameter edit, and compares with building the Keras model.
 """
@@ -55,8 +55,8 @@ def main() -> None:
 
     import keras
 
-    from builder import validate
-    from builder.build import build_model
+    from builder.graph import validate
+    from builder.graph.build import build_model
 
     spec = graph(args.layers)
     validate.check(graph(6))  # warm Keras itself up (first-call tracing), so "cold" measures our cache only

@@ -1,6 +1,6 @@
 """What each template's default run reaches, and how long it trains, with the real runner.
 
-Runs `builder.templates.experiment(id)` (the template's own dataset and settings)
+Runs `builder.experiments.templates.experiment(id)` (the template's own dataset and settings)
 through `builder.train.runner.run`, plus the Playground template on every 2-D
 point set and with the feature crosses, and prints one line per run: the test
 metric, the first and last epoch's loss, the training seconds (sum of the
@@ -25,7 +25,7 @@ POINT_SETS = ("spirals", "moons", "circles", "xor")
 
 def runs(chosen: list[str]):
     """(label, experiment dict) for every run to measure."""
-    from builder import templates
+    from builder.experiments import templates
 
     for tid in chosen or templates.TEMPLATES:
         yield tid, templates.experiment(tid)
@@ -41,7 +41,7 @@ def runs(chosen: list[str]):
 
 
 def measure(label: str, exp: dict) -> str:
-    from builder.train import runfolder
+    from builder.store import runfolder
     from builder.train.runner import run
 
     folder = Path(tempfile.mkdtemp(prefix="bench-templates-"))
@@ -57,7 +57,7 @@ def measure(label: str, exp: dict) -> str:
         metric = f"test accuracy {final['test_accuracy']:.1%}"
     elif "test_mae" in final:
         metric = f"test mae {final['test_mae']:.3f}"
-    else:  # a GAN: no test labels; tests/test_gan.py measures its samples
+    else:  # a GAN: no test labels; tests/builder/experiments/test_gan.py measures its samples
         metric = f"d {final['d_loss']:.2f} g {final['g_loss']:.2f}"
     train_s = sum(r.get("time_s", 0.0) for r in rows)
     return (f"{label:<48} {exp['data']['dataset']:<8} {metric:<22} loss {rows[0]['loss']:.2f} → {rows[-1]['loss']:.3f} "

@@ -64,8 +64,8 @@ def plain_keras(exp_dict: dict, data) -> list[float]:
     """Hand-written Keras: build, compile, fit on NumPy arrays. Returns per-epoch seconds."""
     import keras
 
-    from builder.build import build_model
-    from builder.spec import ModelSpec
+    from builder.graph.build import build_model
+    from builder.model.spec import ModelSpec
 
     keras.backend.clear_session()
     keras.utils.set_random_seed(0)
@@ -87,7 +87,7 @@ def plain_keras(exp_dict: dict, data) -> list[float]:
 
 
 def layerlab(exp_dict: dict) -> list[float]:
-    from builder.train import runfolder
+    from builder.store import runfolder
     from builder.train.runner import run
 
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
@@ -109,8 +109,8 @@ def samples_per_s(ends: list[float], n_train: int) -> float:
 def first_point(repeats: int = 3) -> None:
     """Seconds from JobManager.submit to the first live point (progress.json) and the first epoch line,
     with a warm worker, for a small MLP on digits (the app's path after pressing Train)."""
-    from builder.experiment import validate
-    from builder.train.jobs import JobManager
+    from builder.experiments.experiment import validate
+    from builder.jobs.local import JobManager
 
     exp = {
         "format": "layerlab/experiment@1",
@@ -162,7 +162,7 @@ def main(argv=None) -> int:
 
     import keras
 
-    from builder.experiment import coerce
+    from builder.experiments.experiment import coerce
     from builder.train.data import prepare
     from builder.train.devices import describe
 

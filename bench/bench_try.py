@@ -50,7 +50,8 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=30)
     parser.add_argument("--epochs", type=int, default=3)
     args = parser.parse_args()
-    from builder import predict, templates
+    from builder import predict
+    from builder.experiments import templates
     from builder.train.runner import run
 
     print(f"{'model':22} {'saliency':9} {'median ms':>10} {'p90 ms':>8}  (target ≤ {TARGET_MS} ms, CPU)")

@@ -3,7 +3,7 @@
 A small CNN (three 3×3 convolutions) is trained with the real runner for 8 epochs on 2,000 generated
 'shapes' pictures (28×28, seed 1 — not the pictures of the template's default run, which uses seed 0);
 its convolutional part, without the pooling + softmax head, is stored like an upload (scanned, opened
-in safe mode, named by content) and its id printed, for `builder/templates.py`.
+in safe mode, named by content) and its id printed, for `builder/experiments/templates.py`.
 
     python bench/make_pretrained_base.py
 """
@@ -42,8 +42,8 @@ def source_experiment() -> dict:
 def main() -> None:
     import keras
 
-    from builder import pretrained
-    from builder.train import runfolder
+    from builder.graph import pretrained
+    from builder.store import runfolder
     from builder.train.runner import run
 
     with tempfile.TemporaryDirectory() as folder:

@@ -11,7 +11,7 @@ import os
 import sys
 from pathlib import Path
 
-from builder.spec import FORMAT, SpecError, atomic_write_text, parse_json, read_text, structure_problems
+from builder.model.spec import FORMAT, SpecError, atomic_write_text, parse_json, read_text, structure_problems
 
 EXPERIMENT_FORMAT = "layerlab/experiment@1"
 
@@ -98,7 +98,7 @@ def _validate(args) -> int:
         if structural:  # answered without Keras
             return _fail(structural)
         _quiet_keras()
-        from builder.validate import check
+        from builder.graph.validate import check
 
         report = check(data)
         problems = report.lines()
@@ -113,23 +113,23 @@ def _validate(args) -> int:
 
 
 def _experiment_problems(data: dict) -> list[str]:
-    """The engine's one verdict (builder.experiment.check), one line per problem."""
+    """The engine's one verdict (builder.experiments.experiment.check), one line per problem."""
     _quiet_keras()
-    from builder.experiment import check, problem_text
+    from builder.experiments.experiment import check, problem_text
 
     return list(dict.fromkeys(problem_text(p) for p in check(data)))
 
 
 def _load_valid(path):
     _quiet_keras()
-    from builder.validate import ensure_valid
+    from builder.graph.validate import ensure_valid
 
     return ensure_valid(parse_json(read_text(path), f"file {path}"))
 
 
 def _summary(args) -> int:
     _quiet_keras()
-    from builder.validate import check
+    from builder.graph.validate import check
 
     spec = _load_valid(args.path)
     report = check(spec)
@@ -152,7 +152,7 @@ def _shape(shape) -> str:
 
 def _export(args) -> int:
     _quiet_keras()
-    from builder.codegen import to_python
+    from builder.graph.codegen import to_python
 
     script = to_python(_load_valid(args.path))
     _emit(script, args.out)
@@ -161,7 +161,7 @@ def _export(args) -> int:
 
 def _import(args) -> int:
     _quiet_keras()
-    from builder.importer import from_keras_file
+    from builder.graph.importer import from_keras_file
 
     _emit(from_keras_file(args.path).to_json() + "\n", args.out)
     return 0
@@ -198,7 +198,7 @@ def _train(args) -> int:
     if not args.path or not args.out:
         return _fail(["train needs EXPERIMENT.json and --out DIR (or --resume RUN_DIR)"])
     if args.executor == "ray":
-        from builder.train.ray_executor import cli_train as ray_train
+        from builder.jobs.ray_executor import cli_train as ray_train
 
         return ray_train(args.path, args.out)
     _quiet_keras()

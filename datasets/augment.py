@@ -2,7 +2,7 @@
 
 An augmentation list is what the experiment's `augmentation` section holds:
 `[{"type": "RandomFlip", "params": {"mode": "horizontal"}}, …]`. Each type is
-a `builder.catalog.LayerType` (family "augmentation") whose `Param`
+a `builder.model.catalog.LayerType` (family "augmentation") whose `Param`
 declarations drive the app's form, `validate` and the tooltips. Omitted
 params take the declared default (Keras has no default for the factors).
 
@@ -12,8 +12,8 @@ change data while training: at inference (`training=False`, as in
 """
 from __future__ import annotations
 
-from builder.catalog import LayerType
-from builder.params import Param, check_params
+from builder.model.catalog import LayerType
+from builder.model.params import Param, check_params
 
 IMAGE_RANK = (4,)
 IMAGE_HINT = "(batch, height, width, channels)"

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
-from builder.params import Param, check_params
+from builder.model.params import Param, check_params
 from datasets import builtin, generated, keras_sets, stored
 from datasets.base import Dataset, DatasetError
 

@@ -17,7 +17,7 @@ from datasets.base import Dataset, DatasetError
 NORMALIZE_MODES = ("standard", "minmax", "none")
 
 # The split limits: each fraction from 0 up to MAX_FRACTION, their sum below MAX_HELD_OUT (so training keeps
-# at least 10 %). builder.experiment.DATA declares the sliders' Params from these; the check and the splitter
+# at least 10 %). builder.experiments.experiment.DATA declares the sliders' Params from these; the check and the splitter
 # both call `split_problems`.
 MAX_FRACTION = 0.85
 MAX_HELD_OUT = 0.9

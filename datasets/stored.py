@@ -15,7 +15,7 @@ import tempfile
 from dataclasses import replace
 from pathlib import Path
 
-from builder.spec import atomic_write_text
+from builder.model.spec import atomic_write_text
 from datasets.base import Dataset, DatasetError
 
 PREFIX = "upload:"

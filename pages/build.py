@@ -22,7 +22,7 @@ state.init()
 # -- engine access (never raises into the page) ----------------------------------------
 @st.cache_resource(show_spinner=False)
 def _catalog():
-    from builder import catalog
+    from builder.model import catalog
 
     return catalog
 
@@ -30,7 +30,7 @@ def _catalog():
 @st.cache_resource(show_spinner=False)
 def _templates() -> dict:
     try:
-        from builder import templates
+        from builder.experiments import templates
 
         return dict(templates.TEMPLATES)
     except Exception:  # noqa: BLE001 - the picker just stays empty
@@ -119,7 +119,7 @@ def _own_name(spec: dict) -> dict:
 
 def new_model() -> None:
     """A clean start: an Input sized to the chosen data, and an output layer sized to its classes."""
-    from builder import templates
+    from builder.experiments import templates
 
     try:
         from datasets import registry
@@ -139,7 +139,7 @@ def new_model() -> None:
 
 def load_template(template_id: str) -> None:
     try:
-        from builder import templates
+        from builder.experiments import templates
 
         tpl = _templates()[template_id]
         state.load_experiment_dict(templates.experiment(template_id))  # its model, data and settings
@@ -392,7 +392,7 @@ def code_tab(spec: dict, fb) -> None:
         st.warning("Fix the problems first; the code is written for a valid model.", icon=":material/error:")
         return
     try:
-        from builder import codegen
+        from builder.graph import codegen
 
         with st.spinner("Writing the code…"):
             code = codegen.to_python(spec_obj(spec))
@@ -405,7 +405,7 @@ def code_tab(spec: dict, fb) -> None:
 
 
 def spec_obj(spec: dict):
-    from builder.spec import ModelSpec
+    from builder.model.spec import ModelSpec
 
     return ModelSpec.from_dict(spec)
 
@@ -443,7 +443,7 @@ def save_load_tab(spec: dict) -> None:
 
 def load_json_file(raw: bytes, name: str) -> None:
     """Load a spec or an experiment; on any problem say so and keep the current model."""
-    from builder.spec import SpecError, parse_json
+    from builder.model.spec import SpecError, parse_json
 
     try:
         try:
@@ -452,7 +452,7 @@ def load_json_file(raw: bytes, name: str) -> None:
             raise SpecError([f"{name} is not a UTF-8 text file; save it as UTF-8 JSON"]) from None
         data = parse_json(text, f"file {name}")
         if isinstance(data, dict) and data.get("format") == "layerlab/experiment@1":
-            from builder import experiment
+            from builder.experiments import experiment
 
             exp = experiment.Experiment.from_dict(data)
             problems = [p for p in experiment.validate(exp) if p]
@@ -484,7 +484,7 @@ def import_keras(raw: bytes, name: str) -> None:
     import tempfile
 
     try:
-        from builder import importer
+        from builder.graph import importer
 
         with tempfile.TemporaryDirectory() as d:
             path = os.path.join(d, os.path.basename(name) or "model.keras")

@@ -3,14 +3,14 @@ assignment, download the class's results.
 
 Shown in the navigation only to the teacher's session (opened once with `?teacher=<LAYERLAB_TEACHER_KEY>`,
 then kept by a cookie for the browser session); the engine's run checks treat that session as the teacher
-(builder.workspace.TEACHER). It lists only workspaces that did something, never shows or exports an id.
+(builder.store.workspace.TEACHER). It lists only workspaces that did something, never shows or exports an id.
 """
 from __future__ import annotations
 
 import pandas as pd
 import streamlit as st
 
-from builder import workspace
+from builder.store import workspace
 from ui import jobs, live, state
 from ui.navigation import require_app
 

@@ -230,7 +230,7 @@ class DataView:
 
 def _follow_size(info) -> list[str]:
     """Settings that follow the new data's size (the engine's size_defaults), set in view; returns its notes."""
-    from builder.experiment import size_defaults
+    from builder.experiments.experiment import size_defaults
 
     found = size_defaults(state.experiment_dict(), info)
     if found.training:
@@ -345,7 +345,7 @@ def fit_model_hint(ds) -> None:
         st.success("The model fits this data and is ready to train.", icon=":material/check_circle:")
         return
     problems.show(found, key="data", title="Before the model can train on this data:")
-    from builder import templates
+    from builder.experiments import templates
 
     match = templates.for_dataset(ds.info.id)
     if match and st.button(f"Or load the template “{templates.TEMPLATES[match].title}” made for it", key="fit_template"):

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from builder.train import runfolder, watch
+from builder.store import runfolder, watch
 from ui import charts, gan_view, jobs, live, run_data, state
 from ui.navigation import require_app
 

@@ -6,9 +6,10 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from builder import workspace
-from builder.experiment import dataset_title
-from builder.train import exports, runfolder, tflite, watch
+from builder.experiments.experiment import dataset_title
+from builder.exports import classic as exports
+from builder.exports import tflite
+from builder.store import runfolder, watch, workspace
 from ui import charts, continue_run, jobs, live, state
 from ui.navigation import require_app
 

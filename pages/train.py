@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from builder.experiment import shown_settings
+from builder.experiments.experiment import shown_settings
 from ui import collector, continue_run, feedback, jobs, live, problems, state
 from ui.navigation import require_app
 from ui.train_form import hyperparameter_form

@@ -1,6 +1,6 @@
 """Train and explain one small CNN under the backend in KERAS_BACKEND.
 
-Run by tests/test_backends.py in a fresh process per backend (the Keras
+Run by tests/builder/graph/test_backends.py in a fresh process per backend (the Keras
 backend is fixed at import). Prints one JSON line the test compares across
 backends. Under JAX and PyTorch, TensorFlow is made unimportable first, as on a
 machine that has only that backend (a GPU server often does).

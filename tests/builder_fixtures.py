@@ -1,7 +1,7 @@
 """Shared helpers for the builder-core tests: one small, hand-checked sample per catalog entry."""
 from __future__ import annotations
 
-from builder.spec import FORMAT
+from builder.model.spec import FORMAT
 
 # name -> (layer type, [(input shape, dtype)], params, expected output shape w/o batch, expected param count).
 # Param counts are worked out by hand (e.g. Dense 3→4: 3*4 weights + 4 biases = 16), not taken from Keras.

@@ -1,7 +1,7 @@
 """Shared set-up for the explainability tests: a small CNN trained on the shapes dataset.
 
 Trained once per test session (module/session fixtures call `trained_shapes_cnn`),
-seeded, on CPU; the spec goes through `builder.build.build_model` like any
+seeded, on CPU; the spec goes through `builder.graph.build.build_model` like any
 Layerlab model.
 """
 from __future__ import annotations
@@ -42,8 +42,8 @@ def trained_shapes_cnn():
     """(model, splits) — trained once per process."""
     import keras
 
-    from builder.build import build_model
-    from builder.spec import ModelSpec
+    from builder.graph.build import build_model
+    from builder.model.spec import ModelSpec
     from datasets import registry, splits
 
     keras.utils.set_random_seed(TRAINING["seed"])

@@ -1,6 +1,6 @@
 """Train one small MLP with and without the device-data fast path under KERAS_BACKEND.
 
-Run by tests/test_train_fastpath.py in a fresh process per backend (the fast
+Run by tests/builder/train/test_fastpath.py in a fresh process per backend (the fast
 path is JAX/PyTorch only; on this CPU machine LAYERLAB_FAST_PATH=on forces it).
 Prints one JSON line: each mode's status, per-epoch losses and steps per call.
 """
@@ -26,7 +26,7 @@ EXPERIMENT = {
 
 
 def main() -> None:
-    from builder.train import runfolder
+    from builder.store import runfolder
     from builder.train.runner import run
 
     out = {}

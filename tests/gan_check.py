@@ -1,6 +1,6 @@
 """Train the GAN template for a few epochs under the backend in KERAS_BACKEND and report on it.
 
-Run in-process by tests/test_gan.py (TensorFlow) and in a fresh process per
+Run in-process by tests/builder/experiments/test_gan.py (TensorFlow) and in a fresh process per
 other backend (the Keras backend is fixed at import). Prints one JSON line.
 """
 import json
@@ -14,10 +14,10 @@ EPOCHS = 3
 def check(out_dir: str) -> dict:
     import keras
 
-    from builder import templates
-    from builder.experiment import coerce
-    from builder.gan import PART
-    from builder.train import runfolder
+    from builder.experiments import templates
+    from builder.experiments.experiment import coerce
+    from builder.experiments.gan import PART
+    from builder.store import runfolder
     from builder.train.gan_run import DISCRIMINATOR, SAMPLES_FILE
     from builder.train.runner import run, seeded_build
 

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from builder import workspace
+from builder.jobs.local import CONTINUABLE, RESUMED_NOTE
+from builder.store import workspace
 from builder.train import checkpoint
-from builder.train.jobs import CONTINUABLE, RESUMED_NOTE
 from ui import jobs, live, state
 
 DEFAULT_MORE = 5

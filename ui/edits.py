@@ -1,6 +1,6 @@
 """Small edits of a spec dict made by the Build page's buttons (pure functions).
 
-They only rearrange the document; what it means is checked by builder.validate.
+They only rearrange the document; what it means is checked by builder.graph.validate.
 Each returns a new dict and leaves its argument alone.
 """
 from __future__ import annotations

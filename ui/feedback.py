@@ -1,6 +1,6 @@
 """Live feedback on a spec for the pages: shapes, parameter counts and problems.
 
-All the checking is done by the engine (`builder.spec`, `builder.validate`);
+All the checking is done by the engine (`builder.model.spec`, `builder.graph.validate`);
 this module only calls it safely and reshapes the answer for drawing, so a
 page never sees an exception or a traceback.
 """
@@ -40,7 +40,7 @@ def analyze(spec: dict) -> Feedback:
 
 @st.cache_data(max_entries=512, show_spinner=False)
 def _analyze_cached(spec_json: str) -> Feedback:
-    from builder.spec import ModelSpec, SpecError
+    from builder.model.spec import ModelSpec, SpecError
 
     data = json.loads(spec_json)
     try:
@@ -48,7 +48,7 @@ def _analyze_cached(spec_json: str) -> Feedback:
     except SpecError as e:
         return Feedback(ok=False, problems=[_split_node(p, data) for p in e.problems])
     try:
-        from builder import validate
+        from builder.graph import validate
     except ImportError:
         return Feedback(ok=True)  # validation not available yet: structure is fine
     try:
@@ -115,15 +115,15 @@ def summary_rows(spec: dict, fb: Feedback) -> list[dict]:
 
 
 def verdict(experiment: dict) -> list:
-    """THE verdict on model + data + training (builder.experiment.check, what Train enforces), cached per
+    """THE verdict on model + data + training (builder.experiments.experiment.check, what Train enforces), cached per
     experiment: every page shows this one list."""
     return _verdict_cached(json.dumps(experiment, sort_keys=True))
 
 
 @st.cache_data(max_entries=512, show_spinner=False)
 def _verdict_cached(experiment_json: str) -> list:
-    from builder import experiment as ex
-    from builder.validate import Problem
+    from builder.experiments import experiment as ex
+    from builder.graph.validate import Problem
 
     try:
         return ex.check(json.loads(experiment_json))
@@ -139,8 +139,8 @@ def review(experiment: dict, part: str | None = None) -> Feedback:
     problems are marked on nodes (the generator's become lines, and the reverse for the generator)."""
     from dataclasses import replace
 
-    from builder.experiment import problem_text
-    from builder.gan import PART
+    from builder.experiments.experiment import problem_text
+    from builder.experiments.gan import PART
 
     on_canvas = part == PART
     fb = analyze(experiment["gan"][PART] if on_canvas else experiment["model"])

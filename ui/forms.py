@@ -1,4 +1,4 @@
-"""Form widgets generated from `builder.params.Param` declarations.
+"""Form widgets generated from `builder.model.params.Param` declarations.
 
 One declaration gives the widget (kind → widget, min/max/step → range,
 choices → select box), its tooltip (`help`) and where it sits (advanced

@@ -1,4 +1,4 @@
-"""A GAN experiment on screen (builder.gan): which network the canvas edits, the live sample grid, and the
+"""A GAN experiment on screen (builder.experiments.gan): which network the canvas edits, the live sample grid, and the
 results (samples and the walk between two noise vectors).
 
 The pictures are encoded once per file state and shared by every watcher, like the other live views.
@@ -17,7 +17,7 @@ CELL = 48  # pixels per generated image in a grid (an 8×8 digit enlarged 6×)
 
 def part_selector() -> None:
     """Above the canvas of a GAN: switch between editing the generator and the discriminator."""
-    from builder.gan import PARTS
+    from builder.experiments.gan import PARTS
 
     part = state.gan_part()
     if part is None:
@@ -63,7 +63,7 @@ def _grid_url(path: str, stamp) -> str | None:
 
 def live_samples(folder: Path) -> bool:
     """The newest sample grid of a GAN run (the same noise every epoch); False when the run writes none."""
-    from builder.train import watch
+    from builder.store import watch
     from builder.train.gan_run import LIVE_PREFIX
 
     path, epoch = watch.latest_live_file(folder, LIVE_PREFIX)
@@ -95,7 +95,7 @@ def _results_urls(path: str, stamp) -> tuple[str, str] | None:
 
 def results(folder: Path) -> None:
     """A finished GAN run: samples from new noise, and rows that walk from one noise vector to another."""
-    from builder.train import watch
+    from builder.store import watch
     from builder.train.gan_run import SAMPLES_FILE
 
     path = Path(folder) / SAMPLES_FILE

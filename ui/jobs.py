@@ -36,14 +36,14 @@ def workspaces_home() -> Path:
 
 
 def max_runs() -> int:
-    from builder.train.jobs import default_max_runs  # env LAYERLAB_MAX_RUNS, else from cores and GPUs
+    from builder.jobs.local import default_max_runs  # env LAYERLAB_MAX_RUNS, else from cores and GPUs
 
     return default_max_runs()
 
 
 @st.cache_resource(show_spinner="Starting the training worker…")
 def _job_manager(root: str, max_concurrent: int):
-    from builder.train.jobs import make_job_manager
+    from builder.jobs.local import make_job_manager
 
     manager = make_job_manager(root, max_concurrent=max_concurrent)  # executor: env LAYERLAB_EXECUTOR
     _STARTED.add(root)
@@ -57,14 +57,14 @@ def get_job_manager():
 
 @st.cache_resource(show_spinner=False)
 def _run_store(root: str):
-    from builder.train.runstore import RunStore
+    from builder.store.runstore import RunStore
 
     return RunStore(root)
 
 
 def get_run_store():
     """The runs folder as this session may see it: its workspace's runs and shared ones (every run for
-    the teacher). The engine refuses the rest (builder.workspace.NotYourRun)."""
+    the teacher). The engine refuses the rest (builder.store.workspace.NotYourRun)."""
     return _run_store(str(runs_root())).as_workspace(state.viewer())
 
 

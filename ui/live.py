@@ -12,8 +12,9 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from builder.train import outcome, runfolder, watch
-from builder.workspace import TEACHER, owns
+from builder.store import runfolder, watch
+from builder.store.workspace import TEACHER, owns
+from builder.train import outcome
 from ui import charts, gan_view, jobs, problems, run_data
 
 ACTIVE = ("queued", "running")
@@ -103,7 +104,7 @@ def _load_np(path: Path):
 
 @st.cache_resource(show_spinner=False, max_entries=64)
 def _runs(root: str, workspace: str | None, stamp: tuple) -> list:
-    from builder.train.runstore import RunStore
+    from builder.store.runstore import RunStore
 
     return RunStore(root, workspace).list()
 

@@ -1,7 +1,7 @@
 """The verdict's problems on screen, each with a one-click fix where the engine offers one.
 
-Problems arrive as `builder.validate.Problem` values (node, field, message, fix); this module turns them
-into words and buttons. A fix is applied by the engine (`builder.experiment.apply_fix`) to the whole
+Problems arrive as `builder.graph.validate.Problem` values (node, field, message, fix); this module turns them
+into words and buttons. A fix is applied by the engine (`builder.experiments.experiment.apply_fix`) to the whole
 experiment and stored back through ui.state (the model change is undoable).
 """
 from __future__ import annotations
@@ -32,7 +32,7 @@ def _short(value) -> str:
 
 
 def apply(fix: dict) -> None:
-    from builder import experiment as ex
+    from builder.experiments import experiment as ex
 
     try:
         state.load_experiment_dict(ex.apply_fix(state.experiment_dict(), fix))
@@ -47,7 +47,7 @@ def show(items, key: str, title: str = "Fix these before training:") -> None:
     """One line per problem (the node first), a fix button beside those that have one."""
     if not items:
         return
-    from builder.experiment import problem_text
+    from builder.experiments.experiment import problem_text
 
     if err := st.session_state.pop("fix_error", None):
         st.error(err)

@@ -36,7 +36,7 @@ def load_model(run_dir) -> object:
 
 @st.cache_resource(show_spinner="Preparing the run's test data…", max_entries=4)
 def _prepared(run_dir: str, mtime: float):
-    from builder.experiment import load
+    from builder.experiments.experiment import load
     from builder.train.data import prepare
 
     return prepare(load(Path(run_dir) / "experiment.json"))
@@ -52,7 +52,7 @@ def prepared_data(run_dir):
 
 def run_experiment(run_dir) -> dict:
     """experiment.json of a run as a dict ({} when missing or unreadable)."""
-    from builder.train import runfolder
+    from builder.store import runfolder
 
     return runfolder.read_json(Path(run_dir) / "experiment.json", {}) or {}
 

@@ -13,10 +13,10 @@ Session state holds only plain JSON-able data and ids, never models or arrays:
 - "augmentation": list of {"type", "params"}
 - "training": the experiment "training" dict (edited on the Train page)
 - "run_id": the current run
-- "gan_part" / "gan_other": for a GAN experiment (builder.gan), which network "spec" holds ("generator"
+- "gan_part" / "gan_other": for a GAN experiment (builder.experiments.gan), which network "spec" holds ("generator"
   or "discriminator") and the other one with its own undo stacks ({"spec", "history", "future"}); None
   for every other experiment
-- "ws": the workspace id (builder.workspace): every key above is saved to the workspace's folder on
+- "ws": the workspace id (builder.store.workspace): every key above is saved to the workspace's folder on
   every change (the folder is made by the first save, not by a visit) and restored from it when a session
   opens the app with `?ws=<id>` (a reload, a new tab, the bookmarked link on another machine) or, without
   a link, from the browser's cookie (`WS_COOKIE`, set by app.py once the workspace exists)
@@ -35,7 +35,7 @@ import json
 
 import streamlit as st
 
-from builder.workspace import STATE, TEACHER, QuotaExceeded, Workspaces, new_id
+from builder.store.workspace import STATE, TEACHER, QuotaExceeded, Workspaces, new_id
 
 HISTORY_LIMIT = 100
 SAVED = ("spec", "history", "future", "data_history", "data_future", "data", "upload_id", "augmentation",
@@ -48,14 +48,14 @@ OTHER_TAB = "This workspace changed in another tab — reloaded its newer work h
 
 
 def default_data(dataset: str | None = None) -> dict:
-    from builder import templates
+    from builder.experiments import templates
 
     return {"dataset": dataset or templates.DEFAULT_DATASET, "options": {}, "validation_split": 0.2, "test_split": 0.2}
 
 
 def first_visit() -> dict:
     """What a first-time user gets: the template made for the default dataset, with its settings."""
-    from builder import templates
+    from builder.experiments import templates
 
     return templates.experiment(templates.for_dataset(templates.DEFAULT_DATASET))
 
@@ -192,7 +192,7 @@ def workspace_saved() -> bool:
 
 
 def uploads() -> list[dict]:
-    """The uploads this workspace keeps, oldest first ({"id", "name", "bytes"}; builder.workspace)."""
+    """The uploads this workspace keeps, oldest first ({"id", "name", "bytes"}; builder.store.workspace)."""
     return workspaces().uploads(workspace_id()) if workspace_saved() else []
 
 
@@ -510,7 +510,7 @@ def experiment_dict() -> dict:
 def load_experiment_dict(exp: dict) -> None:
     """Replace spec (undoable), data, augmentation and training from an experiment dict.
 
-    The caller validates `exp` first (builder.experiment); this only stores it.
+    The caller validates `exp` first (builder.experiments.experiment); this only stores it.
     """
     init()
     ss = st.session_state

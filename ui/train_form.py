@@ -1,4 +1,4 @@
-"""The hyperparameter form, generated from `builder.experiment.HYPERPARAMS`.
+"""The hyperparameter form, generated from `builder.experiments.experiment.HYPERPARAMS`.
 
 One `Param` declaration gives each widget its kind, default, range, choices and
 tooltip; common settings are shown, `advanced` ones sit in an expander. The
@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from builder import experiment as ex
-from builder.params import Param
+from builder.experiments import experiment as ex
+from builder.model.params import Param
 from builder.train.finetune import total_epochs
 
 DEFAULT_LOSS = "(usual for the task)"
@@ -121,7 +121,7 @@ def _shown(p: Param, values: dict) -> bool:
 
 def hyperparameter_form(training: dict, default_task: str | None = None, disabled: bool = False,
                         shown: tuple = tuple(ex.HYPERPARAMS)) -> dict:
-    """Draw the settings in `shown` (`builder.experiment.shown_settings`: those that apply to the run's kind)
+    """Draw the settings in `shown` (`builder.experiments.experiment.shown_settings`: those that apply to the run's kind)
     and return the new "training" dict (only settings that are shown and set).
 
     Fields have one width and wrap into as many per row as the column holds, so no label or value is cut

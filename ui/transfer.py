@@ -1,7 +1,7 @@
 """The Build palette's Transfer menu and a pretrained base's settings in the settings panel.
 
 A base comes from a `.keras` file the student uploads (weights kept) or from a keras.applications
-model with ImageNet weights; the engine (`builder.pretrained`) checks and stores it and says
+model with ImageNet weights; the engine (`builder.graph.pretrained`) checks and stores it and says
 plainly when it cannot. The menu returns the new node's params; the page adds the node.
 """
 from __future__ import annotations
@@ -17,7 +17,7 @@ def menu(anchor_shape) -> dict | None:
 
     `anchor_shape`: the output shape (with batch) of the layer the base will follow, or None.
     """
-    from builder import pretrained
+    from builder.graph import pretrained
 
     st.caption("A model trained before, with its weights, as one layer: add your own head after it. "
                "Freeze options are in its settings.")
@@ -35,9 +35,9 @@ def menu(anchor_shape) -> dict | None:
 
 
 def _ready(make) -> dict | None:
+    from builder.graph.pretrained import PretrainedError
     from builder.limits import DiskFull
-    from builder.pretrained import PretrainedError
-    from builder.workspace import QuotaExceeded
+    from builder.store.workspace import QuotaExceeded
 
     try:
         return {"model": make()}
@@ -50,7 +50,8 @@ def _ready(make) -> dict | None:
 
 def _store_upload(raw: bytes, name: str) -> str:
     """Keep an uploaded base, counted against the workspace's upload budgets and the server's disk budget."""
-    from builder import limits, pretrained
+    from builder import limits
+    from builder.graph import pretrained
     from datasets.stored import uploads_dir
     from ui import state
     from ui.jobs import runs_root
@@ -67,8 +68,9 @@ def _store_upload(raw: bytes, name: str) -> str:
 def settings(params: dict, key: str) -> dict:
     """A base's settings: its source (words, not its store id), how much of it learns, and where it ends, the
     layers picked from the base's own (never typed). Returns `params` with the student's changes."""
-    from builder import catalog, pretrained
-    from builder.spec import SpecError
+    from builder.graph import pretrained
+    from builder.model import catalog
+    from builder.model.spec import SpecError
 
     try:
         base = pretrained.info(params.get("model", ""))

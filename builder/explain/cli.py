@@ -79,7 +79,7 @@ def _test_items(run_dir: Path, samples: int):
     """(x, y, image shape or None, note) — the run's test split, else the saved live probes."""
     reason = None
     try:
-        from builder.experiment import coerce
+        from builder.experiments.experiment import coerce
         from builder.train.data import prepare
 
         exp = coerce(run_dir / "experiment.json")

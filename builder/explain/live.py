@@ -14,7 +14,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from builder.train.watch import PICTURE_SIZE
+from builder.store.watch import PICTURE_SIZE
 
 log = logging.getLogger(__name__)
 

@@ -15,7 +15,7 @@ import numpy as np
 
 from builder.explain.methods import explain, method_name, to_map
 
-# Calibrated on the shapes CNN of tests/test_explain_groundtruth.py (numbers in
+# Calibrated on the shapes CNN of tests/builder/explain/test_groundtruth.py (numbers in
 # the README's "Explainability" section): mean |rank correlation| between the
 # trained and the re-initialised model's maps was about 0.0-0.15 for vanilla
 # gradient, SmoothGrad and Grad-CAM, about 0.45-0.6 for occlusion and

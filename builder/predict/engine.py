@@ -66,7 +66,8 @@ class Trained:
     def __init__(self, run_dir: Path):
         import keras
 
-        from builder.train import preprocessing, runfolder
+        from builder.store import runfolder
+        from builder.train import preprocessing
 
         self.run_dir = run_dir
         self.prep = preprocessing.read(run_dir)
@@ -103,7 +104,7 @@ class Trained:
         """{"train"|"validation"|"test": (raw inputs, targets)}: the run's splits as a user holds them."""
         with self._lock:
             if self._examples is None:
-                from builder.experiment import coerce
+                from builder.experiments.experiment import coerce
                 from builder.train.data import raw_parts
 
                 self._examples = raw_parts(coerce(self.experiment), self.prep)
@@ -239,7 +240,8 @@ _CACHE_LOCK = threading.Lock()
 
 def deploy_problem(run_dir) -> str | None:
     """Why a run cannot answer new inputs, in plain words; None when it can."""
-    from builder.train import preprocessing, runfolder
+    from builder.store import runfolder
+    from builder.train import preprocessing
 
     run_dir = Path(run_dir)
     if not run_dir.is_dir():

@@ -15,7 +15,8 @@ import keras
 import numpy as np
 
 from builder import limits
-from builder.train import checkpoint, runfolder
+from builder.store import runfolder
+from builder.train import checkpoint
 
 
 class EpochLog(keras.callbacks.Callback):

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from builder.train import runfolder
+from builder.store import runfolder
 
 FORMAT = "layerlab/checkpoint@1"
 # The state that EarlyStopping and ReduceLROnPlateau keep between epochs (their on_train_begin resets it).

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from builder.train import runfolder
+from builder.store import runfolder
 
 SAMPLE = 50  # test items kept in predictions.json
 PAIRS = 6  # input/output pairs kept for reconstruction

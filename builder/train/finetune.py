@@ -7,7 +7,7 @@ The model is compiled again between the phases: Keras fixes the trainable weight
 """
 from __future__ import annotations
 
-from builder.pretrained import apply_freeze, base_nodes
+from builder.graph.pretrained import apply_freeze, base_nodes
 
 
 def applies(exp) -> bool:

@@ -1,4 +1,4 @@
-"""The run of a GAN experiment (builder.gan): adversarial training into a run folder.
+"""The run of a GAN experiment (builder.experiments.gan): adversarial training into a run folder.
 
 Like any run it writes status.json, metrics.jsonl (per epoch `d_loss`, `g_loss`
 and their sum `loss`), progress and the log; it adds:
@@ -20,8 +20,8 @@ import keras
 import numpy as np
 
 from builder.explain.live import atomic_save
-from builder.train import runfolder
-from builder.train.watch import LIVE
+from builder.store import runfolder
+from builder.store.watch import LIVE
 
 SAMPLES, FINAL_SAMPLES, INTERPOLATIONS, STEPS = 64, 256, 4, 10
 SAMPLES_FILE = "samples.npz"
@@ -35,7 +35,7 @@ def live_path(run_dir, epoch: int) -> Path:
 
 def training_data(exp):
     """The real images, shaped for the discriminator (the same split and seed as any run)."""
-    from builder.gan import PART
+    from builder.experiments.gan import PART
     from builder.train.data import prepare
 
     return prepare(dataclasses.replace(exp, model=exp.gan[PART], gan=None))
@@ -43,7 +43,7 @@ def training_data(exp):
 
 def build_gan(exp):
     """Generator, discriminator (each seeded) and the compiled-ready GAN model around them."""
-    from builder.gan import PART, noise_size
+    from builder.experiments.gan import PART, noise_size
     from builder.train.adversarial import GAN
     from builder.train.runner import seeded_build
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import zipfile
 from pathlib import Path
 
-from builder.spec import atomic_write_text
+from builder.model.spec import atomic_write_text
 
 FILE = "labels.txt"
 

@@ -4,7 +4,7 @@
 metrics.jsonl, experiment.json) and judges it; the Train page only shows the answer. A classifier whose
 test accuracy stays near chance, a regression no better than predicting the mean, or a loss that
 became NaN or grew is named as such, with the cause the numbers point to and a one-click `fix` for
-the experiment (`builder.experiment.apply_fix`).
+the experiment (`builder.experiments.experiment.apply_fix`).
 """
 from __future__ import annotations
 
@@ -77,7 +77,7 @@ def _diverged(metrics: list[dict]) -> bool:
 
 
 def _rate_advice(training: dict, diverged: bool = False) -> tuple[str, dict]:
-    from builder.experiment import HYPERPARAMS
+    from builder.experiments.experiment import HYPERPARAMS
 
     default = HYPERPARAMS["learning_rate"].default
     rate = training.get("learning_rate", default)
@@ -89,7 +89,7 @@ def _rate_advice(training: dict, diverged: bool = False) -> tuple[str, dict]:
 
 def _cause(ev: dict, metrics: list[dict], training: dict) -> tuple[str, dict | None]:
     """The likely cause of a run that did not learn, in the order the numbers point to it."""
-    from builder.experiment import HYPERPARAMS
+    from builder.experiments.experiment import HYPERPARAMS
 
     rate = training.get("learning_rate", HYPERPARAMS["learning_rate"].default)
     optimizer = training.get("optimizer", HYPERPARAMS["optimizer"].default)

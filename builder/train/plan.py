@@ -44,7 +44,7 @@ def _made(value):
 
 
 def _source(value) -> str:
-    from builder.codegen import literal
+    from builder.graph.codegen import literal
 
     if isinstance(value, Call):
         return value.source()

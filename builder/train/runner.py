@@ -18,10 +18,12 @@ import time
 import traceback
 from pathlib import Path
 
-from builder import limits, pretrained
-from builder.experiment import Experiment, coerce, validate
-from builder.spec import SpecError
-from builder.train import checkpoint, labels, runfolder
+from builder import limits
+from builder.experiments.experiment import Experiment, coerce, validate
+from builder.graph import pretrained
+from builder.model.spec import SpecError
+from builder.store import runfolder
+from builder.train import checkpoint, labels
 from builder.train.finetune import total_epochs
 
 
@@ -325,7 +327,7 @@ def seeded_build(spec, seed: int):
     """
     import keras
 
-    from builder.build import build_model
+    from builder.graph.build import build_model
 
     build_model(spec)
     keras.utils.set_random_seed(seed)

@@ -209,7 +209,7 @@ def test_a_frozen_pretrained_base_is_marked_and_named_by_its_source(page, app_ur
                                                                      tmp_path, monkeypatch):
     import keras
 
-    from builder import pretrained
+    from builder.graph import pretrained
 
     monkeypatch.setenv("LAYERLAB_PRETRAINED_DIR", str(app_runs_dir.parent / "uploads" / "pretrained"))  # the server's
     inp = keras.Input((8, 8, 1))

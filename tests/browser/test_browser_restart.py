@@ -14,7 +14,7 @@ import time
 import pytest
 from playwright.sync_api import expect
 
-from builder.train import runfolder
+from builder.store import runfolder
 
 EPOCHS = 30
 

@@ -20,7 +20,7 @@ ANSWER = re.compile(r"Prediction: (\d) \((\d+\.\d) %\)")
 @pytest.fixture(scope="module")
 def digits_run(app_runs_dir, tmp_path_factory):
     """The seed MLP trained on digits (CLI, 20 epochs) in the test server's runs folder."""
-    from builder import templates
+    from builder.experiments import templates
 
     exp = templates.experiment("seed-mlp")
     exp["training"]["epochs"] = 20

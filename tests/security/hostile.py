@@ -222,7 +222,8 @@ def make_chain():
 
 
 def check_chain(path):
-    from builder import spec, validate
+    from builder.graph import validate
+    from builder.model import spec
     report = validate.check(spec.parse_json(spec.read_text(path), "model spec"))
     assert not report.ok and "LAYERLAB_MAX_NODES" in report.lines()[0]
     return report.lines()[0]
@@ -236,13 +237,14 @@ def make_odd_spec_files():
 
 
 def check_odd_spec_files(paths):
-    from builder import experiment, spec
+    from builder.experiments import experiment
+    from builder.model import spec
     return "; ".join([refusal(spec.load, paths[0]), refusal(experiment.load, paths[0]), refusal(spec.load, paths[1])])
 
 
 def check_newline_id(_):
-    from builder import validate
-    from builder.spec import ModelSpec
+    from builder.graph import validate
+    from builder.model.spec import ModelSpec
     data = tiny_spec()
     data["nodes"][0]["id"] = "x\n"
     data["nodes"][1]["inputs"] = ["x\n"]
@@ -259,7 +261,7 @@ def make_outside_npz():
 
 
 def check_upload_path(dataset_id):
-    from builder.experiment import Experiment
+    from builder.experiments.experiment import Experiment
     from datasets import registry, stored
     from ui import datacache
 
@@ -287,8 +289,8 @@ def make_bad_runs():
 
 
 def check_bad_runs(root):
-    from builder.train import jobs
-    from builder.train.runstore import RunStore, RunUnreadable
+    from builder.jobs import local as jobs
+    from builder.store.runstore import RunStore, RunUnreadable
 
     store = RunStore(root)
     assert [r.id for r in store.list()] == ["good"]
@@ -306,7 +308,7 @@ def make_keras_config_gib():
 
 
 def check_keras_config_gib(path):
-    from builder import importer
+    from builder.graph import importer
     assert path.stat().st_size < 8_000_000
     return refusal(importer.from_keras_file, path)
 
@@ -365,12 +367,12 @@ def make_lambda_keras():
 
 
 def check_lambda_keras(path):
-    from builder import importer
+    from builder.graph import importer
     return refusal(importer.from_keras_file, path)
 
 
 def check_run_id_traversal(_):
-    from builder.train.runstore import RunNotFound, RunStore
+    from builder.store.runstore import RunNotFound, RunStore
     RUNS.mkdir(parents=True, exist_ok=True)
     store = RunStore(RUNS)
     for bad in ("../" + INPUTS.name, "..", "/etc", "a/b"):
@@ -384,7 +386,7 @@ def check_run_id_traversal(_):
 
 
 def check_status_write_disk_full(_):
-    from builder.train import runfolder
+    from builder.store import runfolder
     run_dir = RUNS / "full"
     run_dir.mkdir(parents=True)
     runfolder.write_status(run_dir, status="running", created=1.0)
@@ -412,8 +414,8 @@ def big_dense_spec():
 
 
 def check_big_dense(_):
-    from builder import validate
-    from builder.build import build_model
+    from builder.graph import validate
+    from builder.graph.build import build_model
     report = validate.check(big_dense_spec())
     assert not report.ok and "LAYERLAB_MAX_PARAMS" in report.lines()[0] and "'big' (Dense)" in report.lines()[0]
     refusal(build_model, big_dense_spec())
@@ -421,7 +423,7 @@ def check_big_dense(_):
 
 
 def check_big_embedding(_):
-    from builder import validate
+    from builder.graph import validate
     spec = {"format": MODEL, "nodes": [
         {"id": "tokens", "type": "Input", "params": {"shape": [10], "dtype": "int32"}},
         {"id": "emb", "type": "Embedding", "params": {"input_dim": 1_000_000, "output_dim": 4096}, "inputs": ["tokens"]}]}
@@ -431,7 +433,7 @@ def check_big_embedding(_):
 
 
 def check_big_activations(_):
-    from builder import validate
+    from builder.graph import validate
     spec = {"format": MODEL, "nodes": [
         {"id": "img", "type": "Input", "params": {"shape": [2048, 2048, 3]}},
         {"id": "conv", "type": "Conv2D", "params": {"filters": 64, "kernel_size": 3, "padding": "same"},
@@ -452,7 +454,7 @@ def classifier(shape, *middle: dict) -> dict:
 def compute_refusal(model: dict, batch_size: int, budget: str, layer: str):
     """A check: the experiment check refuses `model` at `batch_size` by `budget` (its setting), naming `layer`."""
     def check(_):
-        from builder.experiment import validate
+        from builder.experiments.experiment import validate
         exp = experiment(model)
         exp["training"]["batch_size"] = batch_size
         lines = [line for line in validate(exp) if budget in line]
@@ -473,7 +475,7 @@ LONG_ATTENTION = classifier((20_000, 4), {"id": "att", "type": "MultiHeadAttenti
 
 
 def check_chain_at_cap(_):
-    from builder import validate
+    from builder.graph import validate
     nodes = [{"id": "n0", "type": "Input", "params": {"shape": [8]}}]
     nodes += [{"id": f"n{i}", "type": "Dense", "params": {"units": 8 + i}, "inputs": [f"n{i - 1}"]}
               for i in range(1, 2000)]  # every layer different: no cache hit, 2,000 Keras shape inferences
@@ -496,7 +498,7 @@ def make_keras_declares_dense():
 
 
 def check_keras_declares_dense(path):
-    from builder import importer
+    from builder.graph import importer
     assert path.stat().st_size < 4_000
     message = refusal(importer.from_keras_file, path)
     assert "LAYERLAB_MAX_PARAMS" in message, message
@@ -518,7 +520,7 @@ def dense_chain_keras(layers: int) -> Path:
 
 
 def check_keras_dense_3000(path):
-    from builder import importer
+    from builder.graph import importer
     assert path.stat().st_size < 12_000, path.stat().st_size
     message = refusal(importer.from_keras_file, path)
     assert "the model has 3,000 layers" in message and "LAYERLAB_MAX_NODES" in message, message
@@ -526,7 +528,7 @@ def check_keras_dense_3000(path):
 
 
 def check_keras_dense_500(path):
-    from builder import importer
+    from builder.graph import importer
     assert path.stat().st_size < 3_000, path.stat().st_size
     spec = importer.from_keras_file(path)
     assert len(spec.nodes) == 501 and spec.nodes[-1].id == "d499", spec.nodes[-1]
@@ -550,7 +552,7 @@ def make_quoted_run():
 
 
 def check_quoted_run(folder):
-    from builder.train import exports
+    from builder.exports import classic as exports
     model_py, train_py = exports.write_scripts(folder)[:2]
     for script in (model_py, train_py):
         tree = ast.parse(script.read_text())
@@ -571,8 +573,8 @@ def check_markup_run_name(_):
     import nbformat
     from markdown_it import MarkdownIt
 
-    from builder.experiment import coerce
-    from builder.train import notebook
+    from builder.experiments.experiment import coerce
+    from builder.exports import notebook
     exp = coerce({**experiment(), "name": MARKUP_NAME})
     title = nbformat.reads(notebook.build(exp, [], data_file=False), as_version=4).cells[0].source.split("\n")[0]
     page = MarkdownIt("commonmark").render(title)
@@ -700,7 +702,7 @@ def main(group: str, out_path: str) -> None:
     if group == "keras":
         import keras  # noqa: F401 - the server has it loaded already; its import is not a case's cost
 
-        from builder import validate
+        from builder.graph import validate
         validate.check(tiny_spec())  # and has checked a spec before
     results = {}
     for name, (make, check) in GROUPS[group].items():

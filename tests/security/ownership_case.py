@@ -14,9 +14,9 @@ import sys
 import zipfile
 from pathlib import Path
 
-from builder import workspace
-from builder.train.jobs import JobManager
-from builder.train.runstore import RunStore
+from builder.jobs.local import JobManager
+from builder.store import workspace
+from builder.store.runstore import RunStore
 
 RUNS = Path(os.environ["LAYERLAB_RUNS_DIR"])
 HOME = Path(os.environ["LAYERLAB_HOME"])

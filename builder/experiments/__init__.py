@@ -1,0 +1,1 @@
+"""The experiment: model + data + training settings (experiment), its GAN form (gan), ready-made ones (templates)."""

@@ -1,0 +1,1 @@
+"""The model graph's checks and its Keras side: validate (shape inference), build (spec -> Keras), importer (Keras -> spec), pretrained bases, codegen (spec -> Python)."""

@@ -1,0 +1,1 @@
+"""Who runs a run: the local job manager (local), the Ray one (ray_executor), the worker process."""

@@ -1,0 +1,563 @@
+"""The job manager: a queue of runs, a bounded number of warm worker processes.
+
+One `JobManager` is shared by every app session (`st.cache_resource`); a lock
+guards its state, and a watcher thread moves queued runs onto idle workers,
+notices a worker that died (killed, out of memory) and marks its run failed
+with the reason, then starts a fresh warm worker. Training never runs in the
+server process, so a crash there cannot take the app down.
+
+    jobs = JobManager("runs", max_concurrent=default_max_runs())
+    run_id = jobs.submit(experiment)     # validated first: SpecError lists the problems
+    jobs.status(run_id)["status"]        # queued | running | completed | stopped | failed | interrupted
+    jobs.stop(run_id)
+    jobs.resume(run_id, more_epochs=5)   # a finished, stopped or interrupted run goes on in its folder
+
+A server that starts picks up what the last one left (`recover`): live
+workers of a dead server are reaped, queued runs are queued again in their
+old order, and runs cut off while training go on from their checkpoint
+(status note "resumed after a server restart").
+"""
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import queue
+import re
+import secrets
+import signal
+import sys
+import threading
+import time
+import types
+from collections import deque
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from builder import limits
+from builder.experiments.experiment import coerce, validate
+from builder.model.spec import SpecError
+from builder.store import runfolder
+from builder.store.runstore import RunStore
+from builder.store.workspace import QuotaExceeded, check_access, note_stopper, owner, owner_tag
+from builder.train import checkpoint, devices
+from builder.train.finetune import total_epochs
+from datasets.stored import uploads_dir
+
+TERMINAL = ("completed", "stopped", "failed", "interrupted")
+CONTINUABLE = ("completed", "stopped", "interrupted")
+RESUMED_NOTE = "resumed after a server restart"
+ORPHAN_GRACE_S = 15.0  # a dead server's worker stops by itself within this (worker.EXIT_GRACE_S); then it is killed
+_SPAWN_LOCK = threading.Lock()  # process-wide: _main_hidden swaps a global
+
+
+@contextmanager
+def _main_hidden():
+    """Keep a spawned worker from re-running the parent's main script.
+
+    `spawn` re-imports `__main__.__file__` in the child. Under Streamlit that
+    file is app.py or a page, which would run the whole UI inside the worker;
+    a bare `__main__` (no file, no spec) makes the child keep its own.
+    """
+    with _SPAWN_LOCK:
+        saved = sys.modules.get("__main__")
+        sys.modules["__main__"] = types.ModuleType("__main__")
+        try:
+            yield
+        finally:
+            if saved is not None:
+                sys.modules["__main__"] = saved
+
+
+@dataclass
+class _Slot:
+    index: int
+    process: object
+    jobs: object
+    results: object
+    stop_flag: object
+    run_id: str | None = None
+    ready: bool = False
+    threads: dict | None = None  # what the worker's backend reported once ready
+
+
+class JobManager:
+    def __init__(self, runs_root, max_concurrent: int = 1, warm: bool = True, lazy: bool = False,
+                 threads: int | None = None):
+        """`lazy`: start the worker processes at the first submit instead of now.
+        `threads`: per worker (default: env LAYERLAB_TRAIN_THREADS, else the cores after the server's, shared)."""
+        self.root = Path(runs_root)
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.max_concurrent = max(1, int(max_concurrent))
+        self.warm = warm
+        self.thread_plan = devices.thread_plan(self.max_concurrent, threads or _env_int("LAYERLAB_TRAIN_THREADS"))
+        self._ctx = mp.get_context("spawn")
+        self._lock = threading.RLock()
+        self._pending: deque[str] = deque()
+        self._more: dict[str, int] = {}  # queued run → more epochs to go on with (worker.RESUME: as planned)
+        self._owner: dict[str, str | None] = {}  # run id → owner tag of the workspace that submitted it
+        self._served: dict[str | None, float] = {}  # owner tag → when one of its runs last started
+        self._slots: list[_Slot] = []
+        self._closed = False
+        queued_again, self.interrupted = recover(self.root)
+        for run_id, more_epochs in queued_again:
+            self._queue(run_id, owner(self.root / run_id), more_epochs)
+        self.resumed = [run_id for run_id, more in queued_again if more is not None]
+        if not lazy or self._pending:
+            self._start_workers()
+        self._watcher = threading.Thread(target=self._watch, name="layerlab-jobs", daemon=True)
+        self._watcher.start()
+
+    # -- public ------------------------------------------------------------------
+    def submit(self, experiment, name: str | None = None, workspace: str | None = None) -> str:
+        """Validate, create the run folder (status queued) and queue the run; returns its id.
+
+        `workspace` records who started it; see `admit` for what one workspace may ask. The queue serves
+        workspaces in turn.
+        """
+        exp = checked(experiment, name)
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("the job manager is shut down")
+            pruned = admit(self.root, workspace, self._active_of(workspace) if workspace else 0)
+            tag = owner_tag(workspace) if workspace else None
+            run_id = create_run(self.root, exp, owner=tag, pruned=pruned)
+            self._queue(run_id, tag)
+            if not self._slots:
+                self._start_workers()
+            self._dispatch()
+        return run_id
+
+    def resume(self, run_id: str, more_epochs: int, workspace: str | None = None) -> None:
+        """Queue a finished, stopped or interrupted run to train `more_epochs` more in its own folder.
+
+        With `workspace`, only its owner (or the teacher) may, under the same rules as a new run (`admit`).
+        ValueError (in plain words) when the run cannot go on: still active, or no usable checkpoint.
+        """
+        run_dir = self.root / run_id
+        if workspace is not None:
+            check_access(run_dir, workspace, "continue")
+        problem = continue_problem(run_dir)
+        if problem:
+            raise ValueError(problem)
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("the job manager is shut down")
+            admit(self.root, workspace, self._active_of(workspace) if workspace else 0)
+            runfolder.write_status(run_dir, status="queued", finished=None, error=None, note=None,
+                                   manager_pid=os.getpid())
+            self._queue(run_id, owner(run_dir), more_epochs)
+            if not self._slots:
+                self._start_workers()
+            self._dispatch()
+
+    def stop(self, run_id: str, workspace: str | None = None) -> bool:
+        """Ask a run to stop: a queued run is dropped, a running one finishes its batch and saves.
+
+        With `workspace`, only its owner (or the teacher) may: NotYourRun otherwise.
+        """
+        if workspace is not None and (self.root / run_id).is_dir():
+            check_access(self.root / run_id, workspace, "stop")
+            note_stopper(self.root / run_id, workspace)
+        with self._lock:
+            if run_id in self._pending:
+                self._pending.remove(run_id)
+                self._more.pop(run_id, None)
+                runfolder.write_status(self.root / run_id, status="stopped", finished=time.time(),
+                                       error=None, note="stopped before it started")
+                self._owner.pop(run_id, None)
+                return True
+            for slot in self._slots:
+                if slot.run_id == run_id:
+                    slot.stop_flag.set()
+                    (self.root / run_id / runfolder.STOP).touch()
+                    return True
+        return False
+
+    def status(self, run_id: str) -> dict:
+        status = runfolder.read_status(self.root / run_id)
+        with self._lock:
+            if run_id in self._pending:
+                status["queue_position"] = self.queued().index(run_id) + 1
+        return status
+
+    def running(self) -> list[str]:
+        with self._lock:
+            return [s.run_id for s in self._slots if s.run_id]
+
+    def queued(self) -> list[str]:
+        """The waiting runs in the order they will start: workspaces take turns (the one served longest
+        ago first), first come first served within a workspace."""
+        with self._lock:
+            served = dict(self._served)
+            clock = max(served.values(), default=0.0)
+            order, pending = [], list(self._pending)
+            while pending:
+                run_id = min(pending, key=lambda r: served.get(self._owner.get(r), 0.0))
+                pending.remove(run_id)
+                order.append(run_id)
+                clock += 1.0  # as if it started now: its workspace goes to the back of the turn order
+                served[self._owner.get(run_id)] = clock
+            return order
+
+    def worker_threads(self) -> list[dict]:
+        """Each ready worker's thread settings as its backend reports them."""
+        with self._lock:
+            return [s.threads for s in self._slots if s.threads is not None]
+
+    def worker_pids(self) -> list[int]:
+        with self._lock:
+            return [s.process.pid for s in self._slots if s.process.is_alive()]
+
+    def wait_ready(self, timeout: float = 60.0) -> bool:
+        """Block until every worker has imported Keras and warmed up."""
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            with self._lock:
+                if self._slots and all(s.ready for s in self._slots):
+                    return True
+            time.sleep(0.05)
+        return False
+
+    def wait(self, run_id: str, timeout: float = 120.0) -> dict:
+        """Block until the run reaches a final state (for scripts and tests)."""
+        def busy() -> bool:
+            with self._lock:
+                return run_id in self._pending or any(s.run_id == run_id for s in self._slots)
+
+        return wait_until_final(self.status, run_id, busy, timeout)
+
+    def shutdown(self, timeout: float = 15.0) -> None:
+        """Stop running runs (they save their model), end the workers, mark leftovers interrupted. Queued runs
+        stay `queued` in their folders: the next server starts them (`recover`)."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            self._pending.clear()
+            for slot in self._slots:
+                if slot.run_id:
+                    slot.stop_flag.set()
+        end = time.monotonic() + timeout
+        while time.monotonic() < end and self.running():
+            time.sleep(0.05)
+        self._watcher.join(timeout=2)
+        with self._lock:
+            for slot in self._slots:
+                self._end_worker(slot)
+            for slot in self._slots:
+                if slot.run_id and runfolder.read_status(self.root / slot.run_id).get("status") in runfolder.ACTIVE:
+                    runfolder.write_status(self.root / slot.run_id, status="interrupted", finished=time.time(),
+                                           error="the server stopped while this run was training")
+            self._slots = []
+
+    # -- internals -------------------------------------------------------------------
+    def _queue(self, run_id: str, tag: str | None, more_epochs: int | None = None) -> None:
+        self._owner[run_id] = tag
+        self._pending.append(run_id)
+        if more_epochs is not None:
+            self._more[run_id] = more_epochs
+
+    def _start_workers(self) -> None:
+        self._slots = [self._spawn(i) for i in range(self.max_concurrent)]
+
+    def _spawn(self, index: int) -> _Slot:
+        from builder.jobs.worker import worker_main
+
+        jobs, results, flag = self._ctx.Queue(), self._ctx.Queue(), self._ctx.Event()
+        process = self._ctx.Process(target=worker_main, args=(jobs, results, flag, self.warm, self.thread_plan),
+                                    name=f"layerlab-worker-{index}", daemon=True)
+        with _main_hidden():
+            process.start()
+        return _Slot(index, process, jobs, results, flag)
+
+    def _end_worker(self, slot: _Slot) -> None:
+        try:
+            slot.jobs.put(None)
+        except (OSError, ValueError):
+            pass
+        slot.process.join(timeout=5)
+        if slot.process.is_alive():
+            slot.process.terminate()
+            slot.process.join(timeout=5)
+
+    def _active_of(self, workspace: str) -> int:
+        mine = [r for r, tag in self._owner.items() if tag == owner_tag(workspace)]
+        return sum(1 for r in mine if r in self._pending or any(s.run_id == r for s in self._slots))
+
+    def _next_pending(self) -> str:
+        """The first run of `queued()`: the workspace served longest ago goes next."""
+        run_id = self.queued()[0]
+        self._pending.remove(run_id)
+        self._served[self._owner.get(run_id)] = time.monotonic()
+        return run_id
+
+    def _dispatch(self) -> None:
+        for slot in self._slots:
+            if not self._pending:
+                return
+            if slot.run_id is None and slot.process.is_alive():
+                run_id = self._next_pending()
+                slot.stop_flag.clear()
+                slot.run_id = run_id
+                experiment = runfolder.read_json(self.root / run_id / runfolder.EXPERIMENT)
+                slot.jobs.put((run_id, str(self.root / run_id), experiment, self._more.pop(run_id, None)))
+
+    def _watch(self) -> None:
+        while not self._closed or self.running():
+            with self._lock:
+                for i, slot in enumerate(self._slots):
+                    self._drain(slot)
+                    if not slot.process.is_alive():
+                        self._worker_died(slot)
+                        if not self._closed:
+                            self._slots[i] = self._spawn(slot.index)
+                if not self._closed:
+                    self._dispatch()
+            time.sleep(0.1)
+
+    def _drain(self, slot: _Slot) -> None:
+        while True:
+            try:
+                message = slot.results.get_nowait()
+            except (queue.Empty, OSError, ValueError, EOFError):
+                return
+            if message[0] == "ready":
+                slot.ready, slot.threads = True, message[2]
+            elif message[0] == "finished" and message[1] == slot.run_id:
+                self._owner.pop(slot.run_id, None)
+                slot.run_id = None
+
+    def _worker_died(self, slot: _Slot) -> None:
+        if not slot.run_id:
+            return
+        run_dir = self.root / slot.run_id
+        if runfolder.read_status(run_dir).get("status") not in TERMINAL:
+            runfolder.write_status(run_dir, status="failed", finished=time.time(),
+                                   error=death_reason(slot.process.exitcode))
+        self._owner.pop(slot.run_id, None)
+        slot.run_id = None
+
+
+EXECUTORS = ("local", "ray")
+
+
+def make_job_manager(runs_root, executor: str | None = None, **options):
+    """The job manager of an executor: `local` (warm worker processes here) or `ray` (a Ray cluster).
+
+    `executor` defaults to env LAYERLAB_EXECUTOR, else local. Both keep the
+    same run-folder contract and offer the same methods. `options` go to the
+    local JobManager (max_concurrent, warm, lazy, threads) or to
+    RayJobManager (address, cpus, gpus).
+    """
+    executor = (executor or os.environ.get("LAYERLAB_EXECUTOR") or "local").strip().lower()
+    if executor == "ray":
+        from builder.jobs.ray_executor import RayJobManager
+
+        ray_options = {k: v for k, v in options.items() if k in ("address", "cpus", "gpus")}
+        return RayJobManager(runs_root, **ray_options)
+    if executor != "local":
+        raise ValueError(f"unknown executor '{executor}': choose one of {', '.join(EXECUTORS)}")
+    return JobManager(runs_root, **{k: v for k, v in options.items() if k not in ("address", "cpus", "gpus")})
+
+
+def checked(experiment, name: str | None = None):
+    """The experiment, validated before anything starts (SpecError lists the problems)."""
+    exp = coerce(experiment)
+    problems = validate(exp)
+    if problems:
+        raise SpecError(problems)
+    if name:
+        exp.name = name
+    return exp
+
+
+def wait_until_final(status, run_id: str, busy, timeout: float) -> dict:
+    """Poll `status(run_id)` until it is final and `busy()` (the manager still holds the run) is False,
+    or `timeout` seconds pass; returns the last status. Shared by every job manager's `wait`."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        current = status(run_id)
+        if current.get("status") in TERMINAL and not busy():
+            return current
+        time.sleep(0.05)
+    return status(run_id)
+
+
+def admit(root: Path, workspace: str | None, active: int) -> list[str]:
+    """Check a new run of `workspace` (which has `active` runs queued or training) may start: at most
+    `max_active_runs` per workspace (QuotaExceeded), room on disk (limits.DiskFull); then remove the
+    workspace's oldest unshared runs beyond `max_stored_runs` and return their ids."""
+    if workspace is not None and active >= limits.get("max_active_runs"):
+        raise QuotaExceeded("You already have a run training or waiting. Stop it, or wait until it "
+                            "finishes, before you start another.")
+    limits.check_disk(root, uploads_dir())
+    return RunStore(root, workspace).prune(limits.get("max_stored_runs")) if workspace else []
+
+
+def create_run(root: Path, exp, run_dir: Path | None = None, **fields) -> str:
+    """A new run folder (experiment.json, status queued) under `root` or at `run_dir`; returns its id.
+    `fields` go into status.json too (the owner tag of the workspace that started it, the runs pruned to make
+    room)."""
+    run_id = run_dir.name if run_dir else new_run_id(exp.title, root)
+    run_dir = run_dir or root / run_id
+    run_dir.mkdir(parents=True, exist_ok=True)
+    runfolder.write_json(run_dir / runfolder.EXPERIMENT, exp.to_dict())
+    runfolder.write_status(
+        run_dir, status="queued", run_id=run_id, name=numbered_name(root, exp.title, fields.get("owner")),
+        dataset=exp.dataset, model=exp.model.name,
+        created=time.time(), epochs=total_epochs(exp.hp), epochs_done=0, error=None, manager_pid=os.getpid(),
+        **fields,
+    )
+    return run_id
+
+
+def numbered_name(root: Path, title: str, tag: str | None) -> str:
+    """"MLP on digits · 3": the title and how many runs of it the workspace with owner tag `tag` has made (the
+    id keeps the time)."""
+    pattern = re.compile(re.escape(title) + r" · (\d+)")
+    made = [int(m.group(1)) for info in RunStore(root).list() if info.owner == tag
+            and (m := pattern.fullmatch(info.name))]
+    return f"{title} · {max(made, default=0) + 1}"
+
+
+def default_max_runs() -> int:
+    """Runs training at once: env LAYERLAB_MAX_RUNS, else what the machine affords (cores, GPUs)."""
+    return _env_int("LAYERLAB_MAX_RUNS") or devices.default_max_runs()
+
+
+def _env_int(name: str) -> int | None:
+    """A positive integer server setting, or None when unset or not one."""
+    try:
+        value = int(os.environ.get(name, ""))
+    except ValueError:
+        return None
+    return value if value > 0 else None
+
+
+CRASH_SIGNALS = ("SIGSEGV", "SIGABRT", "SIGBUS")
+
+
+def death_reason(exitcode) -> str:
+    if exitcode is not None and exitcode < 0:
+        try:
+            name = signal.Signals(-exitcode).name
+        except ValueError:
+            name = f"signal {-exitcode}"
+        if name == "SIGKILL":
+            return ("the training process was killed (SIGKILL) — usually because the machine ran out of memory; "
+                    "try a smaller batch size or a smaller model. The metrics so far are kept.")
+        if name in CRASH_SIGNALS:  # what TensorFlow does where an allocation fails under the worker's memory cap
+            return (f"the training process crashed ({name}) — most likely it needed more memory than a run may use "
+                    f"({limits.get('max_worker_mb') // limits.MB:,} MB, server setting LAYERLAB_MAX_WORKER_MB); "
+                    "try a smaller batch size or a smaller model. The metrics so far are kept.")
+        return f"the training process was ended by {name}. The metrics so far are kept."
+    return (f"the training process exited unexpectedly (exit code {exitcode}); see train.log in the run folder. "
+            "The metrics so far are kept.")
+
+
+def recover(root: Path, grace: float = ORPHAN_GRACE_S) -> tuple[list[tuple[str, int | None]], list[str]]:
+    """What a starting server does with the runs a gone server left active; returns (runs to queue again,
+    oldest first, each with its `more_epochs`: None starts it afresh, worker.RESUME goes on from its
+    checkpoint; runs marked `interrupted`, with the reason).
+
+    Live workers of a dead server are reaped first (each stops by itself when its server dies: see
+    worker.ServerWatch; one that has not within `grace` seconds is killed), so no run trains twice.
+    A run still trained by another live server, or by a CLI process, is left alone.
+    """
+    from builder.jobs.worker import RESUME
+
+    left = []
+    for run_dir in (p for p in Path(root).iterdir() if p.is_dir()):
+        status = runfolder.read_status(run_dir)
+        state = status.get("status")
+        if state in runfolder.ACTIVE or (state == "interrupted" and status.get("resume_on_restart") is True):
+            left.append((status.get("created") or 0.0, run_dir, status))
+    left.sort(key=lambda item: item[0])
+    orphans = [s["pid"] for _, _, s in left if _is_orphan(s)]
+    reap(orphans, grace)
+    queued_again, interrupted = [], []
+    for _, run_dir, status in left:
+        if status.get("status") == "running" and _alive(status.get("pid")) and not _is_orphan(status):
+            continue  # another live server's worker, or a CLI run, is still training it
+        status = runfolder.read_status(run_dir)  # the reaped worker may have written its end
+        more, note = restart_plan(run_dir, status)
+        if more == "interrupted":
+            runfolder.write_status(run_dir, status="interrupted", finished=time.time(), resume_on_restart=None,
+                                   error=note)
+            interrupted.append(run_dir.name)
+            continue
+        runfolder.write_status(run_dir, status="queued", finished=None, error=None, note=note,
+                               resume_on_restart=None, manager_pid=os.getpid())
+        queued_again.append((run_dir.name, RESUME if more == "resume" else None))
+    return queued_again, interrupted
+
+
+def restart_plan(run_dir: Path, status: dict) -> tuple[str, str | None]:
+    """("fresh" | "resume" | "interrupted", the note or reason) for a run a gone server left."""
+    if status.get("status") == "queued":
+        return "fresh", None
+    if not checkpoint.path(run_dir).exists() and not runfolder.read_jsonl(run_dir / runfolder.METRICS):
+        return "fresh", RESUMED_NOTE  # cut off before its first epoch ended: nothing to lose
+    problem = checkpoint.problem(run_dir)
+    if problem:
+        return "interrupted", f"the server stopped while this run was training, and {problem}"
+    return "resume", RESUMED_NOTE
+
+
+def continue_problem(run_dir: Path) -> str | None:
+    """Why a run cannot be continued now, in plain words, or None."""
+    state = runfolder.read_status(run_dir).get("status")
+    if state not in CONTINUABLE:
+        return f"only a finished, stopped or interrupted run can go on; this one is {state or 'unreadable'}"
+    return checkpoint.problem(run_dir)
+
+
+def _is_orphan(status: dict) -> bool:
+    """Trained by a worker that is alive while the server that started it is gone."""
+    manager = status.get("manager_pid")
+    return (status.get("status") == "running" and bool(manager) and manager != os.getpid()
+            and not _alive(manager) and _alive(status.get("pid")))
+
+
+def reap(pids: list[int], grace: float) -> None:
+    """Wait up to `grace` seconds for these workers to end by themselves, then kill those still alive
+    (only processes that are multiprocessing workers: a reused pid is left alone)."""
+    end = time.monotonic() + grace
+    while time.monotonic() < end and any(_alive(p) for p in pids):
+        time.sleep(0.1)
+    for pid in pids:
+        if _alive(pid) and _is_worker(pid):
+            os.kill(pid, signal.SIGKILL)
+    end = time.monotonic() + 5
+    while time.monotonic() < end and any(_alive(p) for p in pids):
+        time.sleep(0.05)
+
+
+def _is_worker(pid: int) -> bool:
+    try:
+        return b"--multiprocessing-fork" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
+
+
+def _alive(pid) -> bool:
+    """The process exists and is not a zombie (a killed orphan that nobody has reaped yet)."""
+    if not pid:
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except (OSError, ValueError):
+        return False
+    try:
+        return Path(f"/proc/{int(pid)}/stat").read_text().rpartition(")")[2].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True  # no /proc (macOS): it exists
+
+
+def new_run_id(title: str, root: Path) -> str:
+    slug = re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")[:40] or "run"
+    while True:
+        run_id = f"{time.strftime('%Y%m%d-%H%M%S')}-{slug}-{secrets.token_hex(2)}"
+        if not (root / run_id).exists():
+            return run_id

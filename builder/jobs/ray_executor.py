@@ -1,0 +1,322 @@
+"""Runs on a Ray cluster: each run a Ray actor with declared resources, its files streamed back.
+
+The web server (or the CLI) stays light: a run is an actor asking for
+`cpus` CPUs and a `gpus` fraction of a GPU, so several students' small models
+share one GPU and Ray queues what does not fit. The actor trains through
+`runner.run` into a folder of its own machine; the manager's watcher thread
+pulls every changed file through Ray and writes it, atomically, into the run
+folder here, so pages, the CLI and the run store read the same contract as
+with the local executor, without a shared filesystem.
+
+    jobs = RayJobManager("runs", address="auto")     # or None: a Ray instance on this machine
+    run_id = jobs.submit(experiment)                 # validated first, like JobManager
+    jobs.status(run_id)  /  jobs.stop(run_id)  /  jobs.wait(run_id)
+
+Ray is optional (requirements-ray.txt) and imported only here.
+"""
+from __future__ import annotations
+
+import os
+import sys
+import threading
+import time
+from pathlib import Path
+
+from builder.jobs.local import admit, checked, create_run, wait_until_final
+from builder.store import runfolder
+from builder.store.workspace import check_access, note_stopper, owner_tag
+
+INSTALL_HINT = "the Ray executor needs Ray, which is not installed: pip install -r requirements-ray.txt"
+ROOT = Path(__file__).resolve().parents[2]
+POLL_S = 0.25  # how often files are pulled from a running actor
+
+
+class RayUnavailable(ValueError):
+    """Ray is missing or the cluster cannot be reached (plain words)."""
+
+
+def connect(address: str | None = None, num_cpus: int | None = None):
+    """The `ray` module, connected: to `address` (env LAYERLAB_RAY_ADDRESS; `auto`, `ray://host:port`),
+    else to a Ray instance started on this machine."""
+    try:
+        import ray
+    except ImportError as e:
+        raise RayUnavailable(INSTALL_HINT) from e
+    if not ray.is_initialized():
+        address = address or os.environ.get("LAYERLAB_RAY_ADDRESS") or None
+        try:
+            ray.init(address=address, num_cpus=None if address else num_cpus, include_dashboard=False,
+                     log_to_driver=False, configure_logging=False,
+                     runtime_env={"py_modules": [str(ROOT / "builder"), str(ROOT / "datasets")]})
+        except (ConnectionError, RuntimeError, ValueError) as e:
+            raise RayUnavailable(f"could not reach the Ray cluster at {address or 'this machine'}: {e}") from e
+    return ray
+
+
+def runtime_env() -> dict:
+    """Each actor's environment. `connect` ships Layerlab's packages to the cluster (Keras and the backend
+    must be installed there); when Ray was started by someone else, workers on this machine find them here."""
+    return {"env_vars": {"PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "2",
+                         "XLA_PYTHON_CLIENT_PREALLOCATE": "false"}}  # runs share a GPU: no up-front grab
+
+
+class TrainActor:
+    """Lives on a Ray worker: trains one run in a thread, answers `changes` and `stop` meanwhile."""
+
+    def __init__(self, threads: int):
+        import tempfile
+
+        self.dir = Path(tempfile.mkdtemp(prefix="layerlab-ray-"))
+        self.threads = threads
+        self.flag = threading.Event()
+        self.seen: dict[str, tuple] = {}
+
+    def pid(self) -> int:
+        return os.getpid()
+
+    def train(self, experiment: dict, files: dict) -> str:
+        for name, data in files.items():
+            (self.dir / name).write_bytes(data)
+        import keras  # noqa: F401 - the backend first, then its thread pools
+
+        from builder.train import devices
+        from builder.train.runner import run
+
+        devices.apply_backend_threads(devices.ThreadPlan(self.threads))
+        return run(experiment, self.dir, stop_flag=self.flag)
+
+    def changes(self) -> dict:
+        """Files new or changed since the last call: {relative path: bytes} (temporary files skipped)."""
+        out = {}
+        for path in sorted(self.dir.rglob("*")):
+            if not path.is_file() or path.name.startswith("."):
+                continue
+            st = path.stat()
+            rel = path.relative_to(self.dir).as_posix()
+            if self.seen.get(rel) != (st.st_mtime_ns, st.st_size):
+                self.seen[rel] = (st.st_mtime_ns, st.st_size)
+                out[rel] = path.read_bytes()
+        return out
+
+    def stop(self) -> None:
+        self.flag.set()
+
+
+class RemoteRun:
+    """One run on a Ray actor, mirrored into its local run folder."""
+
+    def __init__(self, ray, run_dir: Path, cpus: float, gpus: float):
+        self.ray, self.dir = ray, Path(run_dir)
+        actor = ray.remote(max_concurrency=4, max_restarts=0)(TrainActor)  # train + changes + stop at once
+        self.actor = actor.options(num_cpus=cpus, num_gpus=gpus, runtime_env=runtime_env()).remote(
+            max(1, int(cpus)))
+        self.pid_ref = self.actor.pid.remote()  # resolves when Ray has placed the actor: no longer queued
+        seed = {name: (self.dir / name).read_bytes() for name in (runfolder.EXPERIMENT, runfolder.STATUS)}
+        self.result_ref = self.actor.train.remote(runfolder.read_json(self.dir / runfolder.EXPERIMENT), seed)
+        self.pid: int | None = None
+
+    def placed(self) -> bool:
+        """Ray has started the actor (or failed to: then pid is 0 and `sync` reports why)."""
+        if self.pid is None and self.ray.wait([self.pid_ref], timeout=0)[0]:
+            try:
+                self.pid = self.ray.get(self.pid_ref)
+            except self.ray.exceptions.RayError:
+                self.pid = 0
+        return self.pid is not None
+
+    def sync(self) -> str | None:
+        """Pull changed files; the final status once the run has ended, else None. Raises RayError on death."""
+        done = bool(self.ray.wait([self.result_ref], timeout=0)[0])
+        for rel, data in self.ray.get(self.actor.changes.remote()).items():
+            _write_bytes(self.dir / rel, data)
+        if not done:
+            return None
+        state = self.ray.get(self.result_ref)
+        for rel, data in self.ray.get(self.actor.changes.remote()).items():  # what the last moments wrote
+            _write_bytes(self.dir / rel, data)
+        return state
+
+    def stop(self) -> None:
+        self.actor.stop.remote()
+
+    def kill(self) -> None:
+        self.ray.kill(self.actor)
+
+
+class RayJobManager:
+    """JobManager's interface on a Ray cluster (see builder.jobs.local for the contract)."""
+
+    def __init__(self, runs_root, address: str | None = None, cpus: float | None = None, gpus: float | None = None):
+        self.root = Path(runs_root)
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.ray = connect(address)
+        self.cpus = cpus or float(os.environ.get("LAYERLAB_RAY_CPUS", 1))
+        has_gpu = self.ray.cluster_resources().get("GPU", 0) > 0
+        self.gpus = gpus if gpus is not None else float(os.environ.get("LAYERLAB_RAY_GPUS", 0.25 if has_gpu else 0))
+        self.interrupted: list[str] = []
+        self._runs: dict[str, RemoteRun] = {}  # submission order: the queue order
+        self._lock = threading.RLock()
+        self._closed = False
+        self._watcher = threading.Thread(target=self._watch, name="layerlab-ray", daemon=True)
+        self._watcher.start()
+
+    # -- the JobManager interface ---------------------------------------------------------------
+    def submit(self, experiment, name: str | None = None, workspace: str | None = None) -> str:
+        """As the local manager's: the same workspace rules (`jobs.admit`); Ray schedules the actors."""
+        exp = checked(experiment, name)
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("the job manager is shut down")
+            active = sum(1 for r in self._runs if runfolder.read_status(self.root / r).get("owner") == owner_tag(workspace))
+            pruned = admit(self.root, workspace, active if workspace else 0)
+            run_id = create_run(self.root, exp, owner=owner_tag(workspace) if workspace else None, pruned=pruned)
+            self._runs[run_id] = RemoteRun(self.ray, self.root / run_id, self.cpus, self.gpus)
+        return run_id
+
+    def resume(self, run_id: str, more_epochs: int, workspace: str | None = None) -> None:
+        """Not on Ray yet: its actors keep no checkpoint in the server's run folder."""
+        raise ValueError("continuing a run is not available with the Ray executor yet; start a new run with "
+                         "more epochs")
+
+    def stop(self, run_id: str, workspace: str | None = None) -> bool:
+        """As the local manager's: only the run's owner (or the teacher) may stop it (NotYourRun)."""
+        if workspace is not None and (self.root / run_id).is_dir():
+            check_access(self.root / run_id, workspace, "stop")
+            note_stopper(self.root / run_id, workspace)
+        with self._lock:
+            remote = self._runs.get(run_id)
+            if remote is None:
+                return False
+            if not remote.placed():  # still waiting for resources: cancel it
+                remote.kill()
+                del self._runs[run_id]
+                runfolder.write_status(self.root / run_id, status="stopped", finished=time.time(), error=None,
+                                       note="stopped before it started")
+                return True
+            remote.stop()
+            return True
+
+    def status(self, run_id: str) -> dict:
+        status = runfolder.read_status(self.root / run_id)
+        with self._lock:
+            queued = self.queued()
+            if run_id in queued:
+                status["queue_position"] = queued.index(run_id) + 1
+        return status
+
+    def running(self) -> list[str]:
+        with self._lock:
+            return [run_id for run_id, remote in self._runs.items() if remote.placed()]
+
+    def queued(self) -> list[str]:
+        with self._lock:
+            return [run_id for run_id, remote in self._runs.items() if not remote.placed()]
+
+    def worker_pids(self) -> list[int]:
+        with self._lock:
+            return [remote.pid for remote in self._runs.values() if remote.placed() and remote.pid]
+
+    def worker_threads(self) -> list[dict]:
+        return []  # each actor sizes its pools from its declared CPUs
+
+    def wait_ready(self, timeout: float = 60.0) -> bool:
+        return True  # no warm workers: Ray starts an actor per run
+
+    def wait(self, run_id: str, timeout: float = 120.0) -> dict:
+        def busy() -> bool:
+            with self._lock:
+                return run_id in self._runs
+
+        return wait_until_final(self.status, run_id, busy, timeout)
+
+    def shutdown(self, timeout: float = 15.0) -> None:
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            for run_id in self.queued():
+                self.stop(run_id)
+            for remote in self._runs.values():
+                remote.stop()
+        end = time.monotonic() + timeout
+        while time.monotonic() < end and self._runs:
+            time.sleep(0.05)
+        self._watcher.join(timeout=2)
+        with self._lock:
+            for run_id, remote in self._runs.items():
+                remote.kill()
+                runfolder.write_status(self.root / run_id, status="interrupted", finished=time.time(),
+                                       error="the server stopped while this run was training")
+            self._runs.clear()
+
+    # -- internals ---------------------------------------------------------------------------------
+    def _watch(self) -> None:
+        while not self._closed or self._runs:
+            with self._lock:
+                for run_id, remote in list(self._runs.items()):
+                    if remote.placed() and self._sync(run_id, remote):
+                        del self._runs[run_id]
+            time.sleep(POLL_S)
+
+    def _sync(self, run_id: str, remote: RemoteRun) -> bool:
+        """Mirror one run's files; True when it has ended (its actor is then released)."""
+        try:
+            ended = remote.sync() is not None
+        except self.ray.exceptions.RayError as e:
+            runfolder.write_status(self.root / run_id, status="failed", finished=time.time(), error=death_reason(e))
+            return True
+        if ended:
+            remote.kill()
+        return ended
+
+
+def death_reason(error: Exception) -> str:
+    first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    return (f"the Ray worker training this run died ({type(error).__name__}: {first[:200]}) — its process was "
+            "killed, ran out of memory or its node left the cluster. The metrics so far are kept.")
+
+
+def _write_bytes(path: Path, data: bytes) -> None:
+    """Atomic, like every replacing write in a run folder (binary files too: model, live maps)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
+def cli_train(experiment_path, out_dir, address: str | None = None) -> int:
+    """`python -m builder train EXP --out DIR --executor ray`: the same lines and exit code as the local trainer."""
+    from builder.model.spec import SpecError
+    from builder.train.finetune import total_epochs
+    from builder.train.runner import epoch_line
+
+    try:
+        exp = checked(Path(experiment_path))
+        ray = connect(address)
+    except SpecError as e:
+        print("\n".join(e.problems), file=sys.stderr)
+        return 1
+    except RayUnavailable as e:
+        print(str(e), file=sys.stderr)
+        return 1
+    run_dir = Path(out_dir)
+    create_run(run_dir.parent, exp, run_dir)
+    remote = RemoteRun(ray, run_dir, float(os.environ.get("LAYERLAB_RAY_CPUS", 1)),
+                       float(os.environ.get("LAYERLAB_RAY_GPUS", 0)))
+    print(f"training {exp.title} → {run_dir} (on Ray)", flush=True)
+    shown, state = 0, None
+    try:
+        while state is None:
+            time.sleep(POLL_S)
+            state = remote.sync()
+            rows = runfolder.read_jsonl(run_dir / runfolder.METRICS)
+            for row in rows[shown:]:
+                print(epoch_line(row, total_epochs(exp.hp)), flush=True)
+            shown = len(rows)
+    except ray.exceptions.RayError as e:
+        runfolder.write_status(run_dir, status="failed", finished=time.time(), error=death_reason(e))
+    finally:
+        remote.kill()
+    status = runfolder.read_status(run_dir)
+    print(f"{status['status']}: {status['error']}" if status.get("error") else status["status"], flush=True)
+    return 1 if status["status"] == "failed" else 0

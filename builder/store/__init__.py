@@ -1,0 +1,1 @@
+"""Run folders: their layout (runfolder), reading them (runstore), watching them live (watch), workspaces of runs (workspace)."""
