@@ -11,7 +11,8 @@ from __future__ import annotations
 import keyword
 import textwrap
 
-from builder.graph.build import MERGE_TYPES, model_name
+from builder.graph.build import model_name
+from builder.graph.layers import MERGE_TYPES
 from builder.graph.validate import ensure_valid
 from builder.model import describe
 from builder.model.catalog import WRAPPERS

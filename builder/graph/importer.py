@@ -12,16 +12,21 @@ Weights are not imported — a spec describes the architecture only.
 from __future__ import annotations
 
 import functools
-import json
 import re
 import zipfile
-from collections import deque
 from pathlib import Path
 
+from builder.graph.kerasfile import (
+    CUSTOM_CODE,
+    declared_weights_only,
+    keras_message,
+    read_config,
+    refuse_custom_code,
+    refuse_too_many_layers,
+)
+from builder.graph.validate import check
 from builder.model.catalog import CATALOG, INPUT_DTYPES, LayerType
-from builder.model.spec import ID_PATTERN, ModelSpec, Node, SpecError, too_many_nodes, unique_name
-
-CUSTOM_CODE = "this model contains custom code ({what}); Layerlab only opens models made of standard Keras layers"
+from builder.model.spec import ID_PATTERN, ModelSpec, Node, SpecError, unique_name
 
 # Config keys that carry no architecture Layerlab shows (or only the initial weights): ignored on import.
 _IGNORED_KEYS = {"name", "trainable", "dtype", "seed", "autocast"}
@@ -42,8 +47,6 @@ def from_keras_file(path) -> ModelSpec:
     refuse_custom_code(config)
     refuse_too_many_layers(config)  # before Keras rebuilds anything: that costs milliseconds a layer
     import keras
-
-    from builder.graph.validate import declared_weights_only, keras_message
 
     try:
         with declared_weights_only():  # a 1.5 KB file may declare gigabytes of weights
@@ -76,76 +79,6 @@ def _architecture(config: dict) -> dict:
     return {k: v for k, v in config.items() if k != "compile_config"}
 
 
-def read_config(path: Path) -> dict:
-    from builder import limits
-
-    cap = limits.get("max_keras_config_mb")
-    try:
-        with zipfile.ZipFile(path) as archive:
-            if archive.getinfo("config.json").file_size > cap:  # the header's size; reading stops there
-                raise SpecError([f"{path}: its model description (config.json) is larger than {cap // limits.MB} MB "
-                                 "(server setting LAYERLAB_MAX_KERAS_CONFIG_MB); Layerlab cannot open a model that big"])
-            config = json.loads(archive.read("config.json"))
-    except KeyError:
-        raise SpecError([f"{path}: a zip file but not a Keras model (no config.json inside)"]) from None
-    except (zipfile.BadZipFile, json.JSONDecodeError, UnicodeDecodeError, RecursionError, OSError):
-        raise SpecError([f"{path}: the Keras model file is damaged; save the model again"]) from None
-    if not isinstance(config, dict):
-        raise SpecError([f"{path}: the Keras model file is damaged; save the model again"])
-    return config
-
-
-def refuse_custom_code(config) -> None:
-    """SpecError naming every Lambda, Python function and non-Keras class a saved config holds."""
-    found = []
-    for item in _walk(config, inside=lambda item: item.get("class_name") != "Lambda"):  # a Lambda names its function
-        what = _custom_code(item)
-        if what and what not in found:
-            found.append(what)
-    if found:
-        raise SpecError([CUSTOM_CODE.format(what="; ".join(found))])
-
-
-def _custom_code(item: dict) -> str | None:
-    """What custom code one serialised object is, or None for a Keras one."""
-    class_name = item.get("class_name")
-    if not isinstance(class_name, str):
-        return None
-    name = (item.get("config") or {}).get("name") if isinstance(item.get("config"), dict) else None
-    if class_name == "Lambda":
-        return f"Lambda layer '{name}'"
-    if class_name in ("__lambda__", "function"):
-        return "a Python function"
-    module = item.get("module")
-    if module is not None and not (isinstance(module, str) and (module == "keras" or module.startswith("keras."))):
-        return f"custom class {class_name}" + (f" in layer '{name}'" if name else "")
-    return None
-
-
-def refuse_too_many_layers(config) -> None:
-    """SpecError if a saved config lists more layers than the node budget: those of nested models included, Inputs
-    and the nested models themselves (groups, not nodes) left out, so it never refuses a model that fits."""
-    entries = [e for item in _walk(config) if isinstance(item.get("layers"), list) for e in item["layers"]]
-    too_many = too_many_nodes(sum(1 for e in entries if isinstance(e, dict) and e.get("class_name") != "InputLayer"
-                                  and not (isinstance(e.get("config"), dict) and isinstance(e["config"].get("layers"), list))))
-    if too_many:
-        raise SpecError([too_many])
-
-
-def _walk(value, inside=lambda item: True):
-    """Every dict inside a parsed JSON value, breadth first, so a model's layers come in their order (iterative:
-    no nesting depth can overflow the stack); the insides of a dict for which `inside` is false are skipped."""
-    todo = deque([value])
-    while todo:
-        item = todo.popleft()
-        if isinstance(item, dict):
-            yield item
-            if inside(item):
-                todo.extend(item.values())
-        elif isinstance(item, list):
-            todo.extend(item)
-
-
 def from_model(model) -> ModelSpec:
     """A live Sequential or functional model → spec (architecture only, no weights).
 
@@ -162,8 +95,6 @@ def from_model(model) -> ModelSpec:
     outputs = graph.add_model(model, None, None)
     top_outputs = None if isinstance(model, keras.Sequential) else outputs
     spec = ModelSpec(name=model.name, nodes=graph.nodes, outputs=top_outputs, description=" ".join(graph.notes))
-    from builder.graph.validate import check
-
     report = check(spec)
     if not report.ok:
         raise SpecError([f"the imported model cannot be used as it is: {line}" for line in report.lines()])
@@ -461,7 +392,7 @@ def _refuse_lost_settings(layer, kind: str) -> None:
 def _fresh_config(kind: str) -> dict:
     """The config of a new layer of `kind` (settings outside the catalog at Keras' defaults); one per type, so an
     import costs one layer construction per layer type, not per layer."""
-    from builder.graph.build import make_layer
+    from builder.graph.layers import make_layer  # imports keras: opening the importer stays light
 
     required = {p.name: p.default for p in CATALOG[kind].params if p.required}
     return make_layer(Node(id="fresh", type=kind, params=required)).get_config()

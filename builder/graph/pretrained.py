@@ -22,7 +22,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from builder.graph.validate import Problem, fmt_shape, keras_message
+from builder import limits
+from builder.graph.kerasfile import declared_weights_only, keras_message, read_config, refuse_custom_code
+from builder.model.problems import Problem, fmt_shape
 from builder.model.spec import SpecError, atomic_write_text
 
 TYPE = "Pretrained"
@@ -86,9 +88,6 @@ def id_of(path) -> str:
 
 def store_file(path, title: str | None = None) -> str:
     """Check a `.keras` file and keep it (weights included) in the store; returns its id `pretrained:<key>`."""
-    from builder import limits
-    from builder.graph import importer
-
     path = Path(path)
     cap = limits.get("max_upload_mb")
     if not path.is_file() or not zipfile.is_zipfile(path):
@@ -96,7 +95,7 @@ def store_file(path, title: str | None = None) -> str:
     if path.stat().st_size > cap:
         raise _error(f"{path.name} is larger than {cap // limits.MB} MB (server setting LAYERLAB_MAX_UPLOAD_MB)")
     try:
-        importer.refuse_custom_code(importer.read_config(path))
+        refuse_custom_code(read_config(path))
         declared = _architecture(path).count_params()  # a tiny file may declare gigabytes: count before loading
     except SpecError as e:
         raise _error("; ".join(e.problems)) from None
@@ -286,10 +285,7 @@ def _architecture(path: Path):
     """The model in `path` rebuilt from its config alone: its weights declared, never allocated."""
     import keras
 
-    from builder.graph import importer
-    from builder.graph.validate import declared_weights_only
-
-    config = importer.read_config(path)
+    config = read_config(path)
     with declared_weights_only():
         return keras.saving.deserialize_keras_object({k: v for k, v in config.items() if k != "compile_config"},
                                                      safe_mode=True)

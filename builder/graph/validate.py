@@ -11,8 +11,6 @@ linear in the number of nodes.
 """
 from __future__ import annotations
 
-import contextlib
-import dataclasses
 import difflib
 import json
 import math
@@ -22,26 +20,12 @@ from collections import deque
 from dataclasses import dataclass, field
 
 from builder import limits
+from builder.graph import pretrained
+from builder.graph.kerasfile import declared_weights_only, keras_message
 from builder.model.catalog import CATALOG, LayerType
 from builder.model.params import Param, check_params
+from builder.model.problems import Problem, fmt_shape
 from builder.model.spec import ModelSpec, Node, SpecError, structure_problems
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One problem. `node` is the node id, or None for the whole graph; `message` says what to do.
-
-    `field` names what is wrong (a node param such as "units", or an experiment setting such as
-    "training.loss"); `fix` is an edit that `builder.experiments.experiment.apply_fix` can apply, or None.
-    """
-
-    node: str | None
-    message: str
-    field: str | None = None
-    fix: dict | None = dataclasses.field(default=None, compare=False)  # `field` names the attribute above
-
-    def __str__(self) -> str:
-        return f"{self.node}: {self.message}" if self.node else self.message
 
 
 @dataclass
@@ -125,8 +109,6 @@ def _node_problems(node: Node, ids: set[str]) -> list[Problem]:
     if not problems:
         problems = _stride_and_dilation_problems(node)
     if lt.name == "Pretrained" and not problems:
-        from builder.graph import pretrained
-
         problems = pretrained.node_problems(node)
     if "layer" in node.params and "layer" in lt.param_map:
         problems += _wrapped_problems(node.id, node.params["layer"], lt.param_map["layer"])
@@ -308,9 +290,6 @@ def budget_problems(report: Report) -> list[Problem]:
 
 # -- shapes --------------------------------------------------------------------
 
-def fmt_shape(shape) -> str:
-    return "(" + ", ".join(str(d) for d in shape) + ")"
-
 
 def _infer_shapes(spec: ModelSpec, order: list[str], bad: set[str], report: Report) -> None:
     by_id = {n.id: n for n in spec.nodes}
@@ -420,13 +399,11 @@ def clear_cache() -> None:
 def _keras_infer_uncached(node: Node, shapes: list[tuple], dtypes: list[str]):
     import keras
 
-    from builder.graph.build import call_layer, make_layer
+    from builder.graph.layers import call_layer, make_layer  # keras: check() stays light
 
     try:
         with declared_weights_only():
             if node.type == "Pretrained":  # a whole saved model: its architecture, without its weights
-                from builder.graph import pretrained
-
                 return pretrained.infer(node, shapes, dtypes)
             layer = make_layer(node)
             tensors = [keras.KerasTensor(shape, dtype=dtype) for shape, dtype in zip(shapes, dtypes, strict=True)]
@@ -446,35 +423,4 @@ def _keras_infer_uncached(node: Node, shapes: list[tuple], dtypes: list[str]):
         return f"{node.type} cannot work on input {got}: {message}; check its params or the layers before it"
 
 
-@contextlib.contextmanager
-def declared_weights_only():
-    """Layers built in here declare their weights (shape, dtype) but never allocate them.
 
-    Keras defers a variable's value inside a stateless scope and lists it for
-    initialisation on exit; we switch that off and drop our entries from the list,
-    so a Dense 6000→65536 costs a few kilobytes here instead of 1.5 GB.
-    """
-    import keras
-    from keras.src.backend.common import global_state
-
-    pending = global_state.get_global_attribute("uninitialized_variables", [], set_to_default=True)
-    before = len(pending)
-    try:
-        with keras.StatelessScope(initialize_variables=False):
-            yield
-    finally:
-        del pending[before:]
-
-
-_ANSI = re.compile(r"\x1b\[[0-9;]*m")
-
-
-def keras_message(error: Exception) -> str:
-    """The useful sentence of a Keras exception, without call-context boilerplate."""
-    for line in _ANSI.sub("", str(error)).splitlines():
-        line = line.strip()
-        if not line or line.startswith(("Exception encountered", "Arguments received", "•")):
-            continue
-        line = line.rstrip(".")
-        return line if len(line) <= 240 else line[:237] + "..."
-    return type(error).__name__
