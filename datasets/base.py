@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 if TYPE_CHECKING:  # pragma: no cover
-    from datasets.registry import DatasetInfo
+    from builder.model.params import Param
 
 
 class DatasetError(ValueError):
@@ -59,3 +59,23 @@ class Dataset:
     @property
     def num_classes(self) -> int | None:
         return None if self.class_names is None else len(self.class_names)
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    id: str
+    title: str
+    task: str  # "classification" | "regression" | …
+    input_shape: tuple[int, ...]  # one example, without the batch
+    classes: list[str] | None  # class names; None for regression
+    size: int  # number of examples (with default options)
+    description: str  # one line for a student
+    offline: bool = True  # usable right now without internet
+    options: dict[str, Param] = field(default_factory=dict)  # generator settings
+    kind: str = "table"  # image | table | points | sequence | tokens
+    extra: dict = field(default_factory=dict)  # e.g. {"vocab_size": 20} for tokens; images: "raw_max", the
+    # loader's pixel range before it scaled them to 0..1 (16 for digits, 255 for photos; 1 when absent)
+
+    @property
+    def num_classes(self) -> int | None:
+        return None if self.classes is None else len(self.classes)

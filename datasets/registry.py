@@ -8,34 +8,15 @@ their form the same way it builds layer forms.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
 from builder.model.params import Param, check_params
 from datasets import builtin, generated, keras_sets, stored
-from datasets.base import Dataset, DatasetError
+from datasets.base import Dataset, DatasetError, DatasetInfo
 
 TASKS = ("classification", "regression", "reconstruction", "sequence")
 KINDS = ("image", "table", "points", "sequence", "tokens")
 
-
-@dataclass(frozen=True)
-class DatasetInfo:
-    id: str
-    title: str
-    task: str  # "classification" | "regression" | …
-    input_shape: tuple[int, ...]  # one example, without the batch
-    classes: list[str] | None  # class names; None for regression
-    size: int  # number of examples (with default options)
-    description: str  # one line for a student
-    offline: bool = True  # usable right now without internet
-    options: dict[str, Param] = field(default_factory=dict)  # generator settings
-    kind: str = "table"  # image | table | points | sequence | tokens
-    extra: dict = field(default_factory=dict)  # e.g. {"vocab_size": 20} for tokens; images: "raw_max", the
-    # loader's pixel range before it scaled them to 0..1 (16 for digits, 255 for photos; 1 when absent)
-
-    @property
-    def num_classes(self) -> int | None:
-        return None if self.classes is None else len(self.classes)
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from builder.model.spec import atomic_write_text
 from datasets.base import Dataset, DatasetError
+from datasets.uploads import Limits, load_npz, save_npz
 
 PREFIX = "upload:"
 _KEY = re.compile(r"[A-Za-z0-9_-]{1,64}")  # fullmatch only: `$` would let a final newline through
@@ -43,8 +44,6 @@ def path_of(dataset_id: str) -> Path:
 def store(dataset: Dataset, key: str, title: str | None = None) -> str:
     """Keep `dataset` under `key` (and `title`, the uploaded file's name, beside it); returns its dataset id
     ``upload:<key>``."""
-    from datasets.uploads import save_npz
-
     save_npz(dataset, path_of(key))
     if title:
         atomic_write_text(path_of(key).with_suffix(".json"), json.dumps({"title": " ".join(str(title).split())}))
@@ -62,8 +61,6 @@ def title(dataset_id: str) -> str:
 
 
 def load(dataset_id: str, task: str | None = None) -> Dataset:
-    from datasets.uploads import Limits, load_npz
-
     path = path_of(dataset_id)
     if not path.exists():
         raise DatasetError(f"the uploaded dataset '{dataset_id}' is no longer on this server; upload it again")

@@ -24,7 +24,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from builder import limits as budgets
-from datasets.base import Dataset, DatasetError
+from datasets.base import Dataset, DatasetError, DatasetInfo
+from datasets.splits import encode_labels
 
 MISSING_POLICIES = ("drop_rows", "fill_mean", "error")
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff")
@@ -272,8 +273,6 @@ def load_csv(file, target: str | None = None, *, missing: str = "drop_rows", tas
         raise UploadError(f"'{name}' has no usable input columns besides '{target}'")
     task = task or _guess_task(df[target])
     y, class_names = _encode_target(df[target], task, name, target)
-    from datasets.registry import DatasetInfo
-
     info = DatasetInfo(f"upload:{name}", name, task, (x.shape[1],), class_names, len(x),
                        f"Your table '{name}': predict '{target}' from {x.shape[1]} inputs.", kind="table",
                        extra={"target": target})
@@ -319,8 +318,6 @@ def _encode_target(column, task, name, target):
         except (TypeError, ValueError):
             raise UploadError(f"'{name}': column '{target}' holds text, so it cannot be a regression target; "
                               "choose classification or another column") from None
-    from datasets.splits import encode_labels
-
     return encode_labels(column.to_numpy())
 
 
@@ -456,8 +453,6 @@ def load_image_zip(file, size: int | tuple[int, int] = 28, color: str = "graysca
         notes.append(f"skipped {too_large} images larger than {limits.max_image_pixels} pixels")
     if skipped_other:
         notes.append(f"skipped {skipped_other} files that are not images in a class folder")
-    from datasets.registry import DatasetInfo
-
     info = DatasetInfo(f"upload:{name}", name, "classification", x.shape[1:], classes, n,
                        f"Your pictures '{name}': {len(classes)} classes.", kind="image",
                        extra={"corrupt": corrupt, "too_large": too_large, "skipped": skipped_other})
@@ -535,8 +530,6 @@ def load_npz(file, task: str | None = None, limits: Limits | None = None) -> Dat
     y = np.ravel(y) if y.ndim == 2 and y.shape[1] == 1 else y
     task = task or ("classification" if np.issubdtype(y.dtype, np.integer) or y.dtype == bool else "regression")
     if task == "classification":
-        from datasets.splits import encode_labels
-
         raw_labels = np.unique(y)
         y, class_names = encode_labels(y)
         if names is not None and np.issubdtype(raw_labels.dtype, np.integer) and raw_labels.min() >= 0 \
@@ -544,8 +537,6 @@ def load_npz(file, task: str | None = None, limits: Limits | None = None) -> Dat
             class_names = [str(names[v]) for v in raw_labels]  # the file names its labels 0..k-1
     else:
         y, class_names = y.astype(np.float32), None
-    from datasets.registry import DatasetInfo
-
     info = DatasetInfo(f"upload:{name}", name, task, x.shape[1:], class_names, len(x),
                        f"Your arrays '{name}'.", kind=kind)
     columns = [str(c) for c in columns] if columns is not None and len(columns) == x.shape[-1] else None
