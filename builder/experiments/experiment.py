@@ -20,10 +20,12 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from builder.experiments import compute, gan
+from builder.experiments.shapes import shapes_fit, squeeze_ones  # noqa: F401 - part of this module's API
 from builder.graph import validate as model_validate
 from builder.graph.validate import Problem
 from builder.model import describe
 from builder.model.params import Param
+from builder.model.problems import setting_problem as _setting
 from builder.model.spec import ModelSpec, SpecError, atomic_write_text, parse_json, read_text
 from datasets import stored
 from datasets.splits import FEATURES, MAX_FRACTION, feature_shape, features_problem, split_problems, split_sizes
@@ -339,7 +341,7 @@ def check(exp, dataset_info=None) -> list[Problem]:
         problems += batch_problems(exp, info)
     problems += compute.problems(report, compute.step_batch(exp.hp["batch_size"], info))
     if exp.gan:  # two networks, checked against each other and the data (builder.experiments.gan)
-        return problems + gan.problems(exp, report, info)
+        return problems + gan.problems(exp, report, info, None if info is None else data_input_shape(info, exp.data_settings))
     if info is not None:
         problems += _augmentation_problems(exp.augmentation, info)
         problems += _fit_problems(exp, report, info)
@@ -388,9 +390,6 @@ def _merge(target: dict, changes: dict) -> None:
         else:
             target[key] = copy.deepcopy(value)
 
-
-def _setting(section: str, name: str, message: str, fix=None) -> Problem:
-    return Problem(None, message, field=f"{section}.{name}", fix=None if fix is None else {section: fix})
 
 
 def training_problems(training: dict) -> list[Problem]:
@@ -544,21 +543,7 @@ def _augmentation_problems(entries: list, info) -> list[Problem]:
 
 
 # -- does the data fit the model? ------------------------------------------------
-def squeeze_ones(shape) -> tuple:
-    return tuple(d for d in shape if d != 1)
 
-
-def shapes_fit(data_shape, model_shape, flatten: bool = True) -> bool:
-    """Equal, equal once size-1 axes are dropped ((28, 28, 1) feeds an Input of [28, 28]), or a flat
-    Input of exactly the data's number of values ((28, 28, 1) feeds [784], as in the classic MLP)."""
-    data_shape, model_shape = tuple(data_shape), tuple(model_shape)
-    if len(data_shape) == len(model_shape):
-        return all(m is None or m == d for d, m in zip(data_shape, model_shape, strict=True))
-    if None in model_shape or None in data_shape:
-        return False
-    if flatten and len(model_shape) == 1:
-        return math.prod(data_shape) == model_shape[0]
-    return squeeze_ones(data_shape) == squeeze_ones(model_shape)
 
 
 def data_input_shape(info, data_settings: dict) -> tuple:

@@ -17,8 +17,10 @@ import copy
 from dataclasses import replace
 
 from builder.experiments import compute
+from builder.experiments.shapes import shapes_fit
 from builder.graph import validate as model_validate
 from builder.graph.validate import Problem
+from builder.model.problems import setting_problem as _setting
 from builder.model.spec import ModelSpec, SpecError
 
 KEY = "gan"
@@ -64,11 +66,10 @@ def apply_fix(experiment: dict, fix: dict) -> None:
 
 
 # -- the checks ----------------------------------------------------------------------------
-def problems(exp, generator_report, info) -> list[Problem]:
+def problems(exp, generator_report, info, image: tuple | None) -> list[Problem]:
     """Settings a GAN cannot use, the discriminator's own problems, then the two networks' shapes against
-    each other and against the data (`info`: its DatasetInfo, or None when the dataset is unknown)."""
-    from builder.experiments.experiment import data_input_shape
-
+    each other and against the data (`info`: its DatasetInfo, `image`: one example's shape as the model gets
+    it; both None when the dataset is unknown)."""
     found = _setting_problems(exp)
     disc = exp.gan[PART]
     d_report = model_validate.check(disc)
@@ -84,7 +85,7 @@ def problems(exp, generator_report, info) -> list[Problem]:
         return found + [_d(None, "the discriminator needs exactly one Input (an image) and one output "
                            "(real or fake)")]
     found += _noise_problems(exp.model.node(g_in[0]))
-    image = None if info is None else tuple(data_input_shape(info, exp.data_settings))
+    image = None if image is None else tuple(image)
     if image is not None and getattr(info, "kind", None) != "image" and len(image) != 3:
         return found + [Problem(None, f"a GAN learns to draw images, but '{info.id}' is not an image dataset; "
                                 "pick one such as digits or shapes", field="data.dataset")]
@@ -92,8 +93,6 @@ def problems(exp, generator_report, info) -> list[Problem]:
 
 
 def _setting_problems(exp) -> list[Problem]:
-    from builder.experiments.experiment import _setting
-
     out = []
     if exp.training.get("loss") not in (None, "binary_crossentropy"):
         out.append(_setting("training", "loss", "a GAN always trains with binary cross-entropy (real or fake); "
@@ -116,8 +115,6 @@ def _noise_problems(noise_input) -> list[Problem]:
 
 
 def _shape_problems(gen: ModelSpec, g_report, disc: ModelSpec, d_report, image: tuple | None) -> list[Problem]:
-    from builder.experiments.experiment import shapes_fit
-
     found = []
     d_input = disc.node(disc.input_ids()[0])
     d_shape = tuple(d_input.params.get("shape") or ())

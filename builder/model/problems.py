@@ -24,3 +24,8 @@ class Problem:
 
 def fmt_shape(shape) -> str:
     return "(" + ", ".join(str(d) for d in shape) + ")"
+
+
+def setting_problem(section: str, name: str, message: str, fix=None) -> Problem:
+    """A problem with an experiment setting (`section.name`), its fix an edit of that section."""
+    return Problem(None, message, field=f"{section}.{name}", fix=None if fix is None else {section: fix})
