@@ -22,6 +22,7 @@ import numpy as np
 from builder.explain.live import atomic_save
 from builder.store import runfolder
 from builder.store.watch import LIVE
+from builder.train.session import epoch_line, finish, open_device, save_model, seeded_build
 
 SAMPLES, FINAL_SAMPLES, INTERPOLATIONS, STEPS = 64, 256, 4, 10
 SAMPLES_FILE = "samples.npz"
@@ -45,7 +46,6 @@ def build_gan(exp):
     """Generator, discriminator (each seeded) and the compiled-ready GAN model around them."""
     from builder.experiments.gan import PART, noise_size
     from builder.train.adversarial import GAN
-    from builder.train.runner import seeded_build
 
     seed = exp.hp["seed"]
     generator = seeded_build(exp.model, seed)
@@ -89,7 +89,6 @@ def train_gan(exp, run_dir: Path, stop_flag, emit, log) -> dict:
     """The GAN counterpart of runner._train: same status, metrics, progress, stop and NaN handling."""
     from builder.train import plan
     from builder.train.callbacks import BatchMonitor, EpochLog, SafeCallback
-    from builder.train.runner import _finish, epoch_line, open_device
 
     hp = exp.hp
     open_device(run_dir, emit, log, "; a GAN run")
@@ -114,20 +113,18 @@ def train_gan(exp, run_dir: Path, stop_flag, emit, log) -> dict:
     log.info("training took %.2f s", time.perf_counter() - t0)
     if monitor.nan_at is not None:
         epoch, batch = monitor.nan_at
-        return _finish(run_dir, "failed", error=(
+        return finish(run_dir, "failed", error=(
             f"the GAN's loss became NaN (not a number) at epoch {epoch}, batch {batch}; try a lower learning "
             f"rate (now {hp['learning_rate']:g})"))
     save_results(gan, run_dir, image_shape, hp["seed"])
-    return _finish(run_dir, "stopped" if monitor.stopped else "completed")
+    return finish(run_dir, "stopped" if monitor.stopped else "completed")
 
 
 def save_results(gan, run_dir: Path, image_shape: tuple, seed: int) -> None:
     """samples.npz (final samples, interpolation), then the generator as model.keras and the discriminator."""
-    from builder.train.runner import _save_model
-
     images = draw(gan.generator, noise(FINAL_SAMPLES, gan.noise_size, seed + 1), image_shape)
     walk = draw(gan.generator, interpolation_noise(gan.noise_size, seed), image_shape)
     walk = walk.reshape((INTERPOLATIONS, STEPS) + tuple(image_shape))
     atomic_save(Path(run_dir) / SAMPLES_FILE, lambda f: np.savez(f, images=images, interpolation=walk))
-    _save_model(gan.discriminator, run_dir, DISCRIMINATOR)
-    _save_model(gan.generator, run_dir)
+    save_model(gan.discriminator, run_dir, DISCRIMINATOR)
+    save_model(gan.generator, run_dir)
