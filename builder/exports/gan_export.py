@@ -12,10 +12,11 @@ from __future__ import annotations
 import inspect
 from pathlib import Path
 
+from builder.exports import script
+
 
 def write_scripts(run_dir, exp) -> list[Path]:
     from builder.experiments.gan import PART
-    from builder.exports import classic as exports
     from builder.graph.codegen import to_python
     from builder.model.spec import atomic_write_text
     from builder.train.gan_run import training_data
@@ -28,8 +29,8 @@ def write_scripts(run_dir, exp) -> list[Path]:
     atomic_write_text(code / "discriminator.py", to_python(exp.gan[PART]))
     atomic_write_text(code / "train.py", training_script(exp, Path(run_dir).name, data))
     written = [code / "model.py", code / "train.py", code / "discriminator.py"]
-    if exports.needs_data_file(real):
-        written.append(exports.write_data_file(real, code / exports.DATA_FILE, data.preprocessing))
+    if script.needs_data_file(real):
+        written.append(script.write_data_file(real, code / script.DATA_FILE, data.preprocessing))
     return written
 
 
@@ -46,7 +47,6 @@ def training_script(exp, run_id: str = "", data=None) -> str:
     """A standalone script: the run's real images through the same public loader, split and scaling as any
     exported train.py (builder.exports.classic), then the adversarial loop with the run's seeds and optimizer."""
     from builder.experiments.gan import noise_size
-    from builder.exports import classic as exports
     from builder.graph.codegen import comment_lines, literal
     from builder.train import adversarial, plan
     from builder.train.gan_run import training_data
@@ -57,7 +57,7 @@ def training_script(exp, run_id: str = "", data=None) -> str:
     prep = data.preprocessing
     image_shape = tuple(prep.model_shape)
     batches = plan.count_batches(len(data.x_train), hp["batch_size"])
-    shared = {title: code for title, _words, code in exports.sections(real, data)
+    shared = {title: code for title, _words, code in script.sections(real, data)
               if title in ("data", "split", "preprocessing")}
     lines = [
         *[f"# {line}" for line in comment_lines(f"Run {run_id}" if run_id else "")],

@@ -15,6 +15,7 @@ from train_fixtures import diabetes_experiment, digits_experiment
 from builder.experiments import templates
 from builder.experiments.experiment import coerce
 from builder.exports import classic as exports
+from builder.exports import script
 from builder.store import runfolder
 from builder.train import plan
 from builder.train.data import prepare, raw_parts
@@ -63,7 +64,7 @@ def test_the_augmentation_of_the_plan_is_the_seeded_one_the_runner_used():
 def test_the_printed_loader_gives_the_raw_data_layerlab_trains_on(dataset):
     exp = coerce({**digits_experiment(), "data": {"dataset": dataset}})
     scope = {"np": np, "keras": keras}
-    exec("\n".join(exports._loader_lines(exp)), scope)  # noqa: S102 - our own generated source
+    exec("\n".join(script._loader_lines(exp)), scope)  # noqa: S102 - our own generated source
     x = registry.load(dataset).x
     if dataset == "digits":  # Layerlab scales the pixels to 0..1; the student's data holds sklearn's 0..16
         x = np.round(x * registry.info(dataset).extra["raw_max"])
@@ -82,7 +83,7 @@ def test_the_printed_keras_loader_gives_the_same_subset(dataset, shape, tmp_path
     monkeypatch.setattr(keras_sets, "is_cached", lambda _: True)
     exp = coerce({**digits_experiment(), "data": {"dataset": dataset, "options": {"n_samples": 12, "seed": 3}}})
     scope = {"np": np, "keras": keras}
-    exec("\n".join(exports._loader_lines(exp)), scope)  # noqa: S102 - our own generated source
+    exec("\n".join(script._loader_lines(exp)), scope)  # noqa: S102 - our own generated source
     ours = registry.load(dataset, n_samples=12, seed=3)
     np.testing.assert_array_equal(scope["x"], np.round(ours.x * 255))
     np.testing.assert_array_equal(scope["y"], ours.y)
