@@ -22,7 +22,7 @@ import threading
 import time
 from pathlib import Path
 
-from builder.jobs.local import admit, checked, create_run, wait_until_final
+from builder.jobs.submission import admit, checked, create_run, wait_until_final
 from builder.store import runfolder
 from builder.store.workspace import check_access, note_stopper, owner_tag
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from builder.experiments import templates
 from builder.experiments.experiment import Experiment
 from builder.graph import codegen
-from builder.jobs.local import create_run
+from builder.jobs.submission import create_run
 from builder.model import describe
 from builder.store.runstore import RunStore
 from builder.store.workspace import owner_tag

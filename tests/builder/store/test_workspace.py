@@ -7,10 +7,10 @@ import json
 import pytest
 from app_train_fixtures import experiment, write_run
 
-from builder.jobs.local import JobManager, QuotaExceeded
+from builder.jobs.local import JobManager
 from builder.store import workspace
 from builder.store.runstore import RunStore
-from builder.store.workspace import NotYourRun, Workspaces
+from builder.store.workspace import NotYourRun, QuotaExceeded, Workspaces
 
 A, B = "aaaaaaaaaaaaaaaa", "bbbbbbbbbbbbbbbb"
 
