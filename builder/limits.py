@@ -11,6 +11,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+from builder import settings
+
 MB = 1024 * 1024
 
 
@@ -24,7 +26,7 @@ class Budget:
 
     def value(self) -> int:
         """The setting in base units (bytes for MB budgets); a bad setting falls back to the default."""
-        raw = os.environ.get(self.env, "").replace("_", "").strip()
+        raw = settings.text(self.env).replace("_", "").strip()
         number = int(raw) if raw.isdigit() and int(raw) > 0 else self.default
         return number * MB if self.unit == "MB" else number
 

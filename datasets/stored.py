@@ -11,10 +11,10 @@ from __future__ import annotations
 import json
 import os
 import re
-import tempfile
 from dataclasses import replace
 from pathlib import Path
 
+from builder import settings
 from builder.model.spec import atomic_write_text
 from datasets.base import Dataset, DatasetError
 from datasets.uploads import Limits, load_npz, save_npz
@@ -24,9 +24,7 @@ _KEY = re.compile(r"[A-Za-z0-9_-]{1,64}")  # fullmatch only: `$` would let a fin
 
 
 def uploads_dir() -> Path:
-    root = Path(os.environ.get("LAYERLAB_UPLOADS_DIR") or Path(tempfile.gettempdir()) / "layerlab-uploads")
-    root.mkdir(parents=True, exist_ok=True)
-    return root
+    return settings.uploads_dir()
 
 
 def is_stored(dataset_id) -> bool:

@@ -8,31 +8,26 @@ moment cannot race.
 """
 from __future__ import annotations
 
-import os
 import threading
 from pathlib import Path
 
 import streamlit as st
 
+from builder import settings
 from ui import state
 
-APP_DIR = Path(__file__).resolve().parent.parent
 _LOCK = threading.Lock()
 _STARTED: set[str] = set()  # runs folders whose JobManager this server has started
 
 
 def runs_root() -> Path:
     """The runs folder: env LAYERLAB_RUNS_DIR, else `runs/` beside app.py."""
-    root = Path(os.environ.get("LAYERLAB_RUNS_DIR") or APP_DIR / "runs")
-    root.mkdir(parents=True, exist_ok=True)
-    return root
+    return settings.runs_dir()
 
 
 def workspaces_home() -> Path:
     """Where workspaces live: env LAYERLAB_HOME, else `workspaces/` beside the runs folder."""
-    home = Path(os.environ.get("LAYERLAB_HOME") or runs_root().parent / "workspaces")
-    home.mkdir(parents=True, exist_ok=True)
-    return home
+    return settings.home_dir()
 
 
 def max_runs() -> int:
@@ -71,7 +66,7 @@ def get_run_store():
 def prewarm() -> None:
     """Start the job manager (and its warm worker, which imports Keras) before the first Train click,
     so click-to-first-curve is short. Off with LAYERLAB_PREWARM=0 (the AppTests do that)."""
-    if os.environ.get("LAYERLAB_PREWARM", "1") != "0":
+    if settings.prewarm():
         try:
             get_job_manager()
         except Exception:  # noqa: BLE001 - Train reports the problem when it is pressed

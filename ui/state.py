@@ -35,6 +35,7 @@ import json
 
 import streamlit as st
 
+from builder import settings
 from builder.store.workspace import STATE, TEACHER, QuotaExceeded, Workspaces, new_id
 
 HISTORY_LIMIT = 100
@@ -61,9 +62,7 @@ def first_visit() -> dict:
 
 
 def workspaces():
-    from ui.jobs import workspaces_home
-
-    return Workspaces(workspaces_home())
+    return Workspaces(settings.home_dir())
 
 
 def init() -> None:
@@ -219,18 +218,16 @@ def teacher_token() -> str | None:
     the server has no teacher key)."""
     import hashlib
     import hmac
-    import os
 
-    key = os.environ.get("LAYERLAB_TEACHER_KEY", "")
+    key = settings.teacher_key()
     return hmac.new(key.encode(), b"layerlab-teacher-session", hashlib.sha256).hexdigest() if key else None
 
 
 def admit_teacher(key: str | None) -> bool:
     """Make this session the teacher's when `key` is the server's teacher key; a wrong key gets nothing."""
     import hmac
-    import os
 
-    expected = os.environ.get("LAYERLAB_TEACHER_KEY", "")
+    expected = settings.teacher_key()
     if expected and isinstance(key, str) and hmac.compare_digest(key.encode(), expected.encode()):
         st.session_state["teacher"] = True
     return is_teacher()
@@ -239,18 +236,15 @@ def admit_teacher(key: str | None) -> bool:
 def is_admitted() -> bool:
     """Whether this workspace may use the app: no class code is set, it gave the code once, or it is the
     teacher's session."""
-    import os
-
     init()
-    return not os.environ.get("LAYERLAB_CLASS_CODE") or is_teacher() or st.session_state.get("admitted") is True
+    return not settings.class_code() or is_teacher() or st.session_state.get("admitted") is True
 
 
 def admit(code: str) -> bool:
     """Remember in the workspace that it gave the right class code."""
     import hmac
-    import os
 
-    expected = os.environ.get("LAYERLAB_CLASS_CODE", "")
+    expected = settings.class_code()
     if expected and hmac.compare_digest(code.strip().encode(), expected.encode()):
         _set("admitted", True)
     return is_admitted()

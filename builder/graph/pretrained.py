@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from builder import limits
+from builder import limits, settings
 from builder.graph.kerasfile import declared_weights_only, keras_message, read_config, refuse_custom_code
 from builder.model.problems import Problem, fmt_shape
 from builder.model.spec import SpecError, atomic_write_text
@@ -57,11 +57,7 @@ class BaseInfo:
 
 # -- the store -----------------------------------------------------------------------------
 def store_dir() -> Path:
-    from datasets.stored import uploads_dir
-
-    root = Path(os.environ.get("LAYERLAB_PRETRAINED_DIR") or uploads_dir() / "pretrained")
-    root.mkdir(parents=True, exist_ok=True)
-    return root
+    return settings.pretrained_dir()
 
 
 def is_base_id(value) -> bool:

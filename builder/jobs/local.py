@@ -32,7 +32,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from builder import limits
+from builder import limits, settings
 from builder.jobs.submission import TERMINAL, admit, checked, create_run, wait_until_final
 from builder.store import runfolder
 from builder.store.workspace import check_access, note_stopper, owner, owner_tag
@@ -83,7 +83,7 @@ class JobManager:
         self.root.mkdir(parents=True, exist_ok=True)
         self.max_concurrent = max(1, int(max_concurrent))
         self.warm = warm
-        self.thread_plan = devices.thread_plan(self.max_concurrent, threads or _env_int("LAYERLAB_TRAIN_THREADS"))
+        self.thread_plan = devices.thread_plan(self.max_concurrent, threads or settings.positive_int("LAYERLAB_TRAIN_THREADS"))
         self._ctx = mp.get_context("spawn")
         self._lock = threading.RLock()
         self._pending: deque[str] = deque()
@@ -343,7 +343,7 @@ def make_job_manager(runs_root, executor: str | None = None, **options):
     local JobManager (max_concurrent, warm, lazy, threads) or to
     RayJobManager (address, cpus, gpus).
     """
-    executor = (executor or os.environ.get("LAYERLAB_EXECUTOR") or "local").strip().lower()
+    executor = (executor or settings.executor()).strip().lower()
     if executor == "ray":
         from builder.jobs.ray_executor import RayJobManager
 
@@ -357,16 +357,9 @@ def make_job_manager(runs_root, executor: str | None = None, **options):
 
 def default_max_runs() -> int:
     """Runs training at once: env LAYERLAB_MAX_RUNS, else what the machine affords (cores, GPUs)."""
-    return _env_int("LAYERLAB_MAX_RUNS") or devices.default_max_runs()
+    return settings.positive_int("LAYERLAB_MAX_RUNS") or devices.default_max_runs()
 
 
-def _env_int(name: str) -> int | None:
-    """A positive integer server setting, or None when unset or not one."""
-    try:
-        value = int(os.environ.get(name, ""))
-    except ValueError:
-        return None
-    return value if value > 0 else None
 
 
 CRASH_SIGNALS = ("SIGSEGV", "SIGABRT", "SIGBUS")

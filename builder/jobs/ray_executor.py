@@ -22,6 +22,7 @@ import threading
 import time
 from pathlib import Path
 
+from builder import settings
 from builder.jobs.submission import admit, checked, create_run, wait_until_final
 from builder.store import runfolder
 from builder.store.workspace import check_access, note_stopper, owner_tag
@@ -43,7 +44,7 @@ def connect(address: str | None = None, num_cpus: int | None = None):
     except ImportError as e:
         raise RayUnavailable(INSTALL_HINT) from e
     if not ray.is_initialized():
-        address = address or os.environ.get("LAYERLAB_RAY_ADDRESS") or None
+        address = address or settings.ray_address()
         try:
             ray.init(address=address, num_cpus=None if address else num_cpus, include_dashboard=False,
                      log_to_driver=False, configure_logging=False,
@@ -150,9 +151,9 @@ class RayJobManager:
         self.root = Path(runs_root)
         self.root.mkdir(parents=True, exist_ok=True)
         self.ray = connect(address)
-        self.cpus = cpus or float(os.environ.get("LAYERLAB_RAY_CPUS", 1))
+        self.cpus = cpus or settings.number("LAYERLAB_RAY_CPUS", 1)
         has_gpu = self.ray.cluster_resources().get("GPU", 0) > 0
-        self.gpus = gpus if gpus is not None else float(os.environ.get("LAYERLAB_RAY_GPUS", 0.25 if has_gpu else 0))
+        self.gpus = gpus if gpus is not None else settings.number("LAYERLAB_RAY_GPUS", 0.25 if has_gpu else 0)
         self.interrupted: list[str] = []
         self._runs: dict[str, RemoteRun] = {}  # submission order: the queue order
         self._lock = threading.RLock()
@@ -301,8 +302,8 @@ def cli_train(experiment_path, out_dir, address: str | None = None) -> int:
         return 1
     run_dir = Path(out_dir)
     create_run(run_dir.parent, exp, run_dir)
-    remote = RemoteRun(ray, run_dir, float(os.environ.get("LAYERLAB_RAY_CPUS", 1)),
-                       float(os.environ.get("LAYERLAB_RAY_GPUS", 0)))
+    remote = RemoteRun(ray, run_dir, settings.number("LAYERLAB_RAY_CPUS", 1),
+                       settings.number("LAYERLAB_RAY_GPUS", 0))
     print(f"training {exp.title} → {run_dir} (on Ray)", flush=True)
     shown, state = 0, None
     try:

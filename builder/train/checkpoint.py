@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from builder import settings
 from builder.store import runfolder
 
 FORMAT = "layerlab/checkpoint@1"
@@ -111,7 +112,7 @@ def remove(run_dir) -> None:
 def keep_on_completion() -> bool:
     """Server setting LAYERLAB_KEEP_CHECKPOINTS: `1` (default) keeps a completed run's checkpoint, so it can be
     continued; `0` removes it (disk: about the model's size plus the optimizer's, twice for Adam)."""
-    return os.environ.get("LAYERLAB_KEEP_CHECKPOINTS", "1").strip().lower() not in ("0", "false", "no", "off")
+    return settings.keep_checkpoints()
 
 
 def rng_state() -> dict:

@@ -17,9 +17,10 @@ callbacks and metrics stay Keras' own; batch callbacks see one call per group.
 from __future__ import annotations
 
 import math
-import os
 
 import numpy as np
+
+from builder import settings
 
 DEFAULT_BUDGET_MB = 1024  # training arrays up to this size are copied to the GPU
 GROUP = 64  # batches per compiled call under JAX: ~0.1 s of a small model, so stop stays prompt
@@ -30,10 +31,7 @@ BACKENDS = ("jax", "torch")  # TensorFlow already loops in-graph (steps_per_exec
 
 def budget_bytes() -> int:
     """The device-data budget: server setting LAYERLAB_DEVICE_DATA_MB (0 switches the fast path off)."""
-    try:
-        mb = float(os.environ.get("LAYERLAB_DEVICE_DATA_MB", DEFAULT_BUDGET_MB))
-    except ValueError:
-        mb = DEFAULT_BUDGET_MB
+    mb = settings.number("LAYERLAB_DEVICE_DATA_MB", DEFAULT_BUDGET_MB)
     return int(mb * 2**20)
 
 
@@ -43,7 +41,7 @@ def applies(device, x, y) -> bool:
     Server setting LAYERLAB_FAST_PATH: `auto` (that rule), `on` (on a CPU too),
     `off` (never).
     """
-    mode = os.environ.get("LAYERLAB_FAST_PATH", "auto")
+    mode = settings.fast_path()
     if mode == "off" or device.backend not in BACKENDS or not all(isinstance(a, np.ndarray) for a in (x, y)):
         return False
     if not 0 < x.nbytes + y.nbytes <= budget_bytes():

@@ -18,6 +18,8 @@ from pathlib import Path
 
 import keras
 
+from builder import settings
+
 TENSORBOARD = "tensorboard"
 MLFLOW_ENV = "LAYERLAB_MLFLOW_URI"
 MLFLOW_EXPERIMENT = "layerlab"
@@ -30,7 +32,7 @@ def callbacks(run_dir: Path, exp, log) -> list:
         out.append(keras.callbacks.TensorBoard(log_dir=str(Path(run_dir) / TENSORBOARD), write_graph=False))
     else:
         log.info("no TensorBoard log: TensorFlow, which writes it, is not installed (training is unaffected)")
-    if os.environ.get(MLFLOW_ENV):
+    if settings.mlflow_uri():
         out.append(MlflowLogger(run_dir, exp, log))
     return out
 
@@ -38,8 +40,8 @@ def callbacks(run_dir: Path, exp, log) -> list:
 def params(exp) -> dict:
     """The experiment's settings, flat, as MLflow params (text values, as MLflow keeps them)."""
     flat = {"model": exp.model.name, "dataset": exp.dataset, "augmentation": ",".join(a["type"] for a in exp.augmentation)}
-    for prefix, settings in (("data", exp.data_settings), ("training", exp.hp)):
-        for key, value in settings.items():
+    for prefix, values in (("data", exp.data_settings), ("training", exp.hp)):
+        for key, value in values.items():
             flat[f"{prefix}.{key}"] = value
     return {k: str(v)[:500] for k, v in flat.items()}
 
@@ -56,7 +58,7 @@ class MlflowLogger(keras.callbacks.Callback):
         def start(mlflow):
             if mlflow.active_run() is not None:  # left open by an earlier run of this worker that failed
                 mlflow.end_run()
-            uri = os.environ[MLFLOW_ENV]
+            uri = settings.mlflow_uri()
             if "://" not in uri or uri.startswith("file:"):  # a local folder such as ./mlruns, asked for by name:
                 os.environ.setdefault("MLFLOW_ALLOW_FILE_STORE", "true")  # MLflow 3 keeps it only when told to
             mlflow.set_tracking_uri(uri)
@@ -84,7 +86,7 @@ class MlflowLogger(keras.callbacks.Callback):
 
 def finish(run_dir: Path, evaluation: dict, deployable, log) -> None:
     """Close the run's MLflow run with the test numbers and the deployable model (when MLflow is on)."""
-    if not os.environ.get(MLFLOW_ENV):
+    if not settings.mlflow_uri():
         return
     import mlflow
     import mlflow.keras
