@@ -10,6 +10,7 @@ from pathlib import Path
 import streamlit as st
 
 from builder.experiments.experiment import dataset_title
+from builder.train import devices
 from ui import collector, feedback, navigation, state
 from ui.cookies import remember as remember_cookies
 
@@ -34,8 +35,6 @@ TEACHER_PAGES = [("pages/class.py", "Class", ":material/groups:")]
 def device_line() -> str:
     """Which device training will use; asked once per server (it may import the backend)."""
     try:
-        from builder.train import devices
-
         return devices.describe().line
     except Exception:  # noqa: BLE001 - the line is a hint, never a reason to fail
         return "device unknown — training will use what Keras finds"
@@ -49,8 +48,6 @@ def warm_up() -> bool:
         import keras  # noqa: F401
         import pandas  # noqa: F401
         import plotly.graph_objects  # noqa: F401
-
-        from builder.graph import validate  # noqa: F401 - imports keras
     except Exception:  # noqa: BLE001 - analyze() reports what is missing
         return False
     return True

@@ -11,7 +11,12 @@ import os
 import sys
 from pathlib import Path
 
+from builder.experiments.experiment import check, problem_text
+from builder.graph.importer import from_keras_file
+from builder.graph.validate import check as check_model
+from builder.graph.validate import ensure_valid
 from builder.model.spec import FORMAT, SpecError, atomic_write_text, parse_json, read_text, structure_problems
+from datasets.registry import list_datasets
 
 EXPERIMENT_FORMAT = "layerlab/experiment@1"
 
@@ -98,9 +103,7 @@ def _validate(args) -> int:
         if structural:  # answered without Keras
             return _fail(structural)
         _quiet_keras()
-        from builder.graph.validate import check
-
-        report = check(data)
+        report = check_model(data)
         problems = report.lines()
         what = f"model '{data.get('name', 'model')}': {len(data['nodes'])} layers, {report.total_params:,} parameters" \
             if report.ok else ""
@@ -115,24 +118,18 @@ def _validate(args) -> int:
 def _experiment_problems(data: dict) -> list[str]:
     """The engine's one verdict (builder.experiments.experiment.check), one line per problem."""
     _quiet_keras()
-    from builder.experiments.experiment import check, problem_text
-
     return list(dict.fromkeys(problem_text(p) for p in check(data)))
 
 
 def _load_valid(path):
     _quiet_keras()
-    from builder.graph.validate import ensure_valid
-
     return ensure_valid(parse_json(read_text(path), f"file {path}"))
 
 
 def _summary(args) -> int:
     _quiet_keras()
-    from builder.graph.validate import check
-
     spec = _load_valid(args.path)
-    report = check(spec)
+    report = check_model(spec)
     rows = [("layer", "type", "output shape", "params")]
     rows += [(n.id, n.type, _shape(report.shapes[n.id]), f"{report.params[n.id]:,}") for n in spec.nodes]
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
@@ -152,7 +149,7 @@ def _shape(shape) -> str:
 
 def _export(args) -> int:
     _quiet_keras()
-    from builder.graph.codegen import to_python
+    from builder.graph.codegen import to_python  # lazy: imports keras
 
     script = to_python(_load_valid(args.path))
     _emit(script, args.out)
@@ -161,8 +158,6 @@ def _export(args) -> int:
 
 def _import(args) -> int:
     _quiet_keras()
-    from builder.graph.importer import from_keras_file
-
     _emit(from_keras_file(args.path).to_json() + "\n", args.out)
     return 0
 
@@ -176,8 +171,6 @@ def _emit(text: str, out) -> None:
 
 
 def _datasets(args) -> int:
-    from datasets.registry import list_datasets
-
     for d in list_datasets():
         shape = "×".join(str(s) for s in d.input_shape)
         classes = f"{len(d.classes)} classes" if d.classes else d.task
@@ -192,31 +185,31 @@ def _train(args) -> int:
             return _fail(["use either EXPERIMENT.json --out DIR (a new run) or --resume RUN_DIR [--epochs N] "
                           "(a run goes on in its own folder)"])
         _quiet_keras()
-        from builder.train.runner import cli_resume
+        from builder.train.runner import cli_resume  # lazy: a command's module, missing = one line
 
         return cli_resume(args.resume, args.epochs)
     if not args.path or not args.out:
         return _fail(["train needs EXPERIMENT.json and --out DIR (or --resume RUN_DIR)"])
     if args.executor == "ray":
-        from builder.jobs.ray_executor import cli_train as ray_train
+        from builder.jobs.ray_executor import cli_train as ray_train  # lazy: a command's module, missing = one line
 
         return ray_train(args.path, args.out)
     _quiet_keras()
-    from builder.train.runner import cli_train
+    from builder.train.runner import cli_train  # lazy: a command's module, missing = one line (main)
 
     return int(cli_train(args.path, args.out) or 0)
 
 
 def _explain(args) -> int:
     _quiet_keras()
-    from builder.explain.cli import cli_explain
+    from builder.explain.cli import cli_explain  # lazy: imports keras
 
     return int(cli_explain(args.path, args.method, args.samples, args.out) or 0)
 
 
 def _predict(args) -> int:
     _quiet_keras()
-    from builder.predict.cli import cli_predict
+    from builder.predict.cli import cli_predict  # lazy: a command's module, missing = one line
 
     return cli_predict(args.path, args.input, None if args.no_saliency else "saliency")
 

@@ -12,6 +12,7 @@ import math
 import keras
 import numpy as np
 
+from datasets.augment import build
 from datasets.splits import Splits
 
 
@@ -67,8 +68,6 @@ def feeds(splits: Splits, batch_size: int = 32, seed: int = 0, augmentation: lis
     """
     augment = None
     if augmentation:
-        from datasets.augment import build
-
         augment = build(augmentation, seed=seed, input_shape=splits.x_train.shape[1:])
     train = ArrayFeed(splits.x_train, splits.y_train, batch_size, shuffle=True, seed=seed, augment=augment)
     val = (splits.x_val, splits.y_val) if len(splits.x_val) else None

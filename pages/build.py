@@ -10,6 +10,11 @@ import json
 import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
+from builder.experiments import experiment, templates
+from builder.graph import importer
+from builder.model import catalog
+from builder.model.spec import ModelSpec, SpecError, parse_json
+from datasets import registry
 from ui import canvas, edits, feedback, gan_view, problems, state, transfer
 from ui.feedback import analyze, format_count, format_shape, summary_rows
 from ui.forms import param_form
@@ -22,16 +27,12 @@ state.init()
 # -- engine access (never raises into the page) ----------------------------------------
 @st.cache_resource(show_spinner=False)
 def _catalog():
-    from builder.model import catalog
-
     return catalog
 
 
 @st.cache_resource(show_spinner=False)
 def _templates() -> dict:
     try:
-        from builder.experiments import templates
-
         return dict(templates.TEMPLATES)
     except Exception:  # noqa: BLE001 - the picker just stays empty
         return {}
@@ -46,8 +47,6 @@ def _layer_type(type_name: str):
 
 def _dataset_shape() -> list[int] | None:
     try:
-        from datasets import registry
-
         return list(registry.info(state.get_data().get("dataset", "")).input_shape)
     except Exception:  # noqa: BLE001 - uploads or unknown ids
         return None
@@ -119,11 +118,7 @@ def _own_name(spec: dict) -> dict:
 
 def new_model() -> None:
     """A clean start: an Input sized to the chosen data, and an output layer sized to its classes."""
-    from builder.experiments import templates
-
     try:
-        from datasets import registry
-
         info = registry.info(state.get_data().get("dataset", ""))
         shape, classes = list(info.input_shape), (len(info.classes) if info.classes else None)
     except Exception:  # noqa: BLE001 - unknown data: a 2-number input to start from
@@ -139,8 +134,6 @@ def new_model() -> None:
 
 def load_template(template_id: str) -> None:
     try:
-        from builder.experiments import templates
-
         tpl = _templates()[template_id]
         state.load_experiment_dict(templates.experiment(template_id))  # its model, data and settings
         state.set_selected(None)
@@ -392,7 +385,7 @@ def code_tab(spec: dict, fb) -> None:
         st.warning("Fix the problems first; the code is written for a valid model.", icon=":material/error:")
         return
     try:
-        from builder.graph import codegen
+        from builder.graph import codegen  # lazy: imports keras
 
         with st.spinner("Writing the code…"):
             code = codegen.to_python(spec_obj(spec))
@@ -405,8 +398,6 @@ def code_tab(spec: dict, fb) -> None:
 
 
 def spec_obj(spec: dict):
-    from builder.model.spec import ModelSpec
-
     return ModelSpec.from_dict(spec)
 
 
@@ -443,8 +434,6 @@ def save_load_tab(spec: dict) -> None:
 
 def load_json_file(raw: bytes, name: str) -> None:
     """Load a spec or an experiment; on any problem say so and keep the current model."""
-    from builder.model.spec import SpecError, parse_json
-
     try:
         try:
             text = raw.decode("utf-8")
@@ -452,8 +441,6 @@ def load_json_file(raw: bytes, name: str) -> None:
             raise SpecError([f"{name} is not a UTF-8 text file; save it as UTF-8 JSON"]) from None
         data = parse_json(text, f"file {name}")
         if isinstance(data, dict) and data.get("format") == "layerlab/experiment@1":
-            from builder.experiments import experiment
-
             exp = experiment.Experiment.from_dict(data)
             problems = [p for p in experiment.validate(exp) if p]
             model_problems = analyze(exp.model.to_dict()).problems
@@ -484,8 +471,6 @@ def import_keras(raw: bytes, name: str) -> None:
     import tempfile
 
     try:
-        from builder.graph import importer
-
         with tempfile.TemporaryDirectory() as d:
             path = os.path.join(d, os.path.basename(name) or "model.keras")
             with open(path, "wb") as f:

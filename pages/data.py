@@ -13,7 +13,10 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-from ui import datacache, feedback, problems, state
+from builder.experiments import templates
+from builder.experiments.experiment import size_defaults
+from datasets import augment, keras_sets, registry, splits, uploads
+from ui import charts, datacache, feedback, problems, state
 from ui.forms import param_form
 from ui.navigation import require_app
 
@@ -26,8 +29,6 @@ KIND_WORDS = {"image": "pictures", "table": "a table of numbers", "points": "2-D
 
 @st.cache_resource(show_spinner=False)
 def _registry():
-    from datasets import registry
-
     return registry
 
 
@@ -79,8 +80,6 @@ def builtin_picker() -> None:
         st.caption(f"Made of {KIND_WORDS.get(info.kind, info.kind)}. " + (
             "Available offline." if info.offline else "Not on this machine yet."))
         if not info.offline:
-            from datasets import keras_sets
-
             st.warning(keras_sets.offline_message(choice), icon=":material/cloud_off:")
             near = keras_sets.KERAS_SETS[choice].stand_in
             st.button(f"Use “{infos[near].title}” instead — it works offline", key="use_stand_in",
@@ -129,8 +128,6 @@ def earlier_uploads() -> None:
 
 
 def upload_form() -> None:
-    from datasets import uploads
-
     earlier_uploads()
 
     kind = st.radio("File type", ["CSV table", "Image folders (ZIP)", "NumPy arrays (NPZ)"], horizontal=True,
@@ -198,8 +195,6 @@ def upload_form() -> None:
 def _columns(file_id: str, name: str, _raw: bytes) -> tuple[list[str], str | None] | str:
     """(column names, how the first line was read) of an uploaded table, read once per upload (not on
     every rerun), or the reason it cannot be read."""
-    from datasets import uploads
-
     try:
         table = uploads.read_table(_named(_raw, name))
     except Exception as e:  # noqa: BLE001 - UploadError and friends, in plain words
@@ -230,8 +225,6 @@ class DataView:
 
 def _follow_size(info) -> list[str]:
     """Settings that follow the new data's size (the engine's size_defaults), set in view; returns its notes."""
-    from builder.experiments.experiment import size_defaults
-
     found = size_defaults(state.experiment_dict(), info)
     if found.training:
         state.set_training({**state.get_training(), **found.training})
@@ -246,8 +239,6 @@ def _data_key(data: dict) -> str:
 
 @st.cache_resource(show_spinner="Looking at the data…", max_entries=32)
 def _view(data_key: str, _ds) -> DataView:
-    from datasets import splits
-
     data = json.loads(data_key)[0]
     try:
         parts = splits.split(_ds, float(data.get("validation_split", 0.2)), float(data.get("test_split", 0.2)), seed=0)
@@ -260,8 +251,6 @@ def _view(data_key: str, _ds) -> DataView:
 
 
 def _balance(ds, parts):
-    from datasets import splits
-
     if ds.class_names is None:
         return splits.target_stats(parts)
     table = splits.class_balance(parts)
@@ -313,8 +302,6 @@ def _samples(ds):
         return names[int(y)] if names is not None and 0 <= int(y) < len(names) else f"{float(y):.3g}"
 
     if ds.is_image:
-        from ui import charts
-
         return charts.image_grid([ds.x[i] for i in idx], titles=[label(ds.y[i]) for i in idx], cols=9,
                                  height_per_row=110)
     if kind == "points" or (ds.x.ndim == 2 and ds.x.shape[1] == 2):
@@ -345,8 +332,6 @@ def fit_model_hint(ds) -> None:
         st.success("The model fits this data and is ready to train.", icon=":material/check_circle:")
         return
     problems.show(found, key="data", title="Before the model can train on this data:")
-    from builder.experiments import templates
-
     match = templates.for_dataset(ds.info.id)
     if match and st.button(f"Or load the template “{templates.TEMPLATES[match].title}” made for it", key="fit_template"):
         state.load_experiment_dict(templates.experiment(match, dataset=ds.info.id))
@@ -369,8 +354,6 @@ def splits_form() -> None:
 
 # -- augmentation -------------------------------------------------------------------------------
 def augmentation(ds) -> None:
-    from datasets import augment
-
     if not ds.is_image:
         st.caption("Augmentation makes changed copies of pictures while training; this dataset has no pictures.")
         return
@@ -411,9 +394,6 @@ def augmentation(ds) -> None:
 def _preview(entries_json: str, data_key: str, index: int, _ds):
     """The original and augmented copies of one example, as one figure; cached per (augmentation, data
     settings, example) and shared by all sessions."""
-    from datasets import augment
-    from ui import charts
-
     copies = augment.preview(json.loads(entries_json), _ds.x[index], n=8, seed=0)
     return charts.image_grid([_ds.x[index]] + list(copies), titles=["original"] + [f"copy {k + 1}" for k in range(len(copies))],
                              cols=9, height_per_row=120)

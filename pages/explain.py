@@ -154,7 +154,7 @@ def results_view() -> None:
 
 @st.cache_resource(show_spinner="Placing the test examples on the latent map…", max_entries=16)
 def _latent_figure(run: str, mtime: float, _model, _x, _labels, _names):
-    from builder.explain import latent_map
+    from builder.explain import latent_map  # lazy: imports keras
 
     found = latent_map(_model, _x, _labels)
     return charts.latent_figure(found.coords, found.labels, _names, found.method, found.explained, found.layer)
@@ -180,7 +180,7 @@ def latent_view() -> None:
 # -- saliency ----------------------------------------------------------------------
 @st.cache_data(show_spinner=False, max_entries=64)
 def _attributions(run: str, mtime: float, method: str, indices: tuple, target, opts: tuple, _model, _x) -> np.ndarray:
-    from builder.explain import explain
+    from builder.explain import explain  # lazy: imports keras
 
     return np.asarray(explain(_model, _x, method, target=target, **dict(opts)))
 
@@ -198,7 +198,7 @@ def _probabilities(run: str, mtime: float, indices: tuple, _model, _x) -> np.nda
 @st.cache_resource(show_spinner=False, max_entries=32)
 def _feature_maps(run: str, mtime: float, layer: str, index: int, _model, _x):
     """The feature-map figure of one layer for one test example, once per run, layer and example."""
-    from builder.explain import activations
+    from builder.explain import activations  # lazy: imports keras
 
     return charts.feature_maps(activations(_model, layer, _x))
 
@@ -212,7 +212,7 @@ def _model_or_none():
 
 
 def _maps(model, x, indices, methods, target, options=None) -> dict:
-    from builder.explain import normalize, to_map
+    from builder.explain import normalize, to_map  # lazy: imports keras
 
     mtime = mtime_of_model()
     out = {}
@@ -235,7 +235,7 @@ def saliency_view() -> None:
     elif task != "classification":
         st.info("Saliency maps explain a class score, so they are shown for classification runs.")
     else:
-        from builder.explain import conv_layers, gradcam_layers, overlay
+        from builder.explain import conv_layers, gradcam_layers, overlay  # lazy: imports keras
 
         has_conv = bool(conv_layers(model))
         offered = [m for m in METHOD_TITLES if m != "gradcam" or has_conv]
@@ -292,7 +292,7 @@ def saliency_view() -> None:
             for m in methods:
                 if m not in maps:
                     continue
-                from builder.explain import per_feature, per_step
+                from builder.explain import per_feature, per_step  # lazy: imports keras
 
                 attr = maps[m]
                 if attr.ndim == 2:
@@ -312,7 +312,7 @@ def activations_view() -> None:
     if model is None or data is None or len(data.x_test) == 0:
         st.info("Activations need the trained model and the run's test data.")
     else:
-        from builder.explain import feature_layers
+        from builder.explain import feature_layers  # lazy: imports keras
 
         layers = feature_layers(model) or [layer.name for layer in model.layers[1:]]
         c1, c2 = st.columns([2, 1])

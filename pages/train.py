@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import streamlit as st
 
+from builder import limits
 from builder.experiments.experiment import shown_settings
+from datasets import registry
 from ui import collector, continue_run, feedback, jobs, live, problems, state
 from ui.navigation import require_app
 from ui.train_form import hyperparameter_form
@@ -23,8 +25,6 @@ store = jobs.get_run_store()
 
 def _dataset_info(dataset_id: str):
     try:
-        from datasets import registry
-
         return registry.info(dataset_id)
     except Exception:  # noqa: BLE001 - uploads and unknown ids: validate() names the problem
         return None
@@ -42,8 +42,6 @@ def _start(experiment: dict) -> None:
     state.set_run_id(run_id)
     pruned = live.status_of(store, run_id).get("pruned") or []
     if pruned:
-        from builder import limits
-
         st.session_state["train_notice"] = (f"A workspace keeps its {limits.get('max_stored_runs')} newest runs: to "
                                             "make room, your oldest unshared runs were removed: " + ", ".join(pruned))
 

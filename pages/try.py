@@ -12,7 +12,8 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from builder import limits, predict
-from ui import charts, drawpad, gan_view, jobs, live, state
+from builder.train.evaluate import probabilities
+from ui import charts, drawpad, gan_view, jobs, live, run_data, state
 from ui.navigation import require_app
 
 SOURCES = ["Draw", "Camera", "Upload", "Test example"]
@@ -136,8 +137,6 @@ def _boundary(run_dir: str, stamp, _trained):
     xs, ys = np.linspace(lo[0], hi[0], 60), np.linspace(lo[1], hi[1], 60)
     xx, yy = np.meshgrid(xs, ys)
     grid = np.stack([_trained.from_point(a, b) for a, b in zip(xx.ravel(), yy.ravel(), strict=True)])
-    from builder.train.evaluate import probabilities
-
     return xx, yy, probabilities(_trained.outputs(grid.astype(np.float32))).reshape(xx.shape + (-1,))
 
 
@@ -147,7 +146,7 @@ def boundary(trained):
 
 # -- the answer ---------------------------------------------------------------------
 def show_pictures(trained, original, raw, caption: str, answer) -> None:
-    from builder.explain import overlay
+    from builder.explain import overlay  # lazy: imports keras
 
     image = np.asarray(raw, np.float32).reshape(trained.shape) / trained.prep.raw_max
     cols = st.columns(3 if original is not None else 2)
@@ -244,8 +243,6 @@ def try_run(folder) -> None:
 def feature_names(trained) -> list[str] | None:
     if trained.kind != "table":
         return None
-    from ui import run_data
-
     return run_data.feature_names(trained.run_dir) or [f"feature {j}" for j in range(trained.shape[0])]
 
 

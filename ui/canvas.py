@@ -30,7 +30,7 @@ from pathlib import Path
 import streamlit as st
 
 from builder.graph import pretrained
-from builder.model import describe
+from builder.model import catalog, describe
 from builder.model.spec import SpecError
 from ui import edits
 from ui.feedback import Feedback, format_count, format_shape
@@ -127,8 +127,6 @@ def place_new(spec: dict, anchor: str | None) -> dict:
 # -- spec → canvas --------------------------------------------------------------------
 def input_roles(type_name) -> tuple:
     """Names of a layer's inputs in order ("query", "value", "key"), from the catalog."""
-    from builder.model import catalog
-
     try:
         return catalog.get(type_name).input_names
     except KeyError:  # an unknown type: validation reports it
@@ -151,8 +149,6 @@ def edge_id(src: str, dst: str, index: int) -> str:
 
 
 def _family_of(type_name) -> str | None:
-    from builder.model import catalog
-
     try:
         return catalog.get(type_name).family
     except KeyError:

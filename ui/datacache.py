@@ -13,7 +13,10 @@ import json
 
 import streamlit as st
 
-from datasets import stored
+from builder import limits
+from datasets import registry, stored
+from ui import state
+from ui.jobs import runs_root
 
 UPLOAD_PREFIX = stored.PREFIX
 
@@ -29,8 +32,6 @@ def _uploads() -> dict:
 
 @st.cache_resource(show_spinner="Loading the dataset…", max_entries=16)
 def _builtin(dataset_id: str, options_json: str):
-    from datasets import registry
-
     return registry.load(dataset_id, allow_download=False, **json.loads(options_json))
 
 
@@ -46,9 +47,6 @@ def store_upload(raw: bytes, kind: str, settings: dict, dataset, workspace: str,
     Refused (ValueError, plain words) beyond the workspace's upload budgets or the server's disk budget.
     Uploads nobody used for `upload_ttl_hours` are deleted first.
     """
-    from builder import limits
-    from ui import state
-
     key = hashlib.sha256(raw + kind.encode() + json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
     stored.sweep(limits.get("upload_ttl_hours") * 3600)
     limits.check_disk(stored.uploads_dir(), _runs_root())
@@ -59,15 +57,11 @@ def store_upload(raw: bytes, kind: str, settings: dict, dataset, workspace: str,
 
 
 def _runs_root():
-    from ui.jobs import runs_root
-
     return runs_root()
 
 
 def _remember(key: str, dataset) -> None:
     """Keep a dataset in the server's memory, dropping the oldest while the cache is over its byte budget."""
-    from builder import limits
-
     cache = _uploads()
     cache.pop(key, None)
     cache[key] = dataset

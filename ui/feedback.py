@@ -11,6 +11,13 @@ from dataclasses import dataclass, field
 
 import streamlit as st
 
+from builder.experiments import experiment as ex
+from builder.experiments.experiment import problem_text
+from builder.experiments.gan import PART
+from builder.graph import validate
+from builder.graph.validate import Problem
+from builder.model.spec import ModelSpec, SpecError
+
 
 @dataclass
 class Feedback:
@@ -40,17 +47,11 @@ def analyze(spec: dict) -> Feedback:
 
 @st.cache_data(max_entries=512, show_spinner=False)
 def _analyze_cached(spec_json: str) -> Feedback:
-    from builder.model.spec import ModelSpec, SpecError
-
     data = json.loads(spec_json)
     try:
         spec = ModelSpec.from_dict(data)
     except SpecError as e:
         return Feedback(ok=False, problems=[_split_node(p, data) for p in e.problems])
-    try:
-        from builder.graph import validate
-    except ImportError:
-        return Feedback(ok=True)  # validation not available yet: structure is fine
     try:
         report = validate.check(spec)
     except Exception as e:  # an engine bug must not take the page down
@@ -122,9 +123,6 @@ def verdict(experiment: dict) -> list:
 
 @st.cache_data(max_entries=512, show_spinner=False)
 def _verdict_cached(experiment_json: str) -> list:
-    from builder.experiments import experiment as ex
-    from builder.graph.validate import Problem
-
     try:
         return ex.check(json.loads(experiment_json))
     except Exception as e:  # noqa: BLE001 - an engine bug must not take the page down
@@ -138,9 +136,6 @@ def review(experiment: dict, part: str | None = None) -> Feedback:
     `part` "discriminator": a GAN's discriminator is on the canvas, so its shapes are shown and only its
     problems are marked on nodes (the generator's become lines, and the reverse for the generator)."""
     from dataclasses import replace
-
-    from builder.experiments.experiment import problem_text
-    from builder.experiments.gan import PART
 
     on_canvas = part == PART
     fb = analyze(experiment["gan"][PART] if on_canvas else experiment["model"])

@@ -10,6 +10,8 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
+from builder.experiments.gan import PARTS
+from builder.store import watch
 from ui import charts, state
 
 CELL = 48  # pixels per generated image in a grid (an 8×8 digit enlarged 6×)
@@ -17,8 +19,6 @@ CELL = 48  # pixels per generated image in a grid (an 8×8 digit enlarged 6×)
 
 def part_selector() -> None:
     """Above the canvas of a GAN: switch between editing the generator and the discriminator."""
-    from builder.experiments.gan import PARTS
-
     part = state.gan_part()
     if part is None:
         return
@@ -63,8 +63,7 @@ def _grid_url(path: str, stamp) -> str | None:
 
 def live_samples(folder: Path) -> bool:
     """The newest sample grid of a GAN run (the same noise every epoch); False when the run writes none."""
-    from builder.store import watch
-    from builder.train.gan_run import LIVE_PREFIX
+    from builder.train.gan_run import LIVE_PREFIX  # lazy: imports keras
 
     path, epoch = watch.latest_live_file(folder, LIVE_PREFIX)
     url = _grid_url(str(path), watch.file_stamp(path)) if path else None
@@ -77,7 +76,7 @@ def live_samples(folder: Path) -> bool:
 
 
 def is_gan_run(folder: Path) -> bool:
-    from builder.train.gan_run import SAMPLES_FILE
+    from builder.train.gan_run import SAMPLES_FILE  # lazy: imports keras
 
     return (Path(folder) / SAMPLES_FILE).exists()
 
@@ -95,8 +94,7 @@ def _results_urls(path: str, stamp) -> tuple[str, str] | None:
 
 def results(folder: Path) -> None:
     """A finished GAN run: samples from new noise, and rows that walk from one noise vector to another."""
-    from builder.store import watch
-    from builder.train.gan_run import SAMPLES_FILE
+    from builder.train.gan_run import SAMPLES_FILE  # lazy: imports keras
 
     path = Path(folder) / SAMPLES_FILE
     urls = _results_urls(str(path), watch.file_stamp(path))

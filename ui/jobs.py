@@ -14,6 +14,9 @@ from pathlib import Path
 import streamlit as st
 
 from builder import settings
+from builder.jobs.local import default_max_runs, make_job_manager
+from builder.store.runstore import RunStore
+from builder.train import devices
 from ui import state
 
 _LOCK = threading.Lock()
@@ -31,15 +34,11 @@ def workspaces_home() -> Path:
 
 
 def max_runs() -> int:
-    from builder.jobs.local import default_max_runs  # env LAYERLAB_MAX_RUNS, else from cores and GPUs
-
     return default_max_runs()
 
 
 @st.cache_resource(show_spinner="Starting the training worker…")
 def _job_manager(root: str, max_concurrent: int):
-    from builder.jobs.local import make_job_manager
-
     manager = make_job_manager(root, max_concurrent=max_concurrent)  # executor: env LAYERLAB_EXECUTOR
     _STARTED.add(root)
     return manager
@@ -52,8 +51,6 @@ def get_job_manager():
 
 @st.cache_resource(show_spinner=False)
 def _run_store(root: str):
-    from builder.store.runstore import RunStore
-
     return RunStore(root)
 
 
@@ -120,8 +117,6 @@ def others_training(run_id: str) -> bool:
 def device_line() -> str:
     """One line saying where training runs ("no GPU found — training on CPU")."""
     try:
-        from builder.train import devices
-
         return devices.describe().line
     except Exception as e:  # noqa: BLE001 - the line is informative only
         return f"could not detect the training device ({e})"

@@ -13,8 +13,10 @@ import pandas as pd
 import streamlit as st
 
 from builder.store import runfolder, watch
+from builder.store.runstore import RunStore
 from builder.store.workspace import TEACHER, owns
 from builder.train import outcome
+from datasets import registry
 from ui import charts, gan_view, jobs, problems, run_data
 
 ACTIVE = ("queued", "running")
@@ -68,8 +70,6 @@ def run_is_points(store, run_id: str) -> bool:
     if str(data.get("dataset", "")).startswith("upload:"):  # its info means reading the whole upload
         return False
     try:
-        from datasets import registry
-
         return registry.info(data.get("dataset", "")).kind == "points"
     except Exception:  # noqa: BLE001 - uploads and unknown ids: the usual poll
         return False
@@ -104,8 +104,6 @@ def _load_np(path: Path):
 
 @st.cache_resource(show_spinner=False, max_entries=64)
 def _runs(root: str, workspace: str | None, stamp: tuple) -> list:
-    from builder.store.runstore import RunStore
-
     return RunStore(root, workspace).list()
 
 
@@ -291,7 +289,7 @@ def boundary(folder: Path, key: str) -> bool:
 def overlay_images(images, heats) -> list[np.ndarray]:
     """RGB overlays of heat maps on images (builder.explain.overlay, else a plain heat map)."""
     try:
-        from builder.explain import overlay
+        from builder.explain import overlay  # lazy: imports keras
     except ImportError:
         overlay = None
     out = []

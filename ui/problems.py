@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import streamlit as st
 
+from builder.experiments import experiment as ex
+from builder.experiments.experiment import problem_text
 from ui import state, train_form
 
 
@@ -32,8 +34,6 @@ def _short(value) -> str:
 
 
 def apply(fix: dict) -> None:
-    from builder.experiments import experiment as ex
-
     try:
         state.load_experiment_dict(ex.apply_fix(state.experiment_dict(), fix))
     except ValueError as e:  # the node is gone meanwhile: say so, change nothing
@@ -47,8 +47,6 @@ def show(items, key: str, title: str = "Fix these before training:") -> None:
     """One line per problem (the node first), a fix button beside those that have one."""
     if not items:
         return
-    from builder.experiments.experiment import problem_text
-
     if err := st.session_state.pop("fix_error", None):
         st.error(err)
     with st.container(border=True):

@@ -11,6 +11,11 @@ from pathlib import Path
 
 import streamlit as st
 
+from builder.experiments.experiment import load
+from builder.store import runfolder
+from builder.train.data import prepare
+from datasets import registry
+
 
 def _mtime(path: Path) -> float:
     try:
@@ -36,9 +41,6 @@ def load_model(run_dir) -> object:
 
 @st.cache_resource(show_spinner="Preparing the run's test data…", max_entries=4)
 def _prepared(run_dir: str, mtime: float):
-    from builder.experiments.experiment import load
-    from builder.train.data import prepare
-
     return prepare(load(Path(run_dir) / "experiment.json"))
 
 
@@ -52,8 +54,6 @@ def prepared_data(run_dir):
 
 def run_experiment(run_dir) -> dict:
     """experiment.json of a run as a dict ({} when missing or unreadable)."""
-    from builder.store import runfolder
-
     return runfolder.read_json(Path(run_dir) / "experiment.json", {}) or {}
 
 
@@ -61,7 +61,6 @@ def run_experiment(run_dir) -> dict:
 def _feature_names(dataset: str, options_json: str):
     import json
 
-    from datasets import registry
 
     names = getattr(registry.load(dataset, **json.loads(options_json)), "feature_names", None)
     return list(names) if names else None
@@ -80,8 +79,6 @@ def feature_names(run_dir) -> list[str] | None:
 
 @st.cache_resource(show_spinner=False, max_entries=16)
 def _class_names(dataset: str) -> tuple[str, ...]:
-    from datasets import registry
-
     return tuple(str(c) for c in registry.info(dataset).classes or ())
 
 

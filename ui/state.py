@@ -36,6 +36,7 @@ import json
 import streamlit as st
 
 from builder import settings
+from builder.experiments import templates
 from builder.store.workspace import STATE, TEACHER, QuotaExceeded, Workspaces, new_id
 
 HISTORY_LIMIT = 100
@@ -49,15 +50,11 @@ OTHER_TAB = "This workspace changed in another tab — reloaded its newer work h
 
 
 def default_data(dataset: str | None = None) -> dict:
-    from builder.experiments import templates
-
     return {"dataset": dataset or templates.DEFAULT_DATASET, "options": {}, "validation_split": 0.2, "test_split": 0.2}
 
 
 def first_visit() -> dict:
     """What a first-time user gets: the template made for the default dataset, with its settings."""
-    from builder.experiments import templates
-
     return templates.experiment(templates.for_dataset(templates.DEFAULT_DATASET))
 
 

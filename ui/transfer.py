@@ -11,14 +11,23 @@ import tempfile
 
 import streamlit as st
 
+from builder import limits
+from builder.graph import pretrained
+from builder.graph.pretrained import PretrainedError
+from builder.limits import DiskFull
+from builder.model import catalog
+from builder.model.spec import SpecError
+from builder.store.workspace import QuotaExceeded
+from datasets.stored import uploads_dir
+from ui import state
+from ui.jobs import runs_root
+
 
 def menu(anchor_shape) -> dict | None:
     """Draw the menu; the params of a `Pretrained` node to add once a base is ready, else None.
 
     `anchor_shape`: the output shape (with batch) of the layer the base will follow, or None.
     """
-    from builder.graph import pretrained
-
     st.caption("A model trained before, with its weights, as one layer: add your own head after it. "
                "Freeze options are in its settings.")
     up = st.file_uploader("A trained model (.keras), weights kept", type=["keras"], key="base_upload",
@@ -35,10 +44,6 @@ def menu(anchor_shape) -> dict | None:
 
 
 def _ready(make) -> dict | None:
-    from builder.graph.pretrained import PretrainedError
-    from builder.limits import DiskFull
-    from builder.store.workspace import QuotaExceeded
-
     try:
         return {"model": make()}
     except PretrainedError as e:
@@ -50,12 +55,6 @@ def _ready(make) -> dict | None:
 
 def _store_upload(raw: bytes, name: str) -> str:
     """Keep an uploaded base, counted against the workspace's upload budgets and the server's disk budget."""
-    from builder import limits
-    from builder.graph import pretrained
-    from datasets.stored import uploads_dir
-    from ui import state
-    from ui.jobs import runs_root
-
     with tempfile.TemporaryDirectory() as folder:
         path = os.path.join(folder, os.path.basename(name) or "model.keras")
         with open(path, "wb") as f:
@@ -68,10 +67,6 @@ def _store_upload(raw: bytes, name: str) -> str:
 def settings(params: dict, key: str) -> dict:
     """A base's settings: its source (words, not its store id), how much of it learns, and where it ends, the
     layers picked from the base's own (never typed). Returns `params` with the student's changes."""
-    from builder.graph import pretrained
-    from builder.model import catalog
-    from builder.model.spec import SpecError
-
     try:
         base = pretrained.info(params.get("model", ""))
     except SpecError:

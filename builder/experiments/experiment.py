@@ -22,12 +22,13 @@ from pathlib import Path
 from builder.experiments import compute, gan
 from builder.experiments.shapes import shapes_fit, squeeze_ones  # noqa: F401 - part of this module's API
 from builder.graph import validate as model_validate
+from builder.graph.pretrained import TYPE, fine_tune_problems
 from builder.graph.validate import Problem
 from builder.model import describe
 from builder.model.params import Param
 from builder.model.problems import setting_problem as _setting
 from builder.model.spec import ModelSpec, SpecError, atomic_write_text, parse_json, read_text
-from datasets import stored
+from datasets import augment, registry, stored
 from datasets.splits import FEATURES, MAX_FRACTION, feature_shape, features_problem, split_problems, split_sizes
 
 FORMAT = "layerlab/experiment@1"
@@ -330,8 +331,6 @@ def check(exp, dataset_info=None) -> list[Problem]:
     report = model_validate.check(exp.model)
     problems += [p if p.node or p.field else replace(p, field="model") for p in report.problems]
     if report.ok and not any(p.field == "training.fine_tune_epochs" for p in problems):
-        from builder.graph.pretrained import fine_tune_problems
-
         problems += fine_tune_problems(exp.model, exp.hp["fine_tune_epochs"])
     info = dataset_info
     if info is None and not any(p.field in ("data.dataset", "data.options") for p in problems):
@@ -456,8 +455,6 @@ def shown_settings(experiment: dict) -> tuple[str, ...]:
 
 def has_pretrained_base(experiment: dict) -> bool:
     """Whether the experiment dict's model holds a pretrained base (read as it is: it need not parse)."""
-    from builder.graph.pretrained import TYPE
-
     nodes = (experiment.get("model") or {}).get("nodes") or []
     return any(isinstance(n, dict) and n.get("type") == TYPE for n in nodes)
 
@@ -517,8 +514,6 @@ def _data_problems(data: dict) -> list[Problem]:
 
 
 def _dataset_info(dataset_id: str, options: dict):
-    from datasets import registry
-
     try:
         if options:  # options (image size, number of features…) can change the shape: make it to see
             return registry.load(dataset_id, **options).info, None
@@ -533,8 +528,6 @@ def _augmentation_problems(entries: list, info) -> list[Problem]:
     lines = [f"#{i + 1}: must be an object like {{\"type\": \"RandomFlip\", \"params\": {{}}}}"
              for i, e in enumerate(entries) if not isinstance(e, dict) or "type" not in e]
     if not lines:
-        from datasets import augment
-
         try:
             lines = augment.validate(entries, tuple(info.input_shape))
         except Exception as e:  # noqa: BLE001 - their validator failing must not hide the rest

@@ -14,6 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
+from builder.experiments.experiment import coerce
+from builder.train.data import prepare
+
 PNG_SIZE = 224  # small inputs (28×28) are scaled up, nearest-neighbour, so the pixels stay visible
 
 
@@ -38,7 +41,7 @@ def cli_explain(run_dir, method: str = "saliency", samples: int = 8, out_dir=Non
 
 
 def _run(run_dir: Path, method: str, samples: int, out_dir, options: dict) -> dict:
-    from builder.explain.methods import method_name
+    from builder.explain.methods import method_name  # lazy: imports keras
 
     name = method_name(method)
     if samples < 1:
@@ -48,7 +51,7 @@ def _run(run_dir: Path, method: str, samples: int, out_dir, options: dict) -> di
     model_path = run_dir / "model.keras"
     if not model_path.exists():
         raise CliProblem(f"{model_path} not found — the run has not finished training (or failed); train it first")
-    from builder.train.gan_run import SAMPLES_FILE
+    from builder.train.gan_run import SAMPLES_FILE  # lazy: imports keras
 
     if (run_dir / SAMPLES_FILE).exists():
         raise CliProblem(f"this is a GAN run: its generator draws images, there is no class to explain; its results "
@@ -79,9 +82,6 @@ def _test_items(run_dir: Path, samples: int):
     """(x, y, image shape or None, note) — the run's test split, else the saved live probes."""
     reason = None
     try:
-        from builder.experiments.experiment import coerce
-        from builder.train.data import prepare
-
         exp = coerce(run_dir / "experiment.json")
         data = prepare(exp)
         x, y = (data.x_test, data.y_test) if len(data.x_test) else (data.x_val, data.y_val)
@@ -112,9 +112,9 @@ def _image_shape(shape) -> tuple | None:
 def _write(model, x, y, image_shape, name, out: Path, options) -> dict:
     from PIL import Image
 
-    from builder.explain.logits import Scores
-    from builder.explain.methods import explain, normalize, per_feature, per_step, to_map
-    from builder.explain.overlay import colorize, overlay
+    from builder.explain.logits import Scores  # lazy: imports keras
+    from builder.explain.methods import explain, normalize, per_feature, per_step, to_map  # lazy: imports keras
+    from builder.explain.overlay import colorize, overlay  # lazy: imports keras
 
     model_shape = tuple(model.inputs[0].shape[1:])
     x = np.asarray(x, dtype="float32")

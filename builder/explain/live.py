@@ -14,6 +14,8 @@ from pathlib import Path
 import keras
 import numpy as np
 
+from builder.explain.boundary import decision_boundary
+from builder.explain.methods import explain, normalize, to_map
 from builder.store.watch import PICTURE_SIZE
 
 log = logging.getLogger(__name__)
@@ -31,8 +33,6 @@ def boundary_path(run_dir, epoch: int) -> Path:
 
 def live_saliency(model, x, target=None) -> np.ndarray:
     """float32 (n, h, w) vanilla-gradient saliency, each map scaled to [0, 1]."""
-    from builder.explain.methods import explain, normalize, to_map
-
     return normalize(to_map(explain(model, x, "saliency", target=target))).astype("float32")
 
 
@@ -95,8 +95,6 @@ class LiveExplainCallback(keras.callbacks.Callback):
                 maps = maps.reshape((len(maps),) + self.image_shape)
             maps = shrink(maps) if maps.ndim == 3 else maps
             return atomic_save(saliency_path(self.run_dir, number), lambda f: np.save(f, maps))
-        from builder.explain.boundary import decision_boundary
-
         xx, yy, probs = decision_boundary(self.model, self.x_probe, steps=self.steps)
         arrays = {"xx": xx.astype("float32"), "yy": yy.astype("float32"), "probs": probs.astype("float32")}
         return atomic_save(boundary_path(self.run_dir, number), lambda f: np.savez(f, **arrays))

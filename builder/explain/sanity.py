@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from builder.explain.logits import Scores
 from builder.explain.methods import explain, method_name, to_map
 
 # Calibrated on the shapes CNN of tests/builder/explain/test_groundtruth.py (numbers in
@@ -85,8 +86,6 @@ def model_randomization_check(model, x, method: str, target=None, threshold: flo
     The target class is held fixed (the trained model's prediction unless
     given) so that only the weights differ between the two maps.
     """
-    from builder.explain.logits import Scores
-
     name = method_name(method)
     x = np.asarray(x, dtype="float32")
     if target is None:

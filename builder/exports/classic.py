@@ -16,12 +16,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from builder.experiments.experiment import Experiment, coerce
-from builder.exports import notebook, tflite
+from builder.exports import gan_export, notebook, tflite
 from builder.exports.script import DATA_FILE, needs_data_file, sections, write_data_file
 from builder.exports.tflite import ExportError
 from builder.graph.pretrained import RUN_FOLDER
+from builder.model.spec import atomic_write_text
 from builder.store import runfolder
 from builder.train import labels, preprocessing
+from builder.train.data import load_dataset, prepare
+from datasets import registry, splits
 
 
 def export_all(run_dir) -> dict:
@@ -45,15 +48,10 @@ def export_all(run_dir) -> dict:
 def write_scripts(run_dir) -> list[Path]:
     """code/model.py (the model, from builder.graph.codegen), code/train.py (the run), code/train.ipynb (the run as a
     notebook) and, for data without a public loader, code/data.npz."""
-    from builder.graph.codegen import to_python
-    from builder.model.spec import atomic_write_text
-    from builder.train.data import prepare
-
+    from builder.graph.codegen import to_python  # lazy: imports keras
     run_dir = Path(run_dir)
     exp = coerce(run_dir / runfolder.EXPERIMENT)
     if exp.gan:  # two networks and the adversarial loop
-        from builder.exports import gan_export
-
         return gan_export.write_scripts(run_dir, exp)
     code = run_dir / "code"
     code.mkdir(exist_ok=True)
@@ -73,9 +71,6 @@ def write_scripts(run_dir) -> list[Path]:
 
 def feature_names(exp: Experiment) -> list[str] | None:
     """A table's column names as the model takes them (the crosses' names after `features: crosses`), else None."""
-    from builder.train.data import load_dataset  # the loaders import Keras: only when a notebook is made
-    from datasets import registry, splits
-
     if exp.data_settings["features"] == "crosses":
         return list(splits.CROSSES)
     if registry.info(exp.dataset).kind != "table":

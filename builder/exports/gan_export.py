@@ -12,14 +12,14 @@ from __future__ import annotations
 import inspect
 from pathlib import Path
 
+from builder.experiments.gan import PART, noise_size
 from builder.exports import script
+from builder.model.spec import atomic_write_text
 
 
 def write_scripts(run_dir, exp) -> list[Path]:
-    from builder.experiments.gan import PART
-    from builder.graph.codegen import to_python
-    from builder.model.spec import atomic_write_text
-    from builder.train.gan_run import training_data
+    from builder.graph.codegen import to_python  # lazy: imports keras
+    from builder.train.gan_run import training_data  # lazy: imports keras
 
     code = Path(run_dir) / "code"
     code.mkdir(exist_ok=True)
@@ -38,7 +38,6 @@ def _real_images_experiment(exp):
     """The experiment as the real images see it: the discriminator's input, the run's data settings."""
     import dataclasses
 
-    from builder.experiments.gan import PART
 
     return dataclasses.replace(exp, model=exp.gan[PART], gan=None)
 
@@ -46,10 +45,9 @@ def _real_images_experiment(exp):
 def training_script(exp, run_id: str = "", data=None) -> str:
     """A standalone script: the run's real images through the same public loader, split and scaling as any
     exported train.py (builder.exports.classic), then the adversarial loop with the run's seeds and optimizer."""
-    from builder.experiments.gan import noise_size
-    from builder.graph.codegen import comment_lines, literal
-    from builder.train import adversarial, plan
-    from builder.train.gan_run import training_data
+    from builder.graph.codegen import comment_lines, literal  # lazy: imports keras
+    from builder.train import adversarial, plan  # lazy: imports keras
+    from builder.train.gan_run import training_data  # lazy: imports keras
 
     hp = exp.hp
     real = _real_images_experiment(exp)

@@ -10,6 +10,8 @@ from __future__ import annotations
 import html
 import re
 
+from datasets import registry
+
 INTRO = """# {title}
 
 This notebook trains your Layerlab model again, step by step, outside Layerlab. Run the cells from top to bottom
@@ -81,6 +83,4 @@ def _is_image(exp) -> bool:
 
 
 def _kind(exp) -> str:
-    from datasets import registry
-
     return registry.info(exp.dataset).kind

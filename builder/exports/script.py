@@ -7,7 +7,9 @@ from pathlib import Path
 
 from builder.experiments.experiment import Experiment
 from builder.graph.pretrained import base_nodes
+from builder.model.spec import atomic_write_bytes
 from builder.train import finetune, labels, plan
+from builder.train.data import load_dataset, prepare
 
 DATA_FILE = "data.npz"
 
@@ -22,8 +24,6 @@ _KERAS_SETS = ("mnist", "fashion_mnist", "cifar10")
 def sections(exp: Experiment, data=None) -> list[tuple[str, str, str]]:
     """The script in steps: (title, what it does in a student's words, code). train.py and train.ipynb share them.
     `data`: the experiment's `prepare`d data, when already loaded."""
-    from builder.train.data import prepare
-
     hp, d = exp.hp, exp.data_settings
     data = data or prepare(exp)
     prep = data.preprocessing
@@ -127,9 +127,6 @@ def write_data_file(exp: Experiment, path: Path, prep) -> Path:
     import io
 
     import numpy as np
-
-    from builder.model.spec import atomic_write_bytes
-    from builder.train.data import load_dataset
 
     d = exp.data_settings
     ds = load_dataset(d["dataset"], d["options"])

@@ -18,8 +18,12 @@ from pathlib import Path
 
 import numpy as np
 
+from builder.experiments.experiment import coerce
+from builder.model.spec import atomic_write_bytes
 from builder.store import runfolder
 from builder.train import preprocessing
+from builder.train.data import prepare, raw_parts
+from builder.train.evaluate import evaluate_arrays
 
 FILES = {"float": "model.tflite", "dynamic": "model-dynamic.tflite", "int8": "model-int8.tflite"}
 TABLE = "tflite.json"
@@ -112,10 +116,6 @@ def _convert_all(run_dir: Path) -> None:
     """In the child process: convert, measure and record each variant, the table written after each one."""
     import keras
 
-    from builder.experiments.experiment import coerce
-    from builder.model.spec import atomic_write_bytes
-    from builder.train.data import prepare, raw_parts
-
     prep = preprocessing.read(run_dir)
     exp = coerce(run_dir / runfolder.EXPERIMENT)
     source = run_dir / preprocessing.DEPLOY_MODEL
@@ -144,8 +144,6 @@ def _convert_all(run_dir: Path) -> None:
 
 def _row(variant: str, file: str, size: int, task: str, y_test, y_pred) -> dict:
     """One line of the table: the file, its size and its test metric (None without a test split)."""
-    from builder.train.evaluate import evaluate_arrays
-
     metric = {"classification": "accuracy", "regression": "mae"}.get(task, "reconstruction_error")
     value = None
     if y_pred is not None:

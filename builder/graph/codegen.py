@@ -13,6 +13,7 @@ import textwrap
 
 from builder.graph.build import model_name
 from builder.graph.layers import MERGE_TYPES
+from builder.graph.pretrained import file_name
 from builder.graph.validate import ensure_valid
 from builder.model import describe
 from builder.model.catalog import WRAPPERS
@@ -122,8 +123,6 @@ def _base_loader(folder: str) -> list[str]:
 
 
 def _base_expr(node) -> str:
-    from builder.graph.pretrained import file_name
-
     args = [literal(file_name(node.params["model"])), f"name={literal(node.id)}",
             f"freeze={literal(node.params.get('freeze', 'all'))}"]
     if node.params.get("freeze") == "from":

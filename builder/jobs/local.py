@@ -33,7 +33,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from builder import limits, settings
+from builder.jobs.ray_executor import RayJobManager
 from builder.jobs.submission import TERMINAL, admit, checked, create_run, wait_until_final
+from builder.jobs.worker import RESUME, worker_main
 from builder.store import runfolder
 from builder.store.workspace import check_access, note_stopper, owner, owner_tag
 from builder.train import checkpoint, devices
@@ -255,8 +257,6 @@ class JobManager:
         self._slots = [self._spawn(i) for i in range(self.max_concurrent)]
 
     def _spawn(self, index: int) -> _Slot:
-        from builder.jobs.worker import worker_main
-
         jobs, results, flag = self._ctx.Queue(), self._ctx.Queue(), self._ctx.Event()
         process = self._ctx.Process(target=worker_main, args=(jobs, results, flag, self.warm, self.thread_plan),
                                     name=f"layerlab-worker-{index}", daemon=True)
@@ -345,8 +345,6 @@ def make_job_manager(runs_root, executor: str | None = None, **options):
     """
     executor = (executor or settings.executor()).strip().lower()
     if executor == "ray":
-        from builder.jobs.ray_executor import RayJobManager
-
         ray_options = {k: v for k, v in options.items() if k in ("address", "cpus", "gpus")}
         return RayJobManager(runs_root, **ray_options)
     if executor != "local":
@@ -392,8 +390,6 @@ def recover(root: Path, grace: float = ORPHAN_GRACE_S) -> tuple[list[tuple[str, 
     worker.ServerWatch; one that has not within `grace` seconds is killed), so no run trains twice.
     A run still trained by another live server, or by a CLI process, is left alone.
     """
-    from builder.jobs.worker import RESUME
-
     left = []
     for run_dir in (p for p in Path(root).iterdir() if p.is_dir()):
         status = runfolder.read_status(run_dir)

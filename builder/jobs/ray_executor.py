@@ -24,8 +24,13 @@ from pathlib import Path
 
 from builder import settings
 from builder.jobs.submission import admit, checked, create_run, wait_until_final
+from builder.model.spec import SpecError
 from builder.store import runfolder
 from builder.store.workspace import check_access, note_stopper, owner_tag
+from builder.train import devices
+from builder.train.finetune import total_epochs
+from builder.train.runner import run
+from builder.train.session import epoch_line
 
 INSTALL_HINT = "the Ray executor needs Ray, which is not installed: pip install -r requirements-ray.txt"
 ROOT = Path(__file__).resolve().parents[2]
@@ -79,9 +84,6 @@ class TrainActor:
         for name, data in files.items():
             (self.dir / name).write_bytes(data)
         import keras  # noqa: F401 - the backend first, then its thread pools
-
-        from builder.train import devices
-        from builder.train.runner import run
 
         devices.apply_backend_threads(devices.ThreadPlan(self.threads))
         return run(experiment, self.dir, stop_flag=self.flag)
@@ -287,10 +289,6 @@ def _write_bytes(path: Path, data: bytes) -> None:
 
 def cli_train(experiment_path, out_dir, address: str | None = None) -> int:
     """`python -m builder train EXP --out DIR --executor ray`: the same lines and exit code as the local trainer."""
-    from builder.model.spec import SpecError
-    from builder.train.finetune import total_epochs
-    from builder.train.session import epoch_line
-
     try:
         exp = checked(Path(experiment_path))
         ray = connect(address)

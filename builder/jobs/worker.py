@@ -29,6 +29,9 @@ import threading
 import time
 from multiprocessing.connection import wait as wait_for_ready
 
+from builder.store import runfolder
+from builder.train import checkpoint, devices, runner
+
 RESUME = 0  # a job's `more_epochs` meaning: go on to the run's planned epochs
 EXIT_GRACE_S = 10.0  # after the server died: time for the run to stop and record it; then the worker leaves anyway
 
@@ -41,8 +44,6 @@ def worker_main(jobs, results, stop_flag, warm: bool = True, plan=None) -> None:
     stop = ServerWatch(stop_flag)
     stop.start()  # first: a server that dies while this worker imports Keras leaves no orphan either
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    from builder.train import devices
-
     devices.limit_memory()  # an overrun fails the run in here, plainly, before the machine runs short
     if plan is not None:
         devices.limit_threads(plan)
@@ -75,9 +76,6 @@ def worker_main(jobs, results, stop_flag, warm: bool = True, plan=None) -> None:
 
 def run_job(experiment, run_dir, more_epochs, stop) -> str:
     """A new run, or one going on from its checkpoint (an unusable one ends it `interrupted` with the reason)."""
-    from builder.store import runfolder
-    from builder.train import checkpoint, runner
-
     if more_epochs is None:
         return runner.run(experiment, run_dir, stop_flag=stop)
     try:
@@ -130,7 +128,7 @@ def warm_up() -> None:
 
     import keras
 
-    from builder.train import runner
+    from builder.train import runner  # here: runner is another name in this module
 
     with tempfile.TemporaryDirectory(prefix="layerlab-warm-") as tmp:
         runner.run(WARM_UP_EXPERIMENT, tmp)

@@ -13,6 +13,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from builder import limits
+
 FORMAT = "layerlab/model@1"
 ID_PATTERN = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")  # always fullmatch: `$` would accept a final newline
 # A group names the block (a Keras sub-model) a node belongs to; nested blocks join names with "/".
@@ -138,8 +140,6 @@ def save(spec: ModelSpec, path) -> None:
 
 def read_text(path) -> str:
     """A spec or experiment file's text, refused above the `max_spec_mb` budget before it is read."""
-    from builder import limits
-
     path = Path(path)
     cap = limits.get("max_spec_mb")
     try:
@@ -203,8 +203,6 @@ def structure_problems(data) -> list[str]:
 
 def too_many_nodes(count: int) -> str | None:
     """The refusal for a model of `count` layers over the node budget, else None."""
-    from builder import limits
-
     cap = limits.get("max_nodes")
     if count <= cap:
         return None

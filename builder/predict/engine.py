@@ -19,7 +19,14 @@ from pathlib import Path
 import numpy as np
 
 from builder import limits
+from builder.experiments.experiment import coerce
 from builder.predict.framing import DataLook, data_look, frame
+from builder.store import runfolder
+from builder.train import preprocessing
+from builder.train.data import raw_parts
+from builder.train.evaluate import probabilities
+from datasets import registry
+from datasets.splits import add_features
 
 LOOK_SAMPLE = 500  # training pictures measured for their look
 
@@ -66,9 +73,6 @@ class Trained:
     def __init__(self, run_dir: Path):
         import keras
 
-        from builder.store import runfolder
-        from builder.train import preprocessing
-
         self.run_dir = run_dir
         self.prep = preprocessing.read(run_dir)
         self.model = keras.saving.load_model(run_dir / preprocessing.DEPLOY_MODEL, compile=False, safe_mode=True)
@@ -92,8 +96,6 @@ class Trained:
         return tuple(self.prep.raw_shape)
 
     def _dataset_classes(self) -> list:
-        from datasets import registry
-
         try:
             return list(registry.info((self.experiment.get("data") or {}).get("dataset", "")).classes or [])
         except ValueError:  # an upload: its classes are in evaluation.json
@@ -104,9 +106,6 @@ class Trained:
         """{"train"|"validation"|"test": (raw inputs, targets)}: the run's splits as a user holds them."""
         with self._lock:
             if self._examples is None:
-                from builder.experiments.experiment import coerce
-                from builder.train.data import raw_parts
-
                 self._examples = raw_parts(coerce(self.experiment), self.prep)
             return self._examples
 
@@ -127,8 +126,6 @@ class Trained:
 
     def from_point(self, x: float, y: float) -> np.ndarray:
         """A clicked (x, y) as the model's raw input (with the crossed features when the run used them)."""
-        from datasets.splits import add_features
-
         return add_features(np.array([[x, y]], np.float32), self.prep.features)[0]
 
     # -- answering ------------------------------------------------------------------
@@ -150,8 +147,6 @@ class Trained:
 
     def answer(self, raw, method: str | None = "saliency", target: int | None = None) -> Answer:
         """The model's answer for one raw input; `method` None skips the saliency."""
-        from builder.train.evaluate import probabilities
-
         x = self.check(raw)
         out = self.outputs(x)
         ans = Answer(task=self.task, kind=self.kind)
@@ -179,14 +174,14 @@ class Trained:
     @functools.cached_property
     def cam_layer(self) -> str | None:
         """The convolution Grad-CAM reads (the last one no skip connection goes around), found once."""
-        from builder.explain import gradcam_layers
+        from builder.explain import gradcam_layers  # lazy: imports keras
 
         layers = gradcam_layers(self.core)
         return layers[-1] if layers else None
 
     def saliency(self, x: np.ndarray, method: str, target) -> tuple[str, np.ndarray]:
         """(method, map) for one input batch: image (h, w) in 0..1, table per feature, sequence per step."""
-        from builder.explain import explain, normalize, per_step, to_map
+        from builder.explain import explain, normalize, per_step, to_map  # lazy: imports keras
 
         if method not in self.methods():
             method = self.methods()[0]
@@ -228,7 +223,7 @@ class Generator:
 
     def draw(self, z: np.ndarray) -> np.ndarray:
         """The picture (h, w[, c]) in 0..1 the generator draws for one noise vector."""
-        from builder.train.gan_run import draw
+        from builder.train.gan_run import draw  # lazy: imports keras
 
         return draw(self.model, np.asarray(z, np.float32).reshape(1, self.size), self.image_shape)[0]
 
@@ -240,9 +235,6 @@ _CACHE_LOCK = threading.Lock()
 
 def deploy_problem(run_dir) -> str | None:
     """Why a run cannot answer new inputs, in plain words; None when it can."""
-    from builder.store import runfolder
-    from builder.train import preprocessing
-
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         return f"there is no run folder {run_dir}"
@@ -263,8 +255,6 @@ def deploy_problem(run_dir) -> str | None:
 
 def open_run(run_dir) -> Trained:
     """The run loaded for answering; cached per deployable-model file (path and time), least recently used out."""
-    from builder.train import preprocessing
-
     run_dir = Path(run_dir).resolve()
     problem = deploy_problem(run_dir)
     if problem:

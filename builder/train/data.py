@@ -10,6 +10,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from builder.train.preprocessing import fitted
+from datasets import registry
+from datasets.splits import add_features
+from datasets.splits import prepare as prepare_splits
+from datasets.splits import split as split_only
+
 
 @dataclass
 class Prepared:
@@ -31,17 +37,12 @@ class Prepared:
 
 
 def load_dataset(dataset_id: str, options: dict):
-    from datasets import registry
-
     return registry.load(dataset_id, **options)
 
 
 def prepare(experiment) -> Prepared:
     """Load, split and reshape the experiment's data for its model; regression targets standardized
     (see builder.train.preprocessing, which records every step)."""
-    from builder.train.preprocessing import fitted
-    from datasets.splits import prepare as prepare_splits
-
     ds_settings = experiment.data_settings
     hp = experiment.hp
     ds = load_dataset(ds_settings["dataset"], ds_settings["options"])
@@ -66,9 +67,6 @@ def prepare(experiment) -> Prepared:
 def raw_parts(experiment, prep) -> dict:
     """{"train"|"validation"|"test": (inputs, targets)} as a user holds them: raw inputs (`prep.raw_inputs`),
     targets in their own units. For checking and quantizing a deployable model."""
-    from datasets.splits import add_features
-    from datasets.splits import split as split_only
-
     d, hp = experiment.data_settings, experiment.hp
     s = split_only(load_dataset(d["dataset"], d["options"]), d["validation_split"], d["test_split"], hp["seed"])
     return {part: (prep.raw_inputs(add_features(np.asarray(x), d["features"])), np.asarray(y))

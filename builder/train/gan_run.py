@@ -19,9 +19,14 @@ from pathlib import Path
 import keras
 import numpy as np
 
+from builder.experiments.gan import PART, noise_size
 from builder.explain.live import atomic_save
 from builder.store import runfolder
 from builder.store.watch import LIVE
+from builder.train import plan
+from builder.train.adversarial import GAN
+from builder.train.callbacks import BatchMonitor, EpochLog, SafeCallback
+from builder.train.data import prepare
 from builder.train.session import epoch_line, finish, open_device, save_model, seeded_build
 
 SAMPLES, FINAL_SAMPLES, INTERPOLATIONS, STEPS = 64, 256, 4, 10
@@ -36,17 +41,11 @@ def live_path(run_dir, epoch: int) -> Path:
 
 def training_data(exp):
     """The real images, shaped for the discriminator (the same split and seed as any run)."""
-    from builder.experiments.gan import PART
-    from builder.train.data import prepare
-
     return prepare(dataclasses.replace(exp, model=exp.gan[PART], gan=None))
 
 
 def build_gan(exp):
     """Generator, discriminator (each seeded) and the compiled-ready GAN model around them."""
-    from builder.experiments.gan import PART, noise_size
-    from builder.train.adversarial import GAN
-
     seed = exp.hp["seed"]
     generator = seeded_build(exp.model, seed)
     discriminator = seeded_build(exp.gan[PART], seed + 1)
@@ -87,9 +86,6 @@ class SampleGrid(keras.callbacks.Callback):
 
 def train_gan(exp, run_dir: Path, stop_flag, emit, log) -> dict:
     """The GAN counterpart of runner._train: same status, metrics, progress, stop and NaN handling."""
-    from builder.train import plan
-    from builder.train.callbacks import BatchMonitor, EpochLog, SafeCallback
-
     hp = exp.hp
     open_device(run_dir, emit, log, "; a GAN run")
     data = training_data(exp)

@@ -11,6 +11,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from builder.experiments.experiment import HYPERPARAMS
+
 NEAR_CHANCE = 0.1  # within this share of the way from chance to a perfect score: "near chance"
 STILL_FALLING = 0.97  # the last epoch's loss below this × the loss LOOKBACK epochs earlier: still learning
 LOOKBACK = 3
@@ -77,8 +79,6 @@ def _diverged(metrics: list[dict]) -> bool:
 
 
 def _rate_advice(training: dict, diverged: bool = False) -> tuple[str, dict]:
-    from builder.experiments.experiment import HYPERPARAMS
-
     default = HYPERPARAMS["learning_rate"].default
     rate = training.get("learning_rate", default)
     lower = min(float(f"{rate / 10:.1g}"), default)
@@ -89,8 +89,6 @@ def _rate_advice(training: dict, diverged: bool = False) -> tuple[str, dict]:
 
 def _cause(ev: dict, metrics: list[dict], training: dict) -> tuple[str, dict | None]:
     """The likely cause of a run that did not learn, in the order the numbers point to it."""
-    from builder.experiments.experiment import HYPERPARAMS
-
     rate = training.get("learning_rate", HYPERPARAMS["learning_rate"].default)
     optimizer = training.get("optimizer", HYPERPARAMS["optimizer"].default)
     if isinstance(rate, (int, float)) and rate > HIGH_RATE.get(optimizer, HIGH_RATE_OTHERS):

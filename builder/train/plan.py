@@ -14,6 +14,8 @@ from __future__ import annotations
 import importlib
 from dataclasses import dataclass, field
 
+from datasets import augment
+
 
 @dataclass(frozen=True)
 class Call:
@@ -44,7 +46,7 @@ def _made(value):
 
 
 def _source(value) -> str:
-    from builder.graph.codegen import literal
+    from builder.graph.codegen import literal  # lazy: imports keras
 
     if isinstance(value, Call):
         return value.source()
@@ -73,8 +75,6 @@ def count_batches(examples: int, batch_size: int) -> int:
 
 def make(exp, batches_per_epoch: int, has_val: bool, image_shape=None) -> Plan:
     """The plan for an experiment; `image_shape` (one example as the dataset holds it) checks the augmentation."""
-    from datasets import augment
-
     hp = exp.hp
     aug = None
     if exp.augmentation:

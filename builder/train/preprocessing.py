@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from builder.store import runfolder
 from builder.train import labels
 
 FILE = "preprocessing.json"
@@ -105,15 +106,11 @@ class Preprocessing:
         return cls(**fields)
 
     def write(self, run_dir) -> None:
-        from builder.store import runfolder
-
         runfolder.write_json(Path(run_dir) / FILE, self.to_dict())
 
 
 def read(run_dir) -> Preprocessing | None:
     """The run's recorded preprocessing, or None (a run from before it was recorded, or a broken file)."""
-    from builder.store import runfolder
-
     d = runfolder.read_json(Path(run_dir) / FILE)
     if not isinstance(d, dict) or d.get("format") != FORMAT:
         return None

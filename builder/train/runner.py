@@ -24,7 +24,10 @@ from builder.graph import pretrained
 from builder.model.spec import SpecError
 from builder.store import runfolder
 from builder.train import checkpoint
+from builder.train.data import prepare
+from builder.train.evaluate import write_evaluation
 from builder.train.finetune import total_epochs
+from builder.train.preprocessing import save_deployable
 from builder.train.session import epoch_line, finish, open_device, save_model, saved_bytes, seeded_build
 
 
@@ -175,13 +178,16 @@ def _cli_run(start) -> int:
 
 # -- the run itself -------------------------------------------------------------------
 def _train(exp: Experiment, run_dir: Path, stop_flag, emit, log, resume_from=None) -> dict:
-    from builder.train import devices, fastpath, finetune, plan, tracking
-    from builder.train.callbacks import BatchMonitor, CheckpointSaver, DiskBudget, EpochLog, restore_model
-    from builder.train.data import prepare
-    from builder.train.preprocessing import save_deployable
-
+    from builder.train import devices, fastpath, finetune, plan, tracking  # lazy: imports keras
+    from builder.train.callbacks import (  # lazy: imports keras
+        BatchMonitor,
+        CheckpointSaver,
+        DiskBudget,
+        EpochLog,
+        restore_model,
+    )
     if exp.gan:  # generator and discriminator train against each other: their own loop
-        from builder.train.gan_run import train_gan
+        from builder.train.gan_run import train_gan  # lazy: imports keras
 
         if resume_from:
             raise TrainingError("a GAN run cannot go on from a checkpoint yet; start it again")
@@ -284,8 +290,6 @@ def _train(exp: Experiment, run_dir: Path, stop_flag, emit, log, resume_from=Non
         runfolder.write_status(run_dir, deploy_error=friendly_error(e))
     final = {}
     try:
-        from builder.train.evaluate import write_evaluation
-
         final = write_evaluation(model, data, hp["task"], run_dir, data.class_names)
     except Exception as e:  # noqa: BLE001 - the trained model is still worth keeping
         log.error("evaluation failed:\n%s", traceback.format_exc())
@@ -304,13 +308,13 @@ def _train(exp: Experiment, run_dir: Path, stop_flag, emit, log, resume_from=Non
 def _live_callbacks(run_dir: Path, model, data, exp: Experiment, log) -> list:
     """Live saliency/boundary views when builder.explain.live exists; never fatal."""
     try:
-        from builder.explain import live
+        from builder.explain import live  # lazy: imports keras
     except ImportError:
         return []
     try:
         import numpy as np
 
-        from builder.train.callbacks import SafeCallback
+        from builder.train.callbacks import SafeCallback  # lazy: imports keras
 
         kind = probe_kind(data, exp)
         if kind is None:
