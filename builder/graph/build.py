@@ -39,4 +39,3 @@ def model_name(name: str) -> str:
     return cleaned or "model"
 
 
-_model_name = model_name  # older name, kept for callers

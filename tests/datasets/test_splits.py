@@ -1,4 +1,4 @@
-"""Splits without leakage, normalization fitted on train only, label encoding, summary tables, feeds."""
+"""Splits without leakage, normalization fitted on train only, label encoding, summary tables."""
 import numpy as np
 import pytest
 
@@ -136,70 +136,3 @@ def test_summary_tables(iris):
         class_balance(diabetes)
     facts = dict(overview(registry.load("shapes", n_samples=30)).values.tolist())
     assert facts["input shape"] == "28 × 28 × 1" and facts["object masks"] == "yes" and facts["examples"] == "30"
-
-
-# -- feeding model.fit -------------------------------------------------------------
-
-
-def test_array_feed_visits_every_example_once_per_epoch_without_copying_the_set():
-    pytest.importorskip("keras")
-    from datasets.feed import ArrayFeed, arrays, feeds
-
-    s = split(registry.load("digits"), 0.1, 0.1, seed=0)
-    train, val, test = feeds(s, batch_size=64, seed=0)
-    assert train.x is s.x_train and val[0] is s.x_val and test[0] is s.x_test  # references, not copies
-    assert arrays(s)["x_train"] is s.x_train
-
-    def epoch(feed):
-        xs, ys = zip(*(feed[i] for i in range(len(feed))), strict=True)
-        return np.concatenate(xs), np.concatenate(ys)
-
-    x1, y1 = epoch(train)
-    assert len(train) == int(np.ceil(len(s.x_train) / 64)) and len(x1) == len(s.x_train)
-    # same multiset of examples: sort by content
-    key = lambda x: np.lexsort(x.reshape(len(x), -1).T)  # noqa: E731
-    np.testing.assert_array_equal(x1[key(x1)], s.x_train[key(s.x_train)])
-    first_batch = train[0][1].copy()
-    train.on_epoch_end()
-    assert not np.array_equal(first_batch, train[0][1])  # reshuffled
-    again = ArrayFeed(s.x_train, s.y_train, 64, seed=0)
-    np.testing.assert_array_equal(again[0][1], first_batch)  # seeded
-    with pytest.raises(IndexError):
-        train[len(train)]
-
-
-def test_array_feed_augments_training_batches_only():
-    pytest.importorskip("keras")
-    from datasets.feed import feeds
-
-    s = split(registry.load("shapes", n_samples=60), 0.2, 0.2, seed=0)
-    train, val, _ = feeds(s, batch_size=8, seed=0, augmentation=[{"type": "GaussianNoise", "params": {"stddev": 0.5}}])
-    plain, _ = feeds(s, batch_size=8, seed=0)[0][0]
-    noisy, _ = train[0]
-    assert noisy.shape == plain.shape and 0.3 < np.std(noisy - plain) < 0.7
-    assert val[0] is s.x_val
-
-
-@pytest.mark.parametrize("n", [7, 33, 60, 1797])
-@pytest.mark.parametrize("validation,test", [(0.2, 0.2), (0.0, 0.3), (0.15, 0.0), (0.1, 0.5), (0.0, 0.0)])
-def test_split_sizes_count_what_the_splitter_makes_without_the_data(n, validation, test):
-    from datasets.splits import split_indices, split_sizes
-
-    made = split_indices(np.arange(n) % 3, validation, test, seed=0, stratify=False)[:3]
-    assert split_sizes(n, validation, test) == tuple(len(part) for part in made)
-    with pytest.raises(ValueError, match="below 0.9"):
-        split_sizes(n, 0.5, 0.45)
-
-
-def test_small_classes_are_named_with_their_counts():
-    from datasets.base import Dataset
-    from datasets.registry import DatasetInfo
-    from datasets.splits import small_classes
-
-    y = np.array([0] * 40 + [1] * 12 + [2] * 1)
-    info = DatasetInfo("upload:pics", "pics", "classification", (4,), ["cat", "dog", "owl"], len(y), "")
-    found = small_classes(Dataset(np.zeros((len(y), 4), "float32"), y, info, ["cat", "dog", "owl"]))
-    assert found == [
-        "Class 'dog' has only 12 examples; give it at least 30 (more is better), or the model will rarely learn it.",
-        "Class 'owl' has only 1 example; give it at least 30 (more is better), or the model will rarely learn it."]
-    assert small_classes(registry.load("iris")) == []  # 50 of each
