@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from builder import limits, settings
+from builder.jobs.manager import Manager
 from builder.jobs.ray_executor import RayJobManager
 from builder.jobs.submission import TERMINAL, admit, checked, create_run, wait_until_final
 from builder.jobs.worker import RESUME, worker_main
@@ -335,7 +336,7 @@ class JobManager:
 EXECUTORS = ("local", "ray")
 
 
-def make_job_manager(runs_root, executor: str | None = None, **options):
+def make_job_manager(runs_root, executor: str | None = None, **options) -> Manager:
     """The job manager of an executor: `local` (warm worker processes here) or `ray` (a Ray cluster).
 
     `executor` defaults to env LAYERLAB_EXECUTOR, else local. Both keep the

@@ -1,0 +1,38 @@
+"""What every job manager offers (the local one with warm worker processes, the Ray one), so the app, the CLI
+and the tests can take either; tests/builder/jobs/test_manager.py checks both implement it."""
+from __future__ import annotations
+
+from typing import Protocol, runtime_checkable
+
+
+@runtime_checkable
+class Manager(Protocol):
+    def submit(self, experiment, name: str | None = None, workspace: str | None = None) -> str:
+        """Check the experiment, create its run folder (queued) and queue it; returns the run id."""
+
+    def stop(self, run_id: str, workspace: str | None = None) -> bool:
+        """Ask a queued or running run to stop (it keeps its metrics and saves its model)."""
+
+    def status(self, run_id: str) -> dict:
+        """The run's status.json as it is now."""
+
+    def running(self) -> list[str]:
+        """Ids of the runs training now."""
+
+    def queued(self) -> list[str]:
+        """Ids of the runs waiting for a worker."""
+
+    def worker_threads(self) -> list[dict]:
+        """Each ready worker's thread settings as its backend reports them."""
+
+    def worker_pids(self) -> list[int]:
+        """Process ids of the workers (empty where they live elsewhere)."""
+
+    def wait_ready(self, timeout: float = 60.0) -> bool:
+        """Block until the workers can train; False after `timeout` seconds."""
+
+    def wait(self, run_id: str, timeout: float = 120.0) -> dict:
+        """Block until the run is final (or `timeout` passes); returns its last status."""
+
+    def shutdown(self, timeout: float = 15.0) -> None:
+        """Stop running runs, end the workers, mark leftovers interrupted."""
