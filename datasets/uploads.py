@@ -11,7 +11,6 @@ headers, CSV columns and rows from the raw text.
 """
 from __future__ import annotations
 
-import contextlib
 import csv
 import io
 import math
@@ -24,6 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from builder import limits as budgets
+from builder.files import atomic_write
 from datasets.base import Dataset, DatasetError, DatasetInfo
 from datasets.splits import encode_labels
 
@@ -600,13 +600,4 @@ def save_npz(dataset: Dataset, path) -> None:
         arrays["feature_names"] = np.array(dataset.feature_names, dtype=str)
     if dataset.masks is not None:
         arrays["masks"] = dataset.masks
-    path = os.fspath(path)
-    tmp = f"{path}.tmp-{os.getpid()}"
-    try:
-        with open(tmp, "wb") as f:
-            np.savez_compressed(f, **arrays)
-        os.replace(tmp, path)
-    except BaseException:  # disk full: no half file stays in the uploads folder
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    atomic_write(path, lambda f: np.savez_compressed(f, **arrays))  # disk full: no half file stays

@@ -8,7 +8,6 @@ must not be able to stop a training run.
 from __future__ import annotations
 
 import logging
-import os
 from pathlib import Path
 
 import keras
@@ -16,6 +15,7 @@ import numpy as np
 
 from builder.explain.boundary import decision_boundary
 from builder.explain.methods import explain, normalize, to_map
+from builder.files import atomic_write
 from builder.store.watch import PICTURE_SIZE
 
 log = logging.getLogger(__name__)
@@ -94,21 +94,9 @@ class LiveExplainCallback(keras.callbacks.Callback):
             if self.image_shape and maps.ndim == 2 and maps.shape[1] == np.prod(self.image_shape):
                 maps = maps.reshape((len(maps),) + self.image_shape)
             maps = shrink(maps) if maps.ndim == 3 else maps
-            return atomic_save(saliency_path(self.run_dir, number), lambda f: np.save(f, maps))
+            return atomic_write(saliency_path(self.run_dir, number), lambda f: np.save(f, maps))
         xx, yy, probs = decision_boundary(self.model, self.x_probe, steps=self.steps)
         arrays = {"xx": xx.astype("float32"), "yy": yy.astype("float32"), "probs": probs.astype("float32")}
-        return atomic_save(boundary_path(self.run_dir, number), lambda f: np.savez(f, **arrays))
+        return atomic_write(boundary_path(self.run_dir, number), lambda f: np.savez(f, **arrays))
 
 
-def atomic_save(path: Path, write) -> Path:
-    """Write a binary file through `write(f)` so readers see the old file or the whole new one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "wb") as f:  # a file object: np.save/np.savez add no extension
-            write(f)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    return path

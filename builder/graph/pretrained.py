@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 import shutil
 import tempfile
@@ -23,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from builder import limits, settings
+from builder.files import atomic_write
 from builder.graph.kerasfile import declared_weights_only, keras_message, read_config, refuse_custom_code
 from builder.model.problems import Problem, fmt_shape
 from builder.model.spec import SpecError, atomic_write_text
@@ -112,12 +112,8 @@ def store_file(path, title: str | None = None) -> str:
             "layers": [layer.name for layer in model.layers if not isinstance(layer, keras.layers.InputLayer)],
             "params": int(model.count_params())}
     atomic_write_text(target.with_suffix(".json"), json.dumps(meta))  # first: a base file always has one
-    tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
-    try:
-        shutil.copyfile(path, tmp)
-        tmp.replace(target)
-    finally:
-        tmp.unlink(missing_ok=True)
+    with open(path, "rb") as source:
+        atomic_write(target, lambda f: shutil.copyfileobj(source, f))
     return base_id
 
 

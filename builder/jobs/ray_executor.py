@@ -23,6 +23,7 @@ import time
 from pathlib import Path
 
 from builder import settings
+from builder.files import atomic_write_bytes
 from builder.jobs.submission import admit, checked, create_run, wait_until_final
 from builder.model.spec import SpecError
 from builder.store import runfolder
@@ -131,12 +132,12 @@ class RemoteRun:
         """Pull changed files; the final status once the run has ended, else None. Raises RayError on death."""
         done = bool(self.ray.wait([self.result_ref], timeout=0)[0])
         for rel, data in self.ray.get(self.actor.changes.remote()).items():
-            _write_bytes(self.dir / rel, data)
+            atomic_write_bytes(self.dir / rel, data)
         if not done:
             return None
         state = self.ray.get(self.result_ref)
         for rel, data in self.ray.get(self.actor.changes.remote()).items():  # what the last moments wrote
-            _write_bytes(self.dir / rel, data)
+            atomic_write_bytes(self.dir / rel, data)
         return state
 
     def stop(self) -> None:
@@ -278,13 +279,6 @@ def death_reason(error: Exception) -> str:
     return (f"the Ray worker training this run died ({type(error).__name__}: {first[:200]}) — its process was "
             "killed, ran out of memory or its node left the cluster. The metrics so far are kept.")
 
-
-def _write_bytes(path: Path, data: bytes) -> None:
-    """Atomic, like every replacing write in a run folder (binary files too: model, live maps)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
 
 
 def cli_train(experiment_path, out_dir, address: str | None = None) -> int:

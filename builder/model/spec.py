@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import graphlib
 import json
-import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from builder import limits
+from builder.files import atomic_write_bytes, atomic_write_text  # noqa: F401 - callers import them from here
 
 FORMAT = "layerlab/model@1"
 ID_PATTERN = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")  # always fullmatch: `$` would accept a final newline
@@ -154,22 +154,6 @@ def read_text(path) -> str:
     except OSError as e:
         raise SpecError([f"{path}: cannot read ({e.strerror})"]) from None
 
-
-def atomic_write_text(path, text: str) -> None:
-    """Write to a temporary file beside `path`, then rename: never half a file."""
-    atomic_write_bytes(path, text.encode("utf-8"))
-
-
-def atomic_write_bytes(path, data: bytes) -> None:
-    """`atomic_write_text` for bytes (model files)."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        tmp.write_bytes(data)
-        tmp.replace(path)
-    except BaseException:  # disk full, read-only, killed: leave no temp file behind
-        tmp.unlink(missing_ok=True)
-        raise
 
 
 def structure_problems(data) -> list[str]:

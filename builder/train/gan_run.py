@@ -20,7 +20,7 @@ import keras
 import numpy as np
 
 from builder.experiments.gan import PART, noise_size
-from builder.explain.live import atomic_save
+from builder.files import atomic_write
 from builder.store import runfolder
 from builder.store.watch import LIVE
 from builder.train import plan
@@ -78,7 +78,7 @@ class SampleGrid(keras.callbacks.Callback):
 
     def write(self, number: int) -> Path:
         images = draw(self.generator, self.z, self.image_shape)
-        return atomic_save(live_path(self.run_dir, number), lambda f: np.save(f, images))
+        return atomic_write(live_path(self.run_dir, number), lambda f: np.save(f, images))
 
     def on_epoch_end(self, epoch, logs=None):
         self.write(epoch + 1)
@@ -121,6 +121,6 @@ def save_results(gan, run_dir: Path, image_shape: tuple, seed: int) -> None:
     images = draw(gan.generator, noise(FINAL_SAMPLES, gan.noise_size, seed + 1), image_shape)
     walk = draw(gan.generator, interpolation_noise(gan.noise_size, seed), image_shape)
     walk = walk.reshape((INTERPOLATIONS, STEPS) + tuple(image_shape))
-    atomic_save(Path(run_dir) / SAMPLES_FILE, lambda f: np.savez(f, images=images, interpolation=walk))
+    atomic_write(Path(run_dir) / SAMPLES_FILE, lambda f: np.savez(f, images=images, interpolation=walk))
     save_model(gan.discriminator, run_dir, DISCRIMINATOR)
     save_model(gan.generator, run_dir)

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from builder.files import atomic_save_model
 from builder.store import runfolder
 from builder.train import labels
 
@@ -145,17 +146,7 @@ def fitted(info, splits, data_settings: dict, task: str, model_shape) -> Preproc
 def save_deployable(model, prep: Preprocessing, run_dir, class_names=None):
     """deploy/model.keras: the trained canvas model wrapped to take raw inputs (atomic), with its class names
     (builder.train.labels); returns the wrapped model."""
-    import os
-
     folder = Path(run_dir) / DEPLOY
-    folder.mkdir(exist_ok=True)
-    tmp = folder / ".model.tmp.keras"
     deployable = prep.wrap(model)
-    try:
-        deployable.save(tmp)
-        labels.attach(tmp, folder, class_names)
-        os.replace(tmp, folder / "model.keras")
-    except BaseException:  # a failed save leaves no temp file behind
-        tmp.unlink(missing_ok=True)
-        raise
+    atomic_save_model(deployable, folder / "model.keras", amend=lambda tmp: labels.attach(tmp, folder, class_names))
     return deployable

@@ -3,11 +3,11 @@ epoch log line, saving a model without leaving a temp file, and the final status
 from __future__ import annotations
 
 import math
-import os
 import time
 from pathlib import Path
 
 from builder import limits
+from builder.files import atomic_save_model
 from builder.store import runfolder
 from builder.train import devices, labels
 
@@ -69,11 +69,5 @@ def saved_bytes(variables) -> int:
 def save_model(model, run_dir: Path, name: str = runfolder.MODEL, class_names=None) -> None:
     optimizer = getattr(model, "optimizer", None)
     limits.check_run_disk(run_dir, adding=saved_bytes(model.weights + list(getattr(optimizer, "variables", []))))
-    tmp = run_dir / f".{name}.tmp.keras"
-    try:
-        model.save(tmp)
-        labels.attach(tmp, run_dir, class_names)
-        os.replace(tmp, run_dir / name)
-    except BaseException:  # disk full, read-only: the run fails with the reason, no temp file stays
-        tmp.unlink(missing_ok=True)
-        raise
+    # disk full, read-only: the run fails with the reason, no temp file stays
+    atomic_save_model(model, Path(run_dir) / name, amend=lambda tmp: labels.attach(tmp, run_dir, class_names))
