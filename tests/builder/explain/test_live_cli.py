@@ -11,7 +11,7 @@ keras = pytest.importorskip("keras")
 
 from builder.explain import decision_boundary, explain, normalize, to_map  # noqa: E402
 from builder.explain.cli import cli_explain  # noqa: E402
-from builder.explain.live import LiveExplainCallback, atomic_save, live_saliency, shrink  # noqa: E402
+from builder.explain.live import LiveExplainCallback, live_saliency, shrink  # noqa: E402
 from builder.store.watch import PICTURE_SIZE  # noqa: E402
 
 
@@ -93,19 +93,6 @@ def test_live_boundary_grid(tmp_path):
     with pytest.raises(ValueError, match="unknown live explanation kind"):
         LiveExplainCallback(tmp_path, pts, labels, kind="movie")
 
-
-def test_atomic_save_leaves_the_old_file_when_writing_fails(tmp_path):
-    path = tmp_path / "live" / "saliency_e001.npy"
-    atomic_save(path, lambda f: np.save(f, np.ones(3)))
-
-    def broken(f):
-        f.write(b"half")
-        raise OSError("disk full")
-
-    with pytest.raises(OSError):
-        atomic_save(path, broken)
-    np.testing.assert_array_equal(np.load(path), np.ones(3))
-    assert [p.name for p in path.parent.iterdir()] == ["saliency_e001.npy"]
 
 
 # -- command line -------------------------------------------------------------------
