@@ -25,3 +25,15 @@ def test_text_round_trips_and_replaces(tmp_path):
     atomic_write_text(path, "ünïcode second")
     assert path.read_text(encoding="utf-8") == "ünïcode second"
     assert [p.name for p in tmp_path.iterdir()] == ["status.json"]
+
+
+def test_a_model_is_saved_into_a_new_folder_and_loads_back(tmp_path):
+    keras = pytest.importorskip("keras")
+    from builder.files import atomic_save_model
+
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+    path = atomic_save_model(model, tmp_path / "deploy" / "model.keras")
+    again = keras.saving.load_model(path, compile=False)
+    for a, b in zip(model.get_weights(), again.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert [p.name for p in path.parent.iterdir()] == ["model.keras"]
