@@ -202,7 +202,7 @@ def _train(args) -> int:
 
 def _explain(args) -> int:
     _quiet_keras()
-    from builder.explain.cli import cli_explain  # lazy: imports keras
+    from builder.explain_cli import cli_explain  # lazy: imports keras
 
     return int(cli_explain(args.path, args.method, args.samples, args.out) or 0)
 

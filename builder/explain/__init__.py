@@ -8,7 +8,8 @@
 * `latent_map(model, x, labels, layer)`, `code_layer(model)`, `LatentMap` — latent.py (autoencoders)
 * `model_randomization_check`, `rank_correlation` — sanity.py
 * `pointing_game`, `relevance_mass`, `chance` — scoring.py
-* `LiveExplainCallback` — live.py; `cli_explain` — cli.py (import it from there)
+* `LiveExplainCallback` — live.py (`python -m builder explain RUN` is builder/explain_cli.py, outside
+  this package: it reads a run, so it stands above training)
 
 Importing this package imports Keras (the methods need it); import it lazily
 from code that should start fast.

@@ -127,7 +127,7 @@ def test_train_and_explain_delegate(capsys, monkeypatch):
     calls = []
     monkeypatch.setitem(sys.modules, "builder.train.runner",
                         types.SimpleNamespace(cli_train=lambda *a: calls.append(("train", *a)) or 0))
-    monkeypatch.setitem(sys.modules, "builder.explain.cli",
+    monkeypatch.setitem(sys.modules, "builder.explain_cli",
                         types.SimpleNamespace(cli_explain=lambda *a: calls.append(("explain", *a)) or 1))
     assert run(capsys, "train", "e.json", "--out", "runs/x")[0] == 0
     assert run(capsys, "explain", "runs/x", "--method", "grad_cam", "--samples", "3")[0] == 1

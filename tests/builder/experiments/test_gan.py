@@ -261,7 +261,7 @@ def test_template_default_run_draws_confident_digits_that_are_not_copies(tmp_pat
 
 
 def test_explain_cli_says_a_gan_run_has_samples_not_classes(short_run, capsys):
-    from builder.explain.cli import cli_explain
+    from builder.explain_cli import cli_explain
 
     run_dir, _ = short_run
     assert cli_explain(run_dir, "saliency") == 1

@@ -10,8 +10,8 @@ from explain_fixtures import CNN_SPEC, DATA, TRAINING, trained_shapes_cnn
 keras = pytest.importorskip("keras")
 
 from builder.explain import decision_boundary, explain, normalize, to_map  # noqa: E402
-from builder.explain.cli import cli_explain  # noqa: E402
 from builder.explain.live import LiveExplainCallback, live_saliency, shrink  # noqa: E402
+from builder.explain_cli import cli_explain  # noqa: E402
 from builder.store.watch import PICTURE_SIZE  # noqa: E402
 
 
