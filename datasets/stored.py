@@ -15,7 +15,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from builder import settings
-from builder.model.spec import atomic_write_text
+from builder.files import atomic_write_text
 from datasets.base import Dataset, DatasetError
 from datasets.uploads import Limits, load_npz, save_npz
 
