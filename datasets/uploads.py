@@ -553,7 +553,7 @@ def load_npz(file, task: str | None = None, limits: Limits | None = None) -> Dat
 
 
 REAL_KINDS = "biuf"  # bool, signed and unsigned integers, floats: the numbers a dataset may hold
-TEXT_KEYS = ("class_names",)  # the one array that may hold text (save_npz writes the class names so)
+TEXT_KEYS = ("class_names", "feature_names")  # the arrays that may hold text (save_npz writes the names so)
 _KIND_WORDS = {"c": "complex numbers", "U": "text", "S": "bytes", "M": "dates", "m": "time spans", "V": "raw records"}
 
 
@@ -562,7 +562,7 @@ def _npy_headers(zf: zipfile.ZipFile, name: str) -> dict[str, tuple[tuple, np.dt
 
     numpy serves key `x` from an entry `x.npy` or from a plain `x` (the plain one wins, and a repeated name
     gives its last copy), so every entry is read, and two entries for one key are refused. Only real
-    numbers pass (text only for `class_names`); Python objects never do.
+    numbers pass (text only for `class_names` and `feature_names`); Python objects never do.
     """
     headers = {}
     for entry in zf.infolist():
