@@ -287,7 +287,7 @@ def cli_train(experiment_path, out_dir, address: str | None = None) -> int:
     """`python -m builder train EXP --out DIR --executor ray`: the same lines and exit code as the local trainer."""
     from builder.spec import SpecError
     from builder.train.finetune import total_epochs
-    from builder.train.runner import epoch_line
+    from builder.train.loop import epoch_line
 
     try:
         exp = checked(Path(experiment_path))
