@@ -132,18 +132,10 @@ class JobManager:
         With `workspace`, only its owner (or the teacher) may, under the same rules as a new run (`admit`).
         ValueError (in plain words) when the run cannot go on: still active, or no usable checkpoint.
         """
-        run_dir = self.root / run_id
-        if workspace is not None:
-            check_access(run_dir, workspace, "continue")
-        problem = continue_problem(run_dir)
-        if problem:
-            raise ValueError(problem)
         with self._lock:
             if self._closed:
                 raise RuntimeError("the job manager is shut down")
-            admit(self.root, workspace, self._active_of(workspace) if workspace else 0)
-            runfolder.write_status(run_dir, status="queued", finished=None, error=None, note=None,
-                                   manager_pid=os.getpid())
+            queue_continue(self.root, run_id, workspace, self._active_of(workspace) if workspace else 0)
             self._queue(run_id, workspace, more_epochs)
             if not self._slots:
                 self._start_workers()
@@ -491,6 +483,20 @@ def restart_plan(run_dir: Path, status: dict) -> tuple[str, str | None]:
     if problem:
         return "interrupted", f"the server stopped while this run was training, and {problem}"
     return "resume", RESUMED_NOTE
+
+
+def queue_continue(root: Path, run_id: str, workspace: str | None, active: int) -> None:
+    """Check that the run may go on, asked by `workspace` (its owner or the teacher: NotYourRun; which has
+    `active` runs: the rules of a new run, `admit`), and mark it queued. ValueError, in plain words, when
+    it cannot: still active, or no usable checkpoint. Shared by every job manager's `resume`."""
+    run_dir = root / run_id
+    if workspace is not None:
+        check_access(run_dir, workspace, "continue")
+    problem = continue_problem(run_dir)
+    if problem:
+        raise ValueError(problem)
+    admit(root, workspace, active)
+    runfolder.write_status(run_dir, status="queued", finished=None, error=None, note=None, manager_pid=os.getpid())
 
 
 def continue_problem(run_dir: Path) -> str | None:
