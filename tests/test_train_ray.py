@@ -95,7 +95,7 @@ def test_a_restarted_server_resumes_a_ray_run_from_its_checkpoint_and_continue_w
     runfolder.write_status(cut, status="running", epochs=4, manager_pid=gone.pid, pid=gone.pid, finished=None)
     jobs = RayJobManager(tmp_path / "runs", cpus=1, gpus=0)
     try:
-        assert jobs.resumed == ["cut"]
+        assert jobs.recovered.wait(60) and jobs.resumed == ["cut"]
         status = jobs.wait("cut", timeout=180)
         assert status["status"] == "completed" and status["note"] == RESUMED_NOTE, status
         rows, whole = (runfolder.read_jsonl(p / runfolder.METRICS) for p in (cut, tmp_path / "whole"))

@@ -169,10 +169,9 @@ class RayJobManager:
         self._runs: dict[str, RemoteRun] = {}  # submission order: the queue order
         self._lock = threading.RLock()
         self._closed = False
-        queued_again, self.interrupted = recover(self.root)  # Ray ends a dead server's actors by itself
-        for run_id, more_epochs in queued_again:
-            self._runs[run_id] = RemoteRun(self.ray, self.root / run_id, self.cpus, self.gpus, more_epochs)
-        self.resumed = [run_id for run_id, more in queued_again if more is not None]
+        self.resumed: list[str] = []
+        self.interrupted: list[str] = []
+        self.recovered = threading.Event()
         self._watcher = threading.Thread(target=self._watch, name="layerlab-ray", daemon=True)
         self._watcher.start()
 
@@ -240,6 +239,8 @@ class RayJobManager:
         return True  # no warm workers: Ray starts an actor per run
 
     def wait(self, run_id: str, timeout: float = 120.0) -> dict:
+        self.recovered.wait(timeout)
+
         def busy() -> bool:
             with self._lock:
                 return run_id in self._runs
@@ -270,7 +271,21 @@ class RayJobManager:
     def _active_of(self, workspace: str) -> int:
         return sum(1 for r in self._runs if runfolder.read_status(self.root / r).get("workspace") == workspace)
 
+    def _recover(self) -> None:
+        """As the local manager's, on the watcher thread (Ray ends a dead server's actors by itself)."""
+        queued_again, interrupted = recover(self.root)
+        with self._lock:
+            self.interrupted = interrupted
+            self.resumed = [run_id for run_id, more in queued_again if more is not None]
+            if not self._closed:
+                submitted, self._runs = self._runs, {}
+                for run_id, more_epochs in queued_again:  # before any submitted meanwhile
+                    self._runs[run_id] = RemoteRun(self.ray, self.root / run_id, self.cpus, self.gpus, more_epochs)
+                self._runs.update(submitted)
+        self.recovered.set()
+
     def _watch(self) -> None:
+        self._recover()
         while not self._closed or self._runs:
             with self._lock:
                 for run_id, remote in list(self._runs.items()):
