@@ -9,7 +9,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from ui import collector, feedback, navigation, state
+from ui import collector, feedback, jobs, navigation, state
 
 st.set_page_config(page_title="Layerlab", page_icon="🧱", layout="wide", initial_sidebar_state="expanded")
 state.init()
@@ -109,6 +109,9 @@ def class_code_gate() -> None:
 
 if "teacher" in st.query_params:
     state.admit_teacher(st.query_params["teacher"])
+# Any first view starts the job manager (its worker imports Keras meanwhile): a restarted server goes on
+# with the runs it was training then, whichever page is opened first.
+jobs.prewarm()
 class_code_gate()
 chosen = PAGES + (TEACHER_PAGES if state.is_teacher() else [])
 pages = {title: st.Page(str(HERE / path), title=title, icon=icon, url_path=title.lower()) for path, title, icon in chosen}

@@ -135,7 +135,6 @@ def live_view(run_id: str | None, active: bool) -> None:
 
 st.title("Train")
 st.info(jobs.device_line(), icon=":material/memory:")
-jobs.prewarm()
 run_id = watched_run()
 settings, view = st.columns([1, 2], gap="large")
 with settings:
