@@ -26,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 import textwrap
+import threading
 import time
 from pathlib import Path
 
@@ -81,14 +82,20 @@ def restart(runs: Path, run_id: str) -> tuple[float, float, float]:
     server = start_server(runs, port, {"LAYERLAB_HOME": str(runs.parent / "workspaces")})
     up = time.time()
     progress = runs / run_id / runfolder.PROGRESS
-    queued_at = []
+    seen: dict[str, float] = {}
 
-    def trains_again():
-        if not queued_at and runfolder.read_status(runs / run_id).get("status") == "queued":
-            queued_at.append(time.time())
-        value = runfolder.read_json(progress) if progress.exists() else {}
-        return value.get("time", 0) > killed_at and value["time"]
+    def watch():  # from the moment the server is up, on its own thread: the page view below blocks
+        end = time.monotonic() + 600
+        while "trains" not in seen and time.monotonic() < end:
+            if "queued" not in seen and runfolder.read_status(runs / run_id).get("status") == "queued":
+                seen["queued"] = time.time()
+            value = runfolder.read_json(progress) if progress.exists() else {}
+            if value.get("time", 0) > killed_at:
+                seen["trains"] = value["time"]
+            time.sleep(0.01)
 
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
     try:
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
@@ -96,15 +103,16 @@ def restart(runs: Path, run_id: str) -> tuple[float, float, float]:
             page.goto(f"http://127.0.0.1:{port}/train")
             page.get_by_role("button", name="Train", exact=True).wait_for(timeout=120_000)
             served = time.time() - up
-            again = wait_for(trains_again, 300, 0.01) - up
             browser.close()
-        final = wait_for(lambda: runfolder.read_status(runs / run_id).get("status") in
-                         ("completed", "failed", "stopped", "interrupted"), 600, 0.2)
-        assert final
+        watcher.join()
+        wait_for(lambda: runfolder.read_status(runs / run_id).get("status") in
+                 ("completed", "failed", "stopped", "interrupted"), 600, 0.2)
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(30)
-    return served, (queued_at or [up])[0] - up, again
+    if "trains" not in seen:
+        raise SystemExit("the run did not train again")
+    return served, seen.get("queued", up) - up, seen["trains"] - up
 
 
 def main() -> None:
