@@ -9,7 +9,9 @@ from pathlib import Path
 
 import streamlit as st
 
+from builder.experiment import dataset_title
 from ui import collector, feedback, jobs, navigation, state
+from ui.cookies import remember as remember_cookies
 
 st.set_page_config(page_title="Layerlab", page_icon="🧱", layout="wide", initial_sidebar_state="expanded")
 state.init()
@@ -22,6 +24,7 @@ PAGES = [  # (file, title, icon)
     ("pages/build.py", "Build", ":material/account_tree:"),
     ("pages/train.py", "Train", ":material/model_training:"),
     ("pages/explain.py", "Explain", ":material/visibility:"),
+    ("pages/try.py", "Try", ":material/touch_app:"),
     ("pages/runs.py", "Runs", ":material/history:"),
 ]
 TEACHER_PAGES = [("pages/class.py", "Class", ":material/groups:")]
@@ -64,10 +67,8 @@ def sidebar() -> None:
     with st.sidebar:
         st.markdown("### :material/deployed_code: Layerlab")
         st.caption("Pick data → build a network → train it and watch it learn.")
-        dataset = data.get("dataset", "—")
-        if str(dataset).startswith("upload:"):
-            dataset = "your upload"
-        st.markdown(f"**Data:** `{dataset}`")
+        shown = dataset_title(str(data.get("dataset") or "—")).replace("`", "'")  # an upload by its file's name
+        st.markdown(f"**Data:** `{shown}`")
         st.markdown(f"**Model:** `{spec.get('name', 'model')}`")
         if fb.ok:
             st.success("Ready to train", icon=":material/check_circle:")
@@ -79,18 +80,29 @@ def sidebar() -> None:
         st.caption(f":material/memory: {device_line()}")
 
 
-def workspace_box() -> None:
-    """The student's link (shown open on a new workspace) and display name."""
+def workspace_box(redirecting: bool) -> None:
+    """The student's link (shown open on a first visit) and display name; the browser remembers the workspace
+    (a cookie) once it holds something, and the teacher's sign-in for this browser session."""
     ws = state.workspace_id()
     if st.query_params.get("ws") != ws:  # page links drop the query: keep the link reloadable on every page
         st.query_params["ws"] = ws
+    notice, error = (None, None) if redirecting else state.notices()  # said on the page the student sees
+    if notice:
+        st.info(notice, icon=":material/sync:")
     with st.sidebar, st.expander(":material/bookmark: Your workspace", expanded=st.session_state.pop("ws_new", False)):
-        st.caption("Your link — bookmark it to come back to your work (here or on another computer):")
+        if error:
+            st.error(error, icon=":material/block:")
+        st.caption("This browser comes back to your work by itself. Your link — bookmark it for another computer:")
         base = (st.context.url or "").split("?")[0]
         st.code(f"{base}?ws={ws}", language=None)
         name = st.text_input("Your name (shown to the teacher)", value=state.get_name(), key="ws_name", max_chars=60)
         if name != state.get_name():
             state.set_name(name)
+        st.button("Start a new workspace", key="ws_leave", on_click=state.start_new_workspace,
+                  icon=":material/add_circle:", help="On a shared computer: an empty workspace for the next person. "
+                  "This one stays saved; its link above still opens it.")
+    with st.sidebar:  # outside the expander: a folded one need not run its scripts
+        remember_cookies(state.browser_cookies())
 
 
 def class_code_gate() -> None:
@@ -107,8 +119,9 @@ def class_code_gate() -> None:
     st.stop()
 
 
-if "teacher" in st.query_params:
+if "teacher" in st.query_params:  # the key leaves the address at once (a projector shows it); a cookie stays
     state.admit_teacher(st.query_params["teacher"])
+    del st.query_params["teacher"]
 # Any first view starts the job manager (its worker imports Keras meanwhile): a restarted server goes on
 # with the runs it was training then, whichever page is opened first.
 jobs.prewarm()
@@ -120,6 +133,6 @@ home = st.Page(lambda: st.switch_page(pages["Build"]), title="Layerlab", default
                url_path="start")
 nav = st.navigation([home, *pages.values()], position="top")
 navigation.mark_app()
+workspace_box(redirecting=nav.url_path == home.url_path)  # first in the sidebar: a first visit sees its link
 sidebar()
-workspace_box()
 nav.run()

@@ -119,9 +119,17 @@ def _strides(n: int, default=None, optional: bool = False, help: str = "") -> Pa
                  help=help or "Step between filter positions; 2 halves the size.")
 
 
+def _dilation(n: int) -> Param:
+    return Param("dilation_rate", "ints", [1] * n, length=n, min=1, max=1024, int_or_tuple=True, advanced=True,
+                 help="Gaps between the filter's taps (a dilated or atrous convolution): 2 spreads a 3-wide filter "
+                 "over 5 positions, so it sees further with the same weights. Plain and transposed convolutions "
+                 "need strides 1 for it.")
+
+
 def _conv(name: str, n: int, help: str, *extra: Param, filters: bool = True, regularizer: bool = True) -> LayerType:
-    """A convolution over n spatial axes: (filters,) kernel_size, strides, padding, extras, activation, bias."""
-    params = ((_filters(),) if filters else ()) + (_kernel(n), _strides(n), PADDING, *extra, ACTIVATION, USE_BIAS)
+    """A convolution over n spatial axes: (filters,) kernel_size, strides, padding, dilation, extras, activation, bias."""
+    params = ((_filters(),) if filters else ()) + (_kernel(n), _strides(n), PADDING, _dilation(n), *extra, ACTIVATION,
+                                                   USE_BIAS)
     return LayerType(name, "convolution", help, params + ((KERNEL_REGULARIZER,) if regularizer else ()), **_RANK[n])
 
 
@@ -177,6 +185,7 @@ FREEZE_HELP = {
     "from": "the base's layers from 'unfreeze_from' on learn; the earlier ones stay as trained",
 }
 FREEZE = tuple(FREEZE_HELP)  # types whose "layer" param is a whole inner layer
+INPUT_DTYPES = ("float32", "int32", "int64")
 
 
 def _catalog(*types: LayerType) -> dict[str, LayerType]:
@@ -189,8 +198,8 @@ CATALOG: dict[str, LayerType] = _catalog(
         "Input", "core", "Where data enters the model; its shape is one example's shape, without the batch.",
         (Param("shape", "shape", [28, 28, 1], required=True, min=1, extra={"allow_none_items": True},
                help="Size of one example, e.g. [28, 28, 1] for a grayscale image or [4] for 4 numbers."),
-         Param("dtype", "choice", "float32", choices=("float32", "int32"), advanced=True,
-               help="float32 for measurements and pixels; int32 for token ids that feed an Embedding.")),
+         Param("dtype", "choice", "float32", choices=INPUT_DTYPES, advanced=True,
+               help="float32 for measurements and pixels; int32 (or int64) for token ids that feed an Embedding.")),
         min_inputs=0, max_inputs=0,
     ),
     LayerType(
@@ -235,18 +244,18 @@ CATALOG: dict[str, LayerType] = _catalog(
         (_filters(), _kernel(1), _strides(1),
          Param("padding", "choice", "valid", choices=("valid", "same", "causal"),
                help="'same' keeps the length; 'valid' shrinks it; 'causal' only looks at earlier steps."),
-         GROUPS, ACTIVATION, USE_BIAS, KERNEL_REGULARIZER),
+         _dilation(1), GROUPS, ACTIVATION, USE_BIAS, KERNEL_REGULARIZER),
         **SEQUENCE,
     ),
     LayerType(
         "Conv2D", "convolution", "Slides small learned filters over an image to detect local patterns such as edges.",
-        (_filters(), _kernel(2), _strides(2), PADDING, GROUPS, ACTIVATION, USE_BIAS, KERNEL_REGULARIZER),
+        (_filters(), _kernel(2), _strides(2), PADDING, _dilation(2), GROUPS, ACTIVATION, USE_BIAS, KERNEL_REGULARIZER),
         **IMAGE,
     ),
     LayerType(
         "SeparableConv2D", "convolution",
         "A cheaper Conv2D: filters each channel on its own, then mixes channels; far fewer weights.",
-        (_filters(), _kernel(2), _strides(2), PADDING,
+        (_filters(), _kernel(2), _strides(2), PADDING, _dilation(2),
          Param("depth_multiplier", "int", 1, min=1, max=16, advanced=True,
                help="How many filters per input channel in the first (per-channel) step."),
          ACTIVATION, USE_BIAS),
@@ -256,7 +265,7 @@ CATALOG: dict[str, LayerType] = _catalog(
         "Conv2DTranspose", "convolution",
         "The reverse of Conv2D: grows an image, e.g. in decoders; strides 2 doubles the size.",
         (_filters(), _kernel(2), _strides(2, help="Step of the output grid; 2 doubles the size."),
-         PADDING, ACTIVATION, USE_BIAS, KERNEL_REGULARIZER),
+         PADDING, _dilation(2), ACTIVATION, USE_BIAS, KERNEL_REGULARIZER),
         **IMAGE,
     ),
     LayerType(
@@ -312,8 +321,12 @@ CATALOG: dict[str, LayerType] = _catalog(
                help="Size of each head's value vectors; empty means the same as key_dim."),
          Param("dropout", "float", 0.0, min=0.0, max=0.95, step=0.05, advanced=True,
                help="Fraction of attention weights dropped while training."),
-         USE_BIAS),
-        min_inputs=2, max_inputs=3, input_names=("query", "value", "key"), **SEQUENCE,
+         USE_BIAS,
+         Param("attention_axes", "ints", None, optional=True, min=-8, max=8, advanced=True,
+               help="The axes attended over, e.g. [1, 2] for height and width; empty means every axis between "
+               "the batch and the features (the steps of a sequence, both axes of a grid).")),
+        min_inputs=2, max_inputs=3, input_names=("query", "value", "key"), input_ranks=(3, 4, 5),
+        rank_hint="(batch, steps, features) or a grid such as (batch, height, width, features)",
     ),
     LayerType(
         "LayerNormalization", "attention & normalization",

@@ -77,6 +77,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--method", default="saliency", help="saliency (default), integrated_gradients, grad_cam, …")
     p.add_argument("--samples", type=int, default=8, help="how many test samples to explain (default 8)")
     p.add_argument("--out", metavar="DIR", help="where to write the maps (default RUN_DIR/explain/METHOD)")
+    p = command("predict", _predict, "a finished run's answer to one input (picture, CSV row, JSON array) as JSON")
+    p.add_argument("path", metavar="RUN_DIR")
+    p.add_argument("input", metavar="INPUT", help="a PNG/JPEG picture, a CSV file (first row of numbers), a JSON "
+                   "file or a JSON array such as '[5.1, 3.5, 1.4, 0.2]'")
+    p.add_argument("--no-saliency", action="store_true", help="only the answer, without where the model looked")
     return parser
 
 
@@ -207,6 +212,13 @@ def _explain(args) -> int:
     from builder.explain.cli import cli_explain
 
     return int(cli_explain(args.path, args.method, args.samples, args.out) or 0)
+
+
+def _predict(args) -> int:
+    _quiet_keras()
+    from builder.predict.cli import cli_predict
+
+    return cli_predict(args.path, args.input, None if args.no_saliency else "saliency")
 
 
 def _quiet_keras() -> None:

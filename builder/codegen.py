@@ -56,7 +56,7 @@ def to_python(spec, bases: str = "pretrained") -> str:
         *[f"# {line}" for line in comment_lines(spec.description)],
         "# Run it with: python model.py",
         *([f"# It loads pretrained base files (.keras, weights included) from the folder {literal(bases)} "
-           "beside it.", "from pathlib import Path", ""] if has_bases else []),
+           "beside it, or from beside it.", "from pathlib import Path", ""] if has_bases else []),
         "import keras",
         "from keras import layers, regularizers" if any("regularizers." in b for b in body) else "from keras import layers",
         "",
@@ -101,7 +101,11 @@ def _base_loader(folder: str) -> list[str]:
     return [
         "def pretrained_base(file, name, freeze, unfreeze_from=None, output_layer=None):",
         '    """A saved model with its weights, used as one layer; frozen all / none / from a layer on."""',
-        f"    base = keras.saving.load_model(Path(__file__).resolve().parent / {literal(folder)} / file, compile=False)",
+        "    here = Path(__file__).resolve().parent",
+        f"    path = here / {literal(folder)} / file",
+        "    if not path.exists():  # downloaded on its own, beside this script",
+        "        path = here / file",
+        "    base = keras.saving.load_model(path, compile=False)",
         "    if output_layer:  # the base ends there: that layer's output feeds the head",
         "        base = keras.Model(base.inputs, base.get_layer(output_layer).output)",
         "    base.name = name",

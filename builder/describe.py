@@ -1,7 +1,7 @@
 """Words for a model, from its layers: one line per layer, the whole stack, and what kind of network it is.
 
 The canvas shows `layer_brief` under each layer's type; exported code starts with `layers_line`;
-run names read "`kind` on digits · 3". All three come from the spec itself, so a model built from
+run names read "`kind` on digits · 3" ("GAN on digits", "Transfer on shapes"). All three come from the spec itself, so a model built from
 scratch or changed away from a template is described as what it is.
 """
 from __future__ import annotations
@@ -33,6 +33,18 @@ def layer_brief(params: dict | None) -> str:
     return ", ".join(bits)
 
 
+def frozen_brief(params: dict | None) -> str:
+    """How much of a pretrained base keeps its trained weights: "frozen", "frozen before block_3" (the layers from
+    block_3 on learn) or "" (every layer learns)."""
+    p = params or {}
+    freeze = p.get("freeze", "all")
+    if freeze == "none":
+        return ""
+    if freeze == "from" and p.get("unfreeze_from"):
+        return f"frozen before {p['unfreeze_from']}"
+    return "frozen"
+
+
 def layers_line(nodes: list[dict]) -> str:
     """The layers in order as one line: "Input · shape [8, 8, 1] → Flatten → Dense · units 64, relu → …"."""
     named = [f"{n.get('type')}" + (f" · {b}" if (b := layer_brief(n.get("params"))) else "") for n in nodes]
@@ -41,11 +53,16 @@ def layers_line(nodes: list[dict]) -> str:
     return " → ".join(named)
 
 
-def kind(nodes: list[dict], reconstructs: bool = False) -> str:
-    """"CNN", "RNN", "Transformer", "Autoencoder" or "MLP": what a course would call this network."""
+def kind(nodes: list[dict], reconstructs: bool = False, gan: bool = False) -> str:
+    """"GAN", "Transfer", "CNN", "RNN", "Transformer", "Autoencoder" or "MLP": what a course would call this
+    network (`gan`: the nodes are a GAN's generator)."""
+    if gan:
+        return "GAN"
     if reconstructs:
         return "Autoencoder"
     types = {n.get("type") for n in nodes}
+    if "Pretrained" in types:  # a pretrained base with a head: named for the method, whatever the base is
+        return "Transfer"
     for name, members in _KINDS:
         if types & set(members):
             return name

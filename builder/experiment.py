@@ -19,12 +19,13 @@ import math
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from builder import describe, gan
+from builder import compute, describe, gan
 from builder import validate as model_validate
 from builder.params import Param
 from builder.spec import ModelSpec, SpecError, atomic_write_text, parse_json, read_text
 from builder.validate import Problem
-from datasets.splits import FEATURES, MAX_FRACTION, feature_shape, features_problem, split_problems
+from datasets import stored
+from datasets.splits import FEATURES, MAX_FRACTION, feature_shape, features_problem, split_problems, split_sizes
 
 FORMAT = "layerlab/experiment@1"
 _KEYS = {"format", "name", "model", "data", "augmentation", "training", "gan"}
@@ -50,6 +51,7 @@ METRICS_BY_TASK = {
 }
 ALL_METRICS = ("accuracy", "mae", "mse")
 MONITORS = ("val_loss", "loss", "val_accuracy", "accuracy", "val_mae", "mae")
+GAN_HIDDEN = ("task", "loss", "metrics", "early_stopping")  # see shown_settings
 
 HYPERPARAMS: dict[str, Param] = {p.name: p for p in (
     Param("task", "choice", "classification", choices=TASKS,
@@ -183,7 +185,8 @@ class Experiment:
         if self.name:
             return self.name
         nodes = [{"type": n.type} for n in self.model.nodes]
-        return f"{describe.kind(nodes, reconstructs=self.hp.get('task') == 'reconstruction')} on {self.dataset}"
+        network = describe.kind(nodes, reconstructs=self.hp.get("task") == "reconstruction", gan=bool(self.gan))
+        return f"{network} on {dataset_title(self.dataset)}"
 
     # -- (de)serialisation ---------------------------------------------------
     def to_dict(self) -> dict:
@@ -258,11 +261,49 @@ def _structure_problems(data) -> list[str]:
     return problems
 
 
+def dataset_title(dataset_id: str) -> str:
+    """The dataset as people name it: an upload by its file's name ("harvest.csv"), a built-in one by its id."""
+    if stored.is_stored(dataset_id) and not stored.id_problem(dataset_id):
+        return stored.title(dataset_id)
+    return dataset_id
+
+
 def _upload_id_problem(dataset_id) -> str | None:
     """An upload id that could name a path outside the uploads folder is refused on load, not later."""
-    from datasets import stored
-
     return stored.id_problem(dataset_id) if stored.is_stored(dataset_id) else None
+
+
+# -- defaults that follow the data's size ---------------------------------------------
+SMALL_IMAGES = 1000  # image datasets up to this many examples train better with augmentation and transfer
+EPOCHS_BY_SIZE = ((200, 60), (SMALL_IMAGES, 30))  # (up to n examples, epochs): few examples need more passes
+SMALL_AUGMENTATION = ({"type": "RandomFlip", "params": {"mode": "horizontal"}},
+                      {"type": "RandomRotation", "params": {"factor": 0.05}})
+
+
+@dataclass(frozen=True)
+class SizeDefaults:
+    training: dict  # settings to set ({} when the declared defaults suit the data)
+    augmentation: list  # augmentation to switch on ([] to leave it as it is)
+    notes: list  # what was set and why, and what else to try, in a student's words
+
+
+def size_defaults(experiment: dict, info) -> SizeDefaults:
+    """Settings for new data of `info.size` examples: a small image set gets more epochs, flips and small
+    rotations, and the advice to start from a pretrained model. Never lowers what the student chose."""
+    if getattr(info, "kind", None) != "image" or not 0 < info.size <= SMALL_IMAGES:
+        return SizeDefaults({}, [], [])
+    training, notes = {}, []
+    epochs = next(e for n, e in EPOCHS_BY_SIZE if info.size <= n)
+    if coerce(experiment).hp["epochs"] < epochs:
+        training["epochs"] = epochs
+        notes.append(f"{info.size} pictures are few: training goes through them {epochs} times (epochs).")
+    augmentation = [] if experiment.get("augmentation") else [copy.deepcopy(a) for a in SMALL_AUGMENTATION]
+    if augmentation:
+        notes.append("Augmentation is on (flips and small rotations), so the model sees varied copies.")
+    if not has_pretrained_base(experiment):
+        notes.append("A pretrained model learns far more from few pictures: try the template "
+                     "“Transfer learning” on the Build page.")
+    return SizeDefaults(training, augmentation, notes)
 
 
 # -- the verdict -------------------------------------------------------------------
@@ -293,6 +334,9 @@ def check(exp, dataset_info=None) -> list[Problem]:
     if info is None and not any(p.field in ("data.dataset", "data.options") for p in problems):
         info, problem = _dataset_info(exp.dataset, exp.data_settings["options"])
         problems += [problem] if problem else []
+    if info is not None and not any(p.field == "training.batch_size" for p in problems):
+        problems += batch_problems(exp, info)
+    problems += compute.problems(report, compute.step_batch(exp.hp["batch_size"], info))
     if exp.gan:  # two networks, checked against each other and the data (builder.gan)
         return problems + gan.problems(exp, report, info)
     if info is not None:
@@ -374,9 +418,59 @@ def training_problems(training: dict) -> list[Problem]:
         if name == "loss":
             value = LOSS_ALIASES.get(value, value)
         problem = _check_param(param, value)
-        if problem:
-            problems.append(_setting("training", name, problem))
+        if problem:  # the run would not use this value: the fix puts the declared default back, in view
+            problems.append(_setting("training", name, problem, {name: param.default}))
     return problems
+
+
+def batch_problems(exp: Experiment, info) -> list[Problem]:
+    """A batch bigger than the training split: every epoch would be one smaller batch than the one asked for."""
+    size = getattr(info, "size", None)
+    if not isinstance(size, int) or not isinstance(exp.training.get("batch_size", 0), int):
+        return []
+    settings = exp.data_settings
+    try:
+        train = split_sizes(size, settings["validation_split"], settings["test_split"])[0]
+    except (TypeError, ValueError):
+        return []  # fractions out of range: the data check says so
+    batch = exp.hp["batch_size"]
+    if train < 1 or batch <= train:
+        return []
+    return [_setting("training", "batch_size", f"the batch size {batch} is larger than the {train} training "
+                     f"examples, so each epoch would be one batch of {train}; choose {train} or less",
+                     {"batch_size": min(HYPERPARAMS["batch_size"].default, train)})]
+
+
+def shown_settings(experiment: dict) -> tuple[str, ...]:
+    """The training settings that apply to this experiment dict's kind, in declaration order (what Train shows).
+
+    A GAN always trains with binary cross-entropy, has no classes and no validation loss, so task, loss,
+    metrics and early stopping do not apply; the fine-tuning settings apply only to a model with a pretrained
+    base. Reads the dict as it is, so a model that does not parse yet still gets its form.
+    """
+    hidden = set(GAN_HIDDEN if experiment.get(gan.KEY) else ())
+    if not has_pretrained_base(experiment):
+        hidden |= {"fine_tune_epochs", "fine_tune_rate"}
+    return tuple(name for name in HYPERPARAMS if name not in hidden)
+
+
+def has_pretrained_base(experiment: dict) -> bool:
+    """Whether the experiment dict's model holds a pretrained base (read as it is: it need not parse)."""
+    from builder.pretrained import TYPE
+
+    nodes = (experiment.get("model") or {}).get("nodes") or []
+    return any(isinstance(n, dict) and n.get("type") == TYPE for n in nodes)
+
+
+def metric_choices(task: str) -> tuple[str, ...]:
+    """Metrics that mean something for the task (accuracy only counts classes)."""
+    return METRICS_BY_TASK.get(task, ALL_METRICS)
+
+
+def monitor_choices(task: str) -> tuple[str, ...]:
+    """Numbers early stopping can watch for the task: the losses and the task's metrics."""
+    metrics = metric_choices(task)
+    return tuple(m for m in MONITORS if m.removeprefix("val_") in ("loss", *metrics))
 
 
 def _check_param(param: Param, value) -> str | None:

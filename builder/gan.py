@@ -16,6 +16,7 @@ from __future__ import annotations
 import copy
 from dataclasses import replace
 
+from builder import compute
 from builder import validate as model_validate
 from builder.spec import ModelSpec, SpecError
 from builder.validate import Problem
@@ -72,6 +73,8 @@ def problems(exp, generator_report, info) -> list[Problem]:
     disc = exp.gan[PART]
     d_report = model_validate.check(disc)
     found += [replace(p, field=f"{PART}.{p.field or 'model'}") for p in d_report.problems]
+    batch = compute.step_batch(exp.hp["batch_size"], info)
+    found += [replace(p, field=f"{PART}.{p.field}") for p in compute.problems(d_report, batch)]
     g_in, g_out = exp.model.input_ids(), exp.model.output_ids()
     d_in, d_out = disc.input_ids(), disc.output_ids()
     if len(g_in) != 1 or len(g_out) != 1:

@@ -2,20 +2,24 @@
 
 Only models made of catalog layers can be opened. Only the file's
 `config.json` is read (its size checked from the archive header first), and
-before Keras even sees it the config is scanned: a Lambda layer or any custom
-class is refused by name, so no code from the file ever runs. Keras then
+before Keras even sees it the config is scanned: Lambda layers and custom
+classes are refused, all named in one message, so no code from the file ever
+runs, and its layers are counted against the node budget. Keras then
 rebuilds the architecture in safe mode with its weights declared but never
 allocated, and the spec is held against the server budgets like any other.
 Weights are not imported — a spec describes the architecture only.
 """
 from __future__ import annotations
 
+import functools
 import json
+import re
 import zipfile
+from collections import deque
 from pathlib import Path
 
-from builder.catalog import CATALOG, LayerType
-from builder.spec import ID_PATTERN, ModelSpec, Node, SpecError, unique_name
+from builder.catalog import CATALOG, INPUT_DTYPES, LayerType
+from builder.spec import ID_PATTERN, ModelSpec, Node, SpecError, too_many_nodes, unique_name
 
 CUSTOM_CODE = "this model contains custom code ({what}); Layerlab only opens models made of standard Keras layers"
 
@@ -36,18 +40,35 @@ def from_keras_file(path) -> ModelSpec:
         raise SpecError([f"{path}: not a Keras model file (.keras zip archive); {hint}"])
     config = read_config(path)
     refuse_custom_code(config)
+    refuse_too_many_layers(config)  # before Keras rebuilds anything: that costs milliseconds a layer
     import keras
 
     from builder.validate import declared_weights_only, keras_message
 
     try:
         with declared_weights_only():  # a 1.5 KB file may declare gigabytes of weights
-            model = keras.saving.deserialize_keras_object(_architecture(config), safe_mode=True)
+            model = _rebuild(_architecture(config))
     except Exception as e:  # noqa: BLE001 - any loading failure becomes one plain line
         raise SpecError([f"{path}: Keras could not open this model: {keras_message(e)}"]) from None
     if not isinstance(model, keras.Model):
         raise SpecError([f"{path}: the file holds a {type(model).__name__}, not a model"])
     return from_model(model)
+
+
+def _rebuild(config: dict):
+    """Keras' object for a saved config, in safe mode. A Sequential is put together from its layers at once: Keras'
+    own from_config rebuilds the model after each layer it adds (500 layers: minutes)."""
+    import keras
+
+    layers = (config.get("config") or {}).get("layers") if config.get("class_name") == "Sequential" else None
+    if not isinstance(layers, list) or not all(isinstance(c, dict) and "module" in c for c in layers):
+        return keras.saving.deserialize_keras_object(config, safe_mode=True)
+    model = keras.Sequential([keras.saving.deserialize_keras_object(c, safe_mode=True) for c in layers],
+                             name=config["config"].get("name"))
+    shape = config["config"].get("build_input_shape")
+    if not model.built and isinstance(shape, list):  # saved without an Input: Keras builds it from the shape
+        model.build(tuple(shape))
+    return model
 
 
 def _architecture(config: dict) -> dict:
@@ -75,30 +96,52 @@ def read_config(path: Path) -> dict:
 
 
 def refuse_custom_code(config) -> None:
-    """SpecError if a saved config holds a Lambda, a Python function or any non-Keras class."""
-    for item in _walk(config):
-        class_name = item.get("class_name")
-        if not isinstance(class_name, str):
-            continue
-        name = (item.get("config") or {}).get("name") if isinstance(item.get("config"), dict) else None
-        if class_name == "Lambda":
-            raise SpecError([CUSTOM_CODE.format(what=f"Lambda layer '{name}'")])
-        if class_name in ("__lambda__", "function"):
-            raise SpecError([CUSTOM_CODE.format(what="a Python function")])
-        module = item.get("module")
-        if module is not None and not (isinstance(module, str) and (module == "keras" or module.startswith("keras."))):
-            what = f"custom class {class_name}" + (f" in layer '{name}'" if name else "")
-            raise SpecError([CUSTOM_CODE.format(what=what)])
+    """SpecError naming every Lambda, Python function and non-Keras class a saved config holds."""
+    found = []
+    for item in _walk(config, inside=lambda item: item.get("class_name") != "Lambda"):  # a Lambda names its function
+        what = _custom_code(item)
+        if what and what not in found:
+            found.append(what)
+    if found:
+        raise SpecError([CUSTOM_CODE.format(what="; ".join(found))])
 
 
-def _walk(value):
-    """Every dict inside a parsed JSON value (iterative: no nesting depth can overflow the stack)."""
-    todo = [value]
+def _custom_code(item: dict) -> str | None:
+    """What custom code one serialised object is, or None for a Keras one."""
+    class_name = item.get("class_name")
+    if not isinstance(class_name, str):
+        return None
+    name = (item.get("config") or {}).get("name") if isinstance(item.get("config"), dict) else None
+    if class_name == "Lambda":
+        return f"Lambda layer '{name}'"
+    if class_name in ("__lambda__", "function"):
+        return "a Python function"
+    module = item.get("module")
+    if module is not None and not (isinstance(module, str) and (module == "keras" or module.startswith("keras."))):
+        return f"custom class {class_name}" + (f" in layer '{name}'" if name else "")
+    return None
+
+
+def refuse_too_many_layers(config) -> None:
+    """SpecError if a saved config lists more layers than the node budget: those of nested models included, Inputs
+    and the nested models themselves (groups, not nodes) left out, so it never refuses a model that fits."""
+    entries = [e for item in _walk(config) if isinstance(item.get("layers"), list) for e in item["layers"]]
+    too_many = too_many_nodes(sum(1 for e in entries if isinstance(e, dict) and e.get("class_name") != "InputLayer"
+                                  and not (isinstance(e.get("config"), dict) and isinstance(e["config"].get("layers"), list))))
+    if too_many:
+        raise SpecError([too_many])
+
+
+def _walk(value, inside=lambda item: True):
+    """Every dict inside a parsed JSON value, breadth first, so a model's layers come in their order (iterative:
+    no nesting depth can overflow the stack); the insides of a dict for which `inside` is false are skipped."""
+    todo = deque([value])
     while todo:
-        item = todo.pop()
+        item = todo.popleft()
         if isinstance(item, dict):
             yield item
-            todo.extend(item.values())
+            if inside(item):
+                todo.extend(item.values())
         elif isinstance(item, list):
             todo.extend(item)
 
@@ -112,16 +155,32 @@ def from_model(model) -> ModelSpec:
     """
     import keras
 
+    custom = _custom_layers(model)
+    if custom:
+        raise SpecError([CUSTOM_CODE.format(what="; ".join(custom))])
     graph = _Graph()
     outputs = graph.add_model(model, None, None)
     top_outputs = None if isinstance(model, keras.Sequential) else outputs
-    spec = ModelSpec(name=model.name, nodes=graph.nodes, outputs=top_outputs)
+    spec = ModelSpec(name=model.name, nodes=graph.nodes, outputs=top_outputs, description=" ".join(graph.notes))
     from builder.validate import check
 
     report = check(spec)
     if not report.ok:
         raise SpecError([f"the imported model cannot be used as it is: {line}" for line in report.lines()])
     return spec
+
+
+def _custom_layers(model) -> list[str]:
+    """Every Lambda and non-Keras layer class inside a live model, nested ones too."""
+    import keras
+
+    found = []
+    for layer in model._flatten_layers(include_self=False):
+        if isinstance(layer, keras.layers.Lambda):
+            found.append(f"Lambda layer '{layer.name}'")
+        elif not type(layer).__module__.startswith("keras."):
+            found.append(f"custom class {type(layer).__name__} in layer '{layer.name}'")
+    return found
 
 
 class _Graph:
@@ -132,6 +191,7 @@ class _Graph:
         self.ids: dict[tuple[int, int], str] = {}
         self.used: set[str] = set()
         self.added: set[int] = set()  # id() of each Keras operation already in the graph
+        self.notes: list[str] = []  # what the import changed, in words (the spec's description)
 
     def add(self, node: Node, group: str | None) -> str:
         node.id, node.group = _safe_id(node.id, self.used), group
@@ -146,7 +206,7 @@ class _Graph:
             raise SpecError([f"model '{model.name}' has no input shape yet; start it with keras.Input(shape=...)"])
         for i, tensor in enumerate(model.inputs):
             entry = tensor._keras_history.operation
-            self.ids[(id(entry), 0)] = sources[i] if sources else self.add(_input_node(entry), group)
+            self.ids[(id(entry), 0)] = sources[i] if sources else self.add(_input_node(entry, self.notes), group)
         if isinstance(model, keras.Sequential):
             previous = self.ids[(id(model.inputs[0]._keras_history.operation), 0)]
             for layer in model.layers:
@@ -175,7 +235,7 @@ class _Graph:
             name = _safe_base(op.name)
             outputs = self.add_model(op, sources, f"{group}/{name}" if group else name)
         elif not isinstance(op, keras.layers.Layer):
-            outputs = [self.add(_arithmetic_node(op, inbound, sources), group)]
+            outputs = [self.add(_operation_node(op, inbound, sources), group)]
         elif inbound is None:  # inside a Sequential
             outputs = [self.add(_layer_node(op, sources), group)]
         elif type(op).__name__ in _APPLICATION_HELPERS and type(op).__module__.startswith("keras.src.applications"):
@@ -215,7 +275,50 @@ def _refuse_call_options(layer, inbound) -> None:
                              "rebuild it without that option"])
 
 
-_RAW = "the model computes '{name}' with a raw operation instead of a layer; rebuild it with Keras layers (e.g. layers.Add instead of +)"
+_RAW = ("the model computes '{name}' with the raw operation {operation}{why}, which no Layerlab layer computes; "
+        "rebuild that step with a Keras layer (e.g. layers.Add instead of +)")
+
+# Raw activation operations (keras.ops.relu(x), keras.activations.swish(x)) → Activation(name), which calls the same
+# function; those with a setting become the layer that holds it.
+_ACTIVATION_OPS = {"Relu": "relu", "Relu6": "relu6", "Sigmoid": "sigmoid", "Tanh": "tanh", "Silu": "silu", "Selu": "selu",
+                   "Softplus": "softplus", "Softsign": "softsign", "HardSigmoid": "hard_sigmoid", "HardSilu": "hard_silu",
+                   "Exp": "exponential", "Gelu": "gelu", "LogSoftmax": "log_softmax"}
+_SETTING_OPS = {"ReLU": ("ReLU", ("max_value", "negative_slope", "threshold")), "LeakyRelu": ("LeakyReLU", ("negative_slope",)),
+                "Elu": ("ELU", ("alpha",)), "Softmax": ("Softmax", ("axis",))}
+
+
+def _operation_node(op, inbound, sources: list[str]) -> Node:
+    """A raw operation on tensors → the catalog layer that computes exactly the same; SpecError naming it if none."""
+    kind, params = type(op).__name__, None
+    if len(sources) == 1 and len(inbound.arguments.args) == 1 and not inbound.arguments.kwargs:
+        params = _activation_params(op, kind)
+    if isinstance(params, tuple):
+        return Node(id=op.name, type=params[0], params=params[1], inputs=sources)
+    if params is None and kind in ("Add", "Multiply", "Subtract", "TrueDivide"):
+        return _arithmetic_node(op, inbound, sources)
+    raise SpecError([_RAW.format(name=op.name, operation=_operation_name(op), why=params or "")])
+
+
+def _activation_params(op, kind: str):
+    """(layer type, params) for an activation operation; a str saying why not; None if it is none."""
+    if kind == "Gelu" and op.approximate:  # keras.ops.gelu's default; Activation("gelu") is the exact one
+        return " (approximate=True; Layerlab's gelu is the exact one, keras.activations.gelu)"
+    if kind == "LogSoftmax" and op.axis != -1:
+        return f" (axis={op.axis}; Layerlab's log_softmax works on the last axis)"
+    if kind in _ACTIVATION_OPS:
+        return "Activation", {"activation": _ACTIVATION_OPS[kind]}
+    layer_type, names = _SETTING_OPS.get(kind, (None, ()))
+    if layer_type is None:
+        return None
+    declared = CATALOG[layer_type].param_map
+    params = {name: getattr(op, name) for name in names if getattr(op, name) != declared[name].default}
+    return ("Activation", {"activation": "relu"}) if layer_type == "ReLU" and not params else (layer_type, params)
+
+
+def _operation_name(op) -> str:
+    """keras.ops.true_divide for keras' TrueDivide operation."""
+    snake = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", type(op).__name__).lower()
+    return f"keras.ops.{snake}"
 
 
 def _arithmetic_node(op, inbound, sources: list[str]) -> Node:
@@ -233,7 +336,7 @@ def _arithmetic_node(op, inbound, sources: list[str]) -> Node:
         if scale_offset:
             params = {"scale": scale_offset[0]} | ({"offset": scale_offset[1]} if scale_offset[1] else {})
             return Node(id=op.name, type="Rescaling", params=params, inputs=sources)
-    raise SpecError([_RAW.format(name=op.name)])
+    raise SpecError([_RAW.format(name=op.name, operation=_operation_name(op), why="")])
 
 
 def _layer_scale(graph: _Graph, layer, inbound, sources: list[str], group: str | None) -> str:
@@ -258,28 +361,31 @@ def _custom_scale(graph: _Graph, layer, inbound, sources: list[str], group: str 
 _APPLICATION_HELPERS = {"LayerScale": _layer_scale, "CustomScaleLayer": _custom_scale}
 
 
-def _input_node(layer) -> Node:
-    shape = list(layer.batch_shape[1:])
-    dtype = "int32" if "int" in str(layer.dtype) else "float32"
-    params = {"shape": shape}
+def _input_node(layer, notes: list[str]) -> Node:
+    """An Input node of the layer's dtype, or the nearest one Layerlab has (said in `notes`)."""
+    given = str(layer.dtype)
+    if given == "string":
+        raise SpecError([f"input '{layer.name}' takes text (string), but Layerlab's inputs are numbers; turn the "
+                         "text into token ids before the model (e.g. with TextVectorization outside it)"])
+    dtype = given if given in INPUT_DTYPES else "float32" if "float" in given else "int32"
+    if dtype != given:
+        notes.append(f"Input '{layer.name}' was {given} in Keras and is {dtype} here (Layerlab's inputs are "
+                     f"{', '.join(INPUT_DTYPES)}).")
+    params = {"shape": list(layer.batch_shape[1:])}
     if dtype != "float32":
         params["dtype"] = dtype
     return Node(id=layer.name, type="Input", params=params)
 
 
 def _layer_node(layer, sources: list[str]) -> Node:
-    import keras
-
     kind = type(layer).__name__
-    if isinstance(layer, keras.layers.Lambda):
-        raise SpecError([CUSTOM_CODE.format(what=f"Lambda layer '{layer.name}'")])
-    if not type(layer).__module__.startswith("keras."):
-        raise SpecError([CUSTOM_CODE.format(what=f"custom layer '{layer.name}' of class {kind}")])
     if kind not in CATALOG or kind == "Input":
         raise SpecError([f"layer '{layer.name}' is a {kind}, which Layerlab's layer catalog does not have; "
                          "replace it with a catalog layer"])
     params = layer_params(layer, CATALOG[kind])
-    _refuse_lost_settings(layer, kind, params)
+    if kind == "MultiHeadAttention":
+        _drop_filled_in_axes(layer, params)
+    _refuse_lost_settings(layer, kind)
     return Node(id=layer.name, type=kind, params=params, inputs=sources)
 
 
@@ -329,22 +435,36 @@ def _plain(value):
     return value
 
 
-def _refuse_lost_settings(layer, kind: str, params: dict) -> None:
-    """SpecError if the layer uses a setting the spec cannot express (it would be silently lost)."""
-    from builder.build import make_layer
+def _drop_filled_in_axes(layer, params: dict) -> None:
+    """Leave out attention_axes when they are the ones Keras picks itself for the query's rank (all axes between
+    the batch and the features), which a built layer's config holds as if they had been given."""
+    query = ((layer.get_build_config() or {}).get("shapes_dict") or {}).get("query_shape")
+    if query is not None and params.get("attention_axes") == list(range(1, len(query) - 1)):
+        del params["attention_axes"]
 
-    fresh = make_layer(Node(id=layer.name, type=kind, params=params)).get_config()
-    original = layer.get_config()
-    for key, value in original.items():
+
+def _refuse_lost_settings(layer, kind: str) -> None:
+    """SpecError if the layer uses a setting outside the catalog away from Keras' default (it would be lost)."""
+    fresh = _fresh_config(kind)
+    for key, value in layer.get_config().items():
         if key in _IGNORED_KEYS or key.endswith(_IGNORED_SUFFIXES) or key in CATALOG[kind].param_map:
             continue
         if key in ("layer", "backward_layer"):
             continue  # Bidirectional: the wrapped layer is compared through its own params
-        if kind == "MultiHeadAttention" and key == "attention_axes" and _plain(value) in (None, [1]):
-            continue  # Keras fills in the default axes (sequence) when the layer is built
         if _plain(value) != _plain(fresh.get(key)):
-            raise SpecError([f"layer '{layer.name}' ({kind}) uses {key}={value!r}, which Layerlab cannot "
-                             "represent; rebuild it without that setting"])
+            raise SpecError([f"layer '{layer.name}' ({kind}) uses {key}={value!r}, but Layerlab's {kind} has no "
+                             f"'{key}' setting: it always uses Keras' default {fresh.get(key)!r}; rebuild the "
+                             f"layer with {key}={fresh.get(key)!r} to open it"])
+
+
+@functools.cache
+def _fresh_config(kind: str) -> dict:
+    """The config of a new layer of `kind` (settings outside the catalog at Keras' defaults); one per type, so an
+    import costs one layer construction per layer type, not per layer."""
+    from builder.build import make_layer
+
+    required = {p.name: p.default for p in CATALOG[kind].params if p.required}
+    return make_layer(Node(id="fresh", type=kind, params=required)).get_config()
 
 
 def _safe_id(name: str, used: set) -> str:

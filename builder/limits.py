@@ -35,6 +35,15 @@ BUDGETS: dict[str, Budget] = {b.name: b for b in (
            "weights in one model (trainable and not), counted from the declared sizes"),
     Budget("max_activations", "LAYERLAB_MAX_ACTIVATIONS", 20_000_000, "",
            "numbers all layers output for one example, added up (memory per example while training)"),
+    Budget("max_step_flops", "LAYERLAB_MAX_STEP_FLOPS", 1_000_000_000_000, "",
+           "arithmetic operations of one training step (forward and backward over a whole batch), estimated "
+           "from the layer shapes when the experiment is checked"),
+    Budget("max_step_memory_mb", "LAYERLAB_MAX_STEP_MEMORY_MB", 4096, "MB",
+           "activation memory of one training step: every layer's output and its gradient for the whole batch, "
+           "attention scores included, estimated when the experiment is checked"),
+    Budget("max_worker_mb", "LAYERLAB_MAX_WORKER_MB", 8192, "MB",
+           "memory one training worker process may hold (its heap and the private memory it writes, "
+           "RLIMIT_DATA); a run that needs more ends as failed, with the reason"),
     Budget("max_input_dim", "LAYERLAB_MAX_INPUT_DIM", 100_000, "", "size of any one axis of an Input"),
     Budget("max_nodes", "LAYERLAB_MAX_NODES", 2_000, "", "layers in one model spec"),
     Budget("max_spec_mb", "LAYERLAB_MAX_SPEC_MB", 8, "MB", "a model spec or experiment JSON file"),
@@ -47,12 +56,18 @@ BUDGETS: dict[str, Budget] = {b.name: b for b in (
     Budget("max_files", "LAYERLAB_MAX_FILES", 20_000, "", "entries in one archive"),
     Budget("max_image_pixels", "LAYERLAB_MAX_IMAGE_PIXELS", 4096 * 4096, "",
            "pixels of one image, read from its header before it is decoded"),
+    Budget("max_archive_pixels", "LAYERLAB_MAX_ARCHIVE_PIXELS", 1_000_000_000, "",
+           "pixels of all images in one ZIP together, read from their headers before any is decoded"),
+    Budget("max_decode_seconds", "LAYERLAB_MAX_DECODE_SECONDS", 60, "",
+           "seconds of server CPU spent decoding one ZIP's images; the upload is refused beyond it"),
     Budget("max_dataset_mb", "LAYERLAB_MAX_DATASET_MB", 256, "MB",
            "an uploaded dataset once loaded as float32 numbers (images after resizing)"),
     Budget("max_csv_mb", "LAYERLAB_MAX_CSV_MB", 50, "MB", "a CSV/TSV upload"),
     Budget("max_csv_columns", "LAYERLAB_MAX_CSV_COLUMNS", 2_000, "", "columns of a CSV/TSV upload"),
     Budget("max_csv_rows", "LAYERLAB_MAX_CSV_ROWS", 1_000_000, "", "rows of a CSV/TSV upload"),
     # a workshop: what one workspace (one student) may hold
+    Budget("max_workspaces", "LAYERLAB_MAX_WORKSPACES", 500, "",
+           "workspaces on the server (one is made when a browser first saves something; empty ones are swept)"),
     Budget("max_active_runs", "LAYERLAB_MAX_ACTIVE_RUNS", 1, "", "runs one workspace may have queued or training"),
     Budget("max_stored_runs", "LAYERLAB_MAX_STORED_RUNS", 30, "",
            "finished runs one workspace keeps; beyond it the oldest unshared one is removed"),
@@ -63,6 +78,10 @@ BUDGETS: dict[str, Budget] = {b.name: b for b in (
            "hours an upload is kept after it was last used; then it is deleted"),
     Budget("max_disk_mb", "LAYERLAB_MAX_DISK_MB", 20_480, "MB",
            "the runs and uploads folders together; a new run or upload is refused above it"),
+    Budget("max_run_mb", "LAYERLAB_MAX_RUN_MB", 2048, "MB",
+           "what one run writes into its folder, counted while it trains; a run that would go over it stops as failed"),
+    Budget("max_loaded_models", "LAYERLAB_MAX_LOADED_MODELS", 8, "",
+           "trained runs the Try page keeps loaded for all sessions (least recently used go first)"),
     Budget("max_dataset_cache_mb", "LAYERLAB_MAX_DATASET_CACHE_MB", 1024, "MB",
            "uploaded datasets the web server keeps in memory for all sessions (least recently stored go first)"),
 )}
@@ -89,6 +108,15 @@ def check_disk(*folders) -> None:
                        "Delete old runs on the Runs page, or ask the teacher to make room.")
 
 
+def check_run_disk(run_dir, adding: int = 0) -> None:
+    """Raise DiskFull when a run folder, with `adding` bytes more, would hold more than `max_run_mb`."""
+    used, allowed = folder_bytes(run_dir), get("max_run_mb")
+    if used + adding > allowed:
+        raise DiskFull(f"the run stopped: its folder would hold {size(used + adding)}, over the limit of "
+                       f"{size(allowed)} for one run (server setting LAYERLAB_MAX_RUN_MB); use smaller pictures, "
+                       "a smaller model or fewer epochs")
+
+
 class DiskFull(ValueError):
     """The disk budget for runs and uploads is spent."""
 
@@ -107,9 +135,17 @@ def lines() -> list[str]:
     return out
 
 
+def size(n: int) -> str:
+    """Bytes in words people read, in the units of the MB settings: 640.0 kB, 4.0 GB."""
+    for unit, suffix in ((1024**3, " GB"), (MB, " MB"), (1024, " kB")):
+        if n >= unit:
+            return f"{n / unit:.1f}{suffix}"
+    return f"{n} bytes"
+
+
 def count(n: int) -> str:
-    """A big count in words people read: 393.3 M, 4.1 G."""
-    for size, suffix in ((1e9, " G"), (1e6, " M"), (1e3, " k")):
+    """A big count in words people read: 393.3 M, 4.1 G, 1.5 T."""
+    for size, suffix in ((1e12, " T"), (1e9, " G"), (1e6, " M"), (1e3, " k")):
         if n >= size:
             return f"{n / size:.1f}{suffix}"
     return str(n)

@@ -174,8 +174,6 @@ def atomic_write_bytes(path, data: bytes) -> None:
 
 def structure_problems(data) -> list[str]:
     """Problems with the JSON structure alone (not with what layers mean)."""
-    from builder import limits
-
     if not isinstance(data, dict):
         return ["a model spec must be a JSON object with 'format', 'nodes' and optionally 'outputs'"]
     problems = []
@@ -191,10 +189,9 @@ def structure_problems(data) -> list[str]:
     if not isinstance(nodes, list) or not nodes:
         problems.append("'nodes' must be a non-empty list of layers; start from a template")
         return problems
-    cap = limits.get("max_nodes")
-    if len(nodes) > cap:
-        return problems + [f"the model has {len(nodes):,} layers; the limit is {cap:,} "
-                           "(server setting LAYERLAB_MAX_NODES) — use a smaller model"]
+    too_many = too_many_nodes(len(nodes))
+    if too_many:
+        return problems + [too_many]
     seen = set()
     for i, node in enumerate(nodes):
         problems += _node_problems(i, node, seen)
@@ -202,6 +199,17 @@ def structure_problems(data) -> list[str]:
     if outputs is not None and not (isinstance(outputs, list) and all(isinstance(o, str) for o in outputs)):
         problems.append("'outputs' must be a list of node ids")
     return problems
+
+
+def too_many_nodes(count: int) -> str | None:
+    """The refusal for a model of `count` layers over the node budget, else None."""
+    from builder import limits
+
+    cap = limits.get("max_nodes")
+    if count <= cap:
+        return None
+    return (f"the model has {count:,} layers; the limit is {cap:,} (server setting LAYERLAB_MAX_NODES) — "
+            "use a smaller model")
 
 
 def _node_problems(i: int, node, seen: set) -> list[str]:

@@ -122,6 +122,8 @@ def _node_problems(node: Node, ids: set[str]) -> list[Problem]:
         hint = f"did you mean {' or '.join(close)}?" if close else "pick a layer from the catalog"
         return [Problem(node.id, f"unknown layer type '{node.type}'; {hint}")]
     problems = _param_problems(node.id, lt, node.params)
+    if not problems:
+        problems = _stride_and_dilation_problems(node)
     if lt.name == "Pretrained" and not problems:
         from builder import pretrained
 
@@ -138,6 +140,21 @@ def _node_problems(node: Node, ids: set[str]) -> list[Problem]:
 def _param_problems(node_id: str, lt: LayerType, params: dict, prefix: str = "") -> list[Problem]:
     lines = check_params(lt.param_map, params, owner=node_id)
     return [Problem(node_id, prefix + line[len(node_id) + 2:]) for line in lines]
+
+
+def _stride_and_dilation_problems(node: Node) -> list[Problem]:
+    """Keras' plain and transposed convolutions cannot both stride and dilate (depthwise and separable ones can)."""
+    def above_one(name):
+        value = node.params.get(name, 1)
+        return any(v > 1 for v in (value if isinstance(value, list) else [value]))
+
+    if "dilation_rate" not in CATALOG[node.type].param_map or node.type.startswith(("Depthwise", "Separable")):
+        return []
+    if not (above_one("strides") and above_one("dilation_rate")):
+        return []
+    return [Problem(node.id, f"a {node.type} cannot have both strides and dilation_rate above 1; set dilation_rate "
+                             "to 1 (or strides to 1 and downsample with a pooling layer)", field="dilation_rate",
+                    fix={"node": node.id, "params": {"dilation_rate": None}})]
 
 
 def _wrapped_problems(node_id: str, layer, declared: Param) -> list[Problem]:

@@ -7,6 +7,7 @@ about the validation or test examples leaks into training.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -20,6 +21,7 @@ NORMALIZE_MODES = ("standard", "minmax", "none")
 # both call `split_problems`.
 MAX_FRACTION = 0.85
 MAX_HELD_OUT = 0.9
+MIN_PER_CLASS = 30  # fewer examples of a class than this: the Data page warns
 
 # Inputs made from 2-D points (x, y) before normalization, as in TensorFlow Playground.
 FEATURES = ("raw", "crosses")
@@ -35,6 +37,17 @@ def split_problems(validation_split, test_split) -> list[str]:
         problems.append(f"validation_split + test_split = {validation_split + test_split:.2f} leave too little for "
                         f"training; keep their sum below {MAX_HELD_OUT}")
     return problems
+
+
+def split_sizes(n: int, validation_split: float, test_split: float) -> tuple[int, int, int]:
+    """(train, validation, test) counts of `split_indices` on n examples, without the data: scikit-learn
+    rounds each held-out share up. Raises ValueError for shares `split_problems` refuses."""
+    if problems := split_problems(validation_split, test_split):
+        raise ValueError("; ".join(problems))
+    test = math.ceil(test_split * n) if test_split > 0 else 0
+    rest = n - test
+    validation = math.ceil(validation_split / (1.0 - test_split) * rest) if validation_split > 0 else 0
+    return rest - validation, validation, test
 
 
 def feature_shape(input_shape, features: str = "raw") -> tuple:
@@ -241,6 +254,16 @@ def class_balance(data: Dataset | Splits):
     table["total"] = np.bincount(np.asarray(ds.y, int), minlength=k)[:k]
     table["percent"] = (100.0 * table["total"] / max(len(ds), 1)).round(1)
     return table
+
+
+def small_classes(dataset: Dataset, minimum: int = MIN_PER_CLASS) -> list[str]:
+    """A warning per class with fewer than `minimum` examples (a model rarely learns a class from fewer)."""
+    if dataset.class_names is None:
+        return []
+    counts = np.bincount(np.asarray(dataset.y, int).reshape(-1), minlength=len(dataset.class_names))
+    return [f"Class '{name}' has only {count} example{'' if count == 1 else 's'}; give it at least {minimum} "
+            "(more is better), or the model will rarely learn it." for name, count in
+            zip(dataset.class_names, counts.tolist(), strict=True) if count < minimum]
 
 
 def feature_stats(dataset: Dataset):

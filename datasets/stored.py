@@ -8,12 +8,14 @@ special for a user's own data.
 """
 from __future__ import annotations
 
+import json
 import os
 import re
 import tempfile
 from dataclasses import replace
 from pathlib import Path
 
+from builder.spec import atomic_write_text
 from datasets.base import Dataset, DatasetError
 
 PREFIX = "upload:"
@@ -39,11 +41,24 @@ def path_of(dataset_id: str) -> Path:
 
 
 def store(dataset: Dataset, key: str, title: str | None = None) -> str:
-    """Keep `dataset` under `key`; returns its dataset id ``upload:<key>``."""
+    """Keep `dataset` under `key` (and `title`, the uploaded file's name, beside it); returns its dataset id
+    ``upload:<key>``."""
     from datasets.uploads import save_npz
 
     save_npz(dataset, path_of(key))
+    if title:
+        atomic_write_text(path_of(key).with_suffix(".json"), json.dumps({"title": " ".join(str(title).split())}))
     return PREFIX + key
+
+
+def title(dataset_id: str) -> str:
+    """What the student calls an upload: its file's name ("harvest.csv"), else "your upload (3b7f0a1c)"."""
+    path = path_of(dataset_id).with_suffix(".json")
+    try:
+        name = json.loads(path.read_text(encoding="utf-8")).get("title")
+    except (OSError, ValueError, AttributeError):  # older uploads kept no name
+        name = None
+    return name if isinstance(name, str) and name else f"your upload ({path.stem[:8]})"
 
 
 def load(dataset_id: str, task: str | None = None) -> Dataset:
@@ -56,7 +71,7 @@ def load(dataset_id: str, task: str | None = None) -> Dataset:
     size = path.stat().st_size
     limits = replace(Limits(), max_upload_bytes=max(size, Limits().max_upload_bytes))
     dataset = load_npz(path, task=task, limits=limits)
-    info = replace(dataset.info, id=dataset_id, title=f"your upload ({dataset_id[len(PREFIX):][:8]})",
+    info = replace(dataset.info, id=dataset_id, title=title(dataset_id),
                    description="A dataset you uploaded.", offline=True)
     return replace(dataset, info=info)
 
@@ -70,6 +85,7 @@ def sweep(max_age_s: float) -> list[str]:
         try:
             if path.stat().st_mtime < cutoff:
                 path.unlink()
+                path.with_suffix(".json").unlink(missing_ok=True)
                 gone.append(PREFIX + path.stem)
         except OSError:  # used or removed by another process meanwhile
             pass

@@ -17,6 +17,7 @@ import io
 import math
 import os
 import stat
+import time
 import zipfile
 from dataclasses import dataclass, field
 
@@ -46,6 +47,8 @@ class Limits:
     max_uncompressed_bytes: int = _budget("max_unpacked_mb")  # all archive entries together, unpacked
     max_entry_bytes: int = _budget("max_entry_mb")  # one image entry of a ZIP, unpacked
     max_image_pixels: int = _budget("max_image_pixels")  # one image, from its header, before decoding
+    max_archive_pixels: int = _budget("max_archive_pixels")  # all images of a ZIP together, from their headers
+    max_decode_seconds: int = _budget("max_decode_seconds")  # server CPU time spent decoding one ZIP's images
     max_decoded_bytes: int = _budget("max_dataset_mb")  # the loaded dataset as float32 (images after resizing)
     max_csv_bytes: int = _budget("max_csv_mb")
     max_csv_columns: int = _budget("max_csv_columns")
@@ -412,16 +415,21 @@ def load_image_zip(file, size: int | tuple[int, int] = 28, color: str = "graysca
                           f"(limit {_mb(limits.max_decoded_bytes)}, server setting LAYERLAB_MAX_DATASET_MB); "
                           "choose a smaller image size or fewer images")
     Image.MAX_IMAGE_PIXELS = limits.max_image_pixels  # Pillow refuses bigger ones itself, whoever calls it
+    sizes = _image_pixels(zf, items, name, limits)
     x = np.empty((len(items), height, width, channels), np.float32)
     y = np.empty(len(items), np.int32)
     n, corrupt, too_large = 0, 0, 0
     index = {c: i for i, c in enumerate(classes)}
-    for cls, e in items:
+    started = time.thread_time()  # this thread's CPU: other sessions' work does not count against this upload
+    for (cls, e), pixels_declared in zip(items, sizes, strict=True):
+        if pixels_declared is None:
+            corrupt += 1
+            continue
+        if pixels_declared > limits.max_image_pixels:
+            too_large += 1
+            continue
         try:
-            with Image.open(io.BytesIO(_read_entry(zf, e, limits))) as img:  # reads the header only
-                if img.width * img.height > limits.max_image_pixels:
-                    too_large += 1
-                    continue
+            with Image.open(io.BytesIO(_read_entry(zf, e, limits))) as img:
                 img = img.convert(mode).resize((width, height), Image.Resampling.BILINEAR)
                 pixels = np.asarray(img, np.float32) / 255.0
         except UploadError:
@@ -435,6 +443,9 @@ def load_image_zip(file, size: int | tuple[int, int] = 28, color: str = "graysca
         x[n] = pixels.reshape(height, width, channels)
         y[n] = index[cls]
         n += 1
+        if time.thread_time() - started > limits.max_decode_seconds:
+            raise UploadError(f"'{name}': decoding its images took more than {limits.max_decode_seconds} s of server "
+                              "time (server setting LAYERLAB_MAX_DECODE_SECONDS); upload fewer or smaller pictures")
     if n == 0:
         raise UploadError(f"'{name}' holds no images that could be read")
     x, y = x[:n], y[:n]
@@ -453,16 +464,41 @@ def load_image_zip(file, size: int | tuple[int, int] = 28, color: str = "graysca
     return Dataset(x, y, info, classes, notes=notes)
 
 
+def _image_pixels(zf: zipfile.ZipFile, items, name: str, limits: Limits) -> list[int | None]:
+    """Each image's pixels from its header (None: not an image Pillow can read), before any is decoded.
+
+    The images that fit one image's budget are added up and held against the archive's pixel budget, so
+    thousands of images each just under the per-image limit cannot cost minutes of server CPU.
+    """
+    from PIL import Image
+
+    sizes = []
+    for _cls, entry in items:
+        try:
+            with zf.open(entry) as f, Image.open(f) as img:  # reads the header only
+                sizes.append(img.width * img.height)
+        except Image.DecompressionBombError:
+            sizes.append(limits.max_image_pixels + 1)
+        except Exception:  # noqa: BLE001 - broken or not an image: skipped and counted later
+            sizes.append(None)
+    total = sum(p for p in sizes if p is not None and p <= limits.max_image_pixels)
+    if total > limits.max_archive_pixels:
+        raise UploadError(f"'{name}': its images hold {budgets.count(total)} pixels together, over the limit of "
+                          f"{budgets.count(limits.max_archive_pixels)} (server setting LAYERLAB_MAX_ARCHIVE_PIXELS); "
+                          "upload fewer pictures, or make them smaller first")
+    return sizes
+
+
 # -- NPZ ----------------------------------------------------------------------
 
 
 def load_npz(file, task: str | None = None, limits: Limits | None = None) -> Dataset:
-    """An .npz with arrays `x` and `y` (optionally `class_names`, `masks`) as a Dataset.
+    """An .npz with arrays `x` and `y` (optionally `class_names`, `feature_names`, `masks`) as a Dataset.
 
     Object arrays are refused (they would need pickle, which can run code).
     uint8 inputs are treated as images and scaled 0..1; (n, h, w) uint8 images
     get a channel axis. Integer `y` means classification unless `task` says otherwise.
-    Shapes and dtypes are read from the `.npy` headers and checked before any array is loaded.
+    Shapes and dtypes of every entry are read from their `.npy` headers and checked before any array is loaded.
     """
     name = _name(file)
     limits = limits or Limits()
@@ -479,12 +515,10 @@ def load_npz(file, task: str | None = None, limits: Limits | None = None) -> Dat
         with np.load(io.BytesIO(raw), allow_pickle=False) as npz:
             x, y = npz["x"], npz["y"]
             names = npz["class_names"] if "class_names" in npz.files else None
+            columns = npz["feature_names"] if "feature_names" in npz.files else None
             masks = npz["masks"].astype(bool) if "masks" in npz.files else None
     except Exception as exc:  # noqa: BLE001 - a damaged archive or array, in numpy's words
         raise UploadError(f"'{name}' could not be read as .npz: {exc}") from None
-    for label, arr in (("x", x), ("y", y)):
-        if not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
-            raise UploadError(f"'{name}': '{label}' must hold numbers, not {arr.dtype}")
     if x.ndim < 2 or len(x) != len(y):
         raise UploadError(f"'{name}': 'x' must have one row per example and as many rows as 'y' "
                           f"(x {x.shape}, y {y.shape})")
@@ -514,31 +548,56 @@ def load_npz(file, task: str | None = None, limits: Limits | None = None) -> Dat
 
     info = DatasetInfo(f"upload:{name}", name, task, x.shape[1:], class_names, len(x),
                        f"Your arrays '{name}'.", kind=kind)
-    return Dataset(x, y, info, class_names, masks=masks)
+    columns = [str(c) for c in columns] if columns is not None and len(columns) == x.shape[-1] else None
+    return Dataset(x, y, info, class_names, masks=masks, feature_names=columns)
+
+
+REAL_KINDS = "biuf"  # bool, signed and unsigned integers, floats: the numbers a dataset may hold
+TEXT_KEYS = ("class_names",)  # the one array that may hold text (save_npz writes the class names so)
+_KIND_WORDS = {"c": "complex numbers", "U": "text", "S": "bytes", "M": "dates", "m": "time spans", "V": "raw records"}
 
 
 def _npy_headers(zf: zipfile.ZipFile, name: str) -> dict[str, tuple[tuple, np.dtype]]:
-    """Each array's (shape, dtype) from its .npy header, without loading it; object arrays refused."""
+    """Each array numpy could serve, by key, as (shape, dtype) from its .npy header, without loading it.
+
+    numpy serves key `x` from an entry `x.npy` or from a plain `x` (the plain one wins, and a repeated name
+    gives its last copy), so every entry is read, and two entries for one key are refused. Only real
+    numbers pass (text only for `class_names`); Python objects never do.
+    """
     headers = {}
     for entry in zf.infolist():
-        if not entry.filename.endswith(".npy"):
-            continue
-        try:
-            with zf.open(entry) as f:
-                version = np.lib.format.read_magic(f)
-                read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
-                shape, _, dtype = read(f)
-        except Exception:  # noqa: BLE001 - a damaged or unknown header
-            raise UploadError(f"'{name}': array '{entry.filename}' could not be read; save it with numpy.savez") from None
+        key = entry.filename.removesuffix(".npy")
+        if key in headers:
+            raise UploadError(f"'{name}' holds two arrays named '{key}' (entry '{entry.filename}' repeats it); "
+                              "save the arrays again with numpy.savez")
+        shape, dtype = _npy_header(zf, entry, name)
         if dtype.hasobject:
             raise UploadError(f"'{name}' holds Python objects, which are not allowed (they could run code); "
                               "save plain number arrays with numpy.savez")
-        headers[entry.filename[:-4]] = (shape, dtype)
+        if dtype.kind not in REAL_KINDS and not (key in TEXT_KEYS and dtype.kind in "US"):
+            what = _KIND_WORDS.get(dtype.kind, str(dtype))
+            raise UploadError(f"'{name}': array '{entry.filename}' holds {what} ({dtype.str}); '{key}' must hold "
+                              "numbers (true/false, whole numbers or decimals) — save it with e.g. "
+                              f"{key}.astype('float32')")
+        headers[key] = (shape, dtype)
     return headers
 
 
+def _npy_header(zf: zipfile.ZipFile, entry: zipfile.ZipInfo, name: str) -> tuple[tuple, np.dtype]:
+    """(shape, dtype) of one entry read as .npy; UploadError naming the entry when it is not one."""
+    try:
+        with zf.open(entry) as f:
+            version = np.lib.format.read_magic(f)
+            read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+            shape, _, dtype = read(f)
+    except Exception:  # noqa: BLE001 - not an array, a damaged or unknown header
+        raise UploadError(f"'{name}': entry '{entry.filename}' is not a numpy array that could be read; "
+                          "save the arrays with numpy.savez") from None
+    return shape, dtype
+
+
 def save_npz(dataset: Dataset, path) -> None:
-    """Write a dataset as .npz (x, y, class_names, masks) that `load_npz` reads back.
+    """Write a dataset as .npz (x, y, class_names, feature_names, masks) that `load_npz` reads back.
 
     Lets the app hand an uploaded dataset to the training worker process as a
     file. Written to a temporary name and renamed, so readers never see half a file.
@@ -546,6 +605,8 @@ def save_npz(dataset: Dataset, path) -> None:
     arrays = {"x": dataset.x, "y": dataset.y}
     if dataset.class_names is not None:
         arrays["class_names"] = np.array(dataset.class_names, dtype=str)
+    if dataset.feature_names is not None:  # an uploaded table's column names, for Explain's bars
+        arrays["feature_names"] = np.array(dataset.feature_names, dtype=str)
     if dataset.masks is not None:
         arrays["masks"] = dataset.masks
     path = os.fspath(path)

@@ -145,7 +145,7 @@ def load_template(template_id: str) -> None:
         state.load_experiment_dict(templates.experiment(template_id))  # its model, data and settings
         state.set_selected(None)
         st.session_state["build_notice"] = (f"Loaded the template “{tpl.title}” with its data ({tpl.dataset}) and "
-                                            "training settings. Undo brings your model back.")
+                                            "training settings. Undo brings your model and data back.")
     except Exception as e:  # noqa: BLE001
         st.session_state["build_error"] = f"Could not load the template '{template_id}': {e}"
 
@@ -281,12 +281,14 @@ def node_editor(spec: dict, fb, nid: str, version: int, prefix: str) -> None:
             st.error(f"The name '{new_id}' is taken; pick another.")
         else:
             _commit(edits.rename_node(spec, nid, new_id), select=new_id)
-    if node.get("type") == "Pretrained":
-        transfer.describe(node.get("params") or {})
-    if lt is not None and lt.params:
-        params = param_form(lt.params, node.get("params", {}) or {}, key)
-        if params != (node.get("params") or {}):
-            _commit(edits.set_params(spec, nid, params))
+    given = node.get("params") or {}
+    params = given
+    if node.get("type") == "Pretrained":  # its layers are picked from the base, its source named in words
+        params = transfer.settings(given, key)
+    elif lt is not None and lt.params:
+        params = param_form(lt.params, given, key)
+    if params != given:
+        _commit(edits.set_params(spec, nid, params))
     inputs_editor(spec, node, lt, key)
     st.button("Delete layer", key=f"{key}.delete", type="secondary", width="stretch", on_click=_then_redraw,
               args=(_delete, nid))

@@ -1,8 +1,9 @@
 """Class (the teacher's page): every workspace live, a leaderboard per dataset, stop any run, hand out an
 assignment, download the class's results.
 
-Shown in the navigation only to a session opened with `?teacher=<LAYERLAB_TEACHER_KEY>`; the engine's
-run checks treat that session as the teacher (builder.workspace.TEACHER).
+Shown in the navigation only to the teacher's session (opened once with `?teacher=<LAYERLAB_TEACHER_KEY>`,
+then kept by a cookie for the browser session); the engine's run checks treat that session as the teacher
+(builder.workspace.TEACHER). It lists only workspaces that did something, never shows or exports an id.
 """
 from __future__ import annotations
 
@@ -25,7 +26,10 @@ st.title("Class")
 @st.fragment(run_every=2.0)
 def class_view() -> None:
     runs = live.list_runs(store)
-    rows = [r for r in workspace.class_rows(state.workspaces(), runs) if r["workspace"] != state.workspace_id()]
+    mine = workspace.owner_tag(state.workspace_id())  # the teacher's own workspace is not a student
+    everyone = [r for r in workspace.class_rows(state.workspaces(), runs) if r["key"] != mine]
+    hidden = state.workspaces().hidden()
+    rows = [r for r in everyone if r["key"] not in hidden]
     for row in rows:  # the live validation metric of each run that trains now
         if row["run now"]:
             df = live.metrics_of(store, row["run now"])
@@ -37,35 +41,58 @@ def class_view() -> None:
     c2.metric("Training now", sum(1 for r in rows if r["status"] == "running"))
     c3.metric("Waiting", sum(1 for r in rows if r["status"] == "queued"))
     if table.empty:
-        st.info("No student has opened the app yet. Share the app's address; each browser gets its own workspace.")
-        return
-    words = ["run now", "status", "epoch"]
-    table[words] = table[words].fillna("—")
-    st.dataframe(table.drop(columns=["workspace"]), hide_index=True, width="stretch", key="class_table",
-                 column_config={"best test accuracy": st.column_config.ProgressColumn(min_value=0, max_value=1,
-                                                                                        format="percent"),
-                                "val accuracy now": st.column_config.NumberColumn(format="percent")})
-    st.download_button("Class results (CSV)", table.to_csv(index=False), file_name="class-results.csv",
-                       mime="text/csv", key="class_csv", icon=":material/download:")
+        st.info("No student has done anything yet (a row appears once a workspace edits, trains or gives a name). "
+                "Share the app's address; each browser gets its own workspace.")
+    else:
+        words = ["run now", "status", "epoch"]
+        table[words] = table[words].fillna("—")
+        best = {c: st.column_config.ProgressColumn(min_value=0, max_value=1, format="percent")
+                for c in table.columns if c.startswith("best test accuracy")}
+        st.dataframe(table.drop(columns=["key"]), hide_index=True, width="stretch", key="class_table",
+                     column_config={**best, "val accuracy now": st.column_config.NumberColumn(format="percent")})
+        st.download_button("Class results (CSV)", table[workspace.export_columns(rows)].to_csv(index=False),
+                           file_name="class-results.csv", mime="text/csv", key="class_csv",
+                           icon=":material/download:", help="Names and results only: no workspace links.")
+    hide_rows(everyone, hidden)
+    leaderboard(runs, everyone)
+    running_now([r["run now"] for r in rows if r["run now"]])
+
+
+def hide_rows(everyone: list[dict], hidden: set[str]) -> None:
+    """The teacher hides rows that are no student (a test browser, an old workspace); they come back here."""
+    names = {r["key"]: r["name"] for r in everyone}
+
+    def keep_choice() -> None:  # rows of workspaces not listed now stay hidden
+        state.workspaces().set_hidden(set(st.session_state["class_hidden"]) | (hidden - set(names)))
+
+    st.multiselect("Hidden rows", list(names), default=[k for k in names if k in hidden], format_func=names.get,
+                   key="class_hidden", placeholder="Hide a row…", on_change=keep_choice,
+                   help="Hidden rows leave the table, the counts and the CSV; remove one here to show it again.")
+
+
+def leaderboard(runs: list, everyone: list[dict]) -> None:
     board = pd.DataFrame(workspace.leaderboard(runs))
     st.subheader("Leaderboard")
     if board.empty:
         st.caption("Finished runs with a test accuracy appear here, best first, per dataset.")
-    else:
-        names = {r["workspace"]: r["name"] for r in rows}
-        board.insert(1, "student", [names.get(w, "—") for w in board.pop("workspace")])
-        for dataset, part in board.groupby("dataset", sort=True):
-            st.markdown(f"**{dataset}**")
-            st.dataframe(part.drop(columns=["dataset"]).head(10), hide_index=True, width="stretch",
-                         column_config={"test accuracy": st.column_config.NumberColumn(format="percent")})
-    active = [r["run now"] for r in rows if r["run now"]]
+        return
+    names = {r["key"]: r["name"] for r in everyone}
+    board.insert(1, "student", [names.get(k, "—") for k in board.pop("key")])
+    for dataset, part in board.groupby("dataset", sort=True):
+        st.markdown(f"**{dataset}**")
+        st.dataframe(part.drop(columns=["dataset"]).head(10), hide_index=True, width="stretch",
+                     column_config={"test accuracy": st.column_config.NumberColumn(format="percent")})
+
+
+def running_now(active: list[str]) -> None:
     st.subheader("Runs training now")
     if not active:
         st.caption("Nobody is training right now.")
         return
     c1, c2, c3 = st.columns([3, 1, 1], vertical_alignment="bottom")
     pick = c1.selectbox("Run", active, key="class_pick")
-    if c2.button("Stop it", key="class_stop", icon=":material/stop:"):
+    if c2.button("Stop it", key="class_stop", icon=":material/stop:",
+                 help="The student's Train page says the teacher stopped it."):
         try:
             jobs.stop(pick)
             st.toast(f"Asked {pick} to stop.")

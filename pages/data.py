@@ -6,7 +6,7 @@ only asks it and draws. The session keeps ids and settings, never arrays.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -94,8 +94,44 @@ def builtin_picker() -> None:
                 st.rerun()
 
 
+def _use_upload(upload_id: str, ds, what: str) -> None:
+    """Make a kept upload the session's data (settings follow its size) and say so on the redrawn page."""
+    data = state.get_data()
+    data.update({"dataset": datacache.UPLOAD_PREFIX + upload_id, "options": {}})
+    state.set_data(data)
+    state.set_upload_id(upload_id)
+    notes = _follow_size(ds.info)
+    st.session_state["data_notice"] = (f"Using {what}: {len(ds):,} examples of shape {_shape_text(ds.input_shape)}. "
+                                       + " ".join(notes))
+    st.rerun()
+
+
+def earlier_uploads() -> None:
+    """The workspace's uploads, by file name, newest first: one click uses one again."""
+    names = {u["id"]: u["name"] for u in reversed(state.uploads())}
+    if not names:
+        return
+    current = state.get_upload_id() if datacache.is_upload(state.get_data().get("dataset")) else None
+    c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
+    pick = c1.selectbox("Your uploads", list(names), format_func=names.get, key="upload_pick",
+                        index=list(names).index(current) if current in names else 0)
+    if not c2.button("Use it", key="upload_again", disabled=pick == current, width="stretch"):
+        return
+    try:
+        ds = datacache.get_upload(pick)
+    except ValueError:
+        ds = None
+    if ds is None:
+        st.error(f"{names[pick]} is no longer on the server (uploads nobody uses are deleted after a while); "
+                 "upload the file again.", icon=":material/cloud_off:")
+        return
+    _use_upload(pick, ds, f"{names[pick]} again")
+
+
 def upload_form() -> None:
     from datasets import uploads
+
+    earlier_uploads()
 
     kind = st.radio("File type", ["CSV table", "Image folders (ZIP)", "NumPy arrays (NPZ)"], horizontal=True,
                     key="upload_kind")
@@ -151,16 +187,11 @@ def upload_form() -> None:
             st.error(f"Could not use {f.name}: {e}", icon=":material/block:")
             return
         try:
-            upload_id = datacache.store_upload(raw, kind, settings, ds, state.workspace_id())
+            upload_id = datacache.store_upload(raw, kind, settings, ds, state.workspace_id(), f.name)
         except ValueError as e:  # a workspace or disk budget: in plain words, nothing stored
             st.error(f"Could not keep {f.name}: {e}", icon=":material/block:")
             return
-        data = state.get_data()
-        data.update({"dataset": datacache.UPLOAD_PREFIX + upload_id, "options": {}})
-        state.set_data(data)
-        state.set_upload_id(upload_id)
-        st.session_state["data_notice"] = f"Using {f.name}: {len(ds):,} examples of shape {_shape_text(ds.input_shape)}."
-        st.rerun()
+        _use_upload(upload_id, ds, f.name)
 
 
 @st.cache_resource(show_spinner="Reading the table…", max_entries=16)
@@ -194,6 +225,19 @@ class DataView:
     samples: object  # a Plotly figure, or a table (pandas) for tabular data
     balance: object  # a Plotly figure (classes) or a table (regression targets), or None
     error: str | None = None
+    warnings: list = field(default_factory=list)  # classes with too few examples (datasets.splits.small_classes)
+
+
+def _follow_size(info) -> list[str]:
+    """Settings that follow the new data's size (the engine's size_defaults), set in view; returns its notes."""
+    from builder.experiment import size_defaults
+
+    found = size_defaults(state.experiment_dict(), info)
+    if found.training:
+        state.set_training({**state.get_training(), **found.training})
+    if found.augmentation:
+        state.set_augmentation(found.augmentation)
+    return found.notes
 
 
 def _data_key(data: dict) -> str:
@@ -211,7 +255,8 @@ def _view(data_key: str, _ds) -> DataView:
         return DataView({"Examples": len(_ds)}, list(_ds.notes), _samples(_ds), None, f"Could not split the data: {e}")
     counts = {"Examples": len(_ds), "Training": len(parts.y_train), "Validation": len(parts.y_val),
               "Test": len(parts.y_test)}
-    return DataView(counts, list(_ds.notes) + list(parts.notes), _samples(_ds), _balance(_ds, parts))
+    return DataView(counts, list(_ds.notes) + list(parts.notes), _samples(_ds), _balance(_ds, parts),
+                    warnings=splits.small_classes(_ds))
 
 
 def _balance(ds, parts):
@@ -237,6 +282,8 @@ def show_dataset(ds, data: dict) -> None:
         col.metric(name, f"{n:,}")
     for note in view.notes:
         st.info(note, icon=":material/info:")
+    for warning in view.warnings:
+        st.warning(warning, icon=":material/warning:")
     left, right = st.columns([3, 2], gap="large")
     with left:
         st.markdown("**Samples**")
@@ -393,7 +440,8 @@ except Exception as e:  # noqa: BLE001 - unavailable Keras sets, lost uploads: s
     ds = None
 if ds is not None:
     st.divider()
-    st.markdown(f"### Current data: {'your upload' if datacache.is_upload(data.get('dataset')) else ds.info.title}")
+    uploaded = {u["id"]: u["name"] for u in state.uploads()}.get(state.get_upload_id(), "your upload")
+    st.markdown(f"### Current data: {uploaded if datacache.is_upload(data.get('dataset')) else ds.info.title}")
     splits_form()
     show_dataset(ds, state.get_data())
     st.divider()

@@ -11,8 +11,8 @@ from ui.navigation import require_app
 METHOD_TITLES = {"saliency": "Vanilla gradient", "smoothgrad": "SmoothGrad",
                  "integrated_gradients": "Integrated Gradients", "gradcam": "Grad-CAM", "occlusion": "Occlusion"}
 GALLERY_DEFAULT = ("saliency", "smoothgrad", "integrated_gradients", "gradcam")
-FINISHED = ("completed", "stopped", "interrupted")
 PREDICTED = "predicted class"
+MISTAKES_PER_PAGE = 12
 
 require_app()  # a deep link on a fresh server: let app.py draw this page
 state.init()
@@ -20,17 +20,7 @@ store = jobs.get_run_store()
 st.title("Explain")
 
 
-def _finished_runs() -> list:
-    try:
-        runs = live.list_runs(store)
-    except Exception as e:  # noqa: BLE001
-        st.error(f"Could not read the runs folder: {jobs.error_text(e)}")
-        return []
-    return [r for r in runs if getattr(r, "status", None) in FINISHED
-            and (live.run_dir(store, r.id) / runfolder.MODEL).exists()]
-
-
-runs = _finished_runs()
+runs = live.finished_runs(store)
 if not runs:
     st.info("No trained model yet. Train one on the **Train** page, then come back to see what it learned.")
     st.stop()
@@ -82,22 +72,29 @@ def metric_cards(ev: dict) -> None:
 
 
 def misclassified(items: list[dict]) -> None:
-    wrong = [it for it in items if it.get("true") != it.get("predicted")]
+    """Every misclassified test example (the run's `mistakes`; older runs kept only a sample), a page at a time."""
+    wrong = predictions.get("mistakes")
+    among = f"the {evaluation.get('n') or len(items)} test examples"
+    if wrong is None:  # a run from before every mistake was kept
+        wrong = [it for it in items if it.get("true") != it.get("predicted")]
+        among = f"the {len(items)} test examples kept for display"
     st.markdown("#### Mistakes")
     if not wrong:
-        st.caption(f"No mistakes among the {len(items)} test examples kept for display.")
+        st.caption(f"No mistakes among {among}.")
         return
+    st.caption(f"{len(wrong)} of {among} are misclassified.")
     if data is None or kind != "image":
         st.dataframe([{"test item": it["index"], "true": _name(it["true"]), "predicted": _name(it["predicted"])}
                       for it in wrong], hide_index=True)
         return
-    wrong = wrong[:12]
-    cols = st.columns(min(6, len(wrong)))
-    for i, it in enumerate(wrong):
+    pages = -(-len(wrong) // MISTAKES_PER_PAGE)
+    page = st.number_input(f"Page (of {pages})", 1, pages, 1, key=f"mistakes_page_{run_id}") if pages > 1 else 1
+    shown = wrong[(page - 1) * MISTAKES_PER_PAGE: page * MISTAKES_PER_PAGE]
+    cols = st.columns(6)
+    for i, it in enumerate(shown):
         with cols[i % len(cols)]:
             st.image(charts.enlarge(charts.to_rgb(data.x_test[it["index"]]), 96), width=96,
                      caption=f"true {_name(it['true'])} · predicted {_name(it['predicted'])}")
-    st.caption(f"{len(wrong)} of the {len(items)} test examples kept for display are misclassified.")
 
 
 def _name(k) -> str:

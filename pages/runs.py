@@ -7,6 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from builder import workspace
+from builder.experiment import dataset_title
 from builder.train import exports, runfolder, tflite, watch
 from ui import charts, continue_run, jobs, live, state
 from ui.navigation import require_app
@@ -25,43 +26,59 @@ if not runs:
     st.info("No runs yet. Train a model on the **Train** page; every run is kept here to compare and download.")
     st.stop()
 
-COLUMNS = ["run", "status", "dataset", "model", "epochs", "optimizer", "learning rate", "batch"]
-FINAL_KEYS = ("loss", "val_loss", "accuracy", "val_accuracy", "test_accuracy", "mae", "val_mae", "test_mse",
-              "test_r2", "test_reconstruction_error")
+FINAL_KEYS = ("test_accuracy", "test_r2", "test_mse", "test_reconstruction_error", "loss", "val_loss", "accuracy",
+              "val_accuracy", "mae", "val_mae")  # the test score first: what a run is compared by
+MISSING = "—"  # a number a run does not have (no test split, another task), never "None"
+
+
+def run_names(runs) -> dict[str, str]:
+    """Run id → the name people know it by; a name two runs share (two students' "MLP on digits · 1") gets
+    its id added."""
+    counts = pd.Series([r.name for r in runs]).value_counts()
+    return {r.id: r.name if counts[r.name] == 1 else f"{r.name} ({r.id})" for r in runs}
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)
 def history_table(stamp: tuple, viewer: str | None, _runs) -> pd.DataFrame:
-    """store.compare() in words for people: status badges, epochs done/planned, final numbers, failure notes.
+    """store.compare() in words for people: run names, the test score first, status badges, epochs
+    done/planned, settings, failure notes; the run id last.
 
     Built once per state of the runs folder (`stamp`) and shared by every session.
     """
     runs = _runs
     raw = store.compare([r.id for r in runs])
-    infos = {r.id: r for r in runs}
+    infos, names = {r.id: r for r in runs}, run_names(runs)
     rows = []
     for rec in raw.to_dict("records"):
         info = infos[rec["run"]]
         planned = rec.get("epochs") if pd.notna(rec.get("epochs", None)) else info.epochs
-        row = {"run": rec["run"], "status": info.status, "dataset": info.dataset, "model": info.model,
-               "epochs": f"{info.epochs_done}/{int(planned) if planned else '?'}",
-               "optimizer": rec.get("optimizer", "adam"), "learning rate": rec.get("learning_rate", 0.001),
-               "batch": rec.get("batch_size", 32)}
+        row = {"run": names[info.id]}
         for k in FINAL_KEYS:
             if isinstance(rec.get(k), (int, float)) and pd.notna(rec[k]):
                 row[k.replace("_", " ")] = rec[k]
-        if info.status == "failed" and info.error:
-            row["note"] = info.error
+        row.update({"status": info.status, "dataset": dataset_title(info.dataset), "model": info.model,
+                    "epochs": f"{info.epochs_done}/{int(planned) if planned else '?'}",
+                    "optimizer": rec.get("optimizer", "adam"), "learning rate": rec.get("learning_rate", 0.001),
+                    "batch": rec.get("batch_size", 32), "note": info.error if info.status == "failed" else None,
+                    "id": info.id})
         rows.append(row)
-    return pd.DataFrame(rows)
+    table = pd.DataFrame(rows)
+    finals = [k.replace("_", " ") for k in FINAL_KEYS if k.replace("_", " ") in table.columns]
+    rest = [c for c in table.columns if c not in ("run", *finals)]
+    return table[["run", *finals, *rest]].dropna(axis="columns", how="all")
+
+
+def styled(table: pd.DataFrame):
+    """Status badges, numbers to 4 places (learning rates to 5 digits), a dash where a run has no value."""
+    numbers = {c: "{:.5g}" if c == "learning rate" else "{:.4f}" for c in table.columns
+               if c == "learning rate" or c.split(" ")[-1] in ("loss", "accuracy", "mae", "mse", "r2", "error")}
+    return (table.style.map(live.status_color, subset=["status"]).format(na_rep=MISSING)
+            .format(numbers, na_rep=MISSING))
 
 
 stamp = watch.store_stamp(store.root)
 table = history_table(stamp, store.workspace, runs)
-st.dataframe(table.style.map(live.status_color, subset=["status"]), hide_index=True, width="stretch", key="runs_table",
-             column_config={"learning rate": st.column_config.NumberColumn(format="%.5g"),
-                            **{c: st.column_config.NumberColumn(format="%.4f") for c in table.columns
-                               if c.split(" ")[-1] in ("loss", "accuracy", "mae", "mse", "r2", "error")}})
+st.dataframe(styled(table), hide_index=True, width="stretch", key="runs_table")
 
 @st.cache_resource(show_spinner=False, max_entries=32)
 def _overlay(stamp: tuple, viewer: str | None, chosen: tuple, metric: str, _tables: dict):
@@ -70,11 +87,12 @@ def _overlay(stamp: tuple, viewer: str | None, chosen: tuple, metric: str, _tabl
 
 # -- compare curves -----------------------------------------------------------------
 st.subheader("Compare")
-ids = [r.id for r in runs]
+ids, run_label = [r.id for r in runs], run_names(runs)
 with_metrics = [i for i in ids if not live.metrics_of(store, i).empty]
-chosen = st.multiselect("Runs to compare", with_metrics, default=with_metrics[:3], key="compare_runs")
+chosen = st.multiselect("Runs to compare", with_metrics, default=with_metrics[:3], key="compare_runs",
+                        format_func=run_label.get)
 if chosen:
-    tables = {i: live.metrics_of(store, i) for i in chosen}
+    tables = {run_label[i]: live.metrics_of(store, i) for i in chosen}  # the legend names each run
     names = list(dict.fromkeys(n for df in tables.values() for n in charts.metric_names(df)))
     metric = st.selectbox("Metric", names, key="compare_metric") if names else None
     if metric:
@@ -83,7 +101,8 @@ if chosen:
 # -- download / delete ------------------------------------------------------------------
 st.subheader("Share, download or delete a run")
 current = state.get_run_id()
-run_id = st.selectbox("Run", ids, index=ids.index(current) if current in ids else 0, key="manage_run")
+run_id = st.selectbox("Run", ids, index=ids.index(current) if current in ids else 0, key="manage_run",
+                      format_func=run_label.get)
 folder = live.run_dir(store, run_id)
 status = live.status_of(store, run_id)
 active = status.get("status") in live.ACTIVE
@@ -131,7 +150,7 @@ for artifact in listed:
     path = folder / artifact.path
     if artifact.exists:
         # The file is read when the button is pressed, not on every rerun.
-        left.download_button(artifact.title, data=path.read_bytes, file_name=f"{run_id}-{artifact.title}",
+        left.download_button(artifact.title, data=path.read_bytes, file_name=artifact.title,
                              mime=MIME.get(path.suffix, "application/octet-stream"), key=f"dl_{artifact.title}")
     else:
         left.button(artifact.title, disabled=True, key=f"missing_{artifact.title}",

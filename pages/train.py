@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from builder.experiment import shown_settings
 from ui import collector, continue_run, feedback, jobs, live, problems, state
 from ui.navigation import require_app
 from ui.train_form import hyperparameter_form
@@ -87,10 +88,14 @@ def settings_panel(info) -> None:
     # The buttons sit above the long form so they stay in view on a laptop screen.
     b1, b2 = st.columns(2)
     actions = st.container()
-    training = hyperparameter_form(state.get_training(), default_task=getattr(info, "task", None))
+    training = hyperparameter_form(state.get_training(), default_task=getattr(info, "task", None),
+                                   shown=shown_settings(state.experiment_dict()))
     state.set_training(training)
     experiment = state.experiment_dict()
     found = feedback.verdict(experiment)
+    shown = st.session_state.get(feedback.SIDEBAR_SUMMARY)  # None: no sidebar (the page alone, in tests)
+    if shown is not None and feedback.model_summary(experiment) != shown:
+        st.rerun(scope="app")  # a fix or an edit changed the verdict: the sidebar's problem count follows
     with actions:
         problems.show(found, key="train")
         if st.session_state.get("train_error"):
@@ -136,7 +141,7 @@ def live_view(run_id: str | None, active: bool) -> None:
 st.title("Train")
 st.info(jobs.device_line(), icon=":material/memory:")
 run_id = watched_run()
-settings, view = st.columns([1, 2], gap="large")
+settings, view = st.columns([2, 3], gap="large")
 with settings:
     settings_panel(_dataset_info(state.get_data().get("dataset", "")))
 with view:

@@ -232,6 +232,23 @@ def test_opening_a_padding_layer_form_keeps_its_pairs():
     assert at.session_state["spec"]["nodes"][1]["params"] == {"padding": [[0, 0], [2, 2]]}
 
 
+def test_the_convolution_form_edits_dilation_and_names_a_clash_with_strides():
+    spec = {"format": "layerlab/model@1", "name": "dilated", "nodes": [
+        {"id": "x", "type": "Input", "params": {"shape": [16, 16, 1]}},
+        {"id": "conv", "type": "Conv2D", "params": {"filters": 4, "kernel_size": [3, 3], "dilation_rate": [2, 2]},
+         "inputs": ["x"]}]}
+    at = _app(spec, selected="conv")
+    _no_exception(at)
+    box = next(t for t in at.text_input if t.key.endswith(".dilation_rate"))
+    assert box.value == "2, 2"
+    box.input("4, 1").run()
+    _no_exception(at)
+    assert at.session_state["spec"]["nodes"][1]["params"]["dilation_rate"] == [4, 1]
+    next(t for t in at.text_input if t.key.endswith(".strides")).input("2, 2").run()
+    _no_exception(at)
+    assert "a Conv2D cannot have both strides and dilation_rate above 1" in " ".join(e.value for e in at.error)
+
+
 def test_new_model_is_sized_to_the_data_and_a_changed_template_gets_its_own_name():
     at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()  # first visit: the digits template
     template_name = at.session_state["spec"]["name"]

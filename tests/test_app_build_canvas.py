@@ -145,3 +145,25 @@ def test_a_big_model_without_blocks_is_grouped_by_keras_block_names():
     assert data["collapsed"] == ["conv2_block1", "conv2_block2", "conv2_block3", "conv2_block4"]
     small = canvas.canvas_data(SPEC, FB)  # a small model is drawn as it is
     assert small["collapsed"] == [] and all(n["group"] is None for n in small["nodes"])
+
+
+def test_a_pretrained_base_is_named_by_its_source_and_marked_frozen(tmp_path, monkeypatch):
+    import keras
+
+    from builder import pretrained
+
+    monkeypatch.setenv("LAYERLAB_PRETRAINED_DIR", str(tmp_path / "store"))
+    inp = keras.Input((8, 8, 1))
+    keras.Model(inp, keras.layers.Conv2D(4, 3, name="c1")(inp)).save(tmp_path / "shapes CNN.keras")
+    base_id = pretrained.store_file(tmp_path / "shapes CNN.keras", title="shapes CNN")
+    spec = {"format": "layerlab/model@1", "name": "t", "nodes": [
+        {"id": "image", "type": "Input", "params": {"shape": [8, 8, 1]}},
+        {"id": "base", "type": "Pretrained", "params": {"model": base_id}, "inputs": ["image"]}]}
+    seen = {}
+    for freeze in ({}, {"freeze": "from", "unfreeze_from": "c1"}, {"freeze": "none"}):
+        spec["nodes"][1]["params"] = {"model": base_id, **freeze}
+        node = next(n for n in canvas.canvas_data(spec, FB)["nodes"] if n["id"] == "base")
+        seen[freeze.get("freeze", "all")] = (node["detail"], node["frozen"])
+    assert seen == {"all": ("shapes CNN", "frozen"), "from": ("shapes CNN", "frozen before c1"),
+                    "none": ("shapes CNN · every layer learns", "")}  # "frozen": the tag on the box; "": none
+    assert "pretrained:" not in str(seen)

@@ -79,16 +79,22 @@ def test_unavailable_keras_dataset_shows_the_offline_message():
     assert at.session_state["data"]["dataset"] == "cifar10"
 
 
-def test_npz_upload_becomes_the_session_dataset():
-    rng = np.random.default_rng(0)
+def _upload_npz(name: str, x: np.ndarray, y: np.ndarray) -> AppTest:
+    """The Data page after uploading x and y as an NPZ file and pressing "Use this data"."""
     buf = io.BytesIO()
-    np.savez(buf, x=rng.normal(size=(40, 3)).astype("float32"), y=np.arange(40) % 2)
+    np.savez(buf, x=x, y=y)
     at = _data_page("iris")
     at.segmented_control(key="data_source").set_value("Upload your own").run()
     at.radio(key="upload_kind").set_value("NumPy arrays (NPZ)").run()
-    at.file_uploader(key="upload_npz").upload("points.npz", buf.getvalue(), "application/octet-stream").run()
+    at.file_uploader(key="upload_npz").upload(name, buf.getvalue(), "application/octet-stream").run()
     at.button(key="upload_use").click().run()
     assert not at.exception
+    return at
+
+
+def test_npz_upload_becomes_the_session_dataset():
+    rng = np.random.default_rng(0)
+    at = _upload_npz("points.npz", rng.normal(size=(40, 3)).astype("float32"), np.arange(40) % 2)
     upload_id = at.session_state["upload_id"]
     assert upload_id and at.session_state["data"]["dataset"] == f"upload:{upload_id}"
     assert {m.label: m.value for m in at.metric}["Examples"] == "40"
@@ -123,6 +129,11 @@ def test_csv_upload_with_a_chosen_target_column():
     assert not at.exception
     assert at.session_state["data"]["dataset"].startswith("upload:")
     assert {m.label: m.value for m in at.metric}["Examples"] == "30"
+    whole = AppTest.from_file(APP, default_timeout=TIMEOUT)  # the whole app, with its sidebar
+    whole.session_state["data"], whole.session_state["spec"] = at.session_state["data"], copy.deepcopy(IRIS_MLP)
+    whole.session_state["welcome_dismissed"] = True
+    whole.run()
+    assert "**Data:** `t.csv`" in [m.value for m in whole.sidebar.markdown]  # by its file, not upload:3b7f…
 
 
 def test_an_offline_keras_set_offers_the_nearest_built_in_one(monkeypatch, tmp_path):
@@ -136,3 +147,16 @@ def test_an_offline_keras_set_offers_the_nearest_built_in_one(monkeypatch, tmp_p
     at.button(key="use_stand_in").click().run()
     assert not at.exception
     assert at.session_state["data"]["dataset"] == "digits"
+
+
+def test_a_small_picture_upload_gets_size_defaults_in_view_and_warns_about_small_classes():
+    rng = np.random.default_rng(0)  # the issue's upload: 60 pictures in 3 classes
+    at = _upload_npz("pics.npz", rng.random((60, 8, 8, 1)).astype("float32"), np.arange(60) % 3)
+    assert at.session_state["training"]["epochs"] == 60
+    assert [a["type"] for a in at.session_state["augmentation"]] == ["RandomFlip", "RandomRotation"]
+    [notice] = [s.value for s in at.success if s.value.startswith("Using pics.npz")]
+    assert "60 times (epochs)" in notice and "Augmentation is on" in notice and "“Transfer learning”" in notice
+    warnings = [w.value for w in at.warning]
+    assert [w for w in warnings if w.startswith("Class ")] == [
+        f"Class '{c}' has only 20 examples; give it at least 30 (more is better), or the model will rarely learn it."
+        for c in ("0", "1", "2")]

@@ -135,3 +135,32 @@ def test_tabular_run_gets_per_feature_bars_named_after_the_columns(tmp_path, mon
     bars = [f["data"][0] for f in bars if f["data"][0]["type"] == "bar" and f["layout"]["xaxis"]["title"]["text"] == "feature"]
     assert bars[0]["x"] == ["sepal length (cm)", "sepal width (cm)", "petal length (cm)", "petal width (cm)"]
     assert len(bars[0]["y"]) == 4 and all(np.isfinite(bars[0]["y"]))
+
+
+def test_mistakes_shows_every_misclassified_example_a_page_at_a_time(tmp_path, monkeypatch):
+    import keras
+
+    from builder.build import build_model
+    from builder.spec import ModelSpec
+
+    # 14 errors in the confusion matrix, only one of them among the first test items: all 14 are listed
+    ev = evaluation(((20, 6), (8, 30)))
+    folder = write_run(tmp_path, "run-many", evaluation=ev)
+    keras.utils.set_random_seed(0)
+    build_model(ModelSpec.from_dict(DIGITS_SPEC)).save(folder / "model.keras")
+    wrong = [{"index": i, "true": i % 10, "predicted": (i + 1) % 10} for i in range(3, 45, 3)]
+    (folder / "predictions.json").write_text(json.dumps({
+        "task": "classification", "mistakes": wrong,
+        "items": [{"index": 3, "true": 3, "predicted": 4}, {"index": 4, "true": 4, "predicted": 4}]}))
+    monkeypatch.setenv("LAYERLAB_RUNS_DIR", str(tmp_path))
+    at = AppTest.from_file(PAGE, default_timeout=60)
+    at.session_state["run_id"] = "run-many"
+    at.run()
+    assert not at.exception
+    assert "14 of the 64 test examples are misclassified." in [c.value for c in at.caption]
+    def shown():  # the images sit in six columns: compare them in any order
+        return sorted(c for img in at.get("image") for c in img.captions)
+
+    assert shown() == sorted(f"true {w['true']} · predicted {w['predicted']}" for w in wrong[:12])
+    at.number_input(key="mistakes_page_run-many").set_value(2).run()
+    assert shown() == sorted(f"true {w['true']} · predicted {w['predicted']}" for w in wrong[12:])

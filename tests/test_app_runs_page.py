@@ -2,6 +2,8 @@
 import json
 from pathlib import Path
 
+import pandas as pd
+import pyarrow as pa
 import pytest
 from app_train_fixtures import METRICS, evaluation, write_run
 from streamlit.testing.v1 import AppTest
@@ -20,36 +22,51 @@ def _spec(el) -> dict:
     return json.loads(el.proto.spec)
 
 
-def test_lists_runs_with_status_settings_and_final_metrics(runs_dir):
-    write_run(runs_dir, "run-good", evaluation=evaluation(), started=1000.0, learning_rate=0.01)
-    write_run(runs_dir, "run-bad", status="failed", metrics=METRICS[:1], error="the loss became NaN at epoch 1",
-              started=2000.0)
+def _named(folder: Path, name: str) -> None:
+    status = json.loads((folder / "status.json").read_text())
+    (folder / "status.json").write_text(json.dumps({**status, "name": name}))
+
+
+def test_lists_runs_by_name_with_the_test_score_first_and_no_none_cells(runs_dir):
+    _named(write_run(runs_dir, "run-good", evaluation=evaluation(), started=1000.0, learning_rate=0.01),
+           "MLP on digits · 2")
+    _named(write_run(runs_dir, "run-bad", status="failed", metrics=METRICS[:1], error="the loss became NaN at epoch 1",
+                     started=2000.0), "MLP on digits · 1")
     at = AppTest.from_file(PAGE, default_timeout=60).run()
     assert not at.exception
     df = at.dataframe[0].value
-    rows = {r["run"]: r for r in df.to_dict("records")}
+    assert list(df.columns[:2]) == ["run", "test accuracy"] and df.columns[-1] == "id"
+    rows = {r["id"]: r for r in df.to_dict("records")}
     assert set(rows) == {"run-good", "run-bad"}
+    assert rows["run-good"]["run"] == "MLP on digits · 2" and rows["run-bad"]["run"] == "MLP on digits · 1"
+    shown = pa.ipc.open_stream(at.dataframe[0].proto.arrow_data.styler.display_values).read_pandas()
+    cells = {r: dict(zip(df.columns, row, strict=True)) for r, row in zip(df["id"], shown.values.tolist(), strict=True)}
+    assert cells["run-bad"]["test accuracy"] == "—" and cells["run-good"]["test accuracy"] == "0.8750"
+    assert not {"None", "nan", "NaN", "<NA>"} & {str(v) for row in cells.values() for v in row.values()}
+    assert at.selectbox(key="manage_run").options == ["MLP on digits · 1", "MLP on digits · 2"]
     good, bad = rows["run-good"], rows["run-bad"]
     assert "completed" in good["status"] and "failed" in bad["status"]
     assert good["val accuracy"] == pytest.approx(0.875)
     assert good["test accuracy"] == pytest.approx(7 / 8)
     assert good["learning rate"] == pytest.approx(0.01)
     assert good["epochs"] == "3/3" and bad["epochs"] == "1/3"
-    assert bad["note"] == "the loss became NaN at epoch 1"
+    assert bad["note"] == "the loss became NaN at epoch 1" and pd.isna(good["note"])
 
 
-def test_compare_overlays_the_selected_runs_curves(runs_dir):
-    write_run(runs_dir, "run-a", started=1000.0)
+def test_compare_overlays_the_selected_runs_curves_named_by_run(runs_dir):
+    _named(write_run(runs_dir, "run-a", started=1000.0), "CNN on shapes · 1")
     slower = [dict(r, loss=r["loss"] * 2) for r in METRICS]
-    write_run(runs_dir, "run-b", metrics=slower, started=2000.0)
+    _named(write_run(runs_dir, "run-b", metrics=slower, started=2000.0), "CNN on shapes · 1")  # a classmate's
     at = AppTest.from_file(PAGE, default_timeout=60).run()
-    assert set(at.multiselect(key="compare_runs").value) == {"run-a", "run-b"}
+    picker = at.multiselect(key="compare_runs")
+    assert set(picker.value) == {"run-a", "run-b"} and set(picker.options) == {
+        "CNN on shapes · 1 (run-a)", "CNN on shapes · 1 (run-b)"}  # one name, two runs: told apart
     assert at.selectbox(key="compare_metric").value == "loss"
     fig = _spec(at.get("plotly_chart")[0])
     lines = {t["name"]: t["y"] for t in fig["data"]}
-    assert lines["run-a"] == [r["loss"] for r in METRICS]
-    assert lines["run-b"] == [r["loss"] * 2 for r in METRICS]
-    assert lines["run-b (val)"] == [r["val_loss"] for r in METRICS]
+    assert lines["CNN on shapes · 1 (run-a)"] == [r["loss"] for r in METRICS]
+    assert lines["CNN on shapes · 1 (run-b)"] == [r["loss"] * 2 for r in METRICS]
+    assert lines["CNN on shapes · 1 (run-b) (val)"] == [r["val_loss"] for r in METRICS]
 
 
 def test_delete_needs_confirmation_and_removes_the_folder(runs_dir):

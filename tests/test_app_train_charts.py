@@ -33,6 +33,15 @@ def test_training_curves_traces_equal_the_metrics(metrics):
     assert [a.text for a in fig.layout.annotations] == ["loss", "accuracy"]
 
 
+def test_the_switch_to_fine_tuning_is_a_line_between_the_phases_on_every_panel(metrics):
+    fig = charts.training_curves(metrics, fine_tune_from=3)  # epochs 1-2 the head, 3 on the whole model
+    lines = [s for s in fig.layout.shapes if s.type == "line"]
+    assert [(s.x0, s.x1, s.xref) for s in lines] == [(2.5, 2.5, "x"), (2.5, 2.5, "x2")]
+    assert [a.text for a in fig.layout.annotations].count("fine-tuning") == 2
+    assert not charts.training_curves(metrics).layout.shapes  # no fine-tuning: no line
+    assert not charts.training_curves(metrics, fine_tune_from="3").layout.shapes  # a damaged status: no line
+
+
 def test_training_curves_without_validation_draw_train_only():
     df = pd.DataFrame({"epoch": [1, 2], "loss": [0.9, 0.5]})
     fig = charts.training_curves(df)

@@ -92,6 +92,8 @@ def test_failed_run_shows_its_error_in_plain_words(runs_dir):
 
 def test_finished_run_curves_hold_the_metrics_and_saliency_shows(runs_dir):
     folder = write_run(runs_dir, "run-done")
+    exp = json.loads((folder / "experiment.json").read_text())
+    (folder / "experiment.json").write_text(json.dumps({**exp, "data": {"dataset": "shapes"}}))
     live = folder / "live"
     live.mkdir()
     rng = np.random.default_rng(0)
@@ -107,7 +109,18 @@ def test_finished_run_curves_hold_the_metrics_and_saliency_shows(runs_dir):
     assert ys["loss"] == [r["loss"] for r in METRICS]
     assert any("after epoch 3" in m.value for m in at.markdown)  # the newest saliency file is shown
     pictures = at.get("image")[0]
-    assert pictures.captions == ["label 0", "label 1", "label 2"]  # each probe with its label under it
+    assert pictures.captions == ["circle", "square", "triangle"]  # each probe with its class's name under it
+
+
+def test_a_fine_tuned_runs_curves_mark_the_switch(runs_dir):
+    folder = write_run(runs_dir, "run-tuned")
+    status = json.loads((folder / "status.json").read_text())
+    (folder / "status.json").write_text(json.dumps({**status, "fine_tune_from": 3}))  # as the runner records it
+    at = page(run_id="run-tuned")
+    assert not at.exception
+    fig = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert {s["x0"] for s in fig["layout"]["shapes"]} == {2.5}  # between epoch 2 (head) and 3 (fine-tuning)
+    assert "fine-tuning" in [a["text"] for a in fig["layout"]["annotations"]]
 
 
 def test_reload_without_a_run_id_watches_the_running_run(runs_dir):
@@ -187,3 +200,101 @@ def test_own_running_run_blocks_a_second_train_click(runs_dir):
     at.session_state["train_own_runs"] = ["run-mine"]
     at.run()
     assert at.button(key="train_button").disabled and not at.button(key="stop_button").disabled
+
+
+def test_an_out_of_range_value_stays_in_its_box_disables_train_and_is_fixed_in_one_click(runs_dir):
+    at = page(training={"learning_rate": 100.0})
+    assert not at.exception
+    # the box shows what the experiment holds (no widget bound holds it back), the verdict says why it cannot train
+    assert at.number_input(key="hp_learning_rate").value == 100.0
+    assert at.session_state["training"]["learning_rate"] == 100.0
+    assert at.button(key="train_button").disabled
+    assert "training: 'learning_rate' must be at most 10.0, got 100.0" in [m.value for m in at.markdown]
+    fix = next(b for b in at.button if b.key.startswith("train_fix_"))
+    assert fix.label == "Set learning rate 0.005"
+    fix.click().run()
+    assert at.number_input(key="hp_learning_rate").value == 0.005  # the box follows the fix
+    assert at.session_state["training"]["learning_rate"] == 0.005 and not at.button(key="train_button").disabled
+    at.number_input(key="hp_epochs").set_value(0).run()
+    assert at.session_state["training"]["epochs"] == 0 and at.button(key="train_button").disabled
+    at.number_input(key="hp_epochs").set_value(10).run()
+    at.number_input(key="hp_batch_size").set_value(5000).run()  # digits trains on 1077 examples
+    assert at.button(key="train_button").disabled
+    assert any("larger than the 1077 training examples" in m.value for m in at.markdown)
+
+
+def test_a_run_that_did_not_learn_says_so_with_the_cause_and_a_fix(runs_dir):
+    from app_train_fixtures import evaluation
+
+    flat = [{"epoch": e, "loss": 0.69, "accuracy": 0.5, "val_loss": 0.69, "val_accuracy": 0.5} for e in (1, 2, 3)]
+    write_run(runs_dir, "run-chance", metrics=flat, evaluation=evaluation(((2, 2), (2, 2))), learning_rate=10.0)
+    at = page(run_id="run-chance", training={"learning_rate": 10.0})
+    assert not at.exception and not at.success
+    [warning] = [w.value for w in at.warning]
+    assert warning.startswith("**Training finished, but the model did not learn: it ended near chance (50%, "
+                              "guessing gives 50%).** "
+                              "Test accuracy 50.0% on 8 test examples")
+    assert "**Likely cause:** The learning rate 10 is likely too high" in warning
+    at.button(key="outcome_fix_run-chance").click().run()
+    assert at.session_state["training"]["learning_rate"] == 0.005
+    assert at.number_input(key="hp_learning_rate").value == 0.005
+
+
+def test_a_run_that_learned_states_its_test_score(runs_dir):
+    from app_train_fixtures import evaluation
+
+    write_run(runs_dir, "run-good", evaluation=evaluation(((4, 0), (1, 3))))
+    at = page(run_id="run-good")
+    [done] = [s.value for s in at.success]
+    assert done == ("Training finished. Test accuracy 87.5% on 8 test examples (guessing the most common class: "
+                    "50%). Open **Explain** for the confusion matrix and every mistake.")  # no saliency promised
+
+
+def test_a_gan_form_shows_only_the_settings_a_gan_uses(runs_dir):
+    from builder import templates
+
+    tpl = templates.experiment("mlp-gan")
+    at = AppTest.from_file(PAGE, default_timeout=60)
+    at.session_state["ws"] = ME
+    at.session_state["spec"] = tpl["model"]
+    at.session_state["gan_part"] = "generator"
+    at.session_state["gan_other"] = {"spec": tpl["gan"]["discriminator"], "history": [], "future": []}
+    at.session_state["data"] = dict(DATA)
+    at.session_state["augmentation"] = []
+    at.session_state["training"] = dict(tpl["training"])
+    at.run()
+    assert not at.exception
+    keys = {w.key for w in [*at.number_input, *at.selectbox, *at.multiselect, *at.checkbox]}
+    assert {"hp_learning_rate", "hp_epochs", "hp_batch_size", "hp_optimizer"} <= keys
+    assert not keys & {"hp_task", "hp_loss", "hp_metrics", "hp_early_stopping", "hp_fine_tune_epochs"}
+    assert not at.button(key="train_button").disabled
+
+
+def test_an_autoencoder_is_offered_no_accuracy(runs_dir):
+    at = page(training={"task": "reconstruction"})
+    assert at.multiselect(key="hp_metrics").options == ["mae", "mse"]
+    at.checkbox(key="hp_early_stopping").check().run()
+    assert at.selectbox(key="hp_es_monitor").options == ["val_loss", "loss", "val_mae", "mae"]
+
+
+def test_a_transfer_run_shows_both_phases_of_its_epochs(runs_dir):
+    from builder import templates
+
+    tpl = templates.experiment("transfer-cnn")
+    at = page(spec=tpl["model"], training={"epochs": 5, "fine_tune_epochs": 3})
+    assert not at.exception
+    assert at.number_input(key="hp_fine_tune_epochs").value == 3  # beside the epochs, not in the expander
+    assert ("8 epochs in all: 5 training the new head (base frozen), then 3 fine-tuning the base at the "
+            "fine-tune rate.") in [c.value for c in at.caption]
+    at.number_input(key="hp_fine_tune_epochs").set_value(0).run()
+    assert "One phase: 5 epochs with the pretrained base as its freeze option says." in [c.value for c in at.caption]
+
+
+def test_the_live_view_promises_saliency_maps_only_to_runs_that_draw_them(runs_dir):
+    promise = "Saliency maps (image data) or the decision boundary (2-D points) appear here after each epoch."
+    write_run(runs_dir, "run-ae", status="running", metrics=METRICS[:1], workspace=ME, task="reconstruction")
+    at = page(run_id="run-ae")
+    assert not at.exception and promise not in [c.value for c in at.caption]
+    write_run(runs_dir, "run-mlp", status="running", metrics=METRICS[:1], workspace=ME)
+    at = page(run_id="run-mlp")
+    assert promise in [c.value for c in at.caption]

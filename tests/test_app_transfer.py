@@ -46,13 +46,20 @@ def test_settings_describe_the_base_and_offer_the_freeze_options(tmp_path):
     keras.Model(inp, keras.layers.Conv2D(4, 3, name="c1")(inp), name="mine").save(tmp_path / "b.keras")
     at = _app(_spec(pretrained.store_file(tmp_path / "b.keras")), "base")
     assert not at.exception, [e.value for e in at.exception]
-    assert any("**mine** · input (8, 8, 1) → output (6, 6, 4) · 40 weights · layers: c1" in c.value for c in at.caption)
+    assert any("**mine** · input (8, 8, 1) → output (6, 6, 4) · 40 weights · 1 layer" in c.value for c in at.caption)
+    assert not any(t.label == "model" for t in at.text_input)  # the base is named by its source, not its id
     freeze = next(s for s in at.selectbox if s.label == "freeze")
-    assert freeze.options == ["all", "none", "from"] and freeze.value == "all"
+    assert freeze.value == "all" and freeze.options == ["all", "none", "from"]
     freeze.set_value("from").run()
     node = next(n for n in at.session_state["spec"]["nodes"] if n["id"] == "base")
     assert node["params"]["freeze"] == "from"
     assert any("freeze 'from': name the first layer that learns" in e.value for e in at.error)
+    start = next(s for s in at.selectbox if s.label == "unfreeze from")  # the base's own layers, not free text
+    assert start.options == ["c1"] and start.value is None
+    start.set_value("c1").run()
+    node = next(n for n in at.session_state["spec"]["nodes"] if n["id"] == "base")
+    assert node["params"] == {"model": node["params"]["model"], "freeze": "from", "unfreeze_from": "c1"}
+    assert not any("name the first layer" in e.value for e in at.error)
 
 
 def test_an_application_without_its_weights_offline_is_said_plainly(tmp_path, monkeypatch):
@@ -94,7 +101,7 @@ def test_an_uploaded_base_counts_against_the_workspace_budgets(tmp_path, monkeyp
     assert pretrained.info(base_id).title == "mine"
     from builder.workspace import Workspaces
 
-    assert Workspaces(tmp_path / "home").load(ws)["uploads"] == [{"id": base_id, "bytes": len(raws[0])}]
+    assert Workspaces(tmp_path / "home").load(ws)["uploads"] == [{"id": base_id, "bytes": len(raws[0]), "name": "mine.keras"}]
     monkeypatch.setenv("LAYERLAB_MAX_WORKSPACE_UPLOADS", "1")
     at = AppTest.from_function(_upload_script, args=(raws[1],), default_timeout=60)
     at.query_params["ws"] = ws

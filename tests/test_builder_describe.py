@@ -5,6 +5,7 @@ from builder import codegen, describe, templates
 from builder.experiment import Experiment
 from builder.train.jobs import create_run
 from builder.train.runstore import RunStore
+from builder.workspace import owner_tag
 
 
 def _nodes(*types):
@@ -25,6 +26,8 @@ def test_kind_follows_the_layers_a_course_names_networks_by():
     assert describe.kind(_nodes("Input", "Embedding", "MultiHeadAttention", "LSTM")) == "Transformer"
     assert describe.kind(_nodes("Input", "Dense"), reconstructs=True) == "Autoencoder"
     assert describe.kind(_nodes("Input", "Flatten")) == "Model"
+    assert describe.kind(_nodes("Input", "Pretrained", "Dense")) == "Transfer"
+    assert describe.kind(_nodes("Input", "Dense", "Reshape"), gan=True) == "GAN"
 
 
 def test_layers_line_is_the_stack_in_order_and_stays_short():
@@ -54,6 +57,22 @@ def test_runs_are_named_by_kind_and_data_and_counted_per_workspace(tmp_path):
     assert exp.title == "MLP on digits"
     names = []
     for workspace in ("ann", "ann", "bob", "ann"):
-        run_id = create_run(tmp_path, exp, workspace=workspace)
-        names.append(RunStore(tmp_path, workspace).get(run_id).name)
+        run_id = create_run(tmp_path, exp, owner=owner_tag(workspace))  # as the job manager records the owner
+        names.append(RunStore(tmp_path).get(run_id).name)
     assert names == ["MLP on digits · 1", "MLP on digits · 2", "MLP on digits · 1", "MLP on digits · 3"]
+
+
+def test_gan_transfer_and_upload_runs_are_named_by_what_they_are(tmp_path, monkeypatch):
+    from datasets import registry, stored
+
+    titles = {}
+    for template in ("mlp-gan", "transfer-cnn"):
+        exp = Experiment.from_dict(templates.experiment(template))
+        exp.name = ""
+        titles[template] = exp.title
+    assert titles == {"mlp-gan": "GAN on digits", "transfer-cnn": "Transfer on shapes"}
+    monkeypatch.setenv("LAYERLAB_UPLOADS_DIR", str(tmp_path))
+    upload = stored.store(registry.load("iris"), "0123456789abcdef", title="my flowers.csv")
+    exp = Experiment.from_dict({**templates.experiment("seed-mlp"), "data": {"dataset": upload}})
+    exp.name = ""
+    assert exp.title == "MLP on my flowers.csv"  # not "upload:0123…"

@@ -1,4 +1,5 @@
 """Import: Sequential and functional models and .keras files become specs; custom code is refused unrun."""
+import re
 import zipfile
 
 import keras
@@ -98,7 +99,7 @@ def test_custom_layer_class_is_refused():
 
     x = keras.Input((3,), name="x")
     model = keras.Model(x, Twice(name="twice")(x))
-    with pytest.raises(SpecError, match="custom code \\(custom layer 'twice' of class Twice\\)"):
+    with pytest.raises(SpecError, match="custom code \\(custom class Twice in layer 'twice'\\)"):
         importer.from_model(model)
     config = {"class_name": "Functional", "config": {"layers": [
         {"module": "my_pkg.layers", "class_name": "Twice", "config": {"name": "twice"}}]}}
@@ -129,12 +130,151 @@ def test_layers_outside_the_catalog_and_lost_settings_are_named():
     regularized = keras.Model(x, L.ActivityRegularization(name="reg")(x))
     with pytest.raises(SpecError, match="layer 'reg' is a ActivityRegularization, which Layerlab's layer catalog does not have"):
         importer.from_model(regularized)
-    dilated = keras.Model(x, L.Conv2D(2, 3, dilation_rate=2, name="c")(x))
-    with pytest.raises(SpecError, match="layer 'c' \\(Conv2D\\) uses dilation_rate=\\(2, 2\\)"):
-        importer.from_model(dilated)
+    wide = keras.Input((8, 8, 4), name="wide")
+    channels_first = keras.Model(wide, L.Conv2D(2, 3, data_format="channels_first", name="c")(wide))
+    with pytest.raises(SpecError) as e:
+        importer.from_model(channels_first)
+    assert e.value.problems == ["layer 'c' (Conv2D) uses data_format='channels_first', but Layerlab's Conv2D has no "
+                                "'data_format' setting: it always uses Keras' default 'channels_last'; rebuild the "
+                                "layer with data_format='channels_last' to open it"]
     raw = keras.Model(x, L.Flatten(name="f")(keras.ops.sqrt(x)))
-    with pytest.raises(SpecError, match="raw operation"):
+    with pytest.raises(SpecError, match="computes 'sqrt' with the raw operation keras.ops.sqrt, which no Layerlab"):
         importer.from_model(raw)
+
+
+def _same_predictions(model, spec, data):
+    """The spec rebuilt with the model's weights (copied by layer name) predicts what the model predicts."""
+    rebuilt = build_model(spec)
+    for layer in rebuilt.layers:
+        if layer.weights:
+            layer.set_weights(model.get_layer(layer.name).get_weights())
+    np.testing.assert_allclose(rebuilt.predict(data, verbose=0), model.predict(data, verbose=0), rtol=1e-5, atol=1e-5)
+    return rebuilt
+
+
+@pytest.mark.parametrize(("layer", "shape"), [
+    (L.Conv1D(3, 3, dilation_rate=2, padding="causal"), (16, 2)), (L.Conv2D(3, 3, dilation_rate=(2, 3)), (12, 12, 2)),
+    (L.Conv3D(2, 2, dilation_rate=2), (6, 6, 6, 1)), (L.SeparableConv1D(3, 3, dilation_rate=4), (16, 2)),
+    (L.SeparableConv2D(3, 3, dilation_rate=2, strides=1), (12, 12, 2)),
+    (L.DepthwiseConv1D(3, dilation_rate=3), (16, 2)), (L.DepthwiseConv2D(3, dilation_rate=2, strides=2), (12, 12, 2)),
+    (L.Conv1DTranspose(3, 3, dilation_rate=2), (8, 2)), (L.Conv2DTranspose(3, 3, dilation_rate=2), (6, 6, 2)),
+    (L.Conv3DTranspose(2, 2, dilation_rate=2), (4, 4, 4, 1))], ids=lambda v: type(v).__name__ if isinstance(v, L.Layer) else "")
+def test_dilated_convolutions_import_export_and_predict_the_same(layer, shape):
+    x = keras.Input(shape, name="x")
+    model = keras.Model(x, layer(x))
+    spec = importer.from_model(model)
+    dilation = layer.get_config()["dilation_rate"]
+    assert spec.node(layer.name).params["dilation_rate"] == list(dilation) and max(dilation) > 1
+    assert f"dilation_rate={tuple(dilation)!r}" in to_python(spec)
+    data = np.random.default_rng(2).normal(size=(2, *shape)).astype("float32")
+    assert _same_predictions(model, spec, data).count_params() == model.count_params()
+
+
+def test_dilation_with_strides_is_a_plain_problem_with_a_fix():
+    spec = {"format": "layerlab/model@1", "nodes": [
+        {"id": "x", "type": "Input", "params": {"shape": [16, 16, 1]}},
+        {"id": "c", "type": "Conv2D", "params": {"filters": 2, "kernel_size": 3, "strides": 2, "dilation_rate": [1, 2]},
+         "inputs": ["x"]}]}
+    [problem] = validate.check(spec).problems
+    assert (problem.node, problem.field, problem.fix) == ("c", "dilation_rate", {"node": "c", "params": {"dilation_rate": None}})
+    assert problem.message.startswith("a Conv2D cannot have both strides and dilation_rate above 1")
+    spec["nodes"][1]["type"] = "DepthwiseConv2D"  # Keras' depthwise convolutions can do both
+    del spec["nodes"][1]["params"]["filters"]
+    assert validate.check(spec).ok
+
+
+def test_attention_over_a_grid_keeps_keras_axes():
+    patches = keras.Input((4, 6, 8), name="patches")  # MobileViT: (batch, pixels per patch, patches, features)
+    filled = L.MultiHeadAttention(2, 4, name="grid")(patches, patches)  # Keras fills in attention_axes=(1, 2)
+    rows = L.MultiHeadAttention(2, 4, attention_axes=(2,), name="rows")(filled, filled)
+    model = keras.Model(patches, rows)
+    assert model.get_layer("grid").get_config()["attention_axes"] == (1, 2)
+    spec = importer.from_model(model)
+    assert spec.node("grid").params == {"num_heads": 2, "key_dim": 4}
+    assert spec.node("rows").params == {"num_heads": 2, "key_dim": 4, "attention_axes": [2]}
+    data = np.random.default_rng(3).normal(size=(2, 4, 6, 8)).astype("float32")
+    assert _same_predictions(model, spec, data).count_params() == model.count_params()
+    assert "attention_axes=(2,)" in to_python(spec)
+
+
+def test_activations_computed_with_raw_operations_become_layers_that_compute_the_same():
+    x = keras.Input((6,), name="x")
+    d = L.Dense(6, name="d")(x)
+    ops, act = keras.ops, keras.activations
+    outputs = [ops.relu(d), act.swish(d), ops.silu(d), act.gelu(d), ops.sigmoid(d), ops.tanh(d), ops.relu6(d),
+               ops.hard_silu(d), ops.softplus(d), ops.leaky_relu(d), ops.elu(d, alpha=0.5), act.relu(d, max_value=2.0),
+               ops.softmax(d, axis=-1), ops.log_softmax(d)]
+    model = keras.Model(x, L.Concatenate(name="all")(outputs))
+    spec = importer.from_model(model)
+    made = [(n.type, n.params) for n in spec.nodes if n.type not in ("Input", "Dense", "Concatenate")]
+    assert made == [("Activation", {"activation": a}) for a in ("relu", "silu", "silu", "gelu", "sigmoid", "tanh",
+                                                                "relu6", "hard_silu", "softplus")] + [
+        ("LeakyReLU", {"negative_slope": 0.2}), ("ELU", {"alpha": 0.5}), ("ReLU", {"max_value": 2.0}),
+        ("Softmax", {}), ("Activation", {"activation": "log_softmax"})]
+    _same_predictions(model, spec, np.random.default_rng(4).normal(size=(4, 6)).astype("float32") * 3)
+    for untranslatable, named in ((ops.gelu(d), "keras.ops.gelu (approximate=True; Layerlab's gelu is the exact one"),
+                                  (ops.log_softmax(d, axis=0), "keras.ops.log_softmax (axis=0;"),
+                                  (ops.square(d), "keras.ops.square, which no Layerlab layer computes")):
+        with pytest.raises(SpecError, match=re.escape(named)):
+            importer.from_model(keras.Model(x, untranslatable))
+
+
+def test_every_custom_class_is_named_in_one_message():
+    class Twice(L.Layer):
+        def call(self, x):
+            return x * 2
+
+    class Half(L.Layer):
+        def call(self, x):
+            return x / 2
+
+    x = keras.Input((3,), name="x")
+    model = keras.Model(x, L.Lambda(lambda t: t + 1, name="plus")(Half(name="half")(Twice(name="twice")(x))))
+    with pytest.raises(SpecError) as e:
+        importer.from_model(model)
+    assert e.value.problems == ["this model contains custom code (custom class Twice in layer 'twice'; custom class "
+                                "Half in layer 'half'; Lambda layer 'plus'); Layerlab only opens models made of "
+                                "standard Keras layers"]
+    config = {"class_name": "Functional", "config": {"layers": [
+        {"module": "my_pkg", "class_name": "Twice", "config": {"name": "twice"}},
+        {"module": "keras.layers", "class_name": "Lambda", "config": {"name": "plus", "function": {
+            "class_name": "__lambda__", "config": {"code": "..."}}}},
+        {"module": "my_pkg", "class_name": "Half", "config": {"name": "half"}}]}}
+    with pytest.raises(SpecError) as e:
+        importer.refuse_custom_code(config)
+    assert e.value.problems == ["this model contains custom code (custom class Twice in layer 'twice'; Lambda layer "
+                                "'plus'; custom class Half in layer 'half'); Layerlab only opens models made of "
+                                "standard Keras layers"]
+
+
+def test_input_dtypes_are_kept_or_the_change_is_noted(tmp_path):
+    tokens, pixels = keras.Input((5,), dtype="int64", name="tokens"), keras.Input((4,), dtype="uint8", name="pixels")
+    embedded = L.Flatten(name="flat")(L.Embedding(10, 2, name="emb")(tokens))
+    model = keras.Model([tokens, pixels], L.Concatenate(name="cat")([embedded, L.Rescaling(1 / 255, name="r")(pixels)]))
+    model.save(tmp_path / "m.keras")
+    spec = importer.from_keras_file(tmp_path / "m.keras")
+    assert spec.node("tokens").params == {"shape": [5], "dtype": "int64"}
+    assert spec.node("pixels").params == {"shape": [4], "dtype": "int32"}
+    assert spec.description == ("Input 'pixels' was uint8 in Keras and is int32 here (Layerlab's inputs are float32, "
+                                "int32, int64).")
+    assert "dtype=\"int64\"" in to_python(spec) and build_model(spec).inputs[0].dtype == "int64"
+    text = keras.Input((1,), dtype="string", name="text")
+    with pytest.raises(SpecError, match="input 'text' takes text"):
+        importer.from_model(keras.Model(text, L.Identity(name="same")(text)))
+
+
+def test_a_file_over_the_node_budget_is_refused_before_keras_rebuilds_it(tmp_path, monkeypatch):
+    x = keras.Input((2,), name="x")
+    inner_in = keras.Input((2,))
+    block = keras.Model(inner_in, L.Dense(2, name="b2")(L.Dense(2, name="b1")(inner_in)), name="block")
+    model = keras.Model(x, L.Dense(1, name="out")(block(x)))  # nodes: x, b1, b2, out
+    model.save(tmp_path / "m.keras")
+    monkeypatch.setenv("LAYERLAB_MAX_NODES", "4")
+    assert len(importer.from_keras_file(tmp_path / "m.keras").nodes) == 4
+    monkeypatch.setenv("LAYERLAB_MAX_NODES", "2")
+    monkeypatch.setattr(keras.saving, "deserialize_keras_object", None)  # Keras must never be asked
+    with pytest.raises(SpecError, match="the model has 3 layers; the limit is 2 \\(server setting LAYERLAB_MAX_NODES\\)"):
+        importer.from_keras_file(tmp_path / "m.keras")
 
 
 def test_shared_layer_is_refused():

@@ -178,3 +178,28 @@ def test_array_feed_augments_training_batches_only():
     noisy, _ = train[0]
     assert noisy.shape == plain.shape and 0.3 < np.std(noisy - plain) < 0.7
     assert val[0] is s.x_val
+
+
+@pytest.mark.parametrize("n", [7, 33, 60, 1797])
+@pytest.mark.parametrize("validation,test", [(0.2, 0.2), (0.0, 0.3), (0.15, 0.0), (0.1, 0.5), (0.0, 0.0)])
+def test_split_sizes_count_what_the_splitter_makes_without_the_data(n, validation, test):
+    from datasets.splits import split_indices, split_sizes
+
+    made = split_indices(np.arange(n) % 3, validation, test, seed=0, stratify=False)[:3]
+    assert split_sizes(n, validation, test) == tuple(len(part) for part in made)
+    with pytest.raises(ValueError, match="below 0.9"):
+        split_sizes(n, 0.5, 0.45)
+
+
+def test_small_classes_are_named_with_their_counts():
+    from datasets.base import Dataset
+    from datasets.registry import DatasetInfo
+    from datasets.splits import small_classes
+
+    y = np.array([0] * 40 + [1] * 12 + [2] * 1)
+    info = DatasetInfo("upload:pics", "pics", "classification", (4,), ["cat", "dog", "owl"], len(y), "")
+    found = small_classes(Dataset(np.zeros((len(y), 4), "float32"), y, info, ["cat", "dog", "owl"]))
+    assert found == [
+        "Class 'dog' has only 12 examples; give it at least 30 (more is better), or the model will rarely learn it.",
+        "Class 'owl' has only 1 example; give it at least 30 (more is better), or the model will rarely learn it."]
+    assert small_classes(registry.load("iris")) == []  # 50 of each

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from datasets import registry
+from datasets import registry, uploads
 from datasets.uploads import (
     Limits,
     UploadError,
@@ -238,6 +238,28 @@ def test_oversized_images_are_skipped_and_counted():
     assert len(ds) == 2 and ds.info.extra["too_large"] == 1
 
 
+def test_archive_pixels_are_counted_from_headers_before_any_image_is_decoded(monkeypatch):
+    def boom(*args, **kwargs):
+        raise AssertionError("an image was decoded before the archive's pixels were checked")
+
+    entries = [("a/1.png", png(0, (10, 10))), ("b/1.png", png(9, (10, 10))), ("b/2.png", png(9, (10, 10))),
+               ("b/huge.png", png(9, (40, 40)))]  # over one image's budget: skipped, so not counted
+    monkeypatch.setattr(Image.Image, "load", boom)
+    with pytest.raises(UploadError, match="300 pixels together, over the limit of 299 .*LAYERLAB_MAX_ARCHIVE_PIXELS"):
+        load_image_zip(named(make_zip(entries), "s.zip"), size=4,
+                       limits=Limits(max_image_pixels=100, max_archive_pixels=299))
+
+
+def test_decoding_stops_once_it_has_cost_its_time_budget(monkeypatch):
+    clock = iter(range(0, 1000, 2))  # every read of this thread's CPU clock: 2 s later
+    monkeypatch.setattr(uploads.time, "thread_time", lambda: next(clock))
+    entries = [(f"c{i % 2}/{i}.png", png(i)) for i in range(6)]
+    with pytest.raises(UploadError, match="more than 3 s of server time .*LAYERLAB_MAX_DECODE_SECONDS"):
+        load_image_zip(named(make_zip(entries), "s.zip"), size=4, limits=Limits(max_decode_seconds=3))
+    clock = iter(range(0, 1000, 2))
+    assert len(load_image_zip(named(make_zip(entries), "s.zip"), size=4, limits=Limits(max_decode_seconds=12))) == 6
+
+
 def test_image_zip_structure_mistakes():
     with pytest.raises(UploadError, match="not a ZIP archive"):
         load_image_zip(named(b"PK nope", "x.zip"))
@@ -300,6 +322,62 @@ def test_npz_mistakes():
         load_npz(npz(x=np.zeros((1000, 100)), y=np.zeros(1000)), limits=Limits(max_uncompressed_bytes=10_000))
 
 
+def npz_entries(**entries: bytes) -> io.BytesIO:
+    """An NPZ written by hand: entry name → its bytes (numpy's own writer never names entries this way)."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for entry, data in entries.items():
+            zf.writestr(entry, data)
+    return named(buf.getvalue(), "arrays.npz")
+
+
+def npy(array) -> bytes:
+    buf = io.BytesIO()
+    np.save(buf, array)
+    return buf.getvalue()
+
+
+@pytest.fixture
+def no_loading(monkeypatch):
+    """Refusals must come from the headers: loading any array fails the test."""
+    def boom(*args, **kwargs):
+        raise AssertionError("an array was loaded before its header was checked")
+
+    monkeypatch.setattr(np.lib.format, "read_array", boom)
+
+
+def test_npz_raw_entries_are_checked_like_npy_entries(no_loading):
+    y = npy(np.zeros(3, np.int64))
+    # numpy serves key 'x' from a plain 'x' entry too, and prefers it over 'x.npy'
+    with pytest.raises(UploadError, match="two arrays named 'x'"):
+        load_npz(npz_entries(**{"x.npy": npy(np.ones((3, 2))), "x": npy(np.ones((3, 2))), "y.npy": y}))
+    with pytest.raises(UploadError, match="entry 'x' is not a numpy array"):
+        load_npz(npz_entries(x=b"just some bytes", **{"y.npy": y}))
+    big_masks = {"x.npy": npy(np.ones((3, 2))), "y.npy": y, "masks": npy(np.zeros((3, 300, 300), bool))}
+    with pytest.raises(UploadError, match="LAYERLAB_MAX_DATASET_MB"):
+        load_npz(npz_entries(**big_masks), limits=Limits(max_decoded_bytes=100_000))
+
+
+def test_npz_repeated_entry_name_is_refused(no_loading):
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf, pytest.warns(UserWarning, match="Duplicate name"):
+        for entry, data in (("x.npy", npy(np.ones((3, 2)))), ("y.npy", npy(np.zeros(3))), ("x.npy", npy(np.ones(9)))):
+            zf.writestr(entry, data)
+    with pytest.raises(UploadError, match="two arrays named 'x'"):
+        load_npz(named(buf.getvalue(), "arrays.npz"))
+
+
+@pytest.mark.parametrize(("arrays", "words"), [
+    ({"x": np.ones((3, 2), np.complex128), "y": np.zeros(3)}, "array 'x.npy' holds complex numbers"),
+    ({"x": np.ones((3, 2)), "y": np.array(["a", "b", "c"])}, "array 'y.npy' holds text"),
+    ({"x": np.ones((3, 2)), "y": np.zeros(3), "masks": np.zeros((3, 2), "datetime64[s]")}, "holds dates"),
+    ({"x": np.zeros(3, [("a", "f4")]), "y": np.zeros(3)}, "'x' must hold numbers"),
+])
+def test_npz_refuses_what_is_not_real_numbers_from_the_header(no_loading, arrays, words):
+    with pytest.raises(UploadError, match=words):
+        load_npz(npz(**arrays))
+
+
 def test_save_npz_round_trips_a_dataset_with_masks(tmp_path):
     shapes = registry.load("shapes", n_samples=12, seed=0)
     save_npz(shapes, tmp_path / "shapes.npz")
@@ -309,6 +387,22 @@ def test_save_npz_round_trips_a_dataset_with_masks(tmp_path):
     np.testing.assert_array_equal(back.masks, shapes.masks)
     assert back.class_names == shapes.class_names and back.task == "classification"
     assert [p.name for p in tmp_path.iterdir()] == ["shapes.npz"]  # no temporary file left behind
+
+
+def test_an_uploaded_table_keeps_its_column_and_file_names_in_the_store(tmp_path, monkeypatch):
+    """Explain's bars and run names read an upload back from the store: by its columns and its file's name."""
+    from datasets import stored
+
+    monkeypatch.setenv("LAYERLAB_UPLOADS_DIR", str(tmp_path))
+    path = tmp_path / "harvest.csv"
+    path.write_text("rain mm,sun hours,crop\n10,5,good\n2,9,poor\n11,4,good\n3,8,poor\n")
+    table = load_csv(str(path), target="crop")
+    upload_id = stored.store(table, "k1", title="harvest.csv")
+    back = registry.load(upload_id)
+    assert back.feature_names == ["rain mm", "sun hours"] and back.class_names == ["good", "poor"]
+    assert registry.info(upload_id).title == "harvest.csv"
+    stored.store(table, "k2")  # kept before uploads had names
+    assert registry.info("upload:k2").title == "your upload (k2)"
 
 
 def test_a_first_line_of_numbers_is_data_not_column_names(tmp_path):

@@ -11,7 +11,8 @@ keras = pytest.importorskip("keras")
 
 from builder.explain import decision_boundary, explain, normalize, to_map  # noqa: E402
 from builder.explain.cli import cli_explain  # noqa: E402
-from builder.explain.live import LiveExplainCallback, atomic_save, live_saliency  # noqa: E402
+from builder.explain.live import LiveExplainCallback, atomic_save, live_saliency, shrink  # noqa: E402
+from builder.train.watch import PICTURE_SIZE  # noqa: E402
 
 
 def tiny_cnn(seed=0):
@@ -44,6 +45,23 @@ def test_live_saliency_written_after_each_epoch(tmp_path):
     for _ in range(5):
         live_saliency(model, x[:8], y[:8])
     print(f"\nlive saliency for 8 probes: {(time.perf_counter() - start) / 5 * 1000:.1f} ms")
+
+
+def test_live_saliency_of_big_pictures_is_saved_at_the_size_the_page_shows(tmp_path):
+    side = 10 * PICTURE_SIZE  # 960² pictures: each saved map is the mean of 10×10 blocks of the full one
+    keras.utils.set_random_seed(0)
+    inp = keras.Input((side, side, 1))
+    h = keras.layers.Conv2D(2, 3, strides=4, activation="relu")(inp)
+    model = keras.Model(inp, keras.layers.Dense(3)(keras.layers.GlobalAveragePooling2D()(h)))
+    x = np.random.default_rng(3).uniform(size=(2, side, side, 1)).astype("float32")
+    callback = LiveExplainCallback(tmp_path, x, [0, 1], kind="saliency")
+    callback.set_model(model)
+    saved = np.load(callback.write(1))
+    full = live_saliency(model, x, np.array([0, 1]))
+    assert saved.shape == (2, PICTURE_SIZE, PICTURE_SIZE) and saved.nbytes == 2 * 96 * 96 * 4  # not 7 MB
+    np.testing.assert_allclose(saved, full.reshape(2, PICTURE_SIZE, 10, PICTURE_SIZE, 10).mean(axis=(2, 4)),
+                               rtol=1e-4, atol=1e-6)
+    np.testing.assert_array_equal(shrink(x[:, :90, :60]), x[:, :90, :60])  # small pictures stay as they are
 
 
 def test_live_callback_never_raises_into_training(tmp_path, caplog):
@@ -139,6 +157,7 @@ def test_cli_default_folder_and_probe_fallback(run_dir, tmp_path, capsys):
 @pytest.mark.parametrize("case,expected", [
     ("missing", "does not exist"), ("no_model", "model.keras not found"), ("method", "unknown explanation method"),
     ("samples", "at least 1"), ("corrupt", "cannot load"), ("no_data", "no live/probes.npz"),
+    ("shrunk_probes", "shrunk for the live view [14, 14, 1], not the model's input [28, 28, 1]"),
 ])
 def test_cli_errors_are_one_plain_line(run_dir, tmp_path, capsys, case, expected):
     folder, method, samples = tmp_path / "run", "saliency", 2
@@ -151,8 +170,11 @@ def test_cli_errors_are_one_plain_line(run_dir, tmp_path, capsys, case, expected
         folder, samples = run_dir, 0
     elif case == "corrupt":
         (folder / "model.keras").write_bytes(b"not a zip")
-    elif case == "no_data":
+    elif case in ("no_data", "shrunk_probes"):
         (folder / "model.keras").write_bytes((run_dir / "model.keras").read_bytes())
+    if case == "shrunk_probes":  # a run of pictures bigger than the live view keeps its probes at that size
+        (folder / "live").mkdir()
+        np.savez(folder / "live" / "probes.npz", x=np.zeros((4, 14, 14, 1), "float32"), y=np.zeros(4))
     assert cli_explain(folder, method, samples, tmp_path / "out") == 1
     err = capsys.readouterr().err
     assert expected in err and "Traceback" not in err and len(err.strip().splitlines()) == 1, err

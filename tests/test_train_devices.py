@@ -1,8 +1,14 @@
 """Device lines the app shows, and the reasons given when a worker dies."""
+import os
 import signal
+import subprocess
+import sys
+from pathlib import Path
 
 from builder.train.devices import GPU, describe, device_line
 from builder.train.jobs import death_reason
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_device_lines_say_where_training_runs():
@@ -21,3 +27,14 @@ def test_death_reasons_are_plain_words():
     assert "killed (SIGKILL)" in death_reason(-signal.SIGKILL) and "memory" in death_reason(-signal.SIGKILL)
     assert "SIGTERM" in death_reason(-signal.SIGTERM)
     assert "exit code 3" in death_reason(3)
+    for crash in (signal.SIGSEGV, signal.SIGABRT):  # TensorFlow's ways to die at the worker's memory cap
+        assert "memory" in death_reason(-crash) and "LAYERLAB_MAX_WORKER_MB" in death_reason(-crash)
+
+
+def test_the_memory_cap_fails_an_allocation_over_it_and_allows_one_under_it():
+    script = ("import numpy as np; from builder.train import devices; devices.limit_memory(); "
+              "np.ones(50 << 20, np.uint8)\n"
+              "try:\n    np.ones(400 << 20, np.uint8)\nexcept MemoryError:\n    print('refused')")
+    env = {**os.environ, "LAYERLAB_MAX_WORKER_MB": "300", "PYTHONPATH": str(ROOT)}
+    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and done.stdout.strip() == "refused", done.stderr[-2000:]

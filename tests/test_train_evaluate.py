@@ -71,3 +71,17 @@ def test_prediction_sample_rows():
     rows = predictions_sample("classification", np.array([2, 0]), np.array([[0.1, 0.2, 0.7], [0.9, 0.05, 0.05]]))
     assert rows[0] == {"index": 0, "true": 2, "predicted": 2, "probabilities": [0.1, 0.2, 0.7]}
     assert rows[1]["predicted"] == 0
+
+
+def test_every_mistake_is_kept_not_only_those_in_the_sample():
+    from builder.train.evaluate import SAMPLE, mistakes
+
+    y = np.arange(200) % 2
+    probs = np.eye(2)[y]
+    probs[[5, 120, 199]] = probs[[5, 120, 199]][:, ::-1]  # three wrong answers, two past the sample of 50
+    assert SAMPLE < 120
+    assert mistakes(y, probs) == [{"index": 5, "true": 1, "predicted": 0}, {"index": 120, "true": 0, "predicted": 1},
+                                  {"index": 199, "true": 1, "predicted": 0}]
+    assert mistakes(y, np.eye(2)[y]) == []
+    # one sigmoid unit: above 0.5 is class 1
+    assert mistakes([0, 1, 1], [[0.2], [0.7], [0.4]]) == [{"index": 2, "true": 1, "predicted": 0}]

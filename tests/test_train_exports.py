@@ -5,6 +5,7 @@ import os
 import shutil
 import subprocess
 import sys
+import zipfile
 
 import keras
 import numpy as np
@@ -149,6 +150,82 @@ def test_train_py_alone_in_an_empty_folder_reproduces_the_run(tmp_path, name):
     np.testing.assert_allclose(model.predict(x, verbose=0),
                                keras.saving.load_model(folder / "deploy" / "model.keras").predict(x, verbose=0),
                                rtol=1e-4, atol=1e-4)
+
+
+def _shapes_mlp():
+    return {"format": "layerlab/experiment@1",
+            "model": {"format": "layerlab/model@1", "name": "shapes-mlp", "nodes": [
+                {"id": "image", "type": "Input", "params": {"shape": [16, 16, 1]}},
+                {"id": "flat", "type": "Flatten", "inputs": ["image"]},
+                {"id": "probs", "type": "Dense", "params": {"units": 3, "activation": "softmax"}, "inputs": ["flat"]}]},
+            "data": {"dataset": "shapes", "options": {"size": 16, "n_samples": 150}},
+            "training": {"epochs": 2, "batch_size": 16, "seed": 0}}
+
+
+def test_each_download_alone_in_an_empty_folder_trains_and_names_the_classes(tmp_path):
+    """The student's single-file path: every file of the Runs page downloaded one by one, under its download
+    name, into one empty folder; train.py finds model.py and data.npz there and writes the class names."""
+    folder = tmp_path / "run"
+    assert run(_shapes_mlp(), folder) == "completed"
+    exports.write_scripts(folder)
+    listed = [a for a in exports.artifacts(folder) if a.exists]
+    names = [a.title for a in listed]
+    assert len(set(names)) == len(names)  # no download overwrites another
+    assert {"model.py", "train.py", "train.ipynb", "data.npz", "labels.txt", "model.keras"} <= set(names)
+    downloads = tmp_path / "Downloads"
+    downloads.mkdir()
+    for artifact in listed:
+        shutil.copyfile(folder / artifact.path, downloads / artifact.title)
+    shapes = ["circle", "square", "triangle"]
+    assert (downloads / "labels.txt").read_text() == "circle\nsquare\ntriangle\n"
+    for saved in (folder / "deploy" / "model.keras", folder / runfolder.MODEL):  # the names travel inside
+        with zipfile.ZipFile(saved) as zf:
+            assert zf.read("labels.txt").decode().splitlines() == shapes
+    assert keras.saving.load_model(downloads / "model.keras").output_shape == (None, 3)  # Keras ignores the entry
+    (downloads / "labels.txt").unlink()  # train.py writes its own
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    proc = subprocess.run([sys.executable, "train.py"], cwd=downloads, env=env, capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    recorded = json.loads((folder / runfolder.EVALUATION).read_text())
+    assert json.loads(proc.stdout.strip().splitlines()[-1])["test"]["accuracy"] == pytest.approx(
+        recorded["accuracy"], abs=1e-6)
+    assert (downloads / "labels.txt").read_text().splitlines() == shapes
+
+
+def test_a_gan_run_offers_its_discriminator_and_no_notebook(tmp_path):
+    (tmp_path / runfolder.EXPERIMENT).write_text(json.dumps(templates.experiment("mlp-gan")))
+    titles = [a.title for a in exports.artifacts(tmp_path)]
+    assert "discriminator.py" in titles and "train.py" in titles and "train.ipynb" not in titles
+    (tmp_path / runfolder.EXPERIMENT).write_text(json.dumps(digits_experiment()))
+    titles = [a.title for a in exports.artifacts(tmp_path)]
+    assert "discriminator.py" not in titles and "train.ipynb" in titles
+
+
+def test_a_regression_model_carries_no_class_names(tmp_path):
+    assert run(diabetes_experiment(epochs=1), tmp_path) == "completed"
+    with zipfile.ZipFile(tmp_path / "deploy" / "model.keras") as zf:
+        assert "labels.txt" not in zf.namelist()
+    assert "labels.txt" not in {a.title for a in exports.artifacts(tmp_path)}
+
+
+def test_the_notebooks_saliency_bars_of_a_table_are_named_by_its_columns():
+    import ast
+
+    import nbformat
+
+    from builder.train import notebook
+
+    wine = coerce({**diabetes_experiment(), "data": {"dataset": "wine"},
+                   "training": {"task": "classification", "loss": "sparse_categorical_crossentropy"}})
+    book = nbformat.reads(notebook.build(wine, [], False, exports.feature_names(wine)), as_version=4)
+    bar = next(n for n in ast.walk(ast.parse(book.cells[-1].source))
+               if isinstance(n, ast.Call) and getattr(n.func, "attr", "") == "bar")
+    names = ast.literal_eval(next(k.value for k in bar.keywords if k.arg == "x"))
+    assert names == list(registry.load("wine").feature_names) and names[0] == "alcohol"  # not input 0..12
+    moons = coerce(_crossed_moons())
+    assert exports.feature_names(moons) == ["x", "y", "x²", "y²", "x·y", "sin x", "sin y"]
+    assert exports.feature_names(coerce(digits_experiment())) is None  # pictures: a heat map, not bars
 
 
 # -- every download says what it is -------------------------------------------------------------------------------

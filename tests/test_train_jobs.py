@@ -51,6 +51,22 @@ def test_a_killed_worker_leaves_failed_with_its_metrics_and_is_replaced(jobs):
     assert wait_for(lambda: jobs.worker_pids() and pid not in jobs.worker_pids(), 30)
 
 
+def test_a_run_over_the_workers_memory_cap_ends_failed_with_the_reason(tmp_path, monkeypatch):
+    monkeypatch.setenv("LAYERLAB_MAX_WORKER_MB", "1000")  # Keras and TensorFlow take ~600 MB of it
+    manager = JobManager(tmp_path, max_concurrent=1, warm=False)
+    try:
+        assert manager.wait_ready(timeout=180)
+        [pid] = manager.worker_pids()
+        limit = next(line for line in open(f"/proc/{pid}/limits") if line.startswith("Max data size"))
+        assert limit.split()[3] == str(1000 << 20), limit  # the soft limit, in bytes
+        exp = digits_experiment(epochs=1, batch_size=2048)  # one batch of all 1,078 training digits
+        exp["model"]["nodes"][2]["params"]["units"] = 65_536
+        status = manager.wait(manager.submit(exp), timeout=180)  # over 1 GB of activations and their gradients
+    finally:
+        manager.shutdown()
+    assert status["status"] == "failed" and "memory" in status["error"], status
+
+
 def test_stop_mid_run_keeps_the_model_so_far(jobs):
     run_id = jobs.submit(digits_experiment(epochs=300, batch_size=16))
     metrics = jobs.root / run_id / "metrics.jsonl"

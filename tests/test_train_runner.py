@@ -190,3 +190,21 @@ def test_reconstruction_learns_its_input_and_reports_the_error(tmp_path):
     assert 0 < ev["reconstruction_error"] == pytest.approx(ev["mse"])
     pair = ev["pairs"][0]
     assert np.asarray(pair["input"]).shape == np.asarray(pair["output"]).shape == (8, 8, 1)
+
+
+def test_a_run_stops_at_the_epoch_its_folder_passes_the_disk_budget(tmp_path, monkeypatch):
+    import keras
+
+    from builder import limits
+    from builder.train.callbacks import DiskBudget
+
+    class Writer(keras.callbacks.Callback):  # what a run's live pictures and logs add every epoch
+        def on_epoch_end(self, epoch, logs=None):
+            (tmp_path / f"e{epoch}.bin").write_bytes(bytes(400 * 1024))
+
+    monkeypatch.setenv("LAYERLAB_MAX_RUN_MB", "1")
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    model.compile("sgd", "mse")
+    with pytest.raises(limits.DiskFull, match=r"would hold 1\.2 MB, over the limit of 1\.0 MB .*LAYERLAB_MAX_RUN_MB"):
+        model.fit(np.zeros((4, 2)), np.zeros(4), epochs=10, verbose=0, callbacks=[Writer(), DiskBudget(tmp_path)])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["e0.bin", "e1.bin", "e2.bin"]  # 1.2 MB: stopped there

@@ -18,7 +18,7 @@ import pytest
 
 from builder import pretrained
 from builder.train import runfolder
-from builder.train.exports import write_scripts
+from builder.train.exports import artifacts, write_scripts
 from builder.train.runner import run
 
 SIZE = 16
@@ -115,6 +115,7 @@ def test_head_first_then_fine_tuning_changes_only_the_unfrozen_layers(base, tmp_
     assert [r["epoch"] for r in rows] == [1, 2, 3, 4]
     assert [round(r["learning_rate"], 6) for r in rows] == [0.01, 0.01, 0.001, 0.001]
     assert runfolder.read_status(tmp_path / "run")["epochs"] == 4
+    assert runfolder.read_status(tmp_path / "run")["fine_tune_from"] == 3  # where the curves mark the switch
     tuned = base_weights(tmp_path / "run")
     for name in ("c1", "c2"):
         for got, want in zip(tuned[name], base["weights"][name], strict=True):
@@ -125,6 +126,15 @@ def test_head_first_then_fine_tuning_changes_only_the_unfrozen_layers(base, tmp_
     assert "initial_epoch=done" in train_py.read_text()
     exported = runpy.run_path(str(model_py))["build_model"]()
     assert [w.path for w in exported.trainable_weights] == ["c3/kernel", "c3/bias", "probs/kernel", "probs/bias"]
+    # downloaded one file at a time into one folder, model.py finds the base file beside it
+    flat = tmp_path / "Downloads"
+    flat.mkdir()
+    for artifact in artifacts(tmp_path / "run"):
+        if artifact.exists:
+            shutil.copyfile(tmp_path / "run" / artifact.path, flat / artifact.title)
+    assert (flat / pretrained.file_name(base["id"])).is_file()
+    alone = runpy.run_path(str(flat / "model.py"))["build_model"]()
+    assert [w.path for w in alone.trainable_weights] == [w.path for w in exported.trainable_weights]
     # the code folder works on its own: copied anywhere, train.py repeats both phases and the run's test numbers
     elsewhere = tmp_path / "elsewhere"
     shutil.copytree(model_py.parent, elsewhere)

@@ -21,16 +21,76 @@ def test_new_ids_are_unguessable_and_checked_whole():
     assert not workspace.is_id(A + "\n") and not workspace.is_id("../etc/passwd00") and not workspace.is_id(None)
 
 
+SPEC = {"format": "layerlab/model@1", "name": "m", "nodes": [{"id": "x", "type": "Input"}]}
+
+
 def test_state_round_trips_and_a_bad_link_is_refused(tmp_path):
     store = Workspaces(tmp_path)
-    ws = store.create()
-    state = {"spec": {"format": "layerlab/model@1", "name": "m", "nodes": []}, "name": "Ada", "history": [{"x": 1}]}
+    ws = workspace.new_id()
+    assert not store.exists(ws) and store.ids() == [] and store.open(ws).reset == []  # nothing until it saves
+    state = {"spec": SPEC, "name": "Ada", "history": [{"nodes": []}]}
     store.save(ws, state)
-    assert store.load(ws) == state and store.exists(ws) and store.ids() == [ws]
-    (tmp_path / ws / "state.json").write_text("[1, 2")  # damaged: no traceback, an empty workspace
-    assert store.load(ws) == {}
+    assert store.load(ws) == {**state, "version": 1, "active": True} and store.exists(ws) and store.ids() == [ws]
     with pytest.raises(ValueError, match="not a workspace link"):
         store.load("../../secrets")
+
+
+@pytest.mark.parametrize("text", ['[1, 2', '"just a string"', '{"spec": "x"', "\xff\xfe"])
+def test_a_damaged_state_file_resets_and_says_so(tmp_path, text):
+    store = Workspaces(tmp_path)
+    ws = workspace.new_id()
+    store.save(ws, {"name": "Ada"})
+    (tmp_path / ws / "state.json").write_bytes(text.encode("latin-1"))
+    opened = store.open(ws)
+    assert opened.state == {} and len(opened.reset) == 1 and opened.reset[0].startswith("everything")
+    assert (tmp_path / ws / "state.broken.json").read_bytes() == text.encode("latin-1")  # kept for the teacher
+    assert store.open(ws).reset == []  # repaired: the next load is clean
+
+
+def test_a_wrong_typed_state_keeps_every_valid_field_and_names_the_rest(tmp_path):
+    store = Workspaces(tmp_path)
+    ws = workspace.new_id()
+    store.save(ws, {"name": "Ada"})
+    broken = {"spec": SPEC, "data": "digits", "training": {"epochs": 3}, "history": [SPEC, "not a spec"],
+              "augmentation": [], "name": 7, "gan_part": "nope", "upload_id": None, "version": "2", "junk": 1}
+    (tmp_path / ws / "state.json").write_text(json.dumps(broken))
+    opened = store.open(ws)
+    assert opened.state == {"spec": SPEC, "training": {"epochs": 3}, "augmentation": [], "upload_id": None}
+    assert sorted(opened.reset) == sorted(["the data choice", "the undo history", "your name",
+                                           "the GAN network on the canvas", "the save counter"])
+    assert store.save(ws, {"name": "Ada"}).state["version"] == 1  # a save goes on from the repaired file
+
+
+def test_a_save_from_an_older_version_keeps_the_other_tabs_newer_groups(tmp_path):
+    store = Workspaces(tmp_path)
+    ws = workspace.new_id()
+    base = store.save(ws, {"spec": SPEC, "history": [], "training": {"epochs": 5}, "data": {"dataset": "digits"}}).state
+    grown = {**SPEC, "nodes": SPEC["nodes"] + [{"id": "d", "type": "Dense"}]}
+    store.save(ws, {"spec": grown, "history": [SPEC], "training": {"epochs": 12}}, base=base)  # tab A
+    other = {**SPEC, "nodes": SPEC["nodes"] + [{"id": "b", "type": "Dropout"}]}
+    saved = store.save(ws, {"spec": other, "history": [SPEC], "training": {"epochs": 5},  # tab B, stale
+                            "data": {"dataset": "iris"}}, base=base)
+    assert sorted(saved.theirs) == ["spec", "training"]  # A's model and settings win; B is told
+    on_disk = store.load(ws)
+    assert on_disk["spec"] == grown and on_disk["training"] == {"epochs": 12}
+    assert on_disk["data"] == {"dataset": "iris"}  # B's own change to a group A left alone is kept
+    assert on_disk["version"] == 3
+    again = store.save(ws, {"training": {"epochs": 7}}, base=on_disk)  # from the newest version: no merge
+    assert again.theirs == [] and store.load(ws)["training"] == {"epochs": 7}
+
+
+def test_workspaces_are_capped_and_empty_ones_are_swept(tmp_path, monkeypatch):
+    monkeypatch.setenv("LAYERLAB_MAX_WORKSPACES", "2")
+    store = Workspaces(tmp_path)
+    used, idle, extra = (workspace.new_id() for _ in range(3))
+    store.save(used, {"spec": SPEC})  # a change: did something
+    store.save(idle, {"admitted": True})  # only gave the class code
+    (tmp_path / idle / "state.json").write_text(json.dumps({"spec": SPEC, "history": []}))  # as old visits left it
+    store.save(extra, {"name": "Bo"})  # full: the idle one is swept to make room
+    assert store.ids() == sorted([used, extra])
+    with pytest.raises(workspace.QuotaExceeded, match="LAYERLAB_MAX_WORKSPACES"):
+        store.save(workspace.new_id(), {"name": "Cy"})
+    assert len(store.ids()) == 2
 
 
 @pytest.fixture
@@ -86,7 +146,8 @@ def test_one_active_run_per_workspace_and_stop_checks_the_owner(queue_only, tmp_
     with pytest.raises(QuotaExceeded, match="already have a run"):
         queue_only.submit(experiment(), workspace=A)
     b1 = queue_only.submit(experiment(), workspace=B)
-    assert json.loads((tmp_path / a1 / "status.json").read_text())["workspace"] == A
+    status = json.loads((tmp_path / a1 / "status.json").read_text())
+    assert status["owner"] == workspace.owner_tag(A) and A not in json.dumps(status)  # a hash, never the id
     with pytest.raises(NotYourRun):
         queue_only.stop(a1, workspace=B)
     assert queue_only.status(a1)["status"] == "queued"
@@ -128,15 +189,15 @@ def test_upload_budgets_per_workspace(tmp_path, monkeypatch):
     monkeypatch.setenv("LAYERLAB_MAX_WORKSPACE_UPLOADS", "2")
     monkeypatch.setenv("LAYERLAB_MAX_WORKSPACE_UPLOAD_MB", "3")
     store = Workspaces(tmp_path)
-    ws = store.create()
-    store.add_upload(ws, "one", 1024 * 1024)
-    store.add_upload(ws, "one", 1024 * 1024)  # the same upload again takes no more room
+    ws = workspace.new_id()
+    store.add_upload(ws, "one", 1024 * 1024, "one.csv")
+    store.add_upload(ws, "one", 1024 * 1024, "one.csv")  # the same upload again takes no more room
     with pytest.raises(workspace.QuotaExceeded, match="would take 4 MB"):
         store.add_upload(ws, "two", 3 * 1024 * 1024)
-    store.add_upload(ws, "two", 1024 * 1024)
+    store.add_upload(ws, "two", 1024 * 1024)  # no file name known: it is listed as "an upload"
     with pytest.raises(workspace.QuotaExceeded, match="already keeps 2 uploads"):
         store.add_upload(ws, "three", 10)
-    assert [u["id"] for u in store.load(ws)["uploads"]] == ["one", "two"]
+    assert [(u["id"], u["name"]) for u in store.uploads(ws)] == [("one", "one.csv"), ("two", "an upload")]
 
 
 def test_uploads_unused_for_too_long_are_swept(tmp_path, monkeypatch):
@@ -152,3 +213,48 @@ def test_uploads_unused_for_too_long_are_swept(tmp_path, monkeypatch):
     os.utime(old, (time.time() - 7200, time.time() - 7200))
     assert stored.sweep(3600) == ["upload:old"]
     assert not old.exists() and fresh.exists()
+
+
+def test_a_run_folder_from_before_hashed_owners_loses_the_plain_id_on_first_read(runs):
+    before = json.loads((runs / "run-a" / "status.json").read_text())
+    assert before["workspace"] == A  # what older servers wrote
+    assert {r.id for r in RunStore(runs, B).list()} == {"run-b", "run-a-shared", "run-cli"}  # still A's
+    after = json.loads((runs / "run-a" / "status.json").read_text())
+    assert "workspace" not in after and after["owner"] == workspace.owner_tag(A) and A not in json.dumps(after)
+    assert workspace.may_change(runs / "run-a", A) and not workspace.may_change(runs / "run-a", B)
+    assert not workspace.is_id(after["owner"])  # a tag is no link
+
+
+def test_the_class_lists_workspaces_that_did_something_with_best_accuracy_per_dataset(tmp_path):
+    from types import SimpleNamespace
+
+    store = Workspaces(tmp_path / "home")
+    ada, idle, broken = workspace.new_id(), workspace.new_id(), workspace.new_id()
+    store.save(ada, {"name": "Ada", "spec": SPEC})
+    store.save(idle, {"admitted": True})
+    store.save(broken, {"name": "Bo"})
+    (tmp_path / "home" / broken / "state.json").write_text('{"spec": "oops", "data": 3, "name": "Bo"}')
+
+    def run(owner, dataset, acc, status="completed"):
+        return SimpleNamespace(owner=workspace.owner_tag(owner), dataset=dataset, final={"test_accuracy": acc},
+                               status=status, id=f"{dataset}-{acc}", model="m", epochs_done=1, epochs=2)
+    runs_ = [run(ada, "digits", 0.9), run(ada, "digits", 0.95), run(ada, "iris", 0.7), run(broken, "iris", 0.8)]
+    rows = {r["name"]: r for r in workspace.class_rows(store, runs_)}
+    assert set(rows) == {"Ada", "Bo"}  # the idle workspace is not a student
+    assert rows["Ada"]["best test accuracy (digits)"] == 0.95 and rows["Ada"]["best test accuracy (iris)"] == 0.7
+    assert rows["Bo"]["best test accuracy (digits)"] is None and rows["Bo"]["best test accuracy (iris)"] == 0.8
+    assert rows["Bo"]["model"] == "" and rows["Bo"]["runs"] == 1  # the broken fields reset, the row still there
+    assert all(ada not in json.dumps(r) and broken not in json.dumps(r) for r in rows.values())
+    assert workspace.export_columns(list(rows.values())) == [
+        "name", "model", "dataset", "runs", "best test accuracy (digits)", "best test accuracy (iris)"]
+    board = workspace.leaderboard(runs_)
+    assert [(b["dataset"], b["test accuracy"]) for b in board][:2] == [("digits", 0.95), ("digits", 0.9)]
+
+
+def test_a_run_the_teacher_stops_says_so(queue_only, tmp_path):
+    mine = queue_only.submit(experiment(), workspace=A)
+    queue_only.stop(mine, workspace=workspace.TEACHER)
+    assert json.loads((tmp_path / mine / "status.json").read_text())["stopped_by"] == "teacher"
+    again = queue_only.submit(experiment(), workspace=A)
+    queue_only.stop(again, workspace=A)  # the student's own stop is not the teacher's
+    assert "stopped_by" not in json.loads((tmp_path / again / "status.json").read_text())

@@ -29,7 +29,8 @@ from pathlib import Path
 
 import streamlit as st
 
-from builder import describe
+from builder import describe, pretrained
+from builder.spec import SpecError
 from ui import edits
 from ui.feedback import Feedback, format_count, format_shape
 
@@ -157,6 +158,18 @@ def _family_of(type_name) -> str | None:
         return None
 
 
+def _base_brief(params: dict | None) -> str:
+    """A pretrained base by its source ("MobileNetV2 (ImageNet weights)", the uploaded file's name), never by its
+    store id; "every layer learns" when nothing of it is frozen."""
+    p = params or {}
+    try:
+        source = pretrained.info(str(p.get("model", ""))).title
+    except SpecError:  # no such base: the node's problem says so
+        source = ""
+    learns = "" if describe.frozen_brief(p) else "every layer learns"  # a frozen base wears a tag instead
+    return " · ".join(part for part in (source, learns) if part)
+
+
 def structure_key(spec: dict) -> str:
     """Changes when layers or connections do (not when a layer moves or a setting changes): the canvas
     fits its view to the model again after such a change."""
@@ -183,8 +196,11 @@ def canvas_data(spec: dict, fb: Feedback, selected: str | None = None, family_of
         if problems:  # the first, short; the full list is under the canvas and in the side panel
             problem = problems[0] if len(problems[0]) <= 90 else problems[0][:88].rstrip() + "…"
             problem += f" (+{len(problems) - 1} more)" if len(problems) > 1 else ""
+        base = n.get("type") == "Pretrained"
         nodes.append({
-            "id": nid, "type": str(n.get("type", "?")), "detail": describe.layer_brief(n.get("params")), "shape": shape, "problem": problem,
+            "id": nid, "type": str(n.get("type", "?")), "detail": _base_brief(n.get("params")) if base else
+            describe.layer_brief(n.get("params")), "frozen": describe.frozen_brief(n.get("params")) if base else "",
+            "shape": shape, "problem": problem,
             "error": bool(problems), "colour": FAMILY_COLOURS.get(family_of(n.get("type")), "#ffffff"),
             "kind": "input" if n.get("type") == "Input" else "layer", "group": n.get("group"),
             "x": pos[nid][0], "y": pos[nid][1],
@@ -290,6 +306,9 @@ def legend() -> None:
     chips = " ".join(
         f"<span style='background:{colour};border:1px solid #9aa5b1;border-radius:6px;padding:1px 8px;"
         f"margin-right:4px;font-size:13px'>{family}</span>" for family, colour in FAMILY_COLOURS.items())
+    chips += (" <span style='border:1px solid #9aa5b1;border-left:6px solid #52606d;border-radius:6px;padding:1px 8px;"
+              "font-size:13px;background:repeating-linear-gradient(135deg,rgba(82,96,109,.09) 0 6px,transparent 6px 12px)'>"
+              "frozen: keeps its trained weights</span>")
     st.html(f"<div style='line-height:2'>{chips}</div>")
 
 

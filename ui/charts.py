@@ -14,6 +14,7 @@ from plotly.subplots import make_subplots
 NOT_CURVES = {"epoch", "time_s", "time", "elapsed_s", "partial", "lr", "learning_rate"}
 TRAIN_COLOR = "#1f77b4"
 VAL_COLOR = "#ff7f0e"
+FINE_TUNE_COLOR = "#52606d"  # the slate of a frozen base on the canvas
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")
 
 
@@ -39,8 +40,9 @@ def _epochs(df: pd.DataFrame) -> list:
     return df["epoch"].tolist() if "epoch" in df.columns else list(range(1, len(df) + 1))
 
 
-def training_curves(df: pd.DataFrame, title: str = "") -> go.Figure:
-    """One panel per metric (loss first), train and validation as two lines."""
+def training_curves(df: pd.DataFrame, title: str = "", fine_tune_from: int | None = None) -> go.Figure:
+    """One panel per metric (loss first), train and validation as two lines; with `fine_tune_from` (the first
+    fine-tuning epoch of a transfer run) a dashed line where the base's layers start to learn."""
     names = metric_names(df) or ["loss"]
     fig = make_subplots(rows=1, cols=len(names), subplot_titles=names, horizontal_spacing=0.08)
     x = _epochs(df)
@@ -54,6 +56,9 @@ def training_curves(df: pd.DataFrame, title: str = "") -> go.Figure:
                 row=1, col=i,
             )
         fig.update_xaxes(title_text="epoch", row=1, col=i)
+        if isinstance(fine_tune_from, int) and fine_tune_from > 1:
+            fig.add_vline(x=fine_tune_from - 0.5, line=dict(dash="dash", color=FINE_TUNE_COLOR), row=1, col=i,
+                          annotation=dict(text="fine-tuning", font=dict(color=FINE_TUNE_COLOR)))
     return _layout(fig, title=title or None, legend=dict(orientation="h", y=-0.25))
 
 

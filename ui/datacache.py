@@ -39,8 +39,9 @@ def load_builtin(dataset_id: str, options: dict | None = None):
     return _builtin(dataset_id, json.dumps(options or {}, sort_keys=True))
 
 
-def store_upload(raw: bytes, kind: str, settings: dict, dataset, workspace: str) -> str:
-    """Keep an uploaded dataset for `workspace`; returns its id (same file + settings ⇒ same id).
+def store_upload(raw: bytes, kind: str, settings: dict, dataset, workspace: str, file_name: str | None = None) -> str:
+    """Keep an uploaded dataset for `workspace`, named by its `file_name`; returns its id (same file + settings ⇒
+    same id).
 
     Refused (ValueError, plain words) beyond the workspace's upload budgets or the server's disk budget.
     Uploads nobody used for `upload_ttl_hours` are deleted first.
@@ -51,9 +52,9 @@ def store_upload(raw: bytes, kind: str, settings: dict, dataset, workspace: str)
     key = hashlib.sha256(raw + kind.encode() + json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
     stored.sweep(limits.get("upload_ttl_hours") * 3600)
     limits.check_disk(stored.uploads_dir(), _runs_root())
-    state.workspaces().add_upload(workspace, key, int(dataset.x.nbytes + dataset.y.nbytes))
+    state.workspaces().add_upload(workspace, key, int(dataset.x.nbytes + dataset.y.nbytes), file_name or "")
     _remember(key, dataset)
-    stored.store(dataset, key)  # the engine's own store, which the registry and trainer read
+    stored.store(dataset, key, file_name)  # the engine's own store, which the registry and trainer read
     return key
 
 

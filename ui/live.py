@@ -12,8 +12,9 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from builder.train import watch
-from ui import charts, gan_view
+from builder.train import outcome, runfolder, watch
+from builder.workspace import TEACHER, owns
+from ui import charts, gan_view, jobs, problems, run_data
 
 ACTIVE = ("queued", "running")
 BADGES = {"queued": ":gray[:material/schedule: queued]", "running": ":blue[:material/sprint: running]",
@@ -46,15 +47,11 @@ def run_dir(store, run_id: str) -> Path:
 
 @st.cache_resource(show_spinner=False, max_entries=256)
 def _json(path: str, stamp: tuple | None) -> dict:
-    from builder.train import runfolder
-
     return (runfolder.read_json(path, {}) or {}) if stamp else {}
 
 
 @st.cache_resource(show_spinner=False, max_entries=256)
 def _metrics(path: str, stamp: tuple | None) -> pd.DataFrame:
-    from builder.train import runfolder
-
     rows = runfolder.read_jsonl(path) if stamp else []
     return pd.DataFrame(rows)
 
@@ -117,6 +114,20 @@ def list_runs(store) -> list:
     return _runs(str(store.root), store.workspace, watch.store_stamp(store.root))
 
 
+FINISHED = ("completed", "stopped", "interrupted")
+
+
+def finished_runs(store) -> list:
+    """The runs this session may see that ended with a saved model (newest first); an unreadable runs folder
+    is shown as an error and counts as none."""
+    try:
+        runs = list_runs(store)
+    except Exception as e:  # noqa: BLE001
+        st.error(f"Could not read the runs folder: {jobs.error_text(e)}")
+        return []
+    return [r for r in runs if getattr(r, "status", None) in FINISHED and (run_dir(store, r.id) / runfolder.MODEL).exists()]
+
+
 def latest_running(store, states: tuple = ACTIVE, owner: str | None = None) -> str | None:
     """Id of the newest run in `states` (default queued or running: for a reload or a second tab),
     only among `owner`'s runs when given."""
@@ -124,12 +135,13 @@ def latest_running(store, states: tuple = ACTIVE, owner: str | None = None) -> s
         runs = list_runs(store)
     except Exception:  # noqa: BLE001 - an unreadable runs folder means "none"
         return None
-    active = [r for r in runs if getattr(r, "status", None) in states and (owner is None or r.workspace == owner)]
+    active = [r for r in runs if getattr(r, "status", None) in states and (owner is None or owns(owner, r.owner))]
     return active[0].id if active else None
 
 
 # -- drawing ---------------------------------------------------------------------
 def status_message(status: dict, queue_pos: int | None = None, others_training: bool = True) -> None:
+    """What a failed, queued, stopped or interrupted run says (a completed one: `end_message`)."""
     state = status.get("status")
     if state == "failed":
         st.error(f"The run failed: {status.get('error') or 'the trainer stopped without saying why.'}")
@@ -141,11 +153,55 @@ def status_message(status: dict, queue_pos: int | None = None, others_training: 
         st.info(f"Waiting for a free trainer{where}: other runs are training. It starts on its own.",
                 icon=":material/hourglass_top:")
     elif state == "stopped":
-        st.warning(f"Stopped{_at_epoch(status)}. The model so far is saved — see Explain for its results.")
+        who = " by the teacher" if status.get("stopped_by") == TEACHER else ""
+        st.warning(f"Stopped{who}{_at_epoch(status)}. The model so far is saved — see Explain for its results.")
     elif state == "interrupted":
         st.warning("This run was interrupted when the server stopped; its metrics so far are kept.")
-    elif state == "completed":
-        st.success("Training finished. Open **Explain** for test metrics and saliency maps.")
+
+
+def end_message(folder: Path, df: pd.DataFrame, state: str | None) -> None:
+    """A finished run's test score, and when it did not learn, the likely cause with a one-click fix: the
+    engine's verdict (builder.train.outcome) on the run's evaluation and metrics."""
+    if state not in ("completed", "stopped"):
+        return
+    found = outcome.outcome(json_of(folder / runfolder.EVALUATION), df.to_dict("records"),
+                            json_of(folder / runfolder.EXPERIMENT))
+    score = f" {found.score}." if found.score else ""
+    if found.problem is None:
+        if state == "completed":
+            st.success(f"Training finished.{score} Open **Explain** for {_explain_shows(folder)}.",
+                       icon=":material/check_circle:")
+        elif score:
+            st.caption(score)
+        return
+    ended = "Training finished, but the model" if state == "completed" else "Until it stopped, the model"
+    st.warning(f"**{ended} did not learn: {found.problem}.**{score}\n\n**Likely cause:** {found.cause}",
+               icon=":material/trending_flat:")
+    if found.fix:
+        st.button(problems.fix_label(found.fix), key=f"outcome_fix_{folder.name}", on_click=problems.apply,
+                  args=(found.fix,), icon=":material/auto_fix_high:", help="Change the setting for the next run")
+
+
+def _side_promise(folder: Path) -> str | None:
+    """What the side of the live view will draw for this run's kind (an autoencoder draws nothing there)."""
+    experiment = json_of(folder / runfolder.EXPERIMENT)
+    if experiment.get("gan"):
+        return "The generator's samples appear here after each epoch."
+    if (experiment.get("training") or {}).get("task") == "reconstruction":
+        return None
+    return "Saliency maps (image data) or the decision boundary (2-D points) appear here after each epoch."
+
+
+def _explain_shows(folder: Path) -> str:
+    """What the Explain page has for this run (saliency maps only for runs that draw them)."""
+    if gan_view.is_gan_run(folder):
+        return "the pictures the generator draws"
+    task = json_of(folder / runfolder.EVALUATION).get("task")
+    shows = {"classification": "the confusion matrix and every mistake", "regression": "predicted against true values",
+             "reconstruction": "inputs beside their reconstructions"}.get(task, "its results")
+    if (Path(folder) / "live" / "probes.npz").exists():
+        shows += ", and saliency maps"
+    return shows
 
 
 def _at_epoch(status: dict) -> str:
@@ -174,9 +230,9 @@ def progress_bars(progress: dict, df: pd.DataFrame, epochs_planned: int | None, 
 
 
 @st.cache_resource(show_spinner=False, max_entries=64)
-def _curves_figure(path: str, stamp: tuple | None):
+def _curves_figure(path: str, stamp: tuple | None, fine_tune_from: int | None = None):
     """One figure per state of a metrics file, built once for every watcher (building costs ~50 ms)."""
-    return charts.training_curves(_metrics(path, stamp))
+    return charts.training_curves(_metrics(path, stamp), fine_tune_from=fine_tune_from)
 
 
 @st.cache_resource(show_spinner=False)
@@ -190,17 +246,18 @@ def empty_curves(key: str) -> None:
     st.plotly_chart(_empty_figure(), width="stretch", key=key)
 
 
-def curves(df: pd.DataFrame, key: str, folder: Path | None = None) -> None:
-    """Loss and metric curves of a run; with `folder`, the figure comes from the per-file cache."""
+def curves(df: pd.DataFrame, key: str, folder: Path | None = None, fine_tune_from: int | None = None) -> None:
+    """Loss and metric curves of a run, the switch to fine-tuning marked; with `folder`, the figure comes from the
+    per-file cache."""
     if df.empty:
         # Empty axes rather than nothing: the browser loads its charting library now, not when the
         # first epoch arrives (that load delayed the first point by ~2 s).
         st.caption("The first curve point appears after the first epoch.")
     if folder is not None:
         path = Path(folder) / "metrics.jsonl"
-        fig = _curves_figure(str(path), watch.file_stamp(path))
+        fig = _curves_figure(str(path), watch.file_stamp(path), fine_tune_from)
     else:
-        fig = charts.training_curves(df)
+        fig = charts.training_curves(df, fine_tune_from=fine_tune_from)
     st.plotly_chart(fig, width="stretch", key=key)
 
 
@@ -245,10 +302,21 @@ def overlay_images(images, heats) -> list[np.ndarray]:
     return out
 
 
+def label_words(labels: list, class_names: tuple[str, ...]) -> list[str]:
+    """Each probe's true answer as the student knows it: its class name ("circle"), else the label itself."""
+    def word(y):
+        if y is None:
+            return ""
+        if class_names and float(y).is_integer() and 0 <= int(y) < len(class_names):
+            return class_names[int(y)]
+        return f"label {y}"
+    return [word(y) for y in labels]
+
+
 @st.cache_resource(show_spinner=False, max_entries=16)
-def _saliency_pictures(path: str, cell: int):
+def _saliency_pictures(path: str, cell: int, class_names: tuple[str, ...] = ()):
     """(PNG data URLs, labels): each probe above its saliency overlay, enlarged to `cell` pixels so an
-    8×8 digit is readable; None while the files are incomplete.
+    8×8 digit is readable, named by its class; None while the files are incomplete.
 
     Encoded once per live file: a poll re-sends the same URLs (the browser keeps large messages it has
     seen, so the server sends only their hash).
@@ -261,16 +329,15 @@ def _saliency_pictures(path: str, cell: int):
     pairs = [np.concatenate([charts.enlarge(charts.to_rgb(img), cell), charts.enlarge(over, cell)], axis=0)
              for img, over in zip(x, overlay_images(x, heats), strict=False)]
     labels = np.ravel(probes["y"])[: len(pairs)].tolist() if "y" in probes else [None] * len(pairs)
-    words = ["" if y is None else f"label {y}" for y in labels]
-    return [charts.png_data_url(p) for p in pairs], words
+    return [charts.png_data_url(p) for p in pairs], label_words(labels, class_names)
 
 
-def live_saliency(folder: Path, cell: int = 96) -> bool:
+def live_saliency(folder: Path, cell: int = watch.PICTURE_SIZE) -> bool:
     """Each probe image above its newest saliency overlay, its label under it; False when the run writes none."""
     path, epoch = watch.latest_live_file(folder, "saliency")
     if path is None or not (Path(folder) / "live" / "probes.npz").exists():
         return False
-    made = _saliency_pictures(str(path), cell)
+    made = _saliency_pictures(str(path), cell, run_data.class_names(folder))
     if made is None:
         return False
     pictures, labels = made
@@ -292,24 +359,25 @@ def live_panel(store, run_id: str, queue_position=None, others_training=lambda r
     with header.container():  # the run's name ("MLP on digits · 3"), and its id, which names its folder
         st.markdown(f"#### {current.get('name') or run_id} — {badge(state)}")
         st.caption(f"Run `{run_id}`")
+    df = metrics_of(store, run_id)
+    folder = run_dir(store, run_id)
     with message.container():
         queued = state == "queued"
         # anyone's run training (not only those this session may see) means this one waits its turn
         others = queued and others_training(run_id)
         status_message(current, queue_position(run_id) if queue_position and queued else None, others)
-    df = metrics_of(store, run_id)
+        end_message(folder, df, state)
     if state in ACTIVE:
         progress_bars(progress_of(store, run_id), df, current.get("epochs"), (epoch_slot, batch_slot))
-    folder = run_dir(store, run_id)
     points = watch.latest_live_file(folder, "boundary")[0] is not None
     # 2-D data: the decision boundary is the main view, as large as the curves
     curve_col, side_col = st.columns([1, 1] if points else [3, 2])
     with curve_col, st.empty().container():
-        curves(df, key=f"live_curves_{run_id}", folder=folder)
+        curves(df, key=f"live_curves_{run_id}", folder=folder, fine_tune_from=current.get("fine_tune_from"))
     with side_col, st.empty().container():
         drew = live_saliency(folder)
         drew = boundary(folder, key=f"live_boundary_{run_id}") or drew
         drew = gan_view.live_samples(folder) or drew
-        if not drew and state in ACTIVE:
-            st.caption("Saliency maps (image data) or the decision boundary (2-D points) appear here after each epoch.")
+        if not drew and state in ACTIVE and (promise := _side_promise(folder)):
+            st.caption(promise)
     return state

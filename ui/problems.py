@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui import state
+from ui import state, train_form
 
 
 def fix_label(fix: dict) -> str:
@@ -38,6 +38,9 @@ def apply(fix: dict) -> None:
         state.load_experiment_dict(ex.apply_fix(state.experiment_dict(), fix))
     except ValueError as e:  # the node is gone meanwhile: say so, change nothing
         st.session_state["fix_error"] = str(e)
+        return
+    train_form.show_changes(fix.get("training") or {})
+    st.rerun()  # from a callback: one whole-page run, so the form, the verdict and the sidebar all follow
 
 
 def show(items, key: str, title: str = "Fix these before training:") -> None:
@@ -52,10 +55,7 @@ def show(items, key: str, title: str = "Fix these before training:") -> None:
         st.markdown(f":red[:material/error: **{title}**]")
         for i, p in enumerate(items):
             text = f"**{p.node}**: {p.message}" if p.node else problem_text(p)
-            if p.fix:
-                c1, c2 = st.columns([3, 2], vertical_alignment="center")
-                c1.markdown(text)
-                c2.button(fix_label(p.fix), key=f"{key}_fix_{i}", on_click=apply, args=(p.fix,),
-                          icon=":material/auto_fix_high:", width="stretch")
-            else:
-                st.markdown(text)
+            st.markdown(text)
+            if p.fix:  # under its problem, as wide as its words: a narrow column never cuts the label
+                st.button(fix_label(p.fix), key=f"{key}_fix_{i}", on_click=apply, args=(p.fix,),
+                          icon=":material/auto_fix_high:")

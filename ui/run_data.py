@@ -76,3 +76,19 @@ def feature_names(run_dir) -> list[str] | None:
         return _feature_names(data.get("dataset", ""), json.dumps(data.get("options") or {}, sort_keys=True))
     except Exception:  # noqa: BLE001 - names are a nicety: bars fall back to numbers
         return None
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def _class_names(dataset: str) -> tuple[str, ...]:
+    from datasets import registry
+
+    return tuple(str(c) for c in registry.info(dataset).classes or ())
+
+
+def class_names(run_dir) -> tuple[str, ...]:
+    """The class names of the dataset a run trains on, in label order (() when it has none)."""
+    data = run_experiment(run_dir).get("data") or {}
+    try:
+        return _class_names(str(data.get("dataset", "")))
+    except Exception:  # noqa: BLE001 - names are a nicety: labels fall back to numbers
+        return ()

@@ -4,6 +4,9 @@ Session state holds only plain JSON-able data and ids, never models or arrays:
 
 - "spec": the model spec dict (layerlab/model@1) — the single source of truth
 - "history" / "future": undo / redo stacks of spec dicts
+- "data_history" / "data_future": beside each undo / redo step, the data choice it changed
+  ({"data", "upload_id"} as it was before; None for a step that kept the data), so Undo after loading a
+  template or an assignment brings the student's data back with their model
 - "selected": the selected node id, or None
 - "data": the experiment "data" dict ({"dataset", "options", "validation_split", "test_split"})
 - "upload_id": key of an uploaded dataset held in a server-side cache (see ui/datacache.py)
@@ -14,8 +17,14 @@ Session state holds only plain JSON-able data and ids, never models or arrays:
   or "discriminator") and the other one with its own undo stacks ({"spec", "history", "future"}); None
   for every other experiment
 - "ws": the workspace id (builder.workspace): every key above is saved to the workspace's folder on
-  every change and restored from it when a session opens the app with `?ws=<id>` (a reload, a new
-  tab, the bookmarked link on another machine)
+  every change (the folder is made by the first save, not by a visit) and restored from it when a session
+  opens the app with `?ws=<id>` (a reload, a new tab, the bookmarked link on another machine) or, without
+  a link, from the browser's cookie (`WS_COOKIE`, set by app.py once the workspace exists)
+- "ws_base": the saved state this session last read or wrote (with its "version"): a save from an older
+  version keeps another tab's newer edits, and every rerun takes in what another tab saved
+  ("ws_stamp": the file's mtime and size when last looked at); "ws_notice" / "ws_error": a sentence for
+  the student (another tab's change was taken in, saved work was reset, the server is full); "ws_left":
+  this session left a workspace for a new one, so the browser's cookie no longer opens it
 
 Pages read and write these only through the functions below.
 """
@@ -26,10 +35,16 @@ import json
 
 import streamlit as st
 
+from builder.workspace import STATE, TEACHER, QuotaExceeded, Workspaces, new_id
+
 HISTORY_LIMIT = 100
-SAVED = ("spec", "history", "future", "data", "upload_id", "augmentation", "training", "run_id", "name",
-         "admitted", "welcome_dismissed", "gan_part", "gan_other")
+SAVED = ("spec", "history", "future", "data_history", "data_future", "data", "upload_id", "augmentation",
+         "training", "run_id", "name", "admitted", "welcome_dismissed", "gan_part", "gan_other")
 SAVED_HISTORY = 20  # undo steps kept in the workspace file (the session keeps HISTORY_LIMIT)
+WS_COOKIE = "layerlab_ws"  # the browser's last workspace, so retyping the address finds it again
+TEACHER_COOKIE = "layerlab_teacher"  # a proof of the teacher key for this browser session (never the key)
+ONE_YEAR_S = 365 * 24 * 3600
+OTHER_TAB = "This workspace changed in another tab — reloaded its newer work here."
 
 
 def default_data(dataset: str | None = None) -> dict:
@@ -46,7 +61,6 @@ def first_visit() -> dict:
 
 
 def workspaces():
-    from builder.workspace import Workspaces
     from ui.jobs import workspaces_home
 
     return Workspaces(workspaces_home())
@@ -58,6 +72,8 @@ def init() -> None:
     ss = st.session_state
     if "ws" not in ss:
         _open_workspace()
+    else:
+        _follow_other_tabs()
     if "spec" not in ss:
         exp = first_visit()
         ss["spec"] = exp["model"]
@@ -65,8 +81,6 @@ def init() -> None:
         ss.setdefault("training", exp["training"])
     if "data" not in ss:
         ss["data"] = default_data()
-    if ss.pop("ws_unsaved", False):
-        save()  # a new workspace holds its first-visit model from the start (the teacher sees it)
     ss.setdefault("history", [])
     ss.setdefault("future", [])
     ss.setdefault("selected", None)
@@ -78,20 +92,108 @@ def init() -> None:
 
 
 def _open_workspace() -> None:
-    """The workspace named by `?ws=` (restored), else a new one whose id goes into the URL."""
+    """The workspace named by `?ws=`, else the one this browser used last (its cookie), restored and checked
+    field by field; else a new id, whose folder the first save makes. The id goes into the URL."""
     ss = st.session_state
     store = workspaces()
-    ws = st.query_params.get("ws")
-    if store.exists(ws):
-        for key, value in store.load(ws).items():
+    cookie = None if ss.get("ws_left") else st.context.cookies.get(WS_COOKIE)  # not the one just left
+    ws = next((w for w in (st.query_params.get("ws"), cookie) if store.exists(w)), None)
+    if ws:
+        opened = store.open(ws)
+        for key, value in opened.state.items():
             if key in SAVED:
-                ss[key] = value
+                ss[key] = copy.deepcopy(value)
+        ss["ws_base"] = opened.state
+        if opened.reset:
+            ss["ws_notice"] = ("Some of your saved work could not be read and was reset: " + ", ".join(opened.reset)
+                               + ". Everything else is as you left it.")
     else:
-        ws = store.create()
+        ws = new_id()
         ss["ws_new"] = True  # the sidebar shows the link once, prominently
-        ss["ws_unsaved"] = True
+        ss["ws_base"] = {}
     ss["ws"] = ws
+    ss["ws_stamp"] = _stamp(store, ws)
     st.query_params["ws"] = ws
+
+
+def _stamp(store, ws: str) -> tuple | None:
+    """The state file's (mtime, size): a cheap sign that another tab saved."""
+    try:
+        info = (store.folder(ws) / STATE).stat()
+    except (OSError, ValueError):  # not saved yet, or a session key that is no workspace id
+        return None
+    return info.st_mtime_ns, info.st_size
+
+
+def _follow_other_tabs() -> None:
+    """Take in what another tab of this workspace saved since this session last looked, and say so."""
+    ss = st.session_state
+    store = workspaces()
+    stamp = _stamp(store, ss["ws"])
+    if stamp == ss.get("ws_stamp"):
+        return
+    ss["ws_stamp"] = stamp
+    disk = store.load(ss["ws"])
+    if "ws_base" not in ss:  # a session given its workspace directly (a test) follows from here on
+        ss["ws_base"] = disk
+        return
+    if disk.get("version") == ss["ws_base"].get("version"):
+        return
+    base = ss["ws_base"]
+    _take_in(disk, [k for k in SAVED if k in disk and disk[k] != base.get(k)])
+
+
+def _take_in(disk: dict, keys: list[str]) -> None:
+    ss = st.session_state
+    for key in keys:
+        ss[key] = copy.deepcopy(disk[key])
+    ss["ws_base"] = disk
+    if keys:
+        ss["ws_notice"] = OTHER_TAB
+    if {"spec", "gan_part"} & set(keys):
+        ss["spec_version"] = ss.get("spec_version", 0) + 1
+        _fix_selection()
+
+
+def notices() -> tuple[str | None, str | None]:
+    """(a notice, an error) for the student about their workspace, each given once."""
+    init()
+    return st.session_state.pop("ws_notice", None), st.session_state.pop("ws_error", None)
+
+
+def start_new_workspace() -> None:
+    """Leave this workspace for a new, empty one (a shared computer): its link still opens it, but the
+    browser no longer comes back to it."""
+    ss = st.session_state
+    for key in (*SAVED, "ws", "ws_base", "ws_stamp", "selected"):
+        ss.pop(key, None)
+    ss["ws_left"] = True
+    st.query_params.pop("ws", None)
+    init()
+    ss["spec_version"] = ss.get("spec_version", 0) + 1  # the canvas draws the new model
+
+
+def browser_cookies() -> dict[str, tuple[str, int | None]]:
+    """The cookies this browser should hold (ui.cookies.remember): its workspace once that holds something
+    (emptied after leaving one), and the teacher's proof for the browser session."""
+    cookies = {}
+    if workspace_saved():
+        cookies[WS_COOKIE] = (workspace_id(), ONE_YEAR_S)
+    elif st.session_state.get("ws_left"):
+        cookies[WS_COOKIE] = ("", None)
+    if is_teacher():
+        cookies[TEACHER_COOKIE] = (teacher_token(), None)  # until the browser closes
+    return cookies
+
+
+def workspace_saved() -> bool:
+    """Whether this workspace has a folder yet (it is made by the first save)."""
+    return workspaces().exists(workspace_id())
+
+
+def uploads() -> list[dict]:
+    """The uploads this workspace keeps, oldest first ({"id", "name", "bytes"}; builder.workspace)."""
+    return workspaces().uploads(workspace_id()) if workspace_saved() else []
 
 
 def workspace_id() -> str:
@@ -100,8 +202,27 @@ def workspace_id() -> str:
 
 
 def is_teacher() -> bool:
-    """Whether this session opened the app with the teacher key (`?teacher=<LAYERLAB_TEACHER_KEY>`)."""
-    return st.session_state.get("teacher") is True
+    """Whether this session is the teacher's: it gave the teacher key (`?teacher=<LAYERLAB_TEACHER_KEY>`), or
+    its browser holds this server's teacher cookie from an earlier page load of the same browser session."""
+    import hmac
+
+    ss = st.session_state
+    if ss.get("teacher") is not True:
+        token, proof = teacher_token(), st.context.cookies.get(TEACHER_COOKIE)
+        if token and isinstance(proof, str) and hmac.compare_digest(proof.encode(), token.encode()):
+            ss["teacher"] = True
+    return ss.get("teacher") is True
+
+
+def teacher_token() -> str | None:
+    """What the teacher's browser keeps instead of the key: an HMAC of a fixed text under the key (None when
+    the server has no teacher key)."""
+    import hashlib
+    import hmac
+    import os
+
+    key = os.environ.get("LAYERLAB_TEACHER_KEY", "")
+    return hmac.new(key.encode(), b"layerlab-teacher-session", hashlib.sha256).hexdigest() if key else None
 
 
 def admit_teacher(key: str | None) -> bool:
@@ -137,24 +258,31 @@ def admit(code: str) -> bool:
 
 def viewer() -> str:
     """Who this session is to the engine's run checks: the teacher, else its workspace."""
-    from builder.workspace import TEACHER
-
     return TEACHER if is_teacher() else workspace_id()
 
 
 def save() -> None:
-    """Write the session's work to its workspace (atomic; called on every change)."""
+    """Write the session's work to its workspace (atomic; called on every change). A field group another tab
+    changed since this session last looked is taken from there instead, and the student is told."""
     ss = st.session_state
     if "ws" not in ss:
         return
     state = {key: ss[key] for key in SAVED if key in ss}
-    state["history"] = list(state.get("history") or [])[-SAVED_HISTORY:]
-    state["future"] = list(state.get("future") or [])[-SAVED_HISTORY:]
+    for key in ("history", "future", "data_history", "data_future"):
+        state[key] = list(state.get(key) or [])[-SAVED_HISTORY:]
     if state.get("gan_other"):  # the GAN network off the canvas keeps its undo steps, trimmed alike
         other = state["gan_other"]
         state["gan_other"] = {**other, "history": other["history"][-SAVED_HISTORY:],
                               "future": other["future"][-SAVED_HISTORY:]}
-    workspaces().save(ss["ws"], state)
+    store = workspaces()
+    try:
+        saved = store.save(ss["ws"], copy.deepcopy(state), base=ss.get("ws_base", {}))
+    except QuotaExceeded as e:  # the work stays in this session; the sidebar says why it is not saved
+        ss["ws_error"] = str(e)
+        return
+    _take_in(saved.state, [k for k in SAVED if k in saved.state and saved.state[k] != state.get(k)]
+             if saved.theirs else [])
+    ss["ws_stamp"] = _stamp(store, ss["ws"])
 
 
 def get_name() -> str:
@@ -184,8 +312,9 @@ def set_spec(new: dict, record: bool = True) -> bool:
     if _same(old, new):
         return False
     if record:
+        ss["data_history"] = (_data_steps("history") + [None])[-HISTORY_LIMIT:]
         ss["history"] = (ss["history"] + [copy.deepcopy(old)])[-HISTORY_LIMIT:]
-        ss["future"] = []
+        ss["future"] = ss["data_future"] = []
     ss["spec"] = copy.deepcopy(new)
     ss["spec_version"] = ss.get("spec_version", 0) + 1
     _fix_selection()
@@ -208,6 +337,7 @@ def undo() -> bool:
     ss = st.session_state
     if not ss["history"]:
         return False
+    _step_data("history", "future")
     ss["future"] = ss["future"] + [ss["spec"]]
     ss["spec"] = ss["history"][-1]
     ss["history"] = ss["history"][:-1]
@@ -222,6 +352,7 @@ def redo() -> bool:
     ss = st.session_state
     if not ss["future"]:
         return False
+    _step_data("future", "history")
     ss["history"] = ss["history"] + [ss["spec"]]
     ss["spec"] = ss["future"][-1]
     ss["future"] = ss["future"][:-1]
@@ -229,6 +360,28 @@ def redo() -> bool:
     _fix_selection()
     save()
     return True
+
+
+def _data_steps(stack: str) -> list:
+    """The data steps beside undo stack `stack` ("history" or "future"), one per spec step (older saves and a
+    GAN's network swap have none: those steps kept the data)."""
+    ss = st.session_state
+    n = len(ss[stack])
+    steps = list(ss.get(f"data_{stack}") or [])[-n:] if n else []
+    return [None] * (n - len(steps)) + steps
+
+
+def _step_data(source: str, target: str) -> None:
+    """Move the data step of `source`'s last spec step over to `target`, putting its data choice back."""
+    ss = st.session_state
+    steps = _data_steps(source)
+    step = steps.pop()
+    if step is not None:
+        now = {"data": ss["data"], "upload_id": ss.get("upload_id")}
+        ss["data"], ss["upload_id"] = step["data"], step["upload_id"]
+        step = now
+    ss[f"data_{source}"] = steps
+    ss[f"data_{target}"] = _data_steps(target) + [step]
 
 
 def spec_version() -> int:
@@ -328,6 +481,7 @@ def set_gan_part(part: str) -> None:
     other = ss["gan_other"]
     ss["gan_other"] = {"spec": ss["spec"], "history": ss["history"], "future": ss["future"]}
     ss["spec"], ss["history"], ss["future"] = other["spec"], other["history"], other["future"]
+    ss["data_history"] = ss["data_future"] = []  # the other network's steps never changed the data
     ss["gan_part"] = part
     ss["spec_version"] = ss.get("spec_version", 0) + 1
     _fix_selection()
@@ -360,6 +514,7 @@ def load_experiment_dict(exp: dict) -> None:
     """
     init()
     ss = st.session_state
+    before = {"data": copy.deepcopy(ss["data"]), "upload_id": ss.get("upload_id")}
     if exp.get("gan"):  # the network on the canvas stays there (a fix, a reload of the same GAN)
         part = ss.get("gan_part") or "generator"
         mine, other = (exp["gan"]["discriminator"], exp["model"]) if part == "discriminator" else (
@@ -368,10 +523,12 @@ def load_experiment_dict(exp: dict) -> None:
         ss["gan_part"] = part
         ss["gan_other"] = {"spec": copy.deepcopy(other), "history": kept.get("history", []),
                            "future": kept.get("future", [])}
-        set_spec(mine)
+        recorded = set_spec(mine)
     else:
         ss["gan_part"] = ss["gan_other"] = None
-        set_spec(exp["model"])
+        recorded = set_spec(exp["model"])
+    if recorded:  # the step just recorded: Undo brings the data back with the model
+        ss["data_history"] = _data_steps("history")[:-1] + [before]
     data = default_data()
     data.update(exp.get("data") or {})
     set_data(data)

@@ -10,8 +10,11 @@ import streamlit as st
 
 from builder import experiment as ex
 from builder.params import Param
+from builder.train.finetune import total_epochs
 
 DEFAULT_LOSS = "(usual for the task)"
+FIELD_WIDTH = 170  # px: room for the longest label and value; fields wrap into the column
+PHASES = ("fine_tune_epochs", "fine_tune_rate")  # beside the epochs when the model has a pretrained base
 SCHEDULE_PARAMS = {"lr_step_epochs": ("step",), "lr_factor": ("step", "reduce_on_plateau"),
                    "lr_patience": ("reduce_on_plateau",)}
 LABELS = {"lr_schedule": "learning-rate schedule", "lr_step_epochs": "schedule step (epochs)",
@@ -28,69 +31,82 @@ def _value(training: dict, p: Param):
 
 
 def _number(p: Param, value, key: str, disabled: bool):
+    """A number box without bounds: a value out of the declared range reaches the engine's verdict (a problem
+    with a fix, Train disabled) instead of being held back by the widget while the box shows it."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        value = p.default or 0
     if p.kind == "int":
-        return int(st.number_input(label(p.name), min_value=int(p.min) if p.min is not None else None,
-                                   max_value=int(p.max) if p.max is not None else None,
-                                   value=int(value if value is not None else p.default or 0),
-                                   step=int(p.step or 1), help=p.help, key=key, disabled=disabled))
+        return int(st.number_input(label(p.name), value=int(value), step=int(p.step or 1), help=p.help, key=key,
+                                   disabled=disabled, width=FIELD_WIDTH))
     fmt = "%.5f" if (p.step or 1) < 0.001 or p.name == "learning_rate" else "%.4f"
-    lo = float(p.min) if p.min is not None else None
-    if p.name == "learning_rate":
-        lo = 1e-6  # a friendlier floor than the declared 1e-7 for a widget with 5 decimals
-    return float(st.number_input(label(p.name), min_value=lo, max_value=float(p.max) if p.max is not None else None,
-                                 value=float(value if value is not None else p.default or 0.0),
-                                 step=float(p.step or 0.01), format=fmt, help=p.help, key=key, disabled=disabled))
+    return float(st.number_input(label(p.name), value=float(value), step=float(p.step or 0.01), format=fmt,
+                                 help=p.help, key=key, disabled=disabled, width=FIELD_WIDTH))
+
+
+def widget_key(name: str) -> str:
+    return f"hp_{name}"
+
+
+def show_changes(changes: dict) -> None:
+    """Put settings changed elsewhere (a one-click fix) into their boxes: a box keeps what the browser holds
+    unless its value is set. None means the declared default."""
+    for name, value in changes.items():
+        p = ex.HYPERPARAMS.get(name)
+        if p is None or name == "metrics":
+            st.session_state.pop(widget_key(name), None)
+        elif name == "early_stopping":
+            st.session_state[widget_key(name)] = value is not None
+        elif name == "loss":
+            st.session_state[widget_key(name)] = value or DEFAULT_LOSS
+        else:
+            st.session_state[widget_key(name)] = p.default if value is None else value
 
 
 def widget(p: Param, training: dict, task: str, disabled: bool = False):
     """One widget for one declared hyperparameter; returns its value (None = use the default)."""
-    key = f"hp_{p.name}"
+    key = widget_key(p.name)
     value = _value(training, p)
     if p.name == "loss":
         options = [DEFAULT_LOSS, *ex.LOSSES_BY_TASK.get(task, ex.ALL_LOSSES)]
         current = ex.LOSS_ALIASES.get(value, value) or DEFAULT_LOSS
         index = options.index(current) if current in options else 0
-        chosen = st.selectbox(label(p.name), options, index=index, help=p.help, key=key, disabled=disabled)
+        chosen = st.selectbox(label(p.name), options, index=index, help=p.help, key=key, disabled=disabled,
+                              width=FIELD_WIDTH)
         return None if chosen == DEFAULT_LOSS else chosen
     if p.name == "metrics":
-        options = list(ex.METRICS_BY_TASK.get(task, ex.ALL_METRICS))
-        for extra in ex.ALL_METRICS:
-            if extra not in options:
-                options.append(extra)
-        default = value if value is not None else list(ex.METRICS_BY_TASK.get(task, ()))
+        options = list(ex.metric_choices(task))
+        default = value if value is not None else options
         chosen = st.multiselect(label(p.name), options, default=[m for m in default if m in options],
-                                help=p.help, key=key, disabled=disabled)
+                                help=p.help, key=key, disabled=disabled, width=FIELD_WIDTH)
         return list(chosen)
     if p.name == "early_stopping":
-        return _early_stopping(p, value, disabled)
+        return _early_stopping(p, value, task, disabled)
     if p.kind == "choice":
         options = list(p.choices)
         index = options.index(value) if value in options else 0
-        return st.selectbox(label(p.name), options, index=index, help=p.help, key=key, disabled=disabled)
+        return st.selectbox(label(p.name), options, index=index, help=p.help, key=key, disabled=disabled,
+                            width=FIELD_WIDTH)
     if p.kind == "bool":
-        return st.checkbox(label(p.name), value=bool(value), help=p.help, key=key, disabled=disabled)
+        return st.checkbox(label(p.name), value=bool(value), help=p.help, key=key, disabled=disabled,
+                           width=FIELD_WIDTH)
     if p.kind in ("int", "float"):
         return _number(p, value, key, disabled)
     return value  # kinds the training settings do not use
 
 
-def _early_stopping(p: Param, value, disabled: bool):
+def _early_stopping(p: Param, value, task: str, disabled: bool):
     on = st.checkbox("stop early when validation stops improving", value=isinstance(value, dict),
-                     help=p.help, key="hp_early_stopping", disabled=disabled)
+                     help=p.help, key=widget_key(p.name), disabled=disabled)
     if not on:
         return None
     current = value if isinstance(value, dict) else dict(p.extra.get("object") or {})
     monitor_p, patience_p = ex.EARLY_STOPPING["monitor"], ex.EARLY_STOPPING["patience"]
-    c1, c2 = st.columns(2)
-    monitor = current.get("monitor", monitor_p.default)
-    with c1:
-        monitor = st.selectbox("watch", list(monitor_p.choices),
-                               index=list(monitor_p.choices).index(monitor) if monitor in monitor_p.choices else 0,
-                               help=monitor_p.help, key="hp_es_monitor", disabled=disabled)
-    with c2:
-        patience = st.number_input("patience (epochs)", min_value=int(patience_p.min), max_value=int(patience_p.max),
-                                   value=int(current.get("patience", patience_p.default)), help=patience_p.help,
-                                   key="hp_es_patience", disabled=disabled)
+    monitor, choices = current.get("monitor", monitor_p.default), list(ex.monitor_choices(task))
+    with st.container(horizontal=True, gap="small"):
+        monitor = st.selectbox("watch", choices, index=choices.index(monitor) if monitor in choices else 0,
+                               help=monitor_p.help, key="hp_es_monitor", disabled=disabled, width=FIELD_WIDTH)
+        patience = st.number_input("patience (epochs)", value=int(current.get("patience", patience_p.default)),
+                                   help=patience_p.help, key="hp_es_patience", disabled=disabled, width=FIELD_WIDTH)
     return {"monitor": monitor, "patience": int(patience)}
 
 
@@ -103,25 +119,46 @@ def _shown(p: Param, values: dict) -> bool:
     return True
 
 
-def hyperparameter_form(training: dict, default_task: str | None = None, disabled: bool = False) -> dict:
-    """Draw the form and return the new "training" dict (only settings that are shown and set)."""
+def hyperparameter_form(training: dict, default_task: str | None = None, disabled: bool = False,
+                        shown: tuple = tuple(ex.HYPERPARAMS)) -> dict:
+    """Draw the settings in `shown` (`builder.experiment.shown_settings`: those that apply to the run's kind)
+    and return the new "training" dict (only settings that are shown and set).
+
+    Fields have one width and wrap into as many per row as the column holds, so no label or value is cut
+    off on a narrow screen."""
     values: dict = {}
     task = training.get("task") or default_task or ex.HYPERPARAMS["task"].default
     training = {**training, "task": task}
-    basic = [p for p in ex.HYPERPARAMS.values() if not p.advanced]
-    advanced = [p for p in ex.HYPERPARAMS.values() if p.advanced]
-    c1, c2 = st.columns(2)
-    for i, p in enumerate(basic):
-        if not _shown(p, training | values):
-            continue
-        target = (c1, c2)[i % 2] if p.name != "early_stopping" else st.container()
-        with target:
-            values[p.name] = widget(p, training | values, values.get("task", task), disabled)
+    params = [ex.HYPERPARAMS[name] for name in shown]
+    basic = [p for p in params if not p.advanced or p.name in PHASES]
+    advanced = [p for p in params if p.advanced and p.name not in PHASES]
+    _fields(basic, training, values, task, disabled)
+    if any(p.name == "fine_tune_epochs" for p in basic):
+        st.caption(phases_line(values.get("epochs", training.get("epochs")), values.get("fine_tune_epochs")))
     with st.expander("Advanced settings"):
-        for p in advanced:
-            if _shown(p, training | values):
-                values[p.name] = widget(p, training | values, values.get("task", task), disabled)
+        _fields(advanced, training, values, task, disabled)
     if values.get("optimizer") not in ex.MOMENTUM_OPTIMIZERS:
         values.pop("momentum", None)
     # keep the experiment small: drop "use the default" values
     return {k: v for k, v in values.items() if v is not None and not (k == "metrics" and v == [])}
+
+
+def _fields(params: list[Param], training: dict, values: dict, task: str, disabled: bool) -> None:
+    """The widgets of `params` that the current choices show, into `values`."""
+    row = st.container(horizontal=True, gap="small")
+    for p in params:
+        if not _shown(p, training | values):
+            continue
+        with row if p.name != "early_stopping" else st.container():
+            values[p.name] = widget(p, training | values, values.get("task", task), disabled)
+
+
+def phases_line(epochs, fine_tune_epochs) -> str:
+    """What a transfer run does: the head's epochs, then the fine-tuning ones, and how many in all."""
+    epochs = epochs if isinstance(epochs, int) else ex.HYPERPARAMS["epochs"].default
+    fine = fine_tune_epochs if isinstance(fine_tune_epochs, int) else 0
+    if fine <= 0:
+        return f"One phase: {epochs} epochs with the pretrained base as its freeze option says."
+    total = total_epochs({"epochs": epochs, "fine_tune_epochs": fine})
+    return (f"{total} epochs in all: {epochs} training the new head (base frozen), then {fine} "
+            "fine-tuning the base at the fine-tune rate.")

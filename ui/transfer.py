@@ -1,4 +1,4 @@
-"""The Build palette's Transfer menu and the pretrained base's description in the settings panel.
+"""The Build palette's Transfer menu and a pretrained base's settings in the settings panel.
 
 A base comes from a `.keras` file the student uploads (weights kept) or from a keras.applications
 model with ImageNet weights; the engine (`builder.pretrained`) checks and stores it and says
@@ -60,19 +60,45 @@ def _store_upload(raw: bytes, name: str) -> str:
         with open(path, "wb") as f:
             f.write(raw)
         limits.check_disk(uploads_dir(), runs_root())  # the store lives in the uploads folder by default
-        state.workspaces().add_upload(state.workspace_id(), pretrained.id_of(path), len(raw))
+        state.workspaces().add_upload(state.workspace_id(), pretrained.id_of(path), len(raw), os.path.basename(name))
         return pretrained.store_file(path, title=os.path.splitext(os.path.basename(name))[0] or None)
 
 
-def describe(params: dict) -> None:
-    """One line about the node's base: what it is, its shapes, its size and the layer names to unfreeze from."""
-    from builder import pretrained
+def settings(params: dict, key: str) -> dict:
+    """A base's settings: its source (words, not its store id), how much of it learns, and where it ends, the
+    layers picked from the base's own (never typed). Returns `params` with the student's changes."""
+    from builder import catalog, pretrained
     from builder.spec import SpecError
 
     try:
         base = pretrained.info(params.get("model", ""))
     except SpecError:
-        return  # the node's problem says what to do
-    layers = ", ".join(base.layers)
-    st.caption(f"**{base.title}** · input {base.input_shape} → output {base.output_shape} · "
-               f"{base.params:,} weights · layers: {layers}")
+        return params  # the node's problem says what to do
+    declared = {p.name: p for p in catalog.get("Pretrained").params}
+    st.caption(f"**{base.title}** · input {base.input_shape} → output {base.output_shape} · {base.params:,} weights "
+               f"· {len(base.layers)} layer{'s' if len(base.layers) != 1 else ''}")
+    layers = list(base.layers)
+    out = dict(params)
+    freeze = st.selectbox("freeze", list(catalog.FREEZE), index=catalog.FREEZE.index(params.get("freeze", "all")),
+                          key=f"{key}.freeze", help=declared["freeze"].help)
+    _changed(out, "freeze", freeze, params.get("freeze", "all"))
+    if freeze == "from":
+        first = params.get("unfreeze_from")
+        _changed(out, "unfreeze_from", st.selectbox(
+            "unfreeze from", layers, index=layers.index(first) if first in layers else None, key=f"{key}.unfreeze_from",
+            placeholder="Choose the first layer that learns…", help=declared["unfreeze_from"].help), first)
+    end = params.get("output_layer")
+    _changed(out, "output_layer", st.selectbox(
+        "output layer", [None, *layers], index=layers.index(end) + 1 if end in layers else 0, key=f"{key}.output_layer",
+        format_func=lambda name: "the whole model" if name is None else name, help=declared["output_layer"].help), end)
+    return out
+
+
+def _changed(out: dict, name: str, new, current) -> None:
+    """Record a setting the student changed; None (nothing chosen) leaves the default."""
+    if new == current:
+        return
+    if new is None:
+        out.pop(name, None)
+    else:
+        out[name] = new

@@ -55,6 +55,10 @@ def _run(run_dir: Path, method: str, samples: int, out_dir, options: dict) -> di
                          f"are {SAMPLES_FILE} (samples and an interpolation) and the live/ sample grids")
     model = _load_model(model_path)
     x, y, image_shape, source = _test_items(run_dir, samples)
+    model_shape = tuple(model.inputs[0].shape[1:])
+    if source and x[0].size != np.prod(model_shape):  # probes of big pictures are kept at the live view's size
+        raise CliProblem(f"{source.removeprefix('note: ').split(';')[0]}; the saved live probes are pictures shrunk "
+                         f"for the live view {list(x.shape[1:])}, not the model's input {list(model_shape)}")
     out = Path(out_dir) if out_dir else run_dir / "explain" / name
     out.mkdir(parents=True, exist_ok=True)
     if source:

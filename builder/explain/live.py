@@ -14,6 +14,8 @@ from pathlib import Path
 import keras
 import numpy as np
 
+from builder.train.watch import PICTURE_SIZE
+
 log = logging.getLogger(__name__)
 
 KINDS = ("saliency", "boundary")
@@ -34,6 +36,22 @@ def live_saliency(model, x, target=None) -> np.ndarray:
     return normalize(to_map(explain(model, x, "saliency", target=target))).astype("float32")
 
 
+def shrink(pictures: np.ndarray, size: int = PICTURE_SIZE) -> np.ndarray:
+    """(n, h, w[, c]) float pictures at most `size` pixels a side, each output pixel the mean of the area it
+    covers (Pillow's box filter); smaller ones unchanged. The live view shows no more, and a 1024² run's
+    files stay a few hundred kilobytes an epoch instead of 32 MB."""
+    from PIL import Image
+
+    n, h, w = pictures.shape[:3]
+    if max(h, w) <= size:
+        return pictures
+    new_w, new_h = max(1, round(w * size / max(h, w))), max(1, round(h * size / max(h, w)))
+    planes = pictures.reshape(n, h, w, -1).astype("float32")
+    out = np.stack([np.stack([np.asarray(Image.fromarray(plane[..., k]).resize((new_w, new_h), Image.Resampling.BOX))
+                              for k in range(planes.shape[-1])], axis=-1) for plane in planes])
+    return out.reshape((n, new_h, new_w) + pictures.shape[3:])
+
+
 class LiveExplainCallback(keras.callbacks.Callback):
     """After each epoch, write `live/saliency_eNNN.npy` or `live/boundary_eNNN.npz`.
 
@@ -42,7 +60,7 @@ class LiveExplainCallback(keras.callbacks.Callback):
     explained; None explains the predicted class. For kind="boundary",
     `x_probe` are the 2-D training points that frame the grid. `image_shape`
     (h, w): where a model takes images flattened, its maps are folded back
-    into pictures of that size.
+    into pictures of that size. Maps are saved at most `PICTURE_SIZE` a side.
     """
 
     def __init__(self, run_dir, x_probe, y_probe=None, kind: str = "saliency", steps: int = 60, every: int = 1,
@@ -75,6 +93,7 @@ class LiveExplainCallback(keras.callbacks.Callback):
             maps = live_saliency(self.model, self.x_probe, target)
             if self.image_shape and maps.ndim == 2 and maps.shape[1] == np.prod(self.image_shape):
                 maps = maps.reshape((len(maps),) + self.image_shape)
+            maps = shrink(maps) if maps.ndim == 3 else maps
             return atomic_save(saliency_path(self.run_dir, number), lambda f: np.save(f, maps))
         from builder.explain.boundary import decision_boundary
 

@@ -14,6 +14,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
+from builder import limits
 from builder.train import checkpoint, runfolder
 
 
@@ -127,6 +128,21 @@ class BatchMonitor(keras.callbacks.Callback):
         if self.stop_flag is not None and self.stop_flag.is_set():
             return True
         return self.stop_file.exists()
+
+
+class DiskBudget(keras.callbacks.Callback):
+    """The run folder against `max_run_mb` after the live view's first pictures and after every epoch (listed
+    last, so the epoch's own files count): over it, `limits.DiskFull` ends the run as failed with the reason."""
+
+    def __init__(self, run_dir):
+        super().__init__()
+        self.run_dir = Path(run_dir)
+
+    def on_train_begin(self, logs=None):
+        limits.check_run_disk(self.run_dir)
+
+    def on_epoch_end(self, epoch, logs=None):
+        limits.check_run_disk(self.run_dir)
 
 
 class SafeCallback(keras.callbacks.Callback):

@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import functools
 import os
+import resource
 from dataclasses import dataclass, field
+
+from builder import limits
 
 
 @dataclass(frozen=True)
@@ -240,6 +243,21 @@ def thread_plan(runs: int, threads: int | None = None, cores: int | None = None)
     share = threads if threads else max(1, free // max(1, runs))
     pinned = tuple(all_cores[SERVER_CORES:]) if all_cores and len(all_cores) > SERVER_CORES and share < n else None
     return ThreadPlan(threads=share, cores=pinned)
+
+
+def limit_memory() -> int:
+    """Cap this process's memory at the `max_worker_mb` budget; returns the cap in bytes.
+
+    RLIMIT_DATA counts the heap and the private memory a process writes, so an overrun makes an allocation
+    fail (TensorFlow: ResourceExhaustedError, NumPy: MemoryError) instead of the machine's OOM killer
+    picking a victim. RLIMIT_AS would also count the address space TensorFlow and CUDA only reserve
+    (gigabytes never touched) and break them.
+    """
+    cap = limits.get("max_worker_mb")
+    _soft, hard = resource.getrlimit(resource.RLIMIT_DATA)
+    cap = cap if hard == resource.RLIM_INFINITY else min(cap, hard)
+    resource.setrlimit(resource.RLIMIT_DATA, (cap, hard))
+    return cap
 
 
 def limit_threads(plan: ThreadPlan) -> None:

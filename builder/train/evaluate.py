@@ -129,6 +129,13 @@ def predictions_sample(task: str, y_true, y_pred, class_names=None, n: int = SAM
     return rows
 
 
+def mistakes(y_true, y_pred) -> list[dict]:
+    """Every misclassified test item (index, true, predicted): Explain pages through all of them, not a sample."""
+    true, predicted = np.asarray(y_true).astype(int).reshape(-1), probabilities(y_pred).argmax(axis=1)
+    return [{"index": int(i), "true": int(true[i]), "predicted": int(predicted[i])}
+            for i in np.flatnonzero(true != predicted)]
+
+
 def headline(evaluation: dict) -> dict:
     """The few numbers shown in run lists (status.json 'final', compare tables)."""
     keys = ("accuracy", "auc", "macro_f1", "mse", "mae", "r2", "reconstruction_error")
@@ -149,7 +156,9 @@ def write_evaluation(model, data, task: str, run_dir, class_names=None) -> dict:
     if task == "classification" and class_names is None:
         class_names = evaluation["class_names"]
     runfolder.write_json(run_dir / runfolder.EVALUATION, evaluation)
-    runfolder.write_json(run_dir / runfolder.PREDICTIONS, {
-        "task": task, "class_names": class_names,
-        "items": predictions_sample(task, y_true, y_pred, class_names)})
+    predictions = {"task": task, "class_names": class_names,
+                   "items": predictions_sample(task, y_true, y_pred, class_names)}
+    if task == "classification":
+        predictions["mistakes"] = mistakes(y_true, y_pred)
+    runfolder.write_json(run_dir / runfolder.PREDICTIONS, predictions)
     return headline(evaluation)

@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from builder.experiment import Experiment, coerce
-from builder.train import finetune, notebook, plan, preprocessing, runfolder, tflite
+from builder.pretrained import RUN_FOLDER, base_nodes
+from builder.train import finetune, labels, notebook, plan, preprocessing, runfolder, tflite
 from builder.train.tflite import ExportError
 
 DATA_FILE = "data.npz"
@@ -48,7 +49,6 @@ def write_scripts(run_dir) -> list[Path]:
     """code/model.py (the model, from builder.codegen), code/train.py (the run), code/train.ipynb (the run as a
     notebook) and, for data without a public loader, code/data.npz."""
     from builder.codegen import to_python
-    from builder.pretrained import RUN_FOLDER
     from builder.spec import atomic_write_text
     from builder.train.data import prepare
 
@@ -69,15 +69,26 @@ def write_scripts(run_dir) -> list[Path]:
     data_file = needs_data_file(exp)
     if data_file:
         written.append(write_data_file(exp, code / DATA_FILE, data.preprocessing))
-    atomic_write_text(code / "train.ipynb", notebook.build(exp, steps, data_file=data_file))
+    atomic_write_text(code / "train.ipynb", notebook.build(exp, steps, data_file=data_file,
+                                                           feature_names=feature_names(exp)))
     return written + [code / "train.ipynb"]
+
+
+def feature_names(exp: Experiment) -> list[str] | None:
+    """A table's column names as the model takes them (the crosses' names after `features: crosses`), else None."""
+    from builder.train.data import load_dataset  # the loaders import Keras: only when a notebook is made
+    from datasets import registry, splits
+
+    if exp.data_settings["features"] == "crosses":
+        return list(splits.CROSSES)
+    if registry.info(exp.dataset).kind != "table":
+        return None
+    return load_dataset(exp.dataset, exp.data_settings["options"]).feature_names
 
 
 def _copy_bases(run_dir: Path, code: Path) -> list[Path]:
     """The run's pretrained base files (its `pretrained/` copies) into code/pretrained/, so model.py, train.py
     and train.ipynb work wherever the code folder goes."""
-    from builder.pretrained import RUN_FOLDER
-
     out = []
     for base in sorted((run_dir / RUN_FOLDER).glob("*.keras")):
         target = code / RUN_FOLDER / base.name
@@ -124,6 +135,7 @@ def sections(exp: Experiment, data=None) -> list[tuple[str, str, str]]:
     has_val = len(data.x_val) > 0
     steps = plan.make(exp, batches, has_val, tuple(data.info.input_shape))
     task = hp["task"]
+    named = task == "classification" and bool(data.class_names)  # the script writes labels.txt
     out = [("settings", "The run's settings: change them here to try something else.", "\n".join([
         "import json",
         "import sys",
@@ -144,6 +156,8 @@ def sections(exp: Experiment, data=None) -> list[tuple[str, str, str]]:
         f"RAW_MAX = {_lit(prep.raw_max)}  # pixels come in 0..RAW_MAX; the model divides by it",
         f"NORMALIZE = {_lit(prep.normalize)}  # standard: mean 0, spread 1 per feature; minmax: 0..1; none",
         f"MODEL_SHAPE = {_lit(tuple(prep.model_shape))}",
+        *([f"CLASS_NAMES = {_lit(labels.one_line(data.class_names))}  # the model's outputs, in order"]
+          if named else []),
     ]))]
     out.append(("data", _data_words(exp), "\n".join(_data_lines(exp, prep))))
     out.append(("split", "The examples are split into training, validation and test sets with the run's seed, so "
@@ -155,7 +169,7 @@ def sections(exp: Experiment, data=None) -> list[tuple[str, str, str]]:
                 "data.", "\n".join(_model_lines(prep, steps))))
     out.append(("training", _training_words(steps, exp), "\n".join(_training_lines(steps, exp, batches))))
     out.append(("results", "The model scored on the test set: the same numbers as the run's evaluation.",
-                "\n".join(_result_lines(task))))
+                "\n".join(_result_lines(task, named))))
     return out
 
 
@@ -423,17 +437,17 @@ def _fine_tune_lines(exp: Experiment, steps: plan.Plan, batches: int) -> list[st
 
 def _bases(exp: Experiment) -> dict:
     """Pretrained node id → [freeze, unfreeze_from], for a run with fine-tuning epochs (else {})."""
-    from builder.pretrained import base_nodes
-
     if not finetune.applies(exp):
         return {}
     return {n.id: [n.params.get("freeze", "all"), n.params.get("unfreeze_from")] for n in base_nodes(exp.model)}
 
 
-def _result_lines(task: str) -> list[str]:
-    lines = ['deployable.save("model.keras")  # in the folder you run this from',
-             "predictions = deployable.predict(x_test, verbose=0)",
-             "test = {}"]
+def _result_lines(task: str, named_classes: bool) -> list[str]:
+    lines = ['deployable.save("model.keras")  # in the folder you run this from']
+    if named_classes:  # as Layerlab's deploy/labels.txt and Teachable Machine's exports
+        lines.append(f'Path({_lit(labels.FILE)}).write_text("".join(f"{{name}}\\n" for name in CLASS_NAMES))'
+                     "  # one class name a line, in output order")
+    lines += ["predictions = deployable.predict(x_test, verbose=0)", "test = {}"]
     if task == "classification":
         lines += ["labels = (predictions[:, 0] > 0.5).astype(int) if predictions.shape[-1] == 1 else predictions.argmax(-1)",
                   'test["accuracy"] = float((labels == y_test).mean())']
@@ -455,22 +469,26 @@ def _result_lines(task: str) -> list[str]:
 @dataclass(frozen=True)
 class Artifact:
     path: str  # relative to the run folder
-    title: str
+    title: str  # the file's name as the exported code uses it: also the download's name
     how: str  # one line: how to use it
     exists: bool
 
 
 def artifacts(run_dir) -> list[Artifact]:
-    """Every file a student can carry away from this run, with one line on how to use it."""
+    """Every file a student can carry away from this run, with one line on how to use it. Downloaded one by one
+    into one folder under their titles, the code finds its siblings there (model.py, data.npz, base files)."""
     run_dir = Path(run_dir)
     prep = preprocessing.read(run_dir)
     takes = f"takes {prep.describe_inputs()}" if prep else "takes the inputs as the run prepared them"
     answers = ""
     if prep and prep.target:
         answers = ", answers in the target's own units"
+    gan = _is_gan(run_dir)
     rows = [
         (preprocessing.DEPLOY_MODEL, "model.keras",
          f"load with keras.saving.load_model; {takes}{answers}; the preprocessing is inside it"),
+        (f"{preprocessing.DEPLOY}/{labels.FILE}", labels.FILE,
+         "the class names, one a line in the order of the model's outputs (model.keras carries them too)"),
         (f"{preprocessing.DEPLOY}/{tflite.FILES['float']}", "model.tflite",
          f"TensorFlow Lite (float32) for phones and small boards; {takes}, one example per call"),
         (f"{preprocessing.DEPLOY}/{tflite.FILES['dynamic']}", "model-dynamic.tflite",
@@ -478,11 +496,14 @@ def artifacts(run_dir) -> list[Artifact]:
         (f"{preprocessing.DEPLOY}/{tflite.FILES['int8']}", "model-int8.tflite",
          "TensorFlow Lite with 8-bit weights and activations (for integer-only chips); float inputs and outputs"),
         ("code/model.py", "model.py", "python model.py prints the summary; build_model() makes the untrained model"),
+        *([("code/discriminator.py", "discriminator.py", "the GAN's discriminator; train.py imports it")] if gan else []),
         ("code/train.py", "train.py",
          "python train.py in any folder (with model.py beside it) trains the run again and saves model.keras"),
-        ("code/train.ipynb", "train.ipynb",
-         "open in Jupyter beside model.py: the same training, step by step, with a loss curve and a saliency map"),
+        *([] if gan else [("code/train.ipynb", "train.ipynb",
+                           "open in Jupyter beside model.py: the same training, step by step, with a loss curve "
+                           "and a saliency map")]),
         (f"code/{DATA_FILE}", DATA_FILE, "the run's data (np.load: x raw inputs, y targets); train.py reads it"),
+        *_base_rows(run_dir),
         (runfolder.MODEL, "canvas-model.keras",
          "the model as built on the canvas, trained; it expects preprocessed inputs (see preprocessing.json)"),
         (preprocessing.FILE, "preprocessing.json",
@@ -491,7 +512,21 @@ def artifacts(run_dir) -> list[Artifact]:
     out = []
     for rel, title, how in rows:
         exists = (run_dir / rel).is_file()
-        if rel.endswith(DATA_FILE) and not exists:
-            continue  # public loader: no data file to offer
+        if rel.endswith((DATA_FILE, labels.FILE)) and not exists:
+            continue  # public loader: no data file to offer; no classes: no names
         out.append(Artifact(rel, title, how, exists))
     return out
+
+
+def _is_gan(run_dir: Path) -> bool:
+    try:
+        return bool(coerce(run_dir / runfolder.EXPERIMENT).gan)
+    except (OSError, ValueError):  # an unreadable experiment: the ordinary list, each file says if it exists
+        return False
+
+
+def _base_rows(run_dir: Path) -> list[tuple[str, str, str]]:
+    """A transfer run's pretrained base files (the run's own copies), which model.py loads."""
+    return [(f"{RUN_FOLDER}/{base.name}", base.name,
+             "the pretrained base (weights included) that model.py loads: keep it beside model.py")
+            for base in sorted((run_dir / RUN_FOLDER).glob("*.keras"))]

@@ -42,7 +42,7 @@ from builder.spec import SpecError
 from builder.train import checkpoint, devices, runfolder
 from builder.train.finetune import total_epochs
 from builder.train.runstore import RunStore
-from builder.workspace import QuotaExceeded, check_access
+from builder.workspace import QuotaExceeded, check_access, note_stopper, owner, owner_tag
 from datasets.stored import uploads_dir
 
 TERMINAL = ("completed", "stopped", "failed", "interrupted")
@@ -96,8 +96,8 @@ class JobManager:
         self._lock = threading.RLock()
         self._pending: deque[str] = deque()
         self._more: dict[str, int] = {}  # queued run → more epochs to go on with (worker.RESUME: as planned)
-        self._owner: dict[str, str | None] = {}  # run id → workspace that submitted it
-        self._served: dict[str | None, float] = {}  # workspace → when one of its runs last started
+        self._owner: dict[str, str | None] = {}  # run id → owner tag of the workspace that submitted it
+        self._served: dict[str | None, float] = {}  # owner tag → when one of its runs last started
         self._slots: list[_Slot] = []
         self._closed = False
         self.resumed: list[str] = []  # runs going on from their checkpoint after a restart (once `recovered`)
@@ -120,8 +120,9 @@ class JobManager:
             if self._closed:
                 raise RuntimeError("the job manager is shut down")
             pruned = admit(self.root, workspace, self._active_of(workspace) if workspace else 0)
-            run_id = create_run(self.root, exp, workspace=workspace, pruned=pruned)
-            self._queue(run_id, workspace)
+            tag = owner_tag(workspace) if workspace else None
+            run_id = create_run(self.root, exp, owner=tag, pruned=pruned)
+            self._queue(run_id, tag)
             if not self._slots:
                 self._start_workers()
             self._dispatch()
@@ -137,7 +138,7 @@ class JobManager:
             if self._closed:
                 raise RuntimeError("the job manager is shut down")
             queue_continue(self.root, run_id, workspace, self._active_of(workspace) if workspace else 0)
-            self._queue(run_id, workspace, more_epochs)
+            self._queue(run_id, owner(self.root / run_id), more_epochs)
             if not self._slots:
                 self._start_workers()
             self._dispatch()
@@ -149,6 +150,7 @@ class JobManager:
         """
         if workspace is not None and (self.root / run_id).is_dir():
             check_access(self.root / run_id, workspace, "stop")
+            note_stopper(self.root / run_id, workspace)
         with self._lock:
             if run_id in self._pending:
                 self._pending.remove(run_id)
@@ -244,8 +246,8 @@ class JobManager:
             self._slots = []
 
     # -- internals -------------------------------------------------------------------
-    def _queue(self, run_id: str, workspace: str | None, more_epochs: int | None = None, first=False) -> None:
-        self._owner[run_id] = workspace
+    def _queue(self, run_id: str, tag: str | None, more_epochs: int | None = None, first=False) -> None:
+        self._owner[run_id] = tag
         if first:
             self._pending.appendleft(run_id)
         else:
@@ -277,7 +279,7 @@ class JobManager:
             slot.process.join(timeout=5)
 
     def _active_of(self, workspace: str) -> int:
-        mine = [r for r, ws in self._owner.items() if ws == workspace]
+        mine = [r for r, tag in self._owner.items() if tag == owner_tag(workspace)]
         return sum(1 for r in mine if r in self._pending or any(s.run_id == r for s in self._slots))
 
     def _next_pending(self) -> str:
@@ -306,8 +308,7 @@ class JobManager:
             self.resumed = [run_id for run_id, more in queued_again if more is not None]
             if not self._closed:  # else they stay `queued` in their folders, for the next server
                 for run_id, more_epochs in reversed(queued_again):
-                    self._queue(run_id, runfolder.read_status(self.root / run_id).get("workspace"), more_epochs,
-                                first=True)
+                    self._queue(run_id, owner(self.root / run_id), more_epochs, first=True)
                 if self._pending and not self._slots:
                     self._start_workers()
         self.recovered.set()
@@ -407,13 +408,14 @@ def admit(root: Path, workspace: str | None, active: int) -> list[str]:
 
 def create_run(root: Path, exp, run_dir: Path | None = None, **fields) -> str:
     """A new run folder (experiment.json, status queued) under `root` or at `run_dir`; returns its id.
-    `fields` go into status.json too (the workspace that started it, the runs pruned to make room)."""
+    `fields` go into status.json too (the owner tag of the workspace that started it, the runs pruned to make
+    room)."""
     run_id = run_dir.name if run_dir else new_run_id(exp.title, root)
     run_dir = run_dir or root / run_id
     run_dir.mkdir(parents=True, exist_ok=True)
     runfolder.write_json(run_dir / runfolder.EXPERIMENT, exp.to_dict())
     runfolder.write_status(
-        run_dir, status="queued", run_id=run_id, name=numbered_name(root, exp.title, fields.get("workspace")),
+        run_dir, status="queued", run_id=run_id, name=numbered_name(root, exp.title, fields.get("owner")),
         dataset=exp.dataset, model=exp.model.name,
         created=time.time(), epochs=total_epochs(exp.hp), epochs_done=0, error=None, manager_pid=os.getpid(),
         **fields,
@@ -421,10 +423,11 @@ def create_run(root: Path, exp, run_dir: Path | None = None, **fields) -> str:
     return run_id
 
 
-def numbered_name(root: Path, title: str, workspace: str | None) -> str:
-    """"MLP on digits · 3": the title and how many runs of it this workspace has made (the id keeps the time)."""
+def numbered_name(root: Path, title: str, tag: str | None) -> str:
+    """"MLP on digits · 3": the title and how many runs of it the workspace with owner tag `tag` has made (the
+    id keeps the time)."""
     pattern = re.compile(re.escape(title) + r" · (\d+)")
-    made = [int(m.group(1)) for info in RunStore(root, workspace).list() if info.workspace == workspace
+    made = [int(m.group(1)) for info in RunStore(root).list() if info.owner == tag
             and (m := pattern.fullmatch(info.name))]
     return f"{title} · {max(made, default=0) + 1}"
 
@@ -443,6 +446,9 @@ def _env_int(name: str) -> int | None:
     return value if value > 0 else None
 
 
+CRASH_SIGNALS = ("SIGSEGV", "SIGABRT", "SIGBUS")
+
+
 def death_reason(exitcode) -> str:
     if exitcode is not None and exitcode < 0:
         try:
@@ -451,6 +457,10 @@ def death_reason(exitcode) -> str:
             name = f"signal {-exitcode}"
         if name == "SIGKILL":
             return ("the training process was killed (SIGKILL) — usually because the machine ran out of memory; "
+                    "try a smaller batch size or a smaller model. The metrics so far are kept.")
+        if name in CRASH_SIGNALS:  # what TensorFlow does where an allocation fails under the worker's memory cap
+            return (f"the training process crashed ({name}) — most likely it needed more memory than a run may use "
+                    f"({limits.get('max_worker_mb') // limits.MB:,} MB, server setting LAYERLAB_MAX_WORKER_MB); "
                     "try a smaller batch size or a smaller model. The metrics so far are kept.")
         return f"the training process was ended by {name}. The metrics so far are kept."
     return (f"the training process exited unexpectedly (exit code {exitcode}); see train.log in the run folder. "

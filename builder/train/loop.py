@@ -5,11 +5,13 @@ Below both loops: each imports this, neither imports the other's helpers.
 """
 from __future__ import annotations
 
+import math
 import os
 import time
 from pathlib import Path
 
-from builder.train import checkpoint, runfolder
+from builder import limits
+from builder.train import checkpoint, labels, runfolder
 
 INTERRUPTED = ("the server stopped while this run was training; it goes on from its last epoch when the server "
                "is back")
@@ -82,10 +84,20 @@ def finish_if_server_died(run_dir: Path, monitor, stop_flag) -> dict | None:
     return finish(run_dir, "interrupted", error=INTERRUPTED)
 
 
-def save_model(model, run_dir: Path, name: str = runfolder.MODEL) -> None:
+def saved_bytes(variables) -> int:
+    """About what saving these variables writes: their numbers at their dtypes' sizes."""
+    import numpy as np
+
+    return sum(math.prod(v.shape) * np.dtype(v.dtype).itemsize for v in variables)
+
+
+def save_model(model, run_dir: Path, name: str = runfolder.MODEL, class_names=None) -> None:
+    optimizer = getattr(model, "optimizer", None)
+    limits.check_run_disk(run_dir, adding=saved_bytes(model.weights + list(getattr(optimizer, "variables", []))))
     tmp = run_dir / f".{name}.tmp.keras"
     try:
         model.save(tmp)
+        labels.attach(tmp, run_dir, class_names)
         os.replace(tmp, run_dir / name)
     except BaseException:  # disk full, read-only: the run fails with the reason, no temp file stays
         tmp.unlink(missing_ok=True)

@@ -7,6 +7,9 @@ folder that holds model.py (and data.npz where the run needed one).
 """
 from __future__ import annotations
 
+import html
+import re
+
 INTRO = """# {title}
 
 This notebook trains your Layerlab model again, step by step, outside Layerlab. Run the cells from top to bottom
@@ -31,18 +34,30 @@ print("test example 0: true answer", y_test[0], "- model says", answer.round(3))
 {show}"""
 
 SHOW_IMAGE = 'px.imshow(saliency.max(axis=-1), color_continuous_scale="hot", title="Where the model looked")'
-SHOW_FEATURES = ('px.bar(x=[f"input {i}" for i in range(saliency.size)], y=saliency.reshape(-1), '
+SHOW_FEATURES = ('px.bar(x={names}, y=saliency.reshape(-1), labels={{"x": "", "y": "effect"}}, '
                  'title="How much each input number moves the answer")')
 
 
-def build(exp, steps: list, data_file: bool) -> str:
+# Characters that mean something in Markdown; escaped with a backslash they read as themselves.
+_MARKDOWN_MARKS = re.compile(r"([\\`*_{}\[\]()#+\-.!|~=:])")
+
+
+def markdown_text(text: str) -> str:
+    """A name as plain words inside Markdown: one line, no HTML, no formatting (as `comment_lines` is for code)."""
+    line = " ".join(str(text).split())  # line breaks (any kind) would start new Markdown blocks
+    return _MARKDOWN_MARKS.sub(r"\\\1", html.escape(line, quote=False))  # <, >, & as entities: shown, not run
+
+
+def build(exp, steps: list, data_file: bool, feature_names: list[str] | None = None) -> str:
     """The notebook (JSON text) for an experiment from its training script's `steps`
-    (builder.train.exports.sections)."""
+    (builder.train.exports.sections); a table's saliency bars are named by its `feature_names`."""
     import nbformat
     from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
+    from builder.codegen import literal  # imports Keras: only when a notebook is made
+
     note = " and `data.npz`, the run's data" if data_file else ""
-    cells = [new_markdown_cell(INTRO.format(title=exp.title, data_note=note))]
+    cells = [new_markdown_cell(INTRO.format(title=markdown_text(exp.title), data_note=note))]
     for name, words, code in steps:
         cells += [new_markdown_cell(f"## {name.capitalize()}\n\n{words}"), new_code_cell(code)]
         if name == "training":
@@ -50,7 +65,8 @@ def build(exp, steps: list, data_file: bool) -> str:
                                         "training loss keeps falling, the model is learning the training examples "
                                         "by heart (overfitting)."), new_code_cell(CURVE)]
     if exp.hp["task"] != "reconstruction" and _kind(exp) != "tokens":  # token id 0 is a word too: no "hidden"
-        show = SHOW_IMAGE if _is_image(exp) else SHOW_FEATURES
+        names = literal([str(n) for n in feature_names]) if feature_names else '[f"input {i}" for i in range(saliency.size)]'
+        show = SHOW_IMAGE if _is_image(exp) else SHOW_FEATURES.format(names=names)
         cells += [new_markdown_cell("## Saliency\n\nWhich parts of the input change the model's answer most? The "
                                     "notebook hides one input number at a time and measures how much the top "
                                     "answer moves: big values mark what the model looks at."),

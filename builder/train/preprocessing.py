@@ -18,6 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
+from builder.train import labels
+
 FILE = "preprocessing.json"
 FORMAT = "layerlab/preprocessing@1"
 DEPLOY = "deploy"  # folder of the deployable models (raw inputs)
@@ -143,8 +145,9 @@ def fitted(info, splits, data_settings: dict, task: str, model_shape) -> Preproc
     )
 
 
-def save_deployable(model, prep: Preprocessing, run_dir):
-    """deploy/model.keras: the trained canvas model wrapped to take raw inputs (atomic); returns the wrapped model."""
+def save_deployable(model, prep: Preprocessing, run_dir, class_names=None):
+    """deploy/model.keras: the trained canvas model wrapped to take raw inputs (atomic), with its class names
+    (builder.train.labels); returns the wrapped model."""
     import os
 
     folder = Path(run_dir) / DEPLOY
@@ -153,6 +156,7 @@ def save_deployable(model, prep: Preprocessing, run_dir):
     deployable = prep.wrap(model)
     try:
         deployable.save(tmp)
+        labels.attach(tmp, folder, class_names)
         os.replace(tmp, folder / "model.keras")
     except BaseException:  # a failed save leaves no temp file behind
         tmp.unlink(missing_ok=True)

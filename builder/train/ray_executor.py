@@ -30,7 +30,7 @@ from pathlib import Path
 
 from builder.train import runfolder
 from builder.train.jobs import admit, checked, create_run, queue_continue, recover, wait_until_final
-from builder.workspace import check_access
+from builder.workspace import check_access, note_stopper, owner_tag
 
 INSTALL_HINT = "the Ray executor needs Ray, which is not installed: pip install -r requirements-ray.txt"
 ROOT = Path(__file__).resolve().parents[2]
@@ -183,7 +183,7 @@ class RayJobManager:
             if self._closed:
                 raise RuntimeError("the job manager is shut down")
             pruned = admit(self.root, workspace, self._active_of(workspace) if workspace else 0)
-            run_id = create_run(self.root, exp, workspace=workspace, pruned=pruned)
+            run_id = create_run(self.root, exp, owner=owner_tag(workspace) if workspace else None, pruned=pruned)
             self._runs[run_id] = RemoteRun(self.ray, self.root / run_id, self.cpus, self.gpus)
         return run_id
 
@@ -199,6 +199,7 @@ class RayJobManager:
         """As the local manager's: only the run's owner (or the teacher) may stop it (NotYourRun)."""
         if workspace is not None and (self.root / run_id).is_dir():
             check_access(self.root / run_id, workspace, "stop")
+            note_stopper(self.root / run_id, workspace)
         with self._lock:
             remote = self._runs.get(run_id)
             if remote is None:
@@ -269,7 +270,7 @@ class RayJobManager:
 
     # -- internals ---------------------------------------------------------------------------------
     def _active_of(self, workspace: str) -> int:
-        return sum(1 for r in self._runs if runfolder.read_status(self.root / r).get("workspace") == workspace)
+        return sum(1 for r in self._runs if runfolder.read_status(self.root / r).get("owner") == owner_tag(workspace))
 
     def _recover(self) -> None:
         """As the local manager's, on the watcher thread (Ray ends a dead server's actors by itself)."""

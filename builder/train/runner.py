@@ -18,7 +18,7 @@ import time
 import traceback
 from pathlib import Path
 
-from builder import pretrained
+from builder import limits, pretrained
 from builder.experiment import Experiment, coerce, validate
 from builder.spec import SpecError
 from builder.train import checkpoint, runfolder
@@ -30,6 +30,7 @@ from builder.train.loop import (
     finish_trained,
     open_device,
     save_model,
+    saved_bytes,
     seeded_build,
 )
 
@@ -173,7 +174,7 @@ def _cli_run(start) -> int:
 # -- the run itself -------------------------------------------------------------------
 def _train(exp: Experiment, run_dir: Path, stop_flag, emit, log, resume_from=None) -> dict:
     from builder.train import devices, fastpath, finetune, plan, tracking
-    from builder.train.callbacks import BatchMonitor, CheckpointSaver, EpochLog, restore_model
+    from builder.train.callbacks import BatchMonitor, CheckpointSaver, DiskBudget, EpochLog, restore_model
     from builder.train.data import prepare
     from builder.train.preprocessing import save_deployable
 
@@ -241,7 +242,8 @@ def _train(exp: Experiment, run_dir: Path, stop_flag, emit, log, resume_from=Non
     callbacks = [monitor, epoch_log, *stateful]
     callbacks += tracking.callbacks(run_dir, exp, log)  # TensorBoard; MLflow when LAYERLAB_MLFLOW_URI is set
     callbacks += _live_callbacks(run_dir, model, data, exp, log)
-    callbacks.append(saver)  # last: it restores the others' state after their on_train_begin reset it
+    callbacks.append(saver)  # after the others: it restores their state once their on_train_begin reset it
+    callbacks.append(DiskBudget(run_dir))  # last: counts what the callbacks before it (checkpoint included) wrote
     t0 = time.perf_counter()
     validation = (data.x_val, data.y_val) if has_val else None
     if phase == 1:
@@ -251,6 +253,7 @@ def _train(exp: Experiment, run_dir: Path, stop_flag, emit, log, resume_from=Non
     if two_phases and not monitor.stopped and monitor.nan_at is None:
         end = total_epochs(hp) if phase == 2 else start + hp["fine_tune_epochs"]
         if phase == 1:
+            runfolder.write_status(run_dir, fine_tune_from=start + 1)  # the curves mark where fine-tuning starts
             finetune.unfreeze_bases(model, exp.model)
             feed = compiled(plan.optimizer(finetune.fine_tune_settings(hp), batches))
             saver.phase = 2
@@ -266,10 +269,12 @@ def _train(exp: Experiment, run_dir: Path, stop_flag, emit, log, resume_from=Non
         return finish(run_dir, "failed", error=(
             f"the loss became NaN (not a number) at epoch {epoch}, batch {batch} — the updates blew up; "
             f"try a lower learning rate (now {hp['learning_rate']:g}) or normalised inputs"))
-    save_model(model, run_dir)
+    class_names = data.class_names if hp["task"] == "classification" else None
+    save_model(model, run_dir, class_names=class_names)
     deployable = None
     try:
-        deployable = save_deployable(model, data.preprocessing, run_dir)
+        limits.check_run_disk(run_dir, adding=saved_bytes(model.weights))
+        deployable = save_deployable(model, data.preprocessing, run_dir, class_names)
     except Exception as e:  # noqa: BLE001 - the canvas model is saved; only the raw-data download is missing
         log.error("saving the deployable model failed:\n%s", traceback.format_exc())
         runfolder.write_status(run_dir, deploy_error=friendly_error(e))
@@ -312,7 +317,8 @@ def _live_callbacks(run_dir: Path, model, data, exp: Experiment, log) -> list:
         if kind == "boundary":  # the test points too, drawn outlined over the boundary
             m = min(500, len(data.x_test))
             held_out = {"x_test": data.x_test[:m], "y_test": data.y_test[:m]}
-        np.savez(run_dir / "live" / "probes.npz", x=x_saved, y=y_probe, **held_out)
+        pictures = live.shrink(x_saved) if kind == "saliency" else x_saved  # as small as the live view shows them
+        np.savez(run_dir / "live" / "probes.npz", x=pictures, y=y_probe, **held_out)
         callback = live.LiveExplainCallback(run_dir, x_probe, y_probe, kind, image_shape=x_saved.shape[1:3])
         return [SafeCallback(callback, log)]
     except Exception as e:  # noqa: BLE001

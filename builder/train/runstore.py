@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from builder.train import runfolder
-from builder.workspace import TEACHER, check_access
+from builder.workspace import TEACHER, check_access, owner, owns, run_owner
 
 
 class RunNotFound(KeyError):
@@ -49,7 +49,7 @@ class RunInfo:
     epochs: int | None = None
     error: str | None = None
     path: Path | None = None
-    workspace: str | None = None  # who started it (None: the CLI, or before workspaces)
+    owner: str | None = None  # who started it, as builder.workspace.owner_tag (None: the CLI, or before workspaces)
     shared: bool = False  # its owner shared it with the class (read-only for others)
 
 
@@ -84,8 +84,8 @@ class RunStore:
         return sorted(runs, key=lambda r: (r.created or 0, r.id), reverse=True)
 
     def _readable(self, info: RunInfo) -> bool:
-        return (self.workspace is None or info.workspace is None or info.shared
-                or self.workspace in (info.workspace, TEACHER))
+        return (self.workspace is None or info.owner is None or info.shared or self.workspace == TEACHER
+                or owns(self.workspace, info.owner))
 
     def unreadable(self) -> list[tuple[str, str]]:
         """(run id, reason) for each run folder `list` skips because its files are malformed."""
@@ -132,7 +132,7 @@ class RunStore:
             epochs=status.get("epochs"),
             error=status.get("error"),
             path=run_dir,
-            workspace=status.get("workspace") if isinstance(status.get("workspace"), str) else None,
+            owner=run_owner(run_dir, status),
             shared=status.get("shared") is True,
         )
 
@@ -192,7 +192,7 @@ class RunStore:
     def prune(self, keep: int) -> list[str]:
         """Remove this workspace's oldest finished, unshared runs so that at most `keep - 1` remain (room for
         the run about to start); returns the removed ids. Shared and active runs are never removed."""
-        mine = [r for r in self.list() if r.workspace == self.workspace and self.workspace is not None
+        mine = [r for r in self.list() if owns(self.workspace, r.owner)
                 and not r.shared and r.status not in runfolder.ACTIVE]
         doomed = sorted(mine, key=lambda r: (r.created or 0, r.id))[: max(0, len(mine) - (keep - 1))]
         for run in doomed:
@@ -203,6 +203,7 @@ class RunStore:
         """The run folder as a zip (experiment, metrics, model, evaluation, log, exports); not the checkpoint,
         which only the server needs to continue the run (it is several times the model's size)."""
         run_dir = self.checked(run_id, "read")
+        owner(run_dir)  # a folder from before hashed owners loses its plain id before it is packed
         buf = io.BytesIO()
         with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
             for path in sorted(run_dir.rglob("*")):

@@ -16,6 +16,7 @@ from pathlib import Path
 from builder.train import runfolder
 
 LIVE = "live"
+PICTURE_SIZE = 96  # pixels a side of each live picture: the live view draws them in cells this wide
 _EPOCH_FILE = re.compile(r"^(?P<prefix>[a-z]+)_e(?P<epoch>\d+)\.(npy|npz)$")
 
 

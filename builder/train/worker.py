@@ -43,6 +43,7 @@ def worker_main(jobs, results, stop_flag, warm: bool = True, plan=None) -> None:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from builder.train import devices
 
+    devices.limit_memory()  # an overrun fails the run in here, plainly, before the machine runs short
     if plan is not None:
         devices.limit_threads(plan)
     devices.share_gpu_memory()  # before the backend starts

@@ -32,6 +32,23 @@ def _add(page, family: str, layer: str, idle) -> None:
     page.keyboard.press("Escape")  # close the palette pop-over
 
 
+def _load_spec(page, app_url, spec: dict, path, first: str, idle) -> None:
+    """Open Build, load `spec` from a file through Save / load, and wait on the canvas for its node `first`."""
+    import json
+
+    path.write_text(json.dumps(spec))
+    page.goto(f"{app_url}/build")
+    _node(page, "image").wait_for(timeout=180_000)
+    idle(page)
+    page.get_by_text("Save / load").click()
+    page.locator("[data-testid='stFileUploader']").first.locator("input[type='file']").set_input_files(str(path))
+    page.get_by_role("button", name="Load this file").click()
+    page.get_by_text(f"Loaded the model from {path.name}").wait_for()
+    page.get_by_text("Canvas", exact=True).click()
+    _node(page, first).wait_for()
+    idle(page)
+
+
 def _selected(page, node_id: str) -> None:
     page.locator("h4", has_text=re.compile(f"^{node_id} ·")).wait_for()
 
@@ -165,20 +182,7 @@ def _blocks_spec(blocks: int = 4, per_block: int = 12) -> dict:
 
 
 def test_a_big_model_opens_as_blocks_with_a_minimap_and_search(page, app_url, screenshot, idle, tmp_path):
-    import json
-
-    path = tmp_path / "deep-blocks.json"
-    path.write_text(json.dumps(_blocks_spec()))
-    page.goto(f"{app_url}/build")
-    _node(page, "image").wait_for(timeout=180_000)
-    idle(page)
-    page.get_by_text("Save / load").click()
-    page.locator("[data-testid='stFileUploader']").first.locator("input[type='file']").set_input_files(str(path))
-    page.get_by_role("button", name="Load this file").click()
-    page.get_by_text("Loaded the model from deep-blocks.json").wait_for()
-    page.get_by_text("Canvas", exact=True).click()
-    _node(page, "group:block_1").wait_for()
-    idle(page)
+    _load_spec(page, app_url, _blocks_spec(), tmp_path / "deep-blocks.json", "group:block_1", idle)
     # 50 layers: four closed blocks between the input and the output, and a minimap
     assert _ids(page) == ["flat", "group:block_1", "group:block_2", "group:block_3", "group:block_4", "image", "probs"]
     expect(_node(page, "group:block_2")).to_contain_text("block · 12 layers")
@@ -199,3 +203,38 @@ def test_a_big_model_opens_as_blocks_with_a_minimap_and_search(page, app_url, sc
     expect(_node(page, "b3_dense_5")).to_be_in_viewport()
     assert "group:block_3" not in _ids(page) and "group:block_2" in _ids(page)  # the others stay closed
     screenshot(page, "canvas-08-search-focus")
+
+
+def test_a_frozen_pretrained_base_is_marked_and_named_by_its_source(page, app_url, app_runs_dir, screenshot, idle,
+                                                                     tmp_path, monkeypatch):
+    import keras
+
+    from builder import pretrained
+
+    monkeypatch.setenv("LAYERLAB_PRETRAINED_DIR", str(app_runs_dir.parent / "uploads" / "pretrained"))  # the server's
+    inp = keras.Input((8, 8, 1))
+    out = keras.layers.Conv2D(8, 3, padding="same", name="c2")(keras.layers.Conv2D(4, 3, padding="same", name="c1")(inp))
+    keras.Model(inp, out).save(tmp_path / "digits CNN.keras")
+    base_id = pretrained.store_file(tmp_path / "digits CNN.keras", title="digits CNN")
+    spec = {"format": "layerlab/model@1", "name": "transfer", "nodes": [
+        {"id": "image", "type": "Input", "params": {"shape": [8, 8, 1]}},
+        {"id": "base", "type": "Pretrained", "params": {"model": base_id, "freeze": "from", "unfreeze_from": "c2"},
+         "inputs": ["image"]},
+        {"id": "gap", "type": "GlobalAveragePooling2D", "inputs": ["base"]},
+        {"id": "probs", "type": "Dense", "params": {"units": 10, "activation": "softmax"}, "inputs": ["gap"]}]}
+    page.set_viewport_size({"width": 1366, "height": 768})
+    _load_spec(page, app_url, spec, tmp_path / "transfer.json", "base", idle)
+    base = _node(page, "base")
+    expect(base.locator(".ll-node")).to_have_class(re.compile(r"\bll-frozen\b"))
+    expect(base.locator(".ll-frozen-tag")).to_have_text("frozen before c2")
+    expect(base.locator(".ll-frozen-tag")).to_be_visible()
+    expect(base.locator(".ll-type")).to_have_text("Pretrained · digits CNN")
+    assert "ll-frozen" not in (_node(page, "gap").locator(".ll-node").get_attribute("class") or "")
+    # its settings pick the layer to unfreeze from among the base's own
+    base.click()
+    _selected(page, "base")
+    idle(page)
+    screenshot(page, "canvas-09-frozen-base")
+    page.get_by_role("combobox", name="unfreeze from").click()
+    expect(page.get_by_role("option")).to_have_text(["c1", "c2"])  # the base's own layers, nothing to type
+    screenshot(page, "canvas-10-unfreeze-from-choices")

@@ -63,6 +63,6 @@ def test_students_are_isolated_and_the_teacher_sees_the_class(browser, app_url, 
     assert int(teacher.get_by_test_id("stMetricValue").first.inner_text()) >= 2  # students
     screenshot(teacher, "class-04-teacher")
     teacher.get_by_role("button", name="Stop it").click()
-    expect(a.get_by_text(re.compile(r"^Stopped"))).to_be_visible(timeout=90_000)
+    expect(a.get_by_text(re.compile(r"^Stopped by the teacher"))).to_be_visible(timeout=90_000)
     screenshot(a, "class-05-student-a-stopped-by-teacher")
     assert json.loads((app_runs_dir / run_a / "status.json").read_text())["status"] == "stopped"

@@ -131,6 +131,34 @@ def check_npz_bomb(path):
     return refusal(uploads.load_npz, path)
 
 
+def npy_bomb(descr: str, shape: tuple) -> tuple[int, bytes]:
+    """An .npy entry of zeros declaring `shape`, as (size, head) for `deflated_zip`."""
+    from numpy.lib import format as npy
+
+    head = io.BytesIO()
+    npy.write_array_header_1_0(head, {"descr": descr, "fortran_order": False, "shape": shape})
+    return np.dtype(descr).itemsize * int(np.prod(shape)) + len(head.getvalue()), head.getvalue()
+
+
+def make_npz_served_entries():
+    """What numpy serves beyond `*.npy`: a plain 'x' entry (preferred over x.npy), a plain 'masks' entry,
+    and a complex128 'x' whose float32 size fits the budget but whose real size is 4 times that."""
+    small = io.BytesIO()
+    np.save(small, np.zeros((900, 2), np.float32))
+    y = io.BytesIO()
+    np.save(y, np.zeros(900, np.int64))
+    ok = {"x.npy": small.getvalue(), "y.npy": y.getvalue()}
+    return [deflated_zip(INPUTS / "raw-x.npz", {**ok, "x": npy_bomb("|u1", (900, 1000, 1000))}),
+            deflated_zip(INPUTS / "raw-masks.npz", {**ok, "masks": npy_bomb("|b1", (900, 1000, 1000))}),
+            deflated_zip(INPUTS / "complex.npz", {"x.npy": npy_bomb("<c16", (900, 60_000)), "y.npy": y.getvalue()})]
+
+
+def check_npz_served_entries(paths):
+    from datasets import uploads
+    assert all(p.stat().st_size < 5_000_000 for p in paths)
+    return "; ".join(refusal(uploads.load_npz, p) for p in paths)
+
+
 def make_zip_big_entry():
     return deflated_zip(INPUTS / "big-entry.zip", {"cats/big.png": (950 * 1024 * 1024, small_png(1)),
                                                    "dogs/a.png": small_png(2)})
@@ -160,6 +188,29 @@ def check_pixel_bomb(path):
     ds = uploads.load_image_zip(path, size=8)
     assert len(ds.x) == 2 and ds.info.extra["too_large"] == 1, (len(ds.x), ds.info.extra)
     return f"the bomb was skipped: {'; '.join(ds.notes)}"
+
+
+def make_pixel_flood():
+    """300 PNGs each exactly at the per-image pixel budget (4096 x 4096): ~180 KB, minutes of decoding."""
+    side = 4096
+    at_budget = png(side, side, bytes((side + 1) * side))  # every row: filter byte 0, then black pixels
+    return deflated_zip(INPUTS / "flood.zip", {f"{c}/{i}.png": at_budget for c in ("a", "b") for i in range(150)})
+
+
+def check_pixel_flood(path):
+    from datasets import uploads
+    assert path.stat().st_size < 6_000_000
+    return refusal(uploads.load_image_zip, path, size=8)
+
+
+def check_try_pixel_bomb(_):
+    """The Try page's upload: a PNG header declaring 10^10 pixels is refused before any pixel is decoded."""
+    from builder.limits import get
+    from builder.predict.framing import read_picture
+    message = refusal(read_picture, png(100_000, 100_000), get("max_image_pixels"), "bomb.png")
+    assert "more pixels than the 16,777,216 this server decodes" in message, message
+    assert "LAYERLAB_MAX_IMAGE_PIXELS" in message, message
+    return message
 
 
 def make_chain():
@@ -390,6 +441,37 @@ def check_big_activations(_):
     return report.lines()[0]
 
 
+def classifier(shape, *middle: dict) -> dict:
+    """A model spec: Input `shape` → the `middle` nodes, each fed by the one before → Dense(10, softmax)."""
+    nodes = [{"id": "in", "type": "Input", "params": {"shape": list(shape)}}]
+    for node in (*middle, {"id": "out", "type": "Dense", "params": {"units": 10, "activation": "softmax"}}):
+        nodes.append({"inputs": [nodes[-1]["id"]], **node})
+    return {"format": MODEL, "nodes": nodes}
+
+
+def compute_refusal(model: dict, batch_size: int, budget: str, layer: str):
+    """A check: the experiment check refuses `model` at `batch_size` by `budget` (its setting), naming `layer`."""
+    def check(_):
+        from builder.experiment import validate
+        exp = experiment(model)
+        exp["training"]["batch_size"] = batch_size
+        lines = [line for line in validate(exp) if budget in line]
+        if not lines:
+            raise Accepted(f"no {budget} refusal: {validate(exp)}")
+        assert layer in lines[0], lines[0]
+        return lines[0]
+    return check
+
+
+BIG_KERNEL = classifier((2048, 2048, 1), {"id": "conv", "type": "Conv2D",
+                                          "params": {"filters": 2, "kernel_size": 31, "padding": "same"}},
+                        {"id": "pool", "type": "GlobalMaxPooling2D"})
+BIG_EXAMPLES = classifier((2048, 2048, 1), {"id": "flat", "type": "Flatten"})
+LONG_ATTENTION = classifier((20_000, 4), {"id": "att", "type": "MultiHeadAttention",
+                                          "params": {"num_heads": 64, "key_dim": 2}, "inputs": ["in", "in"]},
+                            {"id": "pool", "type": "GlobalAveragePooling1D"})
+
+
 def check_chain_at_cap(_):
     from builder import validate
     nodes = [{"id": "n0", "type": "Input", "params": {"shape": [8]}}]
@@ -419,6 +501,36 @@ def check_keras_declares_dense(path):
     message = refusal(importer.from_keras_file, path)
     assert "LAYERLAB_MAX_PARAMS" in message, message
     return message
+
+
+def dense_chain_keras(layers: int) -> Path:
+    """A Sequential of `layers` Dense 8 layers as a .keras file of a few KB (its config.json deflates well)."""
+    import keras
+    model = keras.Sequential([keras.Input((8,)), keras.layers.Dense(8, name="d")])
+    path = INPUTS / f"dense-{layers}.keras"
+    model.save(path)
+    with zipfile.ZipFile(path) as zf:
+        config = json.loads(zf.read("config.json"))
+    config["config"]["layers"][1:] = [{"module": "keras.layers", "class_name": "Dense", "config": {"name": f"d{i}",
+                                                                                                  "units": 8}}
+                                      for i in range(layers)]
+    return deflated_zip(path, {"metadata.json": b"{}", "config.json": json.dumps(config).encode()})
+
+
+def check_keras_dense_3000(path):
+    from builder import importer
+    assert path.stat().st_size < 12_000, path.stat().st_size
+    message = refusal(importer.from_keras_file, path)
+    assert "the model has 3,000 layers" in message and "LAYERLAB_MAX_NODES" in message, message
+    return message
+
+
+def check_keras_dense_500(path):
+    from builder import importer
+    assert path.stat().st_size < 3_000, path.stat().st_size
+    spec = importer.from_keras_file(path)
+    assert len(spec.nodes) == 501 and spec.nodes[-1].id == "d499", spec.nodes[-1]
+    return f"imported: {len(spec.nodes)} nodes"
 
 
 PAYLOAD = "__import__('pathlib').Path('PWNED').touch()"
@@ -451,6 +563,25 @@ def check_quoted_run(folder):
     return "exported: the name only in comments, null written as None"
 
 
+MARKUP_NAME = "line one\n\n<img src=x onerror=alert(1)>\r\n# heading *bold* [link](javascript:alert(1)) & more"
+
+
+def check_markup_run_name(_):
+    """A run name in the notebook's title cell is plain text: one heading line, no HTML, no Markdown."""
+    import nbformat
+    from markdown_it import MarkdownIt
+
+    from builder.experiment import coerce
+    from builder.train import notebook
+    exp = coerce({**experiment(), "name": MARKUP_NAME})
+    title = nbformat.reads(notebook.build(exp, [], data_file=False), as_version=4).cells[0].source.split("\n")[0]
+    page = MarkdownIt("commonmark").render(title)
+    shown = " ".join(MARKUP_NAME.split())
+    expected = f"<h1>{shown.replace('&', '&amp;').replace('<', '&lt;').replace('>', '&gt;')}</h1>\n"
+    assert page == expected, page
+    return "notebook title: the name shown as text, one line"
+
+
 def check_disk_full_training(_):
     from builder.train import runner
     run_dir = RUNS / "disk-full"
@@ -471,14 +602,37 @@ def check_disk_full_training(_):
     return status["error"]
 
 
+def check_run_disk_budget(_):
+    """A run whose files (here its saved model: 200k weights and Adam's two copies, ~2.4 MB) would pass the
+    per-run disk budget stops as failed with the reason, and writes no model."""
+    from builder.train import runner
+    run_dir = RUNS / "disk-budget"
+    exp = experiment(tiny_spec(units=10, inputs=(64,)))
+    exp["model"]["nodes"].insert(1, {"id": "wide", "type": "Dense", "params": {"units": 3000}, "inputs": ["x"]})
+    exp["model"]["nodes"][2]["inputs"] = ["wide"]
+    os.environ["LAYERLAB_MAX_RUN_MB"] = "1"
+    try:
+        state = runner.run(exp, run_dir)
+    finally:
+        del os.environ["LAYERLAB_MAX_RUN_MB"]
+    status = json.loads((run_dir / "status.json").read_text())
+    assert state == "failed" and "LAYERLAB_MAX_RUN_MB" in status["error"], status
+    assert not (run_dir / "model.keras").exists() and (run_dir / "metrics.jsonl").exists()
+    return status["error"]
+
+
 GROUPS = {
     "plain": {
         "csv with 1,000,000 columns": (make_csv_columns, check_csv_columns),
         "csv with a 200,000-character field": (make_csv_field, check_csv_field),
         "npz: ~1-4 MB holding 900x1000x1000 uint8": (make_npz_bomb, check_npz_bomb),
+        "npz: plain 'x' beside x.npy, plain 'masks', complex128 'x'": (make_npz_served_entries,
+                                                                      check_npz_served_entries),
         "zip: one 950 MB image entry": (make_zip_big_entry, check_zip_big_entry),
         "zip: 160 tiny PNGs resized to 1024x1024": (make_many_pngs, check_many_pngs),
         "zip: PNG header declaring 100,000 x 100,000": (make_pixel_bomb, check_pixel_bomb),
+        "zip: 300 PNGs each at the pixel budget (4096 x 4096)": (make_pixel_flood, check_pixel_flood),
+        "try: picture upload with a PNG header declaring 100,000 x 100,000": (lambda: None, check_try_pixel_bomb),
         "spec: 50,000-node chain (file)": (make_chain, check_chain),
         "spec: node id 'x\\n'": (lambda: None, check_newline_id),
         "spec files: nested 100,000 deep; 9 MB": (make_odd_spec_files, check_odd_spec_files),
@@ -497,9 +651,20 @@ GROUPS = {
         "spec: Embedding 10^6 x 4096": (lambda: None, check_big_embedding),
         "spec: 2048x2048x3 image -> Conv2D 64 (activations)": (lambda: None, check_big_activations),
         "spec: 2,000-node chain at the cap, every layer different": (lambda: None, check_chain_at_cap),
+        "experiment: Conv2D 31x31 over a 2048x2048 picture (FLOPs)": (
+            lambda: None, compute_refusal(BIG_KERNEL, 64, "LAYERLAB_MAX_STEP_FLOPS", "'conv' (Conv2D)")),
+        "experiment: batch 65,536 x 4.2 M numbers per example (memory)": (
+            lambda: None, compute_refusal(BIG_EXAMPLES, 65_536, "LAYERLAB_MAX_STEP_MEMORY_MB", "'flat' (Flatten)")),
+        "experiment: attention, 64 heads over 20,000 steps (scores)": (
+            lambda: None, compute_refusal(LONG_ATTENTION, 1, "LAYERLAB_MAX_STEP_MEMORY_MB", "'att' (MultiHeadAttention)")),
         ".keras: 1.5 KB declaring Dense 6000 -> 65536": (make_keras_declares_dense, check_keras_declares_dense),
+        ".keras: 9 KB holding 3,000 Dense layers": (lambda: dense_chain_keras(3000), check_keras_dense_3000),
+        ".keras: 2 KB holding 500 Dense layers (imports, linear time)": (lambda: dense_chain_keras(500),
+                                                                         check_keras_dense_500),
         "run folder named with triple quotes + augmentation null": (make_quoted_run, check_quoted_run),
+        "run name with line breaks, <img onerror> and Markdown: notebook title": (lambda: None, check_markup_run_name),
         "disk full during training": (lambda: None, check_disk_full_training),
+        "a run writing past its own disk budget": (lambda: None, check_run_disk_budget),
     },
 }
 

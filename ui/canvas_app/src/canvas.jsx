@@ -21,9 +21,10 @@ const MENU_W = 210, MENU_H = 330; // px, the right-click menu's size
 
 function LayerNode({ data, selected }) {
   return (
-    <div className={`ll-node${data.error ? " ll-error" : ""}${selected ? " ll-selected" : ""}`}
-         style={{ background: data.colour }} title={data.help || undefined}>
+    <div className={`ll-node${data.error ? " ll-error" : ""}${data.frozen ? " ll-frozen" : ""}${selected ? " ll-selected" : ""}`}
+         style={{ background: data.colour }} title={data.frozen || data.help || undefined}>
       {!data.isInput && <Handle type="target" position={Position.Top} className="ll-handle" />}
+      {data.frozen && <span className="ll-frozen-tag">{data.frozen}</span>}
       <div className="ll-title">{data.id}</div>
       <div className="ll-type">{data.type}{data.detail ? ` · ${data.detail}` : ""}</div>
       {data.shape && <div className="ll-shape">{data.shape}</div>}
