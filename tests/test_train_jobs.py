@@ -95,7 +95,7 @@ def test_restart_marks_a_run_without_a_usable_checkpoint_interrupted(tmp_path):
     runfolder.append_jsonl(tmp_path / "was-running" / "metrics.jsonl", {"epoch": 1, "loss": 1.0})
     manager = JobManager(tmp_path, lazy=True)  # lazy, and nothing to queue again: no worker process for this test
     try:
-        assert manager.interrupted == ["was-running"]
+        assert manager.recovered.wait(30) and manager.interrupted == ["was-running"]
         assert runfolder.read_status(tmp_path / "was-running")["status"] == "interrupted"
         assert "no checkpoint" in runfolder.read_status(tmp_path / "was-running")["error"]
         assert runfolder.read_status(tmp_path / "done")["status"] == "completed"

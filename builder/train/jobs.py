@@ -15,7 +15,9 @@ server process, so a crash there cannot take the app down.
 A server that starts picks up what the last one left (`recover`): live
 workers of a dead server are reaped, queued runs are queued again in their
 old order, and runs cut off while training go on from their checkpoint
-(status note "resumed after a server restart").
+(status note "resumed after a server restart"). It does so on the manager's
+watcher thread, so the page view that starts the manager never waits for a
+dead server's workers; `recovered` is set once it is done.
 """
 from __future__ import annotations
 
@@ -98,11 +100,10 @@ class JobManager:
         self._served: dict[str | None, float] = {}  # owner tag → when one of its runs last started
         self._slots: list[_Slot] = []
         self._closed = False
-        queued_again, self.interrupted = recover(self.root)
-        for run_id, more_epochs in queued_again:
-            self._queue(run_id, owner(self.root / run_id), more_epochs)
-        self.resumed = [run_id for run_id, more in queued_again if more is not None]
-        if not lazy or self._pending:
+        self.resumed: list[str] = []  # runs going on from their checkpoint after a restart (once `recovered`)
+        self.interrupted: list[str] = []  # runs a gone server left that cannot go on, with the reason
+        self.recovered = threading.Event()
+        if not lazy:
             self._start_workers()
         self._watcher = threading.Thread(target=self._watch, name="layerlab-jobs", daemon=True)
         self._watcher.start()
@@ -133,19 +134,11 @@ class JobManager:
         With `workspace`, only its owner (or the teacher) may, under the same rules as a new run (`admit`).
         ValueError (in plain words) when the run cannot go on: still active, or no usable checkpoint.
         """
-        run_dir = self.root / run_id
-        if workspace is not None:
-            check_access(run_dir, workspace, "continue")
-        problem = continue_problem(run_dir)
-        if problem:
-            raise ValueError(problem)
         with self._lock:
             if self._closed:
                 raise RuntimeError("the job manager is shut down")
-            admit(self.root, workspace, self._active_of(workspace) if workspace else 0)
-            runfolder.write_status(run_dir, status="queued", finished=None, error=None, note=None,
-                                   manager_pid=os.getpid())
-            self._queue(run_id, owner(run_dir), more_epochs)
+            queue_continue(self.root, run_id, workspace, self._active_of(workspace) if workspace else 0)
+            self._queue(run_id, owner(self.root / run_id), more_epochs)
             if not self._slots:
                 self._start_workers()
             self._dispatch()
@@ -220,6 +213,8 @@ class JobManager:
 
     def wait(self, run_id: str, timeout: float = 120.0) -> dict:
         """Block until the run reaches a final state (for scripts and tests)."""
+        self.recovered.wait(timeout)  # a run a gone server left reads `interrupted` until then
+
         def busy() -> bool:
             with self._lock:
                 return run_id in self._pending or any(s.run_id == run_id for s in self._slots)
@@ -251,9 +246,12 @@ class JobManager:
             self._slots = []
 
     # -- internals -------------------------------------------------------------------
-    def _queue(self, run_id: str, tag: str | None, more_epochs: int | None = None) -> None:
+    def _queue(self, run_id: str, tag: str | None, more_epochs: int | None = None, first=False) -> None:
         self._owner[run_id] = tag
-        self._pending.append(run_id)
+        if first:
+            self._pending.appendleft(run_id)
+        else:
+            self._pending.append(run_id)
         if more_epochs is not None:
             self._more[run_id] = more_epochs
 
@@ -302,7 +300,21 @@ class JobManager:
                 experiment = runfolder.read_json(self.root / run_id / runfolder.EXPERIMENT)
                 slot.jobs.put((run_id, str(self.root / run_id), experiment, self._more.pop(run_id, None)))
 
+    def _recover(self) -> None:
+        """Take over what a gone server left (`recover`): its runs go before any submitted meanwhile."""
+        queued_again, interrupted = recover(self.root)
+        with self._lock:
+            self.interrupted = interrupted
+            self.resumed = [run_id for run_id, more in queued_again if more is not None]
+            if not self._closed:  # else they stay `queued` in their folders, for the next server
+                for run_id, more_epochs in reversed(queued_again):
+                    self._queue(run_id, owner(self.root / run_id), more_epochs, first=True)
+                if self._pending and not self._slots:
+                    self._start_workers()
+        self.recovered.set()
+
     def _watch(self) -> None:
+        self._recover()
         while not self._closed or self.running():
             with self._lock:
                 for i, slot in enumerate(self._slots):
@@ -470,6 +482,8 @@ def recover(root: Path, grace: float = ORPHAN_GRACE_S) -> tuple[list[tuple[str, 
     for run_dir in (p for p in Path(root).iterdir() if p.is_dir()):
         status = runfolder.read_status(run_dir)
         state = status.get("status")
+        if status.get("manager_pid") == os.getpid():
+            continue  # submitted to this server while it recovered
         if state in runfolder.ACTIVE or (state == "interrupted" and status.get("resume_on_restart") is True):
             left.append((status.get("created") or 0.0, run_dir, status))
     left.sort(key=lambda item: item[0])
@@ -502,6 +516,20 @@ def restart_plan(run_dir: Path, status: dict) -> tuple[str, str | None]:
     if problem:
         return "interrupted", f"the server stopped while this run was training, and {problem}"
     return "resume", RESUMED_NOTE
+
+
+def queue_continue(root: Path, run_id: str, workspace: str | None, active: int) -> None:
+    """Check that the run may go on, asked by `workspace` (its owner or the teacher: NotYourRun; which has
+    `active` runs: the rules of a new run, `admit`), and mark it queued. ValueError, in plain words, when
+    it cannot: still active, or no usable checkpoint. Shared by every job manager's `resume`."""
+    run_dir = root / run_id
+    if workspace is not None:
+        check_access(run_dir, workspace, "continue")
+    problem = continue_problem(run_dir)
+    if problem:
+        raise ValueError(problem)
+    admit(root, workspace, active)
+    runfolder.write_status(run_dir, status="queued", finished=None, error=None, note=None, manager_pid=os.getpid())
 
 
 def continue_problem(run_dir: Path) -> str | None:

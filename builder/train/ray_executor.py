@@ -11,6 +11,12 @@ with the local executor, without a shared filesystem.
     jobs = RayJobManager("runs", address="auto")     # or None: a Ray instance on this machine
     run_id = jobs.submit(experiment)                 # validated first, like JobManager
     jobs.status(run_id)  /  jobs.stop(run_id)  /  jobs.wait(run_id)
+    jobs.resume(run_id, more_epochs=5)               # goes on from the checkpoint in the run folder here
+
+The checkpoint comes back each epoch like the other files, so a run goes on
+from the server's run folder: Continue sends it (with the experiment, status
+and metrics) to a new actor, and a starting manager resumes the runs a dead
+server left (`jobs.recover`, as the local manager does).
 
 Ray is optional (requirements-ray.txt) and imported only here.
 """
@@ -23,7 +29,7 @@ import time
 from pathlib import Path
 
 from builder.train import runfolder
-from builder.train.jobs import admit, checked, create_run, wait_until_final
+from builder.train.jobs import admit, checked, create_run, queue_continue, recover, wait_until_final
 from builder.workspace import check_access, note_stopper, owner_tag
 
 INSTALL_HINT = "the Ray executor needs Ray, which is not installed: pip install -r requirements-ray.txt"
@@ -74,16 +80,18 @@ class TrainActor:
     def pid(self) -> int:
         return os.getpid()
 
-    def train(self, experiment: dict, files: dict) -> str:
+    def train(self, experiment: dict, files: dict, more_epochs: int | None = None) -> str:
+        """A new run, or (`more_epochs` not None, as worker.run_job takes it) one going on from the
+        checkpoint among `files`."""
         for name, data in files.items():
             (self.dir / name).write_bytes(data)
         import keras  # noqa: F401 - the backend first, then its thread pools
 
         from builder.train import devices
-        from builder.train.runner import run
+        from builder.train.worker import run_job
 
         devices.apply_backend_threads(devices.ThreadPlan(self.threads))
-        return run(experiment, self.dir, stop_flag=self.flag)
+        return run_job(experiment, self.dir, more_epochs, self.flag)
 
     def changes(self) -> dict:
         """Files new or changed since the last call: {relative path: bytes} (temporary files skipped)."""
@@ -105,14 +113,19 @@ class TrainActor:
 class RemoteRun:
     """One run on a Ray actor, mirrored into its local run folder."""
 
-    def __init__(self, ray, run_dir: Path, cpus: float, gpus: float):
+    def __init__(self, ray, run_dir: Path, cpus: float, gpus: float, more_epochs: int | None = None):
+        """`more_epochs`: None trains a new run; else it goes on from the checkpoint (see TrainActor.train)."""
         self.ray, self.dir = ray, Path(run_dir)
         actor = ray.remote(max_concurrency=4, max_restarts=0)(TrainActor)  # train + changes + stop at once
         self.actor = actor.options(num_cpus=cpus, num_gpus=gpus, runtime_env=runtime_env()).remote(
             max(1, int(cpus)))
         self.pid_ref = self.actor.pid.remote()  # resolves when Ray has placed the actor: no longer queued
-        seed = {name: (self.dir / name).read_bytes() for name in (runfolder.EXPERIMENT, runfolder.STATUS)}
-        self.result_ref = self.actor.train.remote(runfolder.read_json(self.dir / runfolder.EXPERIMENT), seed)
+        names = [runfolder.EXPERIMENT, runfolder.STATUS]
+        if more_epochs is not None:
+            names += [runfolder.METRICS, runfolder.CHECKPOINT]
+        seed = {name: (self.dir / name).read_bytes() for name in names}
+        self.result_ref = self.actor.train.remote(runfolder.read_json(self.dir / runfolder.EXPERIMENT), seed,
+                                                  more_epochs)
         self.pid: int | None = None
 
     def placed(self) -> bool:
@@ -153,10 +166,12 @@ class RayJobManager:
         self.cpus = cpus or float(os.environ.get("LAYERLAB_RAY_CPUS", 1))
         has_gpu = self.ray.cluster_resources().get("GPU", 0) > 0
         self.gpus = gpus if gpus is not None else float(os.environ.get("LAYERLAB_RAY_GPUS", 0.25 if has_gpu else 0))
-        self.interrupted: list[str] = []
         self._runs: dict[str, RemoteRun] = {}  # submission order: the queue order
         self._lock = threading.RLock()
         self._closed = False
+        self.resumed: list[str] = []
+        self.interrupted: list[str] = []
+        self.recovered = threading.Event()
         self._watcher = threading.Thread(target=self._watch, name="layerlab-ray", daemon=True)
         self._watcher.start()
 
@@ -167,16 +182,18 @@ class RayJobManager:
         with self._lock:
             if self._closed:
                 raise RuntimeError("the job manager is shut down")
-            active = sum(1 for r in self._runs if runfolder.read_status(self.root / r).get("owner") == owner_tag(workspace))
-            pruned = admit(self.root, workspace, active if workspace else 0)
+            pruned = admit(self.root, workspace, self._active_of(workspace) if workspace else 0)
             run_id = create_run(self.root, exp, owner=owner_tag(workspace) if workspace else None, pruned=pruned)
             self._runs[run_id] = RemoteRun(self.ray, self.root / run_id, self.cpus, self.gpus)
         return run_id
 
     def resume(self, run_id: str, more_epochs: int, workspace: str | None = None) -> None:
-        """Not on Ray yet: its actors keep no checkpoint in the server's run folder."""
-        raise ValueError("continuing a run is not available with the Ray executor yet; start a new run with "
-                         "more epochs")
+        """As the local manager's: a new actor goes on from the checkpoint in the run folder here."""
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("the job manager is shut down")
+            queue_continue(self.root, run_id, workspace, self._active_of(workspace) if workspace else 0)
+            self._runs[run_id] = RemoteRun(self.ray, self.root / run_id, self.cpus, self.gpus, more_epochs)
 
     def stop(self, run_id: str, workspace: str | None = None) -> bool:
         """As the local manager's: only the run's owner (or the teacher) may stop it (NotYourRun)."""
@@ -223,6 +240,8 @@ class RayJobManager:
         return True  # no warm workers: Ray starts an actor per run
 
     def wait(self, run_id: str, timeout: float = 120.0) -> dict:
+        self.recovered.wait(timeout)
+
         def busy() -> bool:
             with self._lock:
                 return run_id in self._runs
@@ -250,7 +269,24 @@ class RayJobManager:
             self._runs.clear()
 
     # -- internals ---------------------------------------------------------------------------------
+    def _active_of(self, workspace: str) -> int:
+        return sum(1 for r in self._runs if runfolder.read_status(self.root / r).get("owner") == owner_tag(workspace))
+
+    def _recover(self) -> None:
+        """As the local manager's, on the watcher thread (Ray ends a dead server's actors by itself)."""
+        queued_again, interrupted = recover(self.root)
+        with self._lock:
+            self.interrupted = interrupted
+            self.resumed = [run_id for run_id, more in queued_again if more is not None]
+            if not self._closed:
+                submitted, self._runs = self._runs, {}
+                for run_id, more_epochs in queued_again:  # before any submitted meanwhile
+                    self._runs[run_id] = RemoteRun(self.ray, self.root / run_id, self.cpus, self.gpus, more_epochs)
+                self._runs.update(submitted)
+        self.recovered.set()
+
     def _watch(self) -> None:
+        self._recover()
         while not self._closed or self._runs:
             with self._lock:
                 for run_id, remote in list(self._runs.items()):
@@ -288,7 +324,7 @@ def cli_train(experiment_path, out_dir, address: str | None = None) -> int:
     """`python -m builder train EXP --out DIR --executor ray`: the same lines and exit code as the local trainer."""
     from builder.spec import SpecError
     from builder.train.finetune import total_epochs
-    from builder.train.runner import epoch_line
+    from builder.train.loop import epoch_line
 
     try:
         exp = checked(Path(experiment_path))

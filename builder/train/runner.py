@@ -21,16 +21,18 @@ from pathlib import Path
 from builder import limits, pretrained
 from builder.experiment import Experiment, coerce, validate
 from builder.spec import SpecError
-from builder.train import checkpoint, labels, runfolder
+from builder.train import checkpoint, runfolder
 from builder.train.finetune import total_epochs
-
-
-class TrainingError(ValueError):
-    """A run that cannot go on, with a message in plain words."""
-
-
-INTERRUPTED = ("the server stopped while this run was training; it goes on from its last epoch when the server "
-               "is back")
+from builder.train.loop import (
+    epoch_line,
+    finish,
+    finish_if_server_died,
+    finish_trained,
+    open_device,
+    save_model,
+    saved_bytes,
+    seeded_build,
+)
 
 
 # -- entry points ------------------------------------------------------------------
@@ -70,7 +72,7 @@ def run(experiment, out_dir, stop_flag=None, on_event=None, resume_from: checkpo
             pid=os.getpid(), epochs=total_epochs(hp), epochs_done=resume_from.epoch if resume_from else 0, error=None,
         )
     except OSError as e:  # disk full or read-only before training began
-        status = _finish(run_dir, "failed", error=friendly_error(e))
+        status = finish(run_dir, "failed", error=friendly_error(e))
         emit("end", status)
         return "failed"
     log, handler = _open_log(run_dir)
@@ -79,7 +81,7 @@ def run(experiment, out_dir, stop_flag=None, on_event=None, resume_from: checkpo
         status = _train(exp, run_dir, stop_flag, emit, log, resume_from)
     except Exception as e:  # noqa: BLE001 - every failure becomes a plain-words status
         log.error("run failed:\n%s", traceback.format_exc())
-        status = _finish(run_dir, "failed", error=friendly_error(e))
+        status = finish(run_dir, "failed", error=friendly_error(e))
     finally:
         _reset_precision()
         log.removeHandler(handler)
@@ -169,13 +171,6 @@ def _cli_run(start) -> int:
     return 1 if status.get("status") == "failed" else 0
 
 
-def epoch_line(row: dict, epochs: int) -> str:
-    skip = {"epoch", "time_s", "elapsed_s", "partial", "learning_rate"}
-    parts = [f"{k} {v:.4f}" for k, v in row.items() if k not in skip and isinstance(v, (int, float))]
-    partial = " (stopped inside the epoch)" if row.get("partial") else ""
-    return f"epoch {row['epoch']}/{epochs}  " + "  ".join(parts) + f"  ({row.get('time_s', 0):.1f} s){partial}"
-
-
 # -- the run itself -------------------------------------------------------------------
 def _train(exp: Experiment, run_dir: Path, stop_flag, emit, log, resume_from=None) -> dict:
     from builder.train import devices, fastpath, finetune, plan, tracking
@@ -186,9 +181,7 @@ def _train(exp: Experiment, run_dir: Path, stop_flag, emit, log, resume_from=Non
     if exp.gan:  # generator and discriminator train against each other: their own loop
         from builder.train.gan_run import train_gan
 
-        if resume_from:
-            raise TrainingError("a GAN run cannot go on from a checkpoint yet; start it again")
-        return train_gan(exp, run_dir, stop_flag, emit, log)
+        return train_gan(exp, run_dir, stop_flag, emit, log, resume_from)
     hp = exp.hp
     device = open_device(run_dir, emit, log)
     if hp["mixed_precision"]:
@@ -268,16 +261,16 @@ def _train(exp: Experiment, run_dir: Path, stop_flag, emit, log, resume_from=Non
         train_model.fit(**feed, initial_epoch=start, epochs=end, validation_data=validation,
                         callbacks=callbacks, verbose=0)
     log.info("training took %.2f s", time.perf_counter() - t0)
-    if monitor.stopped and getattr(stop_flag, "interrupted", False):  # the server died: the next one goes on
-        runfolder.write_status(run_dir, resume_on_restart=True)
-        return _finish(run_dir, "interrupted", error=INTERRUPTED)
+    ended = finish_if_server_died(run_dir, monitor, stop_flag)
+    if ended:
+        return ended
     if monitor.nan_at is not None:
         epoch, batch = monitor.nan_at
-        return _finish(run_dir, "failed", error=(
+        return finish(run_dir, "failed", error=(
             f"the loss became NaN (not a number) at epoch {epoch}, batch {batch} — the updates blew up; "
             f"try a lower learning rate (now {hp['learning_rate']:g}) or normalised inputs"))
     class_names = data.class_names if hp["task"] == "classification" else None
-    _save_model(model, run_dir, class_names=class_names)
+    save_model(model, run_dir, class_names=class_names)
     deployable = None
     try:
         limits.check_run_disk(run_dir, adding=saved_bytes(model.weights))
@@ -294,75 +287,10 @@ def _train(exp: Experiment, run_dir: Path, stop_flag, emit, log, resume_from=Non
         log.error("evaluation failed:\n%s", traceback.format_exc())
         runfolder.write_status(run_dir, evaluation_error=friendly_error(e))
     tracking.finish(run_dir, final, deployable, log)
-    state = "stopped" if monitor.stopped else "completed"
-    if state == "completed" and not checkpoint.keep_on_completion():
-        checkpoint.remove(run_dir)
-    return _finish(run_dir, state, final=final)
-
-
-def open_device(run_dir: Path, emit, log, what: str = ""):
-    """Take the best device (sharing a GPU's memory), and say which in the log, to the caller and in status."""
-    import keras
-
-    from builder.train import devices
-
-    devices.share_gpu_memory()
-    device = devices.describe()
-    log.info("%s (Keras backend %s)%s", device.line, keras.backend.backend(), what)
-    emit("device", device.line)
-    runfolder.write_status(run_dir, device=device.line, backend=device.backend)
-    return device
-
-
-def seeded_build(spec, seed: int):
-    """Build the model so that the same seed gives the same initial weights, in any process history.
-
-    Keras draws initializer seeds from Python's `random`, and the first build
-    of a layer type in a process runs lazy set-up that draws from it too. A
-    throw-away build first makes every seeded build start from the same state
-    (a fresh CLI process and a warm worker's tenth run alike). No
-    `clear_session` here: it costs ~0.5 s; the worker clears after each run.
-    """
-    import keras
-
-    from builder.build import build_model
-
-    build_model(spec)
-    keras.utils.set_random_seed(seed)
-    return build_model(spec)
-
-
-def _finish(run_dir: Path, state: str, error: str | None = None, final: dict | None = None) -> dict:
-    status = runfolder.read_status(run_dir)
-    last = status.get("last") or {}
-    fields = {"status": state, "finished": time.time(), "error": error}
-    fields["final"] = {**{k: v for k, v in last.items() if k not in ("epoch", "time_s", "elapsed_s", "partial")},
-                       **({"test_" + k: v for k, v in (final or {}).items()})}
-    (run_dir / runfolder.STOP).unlink(missing_ok=True)
-    return runfolder.write_status(run_dir, **fields)
+    return finish_trained(run_dir, monitor.stopped, final)
 
 
 # -- pieces ----------------------------------------------------------------------------
-def saved_bytes(variables) -> int:
-    """About what saving these variables writes: their numbers at their dtypes' sizes."""
-    import numpy as np
-
-    return sum(math.prod(v.shape) * np.dtype(v.dtype).itemsize for v in variables)
-
-
-def _save_model(model, run_dir: Path, name: str = runfolder.MODEL, class_names=None) -> None:
-    optimizer = getattr(model, "optimizer", None)
-    limits.check_run_disk(run_dir, adding=saved_bytes(model.weights + list(getattr(optimizer, "variables", []))))
-    tmp = run_dir / f".{name}.tmp.keras"
-    try:
-        model.save(tmp)
-        labels.attach(tmp, run_dir, class_names)
-        os.replace(tmp, run_dir / name)
-    except BaseException:  # disk full, read-only: the run fails with the reason, no temp file stays
-        tmp.unlink(missing_ok=True)
-        raise
-
-
 def _live_callbacks(run_dir: Path, model, data, exp: Experiment, log) -> list:
     """Live saliency/boundary views when builder.explain.live exists; never fatal."""
     try:
