@@ -260,7 +260,7 @@ _APPLICATION_HELPERS = {"LayerScale": _layer_scale, "CustomScaleLayer": _custom_
 
 def _input_node(layer) -> Node:
     shape = list(layer.batch_shape[1:])
-    dtype = "int32" if "int" in str(layer.dtype) else "float32"
+    dtype = next((d for d in ("int32", "string") if d[:3] in str(layer.dtype)), "float32")
     params = {"shape": shape}
     if dtype != "float32":
         params["dtype"] = dtype
