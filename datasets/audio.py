@@ -196,3 +196,10 @@ def synthesize(n_per_class: int = 40, seed: int = 0, to_rate: int = RATE, second
             clips.append((wave_ * envelope + rng.normal(0, noise, t.shape)).astype(np.float32))
             labels.append(label)
     return clips, labels
+
+
+def sounds(n_samples: int = 120, noise: float = 0.05, seed: int = 0) -> dict:
+    """The built-in 'sounds' set (datasets.registry): `n_samples` clips, a third per class."""
+    clips, labels = synthesize(max(1, n_samples // 3), seed, noise=noise)
+    data = sound_dataset(clips, labels, "sounds", "")
+    return {"x": data.x, "y": data.y, "class_names": data.class_names}

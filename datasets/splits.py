@@ -214,8 +214,9 @@ class Normalizer:
 
 
 def default_normalization(dataset: Dataset) -> str:
-    """Tables and point sets are standardized; images are already 0..1; tokens are ids; waves are small."""
-    if not np.issubdtype(dataset.x.dtype, np.floating):
+    """Tables and point sets are standardized; images are already 0..1; tokens are ids; waves are small;
+    sound clips are in -1..1 (their spectrogram is a layer of the model); text is strings."""
+    if dataset.info.kind == "sound" or not np.issubdtype(dataset.x.dtype, np.floating):
         return "none"
     return "standard" if dataset.x.ndim == 2 else "none"
 

@@ -2,7 +2,7 @@
 
 Sources: a CSV with a text column and a label column, lines per class (pasted,
 or `<folder>/<class>/<file>.txt`, one example a line — the class folder layout
-of docs/interfaces.md). `x` is a 1-D object array of `str`; the words become
+of docs/interfaces.md). `x` is an object array of `str`, one per row ((n, 1)); the words become
 numbers inside the model (a `TextVectorization` layer adapted on the training
 split), so the deployable model takes raw strings.
 
@@ -59,10 +59,10 @@ def text_dataset(texts: list[str], labels: list[str], name: str, description: st
         notes.append(f"more than {cap:,} different words: the model keeps the {cap:,} most frequent "
                      "(server setting LAYERLAB_MAX_VOCABULARY)")
     index = {c: i for i, c in enumerate(classes)}
-    x = np.empty(len(texts), object)
-    x[:] = texts
+    x = np.empty((len(texts), 1), object)  # one string per example: the model's Input is [1], dtype string
+    x[:, 0] = texts
     y = np.array([index[c] for c in labels], np.int32)
-    info = DatasetInfo(f"upload:{name}", name, "classification", (), classes, len(x), description,
+    info = DatasetInfo(f"upload:{name}", name, "classification", (1,), classes, len(x), description,
                        kind="text", extra={"vocabulary": min(words, cap) + 2})  # + padding and unknown
     return Dataset(x, y, info, classes, notes=notes)
 
@@ -162,3 +162,9 @@ def generate_sentences(n_samples: int = 3000, seed: int = 0, noise: float = 0.05
         texts.append(f"{sentence} {_ENDINGS[rng.integers(len(_ENDINGS))]}".strip())
         labels.append(topic)
     return texts, labels
+
+
+def sentences(n_samples: int = 3000, noise: float = 0.05, seed: int = 0) -> dict:
+    """The built-in 'sentences' set (datasets.registry)."""
+    data = text_dataset(*generate_sentences(n_samples, seed, noise), "sentences", "")
+    return {"x": data.x, "y": data.y, "class_names": data.class_names}
