@@ -58,6 +58,7 @@ def text_dataset(texts: list[str], labels: list[str], name: str, description: st
     if words > cap:
         notes.append(f"more than {cap:,} different words: the model keeps the {cap:,} most frequent "
                      "(server setting LAYERLAB_MAX_VOCABULARY)")
+    _check_stored_size(texts, name)
     index = {c: i for i, c in enumerate(classes)}
     x = np.empty((len(texts), 1), object)  # one string per example: the model's Input is [1], dtype string
     x[:, 0] = texts
@@ -65,6 +66,15 @@ def text_dataset(texts: list[str], labels: list[str], name: str, description: st
     info = DatasetInfo(f"upload:{name}", name, "classification", (1,), classes, len(x), description,
                        kind="text", extra={"vocabulary": min(words, cap) + 2})  # + padding and unknown
     return Dataset(x, y, info, classes, notes=notes)
+
+
+def _check_stored_size(texts: list[str], name: str) -> None:
+    """Texts are kept (and handed to the trainer) as fixed-width text: every row as long as the longest."""
+    needed, cap = len(texts) * max(map(len, texts), default=0) * 4, budgets.get("max_dataset_mb")
+    if needed > cap:
+        raise UploadError(f"'{name}': {len(texts):,} texts as long as the longest one would take "
+                          f"{needed // 2**20:,} MB (limit {cap // 2**20:,} MB, server setting LAYERLAB_MAX_DATASET_MB); "
+                          "shorten the longest texts or use fewer")
 
 
 def _text_column(df, text: str | None, name: str) -> str:
