@@ -49,9 +49,11 @@ def _zipped_folder(folder) -> io.BytesIO:
 
 
 def _is_text_table(path, target: str | None) -> bool:
+    from pandas.api.types import is_numeric_dtype
+
     df = read_table(path)
     words = [df[c].astype(str).str.split().str.len().mean() for c in df.columns
-             if c != target and df[c].dtype == object]
+             if c != target and not is_numeric_dtype(df[c])]
     return bool(words) and max(words) >= SENTENCE_WORDS
 
 

@@ -82,7 +82,9 @@ def _text_column(df, text: str | None, name: str) -> str:
         if text not in df.columns:
             raise UploadError(f"'{name}' has no column '{text}'; its columns are {', '.join(map(str, df.columns))}")
         return text
-    words = {c: df[c].astype(str).str.len().mean() for c in df.columns if df[c].dtype == object}
+    from pandas.api.types import is_numeric_dtype
+
+    words = {c: df[c].astype(str).str.len().mean() for c in df.columns if not is_numeric_dtype(df[c])}
     if not words:
         raise UploadError(f"'{name}' has no column of text; add one with a sentence in each row")
     return max(words, key=words.get)
