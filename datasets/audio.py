@@ -108,7 +108,7 @@ def read_wav(raw: bytes, name: str, to_rate: int = RATE, seconds: float = SECOND
 
 def write_wav(path_or_file, clip: np.ndarray, rate: int = RATE) -> None:
     """A mono float clip (-1..1) as a 16-bit PCM WAV file."""
-    pcm = (np.clip(clip, -1.0, 1.0) * 32767).astype("<i2")
+    pcm = np.round(np.clip(clip, -1.0, 1.0) * 32767).astype("<i2")
     with wave.open(path_or_file, "wb") as w:
         w.setnchannels(1)
         w.setsampwidth(2)
