@@ -558,7 +558,7 @@ def load_npz(file, task: str | None = None, limits: Limits | None = None) -> Dat
 
 
 REAL_KINDS = "biuf"  # bool, signed and unsigned integers, floats: the numbers a dataset may hold
-TEXT_KEYS = ("class_names", "x", "kind")  # the arrays that may hold text: class names, sentences, the data's kind
+TEXT_KEYS = ("class_names", "feature_names", "x", "kind")  # may hold text: names, sentences, the data's kind
 STATED_KINDS = ("sound",)  # what save_npz records in `kind` where the shape alone would not tell
 _KIND_WORDS = {"c": "complex numbers", "U": "text", "S": "bytes", "M": "dates", "m": "time spans", "V": "raw records"}
 
