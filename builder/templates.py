@@ -247,13 +247,13 @@ _SOUND = _template(
     "sounds",
     _chain(
         ("wave", "Input", {"shape": [16000]}),
-        ("spectrogram", "MelSpectrogram", {"fft_length": 1024, "sequence_stride": 512, "num_mel_bins": 64}),
+        ("spectrogram", "MelSpectrogram", {"fft_length": 1024, "num_mel_bins": 64}),  # a column every 512 samples
         ("picture", "Reshape", {"target_shape": [64, 32, 1]}),
         ("level", "BatchNormalization", {}),
         ("conv1", "Conv2D", {"filters": 8, "kernel_size": [3, 3], "activation": "relu", "padding": "same"}),
-        ("pool1", "MaxPooling2D", {"pool_size": [2, 2]}),
+        ("pool1", "MaxPooling2D", {}),
         ("conv2", "Conv2D", {"filters": 16, "kernel_size": [3, 3], "activation": "relu", "padding": "same"}),
-        ("pool2", "MaxPooling2D", {"pool_size": [2, 2]}),
+        ("pool2", "MaxPooling2D", {}),
         ("conv3", "Conv2D", {"filters": 32, "kernel_size": [3, 3], "activation": "relu", "padding": "same"}),
         ("gap", "GlobalMaxPooling2D", {}),
         ("probs", "Dense", {"units": 3, "activation": "softmax"}),

@@ -521,6 +521,11 @@ def load_npz(file, task: str | None = None, limits: Limits | None = None) -> Dat
             stated = str(npz["kind"]) if "kind" in npz.files else None
     except Exception as exc:  # noqa: BLE001 - a damaged archive or array, in numpy's words
         raise UploadError(f"'{name}' could not be read as .npz: {exc}") from None
+    if x.dtype.kind == "U":
+        if x.shape[1:] not in ((), (1,)):
+            raise UploadError(f"'{name}': 'x' holds text shaped {x.shape}; text is one sentence per row (shape (n,) "
+                              "or (n, 1)), and any other 'x' must hold numbers")
+        x = x.reshape(-1, 1)
     if x.ndim < 2 or len(x) != len(y):
         raise UploadError(f"'{name}': 'x' must have one row per example and as many rows as 'y' "
                           f"(x {x.shape}, y {y.shape})")
