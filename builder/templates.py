@@ -57,6 +57,14 @@ def _spec(name, description, nodes, outputs=None) -> dict:
     return out
 
 
+def _encoder_block(source: str, step: int) -> list[dict]:
+    """One Transformer encoder block in miniature: self-attention over `source`, the input added back,
+    LayerNormalization (nodes attention, residual, norm, from canvas row `step`)."""
+    return [_node("attention", "MultiHeadAttention", step, 1, inputs=[source, source], num_heads=2, key_dim=16),
+            _node("residual", "Add", step + 1, inputs=[source, "attention"]),
+            _node("norm", "LayerNormalization", step + 2, inputs=["residual"])]
+
+
 def _template(id, title, description, dataset, nodes, outputs=None, training=None) -> Template:
     return Template(id, title, description, _spec(id, description, nodes, outputs), dataset, training or {})
 
@@ -156,9 +164,7 @@ _TRANSFORMER = _template(
     [
         _node("tokens", "Input", 0, shape=[20], dtype="int32"),
         _node("embed", "Embedding", 1, inputs=["tokens"], input_dim=32, output_dim=32),
-        _node("attention", "MultiHeadAttention", 2, 1, inputs=["embed", "embed"], num_heads=2, key_dim=16),
-        _node("residual", "Add", 3, inputs=["embed", "attention"]),
-        _node("norm", "LayerNormalization", 4, inputs=["residual"]),
+        *_encoder_block("embed", 2),
         _node("flat", "Flatten", 5, inputs=["norm"]),
         _node("hidden", "Dense", 6, inputs=["flat"], units=32, activation="relu"),
         _node("probs", "Dense", 7, inputs=["hidden"], units=2, activation="softmax"),
@@ -289,9 +295,7 @@ _TEXT_TRANSFORMER = _template(
         _node("text", "Input", 0, shape=[1], dtype="string"),
         _node("words", "TextVectorization", 1, inputs=["text"], max_tokens=2000, output_sequence_length=16),
         _node("vectors", "Embedding", 2, inputs=["words"], input_dim=2000, output_dim=32),
-        _node("attention", "MultiHeadAttention", 3, inputs=["vectors", "vectors"], num_heads=2, key_dim=16),
-        _node("residual", "Add", 4, inputs=["vectors", "attention"]),
-        _node("norm", "LayerNormalization", 5, inputs=["residual"]),
+        *_encoder_block("vectors", 3),
         _node("average", "GlobalAveragePooling1D", 6, inputs=["norm"]),
         _node("probs", "Dense", 7, inputs=["average"], units=3, activation="softmax"),
     ],
