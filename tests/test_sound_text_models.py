@@ -198,3 +198,21 @@ def test_train_data_says_plainly_when_the_named_template_does_not_fit(tmp_path, 
     err = capsys.readouterr().err
     assert "template 'sound-cnn' does not fit this data" in err and "Traceback" not in err
     assert not (tmp_path / "run").exists()
+
+
+def test_a_text_run_that_goes_on_keeps_its_vocabulary(tmp_path):
+    import keras
+
+    from builder.train.runner import resume
+
+    folder = tmp_path / "run"
+    assert run(_small("bag-of-words", 1, n_samples=300), folder) == "completed"
+
+    def vocabulary():
+        model = keras.saving.load_model(folder / preprocessing.DEPLOY_MODEL)
+        return next(l for l in model.get_layer("bag-of-words").layers
+                    if isinstance(l, keras.layers.TextVectorization)).get_vocabulary()
+
+    before = vocabulary()
+    assert resume(folder, 1) == "completed"
+    assert vocabulary() == before and len(runfolder.read_jsonl(folder / "metrics.jsonl")) == 2
