@@ -68,7 +68,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--out", metavar="DIR", help="the run folder to write")
     p.add_argument("--resume", metavar="RUN_DIR", help="go on training this run in its own folder, from its checkpoint")
     p.add_argument("--epochs", type=int, metavar="N", help="with --resume: train N more epochs (default: up to the "
-                   "run's planned epochs)")
+                   "run's planned epochs); with --data: train N epochs")
+    p.add_argument("--data", metavar="FILE_OR_FOLDER", help="train on your own data instead of an experiment: a CSV, "
+                   "ZIP, NPZ, or a folder with one subfolder per class (pictures, .wav clips or .txt files)")
+    p.add_argument("--template", metavar="ID", help="with --data: the template to train (default: the one made for "
+                   "the data's kind)")
+    p.add_argument("--target", metavar="COLUMN", help="with --data: the CSV column to predict")
     p.add_argument("--executor", choices=["local", "ray"], default="local",
                    help="local: train in this process; ray: on a Ray cluster (env LAYERLAB_RAY_ADDRESS, "
                    "else a Ray instance started on this machine; pip install -r requirements-ray.txt)")
@@ -187,6 +192,10 @@ def _datasets(args) -> int:
 
 
 def _train(args) -> int:
+    if args.data:
+        return _train_data(args)
+    if args.template or args.target:
+        return _fail(["--template and --target go with --data FILE_OR_FOLDER"])
     if args.resume or args.epochs is not None:
         if args.path or args.out or not args.resume:
             return _fail(["use either EXPERIMENT.json --out DIR (a new run) or --resume RUN_DIR [--epochs N] "
@@ -205,6 +214,29 @@ def _train(args) -> int:
     from builder.train.runner import cli_train
 
     return int(cli_train(args.path, args.out) or 0)
+
+
+def _train_data(args) -> int:
+    """`train --data FILE_OR_FOLDER --out DIR`: the fitting template on the teacher's own data."""
+    import json
+    import tempfile
+
+    if args.path or args.resume or not args.out:
+        return _fail(["use train --data FILE_OR_FOLDER --out DIR [--template ID] [--target COLUMN] [--epochs N]"])
+    _quiet_keras()
+    from builder.headless import HeadlessError, experiment_for_data
+    from builder.train.runner import cli_train
+
+    try:
+        exp = experiment_for_data(args.data, args.template, args.target, args.epochs)
+    except HeadlessError as e:
+        return _fail(e.lines)
+    except ValueError as e:  # an upload or dataset error, in plain words
+        return _fail([str(e)])
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "experiment.json"
+        path.write_text(json.dumps(exp), encoding="utf-8")
+        return int(cli_train(path, args.out) or 0)
 
 
 def _explain(args) -> int:

@@ -364,9 +364,6 @@ _APPLICATION_HELPERS = {"LayerScale": _layer_scale, "CustomScaleLayer": _custom_
 def _input_node(layer, notes: list[str]) -> Node:
     """An Input node of the layer's dtype, or the nearest one Layerlab has (said in `notes`)."""
     given = str(layer.dtype)
-    if given == "string":
-        raise SpecError([f"input '{layer.name}' takes text (string), but Layerlab's inputs are numbers; turn the "
-                         "text into token ids before the model (e.g. with TextVectorization outside it)"])
     dtype = given if given in INPUT_DTYPES else "float32" if "float" in given else "int32"
     if dtype != given:
         notes.append(f"Input '{layer.name}' was {given} in Keras and is {dtype} here (Layerlab's inputs are "

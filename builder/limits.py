@@ -65,6 +65,11 @@ BUDGETS: dict[str, Budget] = {b.name: b for b in (
     Budget("max_csv_mb", "LAYERLAB_MAX_CSV_MB", 50, "MB", "a CSV/TSV upload"),
     Budget("max_csv_columns", "LAYERLAB_MAX_CSV_COLUMNS", 2_000, "", "columns of a CSV/TSV upload"),
     Budget("max_csv_rows", "LAYERLAB_MAX_CSV_ROWS", 1_000_000, "", "rows of a CSV/TSV upload"),
+    Budget("max_clip_seconds", "LAYERLAB_MAX_CLIP_SECONDS", 30, "",
+           "seconds of sound in one WAV clip, read from its header (rate, channels, frames) before it is decoded"),
+    Budget("max_text_chars", "LAYERLAB_MAX_TEXT_CHARS", 10_000, "", "characters in one line or row of a text dataset"),
+    Budget("max_vocabulary", "LAYERLAB_MAX_VOCABULARY", 20_000, "",
+           "distinct words a text model keeps (the most frequent ones; the rest read as unknown)"),
     # a workshop: what one workspace (one student) may hold
     Budget("max_workspaces", "LAYERLAB_MAX_WORKSPACES", 500, "",
            "workspaces on the server (one is made when a browser first saves something; empty ones are swept)"),

@@ -191,6 +191,7 @@ def _train(exp: Experiment, run_dir: Path, stop_flag, emit, log, resume_from=Non
     data.preprocessing.write(run_dir)
     log.info("data: %d train, %d validation, %d test examples", len(data.x_train), len(data.x_val), len(data.x_test))
     model = seeded_build(exp.model, hp["seed"])
+    adapt_vocabularies(model, data.x_train)
     two_phases = finetune.applies(exp)
     if two_phases:
         finetune.freeze_bases(model, exp.model)  # the head first
@@ -288,6 +289,19 @@ def _train(exp: Experiment, run_dir: Path, stop_flag, emit, log, resume_from=Non
         runfolder.write_status(run_dir, evaluation_error=friendly_error(e))
     tracking.finish(run_dir, final, deployable, log)
     return finish_trained(run_dir, monitor.stopped, final)
+
+
+def adapt_vocabularies(model, x_train) -> None:
+    """Each TextVectorization learns its vocabulary from the training texts (never validation or test), so the
+    saved models carry it. A resumed run adapts again on the same split: the same words in the same order."""
+    import keras
+
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.TextVectorization):
+            if layer.input is not model.input:
+                raise ValueError(f"'{layer.name}' (TextVectorization) must take the model's text Input directly, "
+                                    "so it can learn its words from the training texts; connect it to the Input")
+            layer.adapt(x_train, batch_size=1024)
 
 
 # -- pieces ----------------------------------------------------------------------------

@@ -621,8 +621,103 @@ def check_run_disk_budget(_):
     return status["error"]
 
 
+def wav_claiming(seconds: int, rate: int = 16_000) -> bytes:
+    """A 44-byte WAV header whose data chunk declares `seconds` of 16-bit mono sound, with no sound after it."""
+    declared = seconds * rate * 2
+    return (b"RIFF" + struct.pack("<I", 36 + declared) + b"WAVEfmt " + struct.pack("<IHHIIHH", 16, 1, 1, rate,
+            rate * 2, 2, 16) + b"data" + struct.pack("<I", declared))
+
+
+def make_wav_hours():
+    path = INPUTS / "hours.zip"
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("yes/long.wav", wav_claiming(10 * 3600))
+        zf.writestr("no/long.wav", wav_claiming(10 * 3600))
+    return path
+
+
+def check_wav_hours(path):
+    from datasets import audio
+    message = refusal(audio.load_wav_zip, path)
+    assert "36,000 s" in message and "LAYERLAB_MAX_CLIP_SECONDS" in message, message
+    return message
+
+
+def make_mp3_named_wav():
+    path = INPUTS / "sounds.zip"
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("yes/1.wav", b"ID3\x04\x00" + bytes(5_000))
+        zf.writestr("no/1.wav", b"ID3\x04\x00" + bytes(5_000))
+    return path
+
+
+def check_mp3_named_wav(path):
+    from datasets import audio
+    message = refusal(audio.load_wav_zip, path)
+    assert "is an MP3, not a WAV file" in message, message
+    return message
+
+
+def make_text_row(size_mb: int):
+    def make():
+        path = INPUTS / f"row{size_mb}.csv"
+        with open(path, "w") as f:
+            f.write("text,label\nhello there,a\nbye now,b\n")
+            f.write("word " * (size_mb * 2**20 // 5) + ",a\n")
+        return path
+    return make
+
+
+def text_row_refused(because: str):
+    """The check of a text CSV with one huge row: refused, the message naming `because`."""
+    def check(path):
+        from datasets import text
+        message = refusal(text.load_text_csv, path)
+        assert because in message, message
+        return message
+    return check
+
+
+def make_huge_vocabulary():
+    path = INPUTS / "vocabulary.csv"
+    rng = np.random.default_rng(0)
+    words = rng.integers(0, 10**9, (100_000, 10))
+    with open(path, "w") as f:
+        f.write("text,label\n")
+        f.writelines(" ".join(f"w{w}" for w in row) + f",{'ab'[i % 2]}\n" for i, row in enumerate(words))
+    return path
+
+
+def check_huge_vocabulary(path):
+    """About a million different words load (the file is within its budgets), and the vocabulary a model
+    may keep is capped: the note says so and the data's vocabulary is the budget (+ padding and unknown)."""
+    from builder import limits
+    from datasets import text
+    data = text.load_text_csv(path)
+    cap = limits.get("max_vocabulary")
+    assert data.info.extra["vocabulary"] == cap + 2 and len(data) == 100_000, data.info.extra
+    return data.notes[-1]
+
+
+def check_vocabulary_spec(_):
+    from builder import validate
+    spec = {"format": MODEL, "name": "words", "nodes": [
+        {"id": "text", "type": "Input", "params": {"shape": [1], "dtype": "string"}},
+        {"id": "words", "type": "TextVectorization", "inputs": ["text"]},
+        {"id": "vectors", "type": "Embedding", "params": {"input_dim": 1000, "output_dim": 4}, "inputs": ["words"]}]}
+    report = validate.check(spec)
+    [message] = report.problems_for("words")
+    assert "LAYERLAB_MAX_VOCABULARY" in message, message
+    return message
+
+
 GROUPS = {
     "plain": {
+        "wav: headers declaring 10 hours of sound": (make_wav_hours, check_wav_hours),
+        "wav: an MP3 named .wav": (make_mp3_named_wav, check_mp3_named_wav),
+        "text csv: one 100 MB row": (make_text_row(100), text_row_refused("upload limit")),
+        "text csv: one 5 MB row (under the file limit)": (make_text_row(5), text_row_refused("LAYERLAB_MAX_TEXT_CHARS")),
+        "text csv: a million different words": (make_huge_vocabulary, check_huge_vocabulary),
         "csv with 1,000,000 columns": (make_csv_columns, check_csv_columns),
         "csv with a 200,000-character field": (make_csv_field, check_csv_field),
         "npz: ~1-4 MB holding 900x1000x1000 uint8": (make_npz_bomb, check_npz_bomb),
@@ -647,6 +742,7 @@ GROUPS = {
         "disk full while writing status.json": (lambda: None, check_status_write_disk_full),
     },
     "keras": {
+        "spec: TextVectorization keeping every word": (lambda: None, check_vocabulary_spec),
         "spec: Input [6000] -> Dense 65536": (lambda: None, check_big_dense),
         "spec: Embedding 10^6 x 4096": (lambda: None, check_big_embedding),
         "spec: 2048x2048x3 image -> Conv2D 64 (activations)": (lambda: None, check_big_activations),
