@@ -67,6 +67,10 @@ BUDGETS: dict[str, Budget] = {b.name: b for b in (
     Budget("max_csv_rows", "LAYERLAB_MAX_CSV_ROWS", 1_000_000, "", "rows of a CSV/TSV upload"),
     # a workshop: what one workspace (one student) may hold
     Budget("max_active_runs", "LAYERLAB_MAX_ACTIVE_RUNS", 1, "", "runs one workspace may have queued or training"),
+    Budget("max_sweep_trials", "LAYERLAB_MAX_SWEEP_TRIALS", 50, "", "trials (runs) one hyperparameter sweep may ask for"),
+    Budget("max_sweep_parallel", "LAYERLAB_MAX_SWEEP_PARALLEL", 2, "",
+           "trials of one sweep queued or training at once (besides the workspace's own single run)"),
+    Budget("max_sweep_choices", "LAYERLAB_MAX_SWEEP_CHOICES", 64, "", "values in one choice list of a sweep's space"),
     Budget("max_stored_runs", "LAYERLAB_MAX_STORED_RUNS", 30, "",
            "finished runs one workspace keeps; beyond it the oldest unshared one is removed"),
     Budget("max_workspace_uploads", "LAYERLAB_MAX_WORKSPACE_UPLOADS", 10, "", "uploaded datasets one workspace keeps"),

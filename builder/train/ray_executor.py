@@ -161,15 +161,20 @@ class RayJobManager:
         self._watcher.start()
 
     # -- the JobManager interface ---------------------------------------------------------------
-    def submit(self, experiment, name: str | None = None, workspace: str | None = None) -> str:
-        """As the local manager's: the same workspace rules (`jobs.admit`); Ray schedules the actors."""
+    def submit(self, experiment, name: str | None = None, workspace: str | None = None,
+               sweep: str | None = None, trial: int | None = None) -> str:
+        """As the local manager's: the same workspace and sweep rules (`jobs.admit`); Ray schedules the actors
+        (a sweep's trials spread over the cluster's nodes)."""
         exp = checked(experiment, name)
         with self._lock:
             if self._closed:
                 raise RuntimeError("the job manager is shut down")
-            active = sum(1 for r in self._runs if runfolder.read_status(self.root / r).get("workspace") == workspace)
-            pruned = admit(self.root, workspace, active if workspace else 0)
-            run_id = create_run(self.root, exp, workspace=workspace, pruned=pruned)
+            statuses = [runfolder.read_status(self.root / r) for r in self._runs]
+            active = sum(1 for s in statuses if (s.get("sweep") == sweep if sweep else
+                                                 s.get("workspace") == workspace and not s.get("sweep")))
+            pruned = admit(self.root, workspace, active if workspace or sweep else 0, sweep=bool(sweep))
+            link = {"sweep": sweep, "trial": trial} if sweep else {}
+            run_id = create_run(self.root, exp, workspace=workspace, pruned=pruned, **link)
             self._runs[run_id] = RemoteRun(self.ray, self.root / run_id, self.cpus, self.gpus)
         return run_id
 

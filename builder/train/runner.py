@@ -294,7 +294,7 @@ def _train(exp: Experiment, run_dir: Path, stop_flag, emit, log, resume_from=Non
         log.error("evaluation failed:\n%s", traceback.format_exc())
         runfolder.write_status(run_dir, evaluation_error=friendly_error(e))
     tracking.finish(run_dir, final, deployable, log)
-    state = "stopped" if monitor.stopped else "completed"
+    state = ("pruned" if (run_dir / runfolder.PRUNE).exists() else "stopped") if monitor.stopped else "completed"
     if state == "completed" and not checkpoint.keep_on_completion():
         checkpoint.remove(run_dir)
     return _finish(run_dir, state, final=final)
