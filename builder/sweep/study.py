@@ -95,11 +95,12 @@ class Sweep:
         `on_trial(row)` gets each trial's row (see `trial_rows`) when its outcome is known. Stops early when
         `stop` was asked (the trials still training are stopped too).
         """
+        (self.folder / STOP).unlink(missing_ok=True)  # a stopped sweep asked to go on
         study = self.study()
         started = time.perf_counter()
         overhead = 0.0
         watching = self._adopt(study)
-        asked = len(study.get_trials(deepcopy=False))
+        asked = sum(1 for t in study.get_trials(deepcopy=False) if t.state.name != "WAITING")  # enqueued: not yet
         self._set(status="running", error=None)
         while True:
             tick = time.perf_counter()
@@ -207,8 +208,8 @@ class Watch:
         self._report(sweep)
         status = runfolder.read_status(self.run_dir)
         state = status.get("status")
-        if state not in TERMINAL:
-            return None
+        if state not in TERMINAL or self.run_id in sweep.jobs.running():
+            return None  # the manager still holds it: its place is not free for the next trial yet
         self._report(sweep)  # the last epoch may have landed with the end
         return self._tell(study, state, status)
 
@@ -229,6 +230,7 @@ class Watch:
             self.trial.report(float(value), int(row.get("epoch", len(self.values))))
             if self.pruning and self.trial.should_prune():
                 (self.run_dir / runfolder.PRUNE).touch()  # the run's callback ends it `pruned`
+                self.trial.set_user_attr("pruned_after_epochs", len(runfolder.read_jsonl(path)))
                 sweep.jobs.stop(self.run_id)
                 self.pruned = True
 
