@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import math
+import threading
 import time
 from pathlib import Path
 
@@ -34,10 +35,12 @@ OUTCOMES = ("completed", "pruned", "failed")
 
 class Sweep:
     def __init__(self, folder, jobs, manifest: dict):
+        """`jobs`: the job manager its trials go to (None: only to read the sweep)."""
         self.folder = Path(folder)
         self.jobs = jobs
         self.manifest = manifest
         self.settings = manifest["settings"]
+        self.runs_root = Path(manifest["runs"])  # where its trials' run folders are
 
     @property
     def id(self) -> str:
@@ -57,13 +60,13 @@ class Sweep:
         folder.mkdir(parents=True, exist_ok=True)
         manifest = {"format": FORMAT, "experiment": sweep_space.without_sweep(experiment),
                     "settings": sweep_space.settings(experiment), "workspace": workspace, "created": time.time(),
-                    "status": "running"}
+                    "runs": str(Path(jobs.root).resolve()), "status": "running"}
         write_script(folder, manifest)
         runfolder.write_json(folder / MANIFEST, manifest)  # last: a folder with it is a sweep that can go on
         return cls(folder, jobs, manifest)
 
     @classmethod
-    def open(cls, folder, jobs) -> Sweep:
+    def open(cls, folder, jobs=None) -> Sweep:
         manifest = runfolder.read_json(Path(folder) / MANIFEST)
         if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
             raise ValueError(f"{folder} is not a Layerlab sweep folder (no readable {MANIFEST})")
@@ -128,6 +131,19 @@ class Sweep:
                   overhead_s=round(overhead, 4))
         return self.summary(study)
 
+    def run_in_background(self) -> threading.Thread:
+        """`run` on a daemon thread of the server (it only polls files and talks to Optuna); a crash of the loop
+        is recorded in sweep.json in plain words, never lost."""
+        def guarded():
+            try:
+                self.run()
+            except Exception as e:  # noqa: BLE001 - the page shows the reason
+                self._set(status="failed", error=f"the sweep stopped with an error ({type(e).__name__}): {e}")
+
+        thread = threading.Thread(target=guarded, name=f"layerlab-sweep-{self.id}", daemon=True)
+        thread.start()
+        return thread
+
     def stop(self) -> None:
         """Ask the sweep to stop: no new trial starts and the running ones stop (their folders stay)."""
         (self.folder / STOP).touch()
@@ -152,7 +168,7 @@ class Sweep:
                 self._set(error=error)
             return None, not isinstance(e, SpecError)
         trial.set_user_attr("run", run_id)
-        return Watch(trial, run_id, self.jobs.root / run_id, self.settings), False
+        return Watch(trial, run_id, self.runs_root / run_id, self.settings), False
 
     def _adopt(self, study) -> dict[str, Watch]:
         """Trials a previous server left running: their runs are watched again (the job manager queued them
@@ -163,8 +179,8 @@ class Sweep:
         for frozen in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
             trial = optuna.trial.Trial(study, frozen._trial_id)
             run_id = frozen.user_attrs.get("run")
-            if run_id and (self.jobs.root / run_id / runfolder.STATUS).exists():
-                watching[run_id] = Watch(trial, run_id, self.jobs.root / run_id, self.settings)
+            if run_id and (self.runs_root / run_id / runfolder.STATUS).exists():
+                watching[run_id] = Watch(trial, run_id, self.runs_root / run_id, self.settings)
             else:
                 study.tell(trial, state=optuna.trial.TrialState.FAIL)
         return watching
@@ -174,9 +190,19 @@ class Sweep:
         runfolder.write_json(self.folder / MANIFEST, self.manifest)
 
     # -- reading ---------------------------------------------------------------------------------------
+    def curves(self, study=None) -> dict[int, list[float]]:
+        """Each trial's objective per epoch so far (its run's metrics), by trial number."""
+        out = {}
+        for row in self.trial_rows(study):
+            if row["run_dir"]:
+                values = [r.get(self.settings["objective"]) for r in
+                          runfolder.read_jsonl(Path(row["run_dir"]) / runfolder.METRICS)]
+                out[row["number"]] = [v for v in values if _finite(v)]
+        return out
+
     def trial_rows(self, study=None) -> list[dict]:
         study = study or self.study()
-        return [trial_row(t, self.jobs.root) for t in study.get_trials(deepcopy=False)]
+        return [trial_row(t, self.runs_root) for t in study.get_trials(deepcopy=False)]
 
     def summary(self, study=None) -> dict:
         """{"trials", "completed", "pruned", "failed", "best": {"value", "params", "run"}} (best None when no
@@ -249,6 +275,17 @@ class Watch:
             self.trial.set_user_attr("error", status.get("error") or f"the run ended {state}")
             study.tell(self.trial, state=optuna.trial.TrialState.FAIL)
         return trial_row(study.get_trials(deepcopy=False)[self.trial.number], self.run_dir.parent)
+
+
+def sweeps_in(root, workspace: str | None = None) -> list[dict]:
+    """The sweeps under `root` (of `workspace`, when given), newest first: each manifest with its `id`."""
+    found = []
+    for folder in Path(root).iterdir() if Path(root).is_dir() else ():
+        manifest = runfolder.read_json(folder / MANIFEST)
+        if isinstance(manifest, dict) and manifest.get("format") == FORMAT and \
+                (workspace is None or manifest.get("workspace") == workspace):
+            found.append({**manifest, "id": folder.name})
+    return sorted(found, key=lambda m: m.get("created") or 0, reverse=True)
 
 
 def trial_row(frozen, runs_root) -> dict:
