@@ -2,7 +2,8 @@
 
 Both sweeps use the same space and seed and the same job manager (two warm workers, started before the
 clock runs). The overhead is the time the sweep's own loop spends asking Optuna, feeding it epochs and
-reading run folders (builder.sweep.study: `overhead_s` in sweep.json), as a share of the sweep's wall time.
+reading run folders (builder.sweep.study: `overhead_s` in sweep.json), as a share of the sweep's wall time;
+`submit_pct` is the job manager's share for checking and queueing the trials (what any run costs).
 
     python bench/bench_sweep.py                     # 12 trials of 20 epochs
     python bench/bench_sweep.py --trials 6 --epochs 8
@@ -59,7 +60,8 @@ def main() -> None:
                                   "pruned": summary["pruned"], "failed": summary["failed"],
                                   "epochs_trained": epochs, "wall_s": round(wall, 1),
                                   "best_val_accuracy": round(summary["best"]["value"], 4) if summary["best"] else None,
-                                  "overhead_s": round(overhead, 2), "overhead_pct": round(100 * overhead / wall, 2)}),
+                                  "overhead_s": round(overhead, 2), "overhead_pct": round(100 * overhead / wall, 2),
+                                  "submit_pct": round(100 * sweep.manifest["submit_s"] / wall, 2)}),
                       flush=True)
         finally:
             jobs.shutdown()

@@ -62,8 +62,9 @@ def made_sweep(folders) -> Sweep:
                                                    (0.09, 0.5, "pruned"))):
         rows = [{**row, "val_accuracy": row["val_accuracy"] * scale} for row in METRICS]
         write_run(folders / "runs", f"trial-{number}", status=state, metrics=rows, workspace=ME)
-        trial = study.ask({"learning_rate": optuna.distributions.FloatDistribution(0.001, 0.1)})
-        assert trial.suggest_float("learning_rate", 0.001, 0.1) is not None
+        study.enqueue_trial({"learning_rate": rate})
+        trial = study.ask()
+        assert trial.suggest_float("learning_rate", 0.001, 0.1) == rate
         trial.set_user_attr("run", f"trial-{number}")
         for row in rows:
             trial.report(row["val_accuracy"], row["epoch"])

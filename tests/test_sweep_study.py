@@ -128,7 +128,16 @@ def test_the_command_line_prints_one_line_per_trial_and_json_last(tmp_path):
     assert set(summary["best"]["params"]) == {"learning_rate"}
     assert summary["best"]["value"] == pytest.approx(best_epoch_value(tmp_path / "s" / "trials" /
                                                                       summary["best"]["run"].rsplit("/", 1)[1]))
-    assert (tmp_path / "s" / "sweep.py").is_file()
+    elsewhere = tmp_path / "elsewhere"  # sweep.py runs on its own: Optuna and Keras, no Layerlab on the path
+    elsewhere.mkdir()
+    (elsewhere / "sweep.py").write_bytes((tmp_path / "s" / "sweep.py").read_bytes())
+    alone = subprocess.run([sys.executable, "-I", "sweep.py", "--trials", "1"], cwd=elsewhere, capture_output=True,
+                           text=True, timeout=300)
+    assert alone.returncode == 0, alone.stderr[-2000:]
+    rerun = json.loads(alone.stdout.strip().splitlines()[-1])["best"]
+    assert set(rerun["params"]) == {"learning_rate"} and 0.001 <= rerun["params"]["learning_rate"] <= 0.1
+    assert 0.0 < rerun["value"] <= 1.0  # a validation accuracy
+    assert (elsewhere / "trial_0" / "train.py").is_file()
 
 
 def test_the_command_line_refuses_a_bad_space_in_plain_lines(tmp_path):

@@ -7,11 +7,12 @@ values into `trial_N/`, runs `train.py` and reads the objective from its last li
 from __future__ import annotations
 
 import copy
+import inspect
 from pathlib import Path
 
 from builder.experiment import coerce
 from builder.spec import atomic_write_text
-from builder.sweep.space import trial_experiment
+from builder.sweep.space import suggest, trial_experiment
 
 SCRIPT = "sweep.py"
 # Values no student would pick, so the exported scripts show exactly where each setting goes.
@@ -31,7 +32,8 @@ def write_script(folder: Path, manifest: dict) -> Path:
         direction=_lit(settings["direction"]), trials=settings["trials"],
         seed=manifest["experiment"].get("training", {}).get("seed", 0),
         markers=_lit({k: repr(v) for k, v in MARKERS.items() if k in settings["space"]}),
-        model_py=_lit(to_python(marked.model)), train_py=_lit(training_script(marked))))
+        model_py=_lit(to_python(marked.model)), train_py=_lit(training_script(marked)),
+        suggest=inspect.getsource(suggest)))  # Layerlab's own sampling code, so both ask Optuna alike
     return path
 
 
@@ -69,20 +71,10 @@ MODEL_PY = {model_py}
 TRAIN_PY = {train_py}
 
 
-def suggest(trial):
-    params = {{}}
-    for name, dim in SPACE.items():
-        if "choices" in dim:
-            params[name] = trial.suggest_categorical(name, dim["choices"])
-        elif name in ("units", "batch_size"):
-            params[name] = trial.suggest_int(name, dim["low"], dim["high"], log=bool(dim.get("log")))
-        else:
-            params[name] = trial.suggest_float(name, dim["low"], dim["high"], log=bool(dim.get("log")))
-    return params
-
+{suggest}
 
 def objective(trial):
-    params = suggest(trial)
+    params = suggest(trial, SPACE)
     model_py, train_py = MODEL_PY, TRAIN_PY
     for name, value in params.items():
         model_py = model_py.replace(MARKERS[name], repr(value))

@@ -96,12 +96,14 @@ class Sweep:
         """Ask Optuna for trials, submit them, feed it their epochs, tell it their outcomes; returns `summary`.
 
         `on_trial(row)` gets each trial's row (see `trial_rows`) when its outcome is known. Stops early when
-        `stop` was asked (the trials still training are stopped too).
+        `stop` was asked (the trials still training are stopped too). sweep.json then records `wall_s`, the
+        sweep's own `overhead_s` (asking Optuna, feeding it epochs, reading run folders) and `submit_s` (the job
+        manager checking and queueing each trial, as it does for any run).
         """
         (self.folder / STOP).unlink(missing_ok=True)  # a stopped sweep asked to go on
         study = self.study()
         started = time.perf_counter()
-        overhead = 0.0
+        overhead, self.submit_s = 0.0, 0.0
         watching = self._adopt(study)
         asked = sum(1 for t in study.get_trials(deepcopy=False) if t.state.name != "WAITING")  # enqueued: not yet
         self._set(status="running", error=None)
@@ -128,7 +130,7 @@ class Sweep:
             time.sleep(poll)
         wall = time.perf_counter() - started
         self._set(status="stopped" if stopping else "completed", wall_s=round(wall, 3),
-                  overhead_s=round(overhead, 4))
+                  overhead_s=round(overhead - self.submit_s, 4), submit_s=round(self.submit_s, 4))
         return self.summary(study)
 
     def run_in_background(self) -> threading.Thread:
@@ -155,6 +157,7 @@ class Sweep:
         trial = study.ask()
         params = sweep_space.suggest(trial, self.settings["space"])
         experiment = sweep_space.trial_experiment(self.manifest["experiment"], params)
+        submitted = time.perf_counter()
         try:
             run_id = self.jobs.submit(experiment, workspace=self.manifest.get("workspace"), sweep=self.id,
                                       trial=trial.number)
@@ -167,6 +170,8 @@ class Sweep:
             if not isinstance(e, SpecError):
                 self._set(error=error)
             return None, not isinstance(e, SpecError)
+        finally:
+            self.submit_s += time.perf_counter() - submitted
         trial.set_user_attr("run", run_id)
         return Watch(trial, run_id, self.runs_root / run_id, self.settings), False
 
