@@ -122,11 +122,14 @@ def _validate(args) -> int:
 
 
 def _experiment_problems(data: dict) -> list[str]:
-    """The engine's one verdict (builder.experiment.check), one line per problem."""
+    """The engine's one verdict (builder.experiment.check; with a `sweep` key, builder.sweep.space.problems), one
+    line per problem."""
     _quiet_keras()
     from builder.experiment import check, problem_text
+    from builder.sweep.space import problems
 
-    return list(dict.fromkeys(problem_text(p) for p in check(data)))
+    verdict = problems if isinstance(data.get("sweep"), dict) else check
+    return list(dict.fromkeys(problem_text(p) for p in verdict(data)))
 
 
 def _load_valid(path):

@@ -14,6 +14,7 @@ from builder.experiment import HYPERPARAMS, problem_text
 from builder.sweep import space
 from ui import jobs, state, sweeps
 from ui.navigation import require_app
+from ui.train_form import show_changes
 
 POLL_SECONDS = 1.0
 LABELS = {"learning_rate": "learning rate", "batch_size": "batch size", "units": "hidden layer units",
@@ -77,6 +78,7 @@ def use_best(params: dict) -> None:
     """The best trial's values into this workspace's Train settings (and model, for units and dropout)."""
     best = space.trial_experiment(state.experiment_dict(), params)
     state.set_training(best["training"])
+    show_changes({k: best["training"][k] for k in ("learning_rate", "batch_size") if k in params})  # Train's boxes
     state.set_spec(best["model"])
     st.session_state["sweep_notice"] = "The best settings are now on the Train page: " + ", ".join(
         f"{LABELS[k]} {v:.4g}" if isinstance(v, float) else f"{LABELS[k]} {v}" for k, v in params.items())

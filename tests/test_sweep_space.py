@@ -119,3 +119,15 @@ def test_a_sweep_trial_is_admitted_beside_the_workspace_single_run(tmp_path, mon
         admit(tmp_path, "ws", active=2, sweep=True)
     with pytest.raises(QuotaExceeded, match="already have a run"):
         admit(tmp_path, "ws", active=1)
+
+
+def test_validate_on_the_command_line_checks_the_sweep_key(tmp_path, capsys):
+    import json
+
+    from builder.cli import main
+
+    path = tmp_path / "exp.json"
+    path.write_text(json.dumps(swept({"space": {"dropout": {"low": 0.5, "high": 0.1}}}, with_dropout())))
+    assert main(["validate", str(path)]) == 1
+    assert capsys.readouterr().err.strip() == ("sweep: the range of 'dropout' is upside down (low 0.5 is above high "
+                                               "0.1); swap them")
