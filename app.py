@@ -23,6 +23,7 @@ PAGES = [  # (file, title, icon)
     ("pages/data.py", "Data", ":material/dataset:"),
     ("pages/build.py", "Build", ":material/account_tree:"),
     ("pages/train.py", "Train", ":material/model_training:"),
+    ("pages/sweep.py", "Sweep", ":material/tune:"),
     ("pages/explain.py", "Explain", ":material/visibility:"),
     ("pages/try.py", "Try", ":material/touch_app:"),
     ("pages/runs.py", "Runs", ":material/history:"),

@@ -77,6 +77,15 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--executor", choices=["local", "ray"], default="local",
                    help="local: train in this process; ray: on a Ray cluster (env LAYERLAB_RAY_ADDRESS, "
                    "else a Ray instance started on this machine; pip install -r requirements-ray.txt)")
+    p = command("sweep", _sweep, "a hyperparameter sweep (Optuna) of an experiment: one line per trial, a JSON "
+                "summary last")
+    p.add_argument("path", metavar="EXPERIMENT.json", help="the experiment (its 'sweep' key, if any, sets the space)")
+    p.add_argument("--trials", type=int, metavar="N", help="how many trials (default: the experiment's, else 12)")
+    p.add_argument("--out", metavar="DIR", required=True, help="the sweep's folder; an existing one goes on")
+    p.add_argument("--space", metavar="SPACE.json", help="the search space, e.g. {\"learning_rate\": {\"low\": "
+                   "0.0001, \"high\": 0.1, \"log\": true}}")
+    p.add_argument("--executor", choices=["local", "ray"], default="local",
+                   help="local: warm worker processes here; ray: the trials spread over a Ray cluster")
     p = command("explain", _explain, "saliency maps (or another method) for test samples of a finished run")
     p.add_argument("path", metavar="RUN_DIR")
     p.add_argument("--method", default="saliency", help="saliency (default), integrated_gradients, grad_cam, …")
@@ -118,11 +127,14 @@ def _validate(args) -> int:
 
 
 def _experiment_problems(data: dict) -> list[str]:
-    """The engine's one verdict (builder.experiment.check), one line per problem."""
+    """The engine's one verdict (builder.experiment.check; with a `sweep` key, builder.sweep.space.problems), one
+    line per problem."""
     _quiet_keras()
     from builder.experiment import check, problem_text
+    from builder.sweep.space import problems
 
-    return list(dict.fromkeys(problem_text(p) for p in check(data)))
+    verdict = problems if isinstance(data.get("sweep"), dict) else check
+    return list(dict.fromkeys(problem_text(p) for p in verdict(data)))
 
 
 def _load_valid(path):
@@ -237,6 +249,13 @@ def _train_data(args) -> int:
         path = Path(folder) / "experiment.json"
         path.write_text(json.dumps(exp), encoding="utf-8")
         return int(cli_train(path, args.out) or 0)
+
+
+def _sweep(args) -> int:
+    _quiet_keras()
+    from builder.sweep.cli import cli_sweep
+
+    return cli_sweep(args.path, args.trials, args.out, args.space, args.executor)
 
 
 def _explain(args) -> int:

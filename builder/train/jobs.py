@@ -45,7 +45,7 @@ from builder.train.runstore import RunStore
 from builder.workspace import QuotaExceeded, check_access, note_stopper, owner, owner_tag
 from datasets.stored import uploads_dir
 
-TERMINAL = ("completed", "stopped", "failed", "interrupted")
+TERMINAL = ("completed", "stopped", "failed", "interrupted", "pruned")
 CONTINUABLE = ("completed", "stopped", "interrupted")
 RESUMED_NOTE = "resumed after a server restart"
 ORPHAN_GRACE_S = 15.0  # a dead server's worker stops by itself within this (worker.EXIT_GRACE_S); then it is killed
@@ -97,6 +97,7 @@ class JobManager:
         self._pending: deque[str] = deque()
         self._more: dict[str, int] = {}  # queued run → more epochs to go on with (worker.RESUME: as planned)
         self._owner: dict[str, str | None] = {}  # run id → owner tag of the workspace that submitted it
+        self._sweep_of: dict[str, str | None] = {}  # run id → the sweep it is a trial of (None: a single run)
         self._served: dict[str | None, float] = {}  # owner tag → when one of its runs last started
         self._slots: list[_Slot] = []
         self._closed = False
@@ -109,20 +110,25 @@ class JobManager:
         self._watcher.start()
 
     # -- public ------------------------------------------------------------------
-    def submit(self, experiment, name: str | None = None, workspace: str | None = None) -> str:
+    def submit(self, experiment, name: str | None = None, workspace: str | None = None,
+               sweep: str | None = None, trial: int | None = None) -> str:
         """Validate, create the run folder (status queued) and queue the run; returns its id.
 
         `workspace` records who started it; see `admit` for what one workspace may ask. The queue serves
-        workspaces in turn.
+        workspaces in turn. `sweep`, `trial`: the run is that trial of a sweep (builder.sweep), counted against
+        the sweep's own allowance instead of the workspace's single run.
         """
         exp = checked(experiment, name)
         with self._lock:
             if self._closed:
                 raise RuntimeError("the job manager is shut down")
-            pruned = admit(self.root, workspace, self._active_of(workspace) if workspace else 0)
+            active = self._active_of(workspace, sweep) if workspace or sweep else 0
+            pruned = admit(self.root, workspace, active, sweep=bool(sweep))
             tag = owner_tag(workspace) if workspace else None
-            run_id = create_run(self.root, exp, owner=tag, pruned=pruned)
+            link = {"sweep": sweep, "trial": trial} if sweep else {}
+            run_id = create_run(self.root, exp, owner=tag, pruned=pruned, **link)
             self._queue(run_id, tag)
+            self._sweep_of[run_id] = sweep
             if not self._slots:
                 self._start_workers()
             self._dispatch()
@@ -157,7 +163,7 @@ class JobManager:
                 self._more.pop(run_id, None)
                 runfolder.write_status(self.root / run_id, status="stopped", finished=time.time(),
                                        error=None, note="stopped before it started")
-                self._owner.pop(run_id, None)
+                self._forget(run_id)
                 return True
             for slot in self._slots:
                 if slot.run_id == run_id:
@@ -255,6 +261,10 @@ class JobManager:
         if more_epochs is not None:
             self._more[run_id] = more_epochs
 
+    def _forget(self, run_id: str) -> None:
+        self._owner.pop(run_id, None)
+        self._sweep_of.pop(run_id, None)
+
     def _start_workers(self) -> None:
         self._slots = [self._spawn(i) for i in range(self.max_concurrent)]
 
@@ -278,8 +288,13 @@ class JobManager:
             slot.process.terminate()
             slot.process.join(timeout=5)
 
-    def _active_of(self, workspace: str) -> int:
-        mine = [r for r, tag in self._owner.items() if tag == owner_tag(workspace)]
+    def _active_of(self, workspace: str | None, sweep: str | None = None) -> int:
+        """Runs queued or training of `sweep`, or else the workspace's single runs (its sweeps' trials apart)."""
+        if sweep:
+            mine = [r for r, s in self._sweep_of.items() if s == sweep]
+        else:
+            tag = owner_tag(workspace)
+            mine = [r for r, t in self._owner.items() if t == tag and not self._sweep_of.get(r)]
         return sum(1 for r in mine if r in self._pending or any(s.run_id == r for s in self._slots))
 
     def _next_pending(self) -> str:
@@ -336,7 +351,7 @@ class JobManager:
             if message[0] == "ready":
                 slot.ready, slot.threads = True, message[2]
             elif message[0] == "finished" and message[1] == slot.run_id:
-                self._owner.pop(slot.run_id, None)
+                self._forget(slot.run_id)
                 slot.run_id = None
 
     def _worker_died(self, slot: _Slot) -> None:
@@ -346,7 +361,7 @@ class JobManager:
         if runfolder.read_status(run_dir).get("status") not in TERMINAL:
             runfolder.write_status(run_dir, status="failed", finished=time.time(),
                                    error=death_reason(slot.process.exitcode))
-        self._owner.pop(slot.run_id, None)
+        self._forget(slot.run_id)
         slot.run_id = None
 
 
@@ -395,11 +410,15 @@ def wait_until_final(status, run_id: str, busy, timeout: float) -> dict:
     return status(run_id)
 
 
-def admit(root: Path, workspace: str | None, active: int) -> list[str]:
+def admit(root: Path, workspace: str | None, active: int, sweep: bool = False) -> list[str]:
     """Check a new run of `workspace` (which has `active` runs queued or training) may start: at most
-    `max_active_runs` per workspace (QuotaExceeded), room on disk (limits.DiskFull); then remove the
-    workspace's oldest unshared runs beyond `max_stored_runs` and return their ids."""
-    if workspace is not None and active >= limits.get("max_active_runs"):
+    `max_active_runs` per workspace, or for a sweep's trial `max_sweep_parallel` of its sweep (QuotaExceeded),
+    room on disk (limits.DiskFull); then remove the workspace's oldest unshared runs beyond
+    `max_stored_runs` and return their ids."""
+    if sweep and active >= limits.get("max_sweep_parallel"):
+        raise QuotaExceeded(f"This sweep already has {active} trials training or waiting, as many as one sweep "
+                            "may (server setting LAYERLAB_MAX_SWEEP_PARALLEL); the next starts when one ends.")
+    if not sweep and workspace is not None and active >= limits.get("max_active_runs"):
         raise QuotaExceeded("You already have a run training or waiting. Stop it, or wait until it "
                             "finishes, before you start another.")
     limits.check_disk(root, uploads_dir())

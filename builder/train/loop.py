@@ -68,11 +68,12 @@ def finish(run_dir: Path, state: str, error: str | None = None, final: dict | No
 
 
 def finish_trained(run_dir: Path, stopped: bool, final: dict | None = None) -> dict:
-    """A run that trained to its end (`completed`: its checkpoint kept or removed per the server setting)
-    or was stopped by its student (`stopped`: the checkpoint stays, to go on)."""
+    """A run that trained to its end (`completed`: its checkpoint kept or removed per the server setting),
+    was stopped by its student (`stopped`: the checkpoint stays, to go on) or by its sweep's pruner (`pruned`)."""
     if not stopped and not checkpoint.keep_on_completion():
         checkpoint.remove(run_dir)
-    return finish(run_dir, "stopped" if stopped else "completed", final=final)
+    state = ("pruned" if (run_dir / runfolder.PRUNE).exists() else "stopped") if stopped else "completed"
+    return finish(run_dir, state, final=final)
 
 
 def finish_if_server_died(run_dir: Path, monitor, stop_flag) -> dict | None:

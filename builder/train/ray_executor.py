@@ -176,14 +176,19 @@ class RayJobManager:
         self._watcher.start()
 
     # -- the JobManager interface ---------------------------------------------------------------
-    def submit(self, experiment, name: str | None = None, workspace: str | None = None) -> str:
-        """As the local manager's: the same workspace rules (`jobs.admit`); Ray schedules the actors."""
+    def submit(self, experiment, name: str | None = None, workspace: str | None = None,
+               sweep: str | None = None, trial: int | None = None) -> str:
+        """As the local manager's: the same workspace and sweep rules (`jobs.admit`); Ray schedules the actors
+        (a sweep's trials spread over the cluster's nodes)."""
         exp = checked(experiment, name)
         with self._lock:
             if self._closed:
                 raise RuntimeError("the job manager is shut down")
-            pruned = admit(self.root, workspace, self._active_of(workspace) if workspace else 0)
-            run_id = create_run(self.root, exp, owner=owner_tag(workspace) if workspace else None, pruned=pruned)
+            active = self._active_of(workspace, sweep) if workspace or sweep else 0
+            pruned = admit(self.root, workspace, active, sweep=bool(sweep))
+            link = {"sweep": sweep, "trial": trial} if sweep else {}
+            run_id = create_run(self.root, exp, owner=owner_tag(workspace) if workspace else None, pruned=pruned,
+                                **link)
             self._runs[run_id] = RemoteRun(self.ray, self.root / run_id, self.cpus, self.gpus)
         return run_id
 
@@ -269,8 +274,12 @@ class RayJobManager:
             self._runs.clear()
 
     # -- internals ---------------------------------------------------------------------------------
-    def _active_of(self, workspace: str) -> int:
-        return sum(1 for r in self._runs if runfolder.read_status(self.root / r).get("owner") == owner_tag(workspace))
+    def _active_of(self, workspace: str | None, sweep: str | None = None) -> int:
+        """Runs of `sweep`, or else the workspace's single runs (its sweeps' trials apart)."""
+        statuses = [runfolder.read_status(self.root / r) for r in self._runs]
+        if sweep:
+            return sum(1 for s in statuses if s.get("sweep") == sweep)
+        return sum(1 for s in statuses if s.get("owner") == owner_tag(workspace) and not s.get("sweep"))
 
     def _recover(self) -> None:
         """As the local manager's, on the watcher thread (Ray ends a dead server's actors by itself)."""
