@@ -129,6 +129,12 @@ class ClassFolder:
         self._touch()
         return name
 
+    def class_for(self, label: str) -> str:
+        """The class a model's label goes into (made when missing): characters a folder name may not hold
+        become '-', so "T-shirt/top" is kept as "T-shirt-top"."""
+        name = re.sub(r"[^\w .,'()+-]", "-", " ".join(str(label).split())).strip(" -._,'()+")[:40]
+        return self._find(name) or self.add_class(name or "unnamed")
+
     def rename_class(self, old: str, new: str) -> str:
         source, new = self._class_dir(old), clean_name(new)
         clash = self._find(new)

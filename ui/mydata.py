@@ -29,10 +29,14 @@ def folder() -> classes.ClassFolder:
     return classes.ClassFolder(state.workspaces().folder(state.workspace_id()) / classes.HOME)
 
 
-def add_picture(cls: str, raw: bytes | None = None, picture=None, what: str = "the picture") -> str | None:
-    """Keep a picture (bytes, or decoded pixels) in class `cls`; None when kept, else the reason in words."""
+def add_picture(cls: str, raw: bytes | None = None, picture=None, what: str = "the picture",
+                make: bool = False) -> str | None:
+    """Keep a picture (bytes, or decoded pixels) in class `cls` (made first when `make`); None when kept, else
+    the reason in words."""
     try:
         mine = folder()
+        if make:
+            cls = mine.class_for(cls)
         if raw is not None:
             mine.add_example(cls, raw, what)
         else:
