@@ -15,8 +15,7 @@ import streamlit as st
 from datasets import classes
 from ui import datacache, drawpad, state
 
-THUMBS = 24  # newest examples shown per class (the rest counted): a page with 500 snapshots stays quick
-THUMB_PX = 64
+THUMBS = 16  # newest examples shown per class (the rest counted): a page with 500 snapshots stays quick
 COLUMNS = 8
 TEMPLATE = "transfer-cnn"  # the suggested start for photos
 LABEL = "My data: "  # the start of the upload's name in "Your uploads"
@@ -169,7 +168,7 @@ def thumbnails(mine: classes.ClassFolder, cls: str) -> None:
         shown = examples[::-1][:THUMBS]
         for row in range(0, len(shown), COLUMNS):
             for col, path in zip(st.columns(COLUMNS), shown[row:row + COLUMNS], strict=False):
-                col.image(str(path), width=THUMB_PX)
+                col.image(str(path), width="stretch")  # no server-side resize: the column sets the size
                 if col.button("✕", key=f"mydata_x_{cls}_{path.name}", help="Delete this picture"):
                     _act(lambda p=path: mine.delete_example(cls, p.name), None)
         if len(examples) > THUMBS:
