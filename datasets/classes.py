@@ -17,16 +17,21 @@ import io
 import json
 import os
 import re
+import shutil
 import time
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 
 from builder import limits
+from builder.predict.framing import read_picture
 from builder.spec import atomic_write_text
+from datasets import uploads
 from datasets.base import Dataset, DatasetError
+from datasets.registry import DatasetInfo
 
 FORMAT = "layerlab/mydata@1"
 HOME = "mydata"  # inside the workspace folder
@@ -145,8 +150,6 @@ class ClassFolder:
         return new
 
     def delete_class(self, name: str) -> None:
-        import shutil
-
         shutil.rmtree(self._class_dir(name))
         self._touch()
 
@@ -154,8 +157,6 @@ class ClassFolder:
     def add_example(self, cls: str, raw: bytes, what: str = "the picture") -> Path:
         """Keep an uploaded picture (PNG, JPEG, WebP bytes) in class `cls`: counts first, then its header,
         then it is decoded, shrunk to STORED_SIDE and kept as PNG."""
-        from builder.predict import read_picture
-
         self._check_room(cls, 1)
         return self._keep(cls, read_picture(raw, limits.get("max_image_pixels"), what))
 
@@ -180,8 +181,6 @@ class ClassFolder:
     def add_zip(self, raw: bytes, name: str = "the ZIP") -> Added:
         """A ZIP with one folder per class (cats/1.png …): classes made as needed, every entry checked by
         the upload rules (paths, sizes, count) and by header before decoding."""
-        from datasets import uploads
-
         try:
             zf = zipfile.ZipFile(io.BytesIO(raw))
         except zipfile.BadZipFile:
@@ -225,8 +224,6 @@ class ClassFolder:
     def to_dataset(self, size: int = 28, color: str = "grayscale") -> Dataset:
         """Every example resized to `size`×`size`, grey (1 channel) or "rgb" (3), 0..1; labels in `classes()`
         order (empty classes left out), examples in the order they were added."""
-        from PIL import Image
-
         if color not in ("grayscale", "rgb"):
             raise ClassError(f"colour must be 'grayscale' or 'rgb'; got {color!r}")
         if not 8 <= int(size) <= 256:
@@ -281,8 +278,6 @@ class ClassFolder:
 
     def _keep(self, cls: str, picture: np.ndarray) -> Path:
         """Write the picture as the class's next `<n>.png`; two tabs adding at once never share a number."""
-        from PIL import Image
-
         folder = self._class_dir(cls)
         image = Image.fromarray(_uint8(picture))
         image.thumbnail((STORED_SIDE, STORED_SIDE), Image.Resampling.LANCZOS)
@@ -329,8 +324,6 @@ def _uint8(picture: np.ndarray) -> np.ndarray:
 
 
 def _as_dataset(x: np.ndarray, y: np.ndarray, classes: list[str], name: str) -> Dataset:
-    from datasets.registry import DatasetInfo
-
     info = DatasetInfo(f"mydata:{name}", name, "classification", x.shape[1:], classes, len(x),
                        f"Your own pictures '{name}': {len(classes)} classes.", kind="image")
     return Dataset(x, y, info, classes, notes=[f"{len(x)} pictures in {len(classes)} classes, made by you"])

@@ -12,6 +12,7 @@ import json
 
 import streamlit as st
 
+from builder import experiment, templates
 from datasets import classes
 from ui import datacache, drawpad, state
 
@@ -224,8 +225,6 @@ def store(mine: classes.ClassFolder, dataset, size: int, color: str) -> str:
 
 def template_button(upload_id: str) -> None:
     """Start from the transfer-learning template on this data, its head fitted to the class count."""
-    from builder import experiment, templates
-
     if not st.button(f"Start from the template “{templates.TEMPLATES[TEMPLATE].title}” (suggested for photos)",
                      key="mydata_template", icon=":material/school:"):
         return
