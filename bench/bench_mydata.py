@@ -47,10 +47,9 @@ def page(filled: int):
     for name in ("thumbs up", "nothing"):
         at.text_input(key="mydata_new_class").set_value(name)
         at.button(key="mydata_add_class").click().run()
-    from ui import mydata  # noqa: F401 - the page's module, loaded by now
-
     from builder.workspace import Workspaces
-    from datasets.classes import ClassFolder, HOME
+    from datasets.classes import HOME, ClassFolder
+    from ui import mydata  # noqa: F401 - the page's module, loaded by now
 
     mine = ClassFolder(Workspaces(os.environ["LAYERLAB_HOME"]).folder(at.session_state["ws"]) / HOME)
     small = np.full((96, 128, 3), 128, np.uint8)

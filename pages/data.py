@@ -426,7 +426,8 @@ if msg := st.session_state.pop("data_notice", None):
     st.success(msg, icon=":material/check_circle:")
 data = state.get_data()
 source = st.segmented_control("Source", ["Built-in dataset", "Upload your own", "My data"], key="data_source",
-                              default="Upload your own" if datacache.is_upload(data.get("dataset")) else "Built-in dataset")
+                              default=("My data" if mydata.is_mine(state.get_upload_id()) else "Upload your own")
+                              if datacache.is_upload(data.get("dataset")) else "Built-in dataset")
 if source == "Upload your own":
     upload_form()
 elif source == "My data":

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import copy
 import io
+import os
 import zipfile
 from pathlib import Path
 
@@ -10,6 +11,8 @@ import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
+from builder import experiment
+from builder.workspace import Workspaces
 from datasets import classes
 from tests.test_app_data import IRIS_MLP
 
@@ -48,9 +51,6 @@ def add_class(at: AppTest, name: str) -> None:
 
 
 def own(at: AppTest) -> classes.ClassFolder:
-    from builder.workspace import Workspaces
-    import os
-
     ws = at.session_state["ws"]
     return classes.ClassFolder(Workspaces(os.environ["LAYERLAB_HOME"]).folder(ws) / classes.HOME)
 
@@ -132,18 +132,17 @@ def test_many_files_and_a_zip_are_added_and_the_data_is_used_with_the_transfer_t
     assert any(n["type"] == "Pretrained" for n in spec["nodes"])
     assert next(n for n in spec["nodes"] if n["id"] == "probs")["params"]["units"] == 2
     assert at.session_state["data"]["dataset"] == f"upload:{upload_id}"
-    from builder import experiment
-
     assert experiment.check(_experiment(at)) == []
+    reopened = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    reopened.query_params["ws"] = at.session_state["ws"]
+    reopened.switch_page("pages/data.py").run()
+    assert reopened.segmented_control(key="data_source").value == "My data"  # the data in use is My data
     snapshot(at, "white")  # a changed folder makes a new upload that replaces the old one in the list
     at.button(key="mydata_use").click().run()
     assert [u["name"] for u in own_uploads(at)] == names and at.session_state["upload_id"] != upload_id
 
 
 def own_uploads(at):
-    from builder.workspace import Workspaces
-    import os
-
     return Workspaces(os.environ["LAYERLAB_HOME"]).uploads(at.session_state["ws"])
 
 

@@ -63,10 +63,14 @@ def section():
     for cls in mine.classes():
         thumbnails(mine, cls)
     used = use_form(mine)
-    current = state.get_upload_id()
-    if used is None and any(u["id"] == current and u["name"].startswith(LABEL) for u in state.uploads()):
-        template_button(current)
+    if used is None and is_mine(state.get_upload_id()):
+        template_button(state.get_upload_id())
     return used
+
+
+def is_mine(upload_id: str | None) -> bool:
+    """Whether an upload of this workspace is a copy of its own data (made by "Use this data")."""
+    return any(u["id"] == upload_id and u["name"].startswith(LABEL) for u in state.uploads())
 
 
 def _notice() -> None:
