@@ -711,6 +711,69 @@ def check_vocabulary_spec(_):
     return message
 
 
+def jpeg(colour: int) -> bytes:
+    from PIL import Image
+    buffer = io.BytesIO()
+    Image.new("RGB", (32, 24), (colour, colour, colour)).save(buffer, "JPEG")
+    return buffer.getvalue()
+
+
+def check_webcam_flood_class(_):
+    """A webcam left clicking into one class: the class cap (500) keeps the first 500, then refuses each."""
+    from builder.limits import get
+    from datasets.classes import ClassFolder
+    mine = ClassFolder(INPUTS / "flood-ws" / "mydata")
+    mine.add_class("thumbs up")
+    shot, cap = jpeg(200), get("max_class_examples")
+    for _ in range(cap):
+        mine.add_example("thumbs up", shot)
+    message = refusal(mine.add_example, "thumbs up", shot)
+    assert mine.counts() == {"thumbs up": cap} and "LAYERLAB_MAX_CLASS_EXAMPLES" in message, message
+    return message
+
+
+def make_full_workspace():
+    """A workspace one example short of its cap (2,000), spread over classes of two own datasets."""
+    from builder.limits import get
+    mydata, shot = INPUTS / "full-ws" / "mydata", jpeg(90)
+    for i in range(get("max_mydata_examples") - 1):
+        folder = mydata / f"set{i % 2}" / f"class{i % 8}"
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"{i + 1}.png").write_bytes(shot)
+    return mydata
+
+
+def check_full_workspace(mydata):
+    from datasets.classes import ClassFolder
+    mine = ClassFolder(mydata, "set0")
+    mine.add_example("class0", jpeg(10))  # the last one that fits
+    message = refusal(mine.add_example, "class2", jpeg(10))
+    assert "LAYERLAB_MAX_MYDATA_EXAMPLES" in message, message
+    message_zip = refusal(ClassFolder(mydata, "set1").add_zip, _zip({"new/1.png": small_png(1)}), "more.zip")
+    assert "LAYERLAB_MAX_MYDATA_EXAMPLES" in message_zip and not (mydata / "set1" / "new").exists(), message_zip
+    return message
+
+
+def _zip(entries: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as zf:
+        for name, content in entries.items():
+            zf.writestr(name, content)
+    return buffer.getvalue()
+
+
+def check_mydata_bombs(_):
+    """A snapshot and a ZIP entry whose PNG header declares 10^10 pixels: refused / skipped before decoding."""
+    from datasets.classes import ClassFolder
+    mine = ClassFolder(INPUTS / "bomb-ws" / "mydata")
+    mine.add_class("a")
+    message = refusal(mine.add_example, "a", png(100_000, 100_000), "the snapshot")
+    assert "LAYERLAB_MAX_IMAGE_PIXELS" in message, message
+    added = mine.add_zip(_zip({"a/bomb.png": png(100_000, 100_000), "a/ok.png": small_png(3)}), "pets.zip")
+    assert mine.counts() == {"a": 1} and len(added.skipped) == 1, (mine.counts(), added.skipped)
+    return f"{message}; in a ZIP: {added.skipped[0]}"
+
+
 GROUPS = {
     "plain": {
         "wav: headers declaring 10 hours of sound": (make_wav_hours, check_wav_hours),
@@ -740,6 +803,9 @@ GROUPS = {
         "guard: .keras with a Lambda layer": (make_lambda_keras, check_lambda_keras),
         "guard: run ids outside the runs folder": (lambda: None, check_run_id_traversal),
         "disk full while writing status.json": (lambda: None, check_status_write_disk_full),
+        "my data: webcam flood of 501 snapshots into one class": (lambda: None, check_webcam_flood_class),
+        "my data: a workspace at its example cap (files, ZIP)": (make_full_workspace, check_full_workspace),
+        "my data: snapshot and ZIP entry declaring 100,000 x 100,000": (lambda: None, check_mydata_bombs),
     },
     "keras": {
         "spec: TextVectorization keeping every word": (lambda: None, check_vocabulary_spec),
