@@ -11,7 +11,7 @@ import streamlit as st
 
 from builder.experiments.experiment import dataset_title
 from builder.train import devices
-from ui import collector, feedback, navigation, state
+from ui import collector, feedback, jobs, navigation, state
 from ui.cookies import remember as remember_cookies
 
 st.set_page_config(page_title="Layerlab", page_icon="🧱", layout="wide", initial_sidebar_state="expanded")
@@ -24,6 +24,7 @@ PAGES = [  # (file, title, icon)
     ("pages/data.py", "Data", ":material/dataset:"),
     ("pages/build.py", "Build", ":material/account_tree:"),
     ("pages/train.py", "Train", ":material/model_training:"),
+    ("pages/sweep.py", "Sweep", ":material/tune:"),
     ("pages/explain.py", "Explain", ":material/visibility:"),
     ("pages/try.py", "Try", ":material/touch_app:"),
     ("pages/runs.py", "Runs", ":material/history:"),
@@ -119,6 +120,9 @@ def class_code_gate() -> None:
 if "teacher" in st.query_params:  # the key leaves the address at once (a projector shows it); a cookie stays
     state.admit_teacher(st.query_params["teacher"])
     del st.query_params["teacher"]
+# Any first view starts the job manager (its worker imports Keras meanwhile): a restarted server goes on
+# with the runs it was training then, whichever page is opened first.
+jobs.prewarm()
 class_code_gate()
 chosen = PAGES + (TEACHER_PAGES if state.is_teacher() else [])
 pages = {title: st.Page(str(HERE / path), title=title, icon=icon, url_path=title.lower()) for path, title, icon in chosen}

@@ -15,6 +15,7 @@ from builder.experiments.experiment import check, problem_text
 from builder.graph.importer import from_keras_file
 from builder.graph.validate import check as check_model
 from builder.graph.validate import ensure_valid
+from builder.sweep.space import problems as sweep_problems
 from builder.model.spec import FORMAT, SpecError, atomic_write_text, parse_json, read_text, structure_problems
 from datasets.registry import list_datasets
 
@@ -73,10 +74,24 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--out", metavar="DIR", help="the run folder to write")
     p.add_argument("--resume", metavar="RUN_DIR", help="go on training this run in its own folder, from its checkpoint")
     p.add_argument("--epochs", type=int, metavar="N", help="with --resume: train N more epochs (default: up to the "
-                   "run's planned epochs)")
+                   "run's planned epochs); with --data: train N epochs")
+    p.add_argument("--data", metavar="FILE_OR_FOLDER", help="train on your own data instead of an experiment: a CSV, "
+                   "ZIP, NPZ, or a folder with one subfolder per class (pictures, .wav clips or .txt files)")
+    p.add_argument("--template", metavar="ID", help="with --data: the template to train (default: the one made for "
+                   "the data's kind)")
+    p.add_argument("--target", metavar="COLUMN", help="with --data: the CSV column to predict")
     p.add_argument("--executor", choices=["local", "ray"], default="local",
                    help="local: train in this process; ray: on a Ray cluster (env LAYERLAB_RAY_ADDRESS, "
                    "else a Ray instance started on this machine; pip install -r requirements-ray.txt)")
+    p = command("sweep", _sweep, "a hyperparameter sweep (Optuna) of an experiment: one line per trial, a JSON "
+                "summary last")
+    p.add_argument("path", metavar="EXPERIMENT.json", help="the experiment (its 'sweep' key, if any, sets the space)")
+    p.add_argument("--trials", type=int, metavar="N", help="how many trials (default: the experiment's, else 12)")
+    p.add_argument("--out", metavar="DIR", required=True, help="the sweep's folder; an existing one goes on")
+    p.add_argument("--space", metavar="SPACE.json", help="the search space, e.g. {\"learning_rate\": {\"low\": "
+                   "0.0001, \"high\": 0.1, \"log\": true}}")
+    p.add_argument("--executor", choices=["local", "ray"], default="local",
+                   help="local: warm worker processes here; ray: the trials spread over a Ray cluster")
     p = command("explain", _explain, "saliency maps (or another method) for test samples of a finished run")
     p.add_argument("path", metavar="RUN_DIR")
     p.add_argument("--method", default="saliency", help="saliency (default), integrated_gradients, grad_cam, …")
@@ -116,9 +131,11 @@ def _validate(args) -> int:
 
 
 def _experiment_problems(data: dict) -> list[str]:
-    """The engine's one verdict (builder.experiments.experiment.check), one line per problem."""
+    """The engine's one verdict (builder.experiments.experiment.check; with a `sweep` key,
+    builder.sweep.space.problems), one line per problem."""
     _quiet_keras()
-    return list(dict.fromkeys(problem_text(p) for p in check(data)))
+    verdict = sweep_problems if isinstance(data.get("sweep"), dict) else check
+    return list(dict.fromkeys(problem_text(p) for p in verdict(data)))
 
 
 def _load_valid(path):
@@ -180,6 +197,10 @@ def _datasets(args) -> int:
 
 
 def _train(args) -> int:
+    if args.data:
+        return _train_data(args)
+    if args.template or args.target:
+        return _fail(["--template and --target go with --data FILE_OR_FOLDER"])
     if args.resume or args.epochs is not None:
         if args.path or args.out or not args.resume:
             return _fail(["use either EXPERIMENT.json --out DIR (a new run) or --resume RUN_DIR [--epochs N] "
@@ -198,6 +219,36 @@ def _train(args) -> int:
     from builder.train.runner import cli_train  # lazy: a command's module, missing = one line (main)
 
     return int(cli_train(args.path, args.out) or 0)
+
+
+def _train_data(args) -> int:
+    """`train --data FILE_OR_FOLDER --out DIR`: the fitting template on the teacher's own data."""
+    import json
+    import tempfile
+
+    if args.path or args.resume or not args.out:
+        return _fail(["use train --data FILE_OR_FOLDER --out DIR [--template ID] [--target COLUMN] [--epochs N]"])
+    _quiet_keras()
+    from builder.headless import HeadlessError, experiment_for_data
+    from builder.train.runner import cli_train
+
+    try:
+        exp = experiment_for_data(args.data, args.template, args.target, args.epochs)
+    except HeadlessError as e:
+        return _fail(e.lines)
+    except ValueError as e:  # an upload or dataset error, in plain words
+        return _fail([str(e)])
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "experiment.json"
+        path.write_text(json.dumps(exp), encoding="utf-8")
+        return int(cli_train(path, args.out) or 0)
+
+
+def _sweep(args) -> int:
+    _quiet_keras()
+    from builder.sweep.cli import cli_sweep
+
+    return cli_sweep(args.path, args.trials, args.out, args.space, args.executor)
 
 
 def _explain(args) -> int:

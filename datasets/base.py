@@ -1,7 +1,8 @@
 """The in-memory dataset every loader returns and every consumer reads.
 
 `x` holds the inputs (float32; images as (n, height, width, channels) scaled
-0..1; token sequences as int32), `y` the targets (int32 class indices for
+0..1; sound as (n, samples) waves in -1..1; token sequences as int32; text as
+(n, 1) Python strings in an object array), `y` the targets (int32 class indices for
 classification, float32 values for regression). `masks`, when present, is a
 bool array (n, height, width) marking the object pixels of each image, so
 saliency maps can be scored against ground truth.
@@ -72,7 +73,7 @@ class DatasetInfo:
     description: str  # one line for a student
     offline: bool = True  # usable right now without internet
     options: dict[str, Param] = field(default_factory=dict)  # generator settings
-    kind: str = "table"  # image | table | points | sequence | tokens
+    kind: str = "table"  # image | table | points | sequence | tokens | sound | text
     extra: dict = field(default_factory=dict)  # e.g. {"vocab_size": 20} for tokens; images: "raw_max", the
     # loader's pixel range before it scaled them to 0..1 (16 for digits, 255 for photos; 1 when absent)
 

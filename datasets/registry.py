@@ -11,11 +11,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from builder.model.params import Param, check_params
-from datasets import builtin, generated, keras_sets, stored
+from datasets import audio, builtin, generated, keras_sets, stored, text
 from datasets.base import Dataset, DatasetError, DatasetInfo
 
 TASKS = ("classification", "regression", "reconstruction", "sequence")
-KINDS = ("image", "table", "points", "sequence", "tokens")
+KINDS = ("image", "table", "points", "sequence", "tokens", "sound", "text")
 
 
 
@@ -101,6 +101,21 @@ _ENTRIES: dict[str, _Entry] = {e.info.id: e for e in (
                                      _seed()),
                        kind="tokens", extra={"vocab_size": generated.VOCAB_SIZE}),
            generated.tokens),
+    _Entry(DatasetInfo("sounds", "Sounds: tone, chirp, hiss", "classification", (audio.RATE,), ["chirp", "hiss", "tone"],
+                       120, "One-second clips of a steady tone, a rising chirp or a hiss at random pitch and loudness; "
+                       "tell which it is (the model hears the raw wave).",
+                       options=_opts(_n(120, lo=3, hi=3000), _noise(0.05, 0.5, "How loud the background noise is."),
+                                     _seed()),
+                       kind="sound", extra={"rate": audio.RATE}),
+           audio.sounds),
+    _Entry(DatasetInfo("sentences", "Sentences: food, sport, weather", "classification", (1,),
+                       ["food", "sport", "weather"], 3000,
+                       "Short sentences about food, sport or the weather; tell the topic (the model reads raw text).",
+                       options=_opts(_n(3000, lo=30, hi=50_000),
+                                     _noise(0.05, 0.5, "How many sentences also name a word of another topic."),
+                                     _seed()),
+                       kind="text", extra={"vocabulary": 200}),
+           text.sentences),
     _Entry(DatasetInfo("mnist", "MNIST digits", "classification", (28, 28, 1), [str(i) for i in range(10)], 70000,
                        "70,000 handwritten digits 0–9 at 28×28 pixels; the classic first image task.",
                        options=_KERAS_OPTS, kind="image", extra={"keras": True, "raw_max": 255}), None),

@@ -180,13 +180,12 @@ class Normalizer:
 
     def fit(self, x: np.ndarray) -> Normalizer:
         axes = tuple(range(x.ndim - 1))
-        x = np.asarray(x, np.float64)
-        if self.mode == "standard":
-            shift, scale = x.mean(axis=axes), x.std(axis=axes)
-        elif self.mode == "minmax":
-            shift, scale = x.min(axis=axes), x.max(axis=axes) - x.min(axis=axes)
-        else:
+        if self.mode == "none":  # nothing to measure (and text holds strings, not numbers)
             shift, scale = np.zeros(x.shape[-1]), np.ones(x.shape[-1])
+        else:
+            x = np.asarray(x, np.float64)
+            shift, scale = ((x.mean(axis=axes), x.std(axis=axes)) if self.mode == "standard"
+                            else (x.min(axis=axes), x.max(axis=axes) - x.min(axis=axes)))
         scale = np.where(scale > 1e-12, scale, 1.0)  # constant columns stay constant, no division by zero
         self.shift, self.scale = shift.astype(np.float32), scale.astype(np.float32)
         return self
@@ -214,8 +213,9 @@ class Normalizer:
 
 
 def default_normalization(dataset: Dataset) -> str:
-    """Tables and point sets are standardized; images are already 0..1; tokens are ids; waves are small."""
-    if not np.issubdtype(dataset.x.dtype, np.floating):
+    """Tables and point sets are standardized; images are already 0..1; tokens are ids; waves are small;
+    sound clips are in -1..1 (their spectrogram is a layer of the model); text is strings."""
+    if dataset.info.kind == "sound" or not np.issubdtype(dataset.x.dtype, np.floating):
         return "none"
     return "standard" if dataset.x.ndim == 2 else "none"
 

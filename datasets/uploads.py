@@ -488,9 +488,10 @@ def _image_pixels(zf: zipfile.ZipFile, items, name: str, limits: Limits) -> list
 
 
 def load_npz(file, task: str | None = None, limits: Limits | None = None) -> Dataset:
-    """An .npz with arrays `x` and `y` (optionally `class_names`, `feature_names`, `masks`) as a Dataset.
+    """An .npz with arrays `x` and `y` (optionally `class_names`, `feature_names`, `masks`, `kind`) as a Dataset.
 
-    Object arrays are refused (they would need pickle, which can run code).
+    Object arrays are refused (they would need pickle, which can run code); `x` as text (one sentence per
+    row) is a text dataset; `kind` "sound" marks raw waveforms.
     uint8 inputs are treated as images and scaled 0..1; (n, h, w) uint8 images
     get a channel axis. Integer `y` means classification unless `task` says otherwise.
     Shapes and dtypes of every entry are read from their `.npy` headers and checked before any array is loaded.
@@ -504,7 +505,7 @@ def load_npz(file, task: str | None = None, limits: Limits | None = None) -> Dat
     missing_keys = [k for k in ("x", "y") if k not in headers]
     if missing_keys:
         raise UploadError(f"'{name}' needs arrays named 'x' and 'y'; it has: {', '.join(headers) or 'none'}")
-    _check_dataset_bytes(sum(math.prod(shape) * (4 if key == "x" else dtype.itemsize)
+    _check_dataset_bytes(sum(math.prod(shape) * (max(4, dtype.itemsize) if key == "x" else dtype.itemsize)
                              for key, (shape, dtype) in headers.items()), name, limits)
     try:
         with np.load(io.BytesIO(raw), allow_pickle=False) as npz:
@@ -512,15 +513,24 @@ def load_npz(file, task: str | None = None, limits: Limits | None = None) -> Dat
             names = npz["class_names"] if "class_names" in npz.files else None
             columns = npz["feature_names"] if "feature_names" in npz.files else None
             masks = npz["masks"].astype(bool) if "masks" in npz.files else None
+            stated = str(npz["kind"]) if "kind" in npz.files else None
     except Exception as exc:  # noqa: BLE001 - a damaged archive or array, in numpy's words
         raise UploadError(f"'{name}' could not be read as .npz: {exc}") from None
+    if x.dtype.kind == "U":
+        if x.shape[1:] not in ((), (1,)):
+            raise UploadError(f"'{name}': 'x' holds text shaped {x.shape}; text is one sentence per row (shape (n,) "
+                              "or (n, 1)), and any other 'x' must hold numbers")
+        x = x.reshape(-1, 1)
     if x.ndim < 2 or len(x) != len(y):
         raise UploadError(f"'{name}': 'x' must have one row per example and as many rows as 'y' "
                           f"(x {x.shape}, y {y.shape})")
     if masks is not None and (masks.ndim != 3 or len(masks) != len(x)):
         raise UploadError(f"'{name}': 'masks' must be shaped (examples, height, width); got {masks.shape}")
     kind = "table" if x.ndim == 2 else "image" if x.ndim == 4 or x.dtype == np.uint8 else "sequence"
-    if x.dtype == np.uint8:
+    kind = "text" if x.dtype.kind == "U" else stated if stated in STATED_KINDS else kind
+    if kind == "text":
+        x = x.astype(object)  # a text model's input: one Python str per example
+    elif x.dtype == np.uint8:
         x = x.astype(np.float32)
         x /= 255.0
         if x.ndim == 3:
@@ -544,7 +554,8 @@ def load_npz(file, task: str | None = None, limits: Limits | None = None) -> Dat
 
 
 REAL_KINDS = "biuf"  # bool, signed and unsigned integers, floats: the numbers a dataset may hold
-TEXT_KEYS = ("class_names",)  # the one array that may hold text (save_npz writes the class names so)
+TEXT_KEYS = ("class_names", "feature_names", "x", "kind")  # may hold text: names, sentences, the data's kind
+STATED_KINDS = ("sound",)  # what save_npz records in `kind` where the shape alone would not tell
 _KIND_WORDS = {"c": "complex numbers", "U": "text", "S": "bytes", "M": "dates", "m": "time spans", "V": "raw records"}
 
 
@@ -553,7 +564,7 @@ def _npy_headers(zf: zipfile.ZipFile, name: str) -> dict[str, tuple[tuple, np.dt
 
     numpy serves key `x` from an entry `x.npy` or from a plain `x` (the plain one wins, and a repeated name
     gives its last copy), so every entry is read, and two entries for one key are refused. Only real
-    numbers pass (text only for `class_names`); Python objects never do.
+    numbers pass (text only for `class_names` and `feature_names`); Python objects never do.
     """
     headers = {}
     for entry in zf.infolist():
@@ -588,12 +599,15 @@ def _npy_header(zf: zipfile.ZipFile, entry: zipfile.ZipInfo, name: str) -> tuple
 
 
 def save_npz(dataset: Dataset, path) -> None:
-    """Write a dataset as .npz (x, y, class_names, feature_names, masks) that `load_npz` reads back.
+    """Write a dataset as .npz (x, y, class_names, feature_names, masks, kind) that `load_npz` reads back.
 
     Lets the app hand an uploaded dataset to the training worker process as a
     file. Written to a temporary name and renamed, so readers never see half a file.
     """
-    arrays = {"x": dataset.x, "y": dataset.y}
+    text = dataset.x.dtype == object  # sentences: stored as fixed-width text, which numpy reads without pickle
+    arrays = {"x": dataset.x.astype(str) if text else dataset.x, "y": dataset.y}
+    if dataset.info.kind in STATED_KINDS:
+        arrays["kind"] = np.array(dataset.info.kind)
     if dataset.class_names is not None:
         arrays["class_names"] = np.array(dataset.class_names, dtype=str)
     if dataset.feature_names is not None:  # an uploaded table's column names, for Explain's bars

@@ -55,6 +55,7 @@ def class_view() -> None:
                            icon=":material/download:", help="Names and results only: no workspace links.")
     hide_rows(everyone, hidden)
     leaderboard(runs, everyone)
+    shared_runs(runs, everyone)
     running_now([r["run now"] for r in rows if r["run now"]])
 
 
@@ -82,6 +83,21 @@ def leaderboard(runs: list, everyone: list[dict]) -> None:
         st.markdown(f"**{dataset}**")
         st.dataframe(part.drop(columns=["dataset"]).head(10), hide_index=True, width="stretch",
                      column_config={"test accuracy": st.column_config.NumberColumn(format="percent")})
+
+
+def shared_runs(runs: list, everyone: list[dict]) -> None:
+    """Runs the students shared, each with a link to its Try page (for the projector: draw, and the class
+    watches the answer)."""
+    finished = [r for r in runs if r.shared and r.status == "completed"]
+    if not finished:
+        return
+    st.subheader("Shared runs")
+    names = {r["key"]: r["name"] for r in everyone}
+    table = pd.DataFrame([{"student": names.get(r.owner, "—"), "run": r.id, "model": r.model, "dataset": r.dataset,
+                           "try it": f"/try?run={r.id}"} for r in finished])
+    st.dataframe(table, hide_index=True, width="stretch", key="class_shared",
+                 column_config={"try it": st.column_config.LinkColumn(display_text="Try it ↗",
+                                                                      help="Opens the run's Try page in a new tab")})
 
 
 def running_now(active: list[str]) -> None:

@@ -16,7 +16,7 @@ import streamlit as st
 from builder.experiments import templates
 from builder.experiments.experiment import size_defaults
 from datasets import augment, keras_sets, registry, splits, uploads
-from ui import charts, datacache, feedback, problems, state
+from ui import charts, datacache, feedback, mydata, problems, state
 from ui.forms import param_form
 from ui.navigation import require_app
 
@@ -405,10 +405,14 @@ st.caption("Step 1 of 3 — choose what the network learns from. Then go to **Bu
 if msg := st.session_state.pop("data_notice", None):
     st.success(msg, icon=":material/check_circle:")
 data = state.get_data()
-source = st.segmented_control("Source", ["Built-in dataset", "Upload your own"], key="data_source",
-                              default="Upload your own" if datacache.is_upload(data.get("dataset")) else "Built-in dataset")
+source = st.segmented_control("Source", ["Built-in dataset", "Upload your own", "My data"], key="data_source",
+                              default=("My data" if mydata.is_mine(state.get_upload_id()) else "Upload your own")
+                              if datacache.is_upload(data.get("dataset")) else "Built-in dataset")
 if source == "Upload your own":
     upload_form()
+elif source == "My data":
+    if used := mydata.section():
+        _use_upload(*used, "your own pictures")
 else:
     builtin_picker()
 data = state.get_data()

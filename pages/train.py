@@ -138,7 +138,6 @@ def live_view(run_id: str | None, active: bool) -> None:
 
 st.title("Train")
 st.info(jobs.device_line(), icon=":material/memory:")
-jobs.prewarm()
 run_id = watched_run()
 settings, view = st.columns([2, 3], gap="large")
 with settings:

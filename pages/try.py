@@ -13,7 +13,7 @@ import streamlit as st
 
 from builder import limits, predict
 from builder.train.evaluate import probabilities
-from ui import charts, drawpad, gan_view, jobs, live, run_data, state
+from ui import charts, drawpad, gan_view, jobs, live, mydata, run_data, state
 from ui.navigation import require_app
 
 SOURCES = ["Draw", "Camera", "Upload", "Test example"]
@@ -238,6 +238,25 @@ def try_run(folder) -> None:
     if trained.kind == "image":
         show_pictures(trained, original, raw, caption, answer)
     show_answer(trained, answer, names)
+    if trained.kind == "image" and answer.task == "classification":
+        keep(trained, original, raw, answer)
+
+
+def keep(trained, original, raw, answer) -> None:
+    """"Add to my data as <label>": the student's input, labelled (the answer, or the right class), goes into
+    the workspace's own data, where the Data page shows it and a later run trains on it."""
+    c1, c2 = st.columns([2, 3], vertical_alignment="bottom")
+    label = c1.selectbox("Its right label", answer.class_names, index=answer.index,
+                         key=f"try_keep_label_{answer.index}",  # a new answer proposes its own label
+                         help="Fix a mistake: pick the class it really is, then keep the picture for training.")
+    if c2.button(f"Add to my data as “{label}”", key="try_keep", icon=":material/add_photo_alternate:"):
+        picture = original if original is not None else np.asarray(raw, np.float32).reshape(trained.shape) / trained.prep.raw_max
+        problem = mydata.add_picture(label, picture=picture, make=True)
+        if problem:
+            st.error(f"Not added: {problem}", icon=":material/block:")
+        else:
+            st.success(f"Added to your own data as “{label}”; see it on the Data page under My data.",
+                       icon=":material/check_circle:")
 
 
 def feature_names(trained) -> list[str] | None:

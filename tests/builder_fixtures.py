@@ -12,6 +12,11 @@ SAMPLES = {
     "Activation": ("Activation", [((3,), F)], {"activation": "tanh"}, (3,), 0),
     "Dropout": ("Dropout", [((3,), F)], {"rate": 0.2}, (3,), 0),
     "Flatten": ("Flatten", [((2, 3, 1), F)], {}, (6,), 0),
+    # 1024 samples, a slice every 128 (centred): 1 + 1024 // 128 = 9 columns of 8 pitch bands
+    "MelSpectrogram": ("MelSpectrogram", [((1024,), F)], {"fft_length": 256, "sequence_stride": 128,
+                                                         "num_mel_bins": 8}, (8, 9), 0),
+    "TextVectorization": ("TextVectorization", [((1,), "string")], {"max_tokens": 10, "output_sequence_length": 4},
+                          (4,), 0),
     "Reshape": ("Reshape", [((6,), F)], {"target_shape": [2, 3]}, (2, 3), 0),
     "Embedding": ("Embedding", [((5,), "int32")], {"input_dim": 10, "output_dim": 4}, (5, 4), 40),
     "Rescaling": ("Rescaling", [((3,), F)], {"scale": 0.5, "offset": 1.0}, (3,), 0),

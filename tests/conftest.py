@@ -6,6 +6,7 @@ import pytest
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
+os.environ.setdefault("LAYERLAB_PREWARM", "0")  # AppTests of app.py start no worker processes
 
 
 @pytest.fixture(autouse=True)

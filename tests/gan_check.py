@@ -19,7 +19,8 @@ def check(out_dir: str) -> dict:
     from builder.experiments.gan import PART
     from builder.store import runfolder
     from builder.train.gan_run import DISCRIMINATOR, SAMPLES_FILE
-    from builder.train.runner import run, seeded_build
+    from builder.train.loop import seeded_build
+    from builder.train.runner import run
 
     exp = templates.experiment("mlp-gan")
     exp["training"]["epochs"] = EPOCHS

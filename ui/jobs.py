@@ -61,8 +61,9 @@ def get_run_store():
 
 
 def prewarm() -> None:
-    """Start the job manager (and its warm worker, which imports Keras) before the first Train click,
-    so click-to-first-curve is short. Off with LAYERLAB_PREWARM=0 (the AppTests do that)."""
+    """Start the job manager (and its warm worker, which imports Keras) at a server's first page view, so
+    click-to-first-curve is short and a restarted server resumes its runs at once. Off with LAYERLAB_PREWARM=0
+    (the AppTests do that)."""
     if settings.prewarm():
         try:
             get_job_manager()

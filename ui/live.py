@@ -22,9 +22,10 @@ from ui import charts, gan_view, jobs, problems, run_data
 ACTIVE = ("queued", "running")
 BADGES = {"queued": ":gray[:material/schedule: queued]", "running": ":blue[:material/sprint: running]",
           "completed": ":green[:material/check_circle: completed]", "stopped": ":orange[:material/stop_circle: stopped]",
-          "failed": ":red[:material/error: failed]", "interrupted": ":orange[:material/warning: interrupted]"}
+          "failed": ":red[:material/error: failed]", "interrupted": ":orange[:material/warning: interrupted]",
+          "pruned": ":gray[:material/content_cut: pruned]"}  # a sweep's trial its pruner stopped (builder.sweep)
 COLORS = {"queued": "#6b7280", "running": "#1d4ed8", "completed": "#15803d", "stopped": "#c2410c",
-          "failed": "#b91c1c", "interrupted": "#c2410c"}
+          "failed": "#b91c1c", "interrupted": "#c2410c", "pruned": "#6b7280"}
 
 
 def badge(status: str | None) -> str:

@@ -32,7 +32,7 @@ from datasets import augment, registry, stored
 from datasets.splits import FEATURES, MAX_FRACTION, feature_shape, features_problem, split_problems, split_sizes
 
 FORMAT = "layerlab/experiment@1"
-_KEYS = {"format", "name", "model", "data", "augmentation", "training", "gan"}
+_KEYS = {"format", "name", "model", "data", "augmentation", "training", "gan", "sweep"}
 
 TASKS = ("classification", "regression", "reconstruction")
 OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop")
@@ -153,6 +153,7 @@ class Experiment:
     training: dict = field(default_factory=dict)
     name: str = ""
     gan: dict | None = None  # a GAN experiment: {"discriminator": ModelSpec}; `model` is its generator (builder.experiments.gan)
+    sweep: dict | None = None  # a hyperparameter sweep's settings and space, as given (checked by builder.sweep)
 
     # -- resolved settings ---------------------------------------------------
     @property
@@ -201,6 +202,8 @@ class Experiment:
                    augmentation=[dict(a) for a in self.augmentation], training=dict(self.training))
         if self.gan:
             out[gan.KEY] = gan.to_dict(self.gan)
+        if self.sweep is not None:
+            out["sweep"] = copy.deepcopy(self.sweep)
         return out
 
     def to_json(self) -> str:
@@ -218,7 +221,7 @@ class Experiment:
             raise SpecError([f"model: {p}" for p in e.problems]) from None
         return cls(model=model, data=dict(data["data"]), augmentation=list(data.get("augmentation") or []),
                    training=dict(data.get("training") or {}), name=data.get("name", ""),
-                   gan=gan.parse(data[gan.KEY]) if gan.KEY in data else None)
+                   gan=gan.parse(data[gan.KEY]) if gan.KEY in data else None, sweep=data.get("sweep"))
 
     @classmethod
     def from_json(cls, text: str) -> Experiment:
@@ -262,6 +265,8 @@ def _structure_problems(data) -> list[str]:
         problems.append("'training' must be an object of settings such as {\"epochs\": 5}")
     if "name" in data and not isinstance(data["name"], str):
         problems.append("'name' must be text")
+    if data.get("sweep") is not None and not isinstance(data["sweep"], dict):
+        problems.append("'sweep' must be an object such as {\"trials\": 12, \"space\": {}}")
     return problems
 
 
@@ -311,7 +316,7 @@ def size_defaults(experiment: dict, info) -> SizeDefaults:
 
 
 # -- the verdict -------------------------------------------------------------------
-SECTIONS = ("training", "data", "augmentation")  # + gan.PART: a discriminator node's problem
+SECTIONS = ("training", "data", "augmentation", "sweep")  # + gan.PART: a discriminator node's problem
 
 
 def check(exp, dataset_info=None) -> list[Problem]:

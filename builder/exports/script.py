@@ -230,6 +230,7 @@ def _model_lines(prep, steps: plan.Plan) -> list[str]:
         "keras.utils.set_random_seed(SEED)",
         "model = build_model()",
         "model.summary()",
+        *(_text_lines() if prep.raw_dtype == "string" else []),
         "",
         f"raw = keras.Input(shape={_lit(tuple(prep.raw_shape))}, dtype={_lit(prep.raw_dtype)}, "
         'name="raw_input")',
@@ -260,6 +261,20 @@ def _model_lines(prep, steps: plan.Plan) -> list[str]:
         lines += ["", "", inspect.getsource(plan.add_weight_penalty).rstrip(), "", "",
                   f"add_weight_penalty(model, {steps.penalty.source()})"]
     return lines
+
+
+def _text_lines() -> list[str]:
+    """Text: each TextVectorization learns its words from the training texts (as in the run, builder.train.runner),
+    and the splits become TensorFlow string tensors, the form of text Keras' fit and predict take."""
+    return [
+        "",
+        "import tensorflow as tf  # noqa: E402 - text models need TensorFlow (TextVectorization)",
+        "",
+        "for layer in model.layers:",
+        "    if isinstance(layer, keras.layers.TextVectorization):",
+        "        layer.adapt(x_train, batch_size=1024)  # its vocabulary: the training texts' words",
+        "x_train, x_val, x_test = (tf.constant(part) for part in (x_train, x_val, x_test))",
+    ]
 
 
 def _training_words(steps: plan.Plan, exp: Experiment) -> str:

@@ -30,6 +30,11 @@ TABLE = "tflite.json"
 CALIBRATION = 200  # training examples that set the int8 value ranges
 
 
+TEXT_REFUSAL = ("TensorFlow Lite files are not made for text models: TextVectorization looks words up with "
+                "TensorFlow's own string operations, which TensorFlow Lite's built-in operations do not include; "
+                "use deploy/model.keras, which takes raw strings")
+
+
 class ExportError(ValueError):
     """An export that cannot be made here, in plain words."""
 
@@ -81,9 +86,12 @@ def export(run_dir) -> dict:
     if keras.backend.backend() != "tensorflow":
         raise ExportError(f"TensorFlow Lite export needs the TensorFlow backend; this is {keras.backend.backend()}. "
                           "Start Layerlab with KERAS_BACKEND=tensorflow to export it.")
-    if preprocessing.read(run_dir) is None or not (run_dir / preprocessing.DEPLOY_MODEL).exists():
+    prep = preprocessing.read(run_dir)
+    if prep is None or not (run_dir / preprocessing.DEPLOY_MODEL).exists():
         raise ExportError("this run has no deployable model (deploy/model.keras); train it again with this "
                           "version of Layerlab to get one")
+    if prep.raw_dtype == "string":
+        raise ExportError(TEXT_REFUSAL)
     table_path = run_dir / preprocessing.DEPLOY / TABLE
     table_path.unlink(missing_ok=True)
     for name in FILES.values():

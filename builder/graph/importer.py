@@ -31,7 +31,8 @@ from builder.model.spec import ID_PATTERN, ModelSpec, Node, SpecError, unique_na
 # Config keys that carry no architecture Layerlab shows (or only the initial weights): ignored on import.
 _IGNORED_KEYS = {"name", "trainable", "dtype", "seed", "autocast"}
 _IGNORED_SUFFIXES = ("_initializer", "_constraint")
-_SAME_AS = {"strides": "pool_size", "value_dim": "key_dim"}  # optional params whose empty value copies another
+_SAME_AS = {"strides": "pool_size", "value_dim": "key_dim",  # settings whose empty value copies another
+            "sequence_length": "fft_length"}
 
 
 def from_keras_file(path) -> ModelSpec:
@@ -295,9 +296,6 @@ _APPLICATION_HELPERS = {"LayerScale": _layer_scale, "CustomScaleLayer": _custom_
 def _input_node(layer, notes: list[str]) -> Node:
     """An Input node of the layer's dtype, or the nearest one Layerlab has (said in `notes`)."""
     given = str(layer.dtype)
-    if given == "string":
-        raise SpecError([f"input '{layer.name}' takes text (string), but Layerlab's inputs are numbers; turn the "
-                         "text into token ids before the model (e.g. with TextVectorization outside it)"])
     dtype = given if given in INPUT_DTYPES else "float32" if "float" in given else "int32"
     if dtype != given:
         notes.append(f"Input '{layer.name}' was {given} in Keras and is {dtype} here (Layerlab's inputs are "
@@ -376,10 +374,12 @@ def _drop_filled_in_axes(layer, params: dict) -> None:
 
 def _refuse_lost_settings(layer, kind: str) -> None:
     """SpecError if the layer uses a setting outside the catalog away from Keras' default (it would be lost)."""
-    fresh = _fresh_config(kind)
-    for key, value in layer.get_config().items():
+    fresh, config = _fresh_config(kind), layer.get_config()
+    for key, value in config.items():
         if key in _IGNORED_KEYS or key.endswith(_IGNORED_SUFFIXES) or key in CATALOG[kind].param_map:
             continue
+        if key in _SAME_AS and _plain(value) == _plain(config.get(_SAME_AS[key])):
+            continue  # left empty: Keras filled in its twin's value
         if key in ("layer", "backward_layer"):
             continue  # Bidirectional: the wrapped layer is compared through its own params
         if _plain(value) != _plain(fresh.get(key)):

@@ -285,7 +285,17 @@ def budget_problems(report: Report) -> list[Problem]:
             problems.append(Problem(None, f"the model has {limits.count(total)} {what}, over the limit of "
                                           f"{limits.count(cap)} (server setting {limits.BUDGETS[budget].env}); "
                                           f"biggest layers: {named}; {fix}"))
-    return problems
+    return problems + _vocabulary_problems(report.spec)
+
+
+def _vocabulary_problems(spec) -> list[Problem]:
+    """A TextVectorization keeps at most `max_vocabulary` words: its vocabulary is built on the server."""
+    cap = limits.get("max_vocabulary")
+    return [Problem(n.id, f"'{n.id}' may keep {'every word' if n.params.get('max_tokens') is None else n.params['max_tokens']}"
+                          f", over the limit of {cap:,} words (server setting LAYERLAB_MAX_VOCABULARY); set max_tokens "
+                          f"to {cap:,} or fewer", "max_tokens", {"node": n.id, "params": {"max_tokens": cap}})
+            for n in (spec.nodes if spec else ()) if n.type == "TextVectorization"
+            and (n.params.get("max_tokens") is None or n.params["max_tokens"] > cap)]
 
 
 # -- shapes --------------------------------------------------------------------

@@ -15,12 +15,13 @@ server process, so a crash there cannot take the app down.
 A server that starts picks up what the last one left (`recover`): live
 workers of a dead server are reaped, queued runs are queued again in their
 old order, and runs cut off while training go on from their checkpoint
-(status note "resumed after a server restart").
+(status note "resumed after a server restart"). It does so on the manager's
+watcher thread, so the page view that starts the manager never waits for a
+dead server's workers; `recovered` is set once it is done.
 """
 from __future__ import annotations
 
 import multiprocessing as mp
-import os
 import queue
 import signal
 import sys
@@ -35,15 +36,13 @@ from pathlib import Path
 from builder import limits, settings
 from builder.jobs.manager import Manager
 from builder.jobs.ray_executor import RayJobManager
+from builder.jobs.recovery import queue_continue, recover
 from builder.jobs.submission import TERMINAL, admit, checked, create_run, wait_until_final
-from builder.jobs.worker import RESUME, worker_main
+from builder.jobs.worker import worker_main
 from builder.store import runfolder
 from builder.store.workspace import check_access, note_stopper, owner, owner_tag
-from builder.train import checkpoint, devices
+from builder.train import devices
 
-CONTINUABLE = ("completed", "stopped", "interrupted")
-RESUMED_NOTE = "resumed after a server restart"
-ORPHAN_GRACE_S = 15.0  # a dead server's worker stops by itself within this (worker.EXIT_GRACE_S); then it is killed
 _SPAWN_LOCK = threading.Lock()  # process-wide: _main_hidden swaps a global
 
 
@@ -92,33 +91,38 @@ class JobManager:
         self._pending: deque[str] = deque()
         self._more: dict[str, int] = {}  # queued run → more epochs to go on with (worker.RESUME: as planned)
         self._owner: dict[str, str | None] = {}  # run id → owner tag of the workspace that submitted it
+        self._sweep_of: dict[str, str | None] = {}  # run id → the sweep it is a trial of (None: a single run)
         self._served: dict[str | None, float] = {}  # owner tag → when one of its runs last started
         self._slots: list[_Slot] = []
         self._closed = False
-        queued_again, self.interrupted = recover(self.root)
-        for run_id, more_epochs in queued_again:
-            self._queue(run_id, owner(self.root / run_id), more_epochs)
-        self.resumed = [run_id for run_id, more in queued_again if more is not None]
-        if not lazy or self._pending:
+        self.resumed: list[str] = []  # runs going on from their checkpoint after a restart (once `recovered`)
+        self.interrupted: list[str] = []  # runs a gone server left that cannot go on, with the reason
+        self.recovered = threading.Event()
+        if not lazy:
             self._start_workers()
         self._watcher = threading.Thread(target=self._watch, name="layerlab-jobs", daemon=True)
         self._watcher.start()
 
     # -- public ------------------------------------------------------------------
-    def submit(self, experiment, name: str | None = None, workspace: str | None = None) -> str:
+    def submit(self, experiment, name: str | None = None, workspace: str | None = None,
+               sweep: str | None = None, trial: int | None = None) -> str:
         """Validate, create the run folder (status queued) and queue the run; returns its id.
 
         `workspace` records who started it; see `admit` for what one workspace may ask. The queue serves
-        workspaces in turn.
+        workspaces in turn. `sweep`, `trial`: the run is that trial of a sweep (builder.sweep), counted against
+        the sweep's own allowance instead of the workspace's single run.
         """
         exp = checked(experiment, name)
         with self._lock:
             if self._closed:
                 raise RuntimeError("the job manager is shut down")
-            pruned = admit(self.root, workspace, self._active_of(workspace) if workspace else 0)
+            active = self._active_of(workspace, sweep) if workspace or sweep else 0
+            pruned = admit(self.root, workspace, active, sweep=bool(sweep))
             tag = owner_tag(workspace) if workspace else None
-            run_id = create_run(self.root, exp, owner=tag, pruned=pruned)
+            link = {"sweep": sweep, "trial": trial} if sweep else {}
+            run_id = create_run(self.root, exp, owner=tag, pruned=pruned, **link)
             self._queue(run_id, tag)
+            self._sweep_of[run_id] = sweep
             if not self._slots:
                 self._start_workers()
             self._dispatch()
@@ -130,19 +134,11 @@ class JobManager:
         With `workspace`, only its owner (or the teacher) may, under the same rules as a new run (`admit`).
         ValueError (in plain words) when the run cannot go on: still active, or no usable checkpoint.
         """
-        run_dir = self.root / run_id
-        if workspace is not None:
-            check_access(run_dir, workspace, "continue")
-        problem = continue_problem(run_dir)
-        if problem:
-            raise ValueError(problem)
         with self._lock:
             if self._closed:
                 raise RuntimeError("the job manager is shut down")
-            admit(self.root, workspace, self._active_of(workspace) if workspace else 0)
-            runfolder.write_status(run_dir, status="queued", finished=None, error=None, note=None,
-                                   manager_pid=os.getpid())
-            self._queue(run_id, owner(run_dir), more_epochs)
+            queue_continue(self.root, run_id, workspace, self._active_of(workspace) if workspace else 0)
+            self._queue(run_id, owner(self.root / run_id), more_epochs)
             if not self._slots:
                 self._start_workers()
             self._dispatch()
@@ -161,7 +157,7 @@ class JobManager:
                 self._more.pop(run_id, None)
                 runfolder.write_status(self.root / run_id, status="stopped", finished=time.time(),
                                        error=None, note="stopped before it started")
-                self._owner.pop(run_id, None)
+                self._forget(run_id)
                 return True
             for slot in self._slots:
                 if slot.run_id == run_id:
@@ -217,6 +213,8 @@ class JobManager:
 
     def wait(self, run_id: str, timeout: float = 120.0) -> dict:
         """Block until the run reaches a final state (for scripts and tests)."""
+        self.recovered.wait(timeout)  # a run a gone server left reads `interrupted` until then
+
         def busy() -> bool:
             with self._lock:
                 return run_id in self._pending or any(s.run_id == run_id for s in self._slots)
@@ -248,11 +246,18 @@ class JobManager:
             self._slots = []
 
     # -- internals -------------------------------------------------------------------
-    def _queue(self, run_id: str, tag: str | None, more_epochs: int | None = None) -> None:
+    def _queue(self, run_id: str, tag: str | None, more_epochs: int | None = None, first=False) -> None:
         self._owner[run_id] = tag
-        self._pending.append(run_id)
+        if first:
+            self._pending.appendleft(run_id)
+        else:
+            self._pending.append(run_id)
         if more_epochs is not None:
             self._more[run_id] = more_epochs
+
+    def _forget(self, run_id: str) -> None:
+        self._owner.pop(run_id, None)
+        self._sweep_of.pop(run_id, None)
 
     def _start_workers(self) -> None:
         self._slots = [self._spawn(i) for i in range(self.max_concurrent)]
@@ -275,8 +280,13 @@ class JobManager:
             slot.process.terminate()
             slot.process.join(timeout=5)
 
-    def _active_of(self, workspace: str) -> int:
-        mine = [r for r, tag in self._owner.items() if tag == owner_tag(workspace)]
+    def _active_of(self, workspace: str | None, sweep: str | None = None) -> int:
+        """Runs queued or training of `sweep`, or else the workspace's single runs (its sweeps' trials apart)."""
+        if sweep:
+            mine = [r for r, s in self._sweep_of.items() if s == sweep]
+        else:
+            tag = owner_tag(workspace)
+            mine = [r for r, t in self._owner.items() if t == tag and not self._sweep_of.get(r)]
         return sum(1 for r in mine if r in self._pending or any(s.run_id == r for s in self._slots))
 
     def _next_pending(self) -> str:
@@ -297,7 +307,21 @@ class JobManager:
                 experiment = runfolder.read_json(self.root / run_id / runfolder.EXPERIMENT)
                 slot.jobs.put((run_id, str(self.root / run_id), experiment, self._more.pop(run_id, None)))
 
+    def _recover(self) -> None:
+        """Take over what a gone server left (`recover`): its runs go before any submitted meanwhile."""
+        queued_again, interrupted = recover(self.root)
+        with self._lock:
+            self.interrupted = interrupted
+            self.resumed = [run_id for run_id, more in queued_again if more is not None]
+            if not self._closed:  # else they stay `queued` in their folders, for the next server
+                for run_id, more_epochs in reversed(queued_again):
+                    self._queue(run_id, owner(self.root / run_id), more_epochs, first=True)
+                if self._pending and not self._slots:
+                    self._start_workers()
+        self.recovered.set()
+
     def _watch(self) -> None:
+        self._recover()
         while not self._closed or self.running():
             with self._lock:
                 for i, slot in enumerate(self._slots):
@@ -319,7 +343,7 @@ class JobManager:
             if message[0] == "ready":
                 slot.ready, slot.threads = True, message[2]
             elif message[0] == "finished" and message[1] == slot.run_id:
-                self._owner.pop(slot.run_id, None)
+                self._forget(slot.run_id)
                 slot.run_id = None
 
     def _worker_died(self, slot: _Slot) -> None:
@@ -329,7 +353,7 @@ class JobManager:
         if runfolder.read_status(run_dir).get("status") not in TERMINAL:
             runfolder.write_status(run_dir, status="failed", finished=time.time(),
                                    error=death_reason(slot.process.exitcode))
-        self._owner.pop(slot.run_id, None)
+        self._forget(slot.run_id)
         slot.run_id = None
 
 
@@ -381,101 +405,5 @@ def death_reason(exitcode) -> str:
     return (f"the training process exited unexpectedly (exit code {exitcode}); see train.log in the run folder. "
             "The metrics so far are kept.")
 
-
-def recover(root: Path, grace: float = ORPHAN_GRACE_S) -> tuple[list[tuple[str, int | None]], list[str]]:
-    """What a starting server does with the runs a gone server left active; returns (runs to queue again,
-    oldest first, each with its `more_epochs`: None starts it afresh, worker.RESUME goes on from its
-    checkpoint; runs marked `interrupted`, with the reason).
-
-    Live workers of a dead server are reaped first (each stops by itself when its server dies: see
-    worker.ServerWatch; one that has not within `grace` seconds is killed), so no run trains twice.
-    A run still trained by another live server, or by a CLI process, is left alone.
-    """
-    left = []
-    for run_dir in (p for p in Path(root).iterdir() if p.is_dir()):
-        status = runfolder.read_status(run_dir)
-        state = status.get("status")
-        if state in runfolder.ACTIVE or (state == "interrupted" and status.get("resume_on_restart") is True):
-            left.append((status.get("created") or 0.0, run_dir, status))
-    left.sort(key=lambda item: item[0])
-    orphans = [s["pid"] for _, _, s in left if _is_orphan(s)]
-    reap(orphans, grace)
-    queued_again, interrupted = [], []
-    for _, run_dir, status in left:
-        if status.get("status") == "running" and _alive(status.get("pid")) and not _is_orphan(status):
-            continue  # another live server's worker, or a CLI run, is still training it
-        status = runfolder.read_status(run_dir)  # the reaped worker may have written its end
-        more, note = restart_plan(run_dir, status)
-        if more == "interrupted":
-            runfolder.write_status(run_dir, status="interrupted", finished=time.time(), resume_on_restart=None,
-                                   error=note)
-            interrupted.append(run_dir.name)
-            continue
-        runfolder.write_status(run_dir, status="queued", finished=None, error=None, note=note,
-                               resume_on_restart=None, manager_pid=os.getpid())
-        queued_again.append((run_dir.name, RESUME if more == "resume" else None))
-    return queued_again, interrupted
-
-
-def restart_plan(run_dir: Path, status: dict) -> tuple[str, str | None]:
-    """("fresh" | "resume" | "interrupted", the note or reason) for a run a gone server left."""
-    if status.get("status") == "queued":
-        return "fresh", None
-    if not checkpoint.path(run_dir).exists() and not runfolder.read_jsonl(run_dir / runfolder.METRICS):
-        return "fresh", RESUMED_NOTE  # cut off before its first epoch ended: nothing to lose
-    problem = checkpoint.problem(run_dir)
-    if problem:
-        return "interrupted", f"the server stopped while this run was training, and {problem}"
-    return "resume", RESUMED_NOTE
-
-
-def continue_problem(run_dir: Path) -> str | None:
-    """Why a run cannot be continued now, in plain words, or None."""
-    state = runfolder.read_status(run_dir).get("status")
-    if state not in CONTINUABLE:
-        return f"only a finished, stopped or interrupted run can go on; this one is {state or 'unreadable'}"
-    return checkpoint.problem(run_dir)
-
-
-def _is_orphan(status: dict) -> bool:
-    """Trained by a worker that is alive while the server that started it is gone."""
-    manager = status.get("manager_pid")
-    return (status.get("status") == "running" and bool(manager) and manager != os.getpid()
-            and not _alive(manager) and _alive(status.get("pid")))
-
-
-def reap(pids: list[int], grace: float) -> None:
-    """Wait up to `grace` seconds for these workers to end by themselves, then kill those still alive
-    (only processes that are multiprocessing workers: a reused pid is left alone)."""
-    end = time.monotonic() + grace
-    while time.monotonic() < end and any(_alive(p) for p in pids):
-        time.sleep(0.1)
-    for pid in pids:
-        if _alive(pid) and _is_worker(pid):
-            os.kill(pid, signal.SIGKILL)
-    end = time.monotonic() + 5
-    while time.monotonic() < end and any(_alive(p) for p in pids):
-        time.sleep(0.05)
-
-
-def _is_worker(pid: int) -> bool:
-    try:
-        return b"--multiprocessing-fork" in Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
-        return False
-
-
-def _alive(pid) -> bool:
-    """The process exists and is not a zombie (a killed orphan that nobody has reaped yet)."""
-    if not pid:
-        return False
-    try:
-        os.kill(int(pid), 0)
-    except (OSError, ValueError):
-        return False
-    try:
-        return Path(f"/proc/{int(pid)}/stat").read_text().rpartition(")")[2].split()[0] != "Z"
-    except (OSError, IndexError):
-        return True  # no /proc (macOS): it exists
 
 

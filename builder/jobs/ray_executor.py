@@ -11,6 +11,12 @@ with the local executor, without a shared filesystem.
     jobs = RayJobManager("runs", address="auto")     # or None: a Ray instance on this machine
     run_id = jobs.submit(experiment)                 # validated first, like JobManager
     jobs.status(run_id)  /  jobs.stop(run_id)  /  jobs.wait(run_id)
+    jobs.resume(run_id, more_epochs=5)               # goes on from the checkpoint in the run folder here
+
+The checkpoint comes back each epoch like the other files, so a run goes on
+from the server's run folder: Continue sends it (with the experiment, status
+and metrics) to a new actor, and a starting manager resumes the runs a dead
+server left (`jobs.recover`, as the local manager does).
 
 Ray is optional (requirements-ray.txt) and imported only here.
 """
@@ -24,14 +30,15 @@ from pathlib import Path
 
 from builder import settings
 from builder.files import atomic_write_bytes
+from builder.jobs.recovery import queue_continue, recover
 from builder.jobs.submission import admit, checked, create_run, wait_until_final
+from builder.jobs.worker import run_job
 from builder.model.spec import SpecError
 from builder.store import runfolder
 from builder.store.workspace import check_access, note_stopper, owner_tag
 from builder.train import devices
 from builder.train.finetune import total_epochs
-from builder.train.runner import run
-from builder.train.session import epoch_line
+from builder.train.loop import epoch_line
 
 INSTALL_HINT = "the Ray executor needs Ray, which is not installed: pip install -r requirements-ray.txt"
 ROOT = Path(__file__).resolve().parents[2]
@@ -81,13 +88,15 @@ class TrainActor:
     def pid(self) -> int:
         return os.getpid()
 
-    def train(self, experiment: dict, files: dict) -> str:
+    def train(self, experiment: dict, files: dict, more_epochs: int | None = None) -> str:
+        """A new run, or (`more_epochs` not None, as worker.run_job takes it) one going on from the
+        checkpoint among `files`."""
         for name, data in files.items():
             (self.dir / name).write_bytes(data)
         import keras  # noqa: F401 - the backend first, then its thread pools
 
         devices.apply_backend_threads(devices.ThreadPlan(self.threads))
-        return run(experiment, self.dir, stop_flag=self.flag)
+        return run_job(experiment, self.dir, more_epochs, self.flag)
 
     def changes(self) -> dict:
         """Files new or changed since the last call: {relative path: bytes} (temporary files skipped)."""
@@ -109,14 +118,19 @@ class TrainActor:
 class RemoteRun:
     """One run on a Ray actor, mirrored into its local run folder."""
 
-    def __init__(self, ray, run_dir: Path, cpus: float, gpus: float):
+    def __init__(self, ray, run_dir: Path, cpus: float, gpus: float, more_epochs: int | None = None):
+        """`more_epochs`: None trains a new run; else it goes on from the checkpoint (see TrainActor.train)."""
         self.ray, self.dir = ray, Path(run_dir)
         actor = ray.remote(max_concurrency=4, max_restarts=0)(TrainActor)  # train + changes + stop at once
         self.actor = actor.options(num_cpus=cpus, num_gpus=gpus, runtime_env=runtime_env()).remote(
             max(1, int(cpus)))
         self.pid_ref = self.actor.pid.remote()  # resolves when Ray has placed the actor: no longer queued
-        seed = {name: (self.dir / name).read_bytes() for name in (runfolder.EXPERIMENT, runfolder.STATUS)}
-        self.result_ref = self.actor.train.remote(runfolder.read_json(self.dir / runfolder.EXPERIMENT), seed)
+        names = [runfolder.EXPERIMENT, runfolder.STATUS]
+        if more_epochs is not None:
+            names += [runfolder.METRICS, runfolder.CHECKPOINT]
+        seed = {name: (self.dir / name).read_bytes() for name in names}
+        self.result_ref = self.actor.train.remote(runfolder.read_json(self.dir / runfolder.EXPERIMENT), seed,
+                                                  more_epochs)
         self.pid: int | None = None
 
     def placed(self) -> bool:
@@ -157,30 +171,39 @@ class RayJobManager:
         self.cpus = cpus or settings.number("LAYERLAB_RAY_CPUS", 1)
         has_gpu = self.ray.cluster_resources().get("GPU", 0) > 0
         self.gpus = gpus if gpus is not None else settings.number("LAYERLAB_RAY_GPUS", 0.25 if has_gpu else 0)
-        self.interrupted: list[str] = []
         self._runs: dict[str, RemoteRun] = {}  # submission order: the queue order
         self._lock = threading.RLock()
         self._closed = False
+        self.resumed: list[str] = []
+        self.interrupted: list[str] = []
+        self.recovered = threading.Event()
         self._watcher = threading.Thread(target=self._watch, name="layerlab-ray", daemon=True)
         self._watcher.start()
 
     # -- the JobManager interface ---------------------------------------------------------------
-    def submit(self, experiment, name: str | None = None, workspace: str | None = None) -> str:
-        """As the local manager's: the same workspace rules (`jobs.admit`); Ray schedules the actors."""
+    def submit(self, experiment, name: str | None = None, workspace: str | None = None,
+               sweep: str | None = None, trial: int | None = None) -> str:
+        """As the local manager's: the same workspace and sweep rules (`jobs.admit`); Ray schedules the actors
+        (a sweep's trials spread over the cluster's nodes)."""
         exp = checked(experiment, name)
         with self._lock:
             if self._closed:
                 raise RuntimeError("the job manager is shut down")
-            active = sum(1 for r in self._runs if runfolder.read_status(self.root / r).get("owner") == owner_tag(workspace))
-            pruned = admit(self.root, workspace, active if workspace else 0)
-            run_id = create_run(self.root, exp, owner=owner_tag(workspace) if workspace else None, pruned=pruned)
+            active = self._active_of(workspace, sweep) if workspace or sweep else 0
+            pruned = admit(self.root, workspace, active, sweep=bool(sweep))
+            link = {"sweep": sweep, "trial": trial} if sweep else {}
+            run_id = create_run(self.root, exp, owner=owner_tag(workspace) if workspace else None, pruned=pruned,
+                                **link)
             self._runs[run_id] = RemoteRun(self.ray, self.root / run_id, self.cpus, self.gpus)
         return run_id
 
     def resume(self, run_id: str, more_epochs: int, workspace: str | None = None) -> None:
-        """Not on Ray yet: its actors keep no checkpoint in the server's run folder."""
-        raise ValueError("continuing a run is not available with the Ray executor yet; start a new run with "
-                         "more epochs")
+        """As the local manager's: a new actor goes on from the checkpoint in the run folder here."""
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("the job manager is shut down")
+            queue_continue(self.root, run_id, workspace, self._active_of(workspace) if workspace else 0)
+            self._runs[run_id] = RemoteRun(self.ray, self.root / run_id, self.cpus, self.gpus, more_epochs)
 
     def stop(self, run_id: str, workspace: str | None = None) -> bool:
         """As the local manager's: only the run's owner (or the teacher) may stop it (NotYourRun)."""
@@ -227,6 +250,8 @@ class RayJobManager:
         return True  # no warm workers: Ray starts an actor per run
 
     def wait(self, run_id: str, timeout: float = 120.0) -> dict:
+        self.recovered.wait(timeout)
+
         def busy() -> bool:
             with self._lock:
                 return run_id in self._runs
@@ -254,7 +279,28 @@ class RayJobManager:
             self._runs.clear()
 
     # -- internals ---------------------------------------------------------------------------------
+    def _active_of(self, workspace: str | None, sweep: str | None = None) -> int:
+        """Runs of `sweep`, or else the workspace's single runs (its sweeps' trials apart)."""
+        statuses = [runfolder.read_status(self.root / r) for r in self._runs]
+        if sweep:
+            return sum(1 for s in statuses if s.get("sweep") == sweep)
+        return sum(1 for s in statuses if s.get("owner") == owner_tag(workspace) and not s.get("sweep"))
+
+    def _recover(self) -> None:
+        """As the local manager's, on the watcher thread (Ray ends a dead server's actors by itself)."""
+        queued_again, interrupted = recover(self.root)
+        with self._lock:
+            self.interrupted = interrupted
+            self.resumed = [run_id for run_id, more in queued_again if more is not None]
+            if not self._closed:
+                submitted, self._runs = self._runs, {}
+                for run_id, more_epochs in queued_again:  # before any submitted meanwhile
+                    self._runs[run_id] = RemoteRun(self.ray, self.root / run_id, self.cpus, self.gpus, more_epochs)
+                self._runs.update(submitted)
+        self.recovered.set()
+
     def _watch(self) -> None:
+        self._recover()
         while not self._closed or self._runs:
             with self._lock:
                 for run_id, remote in list(self._runs.items()):

@@ -17,7 +17,7 @@ from builder.store.workspace import QuotaExceeded
 from builder.train.finetune import total_epochs
 from datasets.stored import uploads_dir
 
-TERMINAL = ("completed", "stopped", "failed", "interrupted")
+TERMINAL = ("completed", "stopped", "failed", "interrupted", "pruned")
 
 
 def checked(experiment, name: str | None = None):
@@ -43,11 +43,15 @@ def wait_until_final(status, run_id: str, busy, timeout: float) -> dict:
     return status(run_id)
 
 
-def admit(root: Path, workspace: str | None, active: int) -> list[str]:
+def admit(root: Path, workspace: str | None, active: int, sweep: bool = False) -> list[str]:
     """Check a new run of `workspace` (which has `active` runs queued or training) may start: at most
-    `max_active_runs` per workspace (QuotaExceeded), room on disk (limits.DiskFull); then remove the
-    workspace's oldest unshared runs beyond `max_stored_runs` and return their ids."""
-    if workspace is not None and active >= limits.get("max_active_runs"):
+    `max_active_runs` per workspace, or for a sweep's trial `max_sweep_parallel` of its sweep (QuotaExceeded),
+    room on disk (limits.DiskFull); then remove the workspace's oldest unshared runs beyond
+    `max_stored_runs` and return their ids."""
+    if sweep and active >= limits.get("max_sweep_parallel"):
+        raise QuotaExceeded(f"This sweep already has {active} trials training or waiting, as many as one sweep "
+                            "may (server setting LAYERLAB_MAX_SWEEP_PARALLEL); the next starts when one ends.")
+    if not sweep and workspace is not None and active >= limits.get("max_active_runs"):
         raise QuotaExceeded("You already have a run training or waiting. Stop it, or wait until it "
                             "finishes, before you start another.")
     limits.check_disk(root, uploads_dir())

@@ -185,7 +185,7 @@ FREEZE_HELP = {
     "from": "the base's layers from 'unfreeze_from' on learn; the earlier ones stay as trained",
 }
 FREEZE = tuple(FREEZE_HELP)  # types whose "layer" param is a whole inner layer
-INPUT_DTYPES = ("float32", "int32", "int64")
+INPUT_DTYPES = ("float32", "int32", "int64", "string")
 
 
 def _catalog(*types: LayerType) -> dict[str, LayerType]:
@@ -199,7 +199,8 @@ CATALOG: dict[str, LayerType] = _catalog(
         (Param("shape", "shape", [28, 28, 1], required=True, min=1, extra={"allow_none_items": True},
                help="Size of one example, e.g. [28, 28, 1] for a grayscale image or [4] for 4 numbers."),
          Param("dtype", "choice", "float32", choices=INPUT_DTYPES, advanced=True,
-               help="float32 for measurements and pixels; int32 (or int64) for token ids that feed an Embedding.")),
+               help="float32 for measurements, pixels and sound; int32 (or int64) for token ids that feed an "
+               "Embedding; string for raw text that feeds a TextVectorization.")),
         min_inputs=0, max_inputs=0,
     ),
     LayerType(
@@ -217,6 +218,32 @@ CATALOG: dict[str, LayerType] = _catalog(
          Param("noise_shape", "shape", None, optional=True, min=1, advanced=True, extra={"allow_none_items": True},
                help="Drop whole slices at once: the shape of the drop mask including the batch, with 1 on axes "
                "that share one decision, e.g. [null, 1, 1, 1] drops whole examples' residual branches.")),
+    ),
+    LayerType(
+        "MelSpectrogram", "core", "Turns a raw sound wave into a picture of its pitches over time (a mel spectrogram).",
+        (Param("fft_length", "int", 2048, min=16, max=16384, advanced=True,
+               help="Samples in each slice that is split into frequencies; more gives finer pitch, coarser time."),
+         Param("sequence_stride", "int", 512, min=1, max=16384,
+               help="Samples between the starts of two slices: one column of the picture per stride."),
+         Param("sampling_rate", "int", 16000, min=1000, max=384000,
+               help="Samples per second of the sound (Layerlab's clips: 16000)."),
+         Param("num_mel_bins", "int", 128, min=1, max=512, help="Rows of the picture: pitch bands from low to high."),
+         Param("min_freq", "float", 20.0, min=0.0, max=20000.0, advanced=True, help="Lowest pitch kept, in Hz."),
+         Param("power_to_db", "bool", True, advanced=True,
+               help="Measure loudness in decibels, as ears hear it (small and large sounds both visible)."),
+         Param("top_db", "float", 80.0, min=1.0, max=200.0, advanced=True,
+               help="Quietest level kept below the loudest, in decibels.")),
+        input_ranks=(2,), rank_hint="(batch, samples)",
+    ),
+    LayerType(
+        "TextVectorization", "core", "Turns raw text into word numbers, with a vocabulary learned from the training texts.",
+        (Param("max_tokens", "int", None, optional=True, min=3, max=1_000_000,
+               help="Most words kept (the most frequent; the rest read as unknown); empty: every word."),
+         Param("output_mode", "choice", "int", choices=("int", "multi_hot", "count", "tf_idf"),
+               help="int: one number per word, in order (for Embedding); multi_hot/count/tf_idf: one value per "
+               "vocabulary word (a bag of words for Dense)."),
+         Param("output_sequence_length", "int", None, optional=True, min=1, max=10_000,
+               help="int mode: cut or pad every text to this many words; empty: the longest text in the batch.")),
     ),
     LayerType("Flatten", "core", "Unrolls an image or grid into one long list of numbers, for Dense layers."),
     LayerType(

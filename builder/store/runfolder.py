@@ -25,9 +25,10 @@ EVALUATION = "evaluation.json"
 PREDICTIONS = "predictions.json"
 LOG = "train.log"
 STOP = "STOP"
+PRUNE = "PRUNE"  # a sweep's pruner gave up on this trial: it stops like STOP and ends `pruned`
 CHECKPOINT = "checkpoint.npz"  # builder.train.checkpoint: the latest full training state
 
-STATES = ("queued", "running", "completed", "stopped", "failed", "interrupted")
+STATES = ("queued", "running", "completed", "stopped", "failed", "interrupted", "pruned")
 ACTIVE = ("queued", "running")
 
 

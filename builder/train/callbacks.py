@@ -128,7 +128,7 @@ class BatchMonitor(keras.callbacks.Callback):
     def stop_requested(self) -> bool:
         if self.stop_flag is not None and self.stop_flag.is_set():
             return True
-        return self.stop_file.exists()
+        return self.stop_file.exists() or (self.run_dir / runfolder.PRUNE).exists()
 
 
 class DiskBudget(keras.callbacks.Callback):

@@ -58,6 +58,7 @@ def prepare(experiment) -> Prepared:
         ys = [y.astype("int32") for y in ys]
     else:
         ys = [prep.scale_targets(y.astype("float32")) for y in ys]
+    xs = [as_model_input(x) for x in xs]
     return Prepared(xs[0], ys[0], xs[1], ys[1], xs[2], ys[2], info=ds.info,
                     class_names=list(ds.class_names) if getattr(ds, "class_names", None) is not None else None,
                     notes=list(getattr(ds, "notes", []) or []), labels_test=np.asarray(s.y_test),
@@ -71,6 +72,16 @@ def raw_parts(experiment, prep) -> dict:
     s = split_only(load_dataset(d["dataset"], d["options"]), d["validation_split"], d["test_split"], hp["seed"])
     return {part: (prep.raw_inputs(add_features(np.asarray(x), d["features"])), np.asarray(y))
             for part, (x, y) in s.parts().items()}
+
+
+def as_model_input(x):
+    """Text (an object array of str) as a TensorFlow string tensor, which Keras's fit, evaluate and predict take
+    (its NumPy adapter refuses strings); every other array as it is."""
+    if x.dtype != object:
+        return x
+    import tensorflow as tf  # text models need TensorFlow anyway (TextVectorization)
+
+    return tf.constant(x.astype(str))
 
 
 def _fit_shape(x: np.ndarray, model_shape: tuple) -> np.ndarray:

@@ -31,7 +31,7 @@ DEPLOY_MODEL = "deploy/model.keras"
 @dataclass
 class Preprocessing:
     raw_shape: list  # one raw example, as the dataset's loader gives it (after feature crosses)
-    raw_dtype: str  # "float32", or "int32" for token ids
+    raw_dtype: str  # "float32", "int32" for token ids, or "string" for text
     raw_max: float  # image pixels come in 0..raw_max (16 for digits, 255 for photos); 1 means no rescaling
     features: str  # "raw" or "crosses" (the model then takes x, y, x², y², x·y, sin x, sin y)
     normalize: str  # "standard" | "minmax" | "none": x' = (x / raw_max - shift) / scale per last-axis feature
@@ -39,11 +39,14 @@ class Preprocessing:
     scale: list | None
     model_shape: list  # the canvas model's Input shape
     target: dict | None = None  # regression: {"mean": m, "std": s}; the model learns (y - m) / s
-    kind: str = "table"  # the dataset's kind (image, table, points, sequence, tokens): for describing inputs
+    kind: str = "table"  # the dataset's kind (image, table, points, sequence, tokens, sound, text): for describing inputs
+    class_names: list | None = None  # a classifier's classes in output order (also labels.txt)
 
     # -- arrays --------------------------------------------------------------------
     def raw_inputs(self, x: np.ndarray) -> np.ndarray:
         """The dataset loader's inputs (images in 0..1) as a user holds them (images in 0..raw_max)."""
+        if self.raw_dtype == "string":
+            return np.asarray(x).astype(str)
         if self.raw_max == 1:
             return np.asarray(x, self.raw_dtype)
         return np.round(np.asarray(x, np.float64) * self.raw_max).astype(self.raw_dtype)
@@ -89,6 +92,10 @@ class Preprocessing:
         if self.kind == "image":
             top = f"{self.raw_max:g}"
             return f"raw {shape} images with pixels in 0..{top}"
+        if self.kind == "text":
+            return "raw text, one string per example (shape (n, 1))"
+        if self.kind == "sound":
+            return f"raw mono sound waves of {shape} samples in -1..1"
         if self.kind == "tokens":
             return f"sequences of {shape} token ids (integers)"
         if self.kind == "sequence":
@@ -131,7 +138,7 @@ def fitted(info, splits, data_settings: dict, task: str, model_shape) -> Preproc
         target = {"mean": float(y.mean()), "std": std if std > 1e-12 else 1.0}
     return Preprocessing(
         raw_shape=[int(d) for d in splits.x_train.shape[1:]],
-        raw_dtype="float32" if np.issubdtype(splits.x_train.dtype, np.floating) else "int32",
+        raw_dtype=_raw_dtype(splits.x_train.dtype),
         raw_max=float(info.extra.get("raw_max", 1)) if info.kind == "image" else 1.0,
         features=data_settings["features"],
         normalize=norm.mode,
@@ -140,7 +147,18 @@ def fitted(info, splits, data_settings: dict, task: str, model_shape) -> Preproc
         model_shape=[int(d) for d in model_shape],
         target=target,
         kind=info.kind,
+        class_names=_class_names(splits.dataset) if task == "classification" else None,
     )
+
+
+def _class_names(dataset) -> list[str] | None:
+    return None if dataset.class_names is None else [str(c) for c in dataset.class_names]
+
+
+def _raw_dtype(dtype) -> str:
+    if np.dtype(dtype).kind == "O":  # numpy holds text as Python strings
+        return "string"
+    return "float32" if np.issubdtype(dtype, np.floating) else "int32"
 
 
 def save_deployable(model, prep: Preprocessing, run_dir, class_names=None):

@@ -27,16 +27,17 @@ from builder.train import checkpoint
 from builder.train.data import prepare
 from builder.train.evaluate import write_evaluation
 from builder.train.finetune import total_epochs
+from builder.train.loop import (
+    epoch_line,
+    finish,
+    finish_if_server_died,
+    finish_trained,
+    open_device,
+    save_model,
+    saved_bytes,
+    seeded_build,
+)
 from builder.train.preprocessing import save_deployable
-from builder.train.session import epoch_line, finish, open_device, save_model, saved_bytes, seeded_build
-
-
-class TrainingError(ValueError):
-    """A run that cannot go on, with a message in plain words."""
-
-
-INTERRUPTED = ("the server stopped while this run was training; it goes on from its last epoch when the server "
-               "is back")
 
 
 # -- entry points ------------------------------------------------------------------
@@ -175,7 +176,6 @@ def _cli_run(start) -> int:
     return 1 if status.get("status") == "failed" else 0
 
 
-
 # -- the run itself -------------------------------------------------------------------
 def _train(exp: Experiment, run_dir: Path, stop_flag, emit, log, resume_from=None) -> dict:
     from builder.train import devices, fastpath, finetune, plan, tracking  # lazy: imports keras
@@ -189,9 +189,7 @@ def _train(exp: Experiment, run_dir: Path, stop_flag, emit, log, resume_from=Non
     if exp.gan:  # generator and discriminator train against each other: their own loop
         from builder.train.gan_run import train_gan  # lazy: imports keras
 
-        if resume_from:
-            raise TrainingError("a GAN run cannot go on from a checkpoint yet; start it again")
-        return train_gan(exp, run_dir, stop_flag, emit, log)
+        return train_gan(exp, run_dir, stop_flag, emit, log, resume_from)
     hp = exp.hp
     device = open_device(run_dir, emit, log)
     if hp["mixed_precision"]:
@@ -201,6 +199,7 @@ def _train(exp: Experiment, run_dir: Path, stop_flag, emit, log, resume_from=Non
     data.preprocessing.write(run_dir)
     log.info("data: %d train, %d validation, %d test examples", len(data.x_train), len(data.x_val), len(data.x_test))
     model = seeded_build(exp.model, hp["seed"])
+    adapt_vocabularies(model, data.x_train)
     two_phases = finetune.applies(exp)
     if two_phases:
         finetune.freeze_bases(model, exp.model)  # the head first
@@ -271,9 +270,9 @@ def _train(exp: Experiment, run_dir: Path, stop_flag, emit, log, resume_from=Non
         train_model.fit(**feed, initial_epoch=start, epochs=end, validation_data=validation,
                         callbacks=callbacks, verbose=0)
     log.info("training took %.2f s", time.perf_counter() - t0)
-    if monitor.stopped and getattr(stop_flag, "interrupted", False):  # the server died: the next one goes on
-        runfolder.write_status(run_dir, resume_on_restart=True)
-        return finish(run_dir, "interrupted", error=INTERRUPTED)
+    ended = finish_if_server_died(run_dir, monitor, stop_flag)
+    if ended:
+        return ended
     if monitor.nan_at is not None:
         epoch, batch = monitor.nan_at
         return finish(run_dir, "failed", error=(
@@ -295,16 +294,23 @@ def _train(exp: Experiment, run_dir: Path, stop_flag, emit, log, resume_from=Non
         log.error("evaluation failed:\n%s", traceback.format_exc())
         runfolder.write_status(run_dir, evaluation_error=friendly_error(e))
     tracking.finish(run_dir, final, deployable, log)
-    state = "stopped" if monitor.stopped else "completed"
-    if state == "completed" and not checkpoint.keep_on_completion():
-        checkpoint.remove(run_dir)
-    return finish(run_dir, state, final=final)
+    return finish_trained(run_dir, monitor.stopped, final)
 
+
+def adapt_vocabularies(model, x_train) -> None:
+    """Each TextVectorization learns its vocabulary from the training texts (never validation or test), so the
+    saved models carry it. A resumed run adapts again on the same split: the same words in the same order."""
+    import keras
+
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.TextVectorization):
+            if layer.input is not model.input:
+                raise ValueError(f"'{layer.name}' (TextVectorization) must take the model's text Input directly, "
+                                    "so it can learn its words from the training texts; connect it to the Input")
+            layer.adapt(x_train, batch_size=1024)
 
 
 # -- pieces ----------------------------------------------------------------------------
-
-
 def _live_callbacks(run_dir: Path, model, data, exp: Experiment, log) -> list:
     """Live saliency/boundary views when builder.explain.live exists; never fatal."""
     try:

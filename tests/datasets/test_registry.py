@@ -7,7 +7,7 @@ from datasets.base import DatasetError, DatasetUnavailable
 
 KERAS_IDS = ("mnist", "fashion_mnist", "cifar10")
 LOCAL_IDS = [i for i in registry.ids() if i not in KERAS_IDS]
-GENERATED_IDS = ["moons", "circles", "spirals", "xor", "blobs", "shapes", "sine", "tokens"]
+GENERATED_IDS = ["moons", "circles", "spirals", "xor", "blobs", "shapes", "sine", "tokens", "sounds", "sentences"]
 SMALL = {"n_samples": 60}
 
 
@@ -33,8 +33,11 @@ def test_every_local_dataset_matches_its_info(dataset_id):
     base = registry.info(dataset_id)
     assert ds.input_shape == base.input_shape
     assert len(ds) == (60 if options else base.size) == ds.info.size
-    expected_x = np.int32 if dataset_id == "tokens" else np.float32
-    assert ds.x.dtype == expected_x and np.isfinite(ds.x).all()
+    if dataset_id == "sentences":  # raw text: one str per example
+        assert ds.x.dtype == object and all(isinstance(t, str) and t for t in ds.x[:, 0])
+    else:
+        expected_x = np.int32 if dataset_id == "tokens" else np.float32
+        assert ds.x.dtype == expected_x and np.isfinite(ds.x).all()
     if base.task == "classification":
         assert ds.y.dtype == np.int32
         assert ds.class_names == base.classes

@@ -51,7 +51,7 @@ def test_the_experiment_validator_accepts_a_stored_upload(uploads):
         {"id": "x", "type": "Input", "params": {"shape": [3]}},
         {"id": "p", "type": "Dense", "params": {"units": 2, "activation": "softmax"}, "inputs": ["x"]}]}
     exp = {"format": "layerlab/experiment@1", "model": spec, "data": {"dataset": dataset_id},
-           "training": {"epochs": 1}}
+           "training": {"epochs": 1, "batch_size": 8}}  # 40 examples leave 24 to train on
     assert validate(exp) == []
     spec["nodes"][1]["params"]["units"] = 3
     assert any("2 classes" in p for p in validate(exp))

@@ -623,8 +623,166 @@ def check_run_disk_budget(_):
     return status["error"]
 
 
+def wav_claiming(seconds: int, rate: int = 16_000) -> bytes:
+    """A 44-byte WAV header whose data chunk declares `seconds` of 16-bit mono sound, with no sound after it."""
+    declared = seconds * rate * 2
+    return (b"RIFF" + struct.pack("<I", 36 + declared) + b"WAVEfmt " + struct.pack("<IHHIIHH", 16, 1, 1, rate,
+            rate * 2, 2, 16) + b"data" + struct.pack("<I", declared))
+
+
+def make_wav_hours():
+    path = INPUTS / "hours.zip"
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("yes/long.wav", wav_claiming(10 * 3600))
+        zf.writestr("no/long.wav", wav_claiming(10 * 3600))
+    return path
+
+
+def check_wav_hours(path):
+    from datasets import audio
+    message = refusal(audio.load_wav_zip, path)
+    assert "36,000 s" in message and "LAYERLAB_MAX_CLIP_SECONDS" in message, message
+    return message
+
+
+def make_mp3_named_wav():
+    path = INPUTS / "sounds.zip"
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("yes/1.wav", b"ID3\x04\x00" + bytes(5_000))
+        zf.writestr("no/1.wav", b"ID3\x04\x00" + bytes(5_000))
+    return path
+
+
+def check_mp3_named_wav(path):
+    from datasets import audio
+    message = refusal(audio.load_wav_zip, path)
+    assert "is an MP3, not a WAV file" in message, message
+    return message
+
+
+def make_text_row(size_mb: int):
+    def make():
+        path = INPUTS / f"row{size_mb}.csv"
+        with open(path, "w") as f:
+            f.write("text,label\nhello there,a\nbye now,b\n")
+            f.write("word " * (size_mb * 2**20 // 5) + ",a\n")
+        return path
+    return make
+
+
+def text_row_refused(because: str):
+    """The check of a text CSV with one huge row: refused, the message naming `because`."""
+    def check(path):
+        from datasets import text
+        message = refusal(text.load_text_csv, path)
+        assert because in message, message
+        return message
+    return check
+
+
+def make_huge_vocabulary():
+    path = INPUTS / "vocabulary.csv"
+    rng = np.random.default_rng(0)
+    words = rng.integers(0, 10**9, (100_000, 10))
+    with open(path, "w") as f:
+        f.write("text,label\n")
+        f.writelines(" ".join(f"w{w}" for w in row) + f",{'ab'[i % 2]}\n" for i, row in enumerate(words))
+    return path
+
+
+def check_huge_vocabulary(path):
+    """About a million different words load (the file is within its budgets), and the vocabulary a model
+    may keep is capped: the note says so and the data's vocabulary is the budget (+ padding and unknown)."""
+    from builder import limits
+    from datasets import text
+    data = text.load_text_csv(path)
+    cap = limits.get("max_vocabulary")
+    assert data.info.extra["vocabulary"] == cap + 2 and len(data) == 100_000, data.info.extra
+    return data.notes[-1]
+
+
+def check_vocabulary_spec(_):
+    from builder import validate
+    spec = {"format": MODEL, "name": "words", "nodes": [
+        {"id": "text", "type": "Input", "params": {"shape": [1], "dtype": "string"}},
+        {"id": "words", "type": "TextVectorization", "inputs": ["text"]},
+        {"id": "vectors", "type": "Embedding", "params": {"input_dim": 1000, "output_dim": 4}, "inputs": ["words"]}]}
+    report = validate.check(spec)
+    [message] = report.problems_for("words")
+    assert "LAYERLAB_MAX_VOCABULARY" in message, message
+    return message
+
+
+def jpeg(colour: int) -> bytes:
+    from PIL import Image
+    buffer = io.BytesIO()
+    Image.new("RGB", (32, 24), (colour, colour, colour)).save(buffer, "JPEG")
+    return buffer.getvalue()
+
+
+def check_webcam_flood_class(_):
+    """A webcam left clicking into one class: the class cap (500) keeps the first 500, then refuses each."""
+    from builder.limits import get
+    from datasets.classes import ClassFolder
+    mine = ClassFolder(INPUTS / "flood-ws" / "mydata")
+    mine.add_class("thumbs up")
+    shot, cap = jpeg(200), get("max_class_examples")
+    for _ in range(cap):
+        mine.add_example("thumbs up", shot)
+    message = refusal(mine.add_example, "thumbs up", shot)
+    assert mine.counts() == {"thumbs up": cap} and "LAYERLAB_MAX_CLASS_EXAMPLES" in message, message
+    return message
+
+
+def make_full_workspace():
+    """A workspace one example short of its cap (2,000), spread over classes of two own datasets."""
+    from builder.limits import get
+    mydata, shot = INPUTS / "full-ws" / "mydata", jpeg(90)
+    for i in range(get("max_mydata_examples") - 1):
+        folder = mydata / f"set{i % 2}" / f"class{i % 8}"
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"{i + 1}.png").write_bytes(shot)
+    return mydata
+
+
+def check_full_workspace(mydata):
+    from datasets.classes import ClassFolder
+    mine = ClassFolder(mydata, "set0")
+    mine.add_example("class0", jpeg(10))  # the last one that fits
+    message = refusal(mine.add_example, "class2", jpeg(10))
+    assert "LAYERLAB_MAX_MYDATA_EXAMPLES" in message, message
+    message_zip = refusal(ClassFolder(mydata, "set1").add_zip, _zip({"new/1.png": small_png(1)}), "more.zip")
+    assert "LAYERLAB_MAX_MYDATA_EXAMPLES" in message_zip and not (mydata / "set1" / "new").exists(), message_zip
+    return message
+
+
+def _zip(entries: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as zf:
+        for name, content in entries.items():
+            zf.writestr(name, content)
+    return buffer.getvalue()
+
+
+def check_mydata_bombs(_):
+    """A snapshot and a ZIP entry whose PNG header declares 10^10 pixels: refused / skipped before decoding."""
+    from datasets.classes import ClassFolder
+    mine = ClassFolder(INPUTS / "bomb-ws" / "mydata")
+    mine.add_class("a")
+    message = refusal(mine.add_example, "a", png(100_000, 100_000), "the snapshot")
+    assert "LAYERLAB_MAX_IMAGE_PIXELS" in message, message
+    added = mine.add_zip(_zip({"a/bomb.png": png(100_000, 100_000), "a/ok.png": small_png(3)}), "pets.zip")
+    assert mine.counts() == {"a": 1} and len(added.skipped) == 1, (mine.counts(), added.skipped)
+    return f"{message}; in a ZIP: {added.skipped[0]}"
+
+
 GROUPS = {
     "plain": {
+        "wav: headers declaring 10 hours of sound": (make_wav_hours, check_wav_hours),
+        "wav: an MP3 named .wav": (make_mp3_named_wav, check_mp3_named_wav),
+        "text csv: one 100 MB row": (make_text_row(100), text_row_refused("upload limit")),
+        "text csv: one 5 MB row (under the file limit)": (make_text_row(5), text_row_refused("LAYERLAB_MAX_TEXT_CHARS")),
+        "text csv: a million different words": (make_huge_vocabulary, check_huge_vocabulary),
         "csv with 1,000,000 columns": (make_csv_columns, check_csv_columns),
         "csv with a 200,000-character field": (make_csv_field, check_csv_field),
         "npz: ~1-4 MB holding 900x1000x1000 uint8": (make_npz_bomb, check_npz_bomb),
@@ -647,8 +805,12 @@ GROUPS = {
         "guard: .keras with a Lambda layer": (make_lambda_keras, check_lambda_keras),
         "guard: run ids outside the runs folder": (lambda: None, check_run_id_traversal),
         "disk full while writing status.json": (lambda: None, check_status_write_disk_full),
+        "my data: webcam flood of 501 snapshots into one class": (lambda: None, check_webcam_flood_class),
+        "my data: a workspace at its example cap (files, ZIP)": (make_full_workspace, check_full_workspace),
+        "my data: snapshot and ZIP entry declaring 100,000 x 100,000": (lambda: None, check_mydata_bombs),
     },
     "keras": {
+        "spec: TextVectorization keeping every word": (lambda: None, check_vocabulary_spec),
         "spec: Input [6000] -> Dense 65536": (lambda: None, check_big_dense),
         "spec: Embedding 10^6 x 4096": (lambda: None, check_big_embedding),
         "spec: 2048x2048x3 image -> Conv2D 64 (activations)": (lambda: None, check_big_activations),

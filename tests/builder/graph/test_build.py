@@ -103,7 +103,8 @@ def test_layer_names_are_node_ids_and_inputs_keep_their_order():
 def test_every_template_has_layout_dataset_and_description():
     assert set(templates.TEMPLATES) == {"seed-mlp", "image-mlp", "small-cnn", "residual-cnn", "lstm-classifier",
                                         "tiny-transformer", "dense-autoencoder", "latent-autoencoder",
-                                        "transfer-cnn", "playground-mlp", "mlp-gan"}
+                                        "transfer-cnn", "playground-mlp", "sound-cnn", "bag-of-words",
+                                        "text-transformer", "mlp-gan"}
     for tid, t in templates.TEMPLATES.items():
         assert t.id == tid and t.title and len(t.description) > 40 and t.dataset
         positions = [(n["ui"]["x"], n["ui"]["y"]) for n in t.spec_dict["nodes"]]

@@ -257,11 +257,11 @@ def test_input_dtypes_are_kept_or_the_change_is_noted(tmp_path):
     assert spec.node("tokens").params == {"shape": [5], "dtype": "int64"}
     assert spec.node("pixels").params == {"shape": [4], "dtype": "int32"}
     assert spec.description == ("Input 'pixels' was uint8 in Keras and is int32 here (Layerlab's inputs are float32, "
-                                "int32, int64).")
+                                "int32, int64, string).")
     assert "dtype=\"int64\"" in to_python(spec) and build_model(spec).inputs[0].dtype == "int64"
-    text = keras.Input((1,), dtype="string", name="text")
-    with pytest.raises(SpecError, match="input 'text' takes text"):
-        importer.from_model(keras.Model(text, L.Identity(name="same")(text)))
+    text = keras.Input((1,), dtype="string", name="text")  # raw text, for a TextVectorization: kept as it is
+    assert importer.from_model(keras.Model(text, L.Identity(name="same")(text))).node("text").params == {
+        "shape": [1], "dtype": "string"}
 
 
 def test_a_file_over_the_node_budget_is_refused_before_keras_rebuilds_it(tmp_path, monkeypatch):

@@ -6,6 +6,7 @@ Skipped only when Ray is not installed (CI installs requirements-ray.txt).
 import json
 import os
 import signal
+import subprocess
 import sys
 import time
 
@@ -14,6 +15,7 @@ import pytest
 from train_fixtures import digits_experiment, wait_for
 
 from builder.store import runfolder
+from builder.train import checkpoint
 
 ray = pytest.importorskip("ray", reason="Ray is not installed: pip install -r requirements-ray.txt")
 
@@ -52,6 +54,10 @@ def test_a_ray_run_completes_with_the_metrics_of_a_local_run(jobs, tmp_path):
     local = runfolder.read_jsonl(tmp_path / "local" / "metrics.jsonl")
     for key in ("loss", "val_loss", "accuracy"):
         np.testing.assert_allclose([r[key] for r in on_ray], [r[key] for r in local], rtol=1e-4)
+    travelled, here = checkpoint.load(folder), checkpoint.load(tmp_path / "local")  # came back with the files
+    assert travelled.epoch == 2
+    for a, b in zip(travelled.model + travelled.optimizer, here.model + here.optimizer, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
 
 
 def test_stop_ends_a_ray_run_with_its_model(jobs):
@@ -73,6 +79,35 @@ def test_a_killed_ray_worker_leaves_the_run_failed_with_a_reason(jobs):
     assert status["status"] == "failed"
     assert "Ray worker" in status["error"] and "metrics so far are kept" in status["error"]
     assert len(runfolder.read_jsonl(metrics)) >= 1
+
+
+def test_a_restarted_server_resumes_a_ray_run_from_its_checkpoint_and_continue_works(cluster, tmp_path):
+    """As a server killed mid-run leaves it: `running`, its server and its Ray worker gone, 2 of 4 epochs
+    and their checkpoint in the run folder."""
+    from builder.train.jobs import RESUMED_NOTE
+    from builder.train.runner import run
+
+    gone = subprocess.Popen(["true"])  # a pid that has ended
+    gone.wait()
+    assert run(digits_experiment(epochs=2), tmp_path / "runs" / "cut") == "completed"
+    assert run(digits_experiment(epochs=4), tmp_path / "whole") == "completed"
+    cut = tmp_path / "runs" / "cut"
+    runfolder.write_json(cut / runfolder.EXPERIMENT, digits_experiment(epochs=4))
+    runfolder.write_status(cut, status="running", epochs=4, manager_pid=gone.pid, pid=gone.pid, finished=None)
+    jobs = RayJobManager(tmp_path / "runs", cpus=1, gpus=0)
+    try:
+        assert jobs.recovered.wait(60) and jobs.resumed == ["cut"]
+        status = jobs.wait("cut", timeout=180)
+        assert status["status"] == "completed" and status["note"] == RESUMED_NOTE, status
+        rows, whole = (runfolder.read_jsonl(p / runfolder.METRICS) for p in (cut, tmp_path / "whole"))
+        assert [r["epoch"] for r in rows] == [1, 2, 3, 4]  # each epoch once
+        np.testing.assert_allclose([r["loss"] for r in rows], [r["loss"] for r in whole], atol=1e-4)
+        assert checkpoint.load(cut).epoch == 4  # the resumed actor's checkpoint came back too
+        jobs.resume("cut", 1)  # Continue
+        assert jobs.wait("cut", timeout=180)["status"] == "completed"
+        assert [r["epoch"] for r in runfolder.read_jsonl(cut / runfolder.METRICS)] == [1, 2, 3, 4, 5]
+    finally:
+        jobs.shutdown()
 
 
 def test_runs_queue_while_the_cluster_is_full(cluster, tmp_path):

@@ -61,6 +61,7 @@ def test_a_killed_server_leaves_no_worker_and_the_next_one_finishes_its_runs(tmp
 
     manager = JobManager(runs, max_concurrent=1, warm=False)  # the next server
     try:
+        assert manager.recovered.wait(60)
         with manager._lock:  # one look at the queue: the watcher may hand the first run to the worker meanwhile
             order = manager.running() + manager.queued()
         assert manager.resumed == [first] and order == [first, second]  # the old order
@@ -95,6 +96,25 @@ def test_restart_reaps_a_dead_servers_live_worker_and_sets_its_run_truthfully(tm
     assert queued_again == [] and interrupted == ["orphaned"]
     status = runfolder.read_status(tmp_path / "orphaned")
     assert status["status"] == "interrupted" and "no checkpoint" in status["error"]
+
+
+def test_recovery_waits_for_a_dead_servers_worker_on_the_watcher_thread_not_in_the_constructor(tmp_path):
+    gone = subprocess.Popen(["true"])  # a server that has ended
+    gone.wait()
+    orphan = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)", "--multiprocessing-fork"])
+    try:
+        fake_run(tmp_path, "orphaned", status="running", pid=orphan.pid, manager_pid=gone.pid, created=1.0)
+        manager = JobManager(tmp_path, lazy=True)
+        try:
+            assert not manager.recovered.is_set()  # the orphan has ORPHAN_GRACE_S to stop: the page is served
+            assert manager.status("orphaned")["status"] == "running"
+            assert manager.recovered.wait(60) and manager.interrupted == []
+            assert orphan.wait(10) == -signal.SIGKILL
+            assert manager.status("orphaned")["note"] == RESUMED_NOTE  # cut before epoch 1: it starts again
+        finally:
+            manager.shutdown()
+    finally:
+        orphan.kill()
 
 
 def test_restart_queues_runs_again_oldest_first_and_leaves_live_ones_alone(tmp_path):

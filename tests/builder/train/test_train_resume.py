@@ -102,3 +102,27 @@ def test_asking_for_more_epochs_gives_early_stopping_its_patience_again(tmp_path
     checkpoint.save(tmp_path, state)
     assert resume(tmp_path, more_epochs=3) == "completed"
     assert [r["epoch"] for r in runfolder.read_jsonl(tmp_path / runfolder.METRICS)] == [1, 2, 3, 4, 5]
+
+
+def gan_experiment(epochs):
+    from builder import templates
+
+    exp = templates.experiment("mlp-gan")
+    exp["training"]["epochs"] = epochs
+    return exp
+
+
+def test_a_gan_run_of_two_then_two_epochs_ends_where_four_end(tmp_path):
+    """Both networks, the one optimizer that moves both, the noise generator's seed state and the shuffle."""
+    assert run(gan_experiment(4), tmp_path / "four") == "completed"
+    assert run(gan_experiment(2), tmp_path / "split") == "completed"
+    assert checkpoint.load(tmp_path / "split").epoch == 2
+    assert cli.main(["train", "--resume", str(tmp_path / "split"), "--epochs", "2"]) == 0
+    whole = runfolder.read_jsonl(tmp_path / "four" / runfolder.METRICS)
+    split = runfolder.read_jsonl(tmp_path / "split" / runfolder.METRICS)
+    assert [r["epoch"] for r in split] == [1, 2, 3, 4]
+    for key in ("d_loss", "g_loss"):
+        np.testing.assert_allclose([r[key] for r in split], [r[key] for r in whole], atol=1e-4)
+    assert (tmp_path / "split" / "live" / "samples_e004.npy").is_file()
+    np.testing.assert_allclose(np.load(tmp_path / "split" / "samples.npz")["images"],
+                               np.load(tmp_path / "four" / "samples.npz")["images"], atol=1e-4)

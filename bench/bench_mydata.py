@@ -1,0 +1,93 @@
+"""How long from a webcam snapshot to its thumbnail? Server time of the Data page's My data section taking one
+snapshot (a 640 × 480 JPEG, as Chromium's camera sends) into a class and drawing the page again with it.
+
+    python bench/bench_mydata.py [--repeats 20] [--filled 0 200]
+
+Runs the page in Streamlit's AppTest (the script runs a browser would cause: the one that keeps the snapshot,
+then the rerun that draws the class's thumbnails), in a temp workspace whose two classes already hold
+`--filled` examples each. Prints the median and the 90th percentile per fill. Target: ≤ 300 ms.
+"""
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import numpy as np  # noqa: E402
+
+TARGET_MS = 300
+
+
+def snapshot(seed: int) -> bytes:
+    from PIL import Image
+
+    pixels = np.random.default_rng(seed).integers(0, 255, (480, 640, 3), dtype=np.uint8)
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, "JPEG", quality=90)
+    return buffer.getvalue()
+
+
+def page(filled: int):
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.session_state["data"] = {"dataset": "iris", "options": {}}
+    at.switch_page("pages/data.py").run()
+    at.segmented_control(key="data_source").set_value("My data").run()
+    for name in ("thumbs up", "nothing"):
+        at.text_input(key="mydata_new_class").set_value(name)
+        at.button(key="mydata_add_class").click().run()
+    from builder.workspace import Workspaces
+    from datasets.classes import HOME, ClassFolder
+    from ui import mydata  # noqa: F401 - the page's module, loaded by now
+
+    mine = ClassFolder(Workspaces(os.environ["LAYERLAB_HOME"]).folder(at.session_state["ws"]) / HOME)
+    small = np.full((96, 128, 3), 128, np.uint8)
+    for cls in ("thumbs up", "nothing"):
+        for _ in range(filled):
+            mine.add_picture(cls, small)
+    at.run()
+    return at
+
+
+def time_snapshots(at, repeats: int) -> list[float]:
+    times = []
+    for k in range(repeats + 1):
+        camera = next(c for c in at.camera_input if c.key.startswith("mydata_camera_"))
+        camera.set_value(("shot.jpg", snapshot(k), "image/jpeg"))
+        start = time.perf_counter()
+        at.run()  # keeps the snapshot, then reruns: the thumbnail is on the page
+        elapsed = 1000 * (time.perf_counter() - start)
+        assert not at.exception and any("Snapshot added" in s.value for s in at.success)
+        if k:  # the first is warm-up
+            times.append(elapsed)
+    return times
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=20)
+    parser.add_argument("--filled", type=int, nargs="+", default=[0, 200])
+    args = parser.parse_args()
+    print(f"{'examples per class':19} {'median ms':>10} {'p90 ms':>8}  (target ≤ {TARGET_MS} ms, snapshot → thumbnail)")
+    for filled in args.filled:
+        with tempfile.TemporaryDirectory() as tmp:
+            os.environ.update(LAYERLAB_HOME=f"{tmp}/workspaces", LAYERLAB_UPLOADS_DIR=f"{tmp}/uploads",
+                              LAYERLAB_RUNS_DIR=f"{tmp}/runs", LAYERLAB_PREWARM="0")
+            times = time_snapshots(page(filled), args.repeats)
+        p90 = statistics.quantiles(times, n=10)[-1]
+        print(f"{filled:<19} {statistics.median(times):10.0f} {p90:8.0f}")
+
+
+if __name__ == "__main__":
+    main()
