@@ -47,7 +47,7 @@ def page(filled: int):
     for name in ("thumbs up", "nothing"):
         at.text_input(key="mydata_new_class").set_value(name)
         at.button(key="mydata_add_class").click().run()
-    from builder.workspace import Workspaces
+    from builder.store.workspace import Workspaces
     from datasets.classes import HOME, ClassFolder
     from ui import mydata  # noqa: F401 - the page's module, loaded by now
 

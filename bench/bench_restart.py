@@ -36,12 +36,12 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 from bench_train import experiment, mlp_spec  # noqa: E402 - after the path set-up
 from bench_workshop import CHROMIUM, CHROMIUM_ARGS, ROOT, free_port, start_server  # noqa: E402
 
-from builder.train import runfolder  # noqa: E402
+from builder.store import runfolder  # noqa: E402
 from datasets.generated import SHAPES  # noqa: E402
 
 SERVER = textwrap.dedent("""
     import json, sys, time
-    from builder.train.jobs import JobManager
+    from builder.jobs.local import JobManager
     manager = JobManager(sys.argv[1], max_concurrent=1)
     print(manager.submit(json.loads(sys.argv[2])), flush=True)
     time.sleep(3600)

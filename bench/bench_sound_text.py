@@ -18,11 +18,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
-from builder import templates  # noqa: E402
-from builder.experiment import coerce  # noqa: E402
-from builder.train import preprocessing, runfolder  # noqa: E402
-from builder.train.data import as_model_input, raw_parts  # noqa: E402
+from builder.experiments import templates  # noqa: E402
+from builder.experiments.experiment import coerce  # noqa: E402
+from builder.store import runfolder  # noqa: E402
+from builder.train import preprocessing
+from builder.train.data import raw_parts  # noqa: E402
 from builder.train.runner import run  # noqa: E402
+from datasets.base import as_model_input  # noqa: E402
 
 TEMPLATES = ("sound-cnn", "bag-of-words", "text-transformer")
 

@@ -43,8 +43,8 @@ def main() -> None:
     parser.add_argument("--trials", type=int, default=12)
     parser.add_argument("--epochs", type=int, default=20)
     args = parser.parse_args()
+    from builder.jobs.local import JobManager
     from builder.sweep.study import Sweep
-    from builder.train.jobs import JobManager
 
     with tempfile.TemporaryDirectory(prefix="layerlab-bench-sweep-") as tmp:
         jobs = JobManager(Path(tmp) / "runs", max_concurrent=2)

@@ -15,8 +15,8 @@ from builder.experiments.experiment import check, problem_text
 from builder.graph.importer import from_keras_file
 from builder.graph.validate import check as check_model
 from builder.graph.validate import ensure_valid
-from builder.sweep.space import problems as sweep_problems
 from builder.model.spec import FORMAT, SpecError, atomic_write_text, parse_json, read_text, structure_problems
+from builder.sweep.space import problems as sweep_problems
 from datasets.registry import list_datasets
 
 EXPERIMENT_FORMAT = "layerlab/experiment@1"
@@ -229,8 +229,8 @@ def _train_data(args) -> int:
     if args.path or args.resume or not args.out:
         return _fail(["use train --data FILE_OR_FOLDER --out DIR [--template ID] [--target COLUMN] [--epochs N]"])
     _quiet_keras()
-    from builder.headless import HeadlessError, experiment_for_data
-    from builder.train.runner import cli_train
+    from builder.experiments.headless import HeadlessError, experiment_for_data  # lazy: imports keras
+    from builder.train.runner import cli_train  # lazy: a command's module, missing = one line
 
     try:
         exp = experiment_for_data(args.data, args.template, args.target, args.epochs)
@@ -246,7 +246,7 @@ def _train_data(args) -> int:
 
 def _sweep(args) -> int:
     _quiet_keras()
-    from builder.sweep.cli import cli_sweep
+    from builder.sweep.cli import cli_sweep  # lazy: a command's module (Optuna), missing = one line
 
     return cli_sweep(args.path, args.trials, args.out, args.space, args.executor)
 

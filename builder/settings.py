@@ -52,6 +52,11 @@ def home_dir() -> Path:
     return _folder("LAYERLAB_HOME", runs_dir().parent / "workspaces")
 
 
+def sweeps_dir(runs_root: Path) -> Path:
+    """Where sweeps live: LAYERLAB_SWEEPS_DIR, else `sweeps/` beside the runs folder `runs_root` (created)."""
+    return _folder("LAYERLAB_SWEEPS_DIR", Path(runs_root).parent / "sweeps")
+
+
 def uploads_dir() -> Path:
     """LAYERLAB_UPLOADS_DIR, else a `layerlab-uploads` folder in the system's temp folder (created)."""
     return _folder("LAYERLAB_UPLOADS_DIR", Path(tempfile.gettempdir()) / "layerlab-uploads")

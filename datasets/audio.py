@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from builder import limits as budgets
-from datasets.base import Dataset
+from datasets.base import Dataset, DatasetInfo
 from datasets.uploads import Limits, UploadError, _name, _open_zip, check_archive, read_bytes
 
 RATE = 16_000  # Hz: speech and most sounds a workshop records fit below 8 kHz
@@ -119,8 +119,6 @@ def write_wav(path_or_file, clip: np.ndarray, rate: int = RATE) -> None:
 def sound_dataset(clips: list[np.ndarray], labels: list[str], name: str, description: str,
                   to_rate: int = RATE, notes: list[str] | None = None) -> Dataset:
     """Clips of one length with their class names as a sound Dataset (classes sorted by name)."""
-    from datasets.registry import DatasetInfo
-
     classes = sorted(set(labels))
     if len(classes) < 2:
         raise UploadError(f"'{name}' needs clips in at least two class folders (found {len(classes)}); "

@@ -80,3 +80,13 @@ class DatasetInfo:
     @property
     def num_classes(self) -> int | None:
         return None if self.classes is None else len(self.classes)
+
+
+def as_model_input(x):
+    """Text (an object array of str) as a TensorFlow string tensor, which Keras's fit, evaluate and predict take
+    (its NumPy adapter refuses strings); every other array as it is."""
+    if x.dtype != object:
+        return x
+    import tensorflow as tf  # text models need TensorFlow anyway (TextVectorization)
+
+    return tf.constant(x.astype(str))

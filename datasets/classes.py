@@ -6,7 +6,7 @@ Kept as a plain class folder, the layout every folder loader reads:
     <workspace>/mydata/<dataset>/meta.json                {"format", "version"}: bumped by every change
 
 Every picture is checked from its header against the server's pixel budget before it is decoded
-(`builder.predict.read_picture`), and every add is held against the per-class and per-workspace example
+(`datasets.pictures.read_picture`), and every add is held against the per-class and per-workspace example
 counts (`builder.limits`: max_class_examples, max_mydata_examples, max_mydata_classes) before anything is
 read, so a webcam left clicking cannot fill the disk. `to_dataset` turns the folder into an image `Dataset`
 (one size, grey or colour) that the app stores like an upload, so every template trains on it.
@@ -27,11 +27,10 @@ import numpy as np
 from PIL import Image
 
 from builder import limits
-from builder.predict.framing import read_picture
-from builder.spec import atomic_write_text
+from builder.files import atomic_write_text
 from datasets import uploads
-from datasets.base import Dataset, DatasetError
-from datasets.registry import DatasetInfo
+from datasets.base import Dataset, DatasetError, DatasetInfo
+from datasets.pictures import read_picture
 
 FORMAT = "layerlab/mydata@1"
 HOME = "mydata"  # inside the workspace folder

@@ -12,6 +12,7 @@ import os
 import zipfile
 from pathlib import Path
 
+from datasets import audio, text
 from datasets.base import Dataset
 from datasets.uploads import IMAGE_EXTENSIONS, Limits, UploadError, load_csv, load_image_zip, load_npz, read_table
 
@@ -59,8 +60,6 @@ def _is_text_table(path, target: str | None) -> bool:
 
 def load_path(path, target: str | None = None, limits: Limits | None = None) -> Dataset:
     """The dataset in a CSV/TSV, ZIP, NPZ or class folder; UploadError in plain words otherwise."""
-    from datasets import audio, text
-
     path = os.fspath(path)
     if os.path.isdir(path):
         kind = class_folder_kind(path)

@@ -19,7 +19,7 @@ import re
 import numpy as np
 
 from builder import limits as budgets
-from datasets.base import Dataset
+from datasets.base import Dataset, DatasetInfo
 from datasets.uploads import Limits, UploadError, _name, read_bytes, read_table
 
 _WORD = re.compile(r"[\w']+")  # what TextVectorization's default standardize keeps as words
@@ -46,8 +46,6 @@ def vocabulary_size(texts) -> int:
 def text_dataset(texts: list[str], labels: list[str], name: str, description: str,
                  notes: list[str] | None = None) -> Dataset:
     """Sentences with their class names as a text Dataset (classes sorted by name)."""
-    from datasets.registry import DatasetInfo
-
     keep = [i for i, t in enumerate(texts) if t.strip()]
     texts, labels = [texts[i].strip() for i in keep], [str(labels[i]) for i in keep]
     classes = sorted(set(labels))

@@ -1,7 +1,7 @@
 """Sweep: try many settings at once (Optuna), watch every trial live, take the best settings to Train.
 
 The form is generated from the engine's declarations (builder.sweep.space: which settings can vary, their
-default ranges; builder.experiment.HYPERPARAMS: their words); the engine checks it and runs it. The live view
+default ranges; builder.experiments.experiment.HYPERPARAMS: their words); the engine checks it and runs it. The live view
 polls the sweep's study and its trials' run folders.
 """
 from __future__ import annotations
@@ -10,7 +10,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from builder import limits
-from builder.experiment import HYPERPARAMS, problem_text
+from builder.experiments.experiment import HYPERPARAMS, problem_text
 from builder.sweep import space
 from ui import jobs, state, sweeps
 from ui.navigation import require_app

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from builder.jobs.local import CONTINUABLE, RESUMED_NOTE
+from builder.jobs.recovery import CONTINUABLE, RESUMED_NOTE
 from builder.store import workspace
 from builder.train import checkpoint
 from ui import jobs, live, state

@@ -12,7 +12,7 @@ import json
 
 import streamlit as st
 
-from builder import experiment, templates
+from builder.experiments import experiment, templates
 from datasets import classes
 from ui import datacache, drawpad, state
 

@@ -6,29 +6,26 @@ sweeps a restart cut off going again.
 """
 from __future__ import annotations
 
-import os
 import secrets
 import time
 from pathlib import Path
 
 import streamlit as st
 
+from builder import settings
+from builder.sweep.study import Sweep, sweeps_in
 from ui import jobs, state
 
 
 def sweeps_root() -> Path:
     """The sweeps folder: env LAYERLAB_SWEEPS_DIR, else `sweeps/` beside the runs folder."""
-    root = Path(os.environ.get("LAYERLAB_SWEEPS_DIR") or jobs.runs_root().parent / "sweeps")
-    root.mkdir(parents=True, exist_ok=True)
-    return root
+    return settings.sweeps_dir(jobs.runs_root())
 
 
 @st.cache_resource(show_spinner=False)
 def _going_on(root: str) -> list[str]:
     """Once per server: the sweeps left `running` by the last one go on (their trials were queued again by the
     job manager's start)."""
-    from builder.sweep.study import Sweep, sweeps_in
-
     left = [m["id"] for m in sweeps_in(root) if m.get("status") == "running"]
     for sweep_id in left:
         Sweep.open(Path(root) / sweep_id, jobs.get_job_manager()).run_in_background()
@@ -37,8 +34,6 @@ def _going_on(root: str) -> list[str]:
 
 def mine() -> list[dict]:
     """This workspace's sweeps (every sweep for the teacher), newest first."""
-    from builder.sweep.study import sweeps_in
-
     _going_on(str(sweeps_root()))
     return sweeps_in(sweeps_root(), None if state.is_teacher() else state.workspace_id())
 
@@ -46,8 +41,6 @@ def mine() -> list[dict]:
 def start(experiment: dict) -> str:
     """Check and start a sweep of `experiment` (its `sweep` key) for this workspace; returns its id. SpecError
     lists the problems."""
-    from builder.sweep.study import Sweep
-
     _going_on(str(sweeps_root()))
     folder = sweeps_root() / f"{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(3)}"
     Sweep.create(folder, experiment, jobs.get_job_manager(), workspace=state.workspace_id()).run_in_background()
@@ -56,8 +49,6 @@ def start(experiment: dict) -> str:
 
 def open_sweep(sweep_id: str):
     """The sweep, when this session may see it (its own workspace's, or the teacher); else None."""
-    from builder.sweep.study import Sweep
-
     if sweep_id not in {m["id"] for m in mine()}:
         return None
     return Sweep.open(sweeps_root() / sweep_id)  # to read and stop: no job manager needed

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from builder.explain.gradients import value_and_grad
-from builder.train.data import as_model_input
+from datasets.base import as_model_input
 
 SPECTROGRAM_TYPES = ("MelSpectrogram", "STFTSpectrogram")
 

@@ -17,7 +17,7 @@ import numpy as np
 
 from builder import limits
 from builder.predict.engine import PredictError, open_run
-from builder.predict.framing import read_picture
+from datasets.pictures import read_picture
 
 PICTURES = (".png", ".jpg", ".jpeg", ".webp")
 

@@ -9,24 +9,19 @@ box the content fills) and `frame` turns any picture into one raw input:
     picture ─ grey or colour as the data ─ invert if the paper is the wrong way round ─
             crop to the drawn content ─ square, aspect kept ─ padded as the data ─ resize ─ × raw_max
 
-`read_picture` checks an upload's header (format, pixel budget) before Pillow decodes it.
+An upload's header is checked before Pillow decodes it by `datasets.pictures.read_picture`.
 """
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
 
 import numpy as np
 
-FORMATS = ("PNG", "JPEG", "WEBP")
 INK = 0.25  # a pixel this far from the background (0..1) is content
 WORK = 64  # px: the least resolution content is handled at before it is resized to the data's size
 THIN = 0.6  # strokes thinner than this share of the data's typical stroke are thickened to it
 PLAIN = 0.9  # a background is plain when this share of the pictures have their border's median near the data's
 
-
-class PictureError(ValueError):
-    """A picture that cannot be used, in plain words."""
 
 
 @dataclass(frozen=True)
@@ -188,26 +183,3 @@ def _centre_crop(p: np.ndarray, aspect: float) -> np.ndarray:
     return p[(h - keep) // 2:(h - keep) // 2 + keep]
 
 
-def read_picture(raw: bytes, max_pixels: int, name: str = "the picture") -> np.ndarray:
-    """An uploaded PNG/JPEG/WebP as uint8 (h, w, 4), turned upright as the camera meant; the header's size
-    is checked against `max_pixels` before any pixel is decoded."""
-    from PIL import Image, ImageOps
-
-    limit = (f"more pixels than the {max_pixels:,} this server decodes (server setting LAYERLAB_MAX_IMAGE_PIXELS); "
-             "use a smaller picture")
-    try:
-        img = Image.open(io.BytesIO(raw))  # reads the header only
-    except Image.DecompressionBombError:  # Pillow's own limit, already past ours
-        raise PictureError(f"{name} has {limit}") from None
-    except Exception:  # noqa: BLE001 - Pillow raises many kinds for what is not a picture
-        raise PictureError(f"{name} is not a picture Layerlab can read; use a PNG or JPEG file") from None
-    if img.format not in FORMATS:
-        raise PictureError(f"{name} is a {img.format} file; use a PNG or JPEG picture")
-    if img.width * img.height > max_pixels:
-        raise PictureError(f"{name} is {img.width}×{img.height} pixels, {limit}")
-    try:  # PNG, JPEG and WebP decode to the size their header declares
-        return np.asarray(ImageOps.exif_transpose(img).convert("RGBA"))
-    except Image.DecompressionBombError:
-        raise PictureError(f"{name} declares more pixels than its header shows; it was not decoded") from None
-    except Exception:  # noqa: BLE001 - truncated or corrupt files
-        raise PictureError(f"{name} is damaged and could not be decoded; take or save the picture again") from None

@@ -7,9 +7,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from builder.spec import SpecError, parse_json, read_text
+from builder.experiments.experiment import problem_text
+from builder.jobs.local import default_max_runs, make_job_manager
+from builder.model.spec import SpecError, parse_json, read_text
+from builder.store import runfolder
+from builder.sweep import space
 from builder.sweep.study import MANIFEST, Sweep, summary_json, trial_line
-from builder.train import runfolder
 
 TRIALS_FOLDER = "trials"
 
@@ -30,10 +33,6 @@ def sweep_experiment(path, trials: int | None, space_path=None) -> dict:
 
 def cli_sweep(path, trials: int | None, out, space_path=None, executor: str = "local") -> int:
     """Exit 0 when at least one trial completed, else 1 (problems: one line each on stderr, via SpecError)."""
-    from builder.experiment import problem_text
-    from builder.sweep import space
-    from builder.train.jobs import default_max_runs, make_job_manager
-
     folder = Path(out)
     manifest = runfolder.read_json(folder / MANIFEST)
     if manifest is None:  # a new sweep: checked before any worker starts

@@ -1,6 +1,6 @@
 """The sweep folder's `sweep.py`: the same study (space, objective, TPE sampler) run by Optuna outside Layerlab.
 
-It holds the experiment's exported `model.py` and `train.py` (builder.codegen, builder.train.exports) made
+It holds the experiment's exported `model.py` and `train.py` (builder.graph.codegen, builder.exports.classic) made
 with a marker value in place of every setting the sweep varies; each trial writes them with its own
 values into `trial_N/`, runs `train.py` and reads the objective from its last line.
 """
@@ -10,8 +10,9 @@ import copy
 import inspect
 from pathlib import Path
 
-from builder.experiment import coerce
-from builder.spec import atomic_write_text
+from builder.experiments.experiment import coerce
+from builder.exports.classic import training_script
+from builder.model.spec import atomic_write_text
 from builder.sweep.space import suggest, trial_experiment
 
 SCRIPT = "sweep.py"
@@ -21,8 +22,7 @@ MARKERS = {"learning_rate": 0.000123456789, "batch_size": 99991, "units": 9973, 
 
 def write_script(folder: Path, manifest: dict) -> Path:
     """Write `folder/sweep.py` for the sweep's manifest (its experiment and resolved settings)."""
-    from builder.codegen import to_python  # imports Keras: only when a sweep is made
-    from builder.train.exports import training_script
+    from builder.graph.codegen import to_python  # imports Keras: only when a sweep is made
 
     settings = manifest["settings"]
     marked = coerce(trial_experiment(manifest["experiment"], {k: MARKERS[k] for k in settings["space"]}))

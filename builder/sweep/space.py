@@ -16,8 +16,8 @@ import copy
 import math
 
 from builder import limits
-from builder.experiment import HYPERPARAMS, check, coerce, monitor_choices
-from builder.validate import Problem
+from builder.experiments.experiment import HYPERPARAMS, check, coerce, monitor_choices
+from builder.graph.validate import Problem
 
 KEYS = ("trials", "parallel", "pruning", "objective", "space")
 SETTINGS = ("learning_rate", "batch_size", "units", "dropout")

@@ -18,11 +18,12 @@ import threading
 import time
 from pathlib import Path
 
-from builder.experiment import problem_text
-from builder.spec import SpecError
+from builder.experiments.experiment import problem_text
+from builder.jobs.local import TERMINAL
+from builder.model.spec import SpecError
+from builder.store import runfolder
 from builder.sweep import space as sweep_space
-from builder.train import runfolder
-from builder.train.jobs import TERMINAL
+from builder.sweep.script import write_script
 
 FORMAT = "layerlab/sweep@1"
 MANIFEST = "sweep.json"
@@ -54,8 +55,6 @@ class Sweep:
         problems = sweep_space.problems(experiment)
         if problems:
             raise SpecError([problem_text(p) for p in problems])
-        from builder.sweep.script import write_script
-
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         manifest = {"format": FORMAT, "experiment": sweep_space.without_sweep(experiment),

@@ -12,6 +12,7 @@ import numpy as np
 
 from builder.train.preprocessing import fitted
 from datasets import registry
+from datasets.base import as_model_input
 from datasets.splits import add_features
 from datasets.splits import prepare as prepare_splits
 from datasets.splits import split as split_only
@@ -72,16 +73,6 @@ def raw_parts(experiment, prep) -> dict:
     s = split_only(load_dataset(d["dataset"], d["options"]), d["validation_split"], d["test_split"], hp["seed"])
     return {part: (prep.raw_inputs(add_features(np.asarray(x), d["features"])), np.asarray(y))
             for part, (x, y) in s.parts().items()}
-
-
-def as_model_input(x):
-    """Text (an object array of str) as a TensorFlow string tensor, which Keras's fit, evaluate and predict take
-    (its NumPy adapter refuses strings); every other array as it is."""
-    if x.dtype != object:
-        return x
-    import tensorflow as tf  # text models need TensorFlow anyway (TextVectorization)
-
-    return tf.constant(x.astype(str))
 
 
 def _fit_shape(x: np.ndarray, model_shape: tuple) -> np.ndarray:

@@ -12,7 +12,7 @@ from pathlib import Path
 from builder import limits
 from builder.files import atomic_save_model
 from builder.store import runfolder
-from builder.train import checkpoint, labels
+from builder.train import checkpoint, devices, labels
 
 INTERRUPTED = ("the server stopped while this run was training; it goes on from its last epoch when the server "
                "is back")
@@ -22,7 +22,6 @@ def open_device(run_dir: Path, emit, log, what: str = ""):
     """Take the best device (sharing a GPU's memory), and say which in the log, to the caller and in status."""
     import keras
 
-    from builder.train import devices
 
     devices.share_gpu_memory()
     device = devices.describe()
@@ -43,7 +42,7 @@ def seeded_build(spec, seed: int):
     """
     import keras
 
-    from builder.build import build_model
+    from builder.graph.build import build_model  # lazy: imports keras
 
     build_model(spec)
     keras.utils.set_random_seed(seed)

@@ -5,7 +5,7 @@ import pytest
 from app_train_fixtures import DIGITS_SPEC, experiment, write_run
 from streamlit.testing.v1 import AppTest
 
-from builder.jobs.local import RESUMED_NOTE
+from builder.jobs.recovery import RESUMED_NOTE
 from builder.store import runfolder
 from builder.store.workspace import owner_tag
 from builder.train import checkpoint

@@ -206,7 +206,7 @@ def check_pixel_flood(path):
 def check_try_pixel_bomb(_):
     """The Try page's upload: a PNG header declaring 10^10 pixels is refused before any pixel is decoded."""
     from builder.limits import get
-    from builder.predict.framing import read_picture
+    from datasets.pictures import read_picture
     message = refusal(read_picture, png(100_000, 100_000), get("max_image_pixels"), "bomb.png")
     assert "more pixels than the 16,777,216 this server decodes" in message, message
     assert "LAYERLAB_MAX_IMAGE_PIXELS" in message, message
@@ -702,7 +702,7 @@ def check_huge_vocabulary(path):
 
 
 def check_vocabulary_spec(_):
-    from builder import validate
+    from builder.graph import validate
     spec = {"format": MODEL, "name": "words", "nodes": [
         {"id": "text", "type": "Input", "params": {"shape": [1], "dtype": "string"}},
         {"id": "words", "type": "TextVectorization", "inputs": ["text"]},

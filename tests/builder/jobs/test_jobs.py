@@ -5,7 +5,8 @@ import signal
 import pytest
 from train_fixtures import digits_experiment, wait_for
 
-from builder.jobs.local import JobManager, recover
+from builder.jobs.local import JobManager
+from builder.jobs.recovery import recover
 from builder.model.spec import SpecError
 from builder.store import runfolder
 

@@ -6,7 +6,8 @@ import pytest
 from PIL import Image
 from sklearn.datasets import load_digits
 
-from builder.predict.framing import DataLook, PictureError, data_look, frame, is_light, read_picture
+from builder.predict.framing import DataLook, data_look, frame, is_light
+from datasets.pictures import PictureError, read_picture
 
 DIGITS = load_digits().images.astype("float32")  # 8×8, light strokes 0..16 on black
 DIGITS_LOOK = data_look(DIGITS / 16)

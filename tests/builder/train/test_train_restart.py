@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 from train_fixtures import digits_experiment, wait_for
 
-from builder.jobs.local import RESUMED_NOTE, JobManager, recover
+from builder.jobs.local import JobManager
+from builder.jobs.recovery import RESUMED_NOTE, recover
 from builder.store import runfolder
 from builder.train import checkpoint
 

@@ -105,7 +105,7 @@ def test_asking_for_more_epochs_gives_early_stopping_its_patience_again(tmp_path
 
 
 def gan_experiment(epochs):
-    from builder import templates
+    from builder.experiments import templates
 
     exp = templates.experiment("mlp-gan")
     exp["training"]["epochs"] = epochs

@@ -10,7 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 from builder.sweep.study import Sweep
 
-PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "sweep.py")
+PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "sweep.py")
 DATA = {"dataset": "digits", "options": {}, "validation_split": 0.2, "test_split": 0.2}
 ME = "me-workspace-001"
 

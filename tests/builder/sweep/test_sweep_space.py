@@ -4,10 +4,10 @@ import copy
 import pytest
 from train_fixtures import digits_experiment
 
-from builder.experiment import problem_text
+from builder.experiments.experiment import problem_text
+from builder.jobs.local import admit
+from builder.store.workspace import QuotaExceeded
 from builder.sweep import space
-from builder.train.jobs import admit
-from builder.workspace import QuotaExceeded
 
 
 def with_dropout(**training) -> dict:
@@ -98,7 +98,7 @@ def test_the_trial_budget_is_a_server_setting(monkeypatch):
 
 
 def test_a_gan_sweep_says_which_settings_would_apply():
-    from builder.templates import experiment
+    from builder.experiments.templates import experiment
 
     gan = experiment("mlp-gan")
     [problem] = space.problems(swept({"trials": 4}, gan))

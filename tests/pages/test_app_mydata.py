@@ -10,14 +10,14 @@ from pathlib import Path
 import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
-
-from builder import experiment
-from builder.workspace import Workspaces
-from datasets import classes
 from tests.test_app_data import IRIS_MLP
 
+from builder.experiments import experiment
+from builder.store.workspace import Workspaces
+from datasets import classes
+
 TIMEOUT = 60
-APP = str(Path(__file__).resolve().parent.parent / "app.py")
+APP = str(Path(__file__).resolve().parents[2] / "app.py")
 
 
 @pytest.fixture(autouse=True)

@@ -8,9 +8,9 @@ import optuna
 import pytest
 from train_fixtures import digits_experiment, wait_for
 
+from builder.jobs.local import JobManager
+from builder.store import runfolder
 from builder.sweep.study import JOURNAL, Sweep
-from builder.train import runfolder
-from builder.train.jobs import JobManager
 
 pytestmark = pytest.mark.slow
 

@@ -10,9 +10,12 @@ import zipfile
 import numpy as np
 import pytest
 
-from builder import cli, templates, validate
-from builder.experiment import coerce
-from builder.train import preprocessing, runfolder
+from builder import cli
+from builder.experiments import templates
+from builder.experiments.experiment import coerce
+from builder.graph import validate
+from builder.store import runfolder
+from builder.train import preprocessing
 from builder.train.data import raw_parts
 from builder.train.runner import run
 from datasets import audio, registry, text

@@ -2,7 +2,7 @@
 
 The data (a CSV/TSV, ZIP, NPZ or class folder, read by `datasets.files.load_path` under the upload budgets)
 is kept like an upload (`datasets.stored`); the template named, or the one made for the data's kind, is
-fitted to it with the fixes `builder.experiment.check` offers (Input shape, output units), and what is
+fitted to it with the fixes `builder.experiments.experiment.check` offers (Input shape, output units), and what is
 still wrong comes back as plain lines.
 """
 from __future__ import annotations
@@ -10,6 +10,10 @@ from __future__ import annotations
 import hashlib
 import os
 from pathlib import Path
+
+from builder.experiments import templates
+from builder.experiments.experiment import apply_fix, check, problem_text
+from datasets import files, registry, stored
 
 TEMPLATE_FOR_KIND = {"sound": "sound-cnn", "text": "bag-of-words", "image": "small-cnn", "tokens": "lstm-classifier",
                      "sequence": "lstm-classifier"}
@@ -32,8 +36,6 @@ def template_for(info) -> str:
 
 def store_data(path, target: str | None = None) -> str:
     """Load the file or folder (budgets checked) and keep it as an upload; returns its dataset id."""
-    from datasets import files, stored
-
     dataset = files.load_path(path, target)
     key = "cli-" + hashlib.sha256(f"{os.path.abspath(path)}|{target}".encode()).hexdigest()[:16]
     return stored.store(dataset, key, title=Path(path).name)
@@ -42,10 +44,6 @@ def store_data(path, target: str | None = None) -> str:
 def experiment_for_data(path, template: str | None = None, target: str | None = None,
                         epochs: int | None = None) -> dict:
     """A checked layerlab/experiment@1 dict training `template` (or the fitting one) on the data at `path`."""
-    from builder import templates
-    from builder.experiment import apply_fix, check, problem_text
-    from datasets import registry
-
     dataset_id = store_data(path, target)
     chosen = template or template_for(registry.info(dataset_id))
     if chosen not in templates.TEMPLATES:

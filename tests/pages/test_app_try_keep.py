@@ -8,14 +8,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
+from tests.test_app_try_page import _experiment
 
 from builder import predict
-from builder.workspace import Workspaces, new_id, owner_tag
+from builder.store.workspace import Workspaces, new_id, owner_tag
 from datasets import classes
-from tests.test_app_try_page import _experiment
 from tests.train_fixtures import mlp_spec
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 TRY = str(ROOT / "pages" / "try.py")
 STUDENT = new_id()  # the workspace that trained and shared the runs
 
