@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
-from tests.test_app_data import IRIS_MLP
+from test_data_page import IRIS_MLP
 
 from builder.experiments import experiment
 from builder.store.workspace import Workspaces

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
-from tests.test_app_try_page import _experiment
+from test_app_try_page import _experiment
 
 from builder import predict
 from builder.store.workspace import Workspaces, new_id, owner_tag
