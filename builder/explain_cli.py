@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from builder.experiments.experiment import coerce
+from builder.store import runfolder
 from builder.train.data import prepare
 
 PNG_SIZE = 224  # small inputs (28×28) are scaled up, nearest-neighbour, so the pixels stay visible
@@ -51,11 +52,9 @@ def _run(run_dir: Path, method: str, samples: int, out_dir, options: dict) -> di
     model_path = run_dir / "model.keras"
     if not model_path.exists():
         raise CliProblem(f"{model_path} not found — the run has not finished training (or failed); train it first")
-    from builder.train.gan_run import SAMPLES_FILE  # lazy: imports keras
-
-    if (run_dir / SAMPLES_FILE).exists():
+    if (run_dir / runfolder.GAN_SAMPLES).exists():
         raise CliProblem(f"this is a GAN run: its generator draws images, there is no class to explain; its results "
-                         f"are {SAMPLES_FILE} (samples and an interpolation) and the live/ sample grids")
+                         f"are {runfolder.GAN_SAMPLES} (samples and an interpolation) and the live/ sample grids")
     model = _load_model(model_path)
     x, y, image_shape, source = _test_items(run_dir, samples)
     model_shape = tuple(model.inputs[0].shape[1:])

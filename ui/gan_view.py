@@ -11,7 +11,7 @@ import numpy as np
 import streamlit as st
 
 from builder.experiments.gan import PARTS
-from builder.store import watch
+from builder.store import runfolder, watch
 from ui import charts, state
 
 CELL = 48  # pixels per generated image in a grid (an 8×8 digit enlarged 6×)
@@ -63,9 +63,7 @@ def _grid_url(path: str, stamp) -> str | None:
 
 def live_samples(folder: Path) -> bool:
     """The newest sample grid of a GAN run (the same noise every epoch); False when the run writes none."""
-    from builder.train.gan_run import LIVE_PREFIX  # lazy: imports keras
-
-    path, epoch = watch.latest_live_file(folder, LIVE_PREFIX)
+    path, epoch = watch.latest_live_file(folder, runfolder.GAN_LIVE_PREFIX)
     url = _grid_url(str(path), watch.file_stamp(path)) if path else None
     if url is None:
         return False
@@ -76,9 +74,7 @@ def live_samples(folder: Path) -> bool:
 
 
 def is_gan_run(folder: Path) -> bool:
-    from builder.train.gan_run import SAMPLES_FILE  # lazy: imports keras
-
-    return (Path(folder) / SAMPLES_FILE).exists()
+    return (Path(folder) / runfolder.GAN_SAMPLES).exists()
 
 
 @st.cache_resource(show_spinner=False, max_entries=16)
@@ -94,9 +90,7 @@ def _results_urls(path: str, stamp) -> tuple[str, str] | None:
 
 def results(folder: Path) -> None:
     """A finished GAN run: samples from new noise, and rows that walk from one noise vector to another."""
-    from builder.train.gan_run import SAMPLES_FILE  # lazy: imports keras
-
-    path = Path(folder) / SAMPLES_FILE
+    path = Path(folder) / runfolder.GAN_SAMPLES
     urls = _results_urls(str(path), watch.file_stamp(path))
     if urls is None:
         st.warning("This GAN run's samples could not be read; train it again.")

@@ -27,6 +27,9 @@ LOG = "train.log"
 STOP = "STOP"
 PRUNE = "PRUNE"  # a sweep's pruner gave up on this trial: it stops like STOP and ends `pruned`
 CHECKPOINT = "checkpoint.npz"  # builder.train.checkpoint: the latest full training state
+GAN_SAMPLES = "samples.npz"  # a GAN run's final pictures and its walk through the noise (builder.train.gan_run)
+GAN_DISCRIMINATOR = "discriminator.keras"  # a GAN run's second network
+GAN_LIVE_PREFIX = "samples"  # live/samples_eNNN.npy: a GAN's pictures after each epoch (watch.latest_live_file)
 
 STATES = ("queued", "running", "completed", "stopped", "failed", "interrupted", "pruned")
 ACTIVE = ("queued", "running")

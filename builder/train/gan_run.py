@@ -43,9 +43,7 @@ from builder.train.loop import (
 )
 
 SAMPLES, FINAL_SAMPLES, INTERPOLATIONS, STEPS = 64, 256, 4, 10
-SAMPLES_FILE = "samples.npz"
-DISCRIMINATOR = "discriminator.keras"
-LIVE_PREFIX = "samples"  # live/samples_eNNN.npy (watch.latest_live_file)
+SAMPLES_FILE, DISCRIMINATOR, LIVE_PREFIX = runfolder.GAN_SAMPLES, runfolder.GAN_DISCRIMINATOR, runfolder.GAN_LIVE_PREFIX
 
 
 def live_path(run_dir, epoch: int) -> Path:
