@@ -8,7 +8,7 @@ import pytest
 
 DOC = (Path(__file__).resolve().parents[1] / "docs" / "interfaces.md").read_text(encoding="utf-8")
 PACKAGES = ["builder", "builder.model", "builder.graph", "builder.experiments", "builder.train", "builder.jobs",
-            "builder.store", "builder.exports", "datasets"]
+            "builder.store", "builder.exports", "builder.sweep", "datasets"]
 
 
 def section(folder: str) -> str:

@@ -4,3 +4,5 @@
 the loop that feeds it the job manager's runs; `script`: the sweep folder's standalone `sweep.py`; `cli`:
 `python -m builder sweep`.
 """
+
+__all__ = ["cli", "script", "space", "study"]  # its public modules (docs/interfaces.md)
