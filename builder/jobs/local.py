@@ -37,7 +37,7 @@ from builder import limits, settings
 from builder.jobs.manager import Manager
 from builder.jobs.ray_executor import RayJobManager
 from builder.jobs.recovery import queue_continue, recover
-from builder.jobs.submission import TERMINAL, admit, checked, create_run, wait_until_final
+from builder.jobs.submission import TERMINAL, admit_new_run, checked, wait_until_final
 from builder.jobs.worker import worker_main
 from builder.store import runfolder
 from builder.store.workspace import check_access, note_stopper, owner, owner_tag
@@ -117,11 +117,8 @@ class JobManager:
             if self._closed:
                 raise RuntimeError("the job manager is shut down")
             active = self._active_of(workspace, sweep) if workspace or sweep else 0
-            pruned = admit(self.root, workspace, active, sweep=bool(sweep))
-            tag = owner_tag(workspace) if workspace else None
-            link = {"sweep": sweep, "trial": trial} if sweep else {}
-            run_id = create_run(self.root, exp, owner=tag, pruned=pruned, **link)
-            self._queue(run_id, tag)
+            run_id = admit_new_run(self.root, exp, workspace, active, sweep, trial)
+            self._queue(run_id, owner_tag(workspace) if workspace else None)
             self._sweep_of[run_id] = sweep
             if not self._slots:
                 self._start_workers()

@@ -31,7 +31,7 @@ from pathlib import Path
 from builder import settings
 from builder.files import atomic_write_bytes
 from builder.jobs.recovery import queue_continue, recover
-from builder.jobs.submission import admit, checked, create_run, wait_until_final
+from builder.jobs.submission import admit_new_run, checked, create_run, wait_until_final
 from builder.jobs.worker import run_job
 from builder.model.spec import SpecError
 from builder.store import runfolder
@@ -190,10 +190,7 @@ class RayJobManager:
             if self._closed:
                 raise RuntimeError("the job manager is shut down")
             active = self._active_of(workspace, sweep) if workspace or sweep else 0
-            pruned = admit(self.root, workspace, active, sweep=bool(sweep))
-            link = {"sweep": sweep, "trial": trial} if sweep else {}
-            run_id = create_run(self.root, exp, owner=owner_tag(workspace) if workspace else None, pruned=pruned,
-                                **link)
+            run_id = admit_new_run(self.root, exp, workspace, active, sweep, trial)
             self._runs[run_id] = RemoteRun(self.ray, self.root / run_id, self.cpus, self.gpus)
         return run_id
 

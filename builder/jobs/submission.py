@@ -13,7 +13,7 @@ from builder.experiments.experiment import coerce, validate
 from builder.model.spec import SpecError
 from builder.store import runfolder
 from builder.store.runstore import RunStore
-from builder.store.workspace import QuotaExceeded
+from builder.store.workspace import QuotaExceeded, owner_tag
 from builder.train.finetune import total_epochs
 from datasets.stored import uploads_dir
 
@@ -56,6 +56,15 @@ def admit(root: Path, workspace: str | None, active: int, sweep: bool = False) -
                             "finishes, before you start another.")
     limits.check_disk(root, uploads_dir())
     return RunStore(root, workspace).prune(limits.get("max_stored_runs")) if workspace else []
+
+
+def admit_new_run(root: Path, exp, workspace: str | None, active: int, sweep: str | None = None,
+                  trial: int | None = None) -> str:
+    """`admit` a new run (a sweep's trial when `sweep`) and make its folder, owned by the workspace's tag and
+    linked to its sweep; returns its id. Both job managers' `submit`."""
+    pruned = admit(root, workspace, active, sweep=bool(sweep))
+    link = {"sweep": sweep, "trial": trial} if sweep else {}
+    return create_run(root, exp, owner=owner_tag(workspace) if workspace else None, pruned=pruned, **link)
 
 
 def create_run(root: Path, exp, run_dir: Path | None = None, **fields) -> str:

@@ -11,8 +11,8 @@ METHODS = sorted(name for name, member in vars(Manager).items()
                  if inspect.isfunction(member) and not name.startswith("_"))
 
 
-def test_the_interface_lists_the_ten_shared_methods():
-    assert METHODS == ["queued", "running", "shutdown", "status", "stop", "submit", "wait", "wait_ready",
+def test_the_interface_lists_the_eleven_shared_methods():
+    assert METHODS == ["queued", "resume", "running", "shutdown", "status", "stop", "submit", "wait", "wait_ready",
                        "worker_pids", "worker_threads"]
 
 
