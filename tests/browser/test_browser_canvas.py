@@ -235,6 +235,9 @@ def test_a_frozen_pretrained_base_is_marked_and_named_by_its_source(page, app_ur
     _selected(page, "base")
     idle(page)
     screenshot(page, "canvas-09-frozen-base")
-    page.get_by_role("combobox", name="unfreeze from").click()
+    unfreeze_from = page.get_by_role("combobox", name="unfreeze from")
+    unfreeze_from.scroll_into_view_if_needed()  # below the fold at 768 px: scroll first, let the page settle, then open
+    idle(page)
+    unfreeze_from.click()
     expect(page.get_by_role("option")).to_have_text(["c1", "c2"])  # the base's own layers, nothing to type
     screenshot(page, "canvas-10-unfreeze-from-choices")

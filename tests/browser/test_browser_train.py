@@ -96,7 +96,7 @@ def test_train_watch_stop_and_explain(page, app_url, screenshot, idle):
     # the gallery's 4 test inputs (the Results view's mistakes leave once the view has switched)
     expect(captions).to_have_count(4, timeout=90_000)
     gallery = page.locator("[data-testid='stImage']").filter(visible=True)
-    assert gallery.count() >= 4 * 3  # each input beside at least two saliency overlays
+    expect(gallery.nth(4 * 3 - 1)).to_be_visible(timeout=90_000)  # each input beside at least two saliency overlays
     assert page.locator("[data-testid='stException']").count() == 0
     screenshot(page, "train-06-saliency")
 
