@@ -84,7 +84,7 @@ def test_a_killed_ray_worker_leaves_the_run_failed_with_a_reason(jobs):
 def test_a_restarted_server_resumes_a_ray_run_from_its_checkpoint_and_continue_works(cluster, tmp_path):
     """As a server killed mid-run leaves it: `running`, its server and its Ray worker gone, 2 of 4 epochs
     and their checkpoint in the run folder."""
-    from builder.jobs.local import RESUMED_NOTE
+    from builder.jobs.recovery import RESUMED_NOTE
     from builder.train.runner import run
 
     gone = subprocess.Popen(["true"])  # a pid that has ended

@@ -5,7 +5,7 @@ import pytest
 from train_fixtures import digits_experiment
 
 from builder.experiments.experiment import problem_text
-from builder.jobs.local import admit
+from builder.jobs.submission import admit
 from builder.store.workspace import QuotaExceeded
 from builder.sweep import space
 
