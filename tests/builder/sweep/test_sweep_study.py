@@ -10,6 +10,7 @@ from train_fixtures import digits_experiment, wait_for
 
 from builder.jobs.local import JobManager
 from builder.store import runfolder
+from builder.store.workspace import owner_tag
 from builder.sweep.study import JOURNAL, Sweep
 
 pytestmark = pytest.mark.slow
@@ -45,7 +46,8 @@ def test_each_trial_is_a_run_of_the_sweep_and_the_best_is_optunas_best(jobs, tmp
     for trial in study.trials:
         run_dir = jobs.root / trial.user_attrs["run"]
         status = runfolder.read_status(run_dir)
-        assert (status["sweep"], status["trial"], status["workspace"]) == ("s", trial.number, "student-a")
+        assert (status["sweep"], status["trial"], status["owner"]) == ("s", trial.number, owner_tag("student-a"))
+        assert "student-a" not in json.dumps(status)  # a run folder never holds a workspace id
         training = runfolder.read_json(run_dir / runfolder.EXPERIMENT)["training"]
         assert training["learning_rate"] == trial.params["learning_rate"]
         assert training["batch_size"] == trial.params["batch_size"]
