@@ -1,5 +1,5 @@
-"""Class (the teacher's page): every workspace live, a leaderboard per dataset, stop any run, hand out an
-assignment, download the class's results.
+"""Class (the teacher's page): every workspace live, each student's sweeps, a leaderboard per dataset, stop any
+run, hand out an assignment, download the class's results.
 
 Shown in the navigation only to the teacher's session (opened once with `?teacher=<LAYERLAB_TEACHER_KEY>`,
 then kept by a cookie for the browser session); the engine's run checks treat that session as the teacher
@@ -7,11 +7,14 @@ then kept by a cookie for the browser session); the engine's run checks treat th
 """
 from __future__ import annotations
 
+import time
+
 import pandas as pd
 import streamlit as st
 
 from builder.store import workspace
-from ui import jobs, live, state
+from builder.sweep.space import objective_words
+from ui import jobs, live, state, sweeps
 from ui.navigation import require_app
 
 require_app()  # a deep link on a fresh server: let app.py draw this page
@@ -53,10 +56,34 @@ def class_view() -> None:
         st.download_button("Class results (CSV)", table[workspace.export_columns(rows)].to_csv(index=False),
                            file_name="class-results.csv", mime="text/csv", key="class_csv",
                            icon=":material/download:", help="Names and results only: no workspace links.")
+    sweeps_table({r["key"]: r["name"] for r in rows})
     hide_rows(everyone, hidden)
     leaderboard(runs, everyone)
     shared_runs(runs, everyone)
     running_now([r["run now"] for r in rows if r["run now"]])
+
+
+def sweeps_table(names: dict[str, str]) -> None:
+    """The sweeps of the students in the table (`names`: owner tag → name): how far each is and its best score."""
+    found = [r for r in sweeps.of_class() if r["key"] in names]
+    if not found:
+        return
+    st.subheader("Sweeps")
+    table = pd.DataFrame([{
+        "student": names[r["key"]], "model": r["model"],
+        "started": time.strftime("%H:%M", time.localtime(r["created"])) if r["created"] else "—",
+        "state": r["state"], "trials done": f"{r['done']} of {r['trials']}", "best score": score_text(r),
+        "scored by": objective_words(r["objective"]) + (" (higher is better)" if r["direction"] == "maximize"
+                                                         else " (lower is better)"),
+    } for r in found])
+    st.dataframe(table, hide_index=True, width="stretch", key="class_sweeps")
+
+
+def score_text(row: dict) -> str:
+    """An accuracy as a percentage, a loss as a number; a dash before any trial completed."""
+    if row["best"] is None:
+        return "—"
+    return f"{row['best']:.1%}" if row["objective"].endswith("accuracy") else f"{row['best']:.4f}"
 
 
 def hide_rows(everyone: list[dict], hidden: set[str]) -> None:

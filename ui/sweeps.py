@@ -13,7 +13,7 @@ from pathlib import Path
 import streamlit as st
 
 from builder import settings
-from builder.sweep.study import Sweep, sweeps_in
+from builder.sweep.study import Sweep, class_sweeps, sweeps_in
 from ui import jobs, state
 
 
@@ -52,3 +52,8 @@ def open_sweep(sweep_id: str):
     if sweep_id not in {m["id"] for m in mine()}:
         return None
     return Sweep.open(sweeps_root() / sweep_id)  # to read and stop: no job manager needed
+
+
+def of_class() -> list[dict]:
+    """Every student's sweeps for the teacher's Class page (`class_sweeps`: keyed by owner tag, never an id)."""
+    return class_sweeps(sweeps_root())

@@ -81,6 +81,12 @@ def direction(objective: str) -> str:
     return "maximize" if objective.endswith("accuracy") else "minimize"
 
 
+def objective_words(objective: str) -> str:
+    """How the pages name a sweep's score: "val_accuracy" → "validation accuracy", "loss" → "training loss"."""
+    kind = "validation" if objective.startswith("val_") else "training"
+    return f"{kind} {objective.removeprefix('val_').replace('_', ' ')}"
+
+
 def settings(experiment: dict) -> dict:
     """The `sweep` key with every default filled in (assumes `problems` found none)."""
     given = experiment.get("sweep") or {}

@@ -18,10 +18,11 @@ import threading
 import time
 from pathlib import Path
 
-from builder.experiments.experiment import problem_text
+from builder.experiments.experiment import coerce, problem_text
 from builder.jobs.local import TERMINAL
 from builder.model.spec import SpecError
 from builder.store import runfolder
+from builder.store.workspace import owner_tag
 from builder.sweep import space as sweep_space
 from builder.sweep.script import write_script
 
@@ -290,6 +291,26 @@ def sweeps_in(root, workspace: str | None = None) -> list[dict]:
                 (workspace is None or manifest.get("workspace") == workspace):
             found.append({**manifest, "id": folder.name})
     return sorted(found, key=lambda m: m.get("created") or 0, reverse=True)
+
+
+def class_sweeps(root) -> list[dict]:
+    """The students' sweeps under `root` as the teacher's Class page lists them, newest first. Each row: "key"
+    (its workspace's owner tag, never the id, as `workspace.class_rows`), "model" (the experiment's title),
+    "created", "state" (running / completed / stopped / failed), "done" (trials with an outcome) of "trials"
+    (asked for), "best" (the best completed trial's value, None before one), "objective", "direction".
+    A sweep without a workspace (the command line's) is no student's and left out. Pure reading."""
+    rows = []
+    for manifest in sweeps_in(root):
+        if not manifest.get("workspace"):
+            continue
+        sweep = Sweep(Path(root) / manifest["id"], None, manifest)
+        summary = sweep.summary() if (sweep.folder / JOURNAL).exists() else {"best": None}  # not begun yet
+        rows.append({"key": owner_tag(manifest["workspace"]), "model": coerce(manifest["experiment"]).title,
+                     "created": manifest.get("created"), "state": manifest.get("status"),
+                     "done": sum(summary.get(outcome, 0) for outcome in OUTCOMES), "trials": sweep.settings["trials"],
+                     "best": summary["best"]["value"] if summary["best"] else None,
+                     "objective": sweep.settings["objective"], "direction": sweep.settings["direction"]})
+    return rows
 
 
 def trial_row(frozen, runs_root) -> dict:
