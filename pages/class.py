@@ -72,18 +72,11 @@ def sweeps_table(names: dict[str, str]) -> None:
     table = pd.DataFrame([{
         "student": names[r["key"]], "model": r["model"],
         "started": time.strftime("%H:%M", time.localtime(r["created"])) if r["created"] else "—",
-        "state": r["state"], "trials done": f"{r['done']} of {r['trials']}", "best score": score_text(r),
+        "state": r["state"], "trials done": f"{r['done']} of {r['trials']}", "best score": sweeps.score_text(r["best"], r["objective"]),
         "scored by": objective_words(r["objective"]) + (" (higher is better)" if r["direction"] == "maximize"
                                                          else " (lower is better)"),
     } for r in found])
     st.dataframe(table, hide_index=True, width="stretch", key="class_sweeps")
-
-
-def score_text(row: dict) -> str:
-    """An accuracy as a percentage, a loss as a number; a dash before any trial completed."""
-    if row["best"] is None:
-        return "—"
-    return f"{row['best']:.1%}" if row["objective"].endswith("accuracy") else f"{row['best']:.4f}"
 
 
 def hide_rows(everyone: list[dict], hidden: set[str]) -> None:

@@ -80,11 +80,28 @@ def use_best(params: dict) -> None:
     state.set_training(best["training"])
     show_changes({k: best["training"][k] for k in ("learning_rate", "batch_size") if k in params})  # Train's boxes
     state.set_spec(best["model"])
-    st.session_state["sweep_notice"] = "The best settings are now on the Train page: " + ", ".join(
-        f"{LABELS[k]} {v:.4g}" if isinstance(v, float) else f"{LABELS[k]} {v}" for k, v in params.items())
+    st.session_state["sweep_notice"] = "The best settings are now on the Train page: " + params_text(params)
 
 
-def curves_figure(curves: dict[int, list[float]], best: int | None, objective: str) -> go.Figure:
+def params_text(params: dict) -> str:
+    """"learning rate 0.0123, batch size 32": a trial's values in words."""
+    return ", ".join(f"{LABELS[k]} {v:.4g}" if isinstance(v, float) else f"{LABELS[k]} {v}" for k, v in params.items())
+
+
+SWEEP_WORDS = {"running": "Sweep running", "completed": "Sweep finished", "stopped": "Sweep stopped",
+               "failed": "Sweep failed"}
+
+
+def progress_line(status: str | None, summary: dict, planned: int) -> str:
+    """"**Sweep running** · 3 of 12 trials done (2 completed, 1 pruned, 0 failed) · 2 training"."""
+    done = summary["completed"] + summary["pruned"] + summary["failed"]
+    training = summary["trials"] - done
+    return (f"**{SWEEP_WORDS.get(status, 'Sweep')}** · {done} of {planned} trials done ({summary['completed']} "
+            f"completed, {summary['pruned']} pruned, {summary['failed']} failed)"
+            + (f" · {training} training" if training else ""))
+
+
+def curves_figure(curves: dict[int, list[float]], best: int | None, score: str) -> go.Figure:
     """Every trial's curve faded; the best one drawn strong."""
     fig = go.Figure()
     for number, values in curves.items():
@@ -94,7 +111,7 @@ def curves_figure(curves: dict[int, list[float]], best: int | None, objective: s
                                  line={"width": 3 if strong else 1.5, "color": "#1d4ed8" if strong else "#94a3b8"},
                                  opacity=1.0 if strong else 0.45))
     fig.update_layout(height=320, margin={"l": 10, "r": 10, "t": 30, "b": 10}, xaxis_title="epoch",
-                      yaxis_title=objective, title="every trial (best in blue)", showlegend=False)
+                      yaxis_title=score, title="every trial (best in blue)", showlegend=False)
     return fig
 
 
@@ -125,25 +142,29 @@ def live_view(sweep_id: str) -> None:
     summary = sweep.summary(study)
     manifest = sweep.manifest
     running = manifest.get("status") == "running"
+    score = space.objective_words(sweep.settings["objective"])
     with st.container(horizontal=True, gap="small"):
-        st.markdown(f"**{manifest.get('status', '?')}** · {summary['trials']} of {sweep.settings['trials']} trials "
-                    f"· {summary['completed']} completed · {summary['pruned']} pruned · {summary['failed']} failed")
+        st.markdown(progress_line(manifest.get("status"), summary, sweep.settings["trials"]))
         if running:
             st.button("Stop sweep", icon=":material/stop:", on_click=sweep.stop, key="sweep_stop")
     if manifest.get("error"):
         st.error(manifest["error"])
+    rows = sweep.trial_rows(study)
     best = summary["best"]
-    if best:
-        st.success(f"Best {sweep.settings['objective']}: {best['value']:.4f}")
+    best_row = next((r for r in rows if best and r["run_dir"] == best["run"]), None)
+    if best_row:
+        st.success(f"Best {score} so far: {sweeps.score_text(best['value'], sweep.settings['objective'])}, by trial "
+                   f"{best_row['number']} ({best_row['name'] or best_row['run']}) with {params_text(best['params'])}")
         st.button("Use the best settings", icon=":material/check:", on_click=use_best, args=(best["params"],),
                   key="sweep_use_best", type="primary")
-    rows = sweep.trial_rows(study)
-    best_number = next((r["number"] for r in rows if best and r["run_dir"] == best["run"]), None)
-    st.plotly_chart(curves_figure(sweep.curves(study), best_number, sweep.settings["objective"]), key="sweep_curves")
+    st.plotly_chart(curves_figure(sweep.curves(study), best_row and best_row["number"], score), key="sweep_curves")
     optuna_plots(study)
-    st.dataframe([{"trial": r["number"], "state": f"{STATE_ICONS.get(r['state'], '')} {r['state']}",
-                   "value": r["value"], **r["params"], "note": r["error"] or ""} for r in rows],
-                 hide_index=True, key="sweep_table")
+    st.dataframe([{"trial": r["number"], "run": r["name"] or "—", "state": f"{STATE_ICONS.get(r['state'], '')} {r['state']}",
+                   score: r["value"], **{LABELS[k]: v for k, v in r["params"].items()}, "note": r["error"] or ""}
+                  for r in rows], hide_index=True, key="sweep_table",
+                 column_config={score: st.column_config.NumberColumn(
+                     format="percent" if sweep.settings["objective"].endswith("accuracy") else "%.4f"),
+                     LABELS["learning_rate"]: st.column_config.NumberColumn(format="%.5f")})
     if not running:
         st.caption("The sweep has ended.")
 

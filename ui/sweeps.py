@@ -57,3 +57,10 @@ def open_sweep(sweep_id: str):
 def of_class() -> list[dict]:
     """Every student's sweeps for the teacher's Class page (`class_sweeps`: keyed by owner tag, never an id)."""
     return class_sweeps(sweeps_root())
+
+
+def score_text(value: float | None, objective: str) -> str:
+    """A sweep's score as the pages show it: an accuracy as a percentage, a loss as a number; a dash for none."""
+    if value is None:
+        return "—"
+    return f"{value:.1%}" if objective.endswith("accuracy") else f"{value:.4f}"

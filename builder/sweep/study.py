@@ -318,8 +318,10 @@ def trial_row(frozen, runs_root) -> dict:
     state = {"COMPLETE": "completed", "PRUNED": "pruned", "FAIL": "failed", "RUNNING": "running"}.get(
         frozen.state.name, frozen.state.name.lower())
     run_id = frozen.user_attrs.get("run")
+    run_dir = Path(runs_root) / run_id if run_id and runs_root else None
     return {"number": frozen.number, "state": state, "value": frozen.value, "params": dict(frozen.params),
-            "run": run_id, "run_dir": str(Path(runs_root) / run_id) if run_id and runs_root else None,
+            "run": run_id, "run_dir": str(run_dir) if run_dir else None,
+            "name": runfolder.read_status(run_dir).get("name") if run_dir else None,  # "MLP on digits · 3"
             "error": frozen.user_attrs.get("error")}
 
 

@@ -46,6 +46,9 @@ def test_a_four_trial_sweep_fills_in_its_plots(page, app_url, screenshot, idle):
             break
         page.wait_for_timeout(500)
     screenshot(page, "sweep-02-done")
+    page.locator("[data-testid='stDataFrame']").last.scroll_into_view_if_needed()
+    idle(page)
+    screenshot(page, "sweep-03-trials")  # the trials' table: run names, states, the score in words
     assert page.get_by_text("The sweep has ended.").count(), f"the sweep did not end (plots seen: {seen})"
     curves = _plots(page)[0]
     assert curves == 4  # one curve per trial

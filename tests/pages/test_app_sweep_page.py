@@ -8,6 +8,7 @@ import pytest
 from app_train_fixtures import DIGITS_SPEC, METRICS, write_run
 from streamlit.testing.v1 import AppTest
 
+from builder.store import runfolder
 from builder.sweep.study import Sweep
 
 PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "sweep.py")
@@ -61,7 +62,8 @@ def made_sweep(folders) -> Sweep:
     for number, (rate, scale, state) in enumerate(((0.01, 1.0, "completed"), (0.05, 0.9, "completed"),
                                                    (0.09, 0.5, "pruned"))):
         rows = [{**row, "val_accuracy": row["val_accuracy"] * scale} for row in METRICS]
-        write_run(folders / "runs", f"trial-{number}", status=state, metrics=rows, workspace=ME)
+        folder = write_run(folders / "runs", f"trial-{number}", status=state, metrics=rows, workspace=ME)
+        runfolder.write_status(folder, name=f"MLP on digits · {number + 1}")  # as the job manager names a run
         study.enqueue_trial({"learning_rate": rate})
         trial = study.ask()
         assert trial.suggest_float("learning_rate", 0.001, 0.1) == rate
@@ -83,12 +85,17 @@ def test_the_view_shows_every_trial_the_plots_and_takes_the_best_settings_to_tra
     assert not at.exception
     [table] = [frame.value for frame in at.dataframe]
     assert list(table["trial"]) == [0, 1, 2]
+    assert list(table["run"]) == ["MLP on digits · 1", "MLP on digits · 2", "MLP on digits · 3"]  # names, not ids
     assert [s.split()[-1] for s in table["state"]] == ["completed", "completed", "pruned"]
-    assert "**completed** · 3 of 3 trials · 2 completed · 1 pruned · 0 failed" in [m.value for m in at.markdown]
+    assert list(table["learning rate"]) == pytest.approx([0.01, 0.05, 0.09])  # the setting's words, not its key
+    assert list(table["validation accuracy"][:2]) == pytest.approx([t.value for t in sweep.study().trials[:2]])
+    assert ("**Sweep finished** · 3 of 3 trials done (2 completed, 1 pruned, 0 failed)"
+            in [m.value for m in at.markdown])
     charts = {c.proto.id.split("-", 2)[-1] for c in at.get("plotly_chart")}  # the id ends with the widget key
     assert charts == {"sweep_curves", "sweep_plot_plot_parallel_coordinate", "sweep_plot_plot_slice",
                       "sweep_plot_plot_param_importances"}
-    assert at.success[0].value == f"Best val_accuracy: {best['value']:.4f}"
+    assert at.success[0].value == (f"Best validation accuracy so far: {best['value']:.1%}, by trial 0 (MLP on "
+                                   "digits · 1) with learning rate 0.01")
     at.button(key="sweep_use_best").click().run()
     assert at.session_state["training"]["learning_rate"] == pytest.approx(best["params"]["learning_rate"])
     assert any("The best settings are now on the Train page" in s.value for s in at.success)
