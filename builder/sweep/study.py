@@ -32,6 +32,7 @@ JOURNAL = "study.journal"
 STOP = "STOP"
 STUDY = "layerlab"
 POLL_S = 0.2
+RECOVERY_WAIT_S = 120.0  # for the job manager to take over a gone server's runs (it reaps its workers first)
 OUTCOMES = ("completed", "pruned", "failed")
 
 
@@ -177,15 +178,19 @@ class Sweep:
 
     def _adopt(self, study) -> dict[str, Watch]:
         """Trials a previous server left running: their runs are watched again (the job manager queued them
-        again on its start); a trial whose run is gone is failed."""
+        again on its start, to go on from their checkpoints); a trial whose run is gone is failed."""
         import optuna
 
+        # Until the manager has taken over what the gone server left, a cut-off run still reads `interrupted`
+        # (final): watched now, its trial would be failed instead of going on.
+        self.jobs.recovered.wait(RECOVERY_WAIT_S)
         watching = {}
         for frozen in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
             trial = optuna.trial.Trial(study, frozen._trial_id)
             run_id = frozen.user_attrs.get("run")
             if run_id and (self.runs_root / run_id / runfolder.STATUS).exists():
-                watching[run_id] = Watch(trial, run_id, self.runs_root / run_id, self.settings)
+                watching[run_id] = Watch(trial, run_id, self.runs_root / run_id, self.settings,
+                                         reported=set(frozen.intermediate_values))
             else:
                 study.tell(trial, state=optuna.trial.TrialState.FAIL)
         return watching
@@ -225,8 +230,10 @@ class Sweep:
 class Watch:
     """One trial being trained: its run's new epochs go to the pruner, its end to the study."""
 
-    def __init__(self, trial, run_id: str, run_dir: Path, settings: dict):
+    def __init__(self, trial, run_id: str, run_dir: Path, settings: dict, reported: set[int] | None = None):
+        """`reported`: the epochs the study already has (a trial a gone server was watching)."""
         self.trial, self.run_id, self.run_dir = trial, run_id, run_dir
+        self.reported = reported or set()
         self.objective, self.direction = settings["objective"], settings["direction"]
         self.pruning = settings["pruning"]
         self.values: list[float] = []
@@ -258,7 +265,10 @@ class Watch:
             self.values.append(value if _finite(value) else math.nan)
             if not _finite(value) or self.pruned:
                 continue
-            self.trial.report(float(value), int(row.get("epoch", len(self.values))))
+            epoch = int(row.get("epoch", len(self.values)))
+            if epoch in self.reported:
+                continue  # told to the study before a restart (Optuna keeps the first value of a step)
+            self.trial.report(float(value), epoch)
             if self.pruning and self.trial.should_prune():
                 (self.run_dir / runfolder.PRUNE).touch()  # the run's callback ends it `pruned`
                 self.trial.set_user_attr("pruned_after_epochs", len(runfolder.read_jsonl(path)))
