@@ -19,7 +19,7 @@ from ui.train_form import show_changes
 POLL_SECONDS = 1.0
 LABELS = {"learning_rate": "learning rate", "batch_size": "batch size", "units": "hidden layer units",
           "dropout": "dropout rate"}
-STATE_ICONS = {"running": "⏳", "completed": "✅", "pruned": "✂️", "failed": "❌"}
+STATE_ICONS = {"running": "▶", "completed": "✓", "pruned": "✂", "failed": "✗"}  # in every font (no emoji: tofu)
 
 require_app()
 state.init()
@@ -115,7 +115,20 @@ def curves_figure(curves: dict[int, list[float]], best: int | None, score: str) 
     return fig
 
 
-def optuna_plots(study) -> None:
+def in_words(fig: go.Figure) -> go.Figure:
+    """Optuna's figure with the settings' words ("learning rate") where it shows their keys ("learning_rate")."""
+    def words(name):
+        return LABELS.get(name, name)
+
+    for trace in fig.data:
+        if trace.type == "bar":  # the importances: one bar per setting
+            trace.y = [words(name) for name in trace.y]
+    for axis in fig.select_xaxes():  # the slices' titles; the parallel coordinates' axes are its x ticks
+        axis.update(title_text=words(axis.title.text), ticktext=[words(t) for t in axis.ticktext or ()] or None)
+    return fig
+
+
+def optuna_plots(study, score: str) -> None:
     import optuna.visualization as vis
 
     completed = [t for t in study.trials if t.state.name == "COMPLETE"]
@@ -127,7 +140,7 @@ def optuna_plots(study) -> None:
                          strict=True):
         with tab:
             try:
-                st.plotly_chart(plot(study), key=f"sweep_plot_{plot.__name__}")
+                st.plotly_chart(in_words(plot(study, target_name=score)), key=f"sweep_plot_{plot.__name__}")
             except Exception as e:  # noqa: BLE001 - e.g. importance needs values that differ
                 st.caption(f"Not drawn yet: {e}")
 
@@ -153,12 +166,12 @@ def live_view(sweep_id: str) -> None:
     best = summary["best"]
     best_row = next((r for r in rows if best and r["run_dir"] == best["run"]), None)
     if best_row:
-        st.success(f"Best {score} so far: {sweeps.score_text(best['value'], sweep.settings['objective'])}, by trial "
+        st.success(f"Best {score}{' so far' if running else ''}: {sweeps.score_text(best['value'], sweep.settings['objective'])}, by trial "
                    f"{best_row['number']} ({best_row['name'] or best_row['run']}) with {params_text(best['params'])}")
         st.button("Use the best settings", icon=":material/check:", on_click=use_best, args=(best["params"],),
                   key="sweep_use_best", type="primary")
     st.plotly_chart(curves_figure(sweep.curves(study), best_row and best_row["number"], score), key="sweep_curves")
-    optuna_plots(study)
+    optuna_plots(study, score)
     st.dataframe([{"trial": r["number"], "run": r["name"] or "—", "state": f"{STATE_ICONS.get(r['state'], '')} {r['state']}",
                    score: r["value"], **{LABELS[k]: v for k, v in r["params"].items()}, "note": r["error"] or ""}
                   for r in rows], hide_index=True, key="sweep_table",
@@ -176,8 +189,10 @@ candidate = {**experiment, "sweep": chosen}
 found = space.problems(candidate)
 for problem in found:
     st.warning(problem_text(problem))
-st.button("Start sweep", icon=":material/play_arrow:", type="primary", disabled=bool(found), on_click=_start,
-          args=(candidate,), key="sweep_start")
+# Checked in the script, not as an on_click: a callback would get the form as the last finished run drew it,
+# so "4 trials" typed just before the click would start the 12 shown before.
+if st.button("Start sweep", icon=":material/play_arrow:", type="primary", disabled=bool(found), key="sweep_start"):
+    _start(candidate)
 for key, show in (("sweep_error", st.error), ("sweep_notice", st.success)):
     if st.session_state.get(key):
         show(st.session_state.pop(key))

@@ -1,5 +1,6 @@
 """AppTest: the Sweep page's form (from the engine's declarations and checks) and its view of a sweep folder."""
 import copy
+import json
 import types
 from pathlib import Path
 
@@ -94,7 +95,16 @@ def test_the_view_shows_every_trial_the_plots_and_takes_the_best_settings_to_tra
     charts = {c.proto.id.split("-", 2)[-1] for c in at.get("plotly_chart")}  # the id ends with the widget key
     assert charts == {"sweep_curves", "sweep_plot_plot_parallel_coordinate", "sweep_plot_plot_slice",
                       "sweep_plot_plot_param_importances"}
-    assert at.success[0].value == (f"Best validation accuracy so far: {best['value']:.1%}, by trial 0 (MLP on "
+    for chart in at.get("plotly_chart"):  # Optuna's plots name the settings and the score in words
+        figure = json.loads(chart.proto.spec)
+        axes = [v for k, v in figure["layout"].items() if k.startswith("xaxis")]
+        shown = [a.get("title", {}).get("text") for a in axes] + [t for a in axes for t in a.get("ticktext", [])]
+        if "parallel_coordinate" in chart.proto.id:
+            assert figure["layout"]["xaxis"]["ticktext"] == ["validation accuracy", "learning rate"]
+        if "plot_slice" in chart.proto.id:
+            assert "learning rate" in shown
+        assert "learning_rate" not in shown and "Objective Value" not in shown, shown
+    assert at.success[0].value == (f"Best validation accuracy: {best['value']:.1%}, by trial 0 (MLP on "
                                    "digits · 1) with learning rate 0.01")
     at.button(key="sweep_use_best").click().run()
     assert at.session_state["training"]["learning_rate"] == pytest.approx(best["params"]["learning_rate"])
