@@ -54,17 +54,13 @@ def store(dataset: Dataset, key: str, title: str | None = None) -> str:
 
 def title(dataset_id: str) -> str:
     """What the student calls an upload: its file's name ("harvest.csv"), else "your upload (3b7f0a1c)"."""
-    path = path_of(dataset_id)
-    name = _read_meta(path).get("title")
-    return name if isinstance(name, str) and name else f"your upload ({path.stem[:8]})"
+    return _title(path_of(dataset_id), _read_meta(path_of(dataset_id)))
 
 
 def load(dataset_id: str, task: str | None = None) -> Dataset:
     path = _in_use(dataset_id)
-    size = path.stat().st_size
-    limits = replace(Limits(), max_upload_bytes=max(size, Limits().max_upload_bytes))
-    dataset = load_npz(path, task=task, limits=limits)
-    return replace(dataset, info=_as_upload(dataset_id, dataset.info))
+    dataset = _read_arrays(path, task)
+    return replace(dataset, info=_as_upload(dataset_id, dataset.info, _title(path, _read_meta(path))))
 
 
 def info(dataset_id: str) -> DatasetInfo:
@@ -78,13 +74,12 @@ def info(dataset_id: str) -> DatasetInfo:
                            meta["info"]["classes"], meta["info"]["size"], "", kind=meta["info"]["kind"],
                            extra=meta["info"]["extra"])
     except (KeyError, TypeError):  # stored before the info was kept beside the arrays
-        kept = load_npz(path, limits=replace(Limits(), max_upload_bytes=max(path.stat().st_size,
-                                                                            Limits().max_upload_bytes))).info
+        kept = _read_arrays(path, None).info
         _write_meta(path, meta.get("title"), kept)
-    return _as_upload(dataset_id, kept)
+    return _as_upload(dataset_id, kept, _title(path, meta))
 
 
-def _in_use(dataset_id: str):
+def _in_use(dataset_id: str) -> Path:
     """The upload's file, its time touched so `sweep` keeps it; DatasetError when it is gone."""
     path = path_of(dataset_id)
     try:
@@ -94,8 +89,19 @@ def _in_use(dataset_id: str):
     return path
 
 
-def _as_upload(dataset_id: str, found: DatasetInfo) -> DatasetInfo:
-    return replace(found, id=dataset_id, title=title(dataset_id), description="A dataset you uploaded.", offline=True)
+def _read_arrays(path: Path, task: str | None) -> Dataset:
+    """The stored file, however big: the upload budget was checked when it was uploaded."""
+    limits = replace(Limits(), max_upload_bytes=max(path.stat().st_size, Limits().max_upload_bytes))
+    return load_npz(path, task=task, limits=limits)
+
+
+def _as_upload(dataset_id: str, found: DatasetInfo, name: str) -> DatasetInfo:
+    return replace(found, id=dataset_id, title=name, description="A dataset you uploaded.", offline=True)
+
+
+def _title(path: Path, meta: dict) -> str:
+    name = meta.get("title")
+    return name if isinstance(name, str) and name else f"your upload ({path.stem[:8]})"
 
 
 def _read_meta(path) -> dict:

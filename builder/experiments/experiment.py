@@ -402,7 +402,10 @@ def passed(exp) -> Experiment:
     """The experiment ready to run, carrying its stamp in `checked`: a `Verdict` that still holds is trusted as
     it is; anything else (an Experiment, its dict, a path, a verdict on an experiment changed since) is checked
     now. SpecError lists the problems."""
-    found = exp if isinstance(exp, Verdict) and exp.holds() else verdict(exp.experiment if isinstance(exp, Verdict) else exp)
+    if isinstance(exp, Verdict):
+        found = exp if exp.holds() else verdict(exp.experiment)
+    else:
+        found = verdict(exp)
     if found.problems:
         raise SpecError([problem_text(p) for p in found.problems])
     ready = coerce(found.experiment)
