@@ -10,7 +10,6 @@ from pathlib import Path
 import streamlit as st
 
 from builder.experiments.experiment import dataset_title
-from builder.train import devices
 from ui import collector, feedback, jobs, navigation, state
 from ui.cookies import remember as remember_cookies
 
@@ -30,15 +29,6 @@ PAGES = [  # (file, title, icon)
     ("pages/runs.py", "Runs", ":material/history:"),
 ]
 TEACHER_PAGES = [("pages/class.py", "Class", ":material/groups:")]
-
-
-@st.cache_resource(show_spinner=False)
-def device_line() -> str:
-    """Which device training will use; asked once per server (it may import the backend)."""
-    try:
-        return devices.describe().line
-    except Exception:  # noqa: BLE001 - the line is a hint, never a reason to fail
-        return "device unknown — training will use what Keras finds"
 
 
 @st.cache_resource(show_spinner="Starting Keras for the model checks (only on the server's first visit)…")
@@ -75,7 +65,7 @@ def sidebar() -> None:
         run_id = state.get_run_id()
         if run_id:
             st.caption(f"Current run: `{run_id}`")
-        st.caption(f":material/memory: {device_line()}")
+        st.caption(f":material/memory: {jobs.device_line()}")
 
 
 def workspace_box(redirecting: bool) -> None:

@@ -161,6 +161,22 @@ def split(dataset: Dataset, validation_split: float = 0.2, test_split: float = 0
 # -- normalization -----------------------------------------------------------
 
 
+def feature_statistics(x, mode):
+    """Per-feature shift and scale of `x` (one value per entry of the last axis, measured over all the other
+    axes: per column of a table, per channel of an image). "standard": mean and standard deviation; "minmax":
+    minimum and range. A constant feature gets scale 1, so it stays constant. Features then become
+    (x - shift) / scale."""
+    fit = np.asarray(x, np.float64)
+    axes = tuple(range(fit.ndim - 1))
+    if mode == "minmax":
+        shift = fit.min(axis=axes)
+        scale = fit.max(axis=axes) - shift
+    else:
+        shift, scale = fit.mean(axis=axes), fit.std(axis=axes)
+    scale = np.where(scale > 1e-12, scale, 1.0)
+    return shift.astype("float32"), scale.astype("float32")
+
+
 @dataclass
 class Normalizer:
     """Per-feature (last axis) scaling fitted on training data: x' = (x - shift) / scale.
@@ -179,15 +195,11 @@ class Normalizer:
             raise DatasetError(f"normalization must be one of {', '.join(NORMALIZE_MODES)}; got {self.mode!r}")
 
     def fit(self, x: np.ndarray) -> Normalizer:
-        axes = tuple(range(x.ndim - 1))
+        """Measure `feature_statistics` (the exported train.py prints that same function)."""
         if self.mode == "none":  # nothing to measure (and text holds strings, not numbers)
-            shift, scale = np.zeros(x.shape[-1]), np.ones(x.shape[-1])
+            self.shift, self.scale = np.zeros(x.shape[-1], np.float32), np.ones(x.shape[-1], np.float32)
         else:
-            x = np.asarray(x, np.float64)
-            shift, scale = ((x.mean(axis=axes), x.std(axis=axes)) if self.mode == "standard"
-                            else (x.min(axis=axes), x.max(axis=axes) - x.min(axis=axes)))
-        scale = np.where(scale > 1e-12, scale, 1.0)  # constant columns stay constant, no division by zero
-        self.shift, self.scale = shift.astype(np.float32), scale.astype(np.float32)
+            self.shift, self.scale = feature_statistics(x, self.mode)
         return self
 
     def transform(self, x: np.ndarray) -> np.ndarray:

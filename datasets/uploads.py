@@ -509,13 +509,18 @@ def load_npz(file, task: str | None = None, limits: Limits | None = None) -> Dat
                              for key, (shape, dtype) in headers.items()), name, limits)
     try:
         with np.load(io.BytesIO(raw), allow_pickle=False) as npz:
-            x, y = npz["x"], npz["y"]
-            names = npz["class_names"] if "class_names" in npz.files else None
-            columns = npz["feature_names"] if "feature_names" in npz.files else None
-            masks = npz["masks"].astype(bool) if "masks" in npz.files else None
-            stated = str(npz["kind"]) if "kind" in npz.files else None
+            arrays = {key: npz[key] for key in npz.files}
     except Exception as exc:  # noqa: BLE001 - a damaged archive or array, in numpy's words
         raise UploadError(f"'{name}' could not be read as .npz: {exc}") from None
+    return _from_arrays(arrays, name, task)
+
+
+def _from_arrays(arrays: dict, name: str, task: str | None) -> Dataset:
+    """The Dataset an .npz's arrays (`load_npz`'s keys) hold: what `load_npz` reads and `save_npz` describes."""
+    x, y = arrays["x"], arrays["y"]
+    names, columns = arrays.get("class_names"), arrays.get("feature_names")
+    masks = arrays["masks"].astype(bool) if "masks" in arrays else None
+    stated = str(arrays["kind"]) if "kind" in arrays else None
     if x.dtype.kind == "U":
         if x.shape[1:] not in ((), (1,)):
             raise UploadError(f"'{name}': 'x' holds text shaped {x.shape}; text is one sentence per row (shape (n,) "
@@ -598,8 +603,10 @@ def _npy_header(zf: zipfile.ZipFile, entry: zipfile.ZipInfo, name: str) -> tuple
     return shape, dtype
 
 
-def save_npz(dataset: Dataset, path) -> None:
-    """Write a dataset as .npz (x, y, class_names, feature_names, masks, kind) that `load_npz` reads back.
+def save_npz(dataset: Dataset, path) -> DatasetInfo:
+    """Write a dataset as .npz (x, y, class_names, feature_names, masks, kind) that `load_npz` reads back, and
+    return the DatasetInfo `load_npz` will give for it (its shape, classes, size and kind: what datasets.stored
+    keeps beside the file, so nobody reads the arrays to learn them).
 
     Lets the app hand an uploaded dataset to the training worker process as a
     file. Written to a temporary name and renamed, so readers never see half a file.
@@ -615,3 +622,4 @@ def save_npz(dataset: Dataset, path) -> None:
     if dataset.masks is not None:
         arrays["masks"] = dataset.masks
     atomic_write(path, lambda f: np.savez_compressed(f, **arrays))  # disk full: no half file stays
+    return _from_arrays(arrays, _name(path), None).info

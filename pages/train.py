@@ -9,7 +9,7 @@ from __future__ import annotations
 import streamlit as st
 
 from builder import limits
-from builder.experiments.experiment import shown_settings
+from builder.experiments.experiment import shown_settings, verdict
 from datasets import registry
 from ui import collector, continue_run, feedback, jobs, live, problems, state
 from ui.navigation import require_app
@@ -30,9 +30,9 @@ def _dataset_info(dataset_id: str):
         return None
 
 
-def _start(experiment: dict) -> None:
+def _start(shown) -> None:
     try:
-        run_id = jobs.submit(experiment)
+        run_id = jobs.submit(shown)  # the verdict shown, stamped: submit and the runner trust it
     except Exception as e:  # noqa: BLE001 - shown to the user in plain words, never a traceback
         st.session_state["train_error"] = f"Could not start training: {jobs.error_text(e)}"
         return
@@ -103,7 +103,7 @@ def settings_panel(info) -> None:
     # A run this session started blocks a second click on Train; a run adopted after a reload (or someone
     # else's, on a shared server) does not: the job queue bounds how many train at once.
     b1.button("Train", type="primary", icon=":material/play_arrow:", disabled=bool(found) or (active and own),
-              width="stretch", on_click=_start, args=(experiment,), key="train_button",
+              width="stretch", on_click=_start, args=(verdict(experiment, found),), key="train_button",
               help="Start a run with these settings" if not found else "Fix the problems above first")
     b2.button("Stop", icon=":material/stop:", disabled=not active, width="stretch", on_click=_stop, args=(run_id,),
               key="stop_button", help="Stop after the current batch; the model so far is kept")

@@ -116,11 +116,8 @@ def others_training(run_id: str) -> bool:
 
 @st.cache_resource(show_spinner="Looking for a GPU…")
 def device_line() -> str:
-    """One line saying where training runs ("no GPU found — training on CPU")."""
-    try:
-        return devices.describe().line
-    except Exception as e:  # noqa: BLE001 - the line is informative only
-        return f"could not detect the training device ({e})"
+    """The engine's device line (builder.train.devices.current_line), asked once per server."""
+    return devices.current_line()
 
 
 def error_text(e: Exception) -> str:

@@ -10,10 +10,16 @@ unknown optimizer, a negative learning rate, a loss that does not fit the
 task, data whose shape the model cannot take, an invalid model — as
 `builder.graph.validate.Problem` values, each with a machine-applicable `fix` where
 one is obvious (`apply_fix`). `validate(exp)` is the same list as text.
+
+Checked once, carried: `verdict(exp)` is that list stamped with the experiment it was found for (`stamp`, a
+hash of its canonical JSON). `passed` trusts a verdict whose experiment still has its stamp instead of checking
+again, and the Experiment it returns carries the stamp (`Experiment.checked`), which the run folder records; so
+the page's verdict is the one `submit` and the runner use, and a changed experiment is checked afresh.
 """
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 import math
 from dataclasses import dataclass, field, replace
@@ -154,6 +160,7 @@ class Experiment:
     name: str = ""
     gan: dict | None = None  # a GAN experiment: {"discriminator": ModelSpec}; `model` is its generator (builder.experiments.gan)
     sweep: dict | None = None  # a hyperparameter sweep's settings and space, as given (checked by builder.sweep)
+    checked: str = field(default="", compare=False, repr=False)  # the stamp it passed `check` with (`passed`)
 
     # -- resolved settings ---------------------------------------------------
     @property
@@ -355,6 +362,69 @@ def check(exp, dataset_info=None) -> list[Problem]:
 def validate(exp, dataset_info=None) -> list[str]:
     """`check` as plain lines for the CLI, logs and job errors: "training: …", "data: …", "model: node: …"."""
     return [problem_text(p) for p in check(exp, dataset_info)]
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """`check`'s problems for one experiment (parsed when it parses) and that experiment's `stamp` then."""
+    experiment: object
+    problems: tuple
+    stamp: str
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def holds(self) -> bool:
+        """Whether the experiment is still the one checked (nobody changed it since)."""
+        return bool(self.stamp) and _stamp_or_none(self.experiment) == self.stamp
+
+
+def verdict(exp, problems=None) -> Verdict:
+    """The verdict on `exp`: `problems` when the caller already holds `check(exp)`'s list for exactly this
+    experiment (the page's cached one), else checked now."""
+    found = check(exp) if problems is None else problems
+    try:
+        exp = coerce(exp)
+    except SpecError:  # it does not parse: `found` says so, and no stamp can be trusted
+        return Verdict(exp, tuple(found), "")
+    return Verdict(exp, tuple(found), stamp(exp))
+
+
+def stamp(exp) -> str:
+    """SHA-256 of the experiment's canonical JSON (sorted keys; its name left out, as a name never changes the
+    verdict): the same whichever form the experiment travels in (dict, Experiment, experiment.json)."""
+    canonical = {k: v for k, v in coerce(exp).to_dict().items() if k != "name"}
+    return hashlib.sha256(json.dumps(canonical, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+def passed(exp) -> Experiment:
+    """The experiment ready to run, carrying its stamp in `checked`: a `Verdict` that still holds is trusted as
+    it is; anything else (an Experiment, its dict, a path, a verdict on an experiment changed since) is checked
+    now. SpecError lists the problems."""
+    if isinstance(exp, Verdict):
+        found = exp if exp.holds() else verdict(exp.experiment)
+    else:
+        found = verdict(exp)
+    if found.problems:
+        raise SpecError([problem_text(p) for p in found.problems])
+    ready = coerce(found.experiment)
+    ready.checked = found.stamp
+    return ready
+
+
+def trusted(exp: Experiment, recorded: str | None = None) -> bool:
+    """Whether `exp` passed `check` as it is now: its own stamp (`passed`) or `recorded` (the run folder's)
+    is its current one."""
+    current = _stamp_or_none(exp)
+    return current is not None and current in (exp.checked, recorded)
+
+
+def _stamp_or_none(exp) -> str | None:
+    try:
+        return stamp(exp)
+    except SpecError:
+        return None
 
 
 def problem_text(p: Problem) -> str:

@@ -10,6 +10,7 @@ from builder.graph.pretrained import base_nodes
 from builder.model.spec import atomic_write_bytes
 from builder.train import finetune, labels, plan
 from builder.train.data import load_dataset, prepare
+from datasets.splits import feature_statistics
 
 DATA_FILE = "data.npz"
 
@@ -196,15 +197,10 @@ def _prep_lines(prep, task: str) -> list[str]:
     if prep.normalize == "none":
         lines.append("# NORMALIZE is 'none': the inputs go into the model as they are" +
                      (" (divided by RAW_MAX)" if prep.raw_max != 1 else ""))
-    else:
-        lines += ['fit = x_train.astype("float64")' + (" / RAW_MAX" if prep.raw_max != 1 else ""),
-                  "axes = tuple(range(fit.ndim - 1))  # one statistic per feature (per channel for images)"]
-        if prep.normalize == "minmax":
-            lines += ["shift = fit.min(axis=axes)", "scale = fit.max(axis=axes) - shift"]
-        else:
-            lines += ["shift, scale = fit.mean(axis=axes), fit.std(axis=axes)"]
-        lines += ["scale = np.where(scale > 1e-12, scale, 1.0)  # a constant feature stays constant",
-                  'shift, scale = shift.astype("float32"), scale.astype("float32")']
+    else:  # Layerlab's own function (datasets/splits.py), as the run measured them
+        lines += [inspect.getsource(feature_statistics).rstrip(), "", "",
+                  'shift, scale = feature_statistics(x_train.astype("float64")' +
+                  (" / RAW_MAX" if prep.raw_max != 1 else "") + f", {_lit(prep.normalize)})"]
     if prep.target:
         lines += ["",
                   'y_mean, y_std = float(y_train.astype("float64").mean()), float(y_train.astype("float64").std())',

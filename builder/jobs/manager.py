@@ -9,8 +9,9 @@ from typing import Protocol, runtime_checkable
 class Manager(Protocol):
     def submit(self, experiment, name: str | None = None, workspace: str | None = None,
                sweep: str | None = None, trial: int | None = None) -> str:
-        """Check the experiment, create its run folder (queued) and queue it; returns the run id. `sweep`,
-        `trial`: the run is that trial of a sweep, counted against the sweep's allowance."""
+        """Check the experiment (an Experiment, its dict, a path, or the page's `Verdict`, trusted while its stamp
+        matches), create its run folder (queued) and queue it; returns the run id. `sweep`, `trial`: the run is
+        that trial of a sweep, counted against the sweep's allowance."""
 
     def resume(self, run_id: str, more_epochs: int, workspace: str | None = None) -> None:
         """Queue a finished, stopped or interrupted run to train `more_epochs` more in its own folder from its

@@ -9,8 +9,7 @@ import time
 from pathlib import Path
 
 from builder import limits
-from builder.experiments.experiment import coerce, validate
-from builder.model.spec import SpecError
+from builder.experiments.experiment import passed, trusted
 from builder.store import runfolder
 from builder.store.runstore import RunStore
 from builder.store.workspace import QuotaExceeded, owner_tag
@@ -21,13 +20,11 @@ TERMINAL = ("completed", "stopped", "failed", "interrupted", "pruned")
 
 
 def checked(experiment, name: str | None = None):
-    """The experiment, validated before anything starts (SpecError lists the problems)."""
-    exp = coerce(experiment)
-    problems = validate(exp)
-    if problems:
-        raise SpecError(problems)
+    """The experiment, checked before anything starts (SpecError lists the problems): a `Verdict` the page
+    holds is trusted while its stamp matches (experiments.experiment.passed), anything else is checked here."""
+    exp = passed(experiment)
     if name:
-        exp.name = name
+        exp.name = name  # a name never changes the verdict (the stamp leaves it out)
     return exp
 
 
@@ -70,7 +67,7 @@ def admit_new_run(root: Path, exp, workspace: str | None, active: int, sweep: st
 def create_run(root: Path, exp, run_dir: Path | None = None, **fields) -> str:
     """A new run folder (experiment.json, status queued) under `root` or at `run_dir`; returns its id.
     `fields` go into status.json too (the owner tag of the workspace that started it, the runs pruned to make
-    room)."""
+    room). An experiment that `passed` its check records its stamp (`checked`), so the runner trusts it."""
     run_id = run_dir.name if run_dir else new_run_id(exp.title, root)
     run_dir = run_dir or root / run_id
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -79,7 +76,7 @@ def create_run(root: Path, exp, run_dir: Path | None = None, **fields) -> str:
         run_dir, status="queued", run_id=run_id, name=numbered_name(root, exp.title, fields.get("owner")),
         dataset=exp.dataset, model=exp.model.name,
         created=time.time(), epochs=total_epochs(exp.hp), epochs_done=0, error=None, manager_pid=os.getpid(),
-        **fields,
+        checked=exp.checked if trusted(exp) else None, **fields,
     )
     return run_id
 

@@ -1,6 +1,10 @@
 """What the machine can train on, through the active Keras backend.
 
-    describe().line  →  "NVIDIA H100, 80 GB — training on GPU"  or  "no GPU found — training on CPU"
+    describe().line  →  "NVIDIA H100, 80 GB — training on GPU (Keras backend jax)"
+                        or  "no GPU found — training on CPU (Keras backend tensorflow)"
+
+`current_line()` is that sentence wherever it is shown (the app's sidebar and Train page, the run's log and
+status, the CLI); it never raises.
 """
 from __future__ import annotations
 
@@ -47,14 +51,25 @@ def describe() -> DeviceInfo:
         gpus = _FINDERS.get(backend, _tf_gpus)()
     except Exception:  # noqa: BLE001 - a broken driver means "train on CPU", not a crash
         gpus = []
-    return DeviceInfo(backend=backend, gpus=gpus, line=device_line(gpus))
+    return DeviceInfo(backend=backend, gpus=gpus, line=device_line(gpus, backend))
 
 
-def device_line(gpus: list) -> str:
+def current_line() -> str:
+    """The device line of this machine; a backend that cannot even be asked is a hint, never a crash."""
+    try:
+        return describe().line
+    except Exception as e:  # noqa: BLE001 - the line is informative only
+        return f"could not detect the training device ({e})"
+
+
+def device_line(gpus: list, backend: str | None = None) -> str:
+    """The one sentence saying where training runs, e.g. "no GPU found — training on CPU (Keras backend jax)"."""
     if not gpus:
-        return "no GPU found — training on CPU"
-    names = gpus[0].label if len(gpus) == 1 else f"{len(gpus)} GPUs ({gpus[0].label} …)"
-    return f"{names} — training on GPU"
+        where = "no GPU found — training on CPU"
+    else:
+        names = gpus[0].label if len(gpus) == 1 else f"{len(gpus)} GPUs ({gpus[0].label} …)"
+        where = f"{names} — training on GPU"
+    return f"{where} (Keras backend {backend})" if backend else where
 
 
 def _tf_gpus() -> list[GPU]:

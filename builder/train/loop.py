@@ -20,12 +20,9 @@ INTERRUPTED = ("the server stopped while this run was training; it goes on from 
 
 def open_device(run_dir: Path, emit, log, what: str = ""):
     """Take the best device (sharing a GPU's memory), and say which in the log, to the caller and in status."""
-    import keras
-
-
     devices.share_gpu_memory()
     device = devices.describe()
-    log.info("%s (Keras backend %s)%s", device.line, keras.backend.backend(), what)
+    log.info("%s%s", device.line, what)
     emit("device", device.line)
     runfolder.write_status(run_dir, device=device.line, backend=device.backend)
     return device

@@ -19,7 +19,7 @@ import traceback
 from pathlib import Path
 
 from builder import limits
-from builder.experiments.experiment import Experiment, coerce, validate
+from builder.experiments.experiment import Experiment, coerce, passed, trusted, validate
 from builder.graph import pretrained
 from builder.model.spec import SpecError
 from builder.store import runfolder
@@ -54,9 +54,12 @@ def run(experiment, out_dir, stop_flag=None, on_event=None, resume_from: checkpo
     run_dir = Path(out_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     emit = on_event or (lambda kind, payload: None)
+    previous = runfolder.read_status(run_dir)
     try:
         exp = coerce(experiment)
-        problems = validate(exp)  # the app and CLI validated already; this guards direct calls
+        # Checked when it was submitted (the stamp in status.json) or by the caller (`passed`): trusted while
+        # it is that experiment still; a direct call, or an experiment changed since, is checked here.
+        problems = [] if trusted(exp, previous.get("checked")) else validate(exp)
     except SpecError as e:
         problems = e.problems
     if problems:
@@ -69,7 +72,6 @@ def run(experiment, out_dir, stop_flag=None, on_event=None, resume_from: checkpo
             runfolder.write_json(run_dir / runfolder.EXPERIMENT, exp.to_dict())
         pretrained.copy_files(exp.model, run_dir / pretrained.RUN_FOLDER)  # the bases' weights travel with the run
         (run_dir / runfolder.STOP).unlink(missing_ok=True)
-        previous = runfolder.read_status(run_dir)
         runfolder.write_status(
             run_dir, status="running", run_id=previous.get("run_id", run_dir.name), name=previous.get("name") or exp.title,
             dataset=exp.dataset, model=exp.model.name, created=previous.get("created", time.time()),
@@ -135,13 +137,9 @@ def keep_metrics_until(run_dir: Path, epoch: int) -> None:
 def cli_train(experiment_path, out_dir) -> int:
     """`python -m builder train EXPERIMENT.json --out DIR`: per-epoch lines, exit 0/1."""
     try:
-        exp = coerce(Path(experiment_path))
+        exp = passed(Path(experiment_path))  # checked once here: `run` trusts its stamp
     except SpecError as e:
         print("\n".join(e.problems), file=sys.stderr)
-        return 1
-    problems = validate(exp)
-    if problems:
-        print("\n".join(problems), file=sys.stderr)
         return 1
     return _cli_run(lambda on_event: run(exp, out_dir, on_event=on_event))
 

@@ -55,3 +55,59 @@ def test_the_experiment_validator_accepts_a_stored_upload(uploads):
     assert validate(exp) == []
     spec["nodes"][1]["params"]["units"] = 3
     assert any("2 classes" in p for p in validate(exp))
+
+
+def _kinds_of_upload():
+    """One dataset of each kind an upload can be, as the loaders give them."""
+    from datasets.base import Dataset
+    from datasets.registry import DatasetInfo
+
+    rng = np.random.default_rng(1)
+    images = rng.random((12, 6, 5, 3)).astype("float32")
+    yield Dataset(images, rng.integers(0, 3, 12).astype("int32"),
+                  DatasetInfo("u", "u", "classification", (6, 5, 3), ["cat", "dog", "owl"], 12, "", kind="image"),
+                  ["cat", "dog", "owl"])
+    table = rng.random((20, 4)).astype("float32")
+    yield Dataset(table, (table @ np.arange(4)).astype("float32"),
+                  DatasetInfo("u", "u", "regression", (4,), None, 20, ""), feature_names=["a", "b", "c", "d"])
+    sentences = np.array([["good film"], ["bad film"], ["fine"], ["awful"]], dtype=object)
+    yield Dataset(sentences, np.array([1, 0, 1, 0], "int32"),
+                  DatasetInfo("u", "u", "classification", (1,), ["no", "yes"], 4, "", kind="text"), ["no", "yes"])
+    waves = rng.uniform(-1, 1, (5, 400)).astype("float32")
+    yield Dataset(waves, np.array([0, 1, 0, 1, 1], "int32"),
+                  DatasetInfo("u", "u", "classification", (400,), ["clap", "snap"], 5, "", kind="sound"),
+                  ["clap", "snap"])
+
+
+def test_an_uploads_info_is_kept_beside_it_and_read_without_the_arrays(uploads, monkeypatch):
+    """The info the checks read on every page and run equals what loading the arrays gives, and comes from the
+    JSON beside them: the arrays are not read (load_npz is not called)."""
+    for n, dataset in enumerate(_kinds_of_upload()):
+        dataset_id = stored.store(dataset, f"k{n}", title=f"file {n}.npz")
+        loaded = registry.load(dataset_id).info
+        with monkeypatch.context() as patch:
+            patch.setattr(stored, "load_npz", lambda *a, **k: pytest.fail("info read the arrays"))
+            assert registry.info(dataset_id) == loaded
+        assert (loaded.title, loaded.kind, loaded.size) == (f"file {n}.npz", dataset.info.kind, len(dataset))
+
+
+def test_an_older_upload_gets_its_info_written_on_first_read(uploads, monkeypatch):
+    import json
+
+    from datasets.uploads import load_npz
+
+    dataset = next(_kinds_of_upload())
+    dataset_id = stored.store(dataset, "old1", title="pets.zip")
+    meta = uploads / "old1.json"
+    meta.write_text(json.dumps({"title": "pets.zip"}))  # as uploads were kept before the info was
+    reads = []
+    monkeypatch.setattr(stored, "load_npz", lambda *a, **k: reads.append(a) or load_npz(*a, **k))
+    first = registry.info(dataset_id)
+    assert len(reads) == 1 and json.loads(meta.read_text())["info"]["input_shape"] == [6, 5, 3]
+    assert registry.info(dataset_id) == first and len(reads) == 1  # the second read is the JSON's
+    assert (first.title, first.input_shape, first.classes) == ("pets.zip", (6, 5, 3), ["cat", "dog", "owl"])
+
+
+def test_a_gone_uploads_info_says_to_upload_it_again(uploads):
+    with pytest.raises(DatasetError, match="no longer on this server; upload it again"):
+        registry.info("upload:gone")

@@ -81,6 +81,34 @@ def test_invalid_experiment_disables_train_and_says_why(runs_dir):
     assert at.session_state["history"][-1]["nodes"][-1]["params"]["units"] == 3
 
 
+def test_train_hands_submit_the_verdict_it_shows_and_submit_trusts_it(runs_dir, monkeypatch):
+    """The page's verdict travels to the job manager, which does not check the experiment again."""
+    from builder.experiments import experiment
+    from builder.jobs.submission import checked, create_run
+    from ui import jobs
+
+    checks, submitted = [], []
+    real_check = experiment.check
+    monkeypatch.setattr(experiment, "check", lambda *a, **k: checks.append(a) or real_check(*a, **k))
+
+    class Manager:  # the real submit's first step (`checked`), then the run folder it makes
+        def submit(self, shown, workspace=None):
+            before = len(checks)
+            exp = checked(shown)
+            submitted.append((shown, len(checks) - before))
+            return create_run(runs_dir, exp, owner=None)
+
+    monkeypatch.setattr(jobs, "get_job_manager", Manager)
+    at = page(training={"epochs": 2})
+    at.button(key="train_button").click().run()
+    assert not at.exception and "train_error" not in at.session_state
+    (shown, checks_in_submit), = submitted
+    assert shown.ok and shown.holds() and shown.experiment.hp["epochs"] == 2
+    assert checks_in_submit == 0
+    run_dir = runs_dir / at.session_state["run_id"]
+    assert json.loads((run_dir / "status.json").read_text())["checked"] == experiment.stamp(shown.experiment)
+
+
 def test_failed_run_shows_its_error_in_plain_words(runs_dir):
     error = "the loss became NaN (not a number) at epoch 2, batch 5 — try a lower learning rate"
     write_run(runs_dir, "run-failed", status="failed", metrics=METRICS[:1], error=error)

@@ -59,6 +59,31 @@ def test_the_augmentation_of_the_plan_is_the_seeded_one_the_runner_used():
         plan.make(exp, 10, True, (13,))
 
 
+@pytest.mark.parametrize("normalize, raw_max", [("standard", 1.0), ("minmax", 1.0), ("standard", 16.0),
+                                               ("minmax", 255.0)])
+def test_the_printed_normalization_gives_the_numbers_the_runner_trains_on(normalize, raw_max):
+    """train.py's preprocessing, run on an array, measures the shift and scale the engine's Normalizer measures on
+    the same data (as the loader gives it: pixels divided by raw_max), and scales the inputs to the same values."""
+    from builder.train.preprocessing import Preprocessing
+    from datasets.splits import Normalizer
+
+    rng = np.random.default_rng(5)
+    raw = np.round(rng.random((40, 3, 2)) * raw_max).astype("float32")  # (examples, steps, features)
+    raw[:, :, 1] = 7.0 if raw_max == 1 else raw_max  # a constant feature stays constant
+    prep = Preprocessing(raw_shape=[3, 2], raw_dtype="float32", raw_max=raw_max, features="raw", normalize=normalize,
+                         shift=None, scale=None, model_shape=[3, 2], kind="sequence")
+    scope = {"np": np, "x_train": raw, "x_val": raw[:5], "RAW_MAX": raw_max, "MODEL_SHAPE": (3, 2)}
+    exec("\n".join(script._prep_lines(prep, "reconstruction")), scope)  # noqa: S102 - our own generated source
+    engine = Normalizer(normalize).fit(raw / np.float32(raw_max))
+    np.testing.assert_allclose(scope["shift"], engine.shift, rtol=1e-6)
+    np.testing.assert_allclose(scope["scale"], engine.scale, rtol=1e-6)
+    assert scope["scale"][1] == 1.0 and scope["shift"].dtype == scope["scale"].dtype == np.float32
+    np.testing.assert_allclose(scope["y_train_t"], engine.transform(raw / np.float32(raw_max)), atol=1e-5)
+    layer = keras.layers.Normalization(mean=scope["shift"], variance=scope["scale"] * scope["scale"])  # deployable's
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(layer(raw / np.float32(raw_max))),
+                               engine.transform(raw / np.float32(raw_max)), atol=1e-5)
+
+
 # -- public loaders print the same raw data Layerlab loads ------------------------------------------------------
 @pytest.mark.parametrize("dataset", ["digits", "iris", "wine", "breast_cancer", "diabetes"])
 def test_the_printed_loader_gives_the_raw_data_layerlab_trains_on(dataset):

@@ -6,7 +6,8 @@ import sys
 from pathlib import Path
 
 from builder.jobs.local import death_reason
-from builder.train.devices import GPU, describe, device_line
+from builder.train import devices
+from builder.train.devices import GPU, current_line, describe, device_line
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -15,12 +16,23 @@ def test_device_lines_say_where_training_runs():
     assert device_line([]) == "no GPU found — training on CPU"
     assert device_line([GPU("NVIDIA H100", 80.0)]) == "NVIDIA H100, 80 GB — training on GPU"
     assert device_line([GPU("NVIDIA A10"), GPU("NVIDIA A10")]) == "2 GPUs (NVIDIA A10 …) — training on GPU"
+    assert device_line([], "jax") == "no GPU found — training on CPU (Keras backend jax)"
+    assert device_line([GPU("NVIDIA H100", 80.0)], "torch") == "NVIDIA H100, 80 GB — training on GPU (Keras backend torch)"
 
 
 def test_describe_on_this_machine_names_the_backend():
     info = describe()  # the tests hide GPUs (conftest), so this machine trains on CPU
     assert info.backend in ("tensorflow", "jax", "torch")
-    assert info.line == device_line(info.gpus)
+    assert info.line == device_line([], info.backend) == current_line()
+    assert info.line.endswith(f"training on CPU (Keras backend {info.backend})")
+
+
+def test_the_device_line_names_a_backend_that_cannot_be_asked_instead_of_failing(monkeypatch):
+    def broken():
+        raise ImportError("no module named 'jax'")
+
+    monkeypatch.setattr(devices, "backend_name", broken)
+    assert current_line() == "could not detect the training device (no module named 'jax')"
 
 
 def test_death_reasons_are_plain_words():
