@@ -79,6 +79,19 @@ def workspace_examples(mydata: Path) -> int:
     return sum(len(_example_files(c)) for d in mydata.iterdir() if d.is_dir() for c in d.iterdir() if c.is_dir())
 
 
+def count_warnings(counts: dict[str, int]) -> list[str]:
+    """What to fix before training, in words: too few classes, small classes, unbalanced classes."""
+    if len(counts) < 2:
+        return ["Make at least two classes: the model learns to tell them apart."]
+    out = [f"'{c}' has {n} example{'s' if n != 1 else ''}; give every class at least {FEW}."
+           for c, n in counts.items() if n < FEW]
+    smallest, biggest = min(counts.values()), max(counts.values())
+    if smallest and biggest / smallest > UNBALANCED:
+        out.append(f"The classes are unbalanced ({smallest} to {biggest} examples): the model will favour the "
+                   "big ones; add examples to the small classes.")
+    return out
+
+
 def _example_files(folder: Path, suffix: str | None = None) -> list[Path]:
     """A class folder's examples (of one `suffix`, or all) in the order they were added."""
     found = [(int(m.group(1)), p) for p in folder.iterdir()
@@ -117,17 +130,8 @@ class ClassFolder:
         return meta["version"] if isinstance(meta.get("version"), int) else 0
 
     def warnings(self) -> list[str]:
-        """What to fix before training, in words: too few classes, small classes, unbalanced classes."""
-        counts = self.counts()
-        if len(counts) < 2:
-            return ["Make at least two classes: the model learns to tell them apart."]
-        out = [f"'{c}' has {n} example{'s' if n != 1 else ''}; give every class at least {FEW}."
-               for c, n in counts.items() if n < FEW]
-        smallest, biggest = min(counts.values()), max(counts.values())
-        if smallest and biggest / smallest > UNBALANCED:
-            out.append(f"The classes are unbalanced ({smallest} to {biggest} examples): the model will favour the "
-                       "big ones; add examples to the small classes.")
-        return out
+        """What to fix before training, in words (see `count_warnings`)."""
+        return count_warnings(self.counts())
 
     # -- classes ------------------------------------------------------------------------
     def add_class(self, name: str) -> str:
