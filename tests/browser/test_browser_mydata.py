@@ -81,7 +81,7 @@ def test_snapshots_from_a_fake_webcam_into_two_classes_train(browser, app_url, i
         expect(page.get_by_text("Current data: My data: my-data (28 px, grey)")).to_be_visible(timeout=60_000)
         idle(page)
         page.get_by_role("button", name=re.compile("Start from the template")).click()
-        page.get_by_text("The transfer-learning template is loaded for your data").wait_for()
+        page.get_by_text(re.compile(r"The template “Transfer learning.*” is loaded for your data")).wait_for()
         idle(page)
         screenshot(page, "mydata-03-used")
         page.locator("[data-testid='stTopNavLink']", has_text="Train").click()
