@@ -348,7 +348,7 @@ class SoundFolder(ClassFolder):
 
     SUFFIX = ".wav"
     ACCEPTS = audio.WAV_EXTENSIONS
-    WHAT = "WAV clips"
+    WHAT = "clips"
 
     def __init__(self, mydata, name: str = SOUNDS):
         super().__init__(mydata, name)

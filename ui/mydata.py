@@ -122,7 +122,7 @@ def class_form(mine: classes.ClassFolder) -> None:
     if c2.button("Add class", key="mydata_add_class", icon=":material/add:", width="stretch") and name:
         try:
             made = mine.add_class(name)
-            _did(f"Class “{made}” added: now give it pictures.")
+            _did(f"Class “{made}” added: now give it {mine.WHAT}.")
             st.session_state["mydata_class"] = made
         except ValueError as e:
             _did(None, str(e))
@@ -192,17 +192,26 @@ def upload(mine: classes.ClassFolder, cls: str) -> None:
 
 def thumbnails(mine: classes.ClassFolder, cls: str) -> None:
     """The class's newest pictures with a delete button each; rename and delete the class."""
+    def picture(col, path):
+        col.image(str(path), width="stretch")  # no server-side resize: the column sets the size
+        return col
+
+    class_box(mine, cls, THUMBS, COLUMNS, picture, "Delete this picture")
+
+
+def class_box(mine: classes.ClassFolder, cls: str, newest: int, columns: int, draw, delete_help: str) -> None:
+    """A class in a box: its head, its `newest` examples in `columns` (`draw(column, path)` shows one and returns
+    where its delete button goes), and how many older ones are not shown."""
     examples = mine.examples(cls)
     with st.container(border=True):
         class_head(mine, cls, len(examples))
-        shown = examples[::-1][:THUMBS]
-        for row in range(0, len(shown), COLUMNS):
-            for col, path in zip(st.columns(COLUMNS), shown[row:row + COLUMNS], strict=False):
-                col.image(str(path), width="stretch")  # no server-side resize: the column sets the size
-                if col.button("✕", key=f"mydata_x_{cls}_{path.name}", help="Delete this picture"):
+        shown = examples[::-1][:newest]
+        for row in range(0, len(shown), columns):
+            for col, path in zip(st.columns(columns), shown[row:row + columns], strict=False):
+                if draw(col, path).button("✕", key=f"mydata_x_{cls}_{path.name}", help=delete_help):
                     _act(lambda p=path: mine.delete_example(cls, p.name), None)
-        if len(examples) > THUMBS:
-            st.caption(f"… and {len(examples) - THUMBS} older ones.")
+        if len(examples) > newest:
+            st.caption(f"… and {len(examples) - newest} older ones.")
 
 
 def class_head(mine: classes.ClassFolder, cls: str, count: int) -> None:
@@ -316,18 +325,12 @@ def recorder(mine: classes.SoundFolder, cls: str) -> None:
 
 def clips(mine: classes.SoundFolder, cls: str) -> None:
     """The class's newest clips, each with a player and a delete button."""
-    examples = mine.examples(cls)
-    with st.container(border=True):
-        class_head(mine, cls, len(examples))
-        shown = examples[::-1][:CLIPS]
-        for row in range(0, len(shown), 3):
-            for col, path in zip(st.columns(3), shown[row:row + 3], strict=False):
-                play, gone = col.columns([5, 1], vertical_alignment="center")
-                play.audio(path.read_bytes(), format="audio/wav")
-                if gone.button("✕", key=f"mydata_x_{cls}_{path.name}", help="Delete this clip"):
-                    _act(lambda p=path: mine.delete_example(cls, p.name), None)
-        if len(examples) > CLIPS:
-            st.caption(f"… and {len(examples) - CLIPS} older ones.")
+    def player(col, path):
+        play, gone = col.columns([5, 1], vertical_alignment="center")
+        play.audio(path.read_bytes(), format="audio/wav")
+        return gone
+
+    class_box(mine, cls, CLIPS, 3, player, "Delete this clip")
 
 
 def use_sounds(mine: classes.SoundFolder):

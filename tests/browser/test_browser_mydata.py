@@ -41,13 +41,18 @@ def open_my_data(browser_type, url: str, camera_file: Path):
     return browser, page
 
 
-def add_class_and_shoot(page, idle, name: str) -> None:
+def add_class(page, idle, name: str) -> None:
+    """Type a class name and add the class (the page says so)."""
     page.get_by_label("New class").fill(name)
     page.get_by_label("New class").press("Enter")
     idle(page)
     page.get_by_role("button", name="Add class").click()
     page.get_by_text(f"Class “{name}” added").wait_for()
     idle(page)
+
+
+def add_class_and_shoot(page, idle, name: str) -> None:
+    add_class(page, idle, name)
     for k in range(SHOTS):  # each snapshot goes in at once and the camera comes back for the next
         take = page.get_by_role("button", name="Take Photo")
         expect(take).to_be_enabled(timeout=30_000)

@@ -12,6 +12,7 @@ from playwright.sync_api import expect
 
 from datasets import audio
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
+from tests.browser.test_browser_mydata import add_class
 
 CLIPS = 2  # per class
 FAKE_MICROPHONE = ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream"]
@@ -25,12 +26,7 @@ def tone_wav(path: Path, rate: int = 48_000) -> Path:
 
 
 def record_into(page, idle, name: str) -> None:
-    page.get_by_label("New class").fill(name)
-    page.get_by_label("New class").press("Enter")
-    idle(page)
-    page.get_by_role("button", name="Add class").click()
-    page.get_by_text(f"Class “{name}” added").wait_for()
-    idle(page)
+    add_class(page, idle, name)
     for k in range(CLIPS):  # each clip goes in at once and the recorder comes back for the next
         record = page.get_by_role("button", name="Record", exact=True)
         expect(record).to_be_enabled(timeout=30_000)

@@ -722,15 +722,20 @@ def jpeg(colour: int) -> bytes:
 
 def check_webcam_flood_class(_):
     """A webcam left clicking into one class: the class cap (500) keeps the first 500, then refuses each."""
-    from builder.limits import get
     from datasets.classes import ClassFolder
-    mine = ClassFolder(INPUTS / "flood-ws" / "mydata")
-    mine.add_class("thumbs up")
-    shot, cap = jpeg(200), get("max_class_examples")
+    return flood_class(ClassFolder(INPUTS / "flood-ws" / "mydata"), "thumbs up", jpeg(200))
+
+
+def flood_class(mine, cls: str, example: bytes) -> str:
+    """Add `example` to a new class `cls` up to the class cap: then one more, and a batch, are refused."""
+    from builder.limits import get
+    mine.add_class(cls)
+    cap = get("max_class_examples")
     for _ in range(cap):
-        mine.add_example("thumbs up", shot)
-    message = refusal(mine.add_example, "thumbs up", shot)
-    assert mine.counts() == {"thumbs up": cap} and "LAYERLAB_MAX_CLASS_EXAMPLES" in message, message
+        mine.add_example(cls, example)
+    message = refusal(mine.add_example, cls, example)
+    many = refusal(mine.add_files, cls, [("1", example)] * 3)
+    assert mine.counts() == {cls: cap} and "LAYERLAB_MAX_CLASS_EXAMPLES" in message and many == message, message
     return message
 
 
@@ -785,17 +790,8 @@ def check_recordings_not_wav_or_too_long(_):
 
 def check_microphone_flood_class(_):
     """A microphone left recording into one class: the class cap (500) keeps the first 500, then refuses each."""
-    from builder.limits import get
     from datasets.classes import SoundFolder
-    mine = SoundFolder(INPUTS / "mic-flood-ws" / "mydata")
-    mine.add_class("yes")
-    clip, cap = recording(1.5), get("max_class_examples")
-    for _ in range(cap):
-        mine.add_example("yes", clip)
-    message = refusal(mine.add_example, "yes", clip)
-    many = refusal(mine.add_files, "yes", [("1.wav", clip)] * 3)
-    assert mine.counts() == {"yes": cap} and "LAYERLAB_MAX_CLASS_EXAMPLES" in message and many == message, message
-    return message
+    return flood_class(SoundFolder(INPUTS / "mic-flood-ws" / "mydata"), "yes", recording(1.5))
 
 
 def check_full_workspace_sounds(mydata):
