@@ -322,7 +322,7 @@ def sound_text_view() -> None:
     choice = c2.selectbox("Explain the class", [PREDICTED, *(class_names or [])], key="target_class",
                           help="By default the example is explained for the class the model predicts.")
     target = None if choice == PREDICTED else class_names.index(choice)
-    raw = trained.from_sentence(str(np.ravel(data.x_test[i])[0])) if kind == "text" else data.x_test[i]
+    raw = trained.from_sentence(np.ravel(data.x_test[i])[0]) if kind == "text" else data.x_test[i]
     answer = trained.answer(raw, method=None)
     st.markdown(f"true **{_name(data.y_test[i])}** · predicted **{answer.label}** "
                 f"({answer.probabilities[answer.index]:.0%})")

@@ -211,10 +211,13 @@ class Trained:
             raise PredictError(f"this model takes {self.prep.describe_inputs()}, not a recording")
         return audio.record_clip(raw, name)
 
-    def from_sentence(self, sentence: str) -> np.ndarray:
-        """A typed sentence as this text model's raw input (one string)."""
+    def from_sentence(self, sentence: str | bytes) -> np.ndarray:
+        """A typed sentence (or a test example, which TensorFlow hands over as UTF-8 bytes) as this text model's
+        raw input (one string)."""
         if self.kind != "text":
             raise PredictError(f"this model takes {self.prep.describe_inputs()}, not a sentence")
+        if isinstance(sentence, bytes):
+            sentence = sentence.decode("utf-8", errors="replace")
         return np.array([" ".join(str(sentence).split())], object)
 
     def word_scores(self, sentence: str, target: int | None = None):
