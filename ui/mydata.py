@@ -131,9 +131,7 @@ def class_form(mine: classes.ClassFolder) -> None:
 
 def add_examples(mine: classes.ClassFolder, names: list[str]) -> None:
     """Pick a class, then add to it by webcam, drawing pad or files."""
-    if st.session_state.get("mydata_class") not in names:
-        st.session_state["mydata_class"] = names[0]
-    cls = st.selectbox("Add pictures to", names, key="mydata_class")
+    cls = class_picker(names, "pictures")
     camera, draw, files = st.tabs(["Webcam", "Draw", "Files"])
     with camera:
         webcam(cls)
@@ -141,6 +139,12 @@ def add_examples(mine: classes.ClassFolder, names: list[str]) -> None:
         drawing(cls)
     with files:
         upload(mine, cls)
+
+
+def class_picker(names: list[str], what: str) -> str:
+    """The class to add to (the one just made, else the first while the chosen one is gone)."""
+    state.keep_choice("mydata_class", names)
+    return st.selectbox(f"Add {what} to", names, key="mydata_class")
 
 
 def webcam(cls: str) -> None:
@@ -298,9 +302,7 @@ def template_button(upload_id: str) -> None:
 # -- sounds -------------------------------------------------------------------------------------
 def add_sounds(mine: classes.SoundFolder, names: list[str]) -> None:
     """Pick a class, then add to it by recording or files."""
-    if st.session_state.get("mydata_class") not in names:
-        st.session_state["mydata_class"] = names[0]
-    cls = st.selectbox("Add sounds to", names, key="mydata_class")
+    cls = class_picker(names, "sounds")
     record, files = st.tabs(["Record", "Files"])
     with record:
         recorder(mine, cls)

@@ -546,3 +546,9 @@ def get_pasted_texts() -> list[tuple[str, str]]:
 
 def set_pasted_texts(texts: list[tuple[str, str]]) -> None:
     st.session_state["mydata_texts"] = [tuple(pair) for pair in texts]
+
+
+def keep_choice(key: str, options: list) -> None:
+    """Point the choice widget `key` at the first of `options` when what it holds is not one of them."""
+    if st.session_state.get(key) not in options:
+        st.session_state[key] = options[0]
