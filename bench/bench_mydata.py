@@ -75,29 +75,18 @@ def page(filled: int, sounds: bool = False):
     return at
 
 
-def time_snapshots(at, repeats: int) -> list[float]:
+def time_adds(at, repeats: int, sounds: bool) -> list[float]:
+    """Server time of each add (a snapshot, or a recording with `sounds`): the run that keeps it and the rerun
+    that draws it (its thumbnail, or its player)."""
+    prefix, said = ("mydata_mic_", "Clip added") if sounds else ("mydata_camera_", "Snapshot added")
     times = []
     for k in range(repeats + 1):
-        camera = next(c for c in at.camera_input if c.key.startswith("mydata_camera_"))
-        camera.set_value(("shot.jpg", snapshot(k), "image/jpeg"))
+        widget = next(w for w in (at.get("audio_input") if sounds else at.camera_input) if w.key.startswith(prefix))
+        widget.set_value(("rec.wav", recording(k), "audio/wav") if sounds else ("shot.jpg", snapshot(k), "image/jpeg"))
         start = time.perf_counter()
-        at.run()  # keeps the snapshot, then reruns: the thumbnail is on the page
+        at.run()
         elapsed = 1000 * (time.perf_counter() - start)
-        assert not at.exception and any("Snapshot added" in s.value for s in at.success)
-        if k:  # the first is warm-up
-            times.append(elapsed)
-    return times
-
-
-def time_recordings(at, repeats: int) -> list[float]:
-    times = []
-    for k in range(repeats + 1):
-        mic = next(a for a in at.get("audio_input") if a.key.startswith("mydata_mic_"))
-        mic.set_value(("rec.wav", recording(k), "audio/wav"))
-        start = time.perf_counter()
-        at.run()  # keeps the clip, then reruns: its player is on the page
-        elapsed = 1000 * (time.perf_counter() - start)
-        assert not at.exception and any("Clip added" in s.value for s in at.success)
+        assert not at.exception and any(said in s.value for s in at.success)
         if k:  # the first is warm-up
             times.append(elapsed)
     return times
@@ -116,7 +105,7 @@ def main() -> None:
             os.environ.update(LAYERLAB_HOME=f"{tmp}/workspaces", LAYERLAB_UPLOADS_DIR=f"{tmp}/uploads",
                               LAYERLAB_RUNS_DIR=f"{tmp}/runs", LAYERLAB_PREWARM="0")
             at = page(filled, args.sounds)
-            times = time_recordings(at, args.repeats) if args.sounds else time_snapshots(at, args.repeats)
+            times = time_adds(at, args.repeats, args.sounds)
         p90 = statistics.quantiles(times, n=10)[-1]
         print(f"{filled:<19} {statistics.median(times):10.0f} {p90:8.0f}")
 
