@@ -22,7 +22,7 @@ import numpy as np
 
 from builder import limits as budgets
 from datasets.base import Dataset, DatasetInfo
-from datasets.uploads import Limits, UploadError, _name, _open_zip, check_archive, read_bytes
+from datasets.uploads import Limits, UploadError, class_entries, is_class_file, open_zip, read_bytes, upload_name
 
 RATE = 16_000  # Hz: speech and most sounds a workshop records fit below 8 kHz
 SECONDS = 1.0
@@ -106,6 +106,35 @@ def read_wav(raw: bytes, name: str, to_rate: int = RATE, seconds: float = SECOND
     return fit_clip(_samples(frames, header).mean(axis=1), header.rate, to_rate, seconds)
 
 
+def loudest(clip: np.ndarray, length: int) -> np.ndarray:
+    """The `length` samples of `clip` that hold the most energy (the word, not the silence before it), the sound
+    centred when a shorter one fits in many windows."""
+    if len(clip) <= length:
+        return fit_clip(clip, RATE, RATE, length / RATE)
+    energy = np.concatenate([[0.0], np.cumsum(clip.astype(np.float64) ** 2)])
+    windows = energy[length:] - energy[:-length]
+    best = np.flatnonzero(windows >= 0.99 * windows.max())
+    start = int(best[0] + best[-1]) // 2
+    return clip[start:start + length].astype(np.float32)
+
+
+def record_clip(raw: bytes, name: str) -> np.ndarray:
+    """A recording's bytes (WAV, header checked first) as one clip of `SECONDS` at `RATE`: its loudest part, since
+    a recording starts with a click and a pause."""
+    whole = read_wav(raw, name, RATE, max(wav_header(raw, name).seconds, SECONDS))
+    return loudest(whole, int(round(RATE * SECONDS)))
+
+
+def spectrogram(clip: np.ndarray, rate: int = RATE, window: int = 512) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(frequencies in Hz, times in s, loudness in dB (frequencies, times)) of one clip, for looking at it: a
+    short-time Fourier transform with `window`-sample Hann windows, half overlapping."""
+    from scipy.signal import spectrogram as stft_power
+
+    freqs, times, power = stft_power(np.asarray(clip, np.float64), rate, window="hann", nperseg=window,
+                                     noverlap=window // 2, scaling="spectrum")
+    return freqs, times, 10 * np.log10(np.maximum(power, 1e-10))
+
+
 def write_wav(path_or_file, clip: np.ndarray, rate: int = RATE) -> None:
     """A mono float clip (-1..1) as a 16-bit PCM WAV file."""
     pcm = np.round(np.clip(clip, -1.0, 1.0) * 32767).astype("<i2")
@@ -139,17 +168,12 @@ def _check_memory(count: int, to_rate: int, seconds: float, name: str, limits: L
                           "use fewer clips")
 
 
-def _is_wav_entry(parts: list[str]) -> bool:
-    return len(parts) >= 2 and parts[-1].lower().endswith(WAV_EXTENSIONS) and not any(
-        p.startswith(".") or p == "__MACOSX" for p in parts)
-
-
 def load_wav_folder(folder, to_rate: int = RATE, seconds: float = SECONDS, limits: Limits | None = None) -> Dataset:
     """`<folder>/<class>/<clip>.wav` as a sound Dataset; each file is checked like an upload."""
     limits = limits or Limits()
     items = [(cls, os.path.join(folder, cls, f)) for cls in sorted(os.listdir(folder))
              if os.path.isdir(os.path.join(folder, cls)) and not cls.startswith(".")
-             for f in sorted(os.listdir(os.path.join(folder, cls))) if _is_wav_entry([cls, f])]
+             for f in sorted(os.listdir(os.path.join(folder, cls))) if is_class_file([cls, f], WAV_EXTENSIONS)]
     name = os.path.basename(os.path.normpath(folder))
     _check_memory(len(items), to_rate, seconds, name, limits)
     clips = [read_wav(read_bytes(path, limits, cap=limits.max_entry_bytes), os.path.basename(path), to_rate, seconds)
@@ -159,12 +183,10 @@ def load_wav_folder(folder, to_rate: int = RATE, seconds: float = SECONDS, limit
 
 def load_wav_zip(file, to_rate: int = RATE, seconds: float = SECONDS, limits: Limits | None = None) -> Dataset:
     """A ZIP with one folder per class of WAV clips (yes/1.wav, no/7.wav) as a sound Dataset."""
-    name = _name(file)
+    name = upload_name(file)
     limits = limits or Limits()
-    zf = _open_zip(read_bytes(file, limits), name)
-    entries = check_archive(zf, name, limits, max_entry=limits.max_entry_bytes)
-    items = [(e.filename.replace("\\", "/").split("/"), e) for e in entries]
-    items = [(parts[-2], e) for parts, e in items if _is_wav_entry(parts)]
+    zf = open_zip(read_bytes(file, limits), name)
+    items = class_entries(zf, name, limits, WAV_EXTENSIONS)
     _check_memory(len(items), to_rate, seconds, name, limits)
     clips = [read_wav(zf.read(e), e.filename, to_rate, seconds) for _cls, e in items]
     return sound_dataset(clips, [c for c, _ in items], name, f"Your sounds '{name}'.", to_rate)

@@ -1,8 +1,10 @@
-"""A workspace's own image dataset, made class by class ("My data"): webcam snapshots, drawings, files.
+"""A workspace's own datasets, made class by class ("My data"): pictures (webcam snapshots, drawings, files)
+and sounds (microphone recordings, WAV files).
 
 Kept as a plain class folder, the layout every folder loader reads:
 
-    <workspace>/mydata/<dataset>/<class name>/<n>.png     one example (at most STORED_SIDE px a side)
+    <workspace>/mydata/<dataset>/<class name>/<n>.png     one picture (at most STORED_SIDE px a side)
+    <workspace>/mydata/<sounds>/<class name>/<n>.wav      one clip (mono 16-bit, audio.RATE Hz, audio.SECONDS)
     <workspace>/mydata/<dataset>/meta.json                {"format", "version"}: bumped by every change
 
 Every picture is checked from its header against the server's pixel budget before it is decoded
@@ -10,6 +12,9 @@ Every picture is checked from its header against the server's pixel budget befor
 counts (`builder.limits`: max_class_examples, max_mydata_examples, max_mydata_classes) before anything is
 read, so a webcam left clicking cannot fill the disk. `to_dataset` turns the folder into an image `Dataset`
 (one size, grey or colour) that the app stores like an upload, so every template trains on it.
+`SoundFolder` is the same for clips: each is checked from its WAV header against the seconds budget, cut to
+its loudest `audio.SECONDS` at `audio.RATE` (`audio.record_clip`), and `to_dataset` gives the sound `Dataset`
+the sound templates train on. Both kinds share the per-workspace count.
 """
 from __future__ import annotations
 
@@ -19,7 +24,6 @@ import os
 import re
 import shutil
 import time
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,18 +32,19 @@ from PIL import Image
 
 from builder import limits
 from builder.files import atomic_write_text
-from datasets import uploads
+from datasets import audio, uploads
 from datasets.base import Dataset, DatasetError, DatasetInfo
 from datasets.pictures import read_picture
 
 FORMAT = "layerlab/mydata@1"
 HOME = "mydata"  # inside the workspace folder
 META = "meta.json"
-DEFAULT = "my-data"  # the dataset the app fills
+DEFAULT = "my-data"  # the picture dataset the app fills
+SOUNDS = "my-sounds"  # the sound dataset the app fills
 STORED_SIDE = 128  # px: bigger pictures are shrunk before they are kept (a snapshot stays a few kB)
 FEW = 10  # a class with fewer examples than this gets a warning
 UNBALANCED = 2.0  # the biggest class over the smallest beyond which the set is called unbalanced
-EXAMPLE = re.compile(r"(\d{1,9})\.png")
+EXAMPLE = re.compile(r"(\d{1,9})\.(png|wav)")
 NAME = re.compile(r"[^\W_][\w .,'()+-]{0,39}")  # letters of any script; no slash, no leading dot
 
 
@@ -74,14 +79,32 @@ def workspace_examples(mydata: Path) -> int:
     return sum(len(_example_files(c)) for d in mydata.iterdir() if d.is_dir() for c in d.iterdir() if c.is_dir())
 
 
-def _example_files(folder: Path) -> list[Path]:
-    """A class folder's examples in the order they were added."""
-    found = [(int(m.group(1)), p) for p in folder.iterdir() if (m := EXAMPLE.fullmatch(p.name))]
+def count_warnings(counts: dict[str, int]) -> list[str]:
+    """What to fix before training, in words: too few classes, small classes, unbalanced classes."""
+    if len(counts) < 2:
+        return ["Make at least two classes: the model learns to tell them apart."]
+    out = [f"'{c}' has {n} example{'s' if n != 1 else ''}; give every class at least {FEW}."
+           for c, n in counts.items() if n < FEW]
+    smallest, biggest = min(counts.values()), max(counts.values())
+    if smallest and biggest / smallest > UNBALANCED:
+        out.append(f"The classes are unbalanced ({smallest} to {biggest} examples): the model will favour the "
+                   "big ones; add examples to the small classes.")
+    return out
+
+
+def _example_files(folder: Path, suffix: str | None = None) -> list[Path]:
+    """A class folder's examples (of one `suffix`, or all) in the order they were added."""
+    found = [(int(m.group(1)), p) for p in folder.iterdir()
+             if (m := EXAMPLE.fullmatch(p.name)) and (suffix is None or p.suffix == suffix)]
     return [p for _, p in sorted(found)]
 
 
 class ClassFolder:
-    """One own dataset: `<mydata>/<name>/` with a folder per class."""
+    """One own picture dataset: `<mydata>/<name>/` with a folder per class."""
+
+    SUFFIX = ".png"  # how an example is kept
+    ACCEPTS = uploads.IMAGE_EXTENSIONS  # the files of a ZIP's class folders that are read
+    WHAT = "pictures"
 
     def __init__(self, mydata, name: str = DEFAULT):
         self.mydata = Path(mydata)
@@ -96,7 +119,7 @@ class ClassFolder:
         return sorted(p.name for p in self.root.iterdir() if p.is_dir() and NAME.fullmatch(p.name))
 
     def examples(self, cls: str) -> list[Path]:
-        return _example_files(self._class_dir(cls))
+        return _example_files(self._class_dir(cls), self.SUFFIX)
 
     def counts(self) -> dict[str, int]:
         return {c: len(self.examples(c)) for c in self.classes()}
@@ -107,17 +130,8 @@ class ClassFolder:
         return meta["version"] if isinstance(meta.get("version"), int) else 0
 
     def warnings(self) -> list[str]:
-        """What to fix before training, in words: too few classes, small classes, unbalanced classes."""
-        counts = self.counts()
-        if len(counts) < 2:
-            return ["Make at least two classes: the model learns to tell them apart."]
-        out = [f"'{c}' has {n} example{'s' if n != 1 else ''}; give every class at least {FEW}."
-               for c, n in counts.items() if n < FEW]
-        smallest, biggest = min(counts.values()), max(counts.values())
-        if smallest and biggest / smallest > UNBALANCED:
-            out.append(f"The classes are unbalanced ({smallest} to {biggest} examples): the model will favour the "
-                       "big ones; add examples to the small classes.")
-        return out
+        """What to fix before training, in words (see `count_warnings`)."""
+        return count_warnings(self.counts())
 
     # -- classes ------------------------------------------------------------------------
     def add_class(self, name: str) -> str:
@@ -165,32 +179,29 @@ class ClassFolder:
         return self._keep(cls, picture)
 
     def add_files(self, cls: str, files: list[tuple[str, bytes]]) -> Added:
-        """Many pictures into one class; refused whole when they would pass a count, skipped one by one when
-        one is not a picture."""
+        """Many files into one class; refused whole when they would pass a count, skipped one by one when
+        one cannot be read."""
         self._check_room(cls, len(files))
         added = Added({cls: 0})
         for name, raw in files:
             try:
                 self.add_example(cls, raw, f"'{name}'")
                 added.counts[cls] += 1
-            except ValueError as e:  # PictureError: not a picture, too many pixels, damaged
+            except ClassError:
+                raise  # a count: nothing more fits
+            except ValueError as e:  # PictureError, UploadError: not a picture or WAV, too big, damaged
                 added.skipped.append(str(e))
         return added
 
     def add_zip(self, raw: bytes, name: str = "the ZIP") -> Added:
-        """A ZIP with one folder per class (cats/1.png …): classes made as needed, every entry checked by
-        the upload rules (paths, sizes, count) and by header before decoding."""
-        try:
-            zf = zipfile.ZipFile(io.BytesIO(raw))
-        except zipfile.BadZipFile:
-            raise ClassError(f"{name} is not a ZIP archive") from None
+        """A ZIP with one folder per class (cats/1.png …, yes/1.wav …): classes made as needed, every entry
+        checked by the upload rules (paths, sizes, count) and by header before decoding."""
         bounds = uploads.Limits()
-        entries = [(parts[-2], e) for e in uploads.check_archive(zf, name, bounds, bounds.max_entry_bytes)
-                   if len(parts := e.filename.replace("\\", "/").split("/")) >= 2
-                   and not any(p.startswith(".") or p == "__MACOSX" for p in parts)
-                   and parts[-1].lower().endswith(uploads.IMAGE_EXTENSIONS)]
+        zf = uploads.open_zip(raw, name)
+        entries = uploads.class_entries(zf, name, bounds, self.ACCEPTS)
         if not entries:
-            raise ClassError(f"{name} holds no pictures in class folders (e.g. cats/1.png, dogs/1.png)")
+            raise ClassError(f"{name} holds no {self.WHAT} in class folders (e.g. cats/1{self.ACCEPTS[0]}, "
+                             f"dogs/1{self.ACCEPTS[0]})")
         wanted = {clean_name(c) for c, _ in entries}
         self._check_total(len(entries))
         for cls in sorted(wanted):
@@ -199,7 +210,7 @@ class ClassFolder:
         added, started = Added(), time.thread_time()
         for cls, entry in entries:
             try:
-                self.add_example(self._find(clean_name(cls)), uploads._read_entry(zf, entry, bounds), f"'{entry.filename}'")
+                self.add_example(self._find(clean_name(cls)), uploads.read_entry(zf, entry, bounds), f"'{entry.filename}'")
                 added.counts[cls] = added.counts.get(cls, 0) + 1
             except ClassError:
                 raise  # a count: nothing more fits
@@ -207,7 +218,7 @@ class ClassFolder:
                 added.skipped.append(str(e))
             if time.thread_time() - started > bounds.max_decode_seconds:
                 raise ClassError(f"decoding {name} took more than {bounds.max_decode_seconds} s of server time "
-                                 f"(server setting LAYERLAB_MAX_DECODE_SECONDS); {added.total} pictures were kept")
+                                 f"(server setting LAYERLAB_MAX_DECODE_SECONDS); {added.total} {self.WHAT} were kept")
         return added
 
     def delete_example(self, cls: str, example: str) -> None:
@@ -276,26 +287,30 @@ class ClassFolder:
                              "setting LAYERLAB_MAX_MYDATA_EXAMPLES). Delete some first")
 
     def _keep(self, cls: str, picture: np.ndarray) -> Path:
-        """Write the picture as the class's next `<n>.png`; two tabs adding at once never share a number."""
-        folder = self._class_dir(cls)
+        """Write the picture as the class's next `<n>.png`."""
         image = Image.fromarray(_uint8(picture))
         image.thumbnail((STORED_SIDE, STORED_SIDE), Image.Resampling.LANCZOS)
         buffer = io.BytesIO()
         image.save(buffer, "PNG")
+        return self._write_next(cls, buffer.getvalue())
+
+    def _write_next(self, cls: str, content: bytes) -> Path:
+        """Write `content` as the class's next `<n><SUFFIX>`; two tabs adding at once never share a number."""
+        folder = self._class_dir(cls)
         tmp = folder / f".new-{os.getpid()}-{time.monotonic_ns()}"
-        tmp.write_bytes(buffer.getvalue())
+        tmp.write_bytes(content)
         try:
             n = max((int(EXAMPLE.fullmatch(p.name).group(1)) for p in _example_files(folder)), default=0) + 1
             while True:
                 try:
-                    os.link(tmp, folder / f"{n}.png")  # fails when the name is taken: never overwrites
+                    os.link(tmp, folder / f"{n}{self.SUFFIX}")  # fails when the name is taken: never overwrites
                     break
                 except FileExistsError:
                     n += 1
         finally:
             tmp.unlink(missing_ok=True)
         self._touch()
-        return folder / f"{n}.png"
+        return folder / f"{n}{self.SUFFIX}"
 
     def _meta(self) -> dict:
         try:
@@ -326,3 +341,41 @@ def _as_dataset(x: np.ndarray, y: np.ndarray, classes: list[str], name: str) -> 
     info = DatasetInfo(f"mydata:{name}", name, "classification", x.shape[1:], classes, len(x),
                        f"Your own pictures '{name}': {len(classes)} classes.", kind="image")
     return Dataset(x, y, info, classes, notes=[f"{len(x)} pictures in {len(classes)} classes, made by you"])
+
+
+class SoundFolder(ClassFolder):
+    """One own sound dataset: `<mydata>/<name>/<class>/<n>.wav`, every clip one length at one rate."""
+
+    SUFFIX = ".wav"
+    ACCEPTS = audio.WAV_EXTENSIONS
+    WHAT = "clips"
+
+    def __init__(self, mydata, name: str = SOUNDS):
+        super().__init__(mydata, name)
+
+    def add_example(self, cls: str, raw: bytes, what: str = "the recording") -> Path:
+        """Keep a recording (WAV bytes) in class `cls`: counts first, then its header against the seconds budget,
+        then its loudest `audio.SECONDS` at `audio.RATE` kept as 16-bit WAV."""
+        self._check_room(cls, 1)
+        clip = audio.record_clip(raw, what)
+        buffer = io.BytesIO()
+        audio.write_wav(buffer, clip)
+        return self._write_next(cls, buffer.getvalue())
+
+    def clip(self, path: Path) -> np.ndarray:
+        """One kept clip as float32 in -1..1 (written by add_example: one length, one rate)."""
+        return audio.read_wav(path.read_bytes(), path.name)
+
+    def to_dataset(self) -> Dataset:
+        """Every clip, labels in `classes()` order (empty classes left out), clips in the order they were added."""
+        classes = [c for c, n in self.counts().items() if n]
+        if len(classes) < 2:
+            raise ClassError("make at least two classes with clips in them, then use the data")
+        files = [(c, p) for c in classes for p in self.examples(c)]
+        needed = len(files) * int(round(audio.RATE * audio.SECONDS)) * 4
+        if needed > limits.get("max_dataset_mb"):
+            raise ClassError(f"{len(files)} clips would take {limits.size(needed)}, over "
+                             f"{limits.size(limits.get('max_dataset_mb'))} (LAYERLAB_MAX_DATASET_MB); delete some")
+        return audio.sound_dataset([self.clip(p) for _, p in files], [c for c, _ in files], self.name,
+                                   f"Your own sounds '{self.name}': {len(classes)} classes.",
+                                   notes=[f"{len(files)} clips in {len(classes)} classes, recorded by you"])

@@ -20,7 +20,7 @@ import numpy as np
 
 from builder import limits as budgets
 from datasets.base import Dataset, DatasetInfo
-from datasets.uploads import Limits, UploadError, _name, read_bytes, read_table
+from datasets.uploads import Limits, UploadError, read_bytes, read_table, upload_name
 
 _WORD = re.compile(r"[\w']+")  # what TextVectorization's default standardize keeps as words
 
@@ -94,7 +94,7 @@ def load_text_csv(file, text: str | None = None, target: str | None = None, limi
     `text` defaults to the column with the longest cells, `target` to the one other column
     (named when the table has more).
     """
-    name = _name(file)
+    name = upload_name(file)
     limits = limits or Limits()
     raw = read_bytes(file, limits, cap=min(limits.max_upload_bytes, limits.max_csv_bytes))
     _check_lines(raw.decode("utf-8-sig", errors="replace"), name)

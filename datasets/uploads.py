@@ -64,7 +64,7 @@ def _mb(n: int) -> str:
 # -- reading the upload -------------------------------------------------------
 
 
-def _name(file) -> str:
+def upload_name(file) -> str:
     if isinstance(file, (str, os.PathLike)):
         return os.path.basename(os.fspath(file))
     return os.path.basename(str(getattr(file, "name", "") or "upload"))
@@ -72,7 +72,7 @@ def _name(file) -> str:
 
 def read_bytes(file, limits: Limits | None = None, cap: int | None = None) -> bytes:
     """The upload's bytes, refusing anything bigger than `cap` (default `limits.max_upload_bytes`)."""
-    name = _name(file)
+    name = upload_name(file)
     cap = cap or (limits or Limits()).max_upload_bytes
     too_big = UploadError(f"'{name}' is larger than the upload limit of {_mb(cap)}; use a smaller file")
     if isinstance(file, (str, os.PathLike)):
@@ -107,7 +107,7 @@ def read_table(file, limits: Limits | None = None, delimiter: str | None = None)
     """
     import pandas as pd
 
-    name = _name(file)
+    name = upload_name(file)
     limits = limits or Limits()
     raw = read_bytes(file, limits, cap=min(limits.max_upload_bytes, limits.max_csv_bytes))
     try:
@@ -229,7 +229,7 @@ def load_csv(file, target: str | None = None, *, missing: str = "drop_rows", tas
     """
     import pandas as pd
 
-    name = _name(file)
+    name = upload_name(file)
     limits = limits or Limits()
     if missing not in MISSING_POLICIES:
         raise UploadError(f"missing-value policy must be one of {', '.join(MISSING_POLICIES)}; got {missing!r}")
@@ -356,14 +356,31 @@ def check_archive(zf: zipfile.ZipFile, name: str, limits: Limits,
     return [e for e in entries if not e.is_dir()]
 
 
-def _open_zip(raw: bytes, name: str) -> zipfile.ZipFile:
+def is_class_file(parts: list[str], extensions: tuple[str, ...]) -> bool:
+    """Whether a path split into `parts` is `<class>/<file>` of one of `extensions` (hidden files and macOS
+    resource forks are not)."""
+    return len(parts) >= 2 and parts[-1].lower().endswith(extensions) and not any(
+        p.startswith(".") or p == "__MACOSX" for p in parts)
+
+
+def class_entries(zf: zipfile.ZipFile, name: str, limits: Limits,
+                  extensions: tuple[str, ...]) -> list[tuple[str, zipfile.ZipInfo]]:
+    """(class folder, entry) of every `<class>/<file>` with one of `extensions` in a checked archive."""
+    entries = check_archive(zf, name, limits, max_entry=limits.max_entry_bytes)
+    split = [(e.filename.replace("\\", "/").split("/"), e) for e in entries]
+    return [(parts[-2], e) for parts, e in split if is_class_file(parts, extensions)]
+
+
+def open_zip(raw: bytes, name: str) -> zipfile.ZipFile:
+    """The upload's bytes as a ZIP archive, or UploadError in plain words."""
     try:
         return zipfile.ZipFile(io.BytesIO(raw))
     except zipfile.BadZipFile:
         raise UploadError(f"'{name}' is not a ZIP archive") from None
 
 
-def _read_entry(zf, entry, limits) -> bytes:
+def read_entry(zf, entry, limits) -> bytes:
+    """One archive entry's bytes, refused past `limits.max_entry_bytes`."""
     # zipfile stops at the declared size and checks the CRC, so a lying header cannot inflate past it
     with zf.open(entry) as f:
         data = f.read(limits.max_entry_bytes + 1)
@@ -382,14 +399,14 @@ def load_image_zip(file, size: int | tuple[int, int] = 28, color: str = "graysca
     """
     from PIL import Image
 
-    name = _name(file)
+    name = upload_name(file)
     limits = limits or Limits()
     if color not in ("grayscale", "rgb"):
         raise UploadError(f"color must be 'grayscale' or 'rgb'; got {color!r}")
     height, width = (size, size) if isinstance(size, int) else tuple(size)
     if not (1 <= height <= 1024 and 1 <= width <= 1024):
         raise UploadError(f"image size must be between 1 and 1024 pixels; got {height}×{width}")
-    zf = _open_zip(read_bytes(file, limits), name)
+    zf = open_zip(read_bytes(file, limits), name)
     entries = check_archive(zf, name, limits, max_entry=limits.max_entry_bytes)
     items = []  # (class name, entry)
     skipped_other = 0
@@ -426,7 +443,7 @@ def load_image_zip(file, size: int | tuple[int, int] = 28, color: str = "graysca
             too_large += 1
             continue
         try:
-            with Image.open(io.BytesIO(_read_entry(zf, e, limits))) as img:
+            with Image.open(io.BytesIO(read_entry(zf, e, limits))) as img:
                 img = img.convert(mode).resize((width, height), Image.Resampling.BILINEAR)
                 pixels = np.asarray(img, np.float32) / 255.0
         except UploadError:
@@ -496,10 +513,10 @@ def load_npz(file, task: str | None = None, limits: Limits | None = None) -> Dat
     get a channel axis. Integer `y` means classification unless `task` says otherwise.
     Shapes and dtypes of every entry are read from their `.npy` headers and checked before any array is loaded.
     """
-    name = _name(file)
+    name = upload_name(file)
     limits = limits or Limits()
     raw = read_bytes(file, limits)
-    zf = _open_zip(raw, name)
+    zf = open_zip(raw, name)
     check_archive(zf, name, limits)
     headers = _npy_headers(zf, name)
     missing_keys = [k for k in ("x", "y") if k not in headers]

@@ -15,7 +15,7 @@ import streamlit as st
 
 from builder.experiments import templates
 from builder.experiments.experiment import size_defaults
-from datasets import augment, keras_sets, registry, splits, uploads
+from datasets import audio, augment, keras_sets, registry, splits, text, uploads
 from ui import charts, datacache, feedback, mydata, problems, state
 from ui.forms import param_form
 from ui.navigation import require_app
@@ -24,7 +24,9 @@ require_app()  # a deep link on a fresh server: let app.py draw this page
 state.init()
 
 KIND_WORDS = {"image": "pictures", "table": "a table of numbers", "points": "2-D points",
-              "sequence": "sequences of readings", "tokens": "sequences of word numbers"}
+              "sequence": "sequences of readings", "tokens": "sequences of word numbers", "sound": "sound clips",
+              "text": "sentences"}
+FILE_KINDS = ["CSV table", "Text table (CSV)", "Image folders (ZIP)", "Sound folders (ZIP)", "NumPy arrays (NPZ)"]
 
 
 @st.cache_resource(show_spinner=False)
@@ -130,9 +132,8 @@ def earlier_uploads() -> None:
 def upload_form() -> None:
     earlier_uploads()
 
-    kind = st.radio("File type", ["CSV table", "Image folders (ZIP)", "NumPy arrays (NPZ)"], horizontal=True,
-                    key="upload_kind")
-    if kind == "CSV table":
+    kind = st.radio("File type", FILE_KINDS, horizontal=True, key="upload_kind")
+    if kind in ("CSV table", "Text table (CSV)"):
         f = st.file_uploader("CSV or TSV file", type=["csv", "tsv", "txt"], key="upload_csv",
                              help="One row per example; one column is what to predict.")
         if f is None:
@@ -145,6 +146,16 @@ def upload_form() -> None:
         columns, note = read
         if note:
             st.info(note, icon=":material/info:")
+        if kind == "Text table (CSV)":
+            c1, c2 = st.columns(2)
+            words = c1.selectbox("Column of text", columns, key="text_column")
+            target = c2.selectbox("Column to predict", [c for c in columns if c != words], key="text_target")
+            settings = {"text": words, "target": target}
+
+            def loader():
+                return text.load_text_csv(_named(raw, f.name), words, target)
+            _use_button(f, raw, kind, settings, loader)
+            return
         c1, c2 = st.columns(2)
         target = c1.selectbox("Column to predict", columns, index=len(columns) - 1, key="csv_target")
         missing = c2.selectbox("Empty cells", uploads.MISSING_POLICIES, key="csv_missing",
@@ -154,6 +165,15 @@ def upload_form() -> None:
 
         def loader():
             return uploads.load_csv(_named(raw, f.name), target, missing=missing)
+    elif kind == "Sound folders (ZIP)":
+        f = st.file_uploader("ZIP with one folder per class of WAV clips (yes/1.wav, no/7.wav …)", type=["zip"],
+                             key="upload_sound_zip")
+        if f is None:
+            return
+        raw, settings = f.getvalue(), {}
+
+        def loader():
+            return audio.load_wav_zip(_named(raw, f.name))
     elif kind == "Image folders (ZIP)":
         f = st.file_uploader("ZIP with one folder per class (cats/1.png, dogs/7.jpg …)", type=["zip"], key="upload_zip")
         if f is None:
@@ -176,6 +196,11 @@ def upload_form() -> None:
 
         def loader():
             return uploads.load_npz(_named(raw, f.name))
+    _use_button(f, raw, kind, settings, loader)
+
+
+def _use_button(f, raw: bytes, kind: str, settings: dict, loader) -> None:
+    """"Use this data": read the file with `loader`, keep it as an upload and make it the session's data."""
     if st.button("Use this data", type="primary", key="upload_use"):
         try:
             with st.spinner(f"Reading {f.name}…"):
@@ -276,12 +301,32 @@ def show_dataset(ds, data: dict) -> None:
     left, right = st.columns([3, 2], gap="large")
     with left:
         st.markdown("**Samples**")
-        _draw(view.samples, "samples")
+        if view.samples is None:
+            sound_samples(ds)
+        else:
+            _draw(view.samples, "samples")
     with right:
         if view.balance is not None:
             st.markdown("**Class balance**" if ds.class_names is not None else "**Target values**")
             _draw(view.balance, "balance")
     fit_model_hint(ds)
+
+
+def sound_samples(ds) -> None:
+    """One clip at a time: a player and its spectrogram (computed by the engine)."""
+    i = int(st.number_input(f"Clip (of {len(ds):,})", 0, len(ds) - 1, 0, key="sound_clip"))
+    names = ds.class_names or []
+    label = names[int(ds.y[i])] if 0 <= int(ds.y[i]) < len(names) else str(ds.y[i])
+    rate = int((ds.info.extra or {}).get("rate", audio.RATE))
+    st.audio(np.asarray(ds.x[i], np.float32), sample_rate=rate)
+    st.caption(f"clip {i} · class “{label}” · {len(ds.x[i]) / rate:g} s at {rate:,} Hz")
+    st.plotly_chart(_spectrogram(_data_key(state.get_data()), i, rate, ds), width="stretch", key="spectrogram")
+
+
+@st.cache_resource(show_spinner=False, max_entries=64)
+def _spectrogram(data_key: str, index: int, rate: int, _ds):
+    freqs, times, db = audio.spectrogram(_ds.x[index], rate)
+    return charts.spectrogram_figure(db, freqs, times)
 
 
 def _draw(thing, key: str) -> None:
@@ -292,8 +337,11 @@ def _draw(thing, key: str) -> None:
 
 
 def _samples(ds):
-    """A picture of a few examples: images, points, sequences, or a table of rows."""
+    """A picture of a few examples: images, points, sequences, or a table of rows (None for sounds: they are
+    played one at a time)."""
     kind = ds.info.kind if ds.info.kind else ("image" if ds.is_image else "table")
+    if kind == "sound":
+        return None
     rng = np.random.default_rng(0)
     idx = np.sort(rng.choice(len(ds), size=min(len(ds), 18), replace=False))
     names = ds.class_names
@@ -318,7 +366,7 @@ def _samples(ds):
         fig = px.line(pd.DataFrame(rows), x="step", y="value", color="example", height=360)
         fig.update_layout(margin=dict(l=10, r=10, t=10, b=10))
         return fig
-    cols = ds.feature_names if ds.feature_names and len(ds.feature_names) == ds.x.shape[-1] else [
+    cols = ["text"] if kind == "text" else ds.feature_names if ds.feature_names and len(ds.feature_names) == ds.x.shape[-1] else [
         f"feature {j}" for j in range(ds.x.reshape(len(ds.x), -1).shape[1])]
     frame = pd.DataFrame(ds.x[idx].reshape(len(idx), -1), columns=cols)
     frame.insert(0, "target", [label(ds.y[i]) for i in idx])
@@ -412,7 +460,7 @@ if source == "Upload your own":
     upload_form()
 elif source == "My data":
     if used := mydata.section():
-        _use_upload(*used, "your own pictures")
+        _use_upload(*used, "your own data")
 else:
     builtin_picker()
 data = state.get_data()

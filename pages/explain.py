@@ -4,7 +4,9 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
+from builder import predict
 from builder.store import runfolder, watch
+from datasets import audio
 from ui import charts, gan_view, jobs, live, run_data, state
 from ui.navigation import require_app
 
@@ -234,6 +236,8 @@ def saliency_view() -> None:
         st.info("Saliency maps need the trained model and the run's test data.")
     elif task != "classification":
         st.info("Saliency maps explain a class score, so they are shown for classification runs.")
+    elif kind in ("sound", "text"):
+        sound_text_view()
     else:
         from builder.explain import conv_layers, gradcam_layers, overlay  # lazy: imports keras
 
@@ -303,6 +307,39 @@ def saliency_view() -> None:
                             f"predicted {_name(preds[row])}")
                 st.plotly_chart(charts.attribution_bars(values, names if axis == "feature" else None, axis),
                                 width="stretch", key=f"bars_{m}")
+
+
+def sound_text_view() -> None:
+    """A sound run: saliency over the model's own spectrogram of a test clip. A text run: each word's share in the
+    answer for a test sentence, as highlighted words."""
+    try:
+        trained = predict.open_run(folder)
+    except ValueError as e:
+        st.info(f"Explaining needs the run's deployable model: {jobs.error_text(e)}")
+        return
+    c1, c2 = st.columns(2)
+    i = int(c1.number_input(f"Test example (of {len(data.x_test)})", 0, len(data.x_test) - 1, 0, key="st_example"))
+    choice = c2.selectbox("Explain the class", [PREDICTED, *(class_names or [])], key="target_class",
+                          help="By default the example is explained for the class the model predicts.")
+    target = None if choice == PREDICTED else class_names.index(choice)
+    raw = trained.from_sentence(np.ravel(data.x_test[i])[0]) if kind == "text" else data.x_test[i]
+    answer = trained.answer(raw, method=None)
+    st.markdown(f"true **{_name(data.y_test[i])}** · predicted **{answer.label}** "
+                f"({answer.probabilities[answer.index]:.0%})")
+    try:
+        with st.spinner("Explaining…"):
+            if kind == "text":
+                scores = trained.word_scores(str(raw[0]), target)
+                st.caption(f"Each word left out in turn: how far the probability of “{_name(scores.target)}” falls "
+                           "without it.")
+                st.html(charts.word_highlights(scores.words, scores.scores))
+                return
+            picture, saliency = trained.sound_saliency(raw, target)
+    except ValueError as e:
+        st.warning(jobs.error_text(e))
+        return
+    st.audio(np.asarray(raw, np.float32), sample_rate=int((data.info.extra or {}).get("rate", audio.RATE)))
+    st.plotly_chart(charts.sound_saliency_figure(picture, saliency), width="stretch", key="sound_saliency")
 
 
 # -- activations --------------------------------------------------------------------

@@ -13,10 +13,12 @@ import streamlit as st
 
 from builder import limits, predict
 from builder.train.evaluate import probabilities
+from datasets import audio
 from ui import charts, drawpad, gan_view, jobs, live, mydata, run_data, state
 from ui.navigation import require_app
 
 SOURCES = ["Draw", "Camera", "Upload", "Test example"]
+SOUND_SOURCES = ["Record", "Upload", "Test example"]
 GAN_SLIDERS = 4  # noise directions a student moves by hand
 SHOWN = 200  # px: pictures on screen, however small the model's input
 METHOD_TITLES = {"saliency": "gradient", "gradcam": "Grad-CAM", "integrated_gradients": "integrated gradients",
@@ -82,6 +84,32 @@ def image_input(trained):
     if picture is None:
         return None, None, ""
     return picture, trained.from_picture(picture), "as the model sees it"
+
+
+def text_input(trained):
+    """A typed sentence as the text model's raw input, or None before one is typed."""
+    sentence = st.text_input("Type a sentence", key="try_sentence", max_chars=limits.get("max_text_chars"),
+                             placeholder="e.g. my friend likes pizza today")
+    return trained.from_sentence(sentence) if sentence.strip() else None
+
+
+def sound_input(trained):
+    """A recorded or uploaded clip (its loudest second), or a test clip, as the sound model's raw input."""
+    source = st.segmented_control("Input", SOUND_SOURCES, default=SOUND_SOURCES[0], key="try_sound_source") or SOUND_SOURCES[0]
+    if source == "Test example":
+        return test_example(trained, "try_clip")[0]
+    if source == "Record":
+        clip = st.audio_input("Record a clip (its loudest second is what the model hears)", key="try_mic",
+                              sample_rate=audio.RATE)
+    else:
+        clip = st.file_uploader("A WAV file", type=["wav", "wave"], key="try_wav")
+    if clip is None:
+        return None
+    try:
+        return trained.from_recording(clip.getvalue(), "the recording" if source == "Record" else f"'{clip.name}'")
+    except ValueError as e:  # not WAV, too long: in plain words
+        st.error(str(e), icon=":material/block:")
+        return None
 
 
 def table_input(trained, names: list[str]):
@@ -179,6 +207,23 @@ def show_answer(trained, answer, names=None) -> None:
         st.plotly_chart(charts.attribution_bars(answer.saliency, names, axis_title=axis), key="try_bars")
 
 
+def show_sound_or_words(trained, raw, answer) -> None:
+    """Where a sound model listened (saliency over its spectrogram), or which words decided a text."""
+    try:
+        if trained.kind == "text":
+            scores = trained.word_scores(str(raw[0]), answer.index)
+            st.markdown(f"**Which words decided it** (each left out in turn: how far “{answer.label}” falls "
+                        "without it)")
+            st.html(charts.word_highlights(scores.words, scores.scores))
+            return
+        st.audio(np.asarray(raw, np.float32), sample_rate=audio.RATE)
+        st.caption("what the model heard")
+        picture, saliency = trained.sound_saliency(raw, answer.index)
+        st.plotly_chart(charts.sound_saliency_figure(picture, saliency), key="try_sound_saliency")
+    except ValueError as e:
+        st.warning(jobs.error_text(e))
+
+
 # -- the page -----------------------------------------------------------------------
 def gan_section(folder) -> None:
     """A GAN answers no input: sliders over a few noise directions draw new pictures."""
@@ -220,13 +265,17 @@ def try_run(folder) -> None:
         raw = point_input(trained)
     elif trained.kind == "table":
         raw = table_input(trained, names)
+    elif trained.kind == "text":
+        raw = text_input(trained)
+    elif trained.kind == "sound":
+        raw = sound_input(trained)
     else:
         raw = sequence_input(trained)
     if raw is None:
         st.caption("Give the model an input to see its answer.")
         return
     method = None
-    if trained.task == "classification" and trained.kind != "points":
+    if trained.task == "classification" and trained.kind not in ("points", "sound", "text"):
         offered = trained.methods()
         method = st.radio("Where it looked, by", offered, horizontal=True, key="try_method",
                           format_func=METHOD_TITLES.get) if len(offered) > 1 else offered[0]
@@ -238,6 +287,8 @@ def try_run(folder) -> None:
     if trained.kind == "image":
         show_pictures(trained, original, raw, caption, answer)
     show_answer(trained, answer, names)
+    if trained.kind in ("sound", "text") and answer.task == "classification":
+        show_sound_or_words(trained, raw, answer)
     if trained.kind == "image" and answer.task == "classification":
         keep(trained, original, raw, answer)
 

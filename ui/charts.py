@@ -288,3 +288,43 @@ def class_balance(counts: dict) -> go.Figure:
     """Bar chart of per-class counts (used for the test-set summary)."""
     fig = go.Figure(go.Bar(x=[str(k) for k in counts], y=list(counts.values())))
     return _layout(fig, height=260)
+
+
+def spectrogram_figure(db, freqs, times) -> go.Figure:
+    """A clip's spectrogram (datasets.audio.spectrogram): loudness in dB over time (x) and frequency (y)."""
+    fig = go.Figure(go.Heatmap(z=np.asarray(db), x=np.asarray(times), y=np.asarray(freqs), colorscale="Viridis",
+                               colorbar={"title": "dB"}, hovertemplate="%{x:.2f} s · %{y:.0f} Hz · %{z:.0f} dB<extra></extra>"))
+    fig.update_xaxes(title_text="time (s)")
+    fig.update_yaxes(title_text="frequency (Hz)")
+    return _layout(fig, height=300)
+
+
+def sound_saliency_figure(picture, saliency) -> go.Figure:
+    """The model's own spectrogram of a clip (bands × frames) next to where it listened (saliency, 0..1)."""
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("what the model hears (its spectrogram)",
+                                                        "where it listened (saliency)"), horizontal_spacing=0.08)
+    fig.add_trace(go.Heatmap(z=np.asarray(picture), colorscale="Viridis", showscale=False,
+                             hovertemplate="frame %{x} · band %{y}<extra></extra>"), 1, 1)
+    fig.add_trace(go.Heatmap(z=np.asarray(saliency), colorscale="Hot", reversescale=True, zmin=0, zmax=1,
+                             colorbar={"title": "saliency"}, hovertemplate="frame %{x} · band %{y} · %{z:.2f}<extra></extra>"), 1, 2)
+    fig.update_xaxes(title_text="time (frames)")
+    fig.update_yaxes(title_text="frequency band (low → high)", col=1)
+    return _layout(fig, height=300)
+
+
+def word_highlights(words: list[str], scores: list[float]) -> str:
+    """Words as HTML spans coloured by their attribution (red: spoke for the class, blue: against; stronger colour,
+    bigger share), with a legend. Every word is escaped: a sentence is the student's own text."""
+    import html
+
+    top = max((abs(s) for s in scores), default=0.0) or 1.0
+
+    def span(text: str, score: float) -> str:
+        rgb = "214,39,40" if score >= 0 else "31,119,180"
+        return (f'<span title="{score:+.3f}" style="background:rgba({rgb},{abs(score) / top:.2f});padding:2px 4px;'
+                f'margin:1px;border-radius:4px;line-height:2">{html.escape(text)}</span>')
+
+    sentence = " ".join(span(w, float(s)) for w, s in zip(words, scores, strict=True))
+    legend = (f'<div style="font-size:0.85em;margin-top:6px">{span("spoke for the class", top)} '
+              f'{span("spoke against it", -top)} · paler: mattered less (hover a word for its share)</div>')
+    return f'<div style="font-size:1.15em">{sentence}</div>{legend}'

@@ -1,5 +1,7 @@
 """My data on screen: the workspace's own classes of pictures (datasets.classes), filled from the webcam, the
-drawing pad, files and the Try page, shown as thumbnails, and used like an upload.
+drawing pad, files and the Try page, shown as thumbnails; classes of sounds, recorded with the microphone or
+uploaded as WAV files, each with a player; and texts pasted class by class (one example a line). Each kind is
+used like an upload.
 
 The engine keeps the class folders and every rule (names, caps, header checks); this module finds the
 workspace's folder, gathers pictures from widgets and draws. "Use this data" stores the folder as an upload
@@ -12,21 +14,36 @@ import json
 
 import streamlit as st
 
-from builder.experiments import experiment, templates
-from datasets import classes
+from builder import limits
+from builder.experiments import experiment, headless, templates
+from datasets import audio, classes, text, uploads
 from ui import datacache, drawpad, state
 
 THUMBS = 16  # newest examples shown per class (the rest counted): a page with 500 snapshots stays quick
 COLUMNS = 8
+CLIPS = 6  # newest clips shown per class, each with a player
 TEMPLATE = "transfer-cnn"  # the suggested start for photos
+SUGGESTED = {**headless.TEMPLATE_FOR_KIND, "image": TEMPLATE}  # the data's kind → the template to start from
 LABEL = "My data: "  # the start of the upload's name in "Your uploads"
+KINDS = ("Pictures", "Sounds", "Texts")
+PICTURE_TYPES = ["png", "jpg", "jpeg", "webp", "zip"]
+SOUND_TYPES = ["wav", "wave", "zip"]
 
 
 def folder() -> classes.ClassFolder:
-    """This workspace's own dataset (its workspace folder is made by a first save when it has none yet)."""
+    """This workspace's own pictures (its workspace folder is made by a first save when it has none yet)."""
+    return classes.ClassFolder(_home())
+
+
+def sound_folder() -> classes.SoundFolder:
+    """This workspace's own sounds."""
+    return classes.SoundFolder(_home())
+
+
+def _home():
     if not state.workspace_saved():
         state.save()
-    return classes.ClassFolder(state.workspaces().folder(state.workspace_id()) / classes.HOME)
+    return state.workspaces().folder(state.workspace_id()) / classes.HOME
 
 
 def add_picture(cls: str, raw: bytes | None = None, picture=None, what: str = "the picture",
@@ -49,23 +66,34 @@ def add_picture(cls: str, raw: bytes | None = None, picture=None, what: str = "t
 # -- the Data page's section ---------------------------------------------------------------
 def section():
     """Draw My data; returns (upload id, Dataset) when the student chose to use it, else None."""
-    mine = folder()
-    st.caption("Make a few classes (“thumbs up”, “thumbs down”, “nothing”), fill each with 20–50 pictures from "
-               "the webcam, the drawing pad or files, then use them like any dataset.")
+    kind = st.segmented_control("Kind of data", KINDS, default=KINDS[0], key="mydata_kind") or KINDS[0]
     _notice()
+    if kind == "Texts":
+        used = texts_section()
+    else:
+        used = classes_section(folder() if kind == "Pictures" else sound_folder())
+    if used is None and is_mine(state.get_upload_id()):
+        template_button(state.get_upload_id())
+    return used
+
+
+def classes_section(mine: classes.ClassFolder):
+    """Classes of pictures or of sounds: make them, fill them, look at them, use them."""
+    sounds = isinstance(mine, classes.SoundFolder)
+    st.caption("Make a few classes (“yes”, “no”, “background noise”), fill each with 20–50 one-second clips from "
+               "the microphone or WAV files, then use them like any dataset." if sounds else
+               "Make a few classes (“thumbs up”, “thumbs down”, “nothing”), fill each with 20–50 pictures from "
+               "the webcam, the drawing pad or files, then use them like any dataset.")
     class_form(mine)
     counts = mine.counts()
     if not counts:
         return None
-    add_examples(mine, list(counts))
+    (add_sounds if sounds else add_examples)(mine, list(counts))
     for warning in mine.warnings():
         st.warning(warning, icon=":material/warning:")
     for cls in mine.classes():
-        thumbnails(mine, cls)
-    used = use_form(mine)
-    if used is None and is_mine(state.get_upload_id()):
-        template_button(state.get_upload_id())
-    return used
+        (clips if sounds else thumbnails)(mine, cls)
+    return use_sounds(mine) if sounds else use_form(mine)
 
 
 def is_mine(upload_id: str | None) -> bool:
@@ -94,7 +122,7 @@ def class_form(mine: classes.ClassFolder) -> None:
     if c2.button("Add class", key="mydata_add_class", icon=":material/add:", width="stretch") and name:
         try:
             made = mine.add_class(name)
-            _did(f"Class “{made}” added: now give it pictures.")
+            _did(f"Class “{made}” added: now give it {mine.WHAT}.")
             st.session_state["mydata_class"] = made
         except ValueError as e:
             _did(None, str(e))
@@ -103,9 +131,7 @@ def class_form(mine: classes.ClassFolder) -> None:
 
 def add_examples(mine: classes.ClassFolder, names: list[str]) -> None:
     """Pick a class, then add to it by webcam, drawing pad or files."""
-    if st.session_state.get("mydata_class") not in names:
-        st.session_state["mydata_class"] = names[0]
-    cls = st.selectbox("Add pictures to", names, key="mydata_class")
+    cls = class_picker(names, "pictures")
     camera, draw, files = st.tabs(["Webcam", "Draw", "Files"])
     with camera:
         webcam(cls)
@@ -113,6 +139,12 @@ def add_examples(mine: classes.ClassFolder, names: list[str]) -> None:
         drawing(cls)
     with files:
         upload(mine, cls)
+
+
+def class_picker(names: list[str], what: str) -> str:
+    """The class to add to (the one just made, else the first while the chosen one is gone)."""
+    state.keep_choice("mydata_class", names)
+    return st.selectbox(f"Add {what} to", names, key="mydata_class")
 
 
 def webcam(cls: str) -> None:
@@ -137,47 +169,64 @@ def drawing(cls: str) -> None:
 
 
 def upload(mine: classes.ClassFolder, cls: str) -> None:
-    files = st.file_uploader("Pictures (many at once), or a ZIP with one folder per class", accept_multiple_files=True,
-                             type=["png", "jpg", "jpeg", "webp", "zip"], key=f"mydata_files_{st.session_state.get('mydata_uploads', 0)}")
+    sounds = isinstance(mine, classes.SoundFolder)
+    files = st.file_uploader(f"{'WAV clips' if sounds else 'Pictures'} (many at once), or a ZIP with one folder per "
+                             "class", accept_multiple_files=True, type=SOUND_TYPES if sounds else PICTURE_TYPES,
+                             key=state.widget_key("mydata_files"))
     if not files or not st.button("Add these files", key="mydata_add_files", icon=":material/upload:"):
         return
     zips = [f for f in files if f.name.lower().endswith(".zip")]
-    pictures = [(f.name, f.getvalue()) for f in files if f not in zips]
+    singles = [(f.name, f.getvalue()) for f in files if f not in zips]
     kept, skipped = 0, []
     try:
-        if pictures:
-            added = mine.add_files(cls, pictures)
+        if singles:
+            added = mine.add_files(cls, singles)
             kept, skipped = kept + added.total, skipped + added.skipped
         for z in zips:
             added = mine.add_zip(z.getvalue(), f"'{z.name}'")
             kept, skipped = kept + added.total, skipped + added.skipped
     except ValueError as e:
-        _did(None, f"{kept} pictures were added, then: {e}" if kept else str(e))
+        _did(None, f"{kept} {mine.WHAT} were added, then: {e}" if kept else str(e))
     else:
         note = f" Skipped {len(skipped)}: {skipped[0]}" + (" …" if len(skipped) > 1 else "") if skipped else ""
-        _did(f"{kept} pictures added.{note}")
-    st.session_state["mydata_uploads"] = st.session_state.get("mydata_uploads", 0) + 1  # an empty uploader
+        _did(f"{kept} {mine.WHAT} added.{note}")
+    state.renew_widget("mydata_files")  # an empty uploader
     st.rerun()
 
 
 def thumbnails(mine: classes.ClassFolder, cls: str) -> None:
     """The class's newest pictures with a delete button each; rename and delete the class."""
+    def picture(col, path):
+        col.image(str(path), width="stretch")  # no server-side resize: the column sets the size
+        return col
+
+    class_box(mine, cls, THUMBS, COLUMNS, picture, "Delete this picture")
+
+
+def class_box(mine: classes.ClassFolder, cls: str, newest: int, columns: int, draw, delete_help: str) -> None:
+    """A class in a box: its head, its `newest` examples in `columns` (`draw(column, path)` shows one and returns
+    where its delete button goes), and how many older ones are not shown."""
     examples = mine.examples(cls)
     with st.container(border=True):
-        head, rename, gone = st.columns([3, 2, 1], vertical_alignment="bottom")
-        head.markdown(f"**{cls}** · {len(examples)} example{'s' if len(examples) != 1 else ''}")
-        rename.text_input("Rename", value=cls, key=f"mydata_rename_{cls}", label_visibility="collapsed",
-                          on_change=_rename, args=(mine, cls), help="Type a new name and press Enter")
-        if gone.button("Delete", key=f"mydata_delete_{cls}", icon=":material/delete:", help="Delete the class and its pictures"):
-            _act(lambda: mine.delete_class(cls), f"Class “{cls}” deleted.")
-        shown = examples[::-1][:THUMBS]
-        for row in range(0, len(shown), COLUMNS):
-            for col, path in zip(st.columns(COLUMNS), shown[row:row + COLUMNS], strict=False):
-                col.image(str(path), width="stretch")  # no server-side resize: the column sets the size
-                if col.button("✕", key=f"mydata_x_{cls}_{path.name}", help="Delete this picture"):
+        class_head(mine, cls, len(examples))
+        shown = examples[::-1][:newest]
+        for row in range(0, len(shown), columns):
+            for col, path in zip(st.columns(columns), shown[row:row + columns], strict=False):
+                if draw(col, path).button("✕", key=f"mydata_x_{cls}_{path.name}", help=delete_help):
                     _act(lambda p=path: mine.delete_example(cls, p.name), None)
-        if len(examples) > THUMBS:
-            st.caption(f"… and {len(examples) - THUMBS} older ones.")
+        if len(examples) > newest:
+            st.caption(f"… and {len(examples) - newest} older ones.")
+
+
+def class_head(mine: classes.ClassFolder, cls: str, count: int) -> None:
+    """The class's name and count, a field to rename it and a button to delete it."""
+    head, rename, gone = st.columns([3, 2, 1], vertical_alignment="bottom")
+    head.markdown(f"**{cls}** · {count} example{'s' if count != 1 else ''}")
+    rename.text_input("Rename", value=cls, key=f"mydata_rename_{cls}", label_visibility="collapsed",
+                      on_change=_rename, args=(mine, cls), help="Type a new name and press Enter")
+    if gone.button("Delete", key=f"mydata_delete_{cls}", icon=":material/delete:",
+                   help=f"Delete the class and its {mine.WHAT}"):
+        _act(lambda: mine.delete_class(cls), f"Class “{cls}” deleted.")
 
 
 def _rename(mine: classes.ClassFolder, cls: str) -> None:
@@ -218,25 +267,126 @@ def use_form(mine: classes.ClassFolder):
 
 
 def store(mine: classes.ClassFolder, dataset, size: int, color: str) -> str:
-    """Keep the dataset as one of the workspace's uploads, replacing its earlier copy of the same folder."""
+    """Keep the pictures as one of the workspace's uploads, replacing its earlier copy of the same folder."""
     name = f"{LABEL}{mine.name} ({size} px, {'grey' if color == 'grayscale' else 'colour'})"
+    raw = json.dumps([mine.name, mine.version(), state.workspace_id()]).encode()  # same pictures ⇒ same id
+    return keep_upload(name, raw, "mydata", {"size": size, "color": color}, dataset)
+
+
+def keep_upload(name: str, raw: bytes, kind: str, settings: dict, dataset) -> str:
+    """Keep own data as one of the workspace's uploads named `name`, replacing its earlier copy."""
     ws = state.workspace_id()
     kept = [u for u in state.workspaces().load(ws).get("uploads", []) if u.get("name") != name]
     state.workspaces().save(ws, {"uploads": kept})
-    raw = json.dumps([mine.name, mine.version(), state.workspace_id()]).encode()  # same pictures ⇒ same id
-    return datacache.store_upload(raw, "mydata", {"size": size, "color": color}, dataset, ws, name)
+    return datacache.store_upload(raw, kind, settings, dataset, ws, name)
 
 
 def template_button(upload_id: str) -> None:
-    """Start from the transfer-learning template on this data, its head fitted to the class count."""
-    if not st.button(f"Start from the template “{templates.TEMPLATES[TEMPLATE].title}” (suggested for photos)",
-                     key="mydata_template", icon=":material/school:"):
+    """Start from the template suggested for this data's kind, its head fitted to the class count."""
+    data = datacache.get_upload(upload_id)
+    chosen = SUGGESTED.get(data.info.kind) if data is not None else None
+    if chosen is None or not st.button(f"Start from the template “{templates.TEMPLATES[chosen].title}” (suggested "
+                                       f"for {'photos' if chosen == TEMPLATE else 'this data'})",
+                                       key="mydata_template", icon=":material/school:"):
         return
-    exp = templates.experiment(TEMPLATE, dataset=datacache.UPLOAD_PREFIX + upload_id)
+    exp = templates.experiment(chosen, dataset=datacache.UPLOAD_PREFIX + upload_id)
     for problem in experiment.check(exp):
         if problem.fix:
             exp = experiment.apply_fix(exp, problem.fix)
     state.load_experiment_dict(exp)
     state.set_upload_id(upload_id)
-    st.session_state["data_notice"] = "The transfer-learning template is loaded for your data: go to Train."
+    st.session_state["data_notice"] = f"The template “{templates.TEMPLATES[chosen].title}” is loaded for your data: go to Train."
     st.rerun()
+
+
+# -- sounds -------------------------------------------------------------------------------------
+def add_sounds(mine: classes.SoundFolder, names: list[str]) -> None:
+    """Pick a class, then add to it by recording or files."""
+    cls = class_picker(names, "sounds")
+    record, files = st.tabs(["Record", "Files"])
+    with record:
+        recorder(mine, cls)
+    with files:
+        upload(mine, cls)
+
+
+def recorder(mine: classes.SoundFolder, cls: str) -> None:
+    """Each recording goes straight into the class (its loudest second); the recorder comes back for the next."""
+    clip = st.audio_input(f"Record a clip for “{cls}” (each one is added at once; its loudest second is kept)",
+                          key=state.widget_key("mydata_mic"), sample_rate=audio.RATE)
+    if clip is None:
+        return
+    try:
+        mine.add_example(cls, clip.getvalue(), "the recording")
+        _did(f"Clip added to “{cls}”.")
+    except ValueError as e:  # ClassError, UploadError: not WAV, too long, a count
+        _did(None, str(e))
+    state.renew_widget("mydata_mic")
+    st.rerun()
+
+
+def clips(mine: classes.SoundFolder, cls: str) -> None:
+    """The class's newest clips, each with a player and a delete button."""
+    def player(col, path):
+        play, gone = col.columns([5, 1], vertical_alignment="center")
+        play.audio(path.read_bytes(), format="audio/wav")
+        return gone
+
+    class_box(mine, cls, CLIPS, 3, player, "Delete this clip")
+
+
+def use_sounds(mine: classes.SoundFolder):
+    """"Use this data": the clips stored as an upload; returns (upload id, Dataset)."""
+    if not st.button("Use this data", type="primary", key="mydata_use", icon=":material/check:"):
+        return None
+    try:
+        dataset = mine.to_dataset()
+        raw = json.dumps([mine.name, mine.version(), state.workspace_id()]).encode()  # same clips ⇒ same id
+        return keep_upload(f"{LABEL}{mine.name} (sounds)", raw, "mysounds", {}, dataset), dataset
+    except ValueError as e:
+        st.error(f"Could not use your data: {e}", icon=":material/block:")
+        return None
+
+
+# -- texts --------------------------------------------------------------------------------------
+def texts_section():
+    """A text area per class, one example a line; returns (upload id, Dataset) when used."""
+    st.caption("Name a few classes and paste examples into each, one per line (a sentence, a review, a message); "
+               "then use them like any dataset. A CSV with a text column works too: upload it as a text table.")
+    kept = state.get_pasted_texts() or [("", ""), ("", "")]
+    count = int(st.number_input("Classes", 2, limits.get("max_mydata_classes"), max(2, len(kept)),
+                                key="mytext_count"))
+    kept = (kept + [("", "")] * count)[:count]
+    pasted, cap = [], uploads.Limits().max_csv_bytes  # all the text areas together: a CSV's budget
+    for row in range(0, count, 3):
+        for col, k in zip(st.columns(3), range(row, min(row + 3, count)), strict=False):
+            name = col.text_input(f"Class {k + 1}", value=kept[k][0], key=f"mytext_name_{k}", max_chars=40,
+                                  placeholder="e.g. happy")
+            lines = col.text_area("Examples, one per line", value=kept[k][1], key=f"mytext_lines_{k}", height=180,
+                                  max_chars=cap // count)
+            col.caption(f"{sum(1 for line in lines.splitlines() if line.strip())} examples")
+            pasted.append((name.strip(), lines))
+    if pasted != kept:
+        state.set_pasted_texts(pasted)
+    return use_texts(pasted)
+
+
+def use_texts(pasted: list[tuple[str, str]]):
+    names = [n for n, _ in pasted]
+    counts = {n: sum(1 for line in lines.splitlines() if line.strip()) for n, lines in pasted}
+    for warning in classes.count_warnings(counts):
+        st.warning(warning, icon=":material/warning:")
+    problem = ("Give every class a name." if not all(names) else
+               "Two classes have the same name; give each its own." if len({n.casefold() for n in names}) < len(names)
+               else None)
+    if problem:
+        st.info(problem, icon=":material/info:")
+    if not st.button("Use this data", type="primary", key="mydata_use", icon=":material/check:", disabled=bool(problem)):
+        return None
+    try:
+        dataset = text.load_text_lines(dict(pasted), "my texts")
+        raw = json.dumps(pasted).encode()  # the same texts ⇒ the same id
+        return keep_upload(f"{LABEL}texts", raw, "mytexts", {}, dataset), dataset
+    except ValueError as e:  # a line over the row budget, a memory budget: nothing stored
+        st.error(f"Could not use your texts: {e}", icon=":material/block:")
+        return None

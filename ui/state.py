@@ -525,3 +525,30 @@ def load_experiment_dict(exp: dict) -> None:
     set_data(data)
     set_augmentation(list(exp.get("augmentation") or []))
     set_training(dict(exp.get("training") or {}))
+
+
+# -- My data: fresh widgets and pasted texts (ui/mydata.py) --------------------------------------
+def widget_key(name: str) -> str:
+    """The key of widget `name` now; `renew_widget` changes it, so the widget comes back empty (the microphone
+    after each clip)."""
+    return f"{name}_{st.session_state.get('widget_rounds', {}).get(name, 0)}"
+
+
+def renew_widget(name: str) -> None:
+    rounds = st.session_state.setdefault("widget_rounds", {})
+    rounds[name] = rounds.get(name, 0) + 1
+
+
+def get_pasted_texts() -> list[tuple[str, str]]:
+    """My data's pasted texts as (class name, lines) per text area, kept while the page is left."""
+    return [tuple(pair) for pair in st.session_state.get("mydata_texts") or []]
+
+
+def set_pasted_texts(texts: list[tuple[str, str]]) -> None:
+    st.session_state["mydata_texts"] = [tuple(pair) for pair in texts]
+
+
+def keep_choice(key: str, options: list) -> None:
+    """Point the choice widget `key` at the first of `options` when what it holds is not one of them."""
+    if st.session_state.get(key) not in options:
+        st.session_state[key] = options[0]

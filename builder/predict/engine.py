@@ -25,7 +25,8 @@ from builder.store import runfolder
 from builder.train import preprocessing
 from builder.train.data import raw_parts
 from builder.train.evaluate import probabilities
-from datasets import registry
+from datasets import audio, registry
+from datasets.base import as_model_input
 from datasets.splits import add_features
 
 LOOK_SAMPLE = 500  # training pictures measured for their look
@@ -131,6 +132,11 @@ class Trained:
     # -- answering ------------------------------------------------------------------
     def check(self, raw) -> np.ndarray:
         """One raw input as the model's batch of one; PredictError names a wrong size."""
+        if self.prep.raw_dtype == "string":  # text: one sentence
+            x = np.asarray(raw, object).reshape(-1)
+            if x.size != 1 or not isinstance(x[0], str):
+                raise PredictError(f"this model takes {self.prep.describe_inputs()}; give it one sentence")
+            return x.reshape(1, 1)
         x = np.asarray(raw, dtype=self.prep.raw_dtype)
         if x.size != int(np.prod(self.shape)):
             raise PredictError(f"this model takes {self.prep.describe_inputs()} ({int(np.prod(self.shape))} "
@@ -143,7 +149,7 @@ class Trained:
         """The deployable model's outputs for a batch of raw inputs (one call, no predict() overhead)."""
         import keras
 
-        return keras.ops.convert_to_numpy(self.model(x, training=False)).astype(np.float64)
+        return keras.ops.convert_to_numpy(self.model(as_model_input(x), training=False)).astype(np.float64)
 
     def answer(self, raw, method: str | None = "saliency", target: int | None = None) -> Answer:
         """The model's answer for one raw input; `method` None skips the saliency."""
@@ -196,6 +202,36 @@ class Trained:
         if self.kind == "image":
             return method, normalize(to_map(attr.reshape((1,) + self.shape)))[0]
         return method, per_step(attr.reshape((1,) + self.shape[:1] + (-1,)), signed=True)[0]
+
+    # -- sound and text -------------------------------------------------------------
+    def from_recording(self, raw: bytes, name: str) -> np.ndarray:
+        """A recording (WAV bytes, header checked first) as this sound model's raw input: its loudest part, at the
+        clip rate and length the sound datasets use."""
+        if self.kind != "sound":
+            raise PredictError(f"this model takes {self.prep.describe_inputs()}, not a recording")
+        return audio.record_clip(raw, name)
+
+    def from_sentence(self, sentence: str | bytes) -> np.ndarray:
+        """A typed sentence (or a test example, which TensorFlow hands over as UTF-8 bytes) as this text model's
+        raw input (one string)."""
+        if self.kind != "text":
+            raise PredictError(f"this model takes {self.prep.describe_inputs()}, not a sentence")
+        if isinstance(sentence, bytes):
+            sentence = sentence.decode("utf-8", errors="replace")
+        return np.array([" ".join(str(sentence).split())], object)
+
+    def word_scores(self, sentence: str, target: int | None = None):
+        """Each word's share in the answer (builder.explain.sound_text.word_attribution on the deployable model)."""
+        from builder.explain.sound_text import word_attribution  # lazy: imports keras
+
+        return word_attribution(self.model, str(self.from_sentence(sentence)[0]), target)
+
+    def sound_saliency(self, clip, target: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(spectrogram, saliency), each (bands, frames), of one clip as the model's own spectrogram layer sees it."""
+        from builder.explain.sound_text import spectrogram_saliency  # lazy: imports keras
+
+        pictures, saliency = spectrogram_saliency(self.core, self._to_core(self.check(clip)), target)
+        return pictures[0], saliency[0]
 
     def _to_core(self, x: np.ndarray) -> np.ndarray:
         """A raw batch as the canvas model takes it."""

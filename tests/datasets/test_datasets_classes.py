@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from datasets import classes
-from datasets.classes import ClassError, ClassFolder
+from datasets import audio, classes
+from datasets.classes import ClassError, ClassFolder, SoundFolder
 
 
 def png(colour, size=(40, 30)) -> bytes:
@@ -185,3 +185,61 @@ def test_a_small_real_training_on_own_pictures_learns_them(folder, tmp_path, mon
     evaluation = json.loads((tmp_path / "run" / "evaluation.json").read_text())
     assert evaluation["accuracy"] == 1.0
     assert (tmp_path / "run" / "labels.txt").read_text().split() == ["dark", "light"]
+
+
+def wav(freq: float, seconds: float = 0.5, rate: int = 8000) -> bytes:
+    t = np.arange(int(rate * seconds)) / rate
+    buffer = io.BytesIO()
+    audio.write_wav(buffer, 0.5 * np.sin(2 * np.pi * freq * t), rate)
+    return buffer.getvalue()
+
+
+@pytest.fixture
+def sounds(tmp_path):
+    return SoundFolder(tmp_path / "ws" / "mydata")
+
+
+def test_recordings_are_kept_as_one_second_wav_clips_and_become_a_sound_dataset(sounds):
+    sounds.add_class("high")
+    sounds.add_class("low")
+    for _ in range(2):
+        sounds.add_example("high", wav(2000))
+        sounds.add_example("low", wav(300, seconds=2.0, rate=44_100))
+    assert sounds.counts() == {"high": 2, "low": 2} and sounds.name == classes.SOUNDS
+    kept = sounds.examples("low")[0]
+    assert kept.name == "1.wav" and audio.wav_header(kept.read_bytes(), "x").rate == audio.RATE
+    data = sounds.to_dataset()
+    assert data.info.kind == "sound" and data.class_names == ["high", "low"]
+    assert data.x.shape == (4, audio.RATE) and list(data.y) == [0, 0, 1, 1]
+    tone = data.x[2]
+    assert abs(np.abs(np.fft.rfft(tone)).argmax() - 300) <= 1  # 1 Hz bins: the 300 Hz tone survived the rate change
+    sounds.delete_example("low", "1.wav")
+    assert [p.name for p in sounds.examples("low")] == ["2.wav"]
+
+
+def test_a_sound_class_refuses_what_is_not_wav_and_a_zip_fills_sound_classes(sounds):
+    sounds.add_class("yes")
+    with pytest.raises(ValueError, match="not a WAV file"):
+        sounds.add_example("yes", png("white"), "'photo.png'")
+    added = sounds.add_files("yes", [("a.wav", wav(500)), ("b.mp3", b"ID3junk")])
+    assert added.counts == {"yes": 1} and "MP3" in added.skipped[0]
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as zf:
+        zf.writestr("clips/yes/1.wav", wav(500))
+        zf.writestr("clips/no/1.WAV", wav(900))
+        zf.writestr("clips/no/cover.png", png("black"))
+    assert sounds.add_zip(buffer.getvalue(), "clips.zip").counts == {"yes": 1, "no": 1}
+    assert sounds.counts() == {"no": 1, "yes": 2}
+
+
+def test_pictures_and_sounds_share_the_workspace_count(sounds, monkeypatch):
+    monkeypatch.setenv("LAYERLAB_MAX_MYDATA_EXAMPLES", "2")
+    pictures = ClassFolder(sounds.mydata)
+    pictures.add_class("a")
+    pictures.add_example("a", png("white"))
+    sounds.add_class("b")
+    sounds.add_example("b", wav(440))
+    assert classes.workspace_examples(sounds.mydata) == 2
+    with pytest.raises(ClassError, match="LAYERLAB_MAX_MYDATA_EXAMPLES"):
+        sounds.add_example("b", wav(440))
+    assert pictures.counts() == {"a": 1} and sounds.counts() == {"b": 1}  # each sees only its own kind

@@ -151,3 +151,21 @@ def test_generated_sentences_name_their_topic_and_repeat_for_a_seed():
     for sentence, topic in zip(texts, labels, strict=True):
         assert any(word in sentence for word in text._TOPICS[topic])
     assert sorted(set(labels)) == ["food", "sport", "weather"]
+
+
+def test_a_recording_keeps_its_loudest_second_with_the_sound_centred():
+    recording = np.zeros(3 * 8000, np.int16)
+    recording[15000:17000] = 16000  # a quarter-second burst, 1.9 s into a 3 s recording at 8 kHz
+    clip = audio.record_clip(wav_bytes(recording, 8000), "rec.wav")
+    loud = np.flatnonzero(np.abs(clip) > 0.25)
+    assert clip.shape == (audio.RATE,)
+    assert abs((loud[0] + loud[-1]) / 2 - audio.RATE / 2) < 200  # centred in the kept second
+    assert abs(len(loud) - audio.RATE // 4) < 200  # all of the burst is kept
+
+
+def test_a_spectrogram_peaks_at_the_tone_and_spans_the_clip():
+    t = np.arange(audio.RATE) / audio.RATE
+    freqs, times, db = audio.spectrogram(0.5 * np.sin(2 * np.pi * 1000 * t))
+    assert db.shape == (len(freqs), len(times))
+    assert abs(freqs[db.mean(axis=1).argmax()] - 1000) <= freqs[1]
+    assert freqs[-1] == audio.RATE / 2 and 0.9 < times[-1] + times[0] <= 1.0

@@ -7,6 +7,7 @@ import os
 import zipfile
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
@@ -14,7 +15,7 @@ from test_data_page import IRIS_MLP
 
 from builder.experiments import experiment
 from builder.store.workspace import Workspaces
-from datasets import classes
+from datasets import audio, classes
 
 TIMEOUT = 60
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
@@ -158,3 +159,88 @@ def test_the_picture_budget_refuses_a_bomb_snapshot_in_plain_words(monkeypatch):
     snapshot(at, "white")
     assert any("LAYERLAB_MAX_IMAGE_PIXELS" in e.value for e in at.error)
     assert own(at).counts() == {"a": 0}
+
+
+# -- sounds and texts ------------------------------------------------------------------------
+
+
+def wav(freq: float, seconds: float = 1.5, rate: int = 16_000) -> bytes:
+    t = np.arange(int(rate * seconds)) / rate
+    buffer = io.BytesIO()
+    audio.write_wav(buffer, 0.5 * np.sin(2 * np.pi * freq * t) * (t > 0.4), rate)  # a pause, then the tone
+    return buffer.getvalue()
+
+
+def record(at: AppTest, raw: bytes, name: str = "rec.wav") -> None:
+    mic = next(a for a in at.get("audio_input") if a.key.startswith("mydata_mic_"))
+    mic.set_value((name, raw, "audio/wav")).run()
+    assert not at.exception, [e.value for e in at.exception]
+
+
+def sounds_page() -> AppTest:
+    at = my_data_page()
+    at.segmented_control(key="mydata_kind").set_value("Sounds").run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def own_sounds(at: AppTest) -> classes.SoundFolder:
+    return classes.SoundFolder(own(at).mydata)
+
+
+def test_recordings_fill_sound_classes_with_a_player_each_and_train_with_the_sound_template():
+    at = sounds_page()
+    add_class(at, "high")
+    add_class(at, "low")
+    assert at.selectbox(key="mydata_class").value == "low"
+    for _ in range(3):  # several in a row: each is kept, the recorder comes back empty
+        record(at, wav(300))
+    assert any("Clip added to “low”" in s.value for s in at.success)
+    at.selectbox(key="mydata_class").set_value("high").run()
+    record(at, wav(3000))
+    assert own_sounds(at).counts() == {"high": 1, "low": 3} and own(at).counts() == {}  # pictures stay apart
+    assert sorted(b.key for b in at.button if b.key.startswith("mydata_x_")) == [
+        "mydata_x_high_1.wav", "mydata_x_low_1.wav", "mydata_x_low_2.wav", "mydata_x_low_3.wav"]
+    assert len(at.get("audio")) == 4 and "**low** · 3 examples" in [m.value for m in at.markdown]
+    assert any("unbalanced (1 to 3 examples)" in w.value for w in at.warning)
+    at.button(key="mydata_x_low_2.wav").click().run()
+    assert [p.name for p in own_sounds(at).examples("low")] == ["1.wav", "3.wav"]
+    record(at, b"OggS" + bytes(100))  # a browser that records OGG under a .wav name: refused in plain words
+    assert any("not a WAV file" in e.value for e in at.error) and own_sounds(at).counts()["high"] == 1
+    at.button(key="mydata_use").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert [u["name"] for u in own_uploads(at)] == ["My data: my-sounds (sounds)"]
+    assert {m.label: m.value for m in at.metric}["Examples"] == "3"
+    assert len(at.get("audio")) >= 1 and at.number_input(key="sound_clip").value == 0  # the data view plays a clip
+    heat = next(c for c in at.get("plotly_chart") if "spectrogram" in c.proto.id or c.key == "spectrogram")
+    assert '"heatmap"' in heat.proto.spec and "frequency (Hz)" in heat.proto.spec
+    at.button(key="mydata_template").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any(n["type"] == "MelSpectrogram" for n in at.session_state["spec"]["nodes"])
+    assert experiment.check(_experiment(at)) == []
+
+
+def test_pasted_lines_per_class_become_a_text_dataset_with_the_row_budget(monkeypatch):
+    at = my_data_page()
+    at.segmented_control(key="mydata_kind").set_value("Texts").run()
+    at.text_input(key="mytext_name_0").set_value("happy")
+    at.text_input(key="mytext_name_1").set_value("Happy").run()
+    assert at.button(key="mydata_use").disabled  # the same name twice
+    at.text_input(key="mytext_name_1").set_value("sad")
+    at.text_area(key="mytext_lines_0").set_value("what a lovely day\nI love it\n\n")
+    at.text_area(key="mytext_lines_1").set_value("this is awful\nI hate rain\nso gloomy").run()
+    assert "2 examples" in [c.value for c in at.caption] and "3 examples" in [c.value for c in at.caption]
+    assert any("'happy' has 2 examples" in w.value for w in at.warning)
+    at.segmented_control(key="mydata_kind").set_value("Pictures").run()  # away and back: the lines are kept
+    at.segmented_control(key="mydata_kind").set_value("Texts").run()
+    assert at.text_area(key="mytext_lines_1").value == "this is awful\nI hate rain\nso gloomy"
+    monkeypatch.setenv("LAYERLAB_MAX_TEXT_CHARS", "12")
+    at.button(key="mydata_use").click().run()
+    assert any("LAYERLAB_MAX_TEXT_CHARS" in e.value for e in at.error) and not own_uploads(at)
+    monkeypatch.delenv("LAYERLAB_MAX_TEXT_CHARS")
+    at.button(key="mydata_use").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert [u["name"] for u in own_uploads(at)] == ["My data: texts"]
+    assert {m.label: m.value for m in at.metric}["Examples"] == "5"
+    at.button(key="mydata_template").click().run()
+    assert any(n["type"] == "TextVectorization" for n in at.session_state["spec"]["nodes"])

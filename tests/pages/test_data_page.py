@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import copy
 import io
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -160,3 +161,38 @@ def test_a_small_picture_upload_gets_size_defaults_in_view_and_warns_about_small
     assert [w for w in warnings if w.startswith("Class ")] == [
         f"Class '{c}' has only 20 examples; give it at least 30 (more is better), or the model will rarely learn it."
         for c in ("0", "1", "2")]
+
+
+def test_a_text_table_and_a_zip_of_wav_folders_are_uploaded_as_text_and_sound():
+    from datasets import audio
+
+    rows = ["id,review,mood"] + [f"{i},{'what a lovely day' if i % 2 else 'rain again so gloomy'} {i},"
+                                 f"{'happy' if i % 2 else 'sad'}" for i in range(20)]
+    at = _data_page("iris")
+    at.segmented_control(key="data_source").set_value("Upload your own").run()
+    at.radio(key="upload_kind").set_value("Text table (CSV)").run()
+    at.file_uploader(key="upload_csv").upload("reviews.csv", "\n".join(rows).encode(), "text/csv").run()
+    at.selectbox(key="text_column").set_value("review").run()
+    assert at.selectbox(key="text_target").options == ["id", "mood"]
+    at.selectbox(key="text_target").set_value("mood")
+    at.button(key="upload_use").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert {m.label: m.value for m in at.metric}["Examples"] == "20"
+    table = at.dataframe[0].value
+    assert list(table.columns) == ["target", "text"] and set(table["target"]) == {"happy", "sad"}
+    assert all(t.startswith(("what a lovely day", "rain again")) for t in table["text"])
+
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as zf:
+        for label, freq in (("high", 3000), ("low", 200)):
+            for i in range(4):
+                clip = io.BytesIO()
+                audio.write_wav(clip, 0.5 * np.sin(2 * np.pi * freq * np.arange(8000) / 8000), 8000)
+                zf.writestr(f"{label}/{i}.wav", clip.getvalue())
+    at.radio(key="upload_kind").set_value("Sound folders (ZIP)").run()
+    at.file_uploader(key="upload_sound_zip").upload("clips.zip", archive.getvalue(), "application/zip").run()
+    at.button(key="upload_use").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert {m.label: m.value for m in at.metric}["Examples"] == "8"
+    assert at.number_input(key="sound_clip").value == 0 and len(at.get("audio")) == 1
+    assert any("1 s at 16,000 Hz" in c.value for c in at.caption)  # brought to one rate and length

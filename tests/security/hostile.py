@@ -722,27 +722,34 @@ def jpeg(colour: int) -> bytes:
 
 def check_webcam_flood_class(_):
     """A webcam left clicking into one class: the class cap (500) keeps the first 500, then refuses each."""
-    from builder.limits import get
     from datasets.classes import ClassFolder
-    mine = ClassFolder(INPUTS / "flood-ws" / "mydata")
-    mine.add_class("thumbs up")
-    shot, cap = jpeg(200), get("max_class_examples")
+    return flood_class(ClassFolder(INPUTS / "flood-ws" / "mydata"), "thumbs up", jpeg(200))
+
+
+def flood_class(mine, cls: str, example: bytes) -> str:
+    """Add `example` to a new class `cls` up to the class cap: then one more, and a batch, are refused."""
+    from builder.limits import get
+    mine.add_class(cls)
+    cap = get("max_class_examples")
     for _ in range(cap):
-        mine.add_example("thumbs up", shot)
-    message = refusal(mine.add_example, "thumbs up", shot)
-    assert mine.counts() == {"thumbs up": cap} and "LAYERLAB_MAX_CLASS_EXAMPLES" in message, message
+        mine.add_example(cls, example)
+    message = refusal(mine.add_example, cls, example)
+    many = refusal(mine.add_files, cls, [("1", example)] * 3)
+    assert mine.counts() == {cls: cap} and "LAYERLAB_MAX_CLASS_EXAMPLES" in message and many == message, message
     return message
 
 
-def make_full_workspace():
+def make_full_workspace(name: str = "full-ws"):
     """A workspace one example short of its cap (2,000), spread over classes of two own datasets."""
-    from builder.limits import get
-    mydata, shot = INPUTS / "full-ws" / "mydata", jpeg(90)
-    for i in range(get("max_mydata_examples") - 1):
-        folder = mydata / f"set{i % 2}" / f"class{i % 8}"
-        folder.mkdir(parents=True, exist_ok=True)
-        (folder / f"{i + 1}.png").write_bytes(shot)
-    return mydata
+    def make():
+        from builder.limits import get
+        mydata, shot = INPUTS / name / "mydata", jpeg(90)
+        for i in range(get("max_mydata_examples") - 1):
+            folder = mydata / f"set{i % 2}" / f"class{i % 8}"
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / f"{i + 1}.png").write_bytes(shot)
+        return mydata
+    return make
 
 
 def check_full_workspace(mydata):
@@ -753,6 +760,58 @@ def check_full_workspace(mydata):
     assert "LAYERLAB_MAX_MYDATA_EXAMPLES" in message, message
     message_zip = refusal(ClassFolder(mydata, "set1").add_zip, _zip({"new/1.png": small_png(1)}), "more.zip")
     assert "LAYERLAB_MAX_MYDATA_EXAMPLES" in message_zip and not (mydata / "set1" / "new").exists(), message_zip
+    return message
+
+
+def recording(seconds: float, rate: int = 16_000) -> bytes:
+    """A real WAV recording of a tone (16-bit mono)."""
+    from datasets import audio
+    buffer = io.BytesIO()
+    t = np.arange(int(seconds * rate)) / rate
+    audio.write_wav(buffer, 0.5 * np.sin(2 * np.pi * 440 * t), rate)
+    return buffer.getvalue()
+
+
+def check_recordings_not_wav_or_too_long(_):
+    """What a browser might send as a recording: WebM or MP3 bytes, a header declaring 10 hours, 31 s of real
+    sound: each refused in plain words from its first bytes or header; nothing kept."""
+    from datasets.classes import SoundFolder
+    mine = SoundFolder(INPUTS / "mic-ws" / "mydata")
+    mine.add_class("yes")
+    webm = refusal(mine.add_example, "yes", b"\x1aE\xdf\xa3" + bytes(4_000), "the recording")
+    mp3 = refusal(mine.add_example, "yes", b"ID3\x04\x00" + bytes(4_000), "the recording")
+    hours = refusal(mine.add_example, "yes", wav_claiming(10 * 3600), "the recording")
+    long = refusal(mine.add_example, "yes", recording(31), "the recording")
+    assert "is a WebM, not a WAV file" in webm and "is an MP3, not a WAV file" in mp3, (webm, mp3)
+    assert "36,000 s" in hours and "LAYERLAB_MAX_CLIP_SECONDS" in long, (hours, long)
+    assert mine.counts() == {"yes": 0} and not list((mine.root / "yes").iterdir())
+    return f"{webm}; {long}"
+
+
+def check_microphone_flood_class(_):
+    """A microphone left recording into one class: the class cap (500) keeps the first 500, then refuses each."""
+    from datasets.classes import SoundFolder
+    return flood_class(SoundFolder(INPUTS / "mic-flood-ws" / "mydata"), "yes", recording(1.5))
+
+
+def check_full_workspace_sounds(mydata):
+    """Sounds count towards the same workspace cap as pictures: one fits, the next clip and a ZIP are refused."""
+    from datasets.classes import SoundFolder
+    mine = SoundFolder(mydata)
+    mine.add_class("yes")
+    mine.add_example("yes", recording(1))
+    message = refusal(mine.add_example, "yes", recording(1))
+    message_zip = refusal(mine.add_zip, _zip({"no/1.wav": recording(1)}), "more.zip")
+    assert "LAYERLAB_MAX_MYDATA_EXAMPLES" in message and "LAYERLAB_MAX_MYDATA_EXAMPLES" in message_zip, message_zip
+    assert mine.counts() == {"yes": 1}
+    return message
+
+
+def check_pasted_long_line(_):
+    """A 5 MB line pasted into a class's text area: refused by the row budget before the texts are parsed."""
+    from datasets import text
+    message = refusal(text.load_text_lines, {"a": "hello\n" + "word " * (2**20), "b": "bye"})
+    assert "LAYERLAB_MAX_TEXT_CHARS" in message and "'my texts/a'" in message, message
     return message
 
 
@@ -806,7 +865,12 @@ GROUPS = {
         "guard: run ids outside the runs folder": (lambda: None, check_run_id_traversal),
         "disk full while writing status.json": (lambda: None, check_status_write_disk_full),
         "my data: webcam flood of 501 snapshots into one class": (lambda: None, check_webcam_flood_class),
-        "my data: a workspace at its example cap (files, ZIP)": (make_full_workspace, check_full_workspace),
+        "my data: a workspace at its example cap (files, ZIP)": (make_full_workspace(), check_full_workspace),
+        "my data: recordings that are WebM, MP3, 10 hours, 31 s": (lambda: None, check_recordings_not_wav_or_too_long),
+        "my data: microphone flood of 501 clips into one class": (lambda: None, check_microphone_flood_class),
+        "my data: clips into a workspace at its example cap": (make_full_workspace("full-ws-sounds"),
+                                                               check_full_workspace_sounds),
+        "my data: a 5 MB line pasted into a class of texts": (lambda: None, check_pasted_long_line),
         "my data: snapshot and ZIP entry declaring 100,000 x 100,000": (lambda: None, check_mydata_bombs),
     },
     "keras": {

@@ -219,3 +219,32 @@ def test_a_text_run_that_goes_on_keeps_its_vocabulary(tmp_path):
     before = vocabulary()
     assert resume(folder, 1) == "completed"
     assert vocabulary() == before and len(runfolder.read_jsonl(folder / "metrics.jsonl")) == 2
+
+
+def test_try_answers_a_typed_sentence_and_a_recording_with_their_explanations(runs):
+    import io
+
+    from builder import predict
+
+    texts = predict.open_run(runs / "text")
+    answer = texts.answer(texts.from_sentence("  my friend   likes pizza today "), method=None)
+    assert answer.label == "food" and answer.class_names == ["food", "sport", "weather"]
+    scores = texts.word_scores("my friend likes pizza today")
+    assert scores.words[int(np.argmax(scores.scores))] == "pizza" and scores.target == answer.index
+    with pytest.raises(predict.PredictError, match="not a sentence"):
+        predict.open_run(runs / "sound").from_sentence("hello")
+
+    sounds = predict.open_run(runs / "sound")
+    clips, labels = audio.synthesize(3, seed=11)
+    recording = np.concatenate([np.zeros(8000, np.float32), clips[0], np.zeros(4000, np.float32)])  # a pause first
+    buffer = io.BytesIO()
+    audio.write_wav(buffer, recording)
+    clip = sounds.from_recording(buffer.getvalue(), "rec.wav")
+    starts = [s for s in range(len(recording) - audio.RATE + 1)
+              if np.allclose(recording[s:s + audio.RATE], clip, atol=1e-4)]  # a second of the recording, as it was
+    assert clip.shape == (audio.RATE,) and starts and 4000 <= starts[0] <= 12000  # the pause before it left out
+    assert sounds.answer(clip, method=None).label == labels[0]
+    picture, saliency = sounds.sound_saliency(clip)
+    assert picture.shape == saliency.shape == (64, 32) and saliency.max() == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="not a WAV file"):
+        sounds.from_recording(b"OggS" + bytes(60), "rec.ogg")
