@@ -639,4 +639,4 @@ def save_npz(dataset: Dataset, path) -> DatasetInfo:
     if dataset.masks is not None:
         arrays["masks"] = dataset.masks
     atomic_write(path, lambda f: np.savez_compressed(f, **arrays))  # disk full: no half file stays
-    return _from_arrays(arrays, _name(path), None).info
+    return _from_arrays(arrays, upload_name(path), None).info
