@@ -74,18 +74,18 @@ def is_mine(upload_id: str | None) -> bool:
 
 
 def _notice() -> None:
-    if message := st.session_state.pop("mydata_notice", None):
+    if message := state.take("mydata_notice"):
         st.success(message, icon=":material/check_circle:")
-    if message := st.session_state.pop("mydata_error", None):
+    if message := state.take("mydata_error"):
         st.error(message, icon=":material/block:")
 
 
 def _did(message: str | None, error: str | None = None) -> None:
     """Say what happened on the redrawn page."""
     if error:
-        st.session_state["mydata_error"] = error
+        state.put("mydata_error", error)
     elif message:
-        st.session_state["mydata_notice"] = message
+        state.put("mydata_notice", message)
 
 
 def class_form(mine: classes.ClassFolder) -> None:
@@ -95,7 +95,7 @@ def class_form(mine: classes.ClassFolder) -> None:
         try:
             made = mine.add_class(name)
             _did(f"Class “{made}” added: now give it pictures.")
-            st.session_state["mydata_class"] = made
+            state.put("mydata_class", made)
         except ValueError as e:
             _did(None, str(e))
         st.rerun()
@@ -103,8 +103,8 @@ def class_form(mine: classes.ClassFolder) -> None:
 
 def add_examples(mine: classes.ClassFolder, names: list[str]) -> None:
     """Pick a class, then add to it by webcam, drawing pad or files."""
-    if st.session_state.get("mydata_class") not in names:
-        st.session_state["mydata_class"] = names[0]
+    if state.peek("mydata_class") not in names:
+        state.put("mydata_class", names[0])
     cls = st.selectbox("Add pictures to", names, key="mydata_class")
     camera, draw, files = st.tabs(["Webcam", "Draw", "Files"])
     with camera:
@@ -117,12 +117,12 @@ def add_examples(mine: classes.ClassFolder, names: list[str]) -> None:
 
 def webcam(cls: str) -> None:
     """Each snapshot goes straight into the class; the camera comes back for the next one."""
-    shots = st.session_state.setdefault("mydata_shots", 0)
+    shots = state.peek("mydata_shots")
     shot = st.camera_input(f"Take a snapshot for “{cls}” (each one is added at once)", key=f"mydata_camera_{shots}")
     if shot is None:
         return
     problem = add_picture(cls, shot.getvalue(), what="the snapshot")
-    st.session_state["mydata_shots"] = shots + 1  # a fresh camera: the next snapshot is a new one
+    state.put("mydata_shots", shots + 1)  # a fresh camera: the next snapshot is a new one
     _did(f"Snapshot added to “{cls}”.", problem)
     st.rerun()
 
@@ -138,7 +138,7 @@ def drawing(cls: str) -> None:
 
 def upload(mine: classes.ClassFolder, cls: str) -> None:
     files = st.file_uploader("Pictures (many at once), or a ZIP with one folder per class", accept_multiple_files=True,
-                             type=["png", "jpg", "jpeg", "webp", "zip"], key=f"mydata_files_{st.session_state.get('mydata_uploads', 0)}")
+                             type=["png", "jpg", "jpeg", "webp", "zip"], key=f"mydata_files_{state.peek('mydata_uploads')}")
     if not files or not st.button("Add these files", key="mydata_add_files", icon=":material/upload:"):
         return
     zips = [f for f in files if f.name.lower().endswith(".zip")]
@@ -156,7 +156,7 @@ def upload(mine: classes.ClassFolder, cls: str) -> None:
     else:
         note = f" Skipped {len(skipped)}: {skipped[0]}" + (" …" if len(skipped) > 1 else "") if skipped else ""
         _did(f"{kept} pictures added.{note}")
-    st.session_state["mydata_uploads"] = st.session_state.get("mydata_uploads", 0) + 1  # an empty uploader
+    state.put("mydata_uploads", state.peek("mydata_uploads") + 1)  # an empty uploader
     st.rerun()
 
 
@@ -184,10 +184,10 @@ def _rename(mine: classes.ClassFolder, cls: str) -> None:
     """The rename field's callback: a refused name puts the old one back (and says why)."""
     key = f"mydata_rename_{cls}"
     try:
-        new = mine.rename_class(cls, st.session_state[key])
+        new = mine.rename_class(cls, state.peek(key))
         _did(f"“{cls}” is now “{new}”.")
     except ValueError as e:
-        st.session_state[key] = cls
+        state.put(key, cls)
         _did(None, str(e))
 
 
@@ -238,5 +238,5 @@ def template_button(upload_id: str) -> None:
             exp = experiment.apply_fix(exp, problem.fix)
     state.load_experiment_dict(exp)
     state.set_upload_id(upload_id)
-    st.session_state["data_notice"] = "The transfer-learning template is loaded for your data: go to Train."
+    state.put("data_notice", "The transfer-learning template is loaded for your data: go to Train.")
     st.rerun()
