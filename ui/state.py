@@ -127,10 +127,14 @@ def declared(name: str) -> Key:
 
 
 def peek(name: str) -> Any:
-    """Session key `name`'s value, its declared default while unset."""
-    if declared(name).saved:
-        return _get(name)
-    return st.session_state[name] if name in st.session_state else copy.deepcopy(declared(name).default)
+    """Session key `name`'s value (a copy of a saved one: change it through put), its declared default while
+    unset."""
+    key = declared(name)
+    if key.saved:
+        init()
+    if name not in st.session_state:
+        return copy.deepcopy(key.default)
+    return copy.deepcopy(st.session_state[name]) if key.saved else st.session_state[name]
 
 
 def put(name: str, value: Any) -> None:
@@ -165,14 +169,22 @@ def workspaces():
     return Workspaces(settings.home_dir())
 
 
+def begin_run() -> None:
+    """Called first on every script run (app.py): take in what another tab of this workspace saved since this
+    session last looked, then `init`. Once a run, not on every read: a read never touches the disk."""
+    if "ws" in st.session_state:
+        _follow_other_tabs()
+    init()
+
+
 def init() -> None:
     """Open this session's workspace (restoring its saved work), then fill any missing key with its
-    first-visit value (idempotent, cheap)."""
+    first-visit value (idempotent; every accessor calls it, so a set-up session returns at once)."""
     ss = st.session_state
+    if "ws" in ss and "spec_version" in ss:  # set up: spec_version is filled last, and never taken away
+        return
     if "ws" not in ss:
         _open_workspace()
-    else:
-        _follow_other_tabs()
     if "spec" not in ss:
         exp = first_visit()
         ss["spec"] = exp["model"]
