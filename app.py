@@ -87,7 +87,8 @@ def workspace_box(redirecting: bool) -> None:
     notice, error = (None, None) if redirecting else state.notices()  # said on the page the student sees
     if notice:
         st.info(notice, icon=":material/sync:")
-    with st.sidebar, st.expander(":material/bookmark: Your workspace", expanded=state.take("ws_new")):
+    show_link = state.peek("ws_new") if redirecting else state.take("ws_new")  # open on the page the student sees
+    with st.sidebar, st.expander(":material/bookmark: Your workspace", expanded=show_link):
         if error:
             st.error(error, icon=":material/block:")
         st.caption("This browser comes back to your work by itself. Your link — bookmark it for another computer:")

@@ -103,6 +103,7 @@ KEYS = (
     Key("share_*", "Runs: a run's 'share with the class' switch"),
     Key("confirm_delete", "Runs: the 'yes, delete' box (cleared after a delete)"),
     Key("class_hidden", "Class: the rows the teacher hides"),
+    Key("ws_name", "the sidebar's name box (emptied for the next person by 'Start a new workspace')"),
     Key("mydata_class", "My data: the class the next example goes to"),
     Key("mydata_rename_*", "My data: a class's rename field (put back when a name is refused)"),
     Key("try_run", "Try: the run picked"),
@@ -110,6 +111,8 @@ KEYS = (
     Key("try_seq", "Try: the test example that starts the sequence editor"),
 )
 SAVED = tuple(k.name for k in KEYS if k.saved)
+# What "Start a new workspace" keeps: the browser's, not the student's (the canvas' event counters go on rising)
+KEPT_FOR_NEXT_PERSON = ("teacher", "_layerlab_app_ran", "spec_version", "_canvas_ack", "canvas")
 HISTORY_LIMIT = 100
 SAVED_HISTORY = 20  # undo steps kept in the workspace file (the session keeps HISTORY_LIMIT)
 WS_COOKIE = "layerlab_ws"  # the browser's last workspace, so retyping the address finds it again
@@ -271,8 +274,8 @@ def start_new_workspace() -> None:
     """Leave this workspace for a new, empty one (a shared computer): its link still opens it, but the
     browser no longer comes back to it."""
     ss = st.session_state
-    for key in (*SAVED, "ws", "ws_base", "ws_stamp", "selected"):
-        ss.pop(key, None)
+    for key in [k for k in ss if k not in KEPT_FOR_NEXT_PERSON]:  # their work, notices and boxes (their name)
+        del ss[key]
     ss["ws_left"] = True
     st.query_params.pop("ws", None)
     init()
