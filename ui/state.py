@@ -316,9 +316,9 @@ def is_teacher() -> bool:
     import hmac
 
     ss = st.session_state
-    if ss.get("teacher") is not True:
-        token, proof = teacher_token(), st.context.cookies.get(TEACHER_COOKIE)
-        if token and isinstance(proof, str) and hmac.compare_digest(proof.encode(), token.encode()):
+    if ss.get("teacher") is not True and (token := teacher_token()):  # no key, no teacher: no cookie to read
+        proof = st.context.cookies.get(TEACHER_COOKIE)
+        if isinstance(proof, str) and hmac.compare_digest(proof.encode(), token.encode()):
             ss["teacher"] = True
     return ss.get("teacher") is True
 
