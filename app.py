@@ -15,7 +15,7 @@ from ui import collector, feedback, jobs, navigation, state
 from ui.cookies import remember as remember_cookies
 
 st.set_page_config(page_title="Layerlab", page_icon="🧱", layout="wide", initial_sidebar_state="expanded")
-state.begin_run()
+state.init()
 # A little more room for the canvas than Streamlit's default page margins.
 st.html("<style>.block-container{padding-left:1.5rem;padding-right:1.5rem;padding-top:4.5rem;max-width:100%}</style>")
 

@@ -172,22 +172,17 @@ def workspaces():
     return Workspaces(settings.home_dir())
 
 
-def begin_run() -> None:
-    """Called first on every script run (app.py): take in what another tab of this workspace saved since this
-    session last looked, then `init`. Once a run, not on every read: a read never touches the disk."""
-    if "ws" in st.session_state:
-        _follow_other_tabs()
-    init()
-
-
 def init() -> None:
-    """Open this session's workspace (restoring its saved work), then fill any missing key with its
-    first-visit value (idempotent; every accessor calls it, so a set-up session returns at once)."""
+    """Open this session's workspace (restoring its saved work) or take in what another tab saved since this
+    session last looked (a stat of its file: every accessor calls this, a click's callback too), then fill any
+    missing key with its first-visit value (idempotent)."""
     ss = st.session_state
-    if "ws" in ss and "spec_version" in ss:  # set up: spec_version is filled last, and never taken away
-        return
     if "ws" not in ss:
         _open_workspace()
+    else:
+        _follow_other_tabs()
+        if "spec_version" in ss:  # set up: spec_version is filled last, and never taken away
+            return
     if "spec" not in ss:
         exp = first_visit()
         ss["spec"] = exp["model"]
