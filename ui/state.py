@@ -155,6 +155,7 @@ def take(name: str) -> Any:
 
 
 def has(name: str) -> bool:
+    """Whether session key `name` is set now."""
     declared(name)
     return name in st.session_state
 
