@@ -51,7 +51,7 @@ def sidebar() -> None:
     data = state.get_data()
     experiment = state.experiment_dict()
     fb = feedback.review(experiment)
-    st.session_state[feedback.SIDEBAR_SUMMARY] = feedback.model_summary(experiment)
+    state.put(feedback.SIDEBAR_SUMMARY, feedback.model_summary(experiment))
     with st.sidebar:
         st.markdown("### :material/deployed_code: Layerlab")
         st.caption("Pick data → build a network → train it and watch it learn.")
@@ -77,7 +77,8 @@ def workspace_box(redirecting: bool) -> None:
     notice, error = (None, None) if redirecting else state.notices()  # said on the page the student sees
     if notice:
         st.info(notice, icon=":material/sync:")
-    with st.sidebar, st.expander(":material/bookmark: Your workspace", expanded=st.session_state.pop("ws_new", False)):
+    show_link = state.peek("ws_new") if redirecting else state.take("ws_new")  # open on the page the student sees
+    with st.sidebar, st.expander(":material/bookmark: Your workspace", expanded=show_link):
         if error:
             st.error(error, icon=":material/block:")
         st.caption("This browser comes back to your work by itself. Your link — bookmark it for another computer:")

@@ -5,9 +5,10 @@
 A "warm rerun" is what a click that changes nothing costs the server: the
 page script runs again with every cache already filled. Each page is opened
 once (cold: imports, first checks), then rerun `--repeats` times; the median
-wall time and the median CPU time of the script thread are printed beside the
-target (≤ 60 ms). A finished run is written into a temporary runs folder first
-so Explain and Runs have something to show.
+wall time, the process's median CPU time and the script thread's own median
+CPU time (steady on a loaded machine, where the wall time is not) are printed
+beside the target (≤ 60 ms). A finished run is written into a temporary runs
+folder first so Explain and Runs have something to show.
 """
 from __future__ import annotations
 
@@ -42,8 +43,28 @@ def finished_run(runs_dir: Path) -> str:
     return run_id
 
 
-def measure(at, repeats: int) -> tuple[float, float]:
+SCRIPT_CPU: list[float] = []  # the script thread's own CPU seconds per run: steady on a loaded machine
+
+
+def time_the_script_thread() -> None:
+    """Wrap Streamlit's script execution so each run records its thread's CPU time into SCRIPT_CPU."""
+    from streamlit.runtime.scriptrunner import script_runner
+
+    run = script_runner.exec_func_with_error_handling
+
+    def timed(func, ctx):
+        start = time.thread_time()
+        try:
+            return run(func, ctx)
+        finally:
+            SCRIPT_CPU.append(time.thread_time() - start)
+
+    script_runner.exec_func_with_error_handling = timed
+
+
+def measure(at, repeats: int) -> tuple[float, float, float]:
     walls, cpus = [], []
+    SCRIPT_CPU.clear()
     for _ in range(repeats):
         t0, c0 = time.perf_counter(), time.process_time()
         at.run()
@@ -51,7 +72,7 @@ def measure(at, repeats: int) -> tuple[float, float]:
         cpus.append(time.process_time() - c0)
         if at.exception:
             raise SystemExit(f"the page raised: {at.exception[0].value}")
-    return statistics.median(walls) * 1000, statistics.median(cpus) * 1000
+    return statistics.median(walls) * 1000, statistics.median(cpus) * 1000, statistics.median(SCRIPT_CPU) * 1000
 
 
 def main() -> None:
@@ -79,10 +100,11 @@ def main() -> None:
         PagesManager.uses_pages_directory = False
 
     PagesManager.__init__ = app_first
+    time_the_script_thread()
 
     print(f"warm rerun server time per page (median of {args.repeats}; process CPU includes AppTest's own work; "
           f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)")
-    print(f"{'page':<9} {'cold (ms)':>10} {'warm wall (ms)':>15} {'warm CPU (ms)':>14}  target")
+    print(f"{'page':<9} {'cold (ms)':>10} {'warm wall (ms)':>15} {'warm CPU (ms)':>14} {'script CPU (ms)':>16}  target")
     for page in PAGES:
         at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
         at.session_state["run_id"] = run_id
@@ -92,9 +114,9 @@ def main() -> None:
         at.run()
         cold = (time.perf_counter() - t0) * 1000
         at.run()  # the second visit fills caches keyed on widget values set in the first
-        wall, cpu = measure(at, args.repeats)
+        wall, cpu, script = measure(at, args.repeats)
         verdict = "ok" if wall <= TARGET_MS else "MISSED"
-        print(f"{page:<9} {cold:>10.0f} {wall:>15.0f} {cpu:>14.0f}  ≤ {TARGET_MS} ms {verdict}")
+        print(f"{page:<9} {cold:>10.0f} {wall:>15.0f} {cpu:>14.0f} {script:>16.1f}  ≤ {TARGET_MS} ms {verdict}")
 
 
 if __name__ == "__main__":

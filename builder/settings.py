@@ -38,7 +38,8 @@ def number(name: str, default: float) -> float:
 
 def _folder(name: str, default: Path) -> Path:
     root = Path(text(name) or default)
-    root.mkdir(parents=True, exist_ok=True)
+    if not root.is_dir():  # one stat on every ask (a page asks many times per rerun); mkdir only the first time
+        root.mkdir(parents=True, exist_ok=True)
     return root
 
 

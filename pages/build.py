@@ -60,7 +60,7 @@ def _new_params(type_name: str) -> dict:
 def _rerun() -> None:
     """Redraw after an edit: only the Build view (a fragment) when the sidebar's summary of the model is
     still true, else the whole page. A click on the canvas then costs the view, not the page."""
-    if feedback.model_summary(state.experiment_dict()) == st.session_state.get(feedback.SIDEBAR_SUMMARY):
+    if feedback.model_summary(state.experiment_dict()) == state.peek(feedback.SIDEBAR_SUMMARY):
         try:
             st.rerun(scope="fragment")
         except StreamlitAPIException:  # this run is a whole-page run: the fragment cannot rerun alone
@@ -72,7 +72,7 @@ def _then_redraw(edit, *args) -> None:
     """A button's callback: make the edit, then let Streamlit redraw once — only the Build view (the
     fragment the button is in), or the whole page when the sidebar's summary of the model changed."""
     edit(*args)
-    if feedback.model_summary(state.experiment_dict()) != st.session_state.get(feedback.SIDEBAR_SUMMARY):
+    if feedback.model_summary(state.experiment_dict()) != state.peek(feedback.SIDEBAR_SUMMARY):
         st.rerun()  # from a callback: the interaction becomes one whole-page run
 
 
@@ -128,8 +128,8 @@ def new_model() -> None:
     experiment.pop("gan", None)  # a new model is one network, also after a GAN
     state.load_experiment_dict({**experiment, "model": edits.new_model(shape, classes, edits.fresh_name(taken))})
     state.set_selected(None)
-    st.session_state["build_notice"] = "A new model: the data's input and an output for its classes. Add layers " \
-                                       "between them from the palette. Undo brings the old model back."
+    state.put("build_notice", "A new model: the data's input and an output for its classes. Add layers "
+                              "between them from the palette. Undo brings the old model back.")
 
 
 def load_template(template_id: str) -> None:
@@ -137,16 +137,16 @@ def load_template(template_id: str) -> None:
         tpl = _templates()[template_id]
         state.load_experiment_dict(templates.experiment(template_id))  # its model, data and settings
         state.set_selected(None)
-        st.session_state["build_notice"] = (f"Loaded the template “{tpl.title}” with its data ({tpl.dataset}) and "
-                                            "training settings. Undo brings your model and data back.")
+        state.put("build_notice", f"Loaded the template “{tpl.title}” with its data ({tpl.dataset}) and "
+                                  "training settings. Undo brings your model and data back.")
     except Exception as e:  # noqa: BLE001
-        st.session_state["build_error"] = f"Could not load the template '{template_id}': {e}"
+        state.put("build_error", f"Could not load the template '{template_id}': {e}")
 
 
 # -- page -----------------------------------------------------------------------------------
 def welcome() -> None:
     slot = st.container()  # always there, so hiding the welcome never shifts (remounts) the canvas
-    if st.session_state.get("welcome_dismissed"):
+    if state.peek("welcome_dismissed"):
         return
     with slot.container(border=True):
         c1, c2 = st.columns([6, 1])
@@ -160,7 +160,7 @@ def welcome() -> None:
         if _has_page("pages/train.py"):
             c2.page_link("pages/train.py", label="Go to Train", icon=":material/rocket_launch:")
         if c2.button("Got it", key="welcome_ok"):
-            st.session_state["welcome_dismissed"] = True
+            state.put("welcome_dismissed", True)
             state.save()  # a reload of this workspace does not greet again
             st.rerun()
 
@@ -230,7 +230,7 @@ def transfer_popover() -> None:
         params = transfer.menu(analyze(spec).shapes.get(anchor))
         if params is not None:
             add_layer("Pretrained", params)
-        if params is not None or "build_error" in st.session_state:
+        if params is not None or state.has("build_error"):
             _rerun()
 
 
@@ -319,7 +319,7 @@ def canvas_tab(spec: dict, fb, version: int) -> None:
     palette()
     c_canvas, c_side = st.columns([4, 1.3], gap="small")
     with c_canvas:
-        canvas.show(spec, fb, state.get_selected(), version, st.session_state.get(CANVAS_ACK, 0), _canvas_events,
+        canvas.show(spec, fb, state.get_selected(), version, state.peek(CANVAS_ACK), _canvas_events,
                     key="canvas", height=600)
         canvas.legend()
         st.caption("Click a layer to change it · drag from a layer's bottom dot onto another layer to connect · "
@@ -335,10 +335,10 @@ CANVAS_ACK = "_canvas_ack"
 
 def _canvas_events() -> None:
     """The canvas' callback: apply the student's operations (in order, each once), then redraw."""
-    events = canvas.pending_events("canvas", st.session_state.get(CANVAS_ACK, 0))
+    events = canvas.pending_events("canvas", state.peek(CANVAS_ACK))
     if not events:
         return
-    st.session_state[CANVAS_ACK] = events[-1]["seq"]
+    state.put(CANVAS_ACK, events[-1]["seq"])
     spec = state.get_spec()
     out = canvas.apply_events(spec, events, state.get_selected(), new_params=_new_params,
                               max_inputs=lambda t: getattr(_layer_type(t), "max_inputs", None))
@@ -347,8 +347,8 @@ def _canvas_events() -> None:
         state.set_spec(_own_name(out.spec) if structural else out.spec)
     state.set_selected(out.selected)
     if out.notices:
-        st.session_state["build_notice"] = " ".join(out.notices)
-    if feedback.model_summary(state.experiment_dict()) != st.session_state.get(feedback.SIDEBAR_SUMMARY):
+        state.put("build_notice", " ".join(out.notices))
+    if feedback.model_summary(state.experiment_dict()) != state.peek(feedback.SIDEBAR_SUMMARY):
         st.rerun()  # from a callback: the interaction becomes one whole-page run
 
 
@@ -450,7 +450,7 @@ def load_json_file(raw: bytes, name: str) -> None:
             msg = f"Loaded the experiment from {name}."
             if problems:
                 msg += " Check before training: " + "; ".join(problems)
-            st.session_state["build_notice"] = msg
+            state.put("build_notice", msg)
             return
         spec = spec_obj(data).to_dict()  # structure problems raise SpecError
         fb = analyze(spec)
@@ -458,12 +458,12 @@ def load_json_file(raw: bytes, name: str) -> None:
             raise SpecError([f"{n}: {m}" if n else m for n, m in fb.problems])
         state.set_spec(spec)
         state.set_selected(None)
-        st.session_state["build_notice"] = f"Loaded the model from {name}."
+        state.put("build_notice", f"Loaded the model from {name}.")
     except SpecError as e:
-        st.session_state["build_error"] = f"Could not load {name}; your model is unchanged.\n\n" + "\n".join(
-            f"- {p}" for p in e.problems)
+        state.put("build_error", f"Could not load {name}; your model is unchanged.\n\n" + "\n".join(
+            f"- {p}" for p in e.problems))
     except Exception as e:  # noqa: BLE001 - anything else, in plain words
-        st.session_state["build_error"] = f"Could not load {name}; your model is unchanged. {e}"
+        state.put("build_error", f"Could not load {name}; your model is unchanged. {e}")
 
 
 def import_keras(raw: bytes, name: str) -> None:
@@ -479,17 +479,17 @@ def import_keras(raw: bytes, name: str) -> None:
                 spec = importer.from_keras_file(path)
         state.set_spec(spec.to_dict())
         state.set_selected(None)
-        st.session_state["build_notice"] = f"Imported {name}."
+        state.put("build_notice", f"Imported {name}.")
     except Exception as e:  # noqa: BLE001 - refused custom code, broken files: say it, keep the model
-        st.session_state["build_error"] = f"Could not import {name}; your model is unchanged. {e}"
+        state.put("build_error", f"Could not import {name}; your model is unchanged. {e}")
 
 
 def notices() -> None:
     # Always one container, so a message never shifts the canvas below it (that would remount it).
     box = st.container()
-    if msg := st.session_state.pop("build_error", None):
+    if msg := state.take("build_error"):
         box.error(msg, icon=":material/block:")
-    if msg := st.session_state.pop("build_notice", None):
+    if msg := state.take("build_notice"):
         box.success(msg, icon=":material/check_circle:")
 
 
@@ -502,8 +502,8 @@ def build_view() -> None:
     toolbar(spec, fb)
     notices()
     # One view at a time (a lazy tab bar): an edit reruns only the view on screen.
-    if st.session_state.get("build_tab") not in TABS:
-        st.session_state["build_tab"] = next(iter(TABS))
+    if state.peek("build_tab") not in TABS:
+        state.put("build_tab", next(iter(TABS)))
     view = st.segmented_control("View", list(TABS), key="build_tab", label_visibility="collapsed")
     draw = TABS.get(view or next(iter(TABS)))
     if draw in (canvas_tab, list_tab):

@@ -84,7 +84,7 @@ def hide_rows(everyone: list[dict], hidden: set[str]) -> None:
     names = {r["key"]: r["name"] for r in everyone}
 
     def keep_choice() -> None:  # rows of workspaces not listed now stay hidden
-        state.workspaces().set_hidden(set(st.session_state["class_hidden"]) | (hidden - set(names)))
+        state.workspaces().set_hidden(set(state.peek("class_hidden")) | (hidden - set(names)))
 
     st.multiselect("Hidden rows", list(names), default=[k for k in names if k in hidden], format_func=names.get,
                    key="class_hidden", placeholder="Hide a row…", on_change=keep_choice,

@@ -51,7 +51,7 @@ def _choose(dataset_id: str) -> None:
     new["test_split"] = data.get("test_split", 0.2)
     state.set_data(new)
     state.set_upload_id(None)
-    st.session_state.pop("data_pick", None)  # the picker shows the new choice
+    state.take("data_pick")  # the picker shows the new choice
 def builtin_picker() -> None:
     infos = _infos()
     data = state.get_data()
@@ -102,8 +102,8 @@ def _use_upload(upload_id: str, ds, what: str) -> None:
     state.set_data(data)
     state.set_upload_id(upload_id)
     notes = _follow_size(ds.info)
-    st.session_state["data_notice"] = (f"Using {what}: {len(ds):,} examples of shape {_shape_text(ds.input_shape)}. "
-                                       + " ".join(notes))
+    state.put("data_notice", f"Using {what}: {len(ds):,} examples of shape {_shape_text(ds.input_shape)}. "
+              + " ".join(notes))
     st.rerun()
 
 
@@ -450,7 +450,7 @@ def _preview(entries_json: str, data_key: str, index: int, _ds):
 # -- page -------------------------------------------------------------------------------------------
 st.markdown("## Data")
 st.caption("Step 1 of 3 — choose what the network learns from. Then go to **Build**.")
-if msg := st.session_state.pop("data_notice", None):
+if msg := state.take("data_notice"):
     st.success(msg, icon=":material/check_circle:")
 data = state.get_data()
 source = st.segmented_control("Source", ["Built-in dataset", "Upload your own", "My data"], key="data_source",

@@ -51,8 +51,8 @@ class_names = evaluation.get("class_names") or (getattr(data, "class_names", Non
 kind = getattr(getattr(data, "info", None), "kind", None) if data else None
 
 VIEWS = ["Results", "Saliency maps", "Activations"]
-if st.session_state.get("explain_view") not in VIEWS:
-    st.session_state["explain_view"] = VIEWS[0]
+if state.peek("explain_view") not in VIEWS:
+    state.put("explain_view", VIEWS[0])
 # One view at a time (a lazy tab bar): the others compute nothing. Each view is a fragment, so a widget
 # inside it reruns that view only.
 view = st.segmented_control("View", VIEWS, key="explain_view", label_visibility="collapsed") or VIEWS[0]

@@ -115,12 +115,12 @@ def _share(shared: bool) -> None:
     try:
         workspace.set_shared(folder, store.workspace, shared)
     except Exception as e:  # noqa: BLE001 - NotYourRun, a failed write: in plain words
-        st.session_state["export_note"] = ("error", f"Could not change sharing: {jobs.error_text(e)}")
+        state.put("export_note", ("error", f"Could not change sharing: {jobs.error_text(e)}"))
 
 
 if mine:
     st.toggle("Share with the class", value=info.shared, key=f"share_{run_id}",
-              on_change=lambda: _share(st.session_state[f"share_{run_id}"]),
+              on_change=lambda: _share(state.peek(f"share_{run_id}")),
               help="Shared runs appear on everyone's Runs and Explain pages, read-only. Only you can stop or delete it.")
 else:
     st.caption(":material/group: Shared by another student — you can look at it and download it, not change it.")
@@ -172,9 +172,9 @@ if missing and mine and (folder / runfolder.MODEL).exists():
     if st.button("Generate code and TFLite exports", key="generate_exports",
                  help="Writes code/model.py, code/train.py and (TensorFlow backend) the TensorFlow Lite files."):
         with st.spinner("Writing the code and converting the model to TensorFlow Lite (three sizes)…"):
-            st.session_state["export_note"] = _generate(folder)
+            state.put("export_note", _generate(folder))
         st.rerun()
-note = st.session_state.pop("export_note", None)
+note = state.take("export_note")
 if note:
     (st.success if note[0] == "ok" else st.error)(note[1])
 
@@ -192,5 +192,5 @@ with st.expander("Delete this run"):
         else:
             if state.get_run_id() == run_id:
                 state.set_run_id(None)
-            st.session_state.pop("confirm_delete", None)
+            state.take("confirm_delete")
             st.rerun()

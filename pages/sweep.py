@@ -68,10 +68,10 @@ def sweep_form(experiment: dict) -> dict:
 
 def _start(experiment: dict) -> None:
     try:
-        st.session_state["sweep_id"] = sweeps.start(experiment)
-        st.session_state.pop("sweep_error", None)
+        state.put("sweep_id", sweeps.start(experiment))
+        state.take("sweep_error")
     except Exception as e:  # noqa: BLE001 - plain words, never a traceback
-        st.session_state["sweep_error"] = f"Could not start the sweep: {jobs.error_text(e)}"
+        state.put("sweep_error", f"Could not start the sweep: {jobs.error_text(e)}")
 
 
 def use_best(params: dict) -> None:
@@ -80,7 +80,7 @@ def use_best(params: dict) -> None:
     state.set_training(best["training"])
     show_changes({k: best["training"][k] for k in ("learning_rate", "batch_size") if k in params})  # Train's boxes
     state.set_spec(best["model"])
-    st.session_state["sweep_notice"] = "The best settings are now on the Train page: " + params_text(params)
+    state.put("sweep_notice", "The best settings are now on the Train page: " + params_text(params))
 
 
 def params_text(params: dict) -> str:
@@ -194,9 +194,9 @@ for problem in found:
 if st.button("Start sweep", icon=":material/play_arrow:", type="primary", disabled=bool(found), key="sweep_start"):
     _start(candidate)
 for key, show in (("sweep_error", st.error), ("sweep_notice", st.success)):
-    if st.session_state.get(key):
-        show(st.session_state.pop(key))
+    if state.peek(key):
+        show(state.take(key))
 mine = sweeps.mine()
-current = st.session_state.get("sweep_id") or (mine[0]["id"] if mine else None)
+current = state.peek("sweep_id") or (mine[0]["id"] if mine else None)
 if current:
     live_view(current)

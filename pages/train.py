@@ -34,30 +34,30 @@ def _start(shown) -> None:
     try:
         run_id = jobs.submit(shown)  # the verdict shown, stamped: submit and the runner trust it
     except Exception as e:  # noqa: BLE001 - shown to the user in plain words, never a traceback
-        st.session_state["train_error"] = f"Could not start training: {jobs.error_text(e)}"
+        state.put("train_error", f"Could not start training: {jobs.error_text(e)}")
         return
-    st.session_state.pop("train_error", None)
-    st.session_state["train_own_runs"] = [*st.session_state.get("train_own_runs", []), run_id]
-    st.session_state["train_started"] = True
+    state.take("train_error")
+    state.put("train_own_runs", [*state.peek("train_own_runs"), run_id])
+    state.put("train_started", True)
     state.set_run_id(run_id)
     pruned = live.status_of(store, run_id).get("pruned") or []
     if pruned:
-        st.session_state["train_notice"] = (f"A workspace keeps its {limits.get('max_stored_runs')} newest runs: to "
-                                            "make room, your oldest unshared runs were removed: " + ", ".join(pruned))
+        state.put("train_notice", f"A workspace keeps its {limits.get('max_stored_runs')} newest runs: to "
+                                  "make room, your oldest unshared runs were removed: " + ", ".join(pruned))
 
 
 def _stop(run_id: str) -> None:
     try:
         jobs.stop(run_id)
     except Exception as e:  # noqa: BLE001
-        st.session_state["train_error"] = f"Could not stop the run: {jobs.error_text(e)}"
+        state.put("train_error", f"Could not stop the run: {jobs.error_text(e)}")
 
 
 def watched_run() -> str | None:
     """The run this session watches: its own, else its workspace's newest one training (a reload, a
     second tab, the bookmarked link). Never another student's."""
     run_id = state.get_run_id()
-    if run_id and not live.status_of(store, run_id) and run_id not in st.session_state.get("train_own_runs", []):
+    if run_id and not live.status_of(store, run_id) and run_id not in state.peek("train_own_runs"):
         run_id = None
     if run_id is None:
         run_id = live.latest_running(store, owner=state.workspace_id())
@@ -71,7 +71,7 @@ def is_active(run_id: str | None) -> bool:
         return False
     status = live.status_of(store, run_id).get("status")
     # A run just submitted may not have written status.json yet: it is queued.
-    return status in live.ACTIVE or (status is None and run_id in st.session_state.get("train_own_runs", []))
+    return status in live.ACTIVE or (status is None and run_id in state.peek("train_own_runs"))
 
 
 @st.fragment
@@ -82,7 +82,7 @@ def settings_panel(info) -> None:
                f"({getattr(info, 'title', 'uploaded data')})")
     run_id = state.get_run_id()
     active = is_active(run_id)
-    own = run_id in st.session_state.get("train_own_runs", [])
+    own = run_id in state.peek("train_own_runs")
     # The buttons sit above the long form so they stay in view on a laptop screen.
     b1, b2 = st.columns(2)
     actions = st.container()
@@ -91,14 +91,14 @@ def settings_panel(info) -> None:
     state.set_training(training)
     experiment = state.experiment_dict()
     found = feedback.verdict(experiment)
-    shown = st.session_state.get(feedback.SIDEBAR_SUMMARY)  # None: no sidebar (the page alone, in tests)
+    shown = state.peek(feedback.SIDEBAR_SUMMARY)  # None: no sidebar (the page alone, in tests)
     if shown is not None and feedback.model_summary(experiment) != shown:
         st.rerun(scope="app")  # a fix or an edit changed the verdict: the sidebar's problem count follows
     with actions:
         problems.show(found, key="train")
-        if st.session_state.get("train_error"):
-            st.error(st.session_state["train_error"])
-        if notice := st.session_state.pop("train_notice", None):
+        if state.peek("train_error"):
+            st.error(state.peek("train_error"))
+        if notice := state.take("train_notice"):
             st.info(notice, icon=":material/delete_sweep:")
     # A run this session started blocks a second click on Train; a run adopted after a reload (or someone
     # else's, on a shared server) does not: the job queue bounds how many train at once.
@@ -107,7 +107,7 @@ def settings_panel(info) -> None:
               help="Start a run with these settings" if not found else "Fix the problems above first")
     b2.button("Stop", icon=":material/stop:", disabled=not active, width="stretch", on_click=_stop, args=(run_id,),
               key="stop_button", help="Stop after the current batch; the model so far is kept")
-    if st.session_state.pop("train_started", False):
+    if state.take("train_started"):
         st.rerun()  # the whole page: the live view starts polling the new run at once
     newest = live.latest_running(store, ("running",), owner=state.workspace_id())
     if newest and newest != run_id:
@@ -120,7 +120,7 @@ def live_view(run_id: str | None, active: bool) -> None:
         st.caption("Press **Train**: the loss and accuracy curves appear here, epoch by epoch.")
         live.empty_curves(key="live_curves_none")
         return
-    own = run_id in st.session_state.get("train_own_runs", [])
+    own = run_id in state.peek("train_own_runs")
 
     points = live.run_is_points(store, run_id)
 

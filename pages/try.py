@@ -34,9 +34,9 @@ def pick_run(runs: list) -> str:
     """The run from ?run=, else the newest; the choice is written back into the address."""
     ids = [r.id for r in runs]
     asked = st.query_params.get("run")
-    if asked in ids and st.session_state.get("try_run") != asked and "try_run_seen" not in st.session_state:
-        st.session_state["try_run"] = asked
-    st.session_state["try_run_seen"] = True
+    if asked in ids and state.peek("try_run") != asked and not state.peek("try_run_seen"):
+        state.put("try_run", asked)
+    state.put("try_run_seen", True)
     run_id = st.selectbox("Run", ids, key="try_run", format_func=lambda r: f"{r} — {live.status_of(store, r).get('name', '')}",
                           help="A finished run; the newest is picked first. The page's address names the run, "
                                "so it can be shared (the teacher's projector, a classmate).")
@@ -122,7 +122,7 @@ def table_input(trained, names: list[str]):
     cols = st.columns(4)
     for j, name in enumerate(names):
         values.append(cols[j % 4].number_input(
-            name, float(lo[j] - pad[j]), float(hi[j] + pad[j]), float(start[j]), key=f"try_f{j}_{st.session_state['try_row']}",
+            name, float(lo[j] - pad[j]), float(hi[j] + pad[j]), float(start[j]), key=f"try_f{j}_{state.peek('try_row')}",
             format="%.4g", help=f"In the training data: {lo[j]:.4g} … {hi[j]:.4g}"))
     return np.array(values, np.float32)
 
@@ -133,7 +133,7 @@ def sequence_input(trained):
     steps = np.asarray(start).reshape(len(start), -1)
     frame = pd.DataFrame(steps, columns=[f"value {k}" if steps.shape[1] > 1 else "value" for k in range(steps.shape[1])])
     st.caption(f"Edit the values ({caption}); token data take whole numbers.")
-    edited = st.data_editor(frame, key=f"try_seq_edit_{st.session_state['try_seq']}", num_rows="fixed",
+    edited = st.data_editor(frame, key=f"try_seq_edit_{state.peek('try_seq')}", num_rows="fixed",
                             width="stretch", height=260)
     return edited.to_numpy(np.float64).reshape(trained.shape)
 
@@ -145,14 +145,14 @@ def point_input(trained):
     fig = charts.boundary_figure(xx, yy, probs, x_train[:, :2], y_train, trained.class_names)
     fig.add_trace(go.Scatter(x=xx.ravel(), y=yy.ravel(), mode="markers", marker={"opacity": 0, "size": 9},
                              hoverinfo="x+y", showlegend=False, name="click"))  # the plane, clickable
-    x0, y0 = st.session_state.get("try_point", (float(x_train[0, 0]), float(x_train[0, 1])))
+    x0, y0 = state.peek("try_point") or (float(x_train[0, 0]), float(x_train[0, 1]))
     fig.add_trace(go.Scatter(x=[x0], y=[y0], mode="markers", marker={"symbol": "x", "size": 16, "color": "black"},
                              name="your point"))
     event = st.plotly_chart(fig, on_select="rerun", selection_mode="points", key="try_plane")
     points = (event or {}).get("selection", {}).get("points") or []
-    if points and (points[0]["x"], points[0]["y"]) != st.session_state.get("try_point_clicked"):
-        st.session_state["try_point_clicked"] = (points[0]["x"], points[0]["y"])
-        st.session_state["try_point"] = (float(points[0]["x"]), float(points[0]["y"]))
+    if points and (points[0]["x"], points[0]["y"]) != state.peek("try_point_clicked"):
+        state.put("try_point_clicked", (points[0]["x"], points[0]["y"]))
+        state.put("try_point", (float(points[0]["x"]), float(points[0]["y"])))
         st.rerun()
     st.caption(f"Your point: ({x0:.3g}, {y0:.3g}). Click anywhere on the plane to move it.")
     return trained.from_point(x0, y0)
@@ -235,8 +235,8 @@ def gan_section(folder) -> None:
         st.error(jobs.error_text(e))
         return
     if st.button("New sample", icon=":material/casino:", key="try_gan_new"):
-        st.session_state["try_gan_seed"] = st.session_state.get("try_gan_seed", 0) + 1
-    z = generator.noise(st.session_state.get("try_gan_seed", 0))
+        state.put("try_gan_seed", state.peek("try_gan_seed") + 1)
+    z = generator.noise(state.peek("try_gan_seed"))
     cols = st.columns(2)
     with cols[0]:
         for k in range(min(GAN_SLIDERS, generator.size)):

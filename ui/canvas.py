@@ -32,7 +32,7 @@ import streamlit as st
 from builder.graph import pretrained
 from builder.model import catalog, describe
 from builder.model.spec import SpecError
-from ui import edits
+from ui import edits, state
 from ui.feedback import Feedback, format_count, format_shape
 
 COL_W, ROW_H = 250, 110  # layout grid (px): the graph flows top → bottom, branches side by side
@@ -330,7 +330,7 @@ def _bundle_urls() -> dict:
 def show(spec: dict, fb: Feedback, selected: str | None, version: int, ack: int, on_events,
          key: str = "canvas", height: int = 520) -> None:
     """Draw the canvas. The student's operations arrive in `on_events` (a callback, run before the next
-    redraw) as st.session_state[key]["events"]; `ack` is the last operation already applied."""
+    redraw) as the session value of `key` ("events"); `ack` is the last operation already applied."""
     data = canvas_data(spec, fb, selected)
     data.update(version=version, ack=ack, height=height, bundle=_bundle_urls())
     _component()(key=key, data=data, default={"events": []}, on_events_change=on_events, height=height)
@@ -338,7 +338,7 @@ def show(spec: dict, fb: Feedback, selected: str | None, version: int, ack: int,
 
 def pending_events(key: str, ack: int) -> list[dict]:
     """The canvas' operations not applied yet (sequence number above `ack`), in order."""
-    result = st.session_state.get(key)
+    result = state.peek(key)
     events = (result or {}).get("events") if isinstance(result, dict) else getattr(result, "events", None)
     fresh = [e for e in events or [] if isinstance(e, dict) and isinstance(e.get("seq"), (int, float)) and e["seq"] > ack]
     return sorted(fresh, key=lambda e: e["seq"])

@@ -32,7 +32,7 @@ def controls(store, run_id: str | None, key: str) -> None:
                   help="Train this run further in its own folder: the curves go on from its last epoch"
                   if has_checkpoint else "This run has no checkpoint to go on from (it was trained before "
                   "checkpoints existed, or the server removes them when a run completes)")
-    if error := st.session_state.pop(f"{key}_continue_error", None):
+    if error := state.take(f"{key}_continue_error"):
         st.error(error)
 
 
@@ -40,9 +40,9 @@ def _continue(run_id: str, more: int, key: str) -> None:
     try:
         jobs.continue_run(run_id, more)
     except Exception as e:  # noqa: BLE001 - shown in plain words, never a traceback
-        st.session_state[f"{key}_continue_error"] = f"Could not continue the run: {jobs.error_text(e)}"
+        state.put(f"{key}_continue_error", f"Could not continue the run: {jobs.error_text(e)}")
         return
-    st.session_state["train_own_runs"] = [*st.session_state.get("train_own_runs", []), run_id]
+    state.put("train_own_runs", [*state.peek("train_own_runs"), run_id])
     state.set_run_id(run_id)  # the Train page's live view follows it
 
 

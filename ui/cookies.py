@@ -23,7 +23,7 @@ def _component():
 def remember(cookies: dict[str, tuple[str, int | None]]) -> None:
     """Set each cookie `name: (value, max_age_s or None for this browser session)` unless it already holds
     the value; draws nothing visible."""
-    wanted = [{"name": n, "value": v, "maxAge": age} for n, (v, age) in cookies.items()
-              if st.context.cookies.get(n) != v]
+    held = st.context.cookies  # parsed from the request's headers on each ask: once here
+    wanted = [{"name": n, "value": v, "maxAge": age} for n, (v, age) in cookies.items() if held.get(n) != v]
     if wanted:
         _component()(key="layerlab_cookies", data={"cookies": wanted})

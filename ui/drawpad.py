@@ -11,6 +11,8 @@ import base64
 
 import streamlit as st
 
+from ui import state
+
 JS = """
 const pads = new WeakMap();
 export default function ({ parentElement, data, setStateValue }) {
@@ -62,7 +64,7 @@ def show(key: str, size: int = 280, stroke: int = 36) -> None:
 
 def picture(key: str) -> bytes | None:
     """The PNG the student drew on pad `key`, or None while it is blank."""
-    result = st.session_state.get(key)
+    result = state.peek(key)
     url = result.get("png") if isinstance(result, dict) else getattr(result, "png", None)
     if not isinstance(url, str) or ";base64," not in url:
         return None

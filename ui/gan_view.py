@@ -22,7 +22,7 @@ def part_selector() -> None:
     part = state.gan_part()
     if part is None:
         return
-    st.session_state["gan_part_pick"] = part
+    state.put("gan_part_pick", part)
     st.segmented_control("Network on the canvas", list(PARTS), format_func=PARTS.get, key="gan_part_pick",
                          on_change=_switch, help="A GAN is two networks that train against each other: the "
                          "generator draws images from random noise, the discriminator tells real images from "
@@ -30,7 +30,7 @@ def part_selector() -> None:
 
 
 def _switch() -> None:
-    picked = st.session_state.get("gan_part_pick")
+    picked = state.peek("gan_part_pick")
     if picked:
         state.set_gan_part(picked)
 

@@ -102,18 +102,18 @@ def is_mine(upload_id: str | None) -> bool:
 
 
 def _notice() -> None:
-    if message := st.session_state.pop("mydata_notice", None):
+    if message := state.take("mydata_notice"):
         st.success(message, icon=":material/check_circle:")
-    if message := st.session_state.pop("mydata_error", None):
+    if message := state.take("mydata_error"):
         st.error(message, icon=":material/block:")
 
 
 def _did(message: str | None, error: str | None = None) -> None:
     """Say what happened on the redrawn page."""
     if error:
-        st.session_state["mydata_error"] = error
+        state.put("mydata_error", error)
     elif message:
-        st.session_state["mydata_notice"] = message
+        state.put("mydata_notice", message)
 
 
 def class_form(mine: classes.ClassFolder) -> None:
@@ -123,7 +123,7 @@ def class_form(mine: classes.ClassFolder) -> None:
         try:
             made = mine.add_class(name)
             _did(f"Class “{made}” added: now give it {mine.WHAT}.")
-            st.session_state["mydata_class"] = made
+            state.put("mydata_class", made)
         except ValueError as e:
             _did(None, str(e))
         st.rerun()
@@ -149,12 +149,12 @@ def class_picker(names: list[str], what: str) -> str:
 
 def webcam(cls: str) -> None:
     """Each snapshot goes straight into the class; the camera comes back for the next one."""
-    shots = st.session_state.setdefault("mydata_shots", 0)
+    shots = state.peek("mydata_shots")
     shot = st.camera_input(f"Take a snapshot for “{cls}” (each one is added at once)", key=f"mydata_camera_{shots}")
     if shot is None:
         return
     problem = add_picture(cls, shot.getvalue(), what="the snapshot")
-    st.session_state["mydata_shots"] = shots + 1  # a fresh camera: the next snapshot is a new one
+    state.put("mydata_shots", shots + 1)  # a fresh camera: the next snapshot is a new one
     _did(f"Snapshot added to “{cls}”.", problem)
     st.rerun()
 
@@ -233,10 +233,10 @@ def _rename(mine: classes.ClassFolder, cls: str) -> None:
     """The rename field's callback: a refused name puts the old one back (and says why)."""
     key = f"mydata_rename_{cls}"
     try:
-        new = mine.rename_class(cls, st.session_state[key])
+        new = mine.rename_class(cls, state.peek(key))
         _did(f"“{cls}” is now “{new}”.")
     except ValueError as e:
-        st.session_state[key] = cls
+        state.put(key, cls)
         _did(None, str(e))
 
 
@@ -295,7 +295,7 @@ def template_button(upload_id: str) -> None:
             exp = experiment.apply_fix(exp, problem.fix)
     state.load_experiment_dict(exp)
     state.set_upload_id(upload_id)
-    st.session_state["data_notice"] = f"The template “{templates.TEMPLATES[chosen].title}” is loaded for your data: go to Train."
+    state.put("data_notice", f"The template “{templates.TEMPLATES[chosen].title}” is loaded for your data: go to Train.")
     st.rerun()
 
 

@@ -13,16 +13,18 @@ from __future__ import annotations
 import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 
+from ui import state
+
 _APP_RAN = "_layerlab_app_ran"
 
 
 def mark_app() -> None:
     """Called by app.py before it runs a page."""
-    st.session_state[_APP_RAN] = True
+    state.put(_APP_RAN, True)
 
 
 def require_app() -> None:
     """Called first by every page script."""
-    if PagesManager.uses_pages_directory and not st.session_state.get(_APP_RAN):
+    if PagesManager.uses_pages_directory and not state.peek(_APP_RAN):
         PagesManager.uses_pages_directory = False  # what st.navigation itself sets on its first call
         st.rerun()

@@ -37,7 +37,7 @@ def apply(fix: dict) -> None:
     try:
         state.load_experiment_dict(ex.apply_fix(state.experiment_dict(), fix))
     except ValueError as e:  # the node is gone meanwhile: say so, change nothing
-        st.session_state["fix_error"] = str(e)
+        state.put("fix_error", str(e))
         return
     train_form.show_changes(fix.get("training") or {})
     st.rerun()  # from a callback: one whole-page run, so the form, the verdict and the sidebar all follow
@@ -47,7 +47,7 @@ def show(items, key: str, title: str = "Fix these before training:") -> None:
     """One line per problem (the node first), a fix button beside those that have one."""
     if not items:
         return
-    if err := st.session_state.pop("fix_error", None):
+    if err := state.take("fix_error"):
         st.error(err)
     with st.container(border=True):
         st.markdown(f":red[:material/error: **{title}**]")

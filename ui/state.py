@@ -1,37 +1,21 @@
-"""The one place that owns the app's `st.session_state` keys.
+"""The one place that owns the app's `st.session_state` keys: `KEYS` declares each (what it holds, whether it
+is saved to the workspace, its default), and pages and the other ui modules read and write them only through
+the functions below (a test scans the sources for any other use).
 
-Session state holds only plain JSON-able data and ids, never models or arrays:
-
-- "spec": the model spec dict (layerlab/model@1) — the single source of truth
-- "history" / "future": undo / redo stacks of spec dicts
-- "data_history" / "data_future": beside each undo / redo step, the data choice it changed
-  ({"data", "upload_id"} as it was before; None for a step that kept the data), so Undo after loading a
-  template or an assignment brings the student's data back with their model
-- "selected": the selected node id, or None
-- "data": the experiment "data" dict ({"dataset", "options", "validation_split", "test_split"})
-- "upload_id": key of an uploaded dataset held in a server-side cache (see ui/datacache.py)
-- "augmentation": list of {"type", "params"}
-- "training": the experiment "training" dict (edited on the Train page)
-- "run_id": the current run
-- "gan_part" / "gan_other": for a GAN experiment (builder.experiments.gan), which network "spec" holds ("generator"
-  or "discriminator") and the other one with its own undo stacks ({"spec", "history", "future"}); None
-  for every other experiment
-- "ws": the workspace id (builder.store.workspace): every key above is saved to the workspace's folder on
-  every change (the folder is made by the first save, not by a visit) and restored from it when a session
-  opens the app with `?ws=<id>` (a reload, a new tab, the bookmarked link on another machine) or, without
-  a link, from the browser's cookie (`WS_COOKIE`, set by app.py once the workspace exists)
-- "ws_base": the saved state this session last read or wrote (with its "version"): a save from an older
-  version keeps another tab's newer edits, and every rerun takes in what another tab saved
-  ("ws_stamp": the file's mtime and size when last looked at); "ws_notice" / "ws_error": a sentence for
-  the student (another tab's change was taken in, saved work was reset, the server is full); "ws_left":
-  this session left a workspace for a new one, so the browser's cookie no longer opens it
-
-Pages read and write these only through the functions below.
+Session state holds only plain JSON-able data and ids, never models or arrays. The saved keys are written to
+the workspace's folder on every change (the folder is made by the first save, not by a visit) and restored
+from it when a session opens the app with `?ws=<id>` (a reload, a new tab, the bookmarked link on another
+machine) or, without a link, from the browser's cookie (`WS_COOKIE`, set by app.py once the workspace exists).
+A save from an older version keeps another tab's newer edits, and every rerun takes in what another tab saved.
+Session-only keys (one-time notices, widget values read elsewhere) go through `peek`, `put`, `take` and `has`.
 """
 from __future__ import annotations
 
 import copy
+import fnmatch
 import json
+from dataclasses import dataclass
+from typing import Any
 
 import streamlit as st
 
@@ -39,14 +23,143 @@ from builder import settings
 from builder.experiments import templates
 from builder.store.workspace import STATE, TEACHER, QuotaExceeded, Workspaces, new_id
 
+
+@dataclass(frozen=True)
+class Key:
+    """One session key: `name` (a trailing `*` declares a family, one key per run, class or field), what it
+    holds, whether the workspace saves it, and its value before anything is set."""
+    name: str
+    holds: str
+    saved: bool = False
+    default: Any = None
+
+
+KEYS = (
+    # the student's work, saved to the workspace
+    Key("spec", "the model spec dict (layerlab/model@1): the single source of truth", True),
+    Key("history", "undo stack of spec dicts", True, []),
+    Key("future", "redo stack of spec dicts", True, []),
+    Key("data_history", "beside each undo step, the data choice it changed ({data, upload_id} as it was; None "
+        "for a step that kept the data): Undo after a template brings the student's data back", True, []),
+    Key("data_future", "the same beside each redo step", True, []),
+    Key("data", "the experiment's data dict ({dataset, options, validation_split, test_split})", True),
+    Key("upload_id", "key of an uploaded dataset in the server-side cache (ui/datacache.py)", True),
+    Key("augmentation", "list of {type, params}", True, []),
+    Key("training", "the experiment's training dict (edited on the Train page)", True, {}),
+    Key("run_id", "the current run", True),
+    Key("name", "the student's display name, shown to the teacher", True, ""),
+    Key("admitted", "the workspace gave the class code once", True, False),
+    Key("welcome_dismissed", "the student closed Build's welcome box", True, False),
+    Key("gan_part", "for a GAN: which network 'spec' holds ('generator' or 'discriminator'); else None", True),
+    Key("gan_other", "for a GAN: the other network with its own undo stacks ({spec, history, future})", True),
+    # this session's model view and workspace bookkeeping
+    Key("selected", "the selected node id, or None"),
+    Key("spec_version", "a counter that changes whenever the spec is replaced (the canvas redraws)", default=0),
+    Key("ws", "the workspace id (builder.store.workspace)"),
+    Key("ws_base", "the saved state this session last read or wrote, with its 'version'", default={}),
+    Key("ws_stamp", "the state file's (mtime, size) when last looked at: another tab saved when it differs"),
+    Key("ws_new", "a new workspace: the sidebar shows its link once, opened", default=False),
+    Key("ws_left", "this session left a workspace for a new one: the browser's cookie no longer opens it",
+        default=False),
+    Key("ws_notice", "a one-time sentence about the workspace (another tab's change taken in, work reset)"),
+    Key("ws_error", "a one-time sentence: the workspace could not be saved (the server is full)"),
+    Key("teacher", "this session gave the teacher key (or its browser holds the teacher's proof)", default=False),
+    Key("_layerlab_app_ran", "app.py has run in this session (ui.navigation: deep links on a fresh server)",
+        default=False),
+    Key("_sidebar_model_summary", "the model summary the sidebar shows right now (ui.feedback.SIDEBAR_SUMMARY)"),
+    # one-time notices and errors, each shown once by the page that owns it
+    Key("build_notice", "Build: what the last action did"),
+    Key("build_error", "Build: why the last action changed nothing"),
+    Key("data_notice", "Data: the data just chosen"),
+    Key("mydata_notice", "My data: what the last change did"),
+    Key("mydata_error", "My data: why the last change was refused"),
+    Key("fix_error", "a one-click fix that could not be applied"),
+    Key("train_notice", "Train: a note about the run just started"),
+    Key("train_error", "Train: why a run could not start or stop (stays until the next start)"),
+    Key("*_continue_error", "why 'Continue' could not go on with a run (one per page)"),
+    Key("sweep_notice", "Sweep: the best settings were taken to the Train page"),
+    Key("sweep_error", "Sweep: why a sweep could not start"),
+    Key("export_note", "Runs: (kind, sentence) about the last export or sharing change"),
+    # this session's page state
+    Key("train_own_runs", "runs this session started (their live view shows before the worker writes)", default=[]),
+    Key("train_started", "a run was just started: Train scrolls to its live view once", default=False),
+    Key("sweep_id", "the sweep this session started last"),
+    Key("_canvas_ack", "the last canvas operation already applied (its sequence number)", default=0),
+    Key("try_run_seen", "Try has taken the run named in its address once", default=False),
+    Key("try_point", "Try: the (x, y) point the student picked on the 2-D plot"),
+    Key("try_point_clicked", "Try: the last clicked point, so a rerun does not take it again"),
+    Key("try_gan_seed", "Try: the noise seed of the generated pictures", default=0),
+    Key("mydata_shots", "My data: camera snapshots taken (a fresh camera widget after each)", default=0),
+    Key("widget_rounds", "per widget name, how many times it was renewed (`widget_key`: the recorder and the "
+        "file uploader come back empty)"),
+    Key("mydata_texts", "My data: the pasted texts, (class name, lines) per text area, kept while the page is left"),
+    # widget values (Streamlit owns them under the widget's key) read or set outside their widget
+    Key("canvas", "the canvas component's value: the student's operations"),
+    Key("try_pad", "Try's drawing pad: the picture drawn"),
+    Key("mydata_pad", "My data's drawing pad: the picture drawn"),
+    Key("build_tab", "Build: the tab shown"),
+    Key("explain_view", "Explain: the view shown"),
+    Key("data_pick", "Data: the dataset picker (emptied so it shows a new choice)"),
+    Key("hp_*", "Train: a hyperparameter's box (set by a one-click fix)"),
+    Key("gan_part_pick", "Build: the GAN network picker"),
+    Key("share_*", "Runs: a run's 'share with the class' switch"),
+    Key("confirm_delete", "Runs: the 'yes, delete' box (cleared after a delete)"),
+    Key("class_hidden", "Class: the rows the teacher hides"),
+    Key("ws_name", "the sidebar's name box (emptied for the next person by 'Start a new workspace')"),
+    Key("mydata_class", "My data: the class the next example goes to"),
+    Key("mydata_rename_*", "My data: a class's rename field (put back when a name is refused)"),
+    Key("try_run", "Try: the run picked"),
+    Key("try_row", "Try: the test example that starts the feature sliders"),
+    Key("try_seq", "Try: the test example that starts the sequence editor"),
+)
+SAVED = tuple(k.name for k in KEYS if k.saved)
+# What "Start a new workspace" keeps: the browser's, not the student's (the canvas' event counters go on rising)
+KEPT_FOR_NEXT_PERSON = ("teacher", "_layerlab_app_ran", "spec_version", "_canvas_ack", "canvas")
 HISTORY_LIMIT = 100
-SAVED = ("spec", "history", "future", "data_history", "data_future", "data", "upload_id", "augmentation",
-         "training", "run_id", "name", "admitted", "welcome_dismissed", "gan_part", "gan_other")
 SAVED_HISTORY = 20  # undo steps kept in the workspace file (the session keeps HISTORY_LIMIT)
 WS_COOKIE = "layerlab_ws"  # the browser's last workspace, so retyping the address finds it again
 TEACHER_COOKIE = "layerlab_teacher"  # a proof of the teacher key for this browser session (never the key)
 ONE_YEAR_S = 365 * 24 * 3600
 OTHER_TAB = "This workspace changed in another tab — reloaded its newer work here."
+
+
+def declared(name: str) -> Key:
+    """The declaration of session key `name`; a key `KEYS` does not declare is a KeyError (a bug to fix)."""
+    for k in KEYS:
+        if k.name == name or ("*" in k.name and fnmatch.fnmatchcase(name, k.name)):
+            return k
+    raise KeyError(f"session key {name!r} is not declared in ui.state.KEYS")
+
+
+def peek(name: str) -> Any:
+    """Session key `name`'s value (a copy of a saved one: change it through put), its declared default while
+    unset."""
+    key = declared(name)
+    if key.saved:
+        init()
+    if name not in st.session_state:
+        return copy.deepcopy(key.default)
+    return copy.deepcopy(st.session_state[name]) if key.saved else st.session_state[name]
+
+
+def put(name: str, value: Any) -> None:
+    """Set session key `name` (a saved key is saved to the workspace too)."""
+    if declared(name).saved:
+        _set(name, value)
+    else:
+        st.session_state[name] = value
+
+
+def take(name: str) -> Any:
+    """Session key `name`'s value, removed (a one-time notice is shown once); its default while unset."""
+    default = copy.deepcopy(declared(name).default)
+    return st.session_state.pop(name, default)
+
+
+def has(name: str) -> bool:
+    """Whether session key `name` is set now."""
+    declared(name)
+    return name in st.session_state
 
 
 def default_data(dataset: str | None = None) -> dict:
@@ -63,13 +176,16 @@ def workspaces():
 
 
 def init() -> None:
-    """Open this session's workspace (restoring its saved work), then fill any missing key with its
-    first-visit value (idempotent, cheap)."""
+    """Open this session's workspace (restoring its saved work) or take in what another tab saved since this
+    session last looked (a stat of its file: every accessor calls this, a click's callback too), then fill any
+    missing key with its first-visit value (idempotent)."""
     ss = st.session_state
     if "ws" not in ss:
         _open_workspace()
     else:
         _follow_other_tabs()
+        if "spec_version" in ss:  # set up: spec_version is filled last, and never taken away
+            return
     if "spec" not in ss:
         exp = first_visit()
         ss["spec"] = exp["model"]
@@ -77,14 +193,9 @@ def init() -> None:
         ss.setdefault("training", exp["training"])
     if "data" not in ss:
         ss["data"] = default_data()
-    ss.setdefault("history", [])
-    ss.setdefault("future", [])
-    ss.setdefault("selected", None)
-    ss.setdefault("upload_id", None)
-    ss.setdefault("augmentation", [])
-    ss.setdefault("training", {})
-    ss.setdefault("run_id", None)
-    ss.setdefault("spec_version", 0)
+    for name in ("history", "future", "selected", "upload_id", "augmentation", "training", "run_id", "spec_version"):
+        if name not in ss:
+            ss[name] = copy.deepcopy(declared(name).default)
 
 
 def _open_workspace() -> None:
@@ -161,8 +272,8 @@ def start_new_workspace() -> None:
     """Leave this workspace for a new, empty one (a shared computer): its link still opens it, but the
     browser no longer comes back to it."""
     ss = st.session_state
-    for key in (*SAVED, "ws", "ws_base", "ws_stamp", "selected"):
-        ss.pop(key, None)
+    for key in [k for k in ss if k not in KEPT_FOR_NEXT_PERSON]:  # their work, notices and boxes (their name)
+        del ss[key]
     ss["ws_left"] = True
     st.query_params.pop("ws", None)
     init()
@@ -203,9 +314,9 @@ def is_teacher() -> bool:
     import hmac
 
     ss = st.session_state
-    if ss.get("teacher") is not True:
-        token, proof = teacher_token(), st.context.cookies.get(TEACHER_COOKIE)
-        if token and isinstance(proof, str) and hmac.compare_digest(proof.encode(), token.encode()):
+    if ss.get("teacher") is not True and (token := teacher_token()):  # no key, no teacher: no cookie to read
+        proof = st.context.cookies.get(TEACHER_COOKIE)
+        if isinstance(proof, str) and hmac.compare_digest(proof.encode(), token.encode()):
             ss["teacher"] = True
     return ss.get("teacher") is True
 

@@ -11,6 +11,7 @@ import streamlit as st
 from builder.experiments import experiment as ex
 from builder.model.params import Param
 from builder.train.finetune import total_epochs
+from ui import state
 
 DEFAULT_LOSS = "(usual for the task)"
 FIELD_WIDTH = 170  # px: room for the longest label and value; fields wrap into the column
@@ -53,13 +54,13 @@ def show_changes(changes: dict) -> None:
     for name, value in changes.items():
         p = ex.HYPERPARAMS.get(name)
         if p is None or name == "metrics":
-            st.session_state.pop(widget_key(name), None)
+            state.take(widget_key(name))
         elif name == "early_stopping":
-            st.session_state[widget_key(name)] = value is not None
+            state.put(widget_key(name), value is not None)
         elif name == "loss":
-            st.session_state[widget_key(name)] = value or DEFAULT_LOSS
+            state.put(widget_key(name), value or DEFAULT_LOSS)
         else:
-            st.session_state[widget_key(name)] = p.default if value is None else value
+            state.put(widget_key(name), p.default if value is None else value)
 
 
 def widget(p: Param, training: dict, task: str, disabled: bool = False):

@@ -47,9 +47,9 @@ def _ready(make) -> dict | None:
     try:
         return {"model": make()}
     except PretrainedError as e:
-        st.session_state["build_error"] = f"Could not add the pretrained base: {e.problem.message}"
+        state.put("build_error", f"Could not add the pretrained base: {e.problem.message}")
     except (QuotaExceeded, DiskFull) as e:
-        st.session_state["build_error"] = f"Could not add the pretrained base: {e}"
+        state.put("build_error", f"Could not add the pretrained base: {e}")
     return None
 
 

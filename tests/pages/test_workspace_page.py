@@ -72,6 +72,25 @@ def test_a_made_up_link_gets_a_new_workspace_not_someone_elses(server):
     assert at.session_state["ws"] != "../../etc/passwd" and len(at.session_state["ws"]) == 16
 
 
+def test_a_new_workspace_on_a_shared_computer_keeps_nothing_of_the_last_student(server, monkeypatch):
+    from streamlit.runtime.pages_manager import PagesManager
+
+    made = PagesManager.__init__  # every run through app.py, as on a server (AppTest runs the page alone after one)
+    monkeypatch.setattr(PagesManager, "__init__", lambda self, *a, **k: (
+        made(self, *a, **k), setattr(PagesManager, "uses_pages_directory", False))[0])
+    at = visit()
+    at.text_input(key="ws_name").input("Grace").run()
+    add_a_layer(at)
+    ws = at.session_state["ws"]
+    at.button(key="ws_leave").click().run()
+    assert not at.exception and at.session_state["ws"] != ws
+    assert at.text_input(key="ws_name").value == ""  # her name is not the next student's
+    assert "dropout_1" not in {n["id"] for n in at.session_state["spec"]["nodes"]}
+    at.run()
+    assert not (server / "home" / at.session_state["ws"]).exists()  # nothing of hers was saved into the new one
+    assert saved_state(server, ws)["name"] == "Grace"  # her workspace is kept, for her link
+
+
 def test_teacher_key_opens_the_class_page_and_a_wrong_key_gets_nothing(server, monkeypatch):
     monkeypatch.setenv("LAYERLAB_TEACHER_KEY", "s3cret-key")
     student = visit()

@@ -1,6 +1,6 @@
 """Do the maps point at the object? Scored against the shapes dataset's masks.
 
-A small CNN (tests/explain_fixtures.py) is trained once, seeded, on CPU. For
+A small CNN (tests/builder/explain/conftest.py) is trained once, seeded, on CPU. For
 each method we report, beside the chance level (the mask's area fraction):
 
 * pointing game — strict (the map's maximum on a mask pixel) and with a 1-pixel
@@ -14,7 +14,6 @@ Run with `-s` to see the table (it is copied into README's "Explainability").
 """
 import numpy as np
 import pytest
-from explain_fixtures import trained_shapes_cnn
 
 pytestmark = pytest.mark.slow  # trains a CNN (~10-30 s on 2 CPU cores)
 
@@ -24,16 +23,11 @@ ALL = ("saliency", "smoothgrad", "integrated_gradients", "gradcam", "occlusion",
 
 
 @pytest.fixture(scope="module")
-def cnn():
-    return trained_shapes_cnn()
-
-
-@pytest.fixture(scope="module")
-def table(cnn):
+def table(shapes_cnn):
     from builder.explain import chance, explain, pointing_game, relevance_mass, to_map
     from builder.explain.scoring import _dilate
 
-    model, parts = cnn
+    model, parts = shapes_cnn
     x, masks = parts.x_test[:N_ITEMS], parts.masks_test[:N_ITEMS]
     rows = {"chance": (chance(masks).mean(), chance(_dilate(masks, 1)).mean(), chance(masks).mean())}
     for method in ALL:
@@ -46,8 +40,8 @@ def table(cnn):
     return rows
 
 
-def test_the_cnn_learned_the_shapes(cnn):
-    model, parts = cnn
+def test_the_cnn_learned_the_shapes(shapes_cnn):
+    model, parts = shapes_cnn
     accuracy = (model.predict(parts.x_test, verbose=0).argmax(axis=1) == parts.y_test).mean()
     assert accuracy >= 0.9, accuracy  # explanations of a guessing model would prove nothing
 
@@ -74,11 +68,11 @@ def test_every_model_based_method_beats_chance(table):
         assert pg1 > chance_pg1 + 0.3 and rm > 1.2 * chance_rm, (method, table[method])
 
 
-def test_model_randomization_sanity_check(cnn):
+def test_model_randomization_sanity_check(shapes_cnn):
     from builder.explain import model_randomization_check
     from builder.explain.sanity import THRESHOLD
 
-    model, parts = cnn
+    model, parts = shapes_cnn
     x = parts.x_test[:16]
     results = {m: model_randomization_check(model, x, m, **OPTIONS.get(m, {})) for m in ALL}
     print(f"\n{'method':24s} {'rank corr.':>10s}  passed (threshold {THRESHOLD})")
@@ -91,10 +85,10 @@ def test_model_randomization_sanity_check(cnn):
     assert not control.passed and control.correlation > 0.99, control
 
 
-def test_randomized_copy_leaves_the_model_alone(cnn):
+def test_randomized_copy_leaves_the_model_alone(shapes_cnn):
     from builder.explain.sanity import randomized_copy
 
-    model, parts = cnn
+    model, parts = shapes_cnn
     before = [w.copy() for w in model.get_weights()]
     copy = randomized_copy(model, seed=1)
     assert all(np.array_equal(a, b) for a, b in zip(before, model.get_weights(), strict=True))

@@ -5,7 +5,6 @@ import time
 
 import numpy as np
 import pytest
-from explain_fixtures import CNN_SPEC, DATA, TRAINING, trained_shapes_cnn
 
 keras = pytest.importorskip("keras")
 
@@ -97,20 +96,19 @@ def test_live_boundary_grid(tmp_path):
 
 # -- command line -------------------------------------------------------------------
 @pytest.fixture(scope="module")
-def run_dir(tmp_path_factory):
+def run_dir(tmp_path_factory, shapes_cnn, shapes_experiment):
     """A finished run folder: the trained shapes CNN and the experiment that made it."""
-    model, parts = trained_shapes_cnn()
+    model, _ = shapes_cnn
     folder = tmp_path_factory.mktemp("run")
     model.save(folder / "model.keras")
-    experiment = {"format": "layerlab/experiment@1", "model": CNN_SPEC, "data": DATA, "training": TRAINING}
-    (folder / "experiment.json").write_text(json.dumps(experiment))
+    (folder / "experiment.json").write_text(json.dumps(shapes_experiment))
     return folder
 
 
-def test_cli_writes_maps_and_overlays_for_the_runs_test_items(run_dir, tmp_path, capsys):
+def test_cli_writes_maps_and_overlays_for_the_runs_test_items(run_dir, shapes_cnn, tmp_path, capsys):
     from PIL import Image
 
-    model, parts = trained_shapes_cnn()
+    model, parts = shapes_cnn
     assert cli_explain(run_dir, "gradcam", 3, tmp_path) == 0
     assert "wrote 3 gradcam explanations" in capsys.readouterr().out
     maps = np.load(tmp_path / "maps_gradcam.npy")
@@ -125,14 +123,14 @@ def test_cli_writes_maps_and_overlays_for_the_runs_test_items(run_dir, tmp_path,
     assert np.load(tmp_path / "attributions_gradcam.npy").shape == (3, 28, 28)
 
 
-def test_cli_default_folder_and_probe_fallback(run_dir, tmp_path, capsys):
+def test_cli_default_folder_and_probe_fallback(run_dir, shapes_cnn, tmp_path, capsys):
     assert cli_explain(run_dir, "saliency", 2, None) == 0
     assert (run_dir / "explain" / "saliency" / "001_saliency_overlay.png").exists()
     # a run whose dataset cannot be loaded falls back to its saved probes, and says so
     bare = tmp_path / "bare"
     (bare / "live").mkdir(parents=True)
     (bare / "model.keras").write_bytes((run_dir / "model.keras").read_bytes())
-    _, parts = trained_shapes_cnn()
+    _, parts = shapes_cnn
     np.savez(bare / "live" / "probes.npz", x=parts.x_test[:4], y=parts.y_test[:4])
     capsys.readouterr()
     assert cli_explain(bare, "occlusion", 10, tmp_path / "out") == 0

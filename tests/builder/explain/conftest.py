@@ -1,14 +1,11 @@
 """Shared set-up for the explainability tests: a small CNN trained on the shapes dataset.
 
-Trained once per test session (module/session fixtures call `trained_shapes_cnn`),
-seeded, on CPU; the spec goes through `builder.graph.build.build_model` like any
+Trained once per test session, seeded, on CPU; the spec goes through `builder.graph.build.build_model` like any
 Layerlab model.
 """
 from __future__ import annotations
 
-import functools
-
-import numpy as np
+import pytest
 
 CNN_SPEC = {
     "format": "layerlab/model@1",
@@ -29,17 +26,15 @@ DATA = {"dataset": "shapes", "options": {"n_samples": 900, "seed": 0}, "validati
 TRAINING = {"task": "classification", "optimizer": "adam", "learning_rate": 0.003, "batch_size": 32, "epochs": 8, "seed": 0}
 
 
-def shapes_data(n_samples: int, seed: int):
-    """(x, y, masks) from the datasets package."""
-    from datasets import registry
-
-    ds = registry.load("shapes", n_samples=n_samples, seed=seed)
-    return ds.x.astype("float32"), np.asarray(ds.y), np.asarray(ds.masks, dtype=bool)
+@pytest.fixture(scope="session")
+def shapes_experiment() -> dict:
+    """The experiment the shapes CNN is trained by (layerlab/experiment@1)."""
+    return {"format": "layerlab/experiment@1", "model": CNN_SPEC, "data": DATA, "training": TRAINING}
 
 
-@functools.cache
-def trained_shapes_cnn():
-    """(model, splits) — trained once per process."""
+@pytest.fixture(scope="session")
+def shapes_cnn():
+    """(model, splits): the shapes CNN, trained once per test session."""
     import keras
 
     from builder.graph.build import build_model
