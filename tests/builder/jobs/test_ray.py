@@ -33,7 +33,7 @@ def cluster():
 
 @pytest.fixture(scope="module")
 def jobs(cluster, tmp_path_factory):
-    manager = RayJobManager(tmp_path_factory.mktemp("ray"), cpus=1, gpus=0)
+    manager = RayJobManager(tmp_path_factory.mktemp("ray"), cpus=1, gpus=0, warm=0)
     yield manager
     manager.shutdown()
 
@@ -94,7 +94,7 @@ def test_a_restarted_server_resumes_a_ray_run_from_its_checkpoint_and_continue_w
     cut = tmp_path / "runs" / "cut"
     runfolder.write_json(cut / runfolder.EXPERIMENT, digits_experiment(epochs=4))
     runfolder.write_status(cut, status="running", epochs=4, manager_pid=gone.pid, pid=gone.pid, finished=None)
-    jobs = RayJobManager(tmp_path / "runs", cpus=1, gpus=0)
+    jobs = RayJobManager(tmp_path / "runs", cpus=1, gpus=0, warm=0)
     try:
         assert jobs.recovered.wait(60) and jobs.resumed == ["cut"]
         status = jobs.wait("cut", timeout=180)
@@ -111,7 +111,7 @@ def test_a_restarted_server_resumes_a_ray_run_from_its_checkpoint_and_continue_w
 
 
 def test_runs_queue_while_the_cluster_is_full(cluster, tmp_path):
-    jobs = RayJobManager(tmp_path, cpus=2, gpus=0)  # one run takes both CPUs
+    jobs = RayJobManager(tmp_path, cpus=2, gpus=0, warm=0)  # one run takes both CPUs
     try:
         first = jobs.submit(digits_experiment(epochs=300, batch_size=16))
         assert wait_for(lambda: first in jobs.running(), 120)
