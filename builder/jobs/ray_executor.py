@@ -88,6 +88,7 @@ class TrainActor:
 
     def __init__(self, threads: int, warm: bool = False):
         """`warm`: do one tiny run now, so the first real run starts as fast as a later one."""
+        devices.share_gpu_memory()  # several actors share a GPU (fractions), and a warm one idles on it
         import keras  # noqa: F401 - the backend first, then its thread pools
 
         devices.apply_backend_threads(devices.ThreadPlan(threads))
