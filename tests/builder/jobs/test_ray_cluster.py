@@ -7,7 +7,7 @@ here through Ray. The manager keeps both workers' actors warm: later runs reuse 
 import zipfile
 
 import pytest
-from train_fixtures import digits_experiment
+from train_fixtures import digits_experiment, wait_for
 
 from builder.store import runfolder
 
@@ -77,6 +77,20 @@ def test_later_runs_reuse_the_warm_actors_and_a_third_waits_for_room(jobs):
     statuses = [jobs.wait(run_id, timeout=240) for run_id in run_ids]
     assert [s["status"] for s in statuses] == ["completed"] * 3, statuses
     assert {s["pid"] for s in statuses[:2]} == earlier  # the two warm actors, cleaned between runs
+    for run_id in run_ids:
+        assert_files_came_back(jobs.root / run_id)
+
+
+def test_a_warm_actor_whose_run_was_stopped_trains_the_next_run_whole(jobs):
+    long_run = jobs.submit(digits_experiment(epochs=300, batch_size=16))
+    assert wait_for(lambda: runfolder.read_jsonl(jobs.root / long_run / runfolder.METRICS), 120)
+    assert jobs.stop(long_run)
+    stopped = jobs.wait(long_run, timeout=60)
+    assert stopped["status"] == "stopped" and stopped["epochs_done"] < 300
+    run_ids = [jobs.submit(digits_experiment(epochs=EPOCHS, seed=seed)) for seed in (6, 7)]
+    statuses = [jobs.wait(run_id, timeout=240) for run_id in run_ids]
+    assert [s["status"] for s in statuses] == ["completed", "completed"], statuses  # the stop flag went down
+    assert stopped["pid"] in {s["pid"] for s in statuses}  # one of them on the stopped run's actor
     for run_id in run_ids:
         assert_files_came_back(jobs.root / run_id)
 
