@@ -146,12 +146,13 @@ class Tab:
             raise PageError(f"no widget labelled {label!r} on the page (have: {sorted(self.widgets)[:20]})")
         return self.widgets[label]
 
-    async def press(self, label: str, kind: str = "click") -> float:
+    async def press(self, label: str, kind: str | None = None) -> float:
+        """Press the button labelled `label`; its response counts as `click <label>` unless `kind` says."""
         element, fragment = self.widget(label)
         button = element.button
         if button.disabled:
             raise PageError(f"the {label!r} button is disabled")
-        return await self.rerun((WidgetState(id=button.id, trigger_value=True),), fragment, kind)
+        return await self.rerun((WidgetState(id=button.id, trigger_value=True),), fragment, kind or f"click {label}")
 
     async def choose(self, label: str, option_part: str) -> float:
         """Pick the first option of a selectbox whose text contains `option_part`."""
@@ -435,7 +436,7 @@ def fmt(v, unit: str = "s") -> str:
 def report(students: list[Student], timings: Timings, samples: list[dict], runs_dir: Path, wall_s: float) -> bool:
     print(f"\n{len(students)} students · page responses (BackMsg rerun → script finished):")
     for kind, values in sorted(timings.by_kind.items()) + [("all", timings.all())]:
-        print(f"  {kind:6} n={len(values):5}  p50 {fmt(percentile(values, 50))}  p95 {fmt(percentile(values, 95))}"
+        print(f"  {kind:12} n={len(values):5}  p50 {fmt(percentile(values, 50))}  p95 {fmt(percentile(values, 95))}"
               f"  max {fmt(max(values) if values else None)}")
     print("\nper student: Train → first curve point, Train → finished on the page, page lag behind status.json")
     firsts, ends = [], []

@@ -19,7 +19,7 @@ from builder.train import checkpoint
 
 ray = pytest.importorskip("ray", reason="Ray is not installed: pip install -r requirements-ray.txt")
 
-from builder.jobs.ray_executor import RayJobManager  # noqa: E402
+from builder.jobs.ray_executor import RayJobManager, runs_that_fit  # noqa: E402
 
 pytestmark = pytest.mark.slow
 
@@ -143,3 +143,10 @@ def test_missing_ray_says_how_to_install_it(monkeypatch):
     monkeypatch.setitem(sys.modules, "ray", None)  # as if it were not installed
     with pytest.raises(RayUnavailable, match="pip install -r requirements-ray.txt"):
         connect()
+
+
+def test_the_warm_pool_fills_what_the_cluster_holds():
+    assert runs_that_fit({"CPU": 2.0}, cpus=1, gpus=0) == 2
+    assert runs_that_fit({"CPU": 16.0, "GPU": 2.0}, cpus=1, gpus=0.25) == 8  # the GPUs bound it
+    assert runs_that_fit({"CPU": 3.0, "GPU": 4.0}, cpus=2, gpus=0.5) == 1  # the CPUs bound it
+    assert runs_that_fit({"CPU": 0.0}, cpus=1, gpus=0) == 0  # a head without CPUs keeps no actor
