@@ -69,7 +69,7 @@ class PageError(RuntimeError):
 
 @dataclass
 class Timings:
-    """Every page response of the class, by kind: open, edit, click, poll (seconds)."""
+    """Every page response of the class, by kind: open, edit, click <button>, poll (seconds)."""
 
     by_kind: dict[str, list[float]] = field(default_factory=dict)
 
@@ -112,7 +112,7 @@ class Tab:
         self._tasks.append(asyncio.create_task(self._receive()))
         self.query, self.page_name = query, page
         await self.rerun(kind="open")
-        self.page_name = ""  # the page's hash (new_session) names it from now on
+        self.page_name = ""  # the page's hash (the navigation message) names it from now on
         self._tasks.append(asyncio.create_task(self._auto_rerun()))
 
     async def close(self) -> None:
