@@ -102,3 +102,9 @@ def fast_path() -> str:
 
 def ray_address() -> str | None:
     return text("LAYERLAB_RAY_ADDRESS") or None
+
+
+def ray_warm_actors() -> int | None:
+    """LAYERLAB_RAY_WARM_ACTORS: Ray actors kept with Keras loaded (0: none); None when unset or not a number."""
+    raw = text("LAYERLAB_RAY_WARM_ACTORS").strip()
+    return int(raw) if raw.isdigit() else None

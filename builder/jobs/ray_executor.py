@@ -18,6 +18,13 @@ from the server's run folder: Continue sends it (with the experiment, status
 and metrics) to a new actor, and a starting manager resumes the runs a dead
 server left (`jobs.recover`, as the local manager does).
 
+Warm actors: the manager keeps a few actors with Keras imported and one tiny
+run done (`worker.warm_up`), each holding its run's resources, so a run that
+finds one free shows its first point in about a second instead of the 5–10 s
+a new Ray worker spends importing Keras. A finished run's actor is cleaned and
+kept while the pool is short of its size (LAYERLAB_RAY_WARM_ACTORS) and no run
+waits for room; otherwise it ends and frees its resources for the waiting run.
+
 Ray is optional (requirements-ray.txt) and imported only here.
 """
 from __future__ import annotations
@@ -32,7 +39,7 @@ from builder import settings
 from builder.files import atomic_write_bytes
 from builder.jobs.recovery import queue_continue, recover
 from builder.jobs.submission import admit_new_run, checked, create_run, wait_until_final
-from builder.jobs.worker import run_job
+from builder.jobs.worker import run_job, warm_up
 from builder.model.spec import SpecError
 from builder.store import runfolder
 from builder.store.workspace import check_access, note_stopper, owner_tag
@@ -43,6 +50,7 @@ from builder.train.loop import epoch_line
 INSTALL_HINT = "the Ray executor needs Ray, which is not installed: pip install -r requirements-ray.txt"
 ROOT = Path(__file__).resolve().parents[2]
 POLL_S = 0.25  # how often files are pulled from a running actor
+MAX_AUTO_WARM = 4  # warm actors when LAYERLAB_RAY_WARM_ACTORS is unset (each holds Keras: ~0.5 GB)
 
 
 class RayUnavailable(ValueError):
@@ -75,27 +83,45 @@ def runtime_env() -> dict:
 
 
 class TrainActor:
-    """Lives on a Ray worker: trains one run in a thread, answers `changes` and `stop` meanwhile."""
+    """Lives on a Ray worker: trains one run at a time in a thread, answers `changes` and `stop` meanwhile;
+    `reset` readies it for the next run."""
 
-    def __init__(self, threads: int):
-        import tempfile
+    def __init__(self, threads: int, warm: bool = False):
+        """`warm`: do one tiny run now, so the first real run starts as fast as a later one."""
+        devices.share_gpu_memory()  # several actors share a GPU (fractions), and a warm one idles on it
+        import keras  # noqa: F401 - the backend first, then its thread pools
 
-        self.dir = Path(tempfile.mkdtemp(prefix="layerlab-ray-"))
-        self.threads = threads
+        devices.apply_backend_threads(devices.ThreadPlan(threads))
+        if warm:
+            warm_up()
         self.flag = threading.Event()
+        self.dir: Path | None = None
         self.seen: dict[str, tuple] = {}
+        self.reset()
 
     def pid(self) -> int:
         return os.getpid()
+
+    def reset(self) -> None:
+        """A fresh folder (the last run's removed: its files have all travelled), the stop flag down, Keras's
+        graph of the last model freed."""
+        import shutil
+        import tempfile
+
+        import keras
+
+        if self.dir is not None:
+            shutil.rmtree(self.dir, ignore_errors=True)
+            keras.backend.clear_session()
+        self.dir = Path(tempfile.mkdtemp(prefix="layerlab-ray-"))
+        self.seen = {}
+        self.flag.clear()
 
     def train(self, experiment: dict, files: dict, more_epochs: int | None = None) -> str:
         """A new run, or (`more_epochs` not None, as worker.run_job takes it) one going on from the
         checkpoint among `files`."""
         for name, data in files.items():
             (self.dir / name).write_bytes(data)
-        import keras  # noqa: F401 - the backend first, then its thread pools
-
-        devices.apply_backend_threads(devices.ThreadPlan(self.threads))
         return run_job(experiment, self.dir, more_epochs, self.flag)
 
     def changes(self) -> dict:
@@ -115,15 +141,19 @@ class TrainActor:
         self.flag.set()
 
 
+def new_actor(ray, cpus: float, gpus: float, warm: bool = False):
+    """A TrainActor asking for `cpus` CPUs and `gpus` of a GPU; Ray starts it when they are free."""
+    actor = ray.remote(max_concurrency=4, max_restarts=0)(TrainActor)  # train + changes + stop at once
+    return actor.options(num_cpus=cpus, num_gpus=gpus, runtime_env=runtime_env()).remote(max(1, int(cpus)), warm)
+
+
 class RemoteRun:
     """One run on a Ray actor, mirrored into its local run folder."""
 
-    def __init__(self, ray, run_dir: Path, cpus: float, gpus: float, more_epochs: int | None = None):
-        """`more_epochs`: None trains a new run; else it goes on from the checkpoint (see TrainActor.train)."""
-        self.ray, self.dir = ray, Path(run_dir)
-        actor = ray.remote(max_concurrency=4, max_restarts=0)(TrainActor)  # train + changes + stop at once
-        self.actor = actor.options(num_cpus=cpus, num_gpus=gpus, runtime_env=runtime_env()).remote(
-            max(1, int(cpus)))
+    def __init__(self, ray, run_dir: Path, actor, more_epochs: int | None = None):
+        """`actor`: a TrainActor (new_actor), fresh or reset. `more_epochs`: None trains a new run; else it goes
+        on from the checkpoint (see TrainActor.train)."""
+        self.ray, self.dir, self.actor = ray, Path(run_dir), actor
         self.pid_ref = self.actor.pid.remote()  # resolves when Ray has placed the actor: no longer queued
         names = [runfolder.EXPERIMENT, runfolder.STATUS]
         if more_epochs is not None:
@@ -164,13 +194,21 @@ class RemoteRun:
 class RayJobManager:
     """JobManager's interface on a Ray cluster (see builder.jobs.local for the contract)."""
 
-    def __init__(self, runs_root, address: str | None = None, cpus: float | None = None, gpus: float | None = None):
+    def __init__(self, runs_root, address: str | None = None, cpus: float | None = None, gpus: float | None = None,
+                 warm: int | None = None):
+        """`warm`: actors kept warm (LAYERLAB_RAY_WARM_ACTORS; unset: as many runs as the cluster fits now,
+        at most MAX_AUTO_WARM)."""
         self.root = Path(runs_root)
         self.root.mkdir(parents=True, exist_ok=True)
         self.ray = connect(address)
         self.cpus = cpus or settings.number("LAYERLAB_RAY_CPUS", 1)
-        has_gpu = self.ray.cluster_resources().get("GPU", 0) > 0
-        self.gpus = gpus if gpus is not None else settings.number("LAYERLAB_RAY_GPUS", 0.25 if has_gpu else 0)
+        resources = self.ray.cluster_resources()
+        self.gpus = gpus if gpus is not None else settings.number("LAYERLAB_RAY_GPUS",
+                                                                  0.25 if resources.get("GPU", 0) > 0 else 0)
+        self.warm = warm if warm is not None else settings.ray_warm_actors()
+        if self.warm is None:
+            self.warm = min(MAX_AUTO_WARM, runs_that_fit(resources, self.cpus, self.gpus))
+        self._spare = [new_actor(self.ray, self.cpus, self.gpus, warm=True) for _ in range(self.warm)]
         self._runs: dict[str, RemoteRun] = {}  # submission order: the queue order
         self._lock = threading.RLock()
         self._closed = False
@@ -191,7 +229,7 @@ class RayJobManager:
                 raise RuntimeError("the job manager is shut down")
             active = self._active_of(workspace, sweep) if workspace or sweep else 0
             run_id = admit_new_run(self.root, exp, workspace, active, sweep, trial)
-            self._runs[run_id] = RemoteRun(self.ray, self.root / run_id, self.cpus, self.gpus)
+            self._runs[run_id] = RemoteRun(self.ray, self.root / run_id, self._actor())
         return run_id
 
     def resume(self, run_id: str, more_epochs: int, workspace: str | None = None) -> None:
@@ -200,7 +238,7 @@ class RayJobManager:
             if self._closed:
                 raise RuntimeError("the job manager is shut down")
             queue_continue(self.root, run_id, workspace, self._active_of(workspace) if workspace else 0)
-            self._runs[run_id] = RemoteRun(self.ray, self.root / run_id, self.cpus, self.gpus, more_epochs)
+            self._runs[run_id] = RemoteRun(self.ray, self.root / run_id, self._actor(), more_epochs)
 
     def stop(self, run_id: str, workspace: str | None = None) -> bool:
         """As the local manager's: only the run's owner (or the teacher) may stop it (NotYourRun)."""
@@ -244,7 +282,10 @@ class RayJobManager:
         return []  # each actor sizes its pools from its declared CPUs
 
     def wait_ready(self, timeout: float = 60.0) -> bool:
-        return True  # no warm workers: Ray starts an actor per run
+        """The warm actors are placed and warmed up (False if not within `timeout`)."""
+        with self._lock:
+            pings = [actor.pid.remote() for actor in self._spare]
+        return len(self.ray.wait(pings, num_returns=len(pings), timeout=timeout)[0]) == len(pings)
 
     def wait(self, run_id: str, timeout: float = 120.0) -> dict:
         self.recovered.wait(timeout)
@@ -264,6 +305,9 @@ class RayJobManager:
                 self.stop(run_id)
             for remote in self._runs.values():
                 remote.stop()
+            for actor in self._spare:
+                self.ray.kill(actor)
+            self._spare.clear()
         end = time.monotonic() + timeout
         while time.monotonic() < end and self._runs:
             time.sleep(0.05)
@@ -276,6 +320,22 @@ class RayJobManager:
             self._runs.clear()
 
     # -- internals ---------------------------------------------------------------------------------
+    def _actor(self):
+        """A warm actor when one is free, else a new one (queued by Ray until its resources are free)."""
+        return self._spare.pop(0) if self._spare else new_actor(self.ray, self.cpus, self.gpus)
+
+    def _release(self, actor) -> None:
+        """A finished run's actor: kept warm for the next run while the pool is short and no run waits for
+        room (a waiting run needs the resources it holds); else ended."""
+        if not self._closed and len(self._spare) < self.warm and not self.queued():
+            try:
+                self.ray.get(actor.reset.remote(), timeout=30)
+                self._spare.append(actor)
+                return
+            except (self.ray.exceptions.RayError, TimeoutError):
+                pass  # not fit to keep: ended below
+        self.ray.kill(actor)
+
     def _active_of(self, workspace: str | None, sweep: str | None = None) -> int:
         """Runs of `sweep`, or else the workspace's single runs (its sweeps' trials apart)."""
         statuses = [runfolder.read_status(self.root / r) for r in self._runs]
@@ -292,7 +352,7 @@ class RayJobManager:
             if not self._closed:
                 submitted, self._runs = self._runs, {}
                 for run_id, more_epochs in queued_again:  # before any submitted meanwhile
-                    self._runs[run_id] = RemoteRun(self.ray, self.root / run_id, self.cpus, self.gpus, more_epochs)
+                    self._runs[run_id] = RemoteRun(self.ray, self.root / run_id, self._actor(), more_epochs)
                 self._runs.update(submitted)
         self.recovered.set()
 
@@ -313,8 +373,15 @@ class RayJobManager:
             runfolder.write_status(self.root / run_id, status="failed", finished=time.time(), error=death_reason(e))
             return True
         if ended:
-            remote.kill()
+            self._release(remote.actor)
         return ended
+
+
+def runs_that_fit(resources: dict, cpus: float, gpus: float) -> int:
+    """How many runs asking for `cpus` CPUs and `gpus` of a GPU the cluster's `resources` hold at once."""
+    fits = [resources.get("CPU", 0) // cpus] if cpus > 0 else []
+    fits += [resources.get("GPU", 0) // gpus] if gpus > 0 else []
+    return int(min(fits)) if fits else 0
 
 
 def death_reason(error: Exception) -> str:
@@ -337,8 +404,8 @@ def cli_train(experiment_path, out_dir, address: str | None = None) -> int:
         return 1
     run_dir = Path(out_dir)
     create_run(run_dir.parent, exp, run_dir)
-    remote = RemoteRun(ray, run_dir, settings.number("LAYERLAB_RAY_CPUS", 1),
-                       settings.number("LAYERLAB_RAY_GPUS", 0))
+    remote = RemoteRun(ray, run_dir, new_actor(ray, settings.number("LAYERLAB_RAY_CPUS", 1),
+                                               settings.number("LAYERLAB_RAY_GPUS", 0)))
     print(f"training {exp.title} → {run_dir} (on Ray)", flush=True)
     shown, state = 0, None
     try:

@@ -19,7 +19,7 @@ from builder.train import checkpoint
 
 ray = pytest.importorskip("ray", reason="Ray is not installed: pip install -r requirements-ray.txt")
 
-from builder.jobs.ray_executor import RayJobManager  # noqa: E402
+from builder.jobs.ray_executor import RayJobManager, runs_that_fit  # noqa: E402
 
 pytestmark = pytest.mark.slow
 
@@ -33,7 +33,7 @@ def cluster():
 
 @pytest.fixture(scope="module")
 def jobs(cluster, tmp_path_factory):
-    manager = RayJobManager(tmp_path_factory.mktemp("ray"), cpus=1, gpus=0)
+    manager = RayJobManager(tmp_path_factory.mktemp("ray"), cpus=1, gpus=0, warm=0)
     yield manager
     manager.shutdown()
 
@@ -94,7 +94,7 @@ def test_a_restarted_server_resumes_a_ray_run_from_its_checkpoint_and_continue_w
     cut = tmp_path / "runs" / "cut"
     runfolder.write_json(cut / runfolder.EXPERIMENT, digits_experiment(epochs=4))
     runfolder.write_status(cut, status="running", epochs=4, manager_pid=gone.pid, pid=gone.pid, finished=None)
-    jobs = RayJobManager(tmp_path / "runs", cpus=1, gpus=0)
+    jobs = RayJobManager(tmp_path / "runs", cpus=1, gpus=0, warm=0)
     try:
         assert jobs.recovered.wait(60) and jobs.resumed == ["cut"]
         status = jobs.wait("cut", timeout=180)
@@ -111,7 +111,7 @@ def test_a_restarted_server_resumes_a_ray_run_from_its_checkpoint_and_continue_w
 
 
 def test_runs_queue_while_the_cluster_is_full(cluster, tmp_path):
-    jobs = RayJobManager(tmp_path, cpus=2, gpus=0)  # one run takes both CPUs
+    jobs = RayJobManager(tmp_path, cpus=2, gpus=0, warm=0)  # one run takes both CPUs
     try:
         first = jobs.submit(digits_experiment(epochs=300, batch_size=16))
         assert wait_for(lambda: first in jobs.running(), 120)
@@ -143,3 +143,10 @@ def test_missing_ray_says_how_to_install_it(monkeypatch):
     monkeypatch.setitem(sys.modules, "ray", None)  # as if it were not installed
     with pytest.raises(RayUnavailable, match="pip install -r requirements-ray.txt"):
         connect()
+
+
+def test_the_warm_pool_fills_what_the_cluster_holds():
+    assert runs_that_fit({"CPU": 2.0}, cpus=1, gpus=0) == 2
+    assert runs_that_fit({"CPU": 16.0, "GPU": 2.0}, cpus=1, gpus=0.25) == 8  # the GPUs bound it
+    assert runs_that_fit({"CPU": 3.0, "GPU": 4.0}, cpus=2, gpus=0.5) == 1  # the CPUs bound it
+    assert runs_that_fit({"CPU": 0.0}, cpus=1, gpus=0) == 0  # a head without CPUs keeps no actor
