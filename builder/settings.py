@@ -101,3 +101,15 @@ def fast_path() -> str:
 
 def ray_address() -> str | None:
     return text("LAYERLAB_RAY_ADDRESS") or None
+
+
+def current() -> dict[str, str]:
+    """Every LAYERLAB_* setting of this process, to hand to a process that does not inherit this environment."""
+    return {name: value for name, value in os.environ.items() if name.startswith("LAYERLAB_")}
+
+
+def adopt(handed: dict[str, str]) -> None:
+    """Make this process's LAYERLAB_* settings exactly `handed` (`current()` of another process)."""
+    for name in [n for n in os.environ if n.startswith("LAYERLAB_") and n not in handed]:
+        del os.environ[name]
+    os.environ.update({name: value for name, value in handed.items() if name.startswith("LAYERLAB_")})
