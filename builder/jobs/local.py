@@ -57,8 +57,8 @@ from builder.train import checkpoint, devices
 
 _SPAWN_LOCK = threading.Lock()  # process-wide: _main_hidden swaps a global
 MEMORY_CHECK_S = 2.0  # how often the pool's memory is measured (reading /proc for every worker)
-MEMORY_FULL_NOTE = ("waiting: the server's memory for training is full; this run goes on from its last epoch "
-                    "when another ends")
+MEMORY_FULL_NOTE = ("paused while the server's memory for training was full; it goes on from its last epoch "
+                    "when another run ends")
 
 
 @contextmanager
@@ -132,6 +132,7 @@ class JobManager:
         self._slots: list[_Slot] = []
         self._memory: dict[int, float] = {}  # worker pid → its proportional set size (MB), last measured
         self._back_to_queue: set[str] = set()  # runs stopped because the pool's memory is full
+        self._memory_full = False  # the pool went over its budget: no new worker until one ends
         self._started = not lazy
         self._closed = False
         self.resumed: list[str] = []  # runs going on from their checkpoint after a restart (once `recovered`)
@@ -378,24 +379,29 @@ class JobManager:
         idle = sum(1 for s in self._slots if not s.used)
         for_runs = max(0, len(self._pending) - idle)
         spares = max(0, self.spare - max(0, idle - len(self._pending)))
-        wanted, count = [], len(self._slots)
+        wanted = []
         for warm in [False] * for_runs + [self.warm] * spares:
-            if not self._room_for_one_more(count + len(wanted)):
+            if not self._room_for_one_more(len(wanted)):
                 break
             wanted.append(warm)
         return wanted
 
-    def _room_for_one_more(self, workers: int) -> bool:
-        """Below `max_concurrent` workers, and their memory (as measured, at least the reserve each) plus a
-        reserve for one more within the pool's budget. The first worker always has room: one run always trains
-        (its own cap, LAYERLAB_MAX_WORKER_MB, bounds it)."""
+    def _room_for_one_more(self, starting: int) -> bool:
+        """Room for another worker besides the `starting` ones: fewer than `max_concurrent` workers (one whose
+        run ended is leaving and does not count), their memory (as measured, at least the reserve each, the
+        leaving ones too) plus a reserve for each new one within the pool's budget, and the pool has not gone
+        over it since a worker last ended. The first worker always has room: one run always trains (its own
+        cap, LAYERLAB_MAX_WORKER_MB, bounds it)."""
+        workers = starting + sum(1 for s in self._slots if not s.used or s.run_id)
         if workers >= self.max_concurrent:
             return False
         if workers == 0:
             return True
+        if self._memory_full:
+            return False
         reserve, budget = limits.get("worker_reserve_mb") / limits.MB, limits.get("max_pool_mb") / limits.MB
         held = sum(max(self._memory.get(s.process.pid, 0.0), reserve) for s in self._slots)
-        return held + reserve * (workers - len(self._slots) + 1) <= budget
+        return held + reserve * (starting + 1) <= budget
 
     def _recover(self) -> None:
         """Take over what a gone server left (`recover`): its runs go before any submitted meanwhile."""
@@ -458,6 +464,7 @@ class JobManager:
                 continue
             self._slots.remove(slot)
             self._memory.pop(slot.process.pid, None)
+            self._memory_full = False
             if slot.run_id:
                 ended.append((slot.run_id, slot.process.exitcode))
                 self._back_to_queue.discard(slot.run_id)
@@ -487,8 +494,8 @@ class JobManager:
             runfolder.write_status(run_dir, status="failed", finished=time.time(), error=death_reason(exitcode))
 
     def _measure_memory(self) -> None:
-        """Measure every worker (outside the lock); when the pool is over its budget, the newest run stops
-        (it saves its checkpoint) and goes back to the queue."""
+        """Measure every worker (outside the lock); when the pool is over its budget, an idle spare ends, or
+        else the newest run stops (it saves its checkpoint) and goes back to the queue."""
         with self._lock:
             pids = [s.process.pid for s in self._slots]
         memory = {pid: devices.memory_mb(pid) for pid in pids}
@@ -497,8 +504,13 @@ class JobManager:
             self._memory = memory
             if sum(memory.values()) <= budget:
                 return
+            self._memory_full = True
+            idle = [s for s in self._slots if not s.used]
             training = [s for s in self._slots if s.run_id and s.run_id not in self._back_to_queue]
-            if len(training) > 1:  # the last run keeps going: its own cap (LAYERLAB_MAX_WORKER_MB) bounds it
+            if idle:  # a spare goes first
+                idle[-1].used = True
+                idle[-1].jobs.put(None)
+            elif len(training) > 1:  # the last run keeps going: its own cap (LAYERLAB_MAX_WORKER_MB) bounds it
                 newest = max(training, key=lambda s: s.handed)
                 self._back_to_queue.add(newest.run_id)
                 newest.stop_flag.set()

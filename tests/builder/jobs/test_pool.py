@@ -5,7 +5,7 @@ import threading
 import pytest
 from train_fixtures import digits_experiment, wait_for
 
-from builder.jobs.local import JobManager
+from builder.jobs.local import MEMORY_FULL_NOTE, JobManager
 from builder.store import runfolder
 from builder.store.workspace import QuotaExceeded
 from builder.train import devices
@@ -110,3 +110,25 @@ def test_fifty_presses_of_train_give_one_run(tmp_path, monkeypatch):
     assert all("already have a run" in message for message in refused)
     assert [p.name for p in tmp_path.iterdir()] == made  # one run folder: the refused presses made none
     assert manager.queued() == made
+
+
+def test_a_run_that_takes_the_pool_past_its_budget_goes_back_to_the_queue_and_finishes(tmp_path, monkeypatch):
+    monkeypatch.setenv("LAYERLAB_WORKER_RESERVE_MB", "50")
+    manager = JobManager(tmp_path, max_concurrent=4, warm=False)
+    try:
+        first = manager.submit(digits_experiment(**LONG), workspace="student-one")
+        assert wait_for(lambda: epochs_logged(manager, first) >= 1, 180)
+        assert wait_for(lambda: manager.pool_memory_mb() > 0, 30)
+        # room by the reserve for a second worker, not for what it takes once it trains
+        monkeypatch.setenv("LAYERLAB_MAX_POOL_MB", str(int(manager.pool_memory_mb() + 100)))
+        second = manager.submit(digits_experiment(epochs=3), workspace="student-two")
+        notes = []
+        assert wait_for(lambda: notes.append(manager.status(second).get("note")) or MEMORY_FULL_NOTE in notes, 180)
+        assert manager.status(first)["status"] == "running"  # the older run kept going
+        manager.stop(first)
+        status = manager.wait(second, timeout=240)
+    finally:
+        manager.shutdown()
+    assert status["status"] == "completed", status
+    epochs = [row["epoch"] for row in runfolder.read_jsonl(tmp_path / second / runfolder.METRICS)]
+    assert epochs == [1, 2, 3]  # each epoch once, whether it went on from a checkpoint or started afresh
