@@ -390,12 +390,12 @@ class JobManager:
         """Room for another worker besides the `starting` ones: fewer than `max_concurrent` workers (one whose
         run ended is leaving and does not count), their memory (as measured, at least the reserve each, the
         leaving ones too) plus a reserve for each new one within the pool's budget, and the pool has not gone
-        over it since a worker last ended. The first worker always has room: one run always trains (its own
-        cap, LAYERLAB_MAX_WORKER_MB, bounds it)."""
+        over it since a worker last ended. A first worker always has room once the others have left: one run
+        always trains (its own cap, LAYERLAB_MAX_WORKER_MB, bounds it)."""
         workers = starting + sum(1 for s in self._slots if not s.used or s.run_id)
         if workers >= self.max_concurrent:
             return False
-        if workers == 0:
+        if starting == 0 and not self._slots:
             return True
         if self._memory_full:
             return False
