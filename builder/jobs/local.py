@@ -122,7 +122,7 @@ class JobManager:
         self.thread_plan = devices.thread_plan(self.spare, threads or settings.positive_int("LAYERLAB_TRAIN_THREADS"))
         self._ctx = _context()
         self._lock = threading.RLock()
-        self._wake = threading.Event()  # a submit or stop: the watcher acts now, not at its next tick
+        self._wake = threading.Event()  # a submit: the watcher acts now, not at its next tick
         self._pending: deque[str] = deque()
         self._more: dict[str, int] = {}  # queued run → more epochs to go on with (worker.RESUME: as planned)
         self._owner: dict[str, str | None] = {}  # run id → owner tag of the workspace that submitted it
