@@ -15,8 +15,8 @@ cannot take the app down.
 
 The pool (docs/architecture.md, "Process model"): every worker is forked from
 a fork server that imported Keras once (`worker.PRELOAD`), takes one run and
-exits. A few idle warm workers (`devices.spare_workers`) wait for the next
-Train click; more start at once when a class presses Train together, up to
+exits. Idle warmed-up workers (`devices.warm_workers`) wait for the next
+Train clicks; more start at once when a class presses Train together, up to
 `max_concurrent` runs training at once (default: `LAYERLAB_MAX_POOL_MB` /
 `LAYERLAB_WORKER_RESERVE_MB`) and never past the pool's memory budget: the
 workers' measured memory plus a reserve for the next one must fit, and when
@@ -113,13 +113,14 @@ class JobManager:
                  threads: int | None = None):
         """`max_concurrent`: runs training at once (the pool's size). `warm`: idle spare workers do a tiny
         run first. `lazy`: start no worker before the first submit. `threads`: per worker (default: env
-        LAYERLAB_TRAIN_THREADS, else the cores after the server's, shared between the spare workers)."""
+        LAYERLAB_TRAIN_THREADS, else the cores after the server's, split as `devices.core_sharers` says)."""
         self.root = Path(runs_root)
         self.root.mkdir(parents=True, exist_ok=True)
         self.max_concurrent = max(1, int(max_concurrent))
-        self.spare = min(self.max_concurrent, devices.spare_workers())
+        self.spare = min(self.max_concurrent, devices.warm_workers())
         self.warm = warm
-        self.thread_plan = devices.thread_plan(self.spare, threads or settings.positive_int("LAYERLAB_TRAIN_THREADS"))
+        self.thread_plan = devices.thread_plan(devices.core_sharers(),
+                                               threads or settings.positive_int("LAYERLAB_TRAIN_THREADS"))
         self._ctx = _context()
         self._lock = threading.RLock()
         self._wake = threading.Event()  # a submit: the watcher acts now, not at its next tick

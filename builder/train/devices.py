@@ -9,7 +9,7 @@ import os
 import resource
 from dataclasses import dataclass, field
 
-from builder import limits
+from builder import limits, settings
 
 
 @dataclass(frozen=True)
@@ -225,9 +225,24 @@ def default_max_runs(cores: int | None = None, gpus: int | None = None) -> int:
     return max(1, min(RUNS_PER_CORE * cores, limits.get("max_pool_mb") // limits.get("worker_reserve_mb")))
 
 
-def spare_workers(cores: int | None = None) -> int:
-    """Idle warm workers kept ready for the next Train click: one per two cores after the server's."""
+def core_sharers(cores: int | None = None) -> int:
+    """How many runs a worker's thread pools are sized for (the free cores split between them): one per two
+    cores after the server's."""
     return max(1, (max(1, (cpu_cores() if cores is None else cores) - SERVER_CORES)) // 2)
+
+
+def warm_workers(cores: int | None = None) -> int:
+    """Idle workers kept warmed up (a tiny run done) for the next Train clicks: env LAYERLAB_WARM_WORKERS,
+    else a class's worth, 10 per core, as many as the pool's memory budget holds at the reserve each.
+
+    A warmed worker shows its first point after tracing the new model only; a fresh fork also starts the
+    backend's runtime first, which costs a class pressing Train together about three times as long.
+    """
+    setting = settings.positive_int("LAYERLAB_WARM_WORKERS")
+    if setting:
+        return setting
+    cores = cpu_cores() if cores is None else cores
+    return max(1, min(10 * cores, limits.get("max_pool_mb") // limits.get("worker_reserve_mb")))
 
 
 # -- sharing the processor between many runs -----------------------------------------------

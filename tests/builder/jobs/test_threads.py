@@ -15,9 +15,17 @@ def test_default_concurrent_runs_follow_cores_memory_and_gpus(cores, gpus, runs,
     assert devices.default_max_runs(cores, gpus) == runs
 
 
-@pytest.mark.parametrize(("cores", "spares"), [(1, 1), (2, 1), (4, 1), (5, 2), (16, 7)])
-def test_spare_warm_workers_get_two_cores_each_after_the_servers(cores, spares):
-    assert devices.spare_workers(cores) == spares
+@pytest.mark.parametrize(("cores", "sharers"), [(1, 1), (2, 1), (4, 1), (5, 2), (16, 7)])
+def test_thread_pools_are_sized_for_two_cores_a_run_after_the_servers(cores, sharers):
+    assert devices.core_sharers(cores) == sharers
+
+
+def test_warm_workers_are_a_class_worth_within_the_memory_budget(monkeypatch):
+    monkeypatch.setenv("LAYERLAB_MAX_POOL_MB", "8000")
+    monkeypatch.setenv("LAYERLAB_WORKER_RESERVE_MB", "400")
+    assert [devices.warm_workers(cores) for cores in (1, 2, 16)] == [10, 20, 20]
+    monkeypatch.setenv("LAYERLAB_WARM_WORKERS", "3")
+    assert devices.warm_workers(16) == 3
 
 
 def test_the_server_setting_overrides_the_default(monkeypatch):
