@@ -16,6 +16,14 @@ from builder import settings
 MB = 1024 * 1024
 
 
+def machine_mb() -> int:
+    """The machine's memory in MiB (4 GiB where it cannot be read)."""
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") // MB
+    except (OSError, ValueError, AttributeError):
+        return 4096
+
+
 @dataclass(frozen=True)
 class Budget:
     name: str
@@ -46,6 +54,13 @@ BUDGETS: dict[str, Budget] = {b.name: b for b in (
     Budget("max_worker_mb", "LAYERLAB_MAX_WORKER_MB", 8192, "MB",
            "memory one training worker process may hold (its heap and the private memory it writes, "
            "RLIMIT_DATA); a run that needs more ends as failed, with the reason"),
+    Budget("max_pool_mb", "LAYERLAB_MAX_POOL_MB", max(1024, machine_mb() // 2), "MB",
+           "memory all training workers together may hold (proportional set size: pages they share count once); "
+           "no further run starts above it, and when runs grow past it the newest goes back to the queue. "
+           "Default: half the machine's memory"),
+    Budget("worker_reserve_mb", "LAYERLAB_WORKER_RESERVE_MB", 400, "MB",
+           "memory set aside for each training worker when the pool is sized: runs at once (LAYERLAB_MAX_RUNS) "
+           "default to LAYERLAB_MAX_POOL_MB divided by it, at most 16 per core"),
     Budget("max_input_dim", "LAYERLAB_MAX_INPUT_DIM", 100_000, "", "size of any one axis of an Input"),
     Budget("max_nodes", "LAYERLAB_MAX_NODES", 2_000, "", "layers in one model spec"),
     Budget("max_spec_mb", "LAYERLAB_MAX_SPEC_MB", 8, "MB", "a model spec or experiment JSON file"),

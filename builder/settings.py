@@ -108,3 +108,15 @@ def ray_warm_actors() -> int | None:
     """LAYERLAB_RAY_WARM_ACTORS: Ray actors kept with Keras loaded (0: none); None when unset or not a number."""
     raw = text("LAYERLAB_RAY_WARM_ACTORS").strip()
     return int(raw) if raw.isdigit() else None
+
+
+def current() -> dict[str, str]:
+    """Every LAYERLAB_* setting of this process, to hand to a process that does not inherit this environment."""
+    return {name: value for name, value in os.environ.items() if name.startswith("LAYERLAB_")}
+
+
+def adopt(handed: dict[str, str]) -> None:
+    """Make this process's LAYERLAB_* settings exactly `handed` (`current()` of another process)."""
+    for name in [n for n in os.environ if n.startswith("LAYERLAB_") and n not in handed]:
+        del os.environ[name]
+    os.environ.update({name: value for name, value in handed.items() if name.startswith("LAYERLAB_")})

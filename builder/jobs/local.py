@@ -1,16 +1,28 @@
-"""The job manager: a queue of runs, a bounded number of warm worker processes.
+"""The job manager: a queue of runs, a pool of warm worker processes sharing the machine.
 
 One `JobManager` is shared by every app session (`st.cache_resource`); a lock
-guards its state, and a watcher thread moves queued runs onto idle workers,
+guards its state (only bookkeeping runs under it: no file, no validation, no
+process start). A watcher thread starts workers, hands queued runs to them,
 notices a worker that died (killed, out of memory) and marks its run failed
-with the reason, then starts a fresh warm worker. Training never runs in the
-server process, so a crash there cannot take the app down.
+with the reason. Training never runs in the server process, so a crash there
+cannot take the app down.
 
     jobs = JobManager("runs", max_concurrent=default_max_runs())
     run_id = jobs.submit(experiment)     # validated first: SpecError lists the problems
     jobs.status(run_id)["status"]        # queued | running | completed | stopped | failed | interrupted
     jobs.stop(run_id)
     jobs.resume(run_id, more_epochs=5)   # a finished, stopped or interrupted run goes on in its folder
+
+The pool (docs/architecture.md, "Process model"): every worker is forked from
+a fork server that imported Keras once (`worker.PRELOAD`), takes one run and
+exits. Idle warmed-up workers (`devices.warm_workers`) wait for the next
+Train clicks; more start at once when a class presses Train together, up to
+`max_concurrent` runs training at once (default: `LAYERLAB_MAX_POOL_MB` /
+`LAYERLAB_WORKER_RESERVE_MB`) and never past the pool's memory budget: the
+workers' measured memory plus a reserve for the next one must fit, and when
+runs grow past it the newest goes back to the queue to go on from its
+checkpoint. The runs share the processor; priorities (worker.py) put each new
+run's first epoch before older runs' later epochs and the web server first.
 
 A server that starts picks up what the last one left (`recover`): live
 workers of a dead server are reaped, queued runs are queued again in their
@@ -38,21 +50,25 @@ from builder.jobs.manager import Manager
 from builder.jobs.ray_executor import RayJobManager
 from builder.jobs.recovery import queue_continue, recover
 from builder.jobs.submission import TERMINAL, admit_new_run, checked, wait_until_final
-from builder.jobs.worker import worker_main
+from builder.jobs.worker import PRELOAD, RESUME, worker_main
 from builder.store import runfolder
 from builder.store.workspace import check_access, note_stopper, owner, owner_tag
-from builder.train import devices
+from builder.train import checkpoint, devices
 
 _SPAWN_LOCK = threading.Lock()  # process-wide: _main_hidden swaps a global
+MEMORY_CHECK_S = 2.0  # how often the pool's memory is measured (reading /proc for every worker)
+MEMORY_FULL_NOTE = ("paused while the server's memory for training was full; it goes on from its last epoch "
+                    "when another run ends")
 
 
 @contextmanager
 def _main_hidden():
-    """Keep a spawned worker from re-running the parent's main script.
+    """Keep a new worker from re-running the parent's main script.
 
-    `spawn` re-imports `__main__.__file__` in the child. Under Streamlit that
-    file is app.py or a page, which would run the whole UI inside the worker;
-    a bare `__main__` (no file, no spec) makes the child keep its own.
+    A fork-server child, like a spawned one, re-imports `__main__.__file__`.
+    Under Streamlit that file is app.py or a page, which would run the whole UI
+    inside the worker; a bare `__main__` (no file, no spec) makes the child
+    keep its own.
     """
     with _SPAWN_LOCK:
         saved = sys.modules.get("__main__")
@@ -64,65 +80,87 @@ def _main_hidden():
                 sys.modules["__main__"] = saved
 
 
+def _context():
+    """Workers fork from a server process that imported Keras and the engine once (never from this
+    process: a forked TensorFlow that has run ops is unsafe; the fork server never runs one)."""
+    ctx = mp.get_context("forkserver")
+    ctx.set_forkserver_preload(PRELOAD)
+    return ctx
+
+
 @dataclass
 class _Slot:
-    index: int
     process: object
     jobs: object
     results: object
     stop_flag: object
     run_id: str | None = None
+    used: bool = False  # it took its one run (it exits after it)
+    handed: float = 0.0  # when it took it (the newest goes back to the queue when memory is full)
     ready: bool = False
-    threads: dict | None = None  # what the worker's backend reported once ready
+    report: dict | None = None  # the worker's backend threads and whether it started warm, once ready
+
+
+@dataclass(eq=False)
+class _Claim:
+    """A submit or Continue under way outside the lock: it counts as the workspace's (or sweep's) active run."""
+    tag: str | None
+    sweep: str | None = None
 
 
 class JobManager:
     def __init__(self, runs_root, max_concurrent: int = 1, warm: bool = True, lazy: bool = False,
                  threads: int | None = None):
-        """`lazy`: start the worker processes at the first submit instead of now.
-        `threads`: per worker (default: env LAYERLAB_TRAIN_THREADS, else the cores after the server's, shared)."""
+        """`max_concurrent`: runs training at once (the pool's size). `warm`: idle spare workers do a tiny
+        run first. `lazy`: start no worker before the first submit. `threads`: per worker (default: env
+        LAYERLAB_TRAIN_THREADS, else the cores after the server's, split as `devices.core_sharers` says)."""
         self.root = Path(runs_root)
         self.root.mkdir(parents=True, exist_ok=True)
         self.max_concurrent = max(1, int(max_concurrent))
+        self.spare = min(self.max_concurrent, devices.warm_workers())
         self.warm = warm
-        self.thread_plan = devices.thread_plan(self.max_concurrent, threads or settings.positive_int("LAYERLAB_TRAIN_THREADS"))
-        self._ctx = mp.get_context("spawn")
+        self.thread_plan = devices.thread_plan(devices.core_sharers(),
+                                               threads or settings.positive_int("LAYERLAB_TRAIN_THREADS"))
+        self._ctx = _context()
         self._lock = threading.RLock()
+        self._wake = threading.Event()  # a submit: the watcher acts now, not at its next tick
         self._pending: deque[str] = deque()
         self._more: dict[str, int] = {}  # queued run → more epochs to go on with (worker.RESUME: as planned)
         self._owner: dict[str, str | None] = {}  # run id → owner tag of the workspace that submitted it
         self._sweep_of: dict[str, str | None] = {}  # run id → the sweep it is a trial of (None: a single run)
         self._served: dict[str | None, float] = {}  # owner tag → when one of its runs last started
+        self._claims: list[_Claim] = []
         self._slots: list[_Slot] = []
+        self._memory: dict[int, float] = {}  # worker pid → its proportional set size (MB), last measured
+        self._back_to_queue: set[str] = set()  # runs stopped because the pool's memory is full
+        self._memory_full = False  # the pool went over its budget: no new worker until one ends
+        self._started = not lazy
         self._closed = False
         self.resumed: list[str] = []  # runs going on from their checkpoint after a restart (once `recovered`)
         self.interrupted: list[str] = []  # runs a gone server left that cannot go on, with the reason
         self.recovered = threading.Event()
-        if not lazy:
-            self._start_workers()
         self._watcher = threading.Thread(target=self._watch, name="layerlab-jobs", daemon=True)
         self._watcher.start()
+        threading.Thread(target=self._watch_memory, name="layerlab-pool-memory", daemon=True).start()
 
     # -- public ------------------------------------------------------------------
     def submit(self, experiment, name: str | None = None, workspace: str | None = None,
                sweep: str | None = None, trial: int | None = None) -> str:
         """Validate, create the run folder (status queued) and queue the run; returns its id.
 
-        `workspace` records who started it; see `admit` for what one workspace may ask. The queue serves
-        workspaces in turn. `sweep`, `trial`: the run is that trial of a sweep (builder.sweep), counted against
-        the sweep's own allowance instead of the workspace's single run.
+        `workspace` records who started it; see `admit` for what one workspace may ask (a workspace that
+        presses Train many times at once gets one run). The queue serves workspaces in turn. `sweep`,
+        `trial`: the run is that trial of a sweep (builder.sweep), counted against the sweep's own
+        allowance instead of the workspace's single run.
         """
         exp = checked(experiment, name)
-        with self._lock:
-            if self._closed:
-                raise RuntimeError("the job manager is shut down")
-            active = self._active_of(workspace, sweep) if workspace or sweep else 0
+        claim, active = self._claim(owner_tag(workspace) if workspace else None, sweep, workspace)
+        try:
             run_id = admit_new_run(self.root, exp, workspace, active, sweep, trial)
-            self._queue(run_id, owner_tag(workspace) if workspace else None)
-            self._sweep_of[run_id] = sweep
-            if not self._slots:
-                self._start_workers()
-            self._dispatch()
+        except BaseException:
+            self._release(claim)
+            raise
+        self._release(claim, run_id, tag=claim.tag)
         return run_id
 
     def resume(self, run_id: str, more_epochs: int, workspace: str | None = None) -> None:
@@ -131,14 +169,14 @@ class JobManager:
         With `workspace`, only its owner (or the teacher) may, under the same rules as a new run (`admit`).
         ValueError (in plain words) when the run cannot go on: still active, or no usable checkpoint.
         """
-        with self._lock:
-            if self._closed:
-                raise RuntimeError("the job manager is shut down")
-            queue_continue(self.root, run_id, workspace, self._active_of(workspace) if workspace else 0)
-            self._queue(run_id, owner(self.root / run_id), more_epochs)
-            if not self._slots:
-                self._start_workers()
-            self._dispatch()
+        claim, active = self._claim(owner_tag(workspace) if workspace else None, None, workspace)
+        try:
+            queue_continue(self.root, run_id, workspace, active)
+            tag = owner(self.root / run_id)
+        except BaseException:
+            self._release(claim)
+            raise
+        self._release(claim, run_id, more_epochs, tag)
 
     def stop(self, run_id: str, workspace: str | None = None) -> bool:
         """Ask a run to stop: a queued run is dropped, a running one finishes its batch and saves.
@@ -149,19 +187,21 @@ class JobManager:
             check_access(self.root / run_id, workspace, "stop")
             note_stopper(self.root / run_id, workspace)
         with self._lock:
-            if run_id in self._pending:
+            queued = run_id in self._pending
+            if queued:
                 self._pending.remove(run_id)
                 self._more.pop(run_id, None)
-                runfolder.write_status(self.root / run_id, status="stopped", finished=time.time(),
-                                       error=None, note="stopped before it started")
                 self._forget(run_id)
-                return True
-            for slot in self._slots:
-                if slot.run_id == run_id:
-                    slot.stop_flag.set()
-                    (self.root / run_id / runfolder.STOP).touch()
-                    return True
-        return False
+            slot = next((s for s in self._slots if s.run_id == run_id), None)
+            if slot is not None:
+                slot.stop_flag.set()
+                self._back_to_queue.discard(run_id)
+        if queued:
+            runfolder.write_status(self.root / run_id, status="stopped", finished=time.time(),
+                                   error=None, note="stopped before it started")
+        elif slot is not None:
+            (self.root / run_id / runfolder.STOP).touch()
+        return queued or slot is not None
 
     def status(self, run_id: str) -> dict:
         status = runfolder.read_status(self.root / run_id)
@@ -190,20 +230,26 @@ class JobManager:
             return order
 
     def worker_threads(self) -> list[dict]:
-        """Each ready worker's thread settings as its backend reports them."""
+        """Each ready worker's report: its backend's thread settings (devices.threads_in_use) and
+        `warm_start` (Keras was imported before the worker began: it came warm from the fork server)."""
         with self._lock:
-            return [s.threads for s in self._slots if s.threads is not None]
+            return [s.report for s in self._slots if s.report is not None]
 
     def worker_pids(self) -> list[int]:
         with self._lock:
             return [s.process.pid for s in self._slots if s.process.is_alive()]
 
+    def pool_memory_mb(self) -> float:
+        """The workers' memory together as last measured (proportional set sizes, MB)."""
+        with self._lock:
+            return sum(self._memory.get(s.process.pid, 0.0) for s in self._slots)
+
     def wait_ready(self, timeout: float = 60.0) -> bool:
-        """Block until every worker has imported Keras and warmed up."""
+        """Block until the spare workers are started and ready (Keras imported, warmed up)."""
         end = time.monotonic() + timeout
         while time.monotonic() < end:
             with self._lock:
-                if self._slots and all(s.ready for s in self._slots):
+                if len(self._slots) >= self.spare and all(s.ready for s in self._slots):
                     return True
             time.sleep(0.05)
         return False
@@ -229,18 +275,54 @@ class JobManager:
             for slot in self._slots:
                 if slot.run_id:
                     slot.stop_flag.set()
+        self._wake.set()
         end = time.monotonic() + timeout
         while time.monotonic() < end and self.running():
             time.sleep(0.05)
-        self._watcher.join(timeout=2)
+        self._watcher.join(timeout=5)
         with self._lock:
-            for slot in self._slots:
-                self._end_worker(slot)
-            for slot in self._slots:
-                if slot.run_id and runfolder.read_status(self.root / slot.run_id).get("status") in runfolder.ACTIVE:
-                    runfolder.write_status(self.root / slot.run_id, status="interrupted", finished=time.time(),
-                                           error="the server stopped while this run was training")
-            self._slots = []
+            slots, self._slots = self._slots, []
+        for slot in slots:
+            self._end_worker(slot)
+        for slot in slots:
+            if slot.run_id and runfolder.read_status(self.root / slot.run_id).get("status") in runfolder.ACTIVE:
+                runfolder.write_status(self.root / slot.run_id, status="interrupted", finished=time.time(),
+                                       error="the server stopped while this run was training")
+
+    # -- admission ---------------------------------------------------------------------
+    def _claim(self, tag: str | None, sweep: str | None, workspace: str | None) -> tuple[_Claim, int]:
+        """Count what the workspace (or sweep) has active and hold its place while its files are made."""
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("the job manager is shut down")
+            active = self._active_of(tag, sweep) if workspace or sweep else 0
+            claim = _Claim(tag, sweep)
+            self._claims.append(claim)
+            return claim, active
+
+    def _release(self, claim: _Claim, run_id: str | None = None, more_epochs: int | None = None,
+                 tag: str | None = None) -> None:
+        """Drop the claim; with `run_id`, queue that run in its place, owned by `tag` (the watcher starts it)."""
+        with self._lock:
+            self._claims.remove(claim)
+            if run_id is None:
+                return
+            self._queue(run_id, tag, more_epochs)
+            self._sweep_of[run_id] = claim.sweep
+            self._started = True
+            self._dispatch()
+        self._wake.set()
+
+    def _active_of(self, tag: str | None, sweep: str | None = None) -> int:
+        """Runs queued, training or being submitted of `sweep`, or else the workspace's single runs (its
+        sweeps' trials apart)."""
+        if sweep:
+            mine = [r for r, s in self._sweep_of.items() if s == sweep]
+            claims = [c for c in self._claims if c.sweep == sweep]
+        else:
+            mine = [r for r, t in self._owner.items() if t == tag and not self._sweep_of.get(r)]
+            claims = [c for c in self._claims if c.tag == tag and not c.sweep]
+        return len(claims) + sum(1 for r in mine if r in self._pending or any(s.run_id == r for s in self._slots))
 
     # -- internals -------------------------------------------------------------------
     def _queue(self, run_id: str, tag: str | None, more_epochs: int | None = None, first=False) -> None:
@@ -256,16 +338,14 @@ class JobManager:
         self._owner.pop(run_id, None)
         self._sweep_of.pop(run_id, None)
 
-    def _start_workers(self) -> None:
-        self._slots = [self._spawn(i) for i in range(self.max_concurrent)]
-
-    def _spawn(self, index: int) -> _Slot:
+    def _start_worker(self, warm: bool) -> _Slot:
+        """A new worker forked from the fork server (the first call waits while that imports Keras)."""
         jobs, results, flag = self._ctx.Queue(), self._ctx.Queue(), self._ctx.Event()
-        process = self._ctx.Process(target=worker_main, args=(jobs, results, flag, self.warm, self.thread_plan),
-                                    name=f"layerlab-worker-{index}", daemon=True)
+        process = self._ctx.Process(target=worker_main, name="layerlab-worker", daemon=True,
+                                    args=(jobs, results, flag, warm, self.thread_plan, settings.current()))
         with _main_hidden():
             process.start()
-        return _Slot(index, process, jobs, results, flag)
+        return _Slot(process, jobs, results, flag)
 
     def _end_worker(self, slot: _Slot) -> None:
         try:
@@ -277,15 +357,6 @@ class JobManager:
             slot.process.terminate()
             slot.process.join(timeout=5)
 
-    def _active_of(self, workspace: str | None, sweep: str | None = None) -> int:
-        """Runs queued or training of `sweep`, or else the workspace's single runs (its sweeps' trials apart)."""
-        if sweep:
-            mine = [r for r, s in self._sweep_of.items() if s == sweep]
-        else:
-            tag = owner_tag(workspace)
-            mine = [r for r, t in self._owner.items() if t == tag and not self._sweep_of.get(r)]
-        return sum(1 for r in mine if r in self._pending or any(s.run_id == r for s in self._slots))
-
     def _next_pending(self) -> str:
         """The first run of `queued()`: the workspace served longest ago goes next."""
         run_id = self.queued()[0]
@@ -294,64 +365,170 @@ class JobManager:
         return run_id
 
     def _dispatch(self) -> None:
+        """Hand queued runs to idle workers (the worker reads the experiment from the run folder)."""
         for slot in self._slots:
             if not self._pending:
                 return
-            if slot.run_id is None and slot.process.is_alive():
+            if not slot.used and slot.process.is_alive():
                 run_id = self._next_pending()
-                slot.stop_flag.clear()
-                slot.run_id = run_id
-                experiment = runfolder.read_json(self.root / run_id / runfolder.EXPERIMENT)
-                slot.jobs.put((run_id, str(self.root / run_id), experiment, self._more.pop(run_id, None)))
+                slot.run_id, slot.used, slot.handed = run_id, True, time.monotonic()
+                slot.jobs.put((run_id, str(self.root / run_id), None, self._more.pop(run_id, None)))
+
+    def _workers_wanted(self) -> list[bool]:
+        """The workers to start now, each as its `warm` flag: one per queued run no idle worker takes, then
+        spares up to `spare`, while the pool has room (`_room_for_one_more`)."""
+        idle = sum(1 for s in self._slots if not s.used)
+        for_runs = max(0, len(self._pending) - idle)
+        spares = max(0, self.spare - max(0, idle - len(self._pending)))
+        wanted = []
+        for warm in [False] * for_runs + [self.warm] * spares:
+            if not self._room_for_one_more(len(wanted)):
+                break
+            wanted.append(warm)
+        return wanted
+
+    def _room_for_one_more(self, starting: int) -> bool:
+        """Room for another worker besides the `starting` ones: fewer than `max_concurrent` workers (one whose
+        run ended is leaving and does not count), their memory (as measured, at least the reserve each, the
+        leaving ones too) plus a reserve for each new one within the pool's budget, and the pool has not gone
+        over it since a worker last ended. A first worker always has room once the others have left: one run
+        always trains (its own cap, LAYERLAB_MAX_WORKER_MB, bounds it)."""
+        workers = starting + sum(1 for s in self._slots if not s.used or s.run_id)
+        if workers >= self.max_concurrent:
+            return False
+        if starting == 0 and not self._slots:
+            return True
+        if self._memory_full:
+            return False
+        reserve, budget = limits.get("worker_reserve_mb") / limits.MB, limits.get("max_pool_mb") / limits.MB
+        held = sum(max(self._memory.get(s.process.pid, 0.0), reserve) for s in self._slots)
+        return held + reserve * (starting + 1) <= budget
 
     def _recover(self) -> None:
         """Take over what a gone server left (`recover`): its runs go before any submitted meanwhile."""
         queued_again, interrupted = recover(self.root)
+        owners = {run_id: owner(self.root / run_id) for run_id, _more in queued_again}
         with self._lock:
             self.interrupted = interrupted
             self.resumed = [run_id for run_id, more in queued_again if more is not None]
             if not self._closed:  # else they stay `queued` in their folders, for the next server
                 for run_id, more_epochs in reversed(queued_again):
-                    self._queue(run_id, owner(self.root / run_id), more_epochs, first=True)
-                if self._pending and not self._slots:
-                    self._start_workers()
+                    self._queue(run_id, owners[run_id], more_epochs, first=True)
+                self._started = self._started or bool(self._pending)
         self.recovered.set()
 
     def _watch(self) -> None:
         self._recover()
         while not self._closed or self.running():
-            with self._lock:
-                for i, slot in enumerate(self._slots):
-                    self._drain(slot)
-                    if not slot.process.is_alive():
-                        self._worker_died(slot)
-                        if not self._closed:
-                            self._slots[i] = self._spawn(slot.index)
-                if not self._closed:
-                    self._dispatch()
-            time.sleep(0.1)
+            self._tend()
+            self._wake.wait(0.1)
+            self._wake.clear()
 
-    def _drain(self, slot: _Slot) -> None:
+    def _watch_memory(self) -> None:
+        """Its own thread: reading /proc for every worker can take a while on a busy machine, and the
+        watcher's round must not wait for it."""
+        while not self._closed:
+            self._measure_memory()
+            time.sleep(MEMORY_CHECK_S)
+
+    def _tend(self) -> None:
+        """One round: read the workers' messages, see to dead and finished ones, start workers, hand out runs.
+        Files are written and processes started outside the lock."""
+        with self._lock:
+            ended, back = self._collect()
+        for run_id, exitcode in ended:
+            self._record_death(run_id, exitcode)
+        for run_id in back:
+            self._requeue(run_id)
+        with self._lock:
+            wanted = [] if self._closed or not self._started else self._workers_wanted()
+        started = [self._start_worker(warm) for warm in wanted]
+        with self._lock:
+            self._slots += started
+            if not self._closed:
+                self._dispatch()
+                return
+        for slot in started:  # shut down meanwhile: an idle worker ends at a None job
+            slot.jobs.put(None)
+
+    def _collect(self) -> tuple[list, list]:
+        """Drain every worker's messages; drop workers that exited. Returns (runs whose worker died, with its
+        exit code; runs stopped for memory, to queue again)."""
+        ended, back = [], []
+        for slot in list(self._slots):
+            alive = slot.process.is_alive()
+            finished = self._drain(slot)
+            if finished in self._back_to_queue:
+                self._back_to_queue.discard(finished)
+                back.append(finished)
+            if alive:
+                continue
+            self._slots.remove(slot)
+            self._memory.pop(slot.process.pid, None)
+            self._memory_full = False
+            if slot.run_id:
+                ended.append((slot.run_id, slot.process.exitcode))
+                self._back_to_queue.discard(slot.run_id)
+                self._forget(slot.run_id)
+                slot.run_id = None
+        return ended, back
+
+    def _drain(self, slot: _Slot) -> str | None:
+        """Read a worker's messages; returns the run it reported finished, if any."""
+        finished = None
         while True:
             try:
                 message = slot.results.get_nowait()
             except (queue.Empty, OSError, ValueError, EOFError):
-                return
+                return finished
             if message[0] == "ready":
-                slot.ready, slot.threads = True, message[2]
+                slot.ready, slot.report = True, message[2]
             elif message[0] == "finished" and message[1] == slot.run_id:
-                self._forget(slot.run_id)
+                finished = slot.run_id
+                if finished not in self._back_to_queue:
+                    self._forget(finished)
                 slot.run_id = None
 
-    def _worker_died(self, slot: _Slot) -> None:
-        if not slot.run_id:
-            return
-        run_dir = self.root / slot.run_id
+    def _record_death(self, run_id: str, exitcode) -> None:
+        run_dir = self.root / run_id
         if runfolder.read_status(run_dir).get("status") not in TERMINAL:
-            runfolder.write_status(run_dir, status="failed", finished=time.time(),
-                                   error=death_reason(slot.process.exitcode))
-        self._forget(slot.run_id)
-        slot.run_id = None
+            runfolder.write_status(run_dir, status="failed", finished=time.time(), error=death_reason(exitcode))
+
+    def _measure_memory(self) -> None:
+        """Measure every worker (outside the lock); when the pool is over its budget, an idle spare ends, or
+        else the newest run stops (it saves its checkpoint) and goes back to the queue."""
+        with self._lock:
+            pids = [s.process.pid for s in self._slots]
+        memory = {pid: devices.memory_mb(pid) for pid in pids}
+        budget = limits.get("max_pool_mb") / limits.MB
+        with self._lock:
+            self._memory = memory
+            if sum(memory.values()) <= budget:
+                return
+            self._memory_full = True
+            idle = [s for s in self._slots if not s.used]
+            training = [s for s in self._slots if s.run_id and s.run_id not in self._back_to_queue]
+            if idle:  # a spare goes first
+                idle[-1].used = True
+                idle[-1].jobs.put(None)
+            elif len(training) > 1:  # the last run keeps going: its own cap (LAYERLAB_MAX_WORKER_MB) bounds it
+                newest = max(training, key=lambda s: s.handed)
+                self._back_to_queue.add(newest.run_id)
+                newest.stop_flag.set()
+
+    def _requeue(self, run_id: str) -> None:
+        """A run stopped for memory waits again, first in line: from its checkpoint, or afresh without one.
+        One that ended by itself before it saw the stop keeps its end."""
+        run_dir = self.root / run_id
+        if runfolder.read_status(run_dir).get("status") != "stopped":
+            with self._lock:
+                self._forget(run_id)
+            return
+        more = RESUME if checkpoint.path(run_dir).exists() else None
+        runfolder.write_status(run_dir, status="queued", finished=None, error=None, note=MEMORY_FULL_NOTE)
+        with self._lock:
+            if not self._closed:
+                self._queue(run_id, self._owner.get(run_id), more, first=True)
 
 
 EXECUTORS = ("local", "ray")

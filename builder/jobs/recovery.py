@@ -115,10 +115,12 @@ def reap(pids: list[int], grace: float) -> None:
 
 
 def _is_worker(pid: int) -> bool:
+    """A spawned multiprocessing child, or one forked from a fork server (which shows the server's command)."""
     try:
-        return b"--multiprocessing-fork" in Path(f"/proc/{pid}/cmdline").read_bytes()
+        command = Path(f"/proc/{pid}/cmdline").read_bytes()
     except OSError:
         return False
+    return b"--multiprocessing-fork" in command or b"multiprocessing.forkserver" in command
 
 
 def _alive(pid) -> bool:

@@ -13,7 +13,7 @@ import os
 import resource
 from dataclasses import dataclass, field
 
-from builder import limits
+from builder import limits, settings
 
 
 @dataclass(frozen=True)
@@ -225,8 +225,11 @@ def gpu_count() -> int:
 def default_max_runs(cores: int | None = None, gpus: int | None = None) -> int:
     """How many runs may train at once when the server setting does not say.
 
-    On CPU each run gets at least two cores after the server's; on GPUs the
-    small models of a class share a GPU (4 runs each), but each run still
+    On CPU the runs share the processor (a class's runs all make progress,
+    new runs' first epochs first: `FIRST_EPOCH_NICE`), as many as the pool's
+    memory budget holds at `worker_reserve_mb` each, at most `RUNS_PER_CORE`
+    per core (beyond that a run crawls; waiting its turn says more). On GPUs
+    the small models of a class share a GPU (4 runs each), but each run still
     needs a host core to feed it.
     """
     cores = cpu_cores() if cores is None else cores
@@ -234,7 +237,60 @@ def default_max_runs(cores: int | None = None, gpus: int | None = None) -> int:
     free = max(1, cores - SERVER_CORES)
     if gpus:
         return max(1, min(4 * gpus, free))
-    return max(1, free // 2)
+    return max(1, min(RUNS_PER_CORE * cores, limits.get("max_pool_mb") // limits.get("worker_reserve_mb")))
+
+
+def core_sharers(cores: int | None = None) -> int:
+    """How many runs a worker's thread pools are sized for (the free cores split between them): one per two
+    cores after the server's."""
+    return max(1, (max(1, (cpu_cores() if cores is None else cores) - SERVER_CORES)) // 2)
+
+
+def warm_workers(cores: int | None = None) -> int:
+    """Idle workers kept warmed up (a tiny run done) for the next Train clicks: env LAYERLAB_WARM_WORKERS,
+    else a class's worth, 10 per core, as many as the pool's memory budget holds at the reserve each.
+
+    A warmed worker shows its first point after tracing the new model only; a fresh fork also starts the
+    backend's runtime first, which costs a class pressing Train together about three times as long.
+    """
+    setting = settings.positive_int("LAYERLAB_WARM_WORKERS")
+    if setting:
+        return setting
+    cores = cpu_cores() if cores is None else cores
+    return max(1, min(10 * cores, limits.get("max_pool_mb") // limits.get("worker_reserve_mb")))
+
+
+# -- sharing the processor between many runs -----------------------------------------------
+FIRST_EPOCH_NICE = 5  # a worker until its run's first point: behind the web server, ahead of older runs
+LATER_EPOCHS_NICE = 15  # after it: about a ninth of a first epoch's share of a contended core
+RUNS_PER_CORE = 16
+
+
+def lower_priority(nice: int) -> None:
+    """Lower every thread of this process to niceness `nice` (no change where it is already that low).
+
+    Linux keeps a niceness per thread, so the backend's pools started by now
+    are reniced one by one; threads started later inherit it. Without privilege
+    a process can only lower its priority: a worker goes one way, and ends
+    after its run (a fresh one starts at FIRST_EPOCH_NICE).
+    """
+    tasks = os.listdir("/proc/self/task") if os.path.isdir("/proc/self/task") else ["0"]
+    for tid in map(int, tasks):
+        try:
+            if os.getpriority(os.PRIO_PROCESS, tid) < nice:
+                os.setpriority(os.PRIO_PROCESS, tid, nice)
+        except OSError:  # the thread ended meanwhile
+            pass
+
+
+def memory_mb(pid: int) -> float:
+    """A process's proportional set size in MB: the pages it shares with others (a fork server's imports)
+    split between them, so adding up a pool counts each page once. 0 when it is gone (or no /proc)."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as f:
+            return next(int(line.split()[1]) for line in f if line.startswith("Pss:")) / 1024
+    except (OSError, StopIteration, ValueError):
+        return 0.0
 
 
 @dataclass(frozen=True)

@@ -64,6 +64,7 @@ def start_server(tmp: Path, port: int, **popen):
     env = dict(os.environ, KERAS_BACKEND=os.environ.get("KERAS_BACKEND", "tensorflow"), TF_CPP_MIN_LOG_LEVEL="3",
                LAYERLAB_RUNS_DIR=str(tmp / "runs"), LAYERLAB_UPLOADS_DIR=str(tmp / "uploads"),
                LAYERLAB_HOME=str(tmp / "workspaces"), LAYERLAB_TEACHER_KEY=TEACHER_KEY, LAYERLAB_PREWARM="1",
+               LAYERLAB_WARM_WORKERS=os.environ.get("LAYERLAB_WARM_WORKERS", "1"),  # one browser: not a class's worth
                CUDA_VISIBLE_DEVICES=os.environ.get("CUDA_VISIBLE_DEVICES", ""))
     with open(tmp / "streamlit.log", "a") as log:
         proc = subprocess.Popen(

@@ -36,7 +36,7 @@ def main(out: str) -> None:
     a, b = workspace.new_id(), workspace.new_id()
     store.save(a, {"name": "Ada"})
     store.save(b, {"name": "Bo"})
-    JobManager._start_workers = lambda self: None  # the queue and its records, no training process
+    JobManager._workers_wanted = lambda self: []  # the queue and its records, no training process
     manager = JobManager(RUNS, lazy=True)
     fresh = manager.submit(experiment(), workspace=a)
     manager.stop(fresh, workspace=a)

@@ -80,6 +80,7 @@ def test_stop_mid_run_keeps_the_model_so_far(jobs):
 
 def test_queued_run_can_be_stopped_before_it_starts(jobs):
     first = jobs.submit(digits_experiment(epochs=300, batch_size=16))
+    assert wait_for(lambda: jobs.running() == [first], 60)  # a fresh worker took it (the last one has left)
     second = jobs.submit(digits_experiment(epochs=1))
     assert jobs.status(second)["status"] == "queued" and jobs.status(second)["queue_position"] == 1
     assert jobs.stop(second)

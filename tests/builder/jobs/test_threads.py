@@ -6,11 +6,26 @@ from builder.train import devices
 
 
 @pytest.mark.parametrize(("cores", "gpus", "runs"), [
-    (1, 0, 1), (2, 0, 1), (4, 0, 1), (5, 0, 2), (16, 0, 7),  # CPU: ≥ 2 cores per run after the server's
-    (2, 1, 1), (16, 1, 4), (16, 2, 8), (4, 2, 3),             # GPU: 4 runs share a GPU, one host core each
+    (1, 0, 16), (2, 0, 20), (16, 0, 20),           # CPU: the runs share the cores, as many as memory holds
+    (2, 1, 1), (16, 1, 4), (16, 2, 8), (4, 2, 3),  # GPU: 4 runs share a GPU, one host core each
 ])
-def test_default_concurrent_runs_follow_cores_and_gpus(cores, gpus, runs):
+def test_default_concurrent_runs_follow_cores_memory_and_gpus(cores, gpus, runs, monkeypatch):
+    monkeypatch.setenv("LAYERLAB_MAX_POOL_MB", "8000")
+    monkeypatch.setenv("LAYERLAB_WORKER_RESERVE_MB", "400")  # room for 20 workers; 16 a core at most
     assert devices.default_max_runs(cores, gpus) == runs
+
+
+@pytest.mark.parametrize(("cores", "sharers"), [(1, 1), (2, 1), (4, 1), (5, 2), (16, 7)])
+def test_thread_pools_are_sized_for_two_cores_a_run_after_the_servers(cores, sharers):
+    assert devices.core_sharers(cores) == sharers
+
+
+def test_warm_workers_are_a_class_worth_within_the_memory_budget(monkeypatch):
+    monkeypatch.setenv("LAYERLAB_MAX_POOL_MB", "8000")
+    monkeypatch.setenv("LAYERLAB_WORKER_RESERVE_MB", "400")
+    assert [devices.warm_workers(cores) for cores in (1, 2, 16)] == [10, 20, 20]
+    monkeypatch.setenv("LAYERLAB_WARM_WORKERS", "3")
+    assert devices.warm_workers(16) == 3
 
 
 def test_the_server_setting_overrides_the_default(monkeypatch):

@@ -135,7 +135,7 @@ def test_sharing_is_the_owners_switch(runs):
 @pytest.fixture
 def queue_only(tmp_path, monkeypatch):
     """A job manager without worker processes: only its queue and its checks are under test."""
-    monkeypatch.setattr(JobManager, "_start_workers", lambda self: None)
+    monkeypatch.setattr(JobManager, "_workers_wanted", lambda self: [])
     manager = JobManager(tmp_path, lazy=True)
     yield manager
     manager._closed = True
