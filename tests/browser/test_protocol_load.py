@@ -7,6 +7,7 @@ import asyncio
 import json
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -34,7 +35,9 @@ async def class_of_two(url: str) -> list[tuple[load.Student, load.Tab, list[str]
 
 @pytest.mark.slow
 def test_two_simulated_students_each_start_their_own_run(app_url, app_runs_dir):
-    seen = asyncio.run(class_of_two(app_url))
+    # A loop of its own on a thread: the browser tests' Playwright keeps an event loop running on this one.
+    with ThreadPoolExecutor(1) as pool:
+        seen = pool.submit(asyncio.run, class_of_two(app_url)).result()
     run_ids = [tab.run_id() for _, tab, _ in seen]
     assert all(run_ids) and len(set(run_ids)) == 2, [texts for _, _, texts in seen]
     workspaces = {s.workspace for s, _, _ in seen}
