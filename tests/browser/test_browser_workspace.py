@@ -64,6 +64,7 @@ def test_the_browser_comes_back_to_its_workspace_when_the_address_is_retyped(bro
     assert _ws(page) == ws
     screenshot(page, "workspace-02-address-retyped")
     _sidebar(page).get_by_text("Your workspace").click()  # a shared computer: the next person starts afresh
+    idle(page)  # the click below goes to a settled page, as a person's would
     _sidebar(page).get_by_role("button", name="Start a new workspace").click()
     idle(page)
     expect(_sidebar(page).get_by_text("seed-mlp")).to_be_visible()
