@@ -10,7 +10,7 @@ from pathlib import Path
 import streamlit as st
 
 from builder.experiments.experiment import dataset_title
-from ui import collector, feedback, jobs, navigation, state
+from ui import collector, feedback, jobs, live, navigation, state
 from ui.cookies import remember as remember_cookies
 
 st.set_page_config(page_title="Layerlab", page_icon="🧱", layout="wide", initial_sidebar_state="expanded")
@@ -64,7 +64,8 @@ def sidebar() -> None:
             st.error(f"{len(fb.problems)} problem(s) before training — see Build or Train", icon=":material/error:")
         run_id = state.get_run_id()
         if run_id:
-            st.caption(f"Current run: `{run_id}`")
+            name = live.status_of(jobs.get_run_store(), run_id).get("name")  # the name the student knows it by
+            st.caption(f"Current run: **{name}**" if name else f"Current run: `{run_id}`")
         st.caption(f":material/memory: {jobs.device_line()}")
 
 

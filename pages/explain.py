@@ -28,7 +28,7 @@ if not runs:
     st.stop()
 
 ids = [r.id for r in runs]
-titles = {r.id: f"{r.id} — {r.status}" for r in runs}
+titles = {r.id: f"{r.name} — {r.status}" for r in runs}  # the name the student knows a run by
 current = state.get_run_id()
 run_id = st.selectbox("Run", ids, index=ids.index(current) if current in ids else 0,
                       format_func=lambda r: titles.get(r, r), key="explain_run",
