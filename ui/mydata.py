@@ -15,15 +15,13 @@ import json
 import streamlit as st
 
 from builder import limits
-from builder.experiments import experiment, headless, templates
+from builder.experiments import headless, templates
 from datasets import audio, classes, text, uploads
 from ui import datacache, drawpad, state
 
 THUMBS = 16  # newest examples shown per class (the rest counted): a page with 500 snapshots stays quick
 COLUMNS = 8
 CLIPS = 6  # newest clips shown per class, each with a player
-TEMPLATE = "transfer-cnn"  # the suggested start for photos
-SUGGESTED = {**headless.TEMPLATE_FOR_KIND, "image": TEMPLATE}  # the data's kind → the template to start from
 LABEL = "My data: "  # the start of the upload's name in "Your uploads"
 KINDS = ("Pictures", "Sounds", "Texts")
 PICTURE_TYPES = ["png", "jpg", "jpeg", "webp", "zip"]
@@ -284,16 +282,14 @@ def keep_upload(name: str, raw: bytes, kind: str, settings: dict, dataset) -> st
 def template_button(upload_id: str) -> None:
     """Start from the template suggested for this data's kind, its head fitted to the class count."""
     data = datacache.get_upload(upload_id)
-    chosen = SUGGESTED.get(data.info.kind) if data is not None else None
-    if chosen is None or not st.button(f"Start from the template “{templates.TEMPLATES[chosen].title}” (suggested "
-                                       f"for {'photos' if chosen == TEMPLATE else 'this data'})",
-                                       key="mydata_template", icon=":material/school:"):
+    if data is None:
         return
-    exp = templates.experiment(chosen, dataset=datacache.UPLOAD_PREFIX + upload_id)
-    for problem in experiment.check(exp):
-        if problem.fix:
-            exp = experiment.apply_fix(exp, problem.fix)
-    state.load_experiment_dict(exp)
+    chosen = headless.template_for(data.info, photos=True)
+    if not st.button(f"Start from the template “{templates.TEMPLATES[chosen].title}” (suggested "
+                     f"for {'photos' if chosen == headless.PHOTO_TEMPLATE else 'this data'})",
+                     key="mydata_template", icon=":material/school:"):
+        return
+    state.load_experiment_dict(headless.fitted(chosen, datacache.UPLOAD_PREFIX + upload_id))
     state.set_upload_id(upload_id)
     state.put("data_notice", f"The template “{templates.TEMPLATES[chosen].title}” is loaded for your data: go to Train.")
     st.rerun()

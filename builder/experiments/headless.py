@@ -18,6 +18,7 @@ from datasets import files, registry, stored
 TEMPLATE_FOR_KIND = {"sound": "sound-cnn", "text": "bag-of-words", "image": "small-cnn", "tokens": "lstm-classifier",
                      "sequence": "lstm-classifier"}
 TABLE_TEMPLATE = "playground-mlp"  # a few Dense layers: its Input takes the table's columns once fitted
+PHOTO_TEMPLATE = "transfer-cnn"  # a student's own photos: a pretrained base learns from a few dozen a class
 FIX_ROUNDS = 4  # a fix can reveal the next problem (the Input first, then the output units)
 
 
@@ -29,9 +30,25 @@ class HeadlessError(ValueError):
         self.lines = lines
 
 
-def template_for(info) -> str:
-    """The template made for a dataset's kind (a table: the small MLP)."""
+def template_for(info, photos: bool = False) -> str:
+    """The template made for a dataset's kind (a table: the small MLP; `photos`: pictures taken by a student)."""
+    if photos and info.kind == "image":
+        return PHOTO_TEMPLATE
     return TEMPLATE_FOR_KIND.get(info.kind, TABLE_TEMPLATE)
+
+
+def fitted(template_id: str, dataset_id: str, epochs: int | None = None) -> dict:
+    """The template on the dataset with every fix the check offers applied (Input, output units)."""
+    exp = templates.experiment(template_id, dataset_id)
+    if epochs:
+        exp["training"]["epochs"] = epochs
+    for _ in range(FIX_ROUNDS):
+        fixes = [p.fix for p in check(exp) if p.fix]
+        if not fixes:
+            break
+        for fix in fixes:
+            exp = apply_fix(exp, fix)
+    return exp
 
 
 def store_data(path, target: str | None = None) -> str:
@@ -48,16 +65,7 @@ def experiment_for_data(path, template: str | None = None, target: str | None = 
     chosen = template or template_for(registry.info(dataset_id))
     if chosen not in templates.TEMPLATES:
         raise HeadlessError([f"no template '{chosen}'; pick one of {', '.join(templates.TEMPLATES)}"])
-    exp = templates.experiment(chosen, dataset_id)
-    if epochs:
-        exp["training"]["epochs"] = epochs
-    for _ in range(FIX_ROUNDS):
-        problems = check(exp)
-        fixes = [p.fix for p in problems if p.fix]
-        if not fixes:
-            break
-        for fix in fixes:
-            exp = apply_fix(exp, fix)
+    exp = fitted(chosen, dataset_id, epochs)
     problems = check(exp)
     if problems:
         raise HeadlessError([f"template '{chosen}' does not fit this data:"] + [problem_text(p) for p in problems])
