@@ -31,6 +31,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 TARGET_FIRST_POINT_S = 30.0
+MEMORY_EVERY_S = 1.0
 PROBE_OPS = 100_000  # about 5 ms of pure Python on an idle core
 
 
@@ -77,6 +78,7 @@ def watch(jobs, run_ids: list[str], start: float, timeout: float) -> tuple[dict,
 
     first, final, memory = {}, {}, []
     end = time.monotonic() + timeout
+    measured = 0.0
     while len(final) < len(run_ids) and time.monotonic() < end:
         for run_id in run_ids:
             folder = jobs.root / run_id
@@ -86,7 +88,9 @@ def watch(jobs, run_ids: list[str], start: float, timeout: float) -> tuple[dict,
                 status = runfolder.read_status(folder)
                 if status.get("status") in ("completed", "stopped", "failed", "interrupted"):
                     final[run_id] = (time.perf_counter() - start, status.get("status"))
-        memory.append(pss_mb(jobs.worker_pids()))
+        if time.monotonic() - measured >= MEMORY_EVERY_S:  # reading smaps takes each worker's memory lock
+            measured = time.monotonic()
+            memory.append(pss_mb(jobs.worker_pids()))
         time.sleep(0.05)
     return {r: (first.get(r), *final.get(r, (None, "unfinished"))) for r in run_ids}, memory
 

@@ -12,6 +12,8 @@ first-epoch priority:
                                    (devices.threads_in_use) and `warm_start`: Keras was already
                                    imported when the process began (it came from the fork server)
     ("started", run_id, pid)
+    ("first point", run_id)        its first epoch is done (the manager warms new spares only when no
+                                   run is waiting for its first point)
     ("finished", run_id, status)
 
 A job is (run_id, run_dir, experiment, more_epochs): `experiment` None reads
@@ -86,7 +88,7 @@ def worker_main(jobs, results, stop_flag, warm: bool = True, plan=None, server_s
     results.put(("started", run_id, os.getpid()))
     stop.busy = True
     try:
-        status = run_job(experiment, run_dir, more_epochs, stop, on_event=_yield_after_first_epoch)
+        status = run_job(experiment, run_dir, more_epochs, stop, on_event=_after_first_epoch(results, run_id))
     except BaseException as e:  # noqa: BLE001 - runner already records failures; never die silently
         status = f"failed: {type(e).__name__}"
     stop.busy = False
@@ -95,10 +97,19 @@ def worker_main(jobs, results, stop_flag, warm: bool = True, plan=None, server_s
     results.put(("finished", run_id, status))
 
 
-def _yield_after_first_epoch(kind: str, _payload) -> None:
-    """The run has shown its first point: newer runs' first epochs go before its later ones."""
-    if kind == "epoch":
-        devices.lower_priority(devices.LATER_EPOCHS_NICE)
+def _after_first_epoch(results, run_id: str):
+    """runner.run's `on_event`: once the run has shown its first point, newer runs' first epochs go before its
+    later ones, and the manager hears of it."""
+    told = False
+
+    def on_event(kind: str, _payload) -> None:
+        nonlocal told
+        if kind == "epoch" and not told:
+            told = True
+            devices.lower_priority(devices.LATER_EPOCHS_NICE)
+            results.put(("first point", run_id))
+
+    return on_event
 
 
 def run_job(experiment, run_dir, more_epochs, stop, on_event=None) -> str:

@@ -2,6 +2,7 @@
 workspace that presses Train many times at once."""
 import os
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -62,6 +63,25 @@ def test_a_worker_takes_one_run_then_a_fresh_one_takes_the_next(pool):
     pid = pool.status(run_id)["pid"]
     assert wait_for(lambda: pool.worker_pids() and pid not in pool.worker_pids(), 60)
     assert wait_for(lambda: len(pool.worker_threads()) >= pool.spare, 60)  # a spare is back
+
+
+def test_a_new_spare_waits_until_the_run_that_took_the_last_one_shows_its_first_point(tmp_path, monkeypatch):
+    monkeypatch.setenv("LAYERLAB_WARM_WORKERS", "1")
+    manager = JobManager(tmp_path, max_concurrent=3, warm=False)
+    try:
+        assert manager.wait_ready(timeout=240)
+        run_id = manager.submit(digits_experiment(epochs=2, batch_size=1), workspace="student-one")  # a slow epoch
+        seen = []  # (workers, first epoch logged): workers counted first, so a spare seen means the point came before
+        end = time.monotonic() + 150
+        while epochs_logged(manager, run_id) < 1 and time.monotonic() < end:
+            seen.append((len(manager.worker_pids()), epochs_logged(manager, run_id) >= 1))
+            time.sleep(0.05)
+        assert wait_for(lambda: len(manager.worker_pids()) == 2, 60)  # then the spare is back
+        assert manager.wait(run_id, timeout=180)["status"] == "completed"
+    finally:
+        manager.shutdown()
+    assert len(seen) > 5  # the first epoch took a while: there was a window to start a spare in
+    assert all(workers == 1 or logged for workers, logged in seen)
 
 
 def test_the_runs_at_once_follow_the_pool_memory_budget(monkeypatch):
