@@ -1,6 +1,7 @@
 """A class of 30–100 students without browsers: one process speaks Streamlit's own protocol to the server.
 
-    python bench/bench_load.py [--students 60] [--epochs 2] [--arrive 20] [--timeout 1200] [--executor local|ray]
+    python bench/bench_load.py [--students 60] [--epochs 2] [--arrive 20] [--settle 180] [--timeout 1200]
+                               [--executor local|ray]
 
 Each simulated student is what a browser tab is to the server: a websocket at
 /_stcore/stream sending the BackMsg protobufs a browser sends (a rerun with
@@ -25,7 +26,9 @@ memory (psutil over the server process and its children, sampled each
 second), and every error (an exception or a failed run on a page, a closed
 connection, a timeout). Starts `streamlit run app.py` on a free port, as
 bench_workshop.py does, and opens one page before the class arrives (the
-server's first visit loads Keras: not a student's wait).
+server's first visit loads Keras: not a student's wait), then waits until the
+server and its training pool are idle (`--settle`), as a server started
+before class is.
 """
 from __future__ import annotations
 
@@ -57,6 +60,7 @@ from builder.experiments import templates  # noqa: E402
 
 TEMPLATE = "seed-mlp"  # builder.experiments.templates: the Seed MLP on digits, the class's first run
 RUN_ID = re.compile(r"^Run `(\d{8}-\d{6}[^`]*)`")
+SETTLED_CPU_PERCENT = 20  # the server and its workers together, of one core: idle
 ENDED = ("Training finished", "did not learn", "The run failed", "Stopped")
 TARGETS = {"p95_page_s": 1.0}
 OPEN_TIMEOUT_S = 120  # a connection under a class's load
@@ -356,11 +360,27 @@ async def one_student(student: Student, url: str, timings: Timings, epochs: int,
             await train.close()
 
 
-async def run_class(url: str, n: int, epochs: int, arrive_s: float, timeout_s: float) -> tuple[list, Timings, float]:
+async def until_settled(sampler: ServerSampler, limit_s: float) -> float:
+    """Wait until the server and its workers are idle (at most `limit_s`): a server started before class has
+    warmed its pool by the time students, who build for minutes first, press Train. Returns the wait."""
+    start = time.monotonic()
+    while time.monotonic() - start < limit_s:
+        last = sampler.rows[-3:]
+        if len(last) == 3 and all(r["tree_cpu"] < SETTLED_CPU_PERCENT for r in last):
+            break
+        await asyncio.sleep(0.5)
+    return time.monotonic() - start
+
+
+async def run_class(url: str, n: int, epochs: int, arrive_s: float, timeout_s: float, sampler: ServerSampler,
+                    settle_s: float) -> tuple[list, Timings, float]:
     """All students arrive within `arrive_s`; once all are on the Train page, all press Train."""
     first = Tab(url, Timings())  # the teacher's check before class: the server's first visit loads Keras
     await first.open("train")
     await first.close()
+    if settle_s > 0:
+        print(f"server and its training pool idle {await until_settled(sampler, settle_s):.0f} s after the first "
+              "visit", flush=True)
     timings, go, ready = Timings(), asyncio.Event(), []
     students = [Student(f"student {i + 1:02d}") for i in range(n)]
     tasks = [asyncio.create_task(one_student(s, url, timings, epochs, arrive_s * i / max(1, n), go, ready, timeout_s))
@@ -476,6 +496,9 @@ def main() -> None:
     ap.add_argument("--epochs", type=int, default=2)
     ap.add_argument("--arrive", type=float, default=20.0, help="seconds over which the students open the app")
     ap.add_argument("--timeout", type=float, default=2400, help="seconds each student waits for its run's end")
+    ap.add_argument("--settle", type=float, default=180.0,
+                    help="at most this long, wait after the first visit until the server and its pool are idle "
+                         "(0: the class arrives at once, while the pool still warms up)")
     ap.add_argument("--runs-dir", default=None)
     ap.add_argument("--executor", choices=("local", "ray"), default="local")
     args = ap.parse_args()
@@ -489,7 +512,8 @@ def main() -> None:
     sampler = ServerSampler(server.pid).start()
     try:
         start = time.monotonic()
-        students, timings, _ = asyncio.run(run_class(url, args.students, args.epochs, args.arrive, args.timeout))
+        students, timings, _ = asyncio.run(run_class(url, args.students, args.epochs, args.arrive, args.timeout,
+                                                     sampler, args.settle))
         wall = time.monotonic() - start
     finally:
         sampler.stop()

@@ -1,8 +1,9 @@
 """Train: hyperparameters, Train/Stop, and the live view of the run (curves, progress, saliency).
 
 Two fragments: the settings (a form edit reruns only the form and its check) and
-the live view (polls the run folder every second while the run is active; a poll
-that finds nothing new re-sends cached elements, reading no file).
+the live view (polls the run folder while the run is active, twice a second, less
+often when a whole class trains: `live.poll_seconds`; a poll that finds nothing
+new re-sends cached elements, reading no file).
 """
 from __future__ import annotations
 
@@ -14,9 +15,6 @@ from datasets import registry
 from ui import collector, continue_run, feedback, jobs, live, problems, state
 from ui.navigation import require_app
 from ui.train_form import hyperparameter_form
-
-POLL_SECONDS = 0.5  # the live view's poll: a new epoch shows at most this long after it is written
-POINTS_POLL_SECONDS = 0.3  # 2-D data: epochs are short and the boundary should move at least twice a second
 
 require_app()  # a deep link on a fresh server: let app.py draw this page
 state.init()
@@ -124,7 +122,7 @@ def live_view(run_id: str | None, active: bool) -> None:
 
     points = live.run_is_points(store, run_id)
 
-    @st.fragment(run_every=(POINTS_POLL_SECONDS if points else POLL_SECONDS) if active else None)
+    @st.fragment(run_every=live.poll_seconds(points, jobs.active_runs()) if active else None)
     def poll():
         collector.keep_cheap()
         if active and not own:

@@ -224,7 +224,9 @@ def png_data_url(rgb) -> str:
     from PIL import Image
 
     buf = io.BytesIO()
-    Image.fromarray(np.asarray(rgb, dtype=np.uint8)).save(buf, format="PNG")
+    # the fastest compression: a live picture is encoded for every epoch of every run a class trains (the
+    # default level took twice as long, 0.35 ms a saliency pair, for files a sixth smaller)
+    Image.fromarray(np.asarray(rgb, dtype=np.uint8)).save(buf, format="PNG", compress_level=1)
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 

@@ -114,6 +114,17 @@ def others_training(run_id: str) -> bool:
         return False
 
 
+def active_runs() -> int:
+    """Runs training or queued on this server (0 before its job manager starts: none can be)."""
+    if str(runs_root()) not in _STARTED:
+        return 0
+    try:
+        manager = get_job_manager()
+        return len(manager.running()) + len(manager.queued())
+    except Exception:  # noqa: BLE001 - only paces the live view's polls
+        return 0
+
+
 @st.cache_resource(show_spinner="Looking for a GPU…")
 def device_line() -> str:
     """The engine's device line (builder.train.devices.current_line), asked once per server."""

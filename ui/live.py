@@ -20,6 +20,10 @@ from datasets import registry
 from ui import charts, gan_view, jobs, problems, run_data
 
 ACTIVE = ("queued", "running")
+POLL_SECONDS = 0.5  # the live view's poll: a new epoch shows at most this long after it is written
+POINTS_POLL_SECONDS = 0.3  # 2-D data: epochs are short and the boundary should move at least twice a second
+POLL_COST_S = 0.012  # the web server's time for one poll of a training run (bench/bench_load.py, 20 students)
+POLLS_SHARE = 0.4  # of the server's core, what a class's polls may take: clicks and pages need the rest
 BADGES = {"queued": ":gray[:material/schedule: queued]", "running": ":blue[:material/sprint: running]",
           "completed": ":green[:material/check_circle: completed]", "stopped": ":orange[:material/stop_circle: stopped]",
           "failed": ":red[:material/error: failed]", "interrupted": ":orange[:material/warning: interrupted]",
@@ -41,6 +45,10 @@ def status_color(status: str | None) -> str:
 # -- reading the run folder ---------------------------------------------------------
 # Every read is cached on the file's (size, mtime) stamp and shared by all sessions (cache_resource hands
 # out the same object, no copy): a poll that finds nothing new reads no file and builds no chart.
+# A per-file cache holds every watcher's current file: with fewer entries than watchers, a class's polls
+# evict each other's entries and every poll rebuilds (16 entries for 20 students encoded the live pictures
+# afresh on each poll).
+WATCHED_FILES = 256  # a class of 100, each with its current and previous file, with room
 def run_dir(store, run_id: str) -> Path:
     """The run's folder (cheap: no files read)."""
     try:
@@ -49,12 +57,12 @@ def run_dir(store, run_id: str) -> Path:
         return Path(store.root) / str(run_id)
 
 
-@st.cache_resource(show_spinner=False, max_entries=256)
+@st.cache_resource(show_spinner=False, max_entries=4 * WATCHED_FILES)  # status, progress, experiment
 def _json(path: str, stamp: tuple | None) -> dict:
     return (runfolder.read_json(path, {}) or {}) if stamp else {}
 
 
-@st.cache_resource(show_spinner=False, max_entries=256)
+@st.cache_resource(show_spinner=False, max_entries=WATCHED_FILES)
 def _metrics(path: str, stamp: tuple | None) -> pd.DataFrame:
     rows = runfolder.read_jsonl(path) if stamp else []
     return pd.DataFrame(rows)
@@ -103,7 +111,7 @@ def _load_np(path: Path):
         return None
 
 
-@st.cache_resource(show_spinner=False, max_entries=64)
+@st.cache_resource(show_spinner=False, max_entries=WATCHED_FILES)
 def _runs(root: str, workspace: str | None, stamp: tuple) -> list:
     return RunStore(root, workspace).list()
 
@@ -229,7 +237,7 @@ def progress_bars(progress: dict, df: pd.DataFrame, epochs_planned: int | None, 
         batch_slot.empty()
 
 
-@st.cache_resource(show_spinner=False, max_entries=64)
+@st.cache_resource(show_spinner=False, max_entries=WATCHED_FILES)
 def _curves_figure(path: str, stamp: tuple | None, fine_tune_from: int | None = None):
     """One figure per state of a metrics file, built once for every watcher (building costs ~50 ms)."""
     return charts.training_curves(_metrics(path, stamp), fine_tune_from=fine_tune_from)
@@ -261,7 +269,7 @@ def curves(df: pd.DataFrame, key: str, folder: Path | None = None, fine_tune_fro
     st.plotly_chart(fig, width="stretch", key=key)
 
 
-@st.cache_resource(show_spinner=False, max_entries=16)
+@st.cache_resource(show_spinner=False, max_entries=WATCHED_FILES)
 def _boundary_figure(path: str, epoch: int):
     grid = _load_np(Path(path))
     if not grid or "probs" not in grid:
@@ -313,7 +321,7 @@ def label_words(labels: list, class_names: tuple[str, ...]) -> list[str]:
     return [word(y) for y in labels]
 
 
-@st.cache_resource(show_spinner=False, max_entries=16)
+@st.cache_resource(show_spinner=False, max_entries=WATCHED_FILES)
 def _saliency_pictures(path: str, cell: int, class_names: tuple[str, ...] = ()):
     """(PNG data URLs, labels): each probe above its saliency overlay, enlarged to `cell` pixels so an
     8×8 digit is readable, named by its class; None while the files are incomplete.
@@ -345,6 +353,14 @@ def live_saliency(folder: Path, cell: int = watch.PICTURE_SIZE) -> bool:
     st.caption("each pair: the input, and its saliency map (bright = the pixels that move the score most)")
     st.image(pictures, caption=labels, width=cell)
     return True
+
+
+def poll_seconds(points: bool, active_runs: int) -> float:
+    """How often a live view polls: twice a second (2-D data: three times), slower once so many runs are
+    watched that their polls would take more than POLLS_SHARE of the server's core (60 students: every
+    1.8 s, when each of their runs gets a sixtieth of the machine and an epoch takes longer anyway)."""
+    usual = POINTS_POLL_SECONDS if points else POLL_SECONDS
+    return max(usual, active_runs * POLL_COST_S / POLLS_SHARE)
 
 
 def live_panel(store, run_id: str, queue_position=None, others_training=lambda run_id: False) -> str | None:

@@ -12,7 +12,7 @@ from pathlib import Path
 import streamlit as st
 
 from builder.experiments.experiment import load
-from builder.store import runfolder
+from builder.store import runfolder, watch
 from builder.train.data import prepare
 from datasets import registry
 
@@ -52,9 +52,16 @@ def prepared_data(run_dir):
     return _prepared(str(run_dir), _mtime(path))
 
 
+@st.cache_resource(show_spinner=False, max_entries=256)
+def _experiment(path: str, stamp: tuple | None) -> dict:
+    return (runfolder.read_json(path, {}) or {}) if stamp else {}
+
+
 def run_experiment(run_dir) -> dict:
-    """experiment.json of a run as a dict ({} when missing or unreadable)."""
-    return runfolder.read_json(Path(run_dir) / "experiment.json", {}) or {}
+    """experiment.json of a run as a dict ({} when missing or unreadable), read once per change of the file
+    (the live view asks on every poll). Do not modify it."""
+    path = Path(run_dir) / runfolder.EXPERIMENT
+    return _experiment(str(path), watch.file_stamp(path))
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)
