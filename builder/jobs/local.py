@@ -40,7 +40,6 @@ import sys
 import threading
 import time
 import types
-from collections import deque
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,6 +49,7 @@ from builder.jobs.manager import Manager
 from builder.jobs.ray_executor import RayJobManager
 from builder.jobs.recovery import queue_continue, recover
 from builder.jobs.submission import TERMINAL, admit_new_run, checked, wait_until_final
+from builder.jobs.turns import Turns
 from builder.jobs.worker import PRELOAD, RESUME, worker_main
 from builder.store import runfolder
 from builder.store.workspace import check_access, note_stopper, owner, owner_tag
@@ -128,11 +128,10 @@ class JobManager:
         self._ctx = _context()
         self._lock = threading.RLock()
         self._wake = threading.Event()  # a submit: the watcher acts now, not at its next tick
-        self._pending: deque[str] = deque()
+        self._pending = Turns()  # queued runs, served by workspace in turn
         self._more: dict[str, int] = {}  # queued run → more epochs to go on with (worker.RESUME: as planned)
         self._owner: dict[str, str | None] = {}  # run id → owner tag of the workspace that submitted it
         self._sweep_of: dict[str, str | None] = {}  # run id → the sweep it is a trial of (None: a single run)
-        self._served: dict[str | None, float] = {}  # owner tag → when one of its runs last started
         self._claims: list[_Claim] = []
         self._slots: list[_Slot] = []
         self._memory: dict[int, float] = {}  # worker pid → its proportional set size (MB), last measured
@@ -191,9 +190,8 @@ class JobManager:
             check_access(self.root / run_id, workspace, "stop")
             note_stopper(self.root / run_id, workspace)
         with self._lock:
-            queued = run_id in self._pending
+            queued = self._pending.remove(run_id)
             if queued:
-                self._pending.remove(run_id)
                 self._more.pop(run_id, None)
                 self._forget(run_id)
             slot = next((s for s in self._slots if s.run_id == run_id), None)
@@ -222,16 +220,7 @@ class JobManager:
         """The waiting runs in the order they will start: workspaces take turns (the one served longest
         ago first), first come first served within a workspace."""
         with self._lock:
-            served = dict(self._served)
-            clock = max(served.values(), default=0.0)
-            order, pending = [], list(self._pending)
-            while pending:
-                run_id = min(pending, key=lambda r: served.get(self._owner.get(r), 0.0))
-                pending.remove(run_id)
-                order.append(run_id)
-                clock += 1.0  # as if it started now: its workspace goes to the back of the turn order
-                served[self._owner.get(run_id)] = clock
-            return order
+            return self._pending.order()
 
     def worker_threads(self) -> list[dict]:
         """Each ready worker's report: its backend's thread settings (devices.threads_in_use) and
@@ -331,10 +320,7 @@ class JobManager:
     # -- internals -------------------------------------------------------------------
     def _queue(self, run_id: str, tag: str | None, more_epochs: int | None = None, first=False) -> None:
         self._owner[run_id] = tag
-        if first:
-            self._pending.appendleft(run_id)
-        else:
-            self._pending.append(run_id)
+        self._pending.add(run_id, tag, first)
         if more_epochs is not None:
             self._more[run_id] = more_epochs
 
@@ -361,20 +347,13 @@ class JobManager:
             slot.process.terminate()
             slot.process.join(timeout=5)
 
-    def _next_pending(self) -> str:
-        """The first run of `queued()`: the workspace served longest ago goes next."""
-        run_id = self.queued()[0]
-        self._pending.remove(run_id)
-        self._served[self._owner.get(run_id)] = time.monotonic()
-        return run_id
-
     def _dispatch(self) -> None:
         """Hand queued runs to idle workers (the worker reads the experiment from the run folder)."""
         for slot in self._slots:
             if not self._pending:
                 return
             if not slot.used and slot.process.is_alive():
-                run_id = self._next_pending()
+                run_id = self._pending.take()
                 slot.run_id, slot.used, slot.handed = run_id, True, time.monotonic()
                 slot.jobs.put((run_id, str(self.root / run_id), None, self._more.pop(run_id, None)))
 

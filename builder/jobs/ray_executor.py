@@ -22,8 +22,15 @@ Warm actors: the manager keeps a few actors with Keras imported and one tiny
 run done (`worker.warm_up`), each holding its run's resources, so a run that
 finds one free shows its first point in about a second instead of the 5–10 s
 a new Ray worker spends importing Keras. A finished run's actor is cleaned and
-kept while the pool is short of its size (LAYERLAB_RAY_WARM_ACTORS) and no run
-waits for room; otherwise it ends and frees its resources for the waiting run.
+goes to the next waiting run, or is kept while the pool is short of its size
+(LAYERLAB_RAY_WARM_ACTORS); otherwise it ends and frees its resources.
+
+Fair sharing: the manager hands Ray no more runs than the cluster holds at
+once (`runs_that_fit`, asked again as nodes come and go); the others wait here
+and are served by workspace in turn (`turns.Turns`, as on the local executor),
+not in submit order, so a student's run goes before a classmate's sweep's
+further trials. Runs share a node's processors when LAYERLAB_RAY_CPUS is a
+fraction (0.25: four runs a CPU).
 
 Ray is optional (requirements-ray.txt) and imported only here.
 """
@@ -39,10 +46,11 @@ from builder import settings
 from builder.files import atomic_write_bytes
 from builder.jobs.recovery import queue_continue, recover
 from builder.jobs.submission import admit_new_run, checked, create_run, wait_until_final
+from builder.jobs.turns import Turns
 from builder.jobs.worker import run_job, warm_up
 from builder.model.spec import SpecError
 from builder.store import runfolder
-from builder.store.workspace import check_access, note_stopper, owner_tag
+from builder.store.workspace import check_access, note_stopper, owner, owner_tag
 from builder.train import devices
 from builder.train.finetune import total_epochs
 from builder.train.loop import epoch_line
@@ -51,6 +59,7 @@ INSTALL_HINT = "the Ray executor needs Ray, which is not installed: pip install 
 ROOT = Path(__file__).resolve().parents[2]
 POLL_S = 0.25  # how often files are pulled from a running actor
 MAX_AUTO_WARM = 4  # warm actors when LAYERLAB_RAY_WARM_ACTORS is unset (each holds Keras: ~0.5 GB)
+CAPACITY_S = 2.0  # how often the cluster's size is asked again (nodes join and leave)
 
 
 class RayUnavailable(ValueError):
@@ -209,7 +218,11 @@ class RayJobManager:
         if self.warm is None:
             self.warm = min(MAX_AUTO_WARM, runs_that_fit(resources, self.cpus, self.gpus))
         self._spare = [new_actor(self.ray, self.cpus, self.gpus, warm=True) for _ in range(self.warm)]
-        self._runs: dict[str, RemoteRun] = {}  # submission order: the queue order
+        self._runs: dict[str, RemoteRun] = {}  # handed to an actor (Ray may still be placing it)
+        self._waiting = Turns()  # runs waiting here for room in the cluster, served by workspace in turn
+        self._more: dict[str, int | None] = {}  # waiting run → more epochs to go on with (None: a new run)
+        self._fit = max(1, runs_that_fit(resources, self.cpus, self.gpus))
+        self._fit_asked = time.monotonic()
         self._lock = threading.RLock()
         self._closed = False
         self.resumed: list[str] = []
@@ -229,7 +242,7 @@ class RayJobManager:
                 raise RuntimeError("the job manager is shut down")
             active = self._active_of(workspace, sweep) if workspace or sweep else 0
             run_id = admit_new_run(self.root, exp, workspace, active, sweep, trial)
-            self._runs[run_id] = RemoteRun(self.ray, self.root / run_id, self._actor())
+            self._wait_for_room(run_id, owner_tag(workspace) if workspace else None, None)
         return run_id
 
     def resume(self, run_id: str, more_epochs: int, workspace: str | None = None) -> None:
@@ -238,7 +251,7 @@ class RayJobManager:
             if self._closed:
                 raise RuntimeError("the job manager is shut down")
             queue_continue(self.root, run_id, workspace, self._active_of(workspace) if workspace else 0)
-            self._runs[run_id] = RemoteRun(self.ray, self.root / run_id, self._actor(), more_epochs)
+            self._wait_for_room(run_id, owner(self.root / run_id), more_epochs)
 
     def stop(self, run_id: str, workspace: str | None = None) -> bool:
         """As the local manager's: only the run's owner (or the teacher) may stop it (NotYourRun)."""
@@ -247,6 +260,11 @@ class RayJobManager:
             note_stopper(self.root / run_id, workspace)
         with self._lock:
             remote = self._runs.get(run_id)
+            if self._waiting.remove(run_id):
+                self._more.pop(run_id, None)
+                runfolder.write_status(self.root / run_id, status="stopped", finished=time.time(), error=None,
+                                       note="stopped before it started")
+                return True
             if remote is None:
                 return False
             if not remote.placed():  # still waiting for resources: cancel it
@@ -271,8 +289,10 @@ class RayJobManager:
             return [run_id for run_id, remote in self._runs.items() if remote.placed()]
 
     def queued(self) -> list[str]:
+        """Runs Ray is placing, then those waiting here in the order they will be handed to Ray."""
         with self._lock:
-            return [run_id for run_id, remote in self._runs.items() if not remote.placed()]
+            placing = [run_id for run_id, remote in self._runs.items() if not remote.placed()]
+            return placing + self._waiting.order()
 
     def worker_pids(self) -> list[int]:
         with self._lock:
@@ -292,15 +312,19 @@ class RayJobManager:
 
         def busy() -> bool:
             with self._lock:
-                return run_id in self._runs
+                return run_id in self._runs or run_id in self._waiting
 
         return wait_until_final(self.status, run_id, busy, timeout)
 
     def shutdown(self, timeout: float = 15.0) -> None:
+        """As the local manager's: runs waiting here stay `queued` in their folders (the next server starts
+        them); those Ray is placing are stopped, running ones stop and save."""
         with self._lock:
             if self._closed:
                 return
             self._closed = True
+            self._waiting.clear()
+            self._more.clear()
             for run_id in self.queued():
                 self.stop(run_id)
             for remote in self._runs.values():
@@ -324,10 +348,26 @@ class RayJobManager:
         """A warm actor when one is free, else a new one (queued by Ray until its resources are free)."""
         return self._spare.pop(0) if self._spare else new_actor(self.ray, self.cpus, self.gpus)
 
+    def _wait_for_room(self, run_id: str, tag: str | None, more_epochs: int | None, first: bool = False) -> None:
+        """Queue a run here; the watcher hands it to an actor when the cluster has room (`_hand_out`)."""
+        self._waiting.add(run_id, tag, first)
+        self._more[run_id] = more_epochs
+        self._hand_out()
+
+    def _hand_out(self) -> None:
+        """Waiting runs to actors, in turn, while the cluster holds more: a warm actor is free, or the runs
+        and warm actors together fit in fewer than the runs it holds at once (asked again every CAPACITY_S)."""
+        if time.monotonic() - self._fit_asked >= CAPACITY_S:
+            self._fit = max(1, runs_that_fit(self.ray.cluster_resources(), self.cpus, self.gpus))
+            self._fit_asked = time.monotonic()
+        while self._waiting and not self._closed and (self._spare or len(self._runs) + len(self._spare) < self._fit):
+            run_id = self._waiting.take()
+            self._runs[run_id] = RemoteRun(self.ray, self.root / run_id, self._actor(), self._more.pop(run_id))
+
     def _release(self, actor) -> None:
-        """A finished run's actor: kept warm for the next run while the pool is short and no run waits for
-        room (a waiting run needs the resources it holds); else ended."""
-        if not self._closed and len(self._spare) < self.warm and not self.queued():
+        """A finished run's actor: cleaned and kept warm for the next waiting run, or while the pool is short;
+        else ended."""
+        if not self._closed and (self._waiting or len(self._spare) < self.warm):
             try:
                 self.ray.get(actor.reset.remote(), timeout=30)
                 self._spare.append(actor)
@@ -338,7 +378,7 @@ class RayJobManager:
 
     def _active_of(self, workspace: str | None, sweep: str | None = None) -> int:
         """Runs of `sweep`, or else the workspace's single runs (its sweeps' trials apart)."""
-        statuses = [runfolder.read_status(self.root / r) for r in self._runs]
+        statuses = [runfolder.read_status(self.root / r) for r in [*self._runs, *self._waiting.order()]]
         if sweep:
             return sum(1 for s in statuses if s.get("sweep") == sweep)
         return sum(1 for s in statuses if s.get("owner") == owner_tag(workspace) and not s.get("sweep"))
@@ -350,10 +390,8 @@ class RayJobManager:
             self.interrupted = interrupted
             self.resumed = [run_id for run_id, more in queued_again if more is not None]
             if not self._closed:
-                submitted, self._runs = self._runs, {}
-                for run_id, more_epochs in queued_again:  # before any submitted meanwhile
-                    self._runs[run_id] = RemoteRun(self.ray, self.root / run_id, self._actor(), more_epochs)
-                self._runs.update(submitted)
+                for run_id, more_epochs in reversed(queued_again):  # before any submitted meanwhile
+                    self._wait_for_room(run_id, owner(self.root / run_id), more_epochs, first=True)
         self.recovered.set()
 
     def _watch(self) -> None:
@@ -363,6 +401,7 @@ class RayJobManager:
                 for run_id, remote in list(self._runs.items()):
                     if remote.placed() and self._sync(run_id, remote):
                         del self._runs[run_id]
+                self._hand_out()
             time.sleep(POLL_S)
 
     def _sync(self, run_id: str, remote: RemoteRun) -> bool:

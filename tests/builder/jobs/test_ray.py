@@ -126,6 +126,25 @@ def test_runs_queue_while_the_cluster_is_full(cluster, tmp_path):
         jobs.shutdown()
 
 
+def test_waiting_runs_are_handed_to_ray_by_workspace_in_turn_and_stay_queued_at_shutdown(cluster, tmp_path,
+                                                                                          monkeypatch):
+    monkeypatch.setenv("LAYERLAB_MAX_ACTIVE_RUNS", "2")
+    jobs = RayJobManager(tmp_path, cpus=2, gpus=0, warm=0)  # one run takes both CPUs
+    try:
+        first = jobs.submit(digits_experiment(epochs=300, batch_size=16), workspace="student-a")
+        assert wait_for(lambda: first in jobs.running(), 120)
+        second = jobs.submit(digits_experiment(epochs=1), workspace="student-a")
+        other = jobs.submit(digits_experiment(epochs=300, batch_size=16), workspace="student-b")
+        assert jobs.queued() == [other, second]  # student-a was served last: student-b goes first
+        jobs.stop(first)
+        assert wait_for(lambda: jobs.running() == [other], 120)
+        assert jobs.status(second)["queue_position"] == 1
+    finally:
+        jobs.shutdown()
+    assert jobs.status(other)["status"] == "stopped"
+    assert runfolder.read_status(tmp_path / second)["status"] == "queued"  # the next server starts it
+
+
 def test_cli_trains_on_ray_like_the_local_trainer(cluster, tmp_path, capsys):
     from builder.cli import main
 
