@@ -8,6 +8,7 @@ cache keyed by the stamp does the reading once per change for every watcher.
 """
 from __future__ import annotations
 
+import functools
 import os
 import re
 from dataclasses import dataclass
@@ -67,13 +68,24 @@ def store_stamp(root) -> tuple:
 
 def latest_live_file(run_dir, prefix: str) -> tuple[Path | None, int | None]:
     """The newest `live/<prefix>_eNNN.np[yz]` of a run and its (1-based) epoch; (None, None) when none."""
-    best, best_epoch = None, None
+    live = Path(run_dir) / LIVE
     try:
-        names = os.listdir(Path(run_dir) / LIVE)
+        changed = os.stat(live).st_mtime_ns  # a file added, replaced or removed changes the folder's time
     except OSError:
         return None, None
+    name, epoch = _newest_by_prefix(str(live), changed).get(prefix, (None, None))
+    return (live / name, epoch) if name else (None, None)
+
+
+@functools.lru_cache(maxsize=1024)  # the live view asks on every poll: list the folder once per change
+def _newest_by_prefix(live: str, _changed: int) -> dict[str, tuple[str, int]]:
+    newest: dict[str, tuple[str, int]] = {}
+    try:
+        names = os.listdir(live)
+    except OSError:
+        return newest
     for name in names:
         m = _EPOCH_FILE.match(name)
-        if m and m["prefix"] == prefix and (best_epoch is None or int(m["epoch"]) > best_epoch):
-            best, best_epoch = Path(run_dir) / LIVE / name, int(m["epoch"])
-    return best, best_epoch
+        if m and (m["prefix"] not in newest or int(m["epoch"]) > newest[m["prefix"]][1]):
+            newest[m["prefix"]] = (name, int(m["epoch"]))
+    return newest
