@@ -162,7 +162,7 @@ def test_the_queue_serves_workspaces_in_turn(queue_only, monkeypatch):
     b = [queue_only.submit(experiment(), workspace=B) for _ in range(2)]
     assert queue_only.queued() == [a[0], b[0], a[1], b[1], a[2]]
     assert queue_only.status(b[0])["queue_position"] == 2
-    assert queue_only._next_pending() == a[0]  # what a free worker takes next
+    assert queue_only._pending.take() == a[0]  # what a free worker takes next
     assert queue_only.queued() == [b[0], a[1], b[1], a[2]]
 
 
