@@ -23,8 +23,13 @@ def epochs_logged(manager, run_id) -> int:
 
 def thread_niceness(pid: int) -> set[int]:
     """The niceness of each thread of a process (Linux keeps one per thread: /proc/<pid>/task/<tid>/stat)."""
-    tasks = Path(f"/proc/{pid}/task")
-    return {int((t / "stat").read_text().rpartition(")")[2].split()[16]) for t in tasks.iterdir()}
+    niceness = set()
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            niceness.add(int((task / "stat").read_text().rpartition(")")[2].split()[16]))
+        except FileNotFoundError:  # the thread ended between the listing and the read
+            continue
+    return niceness
 
 
 @pytest.fixture(scope="module")
